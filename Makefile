@@ -1,0 +1,39 @@
+# Developer entry points. `make preflight` and `make test` are the README's two commands.
+# Both create .venv with the CPU set on first use (about 3-4 minutes on 2 cores).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# A plain Linux box would otherwise pull a multi-GB CUDA torch: take the CPU build explicitly.
+# Machines that carry the CPU wheel locally (pip find-links) install it with --no-index first.
+TORCH_SPEC ?= torch==2.13.0+cpu
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+STAMP := $(VENV)/.installed-cpu
+
+.PHONY: setup preflight test lint bench clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert (3, 10) <= sys.version_info[:2] <= (3, 12), "verl 0.9.1 needs Python 3.10-3.12: set PYTHON=python3.X"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --no-index "$(TORCH_SPEC)" 2>/dev/null \
+	  || $(PY) -m pip install -q "$(TORCH_SPEC)" --index-url "$(TORCH_CPU_INDEX)"
+	$(PY) -m pip install -q -e ".[cpu]"
+	touch $@
+
+preflight: $(STAMP)
+	$(PY) -m launch.preflight
+
+test: $(STAMP)
+	$(PY) -m pytest -q --durations=15
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+bench: $(STAMP)
+	$(PY) benchmarks/reward_speed.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Judge evaluation: backends, the resumable runner, benchmark loaders, aggregation and reports."""

@@ -1,0 +1,1 @@
+"""Slurm + Ray launchers, validate mode and the CPU preflight."""
