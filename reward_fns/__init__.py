@@ -11,7 +11,6 @@ from reward_fns.verdict import (
     ParsedVerdict,
     format_verdict,
     parse_verdict,
-    verdict_instruction,
 )
 
 __all__ = [
@@ -24,5 +23,4 @@ __all__ = [
     "expected_label",
     "format_verdict",
     "parse_verdict",
-    "verdict_instruction",
 ]

@@ -85,12 +85,6 @@ def format_verdict(label: str) -> str:
     return f"{ANSWER_OPEN}[[{label}]]{ANSWER_CLOSE}"
 
 
-def verdict_instruction() -> str:
-    """The sentence every prompt uses to ask for the verdict (rendered from the format itself)."""
-    a, b = format_verdict("A"), format_verdict("B")
-    return f"End with your final verdict on its own line, exactly {a} if Chatbot A is better or {b} if Chatbot B is better."
-
-
 # Lookalike characters mapped to what they imitate. Only brackets and the two labels matter.
 _LOOKALIKE_OPEN = "［【〚⟦〔"
 _LOOKALIKE_CLOSE = "］】〛⟧〕"
