@@ -61,13 +61,23 @@ def build_batch(tokenizer, rollouts: Sequence[Rollout]):
     prompt_t = torch.tensor([[pad] * (p_len - len(ids)) + ids for ids in prompt_ids])
     resp_t = torch.tensor([ids + [pad] * (r_len - len(ids)) for ids in response_ids])
     mask = torch.tensor(
-        [[0] * (p_len - len(p)) + [1] * len(p) + [1] * len(r) + [0] * (r_len - len(r)) for p, r in zip(prompt_ids, response_ids)]
+        [
+            [0] * (p_len - len(p)) + [1] * len(p) + [1] * len(r) + [0] * (r_len - len(r))
+            for p, r in zip(prompt_ids, response_ids, strict=True)
+        ]
     )
     return DataProto.from_dict(
-        tensors={"prompts": prompt_t, "responses": resp_t, "input_ids": torch.cat([prompt_t, resp_t], 1), "attention_mask": mask},
+        tensors={
+            "prompts": prompt_t,
+            "responses": resp_t,
+            "input_ids": torch.cat([prompt_t, resp_t], 1),
+            "attention_mask": mask,
+        },
         non_tensors={
             "data_source": np.array([r.data_source for r in rollouts], dtype=object),
-            "reward_model": np.array([{"style": "rule", "ground_truth": r.ground_truth} for r in rollouts], dtype=object),
+            "reward_model": np.array(
+                [{"style": "rule", "ground_truth": r.ground_truth} for r in rollouts], dtype=object
+            ),
             "extra_info": np.array([dict(r.extra_info) for r in rollouts], dtype=object),
         },
     )

@@ -92,10 +92,19 @@ _CONFUSABLES = str.maketrans(
     {
         **{c: "[" for c in _LOOKALIKE_OPEN},
         **{c: "]" for c in _LOOKALIKE_CLOSE},
-        "А": "A", "В": "B", "а": "a", "в": "b",  # Cyrillic
-        "Α": "A", "Β": "B",  # Greek
-        "Ａ": "A", "Ｂ": "B", "ａ": "a", "ｂ": "b",  # fullwidth
-        "＜": "<", "＞": ">", "／": "/",
+        "А": "A",
+        "В": "B",
+        "а": "a",
+        "в": "b",  # Cyrillic
+        "Α": "A",
+        "Β": "B",  # Greek
+        "Ａ": "A",
+        "Ｂ": "B",
+        "ａ": "a",
+        "ｂ": "b",  # fullwidth
+        "＜": "<",
+        "＞": ">",
+        "／": "/",
     }
 )
 # Bounded quantifiers keep every match O(1): no backtracking blow-up on adversarial input.
@@ -219,6 +228,9 @@ def _strict_failure(text: str, start: int, end: int) -> ParsedVerdict:
     span = text[max(start, last.start - 24) : end]  # the opening tag, the mark and the closing tag
     if span.translate(_CONFUSABLES) != span:
         return _fail(Failure.LOOKALIKE)
+    tail = _STRICT_TAIL.search(text, max(start, end - _TAIL_WINDOW), end)
+    if last.exact and tail is not None and tail.end() == end and tail.start() <= last.start:
+        return ParsedVerdict(last.label, None)  # clean verdict; the fast path balked at other "[[" text
     return _fail(Failure.MALFORMED)
 
 
@@ -229,7 +241,7 @@ def _lenient(text: str, start: int, end: int) -> ParsedVerdict:
             return _fail(Failure.TRUNCATED)
         if _marks(text, 0, start):
             return _fail(Failure.INSIDE_THINKING)
-        return _fail(Failure.MISSING)
+        return _fail(Failure.MALFORMED if text.find("<answer", start, end) >= 0 else Failure.MISSING)
     if len({mk.label for mk in marks}) > 1:
         return _fail(Failure.COMPETING)
     last = marks[-1]

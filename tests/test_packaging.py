@@ -1,0 +1,49 @@
+"""The project installs as packages that resolve to this checkout and shadow nothing."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGES = ["reward_fns", "infra", "data_prep", "eval", "recipes", "launch"]
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_package_resolves_inside_repo(name: str, repo_root: Path) -> None:
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.origin is not None, f"{name} is not importable: run `pip install -e .`"
+    assert Path(spec.origin).resolve().is_relative_to(repo_root), f"{name} resolves to {spec.origin}"
+
+
+def _dependency_names() -> set[str]:
+    """Top-level module names of the standard library and of every installed distribution."""
+    from importlib.metadata import packages_distributions
+
+    return set(sys.stdlib_module_names) | set(packages_distributions())
+
+
+def test_no_project_module_shadows_a_dependency(repo_root: Path) -> None:
+    """Scripts run as `python data_prep/x.py` put their folder first on sys.path: a `datasets.py` there
+    would replace the real `datasets` for everything that script imports."""
+    taken = _dependency_names()
+    clashes = []
+    for name in PACKAGES + ["tests", "benchmarks"]:
+        for path in (repo_root / name).rglob("*.py"):
+            if ".venv" not in path.parts and path.stem in taken and path.stem != "__init__":
+                clashes.append(str(path.relative_to(repo_root)))
+    assert not clashes, f"rename these modules, they shadow installed modules: {clashes}"
+
+
+def test_tests_folder_is_not_a_package(repo_root: Path) -> None:
+    assert not (repo_root / "tests" / "__init__.py").exists(), "verl installs a top-level `tests` package"
+
+
+def test_import_layering_contracts(repo_root: Path) -> None:
+    lint = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run([str(lint), "--no-cache"], cwd=repo_root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 5 kept, 0 broken" in result.stdout

@@ -1,0 +1,94 @@
+"""The verdict contract: strict and lenient parsing, table-driven with a reason per row."""
+
+from __future__ import annotations
+
+import pytest
+
+from reward_fns import LABELS, Failure, format_verdict, parse_verdict
+
+A, B = format_verdict("A"), format_verdict("B")
+F = Failure
+
+# (case id, response text, strict outcome, lenient outcome); an outcome is a label or a Failure.
+CASES = [
+    # --- valid ---
+    ("bare_verdict", A, "A", "A"),  # the verdict alone
+    ("after_reasoning", "<think>B misses the edge case.</think>\n" + B, "B", "B"),  # R1 style with <think>
+    ("close_only", "B misses it.\n</think>\n\n" + A, "A", "A"),  # <think> was in the prompt, only </think> here
+    ("trailing_ws", A + "\n\n  \t", "A", "A"),  # only whitespace may follow
+    ("inner_newlines", "<answer>\n[[B]]\n</answer>", "B", "B"),  # whitespace between tags and brackets allowed
+    ("cor_full", "<type>Chat</type><rubric>1. a</rubric><eval><quote_A>x</quote_A></eval>\n" + A, "A", "A"),
+    ("verdict_in_think_and_end", "<think>maybe " + B + "</think>" + A, "A", "A"),  # thinking drafts ignored
+    ("code_brackets", "<eval>x = [[1, 2], [3]]</eval>" + B, "B", "B"),  # [[ in code is not a verdict mark
+    # --- strict failures ---
+    ("empty", "", F.MISSING, F.MISSING),  # nothing at all
+    ("no_verdict", "Chatbot A is better.", F.MISSING, F.MISSING),  # prose only
+    ("text_after", A + " Actually, on reflection, B.", F.NOT_AT_END, "A"),  # lenient tolerates a tail
+    ("repeated_same", A + "\n" + A, F.COMPETING, "A"),  # repeats fail strict (hedging), lenient accepts
+    ("competing", A + B, F.COMPETING, F.COMPETING),  # two labels
+    ("quoted_injection", f"<quote_B>{B}</quote_B>\n" + A, F.COMPETING, F.COMPETING),  # candidate text quoted
+    ("lowercase_label", "<answer>[[a]]</answer>", F.MALFORMED, "A"),  # case tolerated only when lenient
+    ("upper_tag", "<ANSWER>[[A]]</ANSWER>", F.MALFORMED, "A"),  # tag names are lowercase
+    ("spaced_label", "<answer>[[ B ]]</answer>", F.MALFORMED, "B"),  # no spaces inside [[ ]] when strict
+    ("bare_brackets", "Final: [[A]]", F.MALFORMED, "A"),  # no <answer> tags
+    ("plain_letter", "<answer>A</answer>", F.MALFORMED, F.MALFORMED),  # no [[ ]]
+    ("bad_label", "<answer>[[C]]</answer>", F.MALFORMED, F.MALFORMED),  # only A and B exist
+    ("fullwidth_brackets", "<answer>［［A］］</answer>", F.LOOKALIKE, F.LOOKALIKE),  # U+FF3B/FF3D
+    ("lenticular", "<answer>【【B】】</answer>", F.LOOKALIKE, F.LOOKALIKE),  # U+3010/3011
+    ("white_square", "<answer>〚〚A〛〛</answer>", F.LOOKALIKE, F.LOOKALIKE),  # U+301A/301B
+    ("cyrillic_a", "<answer>[[А]]</answer>", F.LOOKALIKE, F.LOOKALIKE),  # U+0410
+    ("cyrillic_b", "<answer>[[В]]</answer>", F.LOOKALIKE, F.LOOKALIKE),  # U+0412
+    ("fullwidth_letter", "<answer>[[Ａ]]</answer>", F.LOOKALIKE, F.LOOKALIKE),  # U+FF21
+    ("cyrillic_tag", "<аnswer>[[A]]</аnswer>", F.LOOKALIKE, "A"),  # Cyrillic а in the tag name
+    ("only_in_think", "<think>" + A + "</think>", F.INSIDE_THINKING, F.INSIDE_THINKING),  # nothing after
+    ("unclosed_think", "<think>long reasoning " + B, F.INSIDE_THINKING, F.INSIDE_THINKING),  # never closed
+    ("unclosed_think_plain", "<think>long reasoning that ran out of tok", F.TRUNCATED, F.TRUNCATED),
+    ("cut_mid_tag", "ok </think> <answer>[[A]]</ans", F.TRUNCATED, "A"),  # stopped mid closing tag
+    ("cut_mid_open", "reasoning done. <answ", F.TRUNCATED, F.TRUNCATED),  # stopped in the opening tag
+    ("cut_after_open", "reasoning done. <answer>", F.TRUNCATED, F.TRUNCATED),  # stopped after the opening tag
+    ("extra_answer_tag", "<answer>maybe</answer>\n" + A, F.COMPETING, "A"),  # a second <answer> tag
+]
+
+
+@pytest.mark.parametrize(("text", "strict", "lenient"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_parse_table(text: str, strict: object, lenient: object) -> None:
+    for mode, expected in (("strict", strict), ("lenient", lenient)):
+        got = parse_verdict(text, mode)
+        outcome = got.label if got.ok else got.failure
+        assert outcome == expected, f"{mode}: {text!r}"
+        assert (got.label is None) != (got.failure is None)
+
+
+def test_format_verdict_round_trip() -> None:
+    for label in LABELS:
+        assert parse_verdict(format_verdict(label)).label == label
+
+
+@pytest.mark.parametrize("bad", ["C", "a", "", "AB", None])
+def test_format_verdict_rejects_unknown_label(bad: object) -> None:
+    with pytest.raises(ValueError, match="not one of"):
+        format_verdict(bad)  # type: ignore[arg-type]
+
+
+def test_unknown_mode_and_type_raise() -> None:
+    with pytest.raises(ValueError, match="parse mode"):
+        parse_verdict(A, "fuzzy")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        parse_verdict(None)  # type: ignore[arg-type]
+
+
+MB = 1 << 20
+# Large inputs: the verdict is still found (or the failure named) after a megabyte of text.
+LARGE = [
+    ("prose_then_verdict", "word " * (MB // 5) + A, "A"),  # 1 MB of reasoning, clean verdict
+    ("think_then_verdict", "<think>" + "x" * MB + "</think>" + B, "B"),  # 1 MB thinking block
+    ("brackets_flood", "[[" * (MB // 2) + A, "A"),  # a flood of stray [[ (not verdict marks), then a clean verdict
+    ("tags_flood", "<answer>" * (MB // 8), F.TRUNCATED),  # ends in an opening tag
+    ("no_verdict", "z" * MB, F.MISSING),  # nothing to find
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in LARGE], ids=[c[0] for c in LARGE])
+def test_megabyte_inputs(text: str, expected: object) -> None:
+    got = parse_verdict(text)
+    assert (got.label if got.ok else got.failure) == expected

@@ -1,0 +1,49 @@
+"""Properties of the parser and reward that must hold for ANY text a policy can write."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reward_fns import SCORE_KEYS, compute_score, format_verdict, parse_verdict
+
+# Text biased towards the characters the parser cares about, so adversarial shapes come up often.
+PIECES = st.sampled_from(
+    ["<answer>", "</answer>", "[[", "]]", "A", "B", "a", "<think>", "</think>", "［", "】", "А", " ", "\n", "x"]
+)
+JUDGE_TEXT = st.one_of(st.text(), st.lists(st.one_of(PIECES, st.text(max_size=5)), max_size=40).map("".join))
+
+
+@given(JUDGE_TEXT, st.sampled_from(["strict", "lenient"]))
+def test_parse_never_raises_and_is_exclusive(text: str, mode: str) -> None:
+    got = parse_verdict(text, mode)  # type: ignore[arg-type]
+    assert (got.label is None) != (got.failure is None)
+    assert got.label in (None, "A", "B")
+
+
+@given(JUDGE_TEXT)
+def test_strict_success_implies_lenient_agrees(text: str) -> None:
+    strict = parse_verdict(text, "strict")
+    if strict.ok:
+        assert parse_verdict(text, "lenient").label == strict.label
+
+
+@given(JUDGE_TEXT, st.sampled_from(["A", "B", "model_a", "model_b"]))
+def test_reward_keys_and_values(text: str, ground_truth: str) -> None:
+    out = compute_score(data_source="prop", solution_str=text, ground_truth=ground_truth)
+    assert tuple(out) == SCORE_KEYS
+    assert out["score"] in (1.0, -1.0)
+    assert out["acc"] in (0.0, 1.0) and out["format_ok"] in (0.0, 1.0)
+    assert out["acc"] == (1.0 if out["score"] == 1.0 else 0.0)
+
+
+# Reasoning free of verdict-like text, so appending a verdict must make the whole response parse.
+CLEAN_REASONING = st.text(alphabet=st.characters(blacklist_characters="[]<>［］【】〚〛⟦⟧〔〕"), max_size=200)
+
+
+@given(CLEAN_REASONING, st.sampled_from(["A", "B"]), st.booleans(), st.sampled_from(["", "\n", "  \n\t"]))
+def test_format_then_parse_round_trip(reasoning: str, label: str, think: bool, trailing: str) -> None:
+    body = f"<think>{reasoning}</think>" if think else reasoning
+    text = body + "\n" + format_verdict(label) + trailing
+    assert parse_verdict(text).label == label
+    assert compute_score(data_source="rt", solution_str=text, ground_truth=label)["score"] == 1.0
