@@ -228,13 +228,17 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send_raw(status, json.dumps(payload).encode("utf-8"), headers)
 
     def _send_raw(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> int:
-        self.send_response(status)
         # Connection: close on every answer, so a stopped server never answers on a kept-alive socket.
-        for name, value in {"Content-Type": "application/json", "Connection": "close", **(headers or {})}.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        extra = {"Content-Type": "application/json", "Connection": "close", **(headers or {})}
+        try:
+            self.send_response(status)
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout): not our error
+            self.close_connection = True
         return status
 
     def _reset(self) -> int:
