@@ -1,0 +1,159 @@
+"""Rows in verl's schemas and atomic parquet writes.
+
+RL rows (read by verl's ``RLHFDataset``; the trainer applies the chat template at rollout)::
+
+    {"data_source": "rm_r1/<source>", "prompt": [{"role", "content"}, ...], "ability": "preference",
+     "reward_model": {"style": "rule", "ground_truth": "A" | "B"},
+     "extra_info": {"split", "index", "pair_id", "source", "chosen_position", "multi_turn", "variant",
+                    "prompt_version", "template_sha256", "verdict_format_version", "seed", "pair"}}
+
+``extra_info.pair`` is the pair as JSON, so any row can be re-rendered in the other A/B order
+(:func:`rerender`). Every row has the same ``extra_info`` keys: Arrow infers one struct type.
+
+SFT rows (read by verl's ``MultiTurnSFTDataset``, loss on assistant turns only)::
+
+    {"messages": [<judge prompt messages>..., {"role": "assistant", "content": <trace + verdict>}],
+     "data_source": ..., "extra_info": {...}}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from data_prep.pairs import Message, PreferencePair, pair_from_dict
+from data_prep.placement import swap
+from data_prep.prompts import PromptTemplate, render_pair
+from reward_fns import VERDICT_FORMAT_VERSION
+
+DATA_SOURCE_PREFIX = "rm_r1"
+ABILITY = "preference"
+
+
+def data_source(source: str) -> str:
+    """verl's per-source metric key for a source name (``skywork`` -> ``rm_r1/skywork``)."""
+    return f"{DATA_SOURCE_PREFIX}/{source}"
+
+
+def rl_row(
+    pair: PreferencePair,
+    *,
+    template: PromptTemplate,
+    chosen_position: str,
+    split: str,
+    index: int,
+    variant: str,
+    seed: int,
+) -> dict[str, Any]:
+    """One RL parquet row: the rendered judge prompt and the position of the chosen answer."""
+    return {
+        "data_source": data_source(pair.source),
+        "prompt": render_pair(template, pair, chosen_position),
+        "ability": ABILITY,
+        "reward_model": {"style": "rule", "ground_truth": chosen_position},
+        "extra_info": {
+            "split": split,
+            "index": index,
+            "pair_id": pair.id,
+            "source": pair.source,
+            "chosen_position": chosen_position,
+            "multi_turn": pair.is_multi_turn,
+            "variant": variant,
+            "prompt_version": template.version,
+            "template_sha256": template.sha256,
+            "verdict_format_version": VERDICT_FORMAT_VERSION,
+            "seed": seed,
+            "pair": pair.to_json(),
+        },
+    }
+
+
+def pair_of_row(row: Mapping[str, Any]) -> PreferencePair:
+    """The pair an RL row (or its ``extra_info``) was rendered from."""
+    extra = row.get("extra_info", row)
+    return pair_from_dict(extra["pair"])
+
+
+def rerender(row: Mapping[str, Any], template: PromptTemplate, swapped: bool = True) -> list[Message]:
+    """The row's prompt rendered again, by default with A and B swapped."""
+    position = row["extra_info"]["chosen_position"]
+    return render_pair(template, pair_of_row(row), swap(position) if swapped else position)
+
+
+def sft_row(
+    prompt: Sequence[Mapping[str, str]],
+    response: str,
+    *,
+    data_source_name: str,
+    extra_info: Mapping[str, Any],
+) -> dict[str, Any]:
+    """One SFT row: the judge prompt followed by the assistant's trace (which ends in the verdict)."""
+    messages = [{"role": m["role"], "content": m["content"]} for m in prompt]
+    messages.append({"role": "assistant", "content": response})
+    return {"messages": messages, "data_source": data_source_name, "extra_info": dict(extra_info)}
+
+
+def write_parquet(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
+    """Write rows to ``path`` atomically (temp file in the same folder, then rename)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not rows:
+        raise ValueError(f"refusing to write {os.fspath(path)!r} with no rows; an empty split is a build error.")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist(list(rows))
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; data is read by other users and nodes
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+@contextlib.contextmanager
+def staged_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a fresh temp folder beside ``final``; on success it replaces ``final`` as a whole.
+
+    Readers see either the old folder or the complete new one, never a mix of old and new files;
+    on any error the temp folder is removed and ``final`` is left untouched.
+    """
+    target = Path(final)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield stage
+        _share(stage)
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            os.replace(target, old / target.name)
+        os.replace(stage, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _share(folder: Path) -> None:
+    """Give a staged folder and its files the usual umask permissions (temp files start private)."""
+    mask = _umask()
+    os.chmod(folder, 0o777 & ~mask)
+    for path in folder.iterdir():
+        if path.is_file():
+            os.chmod(path, 0o666 & ~mask)
