@@ -25,20 +25,26 @@ without ``<answer>`` tags, any case, spaces inside the brackets, text after it a
 same label allowed. It still fails on: no verdict, two different labels, lookalike characters, a
 verdict only inside the reasoning block, and truncation.
 
-What counts as a "verdict mark": a double-bracketed single letter that reads as A or B (including
-lookalikes and lowercase). Other double-bracket content (``[[1, 2]]`` in code) is ignored. An
-``<answer>`` tag without a mark still counts towards competing verdicts in strict mode.
+What counts as a verdict (for "competing"): a double-bracketed single letter that reads as A or B,
+including lookalikes and lowercase. Other double-bracket content (``[[1, 2]]`` in code) is ignored, and
+an ``<answer>`` tag with no such mark is malformed rather than a second verdict.
 
-Speed: the common case scans the text with ``str.rfind``/``str.find``/``str.count`` only (C speed);
-regular expressions run on a few characters around each candidate, so cost is linear in length.
+The reasoning block is found from the LAST ``think>`` tag: a closing one starts the answer region, an
+opening one (a block reopened and never closed) means there is no answer region.
+
+Speed: a clean response costs one multi-character scan (``rfind("think>")``), one ``memrchr`` for
+``[`` and a regex over the last 160 characters, so the common case runs at C speed. Regular
+expressions elsewhere run only at candidate positions, so cost stays linear in length.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Literal
+from itertools import islice
+from typing import Literal, NamedTuple
 
 VERDICT_FORMAT_VERSION = "verdict-v1"
 LABELS: tuple[str, str] = ("A", "B")
@@ -115,8 +121,7 @@ _CLOSE_TAG_LIKE = re.compile(r"\s{0,64}<\s{0,4}/\s{0,4}answer\s{0,4}>\s*", re.IG
 _TAIL_WINDOW = 160  # longer than any strict verdict with its allowed whitespace
 
 
-@dataclass(frozen=True, slots=True)
-class _Mark:
+class _Mark(NamedTuple):  # a tuple: cheap to create by the hundred thousand on adversarial input
     start: int
     end: int
     label: str  # "A"/"B" after folding case and lookalikes
@@ -137,8 +142,8 @@ def parse_verdict(text: str, mode: Mode = "strict") -> ParsedVerdict:
         raise ValueError(f"verdict parse mode {mode!r} is not one of {MODES}.")
     start = _answer_region_start(text)
     if start < 0:  # the reasoning block never closes
-        return _fail(Failure.INSIDE_THINKING if _marks(text, 0, len(text)) else Failure.TRUNCATED)
-    end = len(text.rstrip())
+        return _fail(Failure.INSIDE_THINKING if _has_mark(text, 0, len(text)) else Failure.TRUNCATED)
+    end = _content_end(text)
     if mode == "strict":
         fast = _strict_fast_path(text, start, end)
         if fast is not None:
@@ -147,21 +152,31 @@ def parse_verdict(text: str, mode: Mode = "strict") -> ParsedVerdict:
     return _lenient(text, start, end)
 
 
+def _content_end(text: str) -> int:
+    """len(text.rstrip()) without copying the whole text (rstrip copies when it strips anything)."""
+    tail = text[-256:]
+    kept = tail.rstrip()
+    return len(text) - len(tail) + len(kept) if kept else len(text.rstrip())
+
+
 def _answer_region_start(text: str) -> int:
-    """Index where the answer region begins, or -1 if an opened reasoning block never closes."""
-    k = text.rfind(THINK_CLOSE)
-    if k >= 0:
-        return k + len(THINK_CLOSE)
-    return -1 if THINK_OPEN in text else 0
+    """Index where the answer region begins, or -1 if the last reasoning tag opens a block."""
+    j = text.rfind("think>")  # one scan finds both <think> and </think>
+    while j >= 0:
+        if text.startswith(THINK_CLOSE, j - 2):
+            return j + len("think>")
+        if text.startswith(THINK_OPEN, j - 1):
+            return -1
+        j = text.rfind("think>", 0, j)  # "rethink>" or similar: keep looking
+    return 0
 
 
 def _strict_fast_path(text: str, start: int, end: int) -> ParsedVerdict | None:
     """Accept a clean response using only C-speed scans; None means 'look closer'."""
-    window = max(start, end - _TAIL_WINDOW)
-    m = _STRICT_TAIL.search(text, window, end)
+    m = _STRICT_TAIL.search(text, max(start, end - _TAIL_WINDOW), end)
     if m is None or m.end() != end:
         return None
-    if text.count("[[", start, end) != 1 or text.count("<answer", start, end) != 1:
+    if text.rfind("[", start, m.start(1) - 2) >= 0:  # memrchr: any other bracket means look closer
         return None
     if not text.isascii() and _has_lookalike_bracket(text, start, end):
         return None
@@ -172,32 +187,29 @@ def _has_lookalike_bracket(text: str, start: int, end: int) -> bool:
     return any(text.find(c, start, end) >= 0 for c in _LOOKALIKE_OPEN)
 
 
-def _marks(text: str, start: int, end: int) -> list[_Mark]:
-    """Every double-bracketed A/B (any case, any lookalike) in text[start:end], in order."""
-    found: list[_Mark] = []
+def _has_mark(text: str, start: int, end: int) -> bool:
+    """True if text[start:end] holds any verdict mark; stops at the first one."""
+    return next(_iter_marks(text, start, end), None) is not None
+
+
+def _iter_marks(text: str, start: int, end: int) -> Iterator[_Mark]:
+    """Every double-bracketed A/B (any case, any lookalike) in text[start:end]: ASCII ones first.
+
+    A generator, so callers that need one or two marks stop early and huge inputs build no lists."""
     i = text.find("[[", start, end)
     while i >= 0:
         m = _MARK.match(text, i, end)
         if m:
             label = m.group(1).translate(_CONFUSABLES).upper()
             if label in LABELS:
-                found.append(_Mark(i, m.end(), label, m.group(1) in LABELS))
+                yield _Mark(i, m.end(), label, m.group(1) in LABELS)
         i = text.find("[[", i + 1, end)
-    if not text.isascii() and _has_lookalike_bracket(text, start, end):
-        found.extend(_lookalike_marks(text, start, end))
-        found.sort(key=lambda mk: mk.start)
-    return found
-
-
-def _lookalike_marks(text: str, start: int, end: int) -> list[_Mark]:
-    out = []
+    if text.isascii() or not _has_lookalike_bracket(text, start, end):
+        return
     for m in _LOOKALIKE_MARK.finditer(text, start, end):
-        if "[[" in m.group(0):
-            continue  # already found by the ASCII scan
         label = m.group(1).translate(_CONFUSABLES).upper()
-        if label in LABELS:
-            out.append(_Mark(m.start(), m.end(), label, False))
-    return out
+        if label in LABELS and "[[" not in m.group(0):  # ASCII [[ marks were yielded above
+            yield _Mark(m.start(), m.end(), label, False)
 
 
 def _ends_mid_verdict(text: str, end: int) -> bool:
@@ -211,15 +223,10 @@ def _ends_mid_verdict(text: str, end: int) -> bool:
 
 
 def _strict_failure(text: str, start: int, end: int) -> ParsedVerdict:
-    marks = _marks(text, start, end)
-    n_tags = text.count("<answer", start, end)
+    marks = list(islice(_iter_marks(text, start, end), 2))
     if not marks:
-        if _ends_mid_verdict(text, end):
-            return _fail(Failure.TRUNCATED)
-        if _marks(text, 0, start):
-            return _fail(Failure.INSIDE_THINKING)
-        return _fail(Failure.MALFORMED if n_tags else Failure.MISSING)
-    if len(marks) > 1 or n_tags > 1:
+        return _fail(_no_mark_reason(text, start, end))
+    if len(marks) > 1:
         return _fail(Failure.COMPETING)
     last = marks[0]
     rest = text[last.end : end]
@@ -235,19 +242,28 @@ def _strict_failure(text: str, start: int, end: int) -> ParsedVerdict:
 
 
 def _lenient(text: str, start: int, end: int) -> ParsedVerdict:
-    marks = _marks(text, start, end)
-    if not marks:
-        if _ends_mid_verdict(text, end):
-            return _fail(Failure.TRUNCATED)
-        if _marks(text, 0, start):
-            return _fail(Failure.INSIDE_THINKING)
-        return _fail(Failure.MALFORMED if text.find("<answer", start, end) >= 0 else Failure.MISSING)
-    if len({mk.label for mk in marks}) > 1:
-        return _fail(Failure.COMPETING)
-    last = marks[-1]
+    last: _Mark | None = None
+    labels: set[str] = set()
+    for mark in _iter_marks(text, start, end):
+        labels.add(mark.label)
+        if len(labels) > 1:
+            return _fail(Failure.COMPETING)
+        if last is None or mark.start > last.start:
+            last = mark
+    if last is None:
+        return _fail(_no_mark_reason(text, start, end))
     if text[last.start : last.end].translate(_CONFUSABLES) != text[last.start : last.end]:
         return _fail(Failure.LOOKALIKE)
     return ParsedVerdict(last.label, None)
+
+
+def _no_mark_reason(text: str, start: int, end: int) -> Failure:
+    """Why a response whose answer region holds no verdict mark failed."""
+    if _ends_mid_verdict(text, end):
+        return Failure.TRUNCATED
+    if _has_mark(text, 0, start):
+        return Failure.INSIDE_THINKING
+    return Failure.MALFORMED if text.find("<answer", start, end) >= 0 else Failure.MISSING
 
 
 def _fail(reason: Failure) -> ParsedVerdict:

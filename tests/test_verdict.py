@@ -46,7 +46,9 @@ CASES = [
     ("cut_mid_tag", "ok </think> <answer>[[A]]</ans", F.TRUNCATED, "A"),  # stopped mid closing tag
     ("cut_mid_open", "reasoning done. <answ", F.TRUNCATED, F.TRUNCATED),  # stopped in the opening tag
     ("cut_after_open", "reasoning done. <answer>", F.TRUNCATED, F.TRUNCATED),  # stopped after the opening tag
-    ("extra_answer_tag", "<answer>maybe</answer>\n" + A, F.COMPETING, "A"),  # a second <answer> tag
+    ("extra_answer_tag", "<answer>maybe</answer>\n" + A, "A", "A"),  # a tag without a mark is no second verdict
+    ("reopened_think", "</think>" + A + "<think>more", F.INSIDE_THINKING, F.INSIDE_THINKING),  # reopened, unclosed
+    ("rethink_word", "I rethink> this.\n" + B, "B", "B"),  # "think>" inside another word is not a tag
 ]
 
 

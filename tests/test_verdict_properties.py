@@ -47,3 +47,17 @@ def test_format_then_parse_round_trip(reasoning: str, label: str, think: bool, t
     text = body + "\n" + format_verdict(label) + trailing
     assert parse_verdict(text).label == label
     assert compute_score(data_source="rt", solution_str=text, ground_truth=label)["score"] == 1.0
+
+
+@given(JUDGE_TEXT)
+def test_fast_path_agrees_with_full_classification(text: str) -> None:
+    """The C-speed shortcut may only ever accept what the full strict analysis accepts."""
+    from reward_fns.verdict import _answer_region_start, _strict_failure, _strict_fast_path
+
+    start = _answer_region_start(text)
+    if start < 0:
+        return
+    end = len(text.rstrip())
+    fast = _strict_fast_path(text, start, end)
+    if fast is not None:
+        assert _strict_failure(text, start, end) == fast
