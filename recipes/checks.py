@@ -1,0 +1,210 @@
+"""Checks of a composed recipe against verl 0.9.1 itself: keys, legacy reward keys, verl's validation.
+
+Each check takes a :class:`~recipes.compose.Composed` recipe and returns a list of
+:class:`~recipes.problems.Problem` (empty when fine). Batch arithmetic lives in ``recipes.batches``,
+the data-manifest comparison in ``recipes.manifest``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import io
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from recipes.compose import MISSING, RECIPES_DIR, Composed, base_keys, flatten, open_maps, safe_select
+from recipes.problems import Problem, error, warning
+
+# Free-form maps verl reads as a whole although its yaml lists no default subkeys.
+OPEN_PREFIXES = ("reward.custom_reward_function.reward_kwargs", "ray_kwargs.ray_init")
+# Top-level legacy reward sections: they compose, but verl 0.9.1's main_ppo never reads them.
+LEGACY_SECTIONS = ("custom_reward_function", "reward_model", "sandbox_fusion")
+_LEGACY_MOVES = {
+    "reward_model.reward_manager": "reward.reward_manager.name",
+    "reward_model.num_workers": "reward.num_workers",
+    "reward_model.model.path": "reward.reward_model.model_path",
+}
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def check_known_keys(composed: Composed) -> list[Problem]:
+    """Every key the recipe or an override adds must exist in verl's base config (or sit in a free-form map).
+
+    Hydra accepts unknown keys written inside a recipe yaml and verl then ignores them: a typo would
+    silently drop a setting.
+    """
+    known = base_keys(composed.kind)
+    open_keys = open_maps(composed.kind)
+    problems = []
+    for key in sorted(set(flatten(composed.cfg)) - known):
+        if _under_open_map(key, open_keys):
+            continue
+        hint = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
+        fix = f"did you mean {hint[0]}?" if hint else "remove it or correct its spelling."
+        problems.append(
+            error(
+                "known-keys",
+                f"{_source_of(key, composed)} sets {key}, which verl 0.9.1's {_base_name(composed)} does not have "
+                f"(it would be silently ignored); {fix}",
+            )
+        )
+    return problems
+
+
+def check_legacy_reward(composed: Composed) -> list[Problem]:
+    """No value under the legacy top-level reward sections: verl 0.9.1 reads only ``reward.*``."""
+    if composed.kind != "rl":
+        return []
+    problems = []
+    for key, value in flatten(composed.cfg).items():
+        if key.split(".")[0] in LEGACY_SECTIONS and value not in (None, {}, []):
+            problems.append(
+                error(
+                    "legacy-reward",
+                    f"{_source_of(key, composed)} sets legacy {key}, which verl 0.9.1's trainer never reads "
+                    f"(a silently ignored reward); set {_legacy_target(key)} instead.",
+                )
+            )
+    return problems
+
+
+def check_required(composed: Composed) -> list[Problem]:
+    """Mandatory values (``???``) are given and every interpolation (``${oc.env:...}``) resolves.
+
+    The disabled GenRM section's mandatory values are never read, so they are not reported.
+    """
+    flat = flatten(composed.cfg)
+    genrm_on = bool(flat.get("reward.reward_model.enable"))
+    problems = []
+    for key, value in flat.items():
+        if value == MISSING and (genrm_on or not key.startswith("reward.reward_model.")):
+            problems.append(
+                error("required", f"{key} is required and not set; pass {key}=<value> on the command line.")
+            )
+        elif isinstance(value, str) and "oc.env:" in value:  # keys that copy another key repeat its error
+            try:
+                OmegaConf.select(composed.cfg, key, throw_on_missing=True)
+            except Exception as err:  # omegaconf raises several interpolation error types
+                reason = str(err).split("\n")[0].split("interpolation: ", 1)[-1].strip('"')
+                problems.append(
+                    error(
+                        "required",
+                        f"{key} = {value} does not resolve ({reason}); pass {key}=<value> or set the variable.",
+                    )
+                )
+    return problems
+
+
+def check_verl_validation(composed: Composed) -> list[Problem]:
+    """Run verl's own validation: ``validate_config`` for GRPO, the dataclass conversions for SFT."""
+    from verl.utils.config import omega_conf_to_dataclass
+
+    cfg = composed.cfg
+    try:
+        # verl prints progress and warns that GRPO disables the critic: expected, not a finding.
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if composed.kind == "rl":
+                from verl.trainer.ppo.utils import need_critic, need_reference_policy
+                from verl.utils.config import validate_config
+
+                validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
+                for section in (cfg.actor_rollout_ref.rollout, cfg.algorithm):
+                    omega_conf_to_dataclass(section)
+            else:
+                for section in (cfg.engine, cfg.optim, cfg.checkpoint):
+                    omega_conf_to_dataclass(section)
+    except Exception as err:  # verl raises AssertionError, ValueError, omegaconf errors...
+        reason = " ".join(str(err).split()) or type(err).__name__
+        return [error("verl-validate", f"verl 0.9.1 rejects recipe {composed.name!r}: {reason}")]
+    return []
+
+
+def check_reward_loads(composed: Composed) -> list[Problem]:
+    """``reward.custom_reward_function`` is set and loads through verl's own loader."""
+    if composed.kind != "rl":
+        return []
+    path = composed.cfg.reward.custom_reward_function.get("path")
+    if not path:
+        return [
+            error(
+                "reward",
+                "reward.custom_reward_function.path is not set, so verl would fall back to its built-in "
+                "scorers; set it to pkg://reward_fns.score.",
+            )
+        ]
+    from verl.trainer.ppo.reward import get_custom_reward_fn
+
+    try:
+        get_custom_reward_fn(composed.cfg)
+    except Exception as err:
+        name = composed.cfg.reward.custom_reward_function.get("name")
+        return [error("reward", f"reward function {name!r} does not load from {path}: {err}; fix the path or name.")]
+    return []
+
+
+def check_model_path(composed: Composed) -> list[Problem]:
+    """Warn when the model path is neither a local directory nor shaped like a hub id (``org/name``)."""
+    key = "actor_rollout_ref.model.path" if composed.kind == "rl" else "model.path"
+    value = safe_select(composed.cfg, key)
+    if value in (None, MISSING) or Path(str(value)).expanduser().is_dir() or _HUB_ID.match(str(value)):
+        return []
+    return [
+        warning(
+            "model-path",
+            f"{key} is {value!r}, which is not a directory here; fine if it exists on the cluster's shared "
+            f"filesystem, otherwise pass {key}=<hub id or directory>.",
+        )
+    ]
+
+
+def _under_open_map(key: str, open_keys: frozenset[str]) -> bool:
+    parts = key.split(".")
+    ancestors = {".".join(parts[:i]) for i in range(1, len(parts))}
+    return bool(ancestors & open_keys) or key.startswith(tuple(p + "." for p in OPEN_PREFIXES))
+
+
+def _legacy_target(key: str) -> str:
+    for old, new in _LEGACY_MOVES.items():
+        if key == old:
+            return new
+    section, _, rest = key.partition(".")
+    return {"custom_reward_function": "reward.custom_reward_function", "reward_model": "reward.reward_model"}.get(
+        section, f"reward.{section}"
+    ) + (f".{rest}" if rest else "")
+
+
+def _base_name(composed: Composed) -> str:
+    return "ppo_trainer" if composed.kind == "rl" else "sft_trainer_engine"
+
+
+def _source_of(key: str, composed: Composed) -> str:
+    """Which recipe file or command-line override sets ``key``."""
+    for path in recipe_files(composed):
+        raw = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+        if isinstance(raw, dict) and key in flatten(raw):
+            return str(path.relative_to(RECIPES_DIR.parent))
+    for override in composed.overrides:
+        if override.lstrip("+~").split("=", 1)[0] == key:
+            return f"override {override!r}"
+    return f"recipe {composed.name!r}"
+
+
+def recipe_files(composed: Composed) -> list[Path]:
+    """The recipe's own yaml files: the primary and the entries of its defaults list under ``recipes/``."""
+    primary = RECIPES_DIR / f"{composed.name}.yaml"
+    files = [primary]
+    defaults: Any = OmegaConf.to_container(OmegaConf.load(primary)).get("defaults", [])
+    for entry in defaults:
+        if isinstance(entry, dict):
+            group, option = next(iter(entry.items()))
+            entry = f"{group}/{composed.choices.get(group, option)}"
+        candidate = RECIPES_DIR / f"{entry}.yaml"
+        if candidate.is_file():
+            files.append(candidate)
+    return files

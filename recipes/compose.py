@@ -1,0 +1,131 @@
+"""Compose a recipe with verl's real configs (Hydra compose API) and flatten configs to dotted keys.
+
+Composing is what ``python -m verl.trainer.main_ppo --config-path recipes --config-name <recipe>``
+does before training, minus the run: the same search path, defaults and overrides, so a recipe that
+composes here composes there.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from omegaconf import DictConfig, OmegaConf
+
+RECIPES_DIR = Path(__file__).resolve().parent
+Kind = Literal["rl", "sft"]
+# verl's own top-level configs that the recipes extend, by recipe kind.
+BASE_CONFIG: dict[Kind, str] = {"rl": "ppo_trainer", "sft": "sft_trainer_engine"}
+MISSING = "???"
+
+
+class RecipeError(ValueError):
+    """A recipe cannot be composed; the message is one sentence naming the input and the fix."""
+
+
+@dataclass
+class Composed:
+    """A composed recipe: the config (hydra node removed) and the config-group choices it used."""
+
+    name: str
+    overrides: list[str]
+    cfg: DictConfig
+    choices: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> Kind:
+        """``rl`` for recipes over ppo_trainer, ``sft`` for recipes over sft_trainer_engine."""
+        return "rl" if "actor_rollout_ref" in self.cfg else "sft"
+
+
+def list_recipes() -> list[str]:
+    """The primary recipes (top-level yaml files of ``recipes/``), sorted."""
+    return sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
+
+
+def compose_recipe(name: str, overrides: Sequence[str] = ()) -> Composed:
+    """Compose ``recipes/<name>.yaml`` with command-line style ``overrides`` (``key=value``, ``size=14b``).
+
+    Raises RecipeError for an unknown recipe or an override Hydra rejects (e.g. a key verl lacks).
+    """
+    if name not in list_recipes():
+        raise RecipeError(f"no recipe named {name!r} in {RECIPES_DIR.name}/; use one of {', '.join(list_recipes())}.")
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+
+    try:
+        with _fresh_hydra(), initialize_config_dir(config_dir=str(RECIPES_DIR), version_base=None):
+            cfg = compose(config_name=name, overrides=list(overrides), return_hydra_config=True)
+    except HydraException as err:
+        reason = " ".join(str(err).split())
+        raise RecipeError(f"recipe {name!r} with overrides {list(overrides)} does not compose: {reason}") from err
+    choices = {str(k): str(v) for k, v in cfg.hydra.runtime.choices.items() if not str(k).startswith("hydra/")}
+    OmegaConf.set_struct(cfg, False)
+    del cfg["hydra"]
+    OmegaConf.set_struct(cfg, True)  # as verl's entry points receive it: unknown reads raise
+    return Composed(name=name, overrides=list(overrides), cfg=cfg, choices=choices)
+
+
+@functools.cache
+def base_keys(kind: Kind) -> frozenset[str]:
+    """Dotted keys of verl's own base config for ``kind``, composed from the installed package."""
+    flat = flatten(_compose_verl(BASE_CONFIG[kind]))
+    return frozenset(flat)
+
+
+@functools.cache
+def open_maps(kind: Kind) -> frozenset[str]:
+    """Keys whose base value is an empty mapping (``engine_kwargs.vllm: {}``): free-form, any subkey goes."""
+    flat = flatten(_compose_verl(BASE_CONFIG[kind]))
+    return frozenset(k for k, v in flat.items() if isinstance(v, dict) and not v)
+
+
+def flatten(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
+    """Leaves of ``cfg`` as ``{"a.b.c": value}``, interpolations unresolved; empty dicts and lists are leaves."""
+    data = OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, DictConfig) else cfg
+    return dict(_walk(data, ""))
+
+
+def safe_select(cfg: DictConfig, key: str) -> Any:
+    """``cfg``'s resolved value at dotted ``key``; None when absent, ``???`` or not resolvable."""
+    try:
+        return OmegaConf.select(cfg, key, throw_on_missing=False)
+    except Exception:  # an unresolvable interpolation: reported by recipes.checks.check_required
+        return None
+
+
+def _walk(node: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict) and node:
+        for key, value in node.items():
+            yield from _walk(value, f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix, node
+
+
+def _compose_verl(config_name: str) -> DictConfig:
+    from hydra import compose, initialize_config_module
+
+    with _fresh_hydra(), initialize_config_module(config_module="verl.trainer.config", version_base=None):
+        return compose(config_name=config_name)
+
+
+class _fresh_hydra:
+    """Run a compose with Hydra's global state cleared, then put back whatever was there before."""
+
+    def __enter__(self) -> None:
+        from hydra.core.global_hydra import GlobalHydra
+        from hydra.initialize import get_gh_backup
+
+        self._backup = get_gh_backup()
+        GlobalHydra.instance().clear()
+
+    def __exit__(self, *exc: object) -> None:
+        from hydra.core.global_hydra import GlobalHydra
+        from hydra.initialize import restore_gh_from_backup
+
+        GlobalHydra.instance().clear()
+        if self._backup is not None:
+            restore_gh_from_backup(self._backup)

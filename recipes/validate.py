@@ -1,0 +1,106 @@
+"""One call that composes a recipe, runs every check and computes its plan (the launcher's validate mode)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recipes.batches import check_batches, check_memory
+from recipes.checks import (
+    check_known_keys,
+    check_legacy_reward,
+    check_model_path,
+    check_required,
+    check_reward_loads,
+    check_verl_validation,
+)
+from recipes.compose import Composed, RecipeError, compose_recipe
+from recipes.manifest import Manifest, check_manifest, default_manifest_path, read_manifest
+from recipes.plan import Plan, make_plan
+from recipes.problems import Problem, error, warning
+
+CONFIG_CHECKS = (
+    check_known_keys,
+    check_legacy_reward,
+    check_verl_validation,
+    check_reward_loads,
+    check_batches,
+    check_memory,
+    check_model_path,
+)
+
+
+@dataclass
+class Report:
+    """What ``validate_recipe`` found: problems (errors stop a launch) and the plan when it composed."""
+
+    recipe: str
+    overrides: list[str]
+    problems: list[Problem] = field(default_factory=list)
+    plan: Plan | None = None
+    manifest: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem is an error."""
+        return not self.errors
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.level == "error"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON form."""
+        return {
+            "recipe": self.recipe,
+            "overrides": self.overrides,
+            "ok": self.ok,
+            "manifest": self.manifest,
+            "problems": [p.to_dict() for p in self.problems],
+            "plan": self.plan.to_dict() if self.plan else None,
+        }
+
+
+def validate_recipe(name: str, overrides: Sequence[str] = (), manifest: Path | None = None) -> Report:
+    """Compose recipe ``name`` with ``overrides`` and check it; ``manifest`` defaults to the one beside the data."""
+    report = Report(recipe=name, overrides=list(overrides))
+    try:
+        composed = compose_recipe(name, overrides)
+    except RecipeError as err:
+        report.problems.append(error("compose", str(err)))
+        return report
+    return check_composed(composed, manifest, report)
+
+
+def check_composed(composed: Composed, manifest: Path | None = None, report: Report | None = None) -> Report:
+    """Run every check on an already composed recipe (tests compose once and check many times)."""
+    report = report or Report(recipe=composed.name, overrides=composed.overrides)
+    report.problems += check_required(composed)
+    if report.errors:  # every later check would fail on the same missing value
+        return report
+    for check in CONFIG_CHECKS:
+        report.problems += check(composed)
+    loaded = _load_manifest(composed, manifest, report)
+    if loaded is not None:
+        report.manifest = str(loaded.path)
+        report.problems += check_manifest(composed, loaded)
+    report.plan = make_plan(composed, loaded)
+    return report
+
+
+def _load_manifest(composed: Composed, manifest: Path | None, report: Report) -> Manifest | None:
+    path = manifest if manifest is not None else default_manifest_path(composed)
+    if manifest is None and not path.is_file():
+        report.problems.append(
+            warning(
+                "manifest", f"no data manifest at {path}, so variant and length checks were skipped; pass --manifest."
+            )
+        )
+        return None
+    try:
+        return read_manifest(path)
+    except ValueError as err:
+        report.problems.append(error("manifest", str(err)))
+        return None
