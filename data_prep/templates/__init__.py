@@ -1,0 +1,1 @@
+"""Built-in judge prompt templates (package data; see data_prep.prompts)."""
