@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0+cpu
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 STAMP := $(VENV)/.installed-cpu
 
-.PHONY: setup preflight test lint bench clean-venv
+.PHONY: setup preflight test lint bench gpu-setup clean-venv
 
 setup: $(STAMP)
 
@@ -34,6 +34,13 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/reward_speed.py
+
+# GPU cluster install, staged as requirements.txt explains (run inside the cluster's Python env).
+gpu-setup:
+	pip install torch==2.11.0 torchvision==0.26.0 torchaudio==2.11.0
+	pip install -r requirements.txt
+	pip install flash-attn==2.8.3 --no-build-isolation
+	pip install --no-deps -e .
 
 clean-venv:
 	rm -rf $(VENV)
