@@ -4,10 +4,12 @@ Standard library only (``http.server``): it starts in milliseconds, binds a free
 (so ``base_url`` is known before the first request), needs no event loop, and can misbehave at the
 socket level (connection resets, truncated JSON) in ways a framework would tidy up.
 
->>> from infra.loopback_judge import LoopbackJudge, Fault
->>> with LoopbackJudge("always_b", faults=[Fault.rate_limit(0.1)]) as judge:  # doctest: +SKIP
-...     client = ChatClient(judge.base_url, judge.model)  # first call gets 429, the retry succeeds
-...     judge.call_count
+>>> from infra.chat_client import chat_batch
+>>> prompt = [{"role": "user", "content": "Which is better?"}]
+>>> with LoopbackJudge("always_b", faults=[Fault.rate_limit(0.05)]) as judge:  # 429 first, then an answer
+...     batch = chat_batch([prompt], base_url=judge.base_url, model=judge.model)
+...     (batch.results[0].text[-22:], judge.call_count)
+('<answer>[[B]]</answer>', 2)
 
 Behaviour: POST ``/v1/chat/completions`` runs the policy on the last user message and answers with a
 full chat-completions JSON (``usage`` counts whitespace-separated words as tokens; ``max_tokens`` cuts
