@@ -17,7 +17,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from recipes.compose import MISSING, RECIPES_DIR, Composed, base_keys, flatten, open_maps, safe_select
+from recipes.compose import MISSING, Composed, base_keys, flatten, open_maps, safe_select
 from recipes.problems import Problem, error, warning
 
 # Free-form maps verl reads as a whole although its yaml lists no default subkeys.
@@ -188,7 +188,7 @@ def _source_of(key: str, composed: Composed) -> str:
     for path in recipe_files(composed):
         raw = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
         if isinstance(raw, dict) and key in flatten(raw):
-            return str(path.relative_to(RECIPES_DIR.parent))
+            return f"{composed.config_dir.name}/{path.relative_to(composed.config_dir).as_posix()}"
     for override in composed.overrides:
         if override.lstrip("+~").split("=", 1)[0] == key:
             return f"override {override!r}"
@@ -197,14 +197,14 @@ def _source_of(key: str, composed: Composed) -> str:
 
 def recipe_files(composed: Composed) -> list[Path]:
     """The recipe's own yaml files: the primary and the entries of its defaults list under ``recipes/``."""
-    primary = RECIPES_DIR / f"{composed.name}.yaml"
+    primary = composed.config_dir / f"{composed.name}.yaml"
     files = [primary]
     defaults: Any = OmegaConf.to_container(OmegaConf.load(primary)).get("defaults", [])
     for entry in defaults:
         if isinstance(entry, dict):
             group, option = next(iter(entry.items()))
             entry = f"{group}/{composed.choices.get(group, option)}"
-        candidate = RECIPES_DIR / f"{entry}.yaml"
+        candidate = composed.config_dir / f"{entry}.yaml"
         if candidate.is_file():
             files.append(candidate)
     return files

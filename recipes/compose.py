@@ -34,6 +34,7 @@ class Composed:
     overrides: list[str]
     cfg: DictConfig
     choices: dict[str, str] = field(default_factory=dict)
+    config_dir: Path = RECIPES_DIR
 
     @property
     def kind(self) -> Kind:
@@ -41,23 +42,24 @@ class Composed:
         return "rl" if "actor_rollout_ref" in self.cfg else "sft"
 
 
-def list_recipes() -> list[str]:
+def list_recipes(config_dir: Path = RECIPES_DIR) -> list[str]:
     """The primary recipes (top-level yaml files of ``recipes/``), sorted."""
-    return sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
+    return sorted(p.stem for p in config_dir.glob("*.yaml"))
 
 
-def compose_recipe(name: str, overrides: Sequence[str] = ()) -> Composed:
-    """Compose ``recipes/<name>.yaml`` with command-line style ``overrides`` (``key=value``, ``size=14b``).
+def compose_recipe(name: str, overrides: Sequence[str] = (), config_dir: Path = RECIPES_DIR) -> Composed:
+    """Compose ``<config_dir>/<name>.yaml`` with command-line style ``overrides`` (``key=value``, ``size=14b``).
 
     Raises RecipeError for an unknown recipe or an override Hydra rejects (e.g. a key verl lacks).
     """
-    if name not in list_recipes():
-        raise RecipeError(f"no recipe named {name!r} in {RECIPES_DIR.name}/; use one of {', '.join(list_recipes())}.")
+    known = list_recipes(config_dir)
+    if name not in known:
+        raise RecipeError(f"no recipe named {name!r} in {config_dir.name}/; use one of {', '.join(known)}.")
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
 
     try:
-        with _fresh_hydra(), initialize_config_dir(config_dir=str(RECIPES_DIR), version_base=None):
+        with _fresh_hydra(), initialize_config_dir(config_dir=str(config_dir.resolve()), version_base=None):
             cfg = compose(config_name=name, overrides=list(overrides), return_hydra_config=True)
     except HydraException as err:
         reason = " ".join(str(err).split())
@@ -66,7 +68,7 @@ def compose_recipe(name: str, overrides: Sequence[str] = ()) -> Composed:
     OmegaConf.set_struct(cfg, False)
     del cfg["hydra"]
     OmegaConf.set_struct(cfg, True)  # as verl's entry points receive it: unknown reads raise
-    return Composed(name=name, overrides=list(overrides), cfg=cfg, choices=choices)
+    return Composed(name=name, overrides=list(overrides), cfg=cfg, choices=choices, config_dir=config_dir)
 
 
 @functools.cache

@@ -89,7 +89,7 @@ def check_manifest(composed: Composed, manifest: Manifest) -> list[Problem]:
             error(
                 "manifest",
                 f"{manifest.path} was built for the {manifest.variant!r} prompt variant but the recipe trains on "
-                f"{variant!r}; rebuild the data with --variant {variant} or {fix}.",
+                f"{variant!r}; rebuild the data for {variant!r} or {fix}.",
             )
         )
     problems += _lengths(composed, manifest)
@@ -115,12 +115,13 @@ def _lengths(composed: Composed, manifest: Manifest) -> list[Problem]:
     recipe_len = OmegaConf.select(composed.cfg, key)
     if data_len == recipe_len:
         return []
-    effect = "longer prompts would be dropped or fail" if data_len > recipe_len else "the recipe reserves unused budget"
+    what = "prompts" if composed.kind == "rl" else "rows"
+    effect = f"longer {what} would be dropped or fail" if data_len > recipe_len else "the recipe reserves unused budget"
     return [
         error(
             "manifest",
-            f"{manifest.path} filtered prompts to {data_len} tokens but {key} is {recipe_len} ({effect}); "
-            f"set {key}={data_len} or rebuild the data with --max-prompt-length {recipe_len}.",
+            f"{manifest.path} limited {what} to {data_len} tokens but {key} is {recipe_len} ({effect}); "
+            f"set {key}={data_len} or rebuild the data with a {recipe_len}-token limit.",
         )
     ]
 
@@ -135,7 +136,7 @@ def _tokenizer(composed: Composed, manifest: Manifest) -> list[Problem]:
         warning(
             "manifest",
             f"{manifest.path} measured prompt lengths with tokenizer {theirs} but the recipe trains {ours}; "
-            f"rebuild the data with --tokenizer {ours} unless the two share a tokenizer and chat template.",
+            f"rebuild the data with tokenizer {ours} unless the two share a tokenizer and chat template.",
         )
     ]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from recipes.compose import MISSING, Composed, safe_select
 from recipes.manifest import Manifest, recipe_variant
-from recipes.sizes import size_of
+from recipes.sizes import SizeClass, size_of
 
 # Rows assumed when no manifest gives the count (rm_r1_method.md, "Training data").
 ASSUMED_ROWS = {
@@ -41,6 +41,7 @@ class Plan:
     save_freq: int
     keep: int | None
     ckpt_gb: int | None
+    ckpt_contents: str
     output_dir: str
     tensor_parallel: int | None = None
     gpu_memory_utilization: float | None = None
@@ -87,7 +88,7 @@ def make_plan(composed: Composed, manifest: Manifest | None = None) -> Plan:
     common = _common(composed, rows, source, size.name if size else None)
     if kind == "rl":
         arr = cfg.actor_rollout_ref
-        extra = {"hf_model"} & set(arr.actor.checkpoint.save_contents)
+        contents = list(arr.actor.checkpoint.save_contents)
         return Plan(
             **common,
             model=_text(arr.model, "path"),
@@ -98,14 +99,15 @@ def make_plan(composed: Composed, manifest: Manifest | None = None) -> Plan:
             max_new_tokens=cfg.data.max_response_length,
             steps_per_epoch=rows // cfg.data.train_batch_size,
             keep=cfg.trainer.max_actor_ckpt_to_keep,
-            ckpt_gb=(size.ckpt_gb + (size.hf_gb if extra else 0)) if size else None,
+            ckpt_gb=_ckpt_gb(size, contents),
+            ckpt_contents=" + ".join(contents),
             tensor_parallel=arr.rollout.tensor_model_parallel_size,
             gpu_memory_utilization=arr.rollout.gpu_memory_utilization,
             mini_batch=arr.actor.ppo_mini_batch_size,
             test_freq=cfg.trainer.test_freq,
             val_before_train=cfg.trainer.val_before_train,
         )
-    hf = "hf_model" in set(cfg.checkpoint.save_contents)
+    contents = list(cfg.checkpoint.save_contents)
     return Plan(
         **common,
         model=_text(cfg.model, "path"),
@@ -116,8 +118,16 @@ def make_plan(composed: Composed, manifest: Manifest | None = None) -> Plan:
         max_new_tokens=cfg.data.max_length,
         steps_per_epoch=rows // cfg.data.train_batch_size,
         keep=cfg.trainer.max_ckpt_to_keep,
-        ckpt_gb=(size.ckpt_gb + (size.hf_gb if hf else 0)) if size else None,
+        ckpt_gb=_ckpt_gb(size, contents),
+        ckpt_contents=" + ".join(contents),
     )
+
+
+def _ckpt_gb(size: SizeClass | None, contents: list[str]) -> int | None:
+    """verl_perf.md's per-checkpoint size for model + optimizer + extra, plus the HF copy when saved."""
+    if size is None:
+        return None
+    return size.ckpt_gb + (size.hf_gb if "hf_model" in contents else 0)
 
 
 def _common(composed: Composed, rows: int, source: str, size: str | None) -> dict[str, Any]:
@@ -193,6 +203,6 @@ def _ckpt_line(plan: Plan) -> str:
         return f"checkpoints   {saves}; size unknown (no size class)"
     kept = min(plan.saves, plan.keep) if plan.keep else plan.saves
     return (
-        f"checkpoints   {saves}; ~{plan.ckpt_gb} GB each (model + optimizer + extra), "
+        f"checkpoints   {saves}; ~{plan.ckpt_gb} GB each ({plan.ckpt_contents}), "
         f"{kept} kept -> ~{plan.disk_gb:,} GB on disk"
     )
