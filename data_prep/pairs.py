@@ -161,7 +161,7 @@ def split_shared_prefix(
         common += 1
     while common > 0 and a[common - 1]["role"] != "user":
         common -= 1
-    return a[:common], a[common:], b[common:]
+    return list(a[:common]), list(a[common:]), list(b[common:])
 
 
 def _messages(value: Any, default_role: str, name: str) -> tuple[Message, ...]:
