@@ -4,8 +4,10 @@ A policy reads the request's last user message and returns the assistant's text.
 that text with :func:`reward_fns.format_verdict`, so the scripted judge always speaks the verdict format
 the reward and the eval scorers parse. Which candidate is which is found by an *extractor*: a function
 ``prompt -> (text_a, text_b)`` or None. The default reads the blocks between
-``[The Start of Chatbot A's Response]`` and ``[The End of Chatbot A's Response]`` (and the same for B);
-a prompt module that frames candidates differently passes its own extractor.
+``[The Start of Chatbot A's Response]`` and ``[The End of Chatbot A's Response]`` (and the same for B),
+or else multi-turn prompts' ``[The Start of Conversation between Chatbot A and the Client]`` blocks.
+A prompt module that frames candidates differently passes its own extractor (for our prompts,
+``data_prep.prompts.extract_candidates`` also works).
 
 >>> policy = marker_policy("GOOD")
 >>> prompt = render_candidates("a GOOD answer", "a bad answer")
@@ -44,19 +46,36 @@ def render_candidates(text_a: str, text_b: str) -> str:
     return "\n".join(blocks)
 
 
+def conversation_start_marker(label: str) -> str:
+    """The line opening candidate ``label``'s whole conversation in the multi-turn framing."""
+    return f"[The Start of Conversation between Chatbot {label} and the Client]"
+
+
+def conversation_end_marker(label: str) -> str:
+    """The line closing candidate ``label``'s whole conversation in the multi-turn framing."""
+    return f"[The End of Conversation between Chatbot {label} and the Client]"
+
+
 def default_extractor(prompt: str) -> tuple[str, str] | None:
-    """Texts of candidates A and B (stripped) between the default markers, or None if either is missing."""
-    texts = []
-    for label in LABELS:
-        opening = prompt.find(start_marker(label))
-        if opening < 0:
-            return None
-        body = opening + len(start_marker(label))
-        closing = prompt.find(end_marker(label), body)
-        if closing < 0:
-            return None
-        texts.append(prompt[body:closing].strip())
-    return texts[0], texts[1]
+    """Texts of candidates A and B (newlines trimmed) between the default markers, or None if either is missing.
+
+    Single-turn blocks (``[The Start of Chatbot A's Response]``) are tried first, then multi-turn
+    blocks (``[The Start of Conversation between Chatbot A and the Client]``).
+    """
+    for opening, closing in ((start_marker, end_marker), (conversation_start_marker, conversation_end_marker)):
+        texts = [_between(prompt, opening(label), closing(label)) for label in LABELS]
+        if texts[0] is not None and texts[1] is not None:
+            return texts[0], texts[1]
+    return None
+
+
+def _between(prompt: str, opening: str, closing: str) -> str | None:
+    start = prompt.find(opening)
+    if start < 0:
+        return None
+    body = start + len(opening)
+    end = prompt.find(closing, body)
+    return None if end < 0 else prompt[body:end].strip("\n")  # same trim as data_prep.prompts
 
 
 def verdict_text(label: str, reasoning: str | None) -> str:

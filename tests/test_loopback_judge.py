@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from infra.loopback_judge import Fault, LoopbackJudge
 from infra.loopback_policies import (
     always,
+    conversation_end_marker,
+    conversation_start_marker,
     default_extractor,
     end_marker,
     fixed_text,
@@ -88,7 +90,7 @@ _plain = st.text(max_size=40).filter(lambda t: "[The " not in t)
     fallback=st.sampled_from("AB"),
 )
 def test_marker_policy_matches_its_rule_for_any_text(text_a: str, text_b: str, marker: str, fallback: str) -> None:
-    in_a, in_b = marker in text_a.strip(), marker in text_b.strip()
+    in_a, in_b = marker in text_a.strip("\n"), marker in text_b.strip("\n")
     expected = "A" if in_a and not in_b else "B" if in_b and not in_a else fallback
     answer = marker_policy(marker, fallback=fallback)(render_candidates(text_a, text_b))
     assert parse_verdict(answer, "strict").label == expected
@@ -96,7 +98,17 @@ def test_marker_policy_matches_its_rule_for_any_text(text_a: str, text_b: str, m
 
 @given(text_a=_plain, text_b=_plain, preamble=_plain)
 def test_default_extractor_round_trips(text_a: str, text_b: str, preamble: str) -> None:
-    assert default_extractor(preamble + render_candidates(text_a, text_b)) == (text_a.strip(), text_b.strip())
+    assert default_extractor(preamble + render_candidates(text_a, text_b)) == (text_a.strip("\n"), text_b.strip("\n"))
+
+
+def test_default_extractor_reads_multi_turn_blocks() -> None:
+    def block(label: str, text: str) -> str:
+        turns = f"Client: hi\n\nChatbot {label}: {text}"
+        return f"{conversation_start_marker(label)}\n{turns}\n{conversation_end_marker(label)}"
+
+    found = default_extractor(block("A", "GOOD") + "\n\n" + block("B", "meh"))
+    assert found == ("Client: hi\n\nChatbot A: GOOD", "Client: hi\n\nChatbot B: meh")
+    assert parse_verdict(marker_policy("GOOD")(block("A", "x") + block("B", "GOOD"))).label == "B"
 
 
 @pytest.mark.parametrize(
