@@ -17,7 +17,8 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert (3, 10) <= sys.version_info[:2] <= (3, 12), "verl 0.9.1 needs Python 3.10-3.12: set PYTHON=python3.X"'
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --no-index "$(TORCH_SPEC)" 2>/dev/null \
+	@# Local wheel first (just torch itself; its dependencies come with the next step), else the CPU index.
+	$(PY) -m pip install -q --no-index --no-deps "$(TORCH_SPEC)" 2>/dev/null \
 	  || $(PY) -m pip install -q "$(TORCH_SPEC)" --index-url "$(TORCH_CPU_INDEX)"
 	$(PY) -m pip install -q -e ".[cpu]"
 	touch $@
