@@ -9,20 +9,37 @@ the assistant turn. verl is imported only inside these functions: it takes secon
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from data_prep.adapters import InputSpec
 from data_prep.cor_parser import Evidence, compose_cor
-from data_prep.pipeline import BuildOptions, BuildResult, build
+from data_prep.pipeline import BuildOptions, BuildResult, VariantBuild, build
 from data_prep.prompts import VARIANTS, extract_candidates
 from data_prep.writers import sft_row, write_parquet
 
 SAMPLES = Path(__file__).resolve().parent / "samples" / "pairs.jsonl"
 PREFLIGHT_MAX_PROMPT_LENGTH = 4096  # the paper's data.max_prompt_length
 PREFLIGHT_SFT_MAX_LENGTH = 8192
+
+
+@contextlib.contextmanager
+def datasets_cache_in(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """Point the ``datasets`` cache (which ``RLHFDataset`` fills on every load) at ``folder`` meanwhile.
+
+    Keeps checks from leaving Arrow caches of throwaway parquet files in the user's home.
+    """
+    import datasets.config
+
+    before = datasets.config.HF_DATASETS_CACHE
+    datasets.config.HF_DATASETS_CACHE = Path(folder)
+    try:
+        yield Path(folder)
+    finally:
+        datasets.config.HF_DATASETS_CACHE = before
 
 
 def verl_rl_dataset(
@@ -111,8 +128,10 @@ def build_samples(work_dir: Path, tokenizer_dir: Path | None, progress: bool = F
 
 
 def run_stage(work_dir: Path) -> str:
-    """Build both variants from the samples, load them through verl, return a one-line summary."""
-    import pyarrow.parquet as pq
+    """Build both variants from the samples, load them through verl, return a one-line summary.
+
+    Everything is written under ``work_dir`` (the tiny model, the data, SFT files, the datasets cache).
+    """
     from transformers import AutoTokenizer
 
     from infra.tiny_model import ensure_tiny_model
@@ -121,18 +140,24 @@ def run_stage(work_dir: Path) -> str:
     model_dir = ensure_tiny_model(work_dir / "tiny_model")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     result = build_samples(work_dir, model_dir)
-    parts = []
-    for variant, built in result.variants.items():
-        for split, path in built.files.items():
-            dataset = verl_rl_dataset([path], tokenizer, PREFLIGHT_MAX_PROMPT_LENGTH)
-            if len(dataset) != built.rows[split]:
-                raise RuntimeError(f"verl's RLHFDataset kept {len(dataset)} of {built.rows[split]} rows of {path}.")
-        sft_path = write_scripted_sft(built.files["distill"], work_dir / "sft" / f"{variant}.parquet")
-        sft = verl_sft_dataset([sft_path], tokenizer, PREFLIGHT_SFT_MAX_LENGTH)
-        first = pq.read_table(sft_path).to_pylist()[0]["messages"][-1]["content"]
-        if len(sft) != built.rows["distill"] or not assistant_only_loss(sft[0], tokenizer, first):
-            raise RuntimeError(f"verl's MultiTurnSFTDataset did not load {sft_path} with loss on the reply only.")
-        rows = "/".join(str(n) for n in built.rows.values())
-        parts.append(f"{variant} {rows} ({'/'.join(built.rows)}, prompt {built.prompt_version})")
+    with datasets_cache_in(work_dir / "datasets_cache"):
+        parts = [_check_variant(built, tokenizer, work_dir) for built in result.variants.values()]
     return (f"data_prep: built {'; '.join(parts)} from {sum(result.input_pairs.values())} sample pairs; "
             "verl RLHFDataset (filter_overlong_prompts) kept every row, MultiTurnSFTDataset trains on the reply only")
+
+
+def _check_variant(built: VariantBuild, tokenizer: Any, work_dir: Path) -> str:
+    """Load one variant's files through verl (raising on any loss); return its part of the summary."""
+    import pyarrow.parquet as pq
+
+    for split, path in built.files.items():
+        dataset = verl_rl_dataset([path], tokenizer, PREFLIGHT_MAX_PROMPT_LENGTH)
+        if len(dataset) != built.rows[split]:
+            raise RuntimeError(f"verl's RLHFDataset kept {len(dataset)} of {built.rows[split]} rows of {path}.")
+    sft_path = write_scripted_sft(built.files["distill"], work_dir / "sft" / f"{built.variant}.parquet")
+    sft = verl_sft_dataset([sft_path], tokenizer, PREFLIGHT_SFT_MAX_LENGTH)
+    first = pq.read_table(sft_path).to_pylist()[0]["messages"][-1]["content"]
+    if len(sft) != built.rows["distill"] or not assistant_only_loss(sft[0], tokenizer, first):
+        raise RuntimeError(f"verl's MultiTurnSFTDataset did not load {sft_path} with loss on the reply only.")
+    rows = "/".join(str(n) for n in built.rows.values())
+    return f"{built.variant} {rows} ({'/'.join(built.rows)}, prompt {built.prompt_version})"
