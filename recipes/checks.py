@@ -29,6 +29,7 @@ _LEGACY_MOVES = {
     "reward_model.num_workers": "reward.num_workers",
     "reward_model.model.path": "reward.reward_model.model_path",
 }
+_ENV_VAR = re.compile(r"oc\.env:(\w+)")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -91,10 +92,10 @@ def check_required(composed: Composed) -> list[Problem]:
                 OmegaConf.select(composed.cfg, key, throw_on_missing=True)
             except Exception as err:  # omegaconf raises several interpolation error types
                 reason = str(err).split("\n")[0].split("interpolation: ", 1)[-1].strip('"')
+                names = " or ".join(_ENV_VAR.findall(value))
                 problems.append(
                     error(
-                        "required",
-                        f"{key} = {value} does not resolve ({reason}); pass {key}=<value> or set the variable.",
+                        "required", f"{key} = {value} does not resolve ({reason}); pass {key}=<value> or set {names}."
                     )
                 )
     return problems
