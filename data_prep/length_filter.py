@@ -9,6 +9,7 @@ the A/B balance, and verl's own filter then drops nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from data_prep.pairs import Message, PreferencePair
@@ -21,15 +22,19 @@ class TokenizerError(ValueError):
 
 
 def load_tokenizer(name_or_path: str) -> Any:
-    """A Hugging Face tokenizer from a local folder (or a hub name already in the local cache)."""
+    """A Hugging Face tokenizer from a local folder, or a hub name already in the local cache.
+
+    Never downloads: data prep must not reach the network behind the user's back.
+    """
     from transformers import AutoTokenizer
 
+    local = Path(name_or_path).is_dir()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=not local)
     except (OSError, ValueError) as err:
         raise TokenizerError(
-            f"tokenizer {name_or_path!r} could not be loaded ({str(err).splitlines()[0][:160]}); "
-            "pass a local model folder that holds the tokenizer files."
+            f"tokenizer {name_or_path!r} is neither a model folder nor in the local hub cache; pass a folder "
+            f"holding the tokenizer files (or fetch it first: huggingface-cli download {name_or_path})."
         ) from err
     if not getattr(tokenizer, "chat_template", None):
         raise TokenizerError(f"tokenizer {name_or_path!r} has no chat template; use the judge model's own tokenizer.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,9 +28,10 @@ from data_prep.prompts import VARIANTS, PromptTemplate, builtin_template, load_t
 from data_prep.splits import SPLITS, split_pairs
 from data_prep.writers import rl_row, staged_dir, write_parquet
 
-DEFAULT_OUT = Path("data/rm_r1")
+DEFAULT_OUT = Path("data/rm_r1")  # where the recipes look by default (recipes/variant/*.yaml)
 DEFAULT_VAL_SIZE = 0.02
 SourceCounts = dict[str, int]
+_FOLDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
 class BuildError(ValueError):
@@ -84,6 +86,8 @@ def check_options(options: BuildOptions) -> None:
         raise BuildError("--prompt-template replaces one variant's prompt; pass exactly one --variant with it.")
     if options.prompt_template is None and (bad := [v for v in options.variants if v not in VARIANTS]):
         raise BuildError(f"variants {bad} are not among {list(VARIANTS)}; pick those, or give --prompt-template.")
+    if bad := [v for v in options.variants if not _FOLDER_NAME.match(v)]:
+        raise BuildError(f"variant names {bad} cannot name a folder; use lowercase letters, digits, '_', '.' or '-'.")
     if (options.tokenizer is None) != (options.max_prompt_length is None):
         raise BuildError("--tokenizer and --max-prompt-length work together; pass both or neither.")
     if options.val_size <= 0:

@@ -210,3 +210,29 @@ def test_cli_errors_are_one_sentence_and_nonzero(tmp_path: Path, setup, args: li
 def test_cli_rejects_bad_json_kwargs(tmp_path: Path) -> None:
     done = _cli("--inputs", str(SAMPLES), "--chat-template-kwargs", "[1]", cwd=tmp_path)
     assert done.returncode == 2 and "not a JSON object" in done.stderr
+
+
+def test_a_template_file_builds_under_its_own_version(tmp_path: Path) -> None:
+    template = tmp_path / "released.txt"
+    template.write_text(
+        "Prompt of some released checkpoint.\n=== system ===\nJudge; end with {verdict_a} or {verdict_b}.\n"
+        "=== user_single ===\n{question}\n[A] {answer_a}\n[B] {answer_b}\n"
+        "=== user_multi ===\n{conversation_a}\n---\n{conversation_b}\n",
+        encoding="utf-8",
+    )
+    result = build(_options(tmp_path / "o", variants=("released",), prompt_template=template))
+    built = result.variants["released"]
+    version = built.prompt_version
+    assert version.startswith("file-") and built.directory == tmp_path / "o" / "released"
+    rows = _rows(built.files["train"])
+    assert {r["extra_info"]["prompt_version"] for r in rows} == {version}
+    meta = RunMetadata.read(built.manifest)
+    assert meta.prompt_version == version and meta.config["template"] == str(template)
+
+
+def test_a_missing_tokenizer_is_a_one_sentence_error(tmp_path: Path) -> None:
+    from data_prep.length_filter import TokenizerError
+
+    with pytest.raises(TokenizerError, match="neither a model folder nor in the local hub cache"):
+        build(_options(tmp_path / "o", tokenizer=str(tmp_path / "no-model"), max_prompt_length=100))
+    assert not (tmp_path / "o").exists()
