@@ -221,3 +221,21 @@ def test_cli_json_report(clean_env: None, capsys: pytest.CaptureFixture[str]) ->
     assert report["ok"] is True
     assert report["plan"]["steps_per_epoch"] == 8700 // 128
     assert report["plan"]["ckpt_gb"] == 92 + 15  # model + optimizer + extra, plus the hf_model copy
+
+
+@pytest.mark.parametrize(
+    ("module", "recipe", "line"),
+    [
+        # The launcher's exact command: verl's own Hydra entry point honours the recipe's searchpath.
+        ("verl.trainer.main_ppo", "rl_ds14b", "experiment_name: rl_ds14b"),
+    ],
+)
+def test_verls_entry_point_composes_the_recipe(module: str, recipe: str, line: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    recipes_dir = Path(__file__).parents[1] / "recipes"
+    cmd = [sys.executable, "-m", module, "--config-path", str(recipes_dir), "--config-name", recipe, "--cfg", "job"]
+    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert line in result.stdout
