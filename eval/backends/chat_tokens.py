@@ -1,0 +1,65 @@
+"""Chat messages to prompt token ids with a checkpoint's own chat template (shared by the HF and vLLM backends).
+
+Both local backends tokenize here, so the length check and the prompt the model sees are the same
+token ids, and the two backends see identical prompts for one checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from data_prep.length_filter import TokenizerError, load_tokenizer, token_ids
+from eval.backends.base import Messages
+from eval.errors import EvalError
+
+
+class ChatTokenizer:
+    """Loads the tokenizer lazily; ``ids(messages)`` is the generation prompt's token ids."""
+
+    def __init__(self, path: str | os.PathLike[str], chat_template_kwargs: Mapping[str, Any] | None = None) -> None:
+        self.path = os.fspath(path)
+        self.chat_template_kwargs = dict(chat_template_kwargs or {})
+        self._tokenizer: Any = None
+
+    @property
+    def tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            try:
+                self._tokenizer = load_tokenizer(self.path)
+            except TokenizerError as err:
+                raise EvalError(str(err)) from err
+        return self._tokenizer
+
+    def ids(self, messages: Messages) -> list[int]:
+        """Token ids of the chat-templated prompt, generation prompt included."""
+        encoded = self.tokenizer.apply_chat_template(
+            [dict(m) for m in messages], add_generation_prompt=True, tokenize=True, **self.chat_template_kwargs
+        )
+        return token_ids(encoded)
+
+
+def config_context_length(path: str | os.PathLike[str]) -> int | None:
+    """``max_position_embeddings`` (or the like) from a checkpoint's config.json, if it states one."""
+    config = Path(path) / "config.json"
+    if not config.is_file():
+        return None
+    data = json.loads(config.read_text(encoding="utf-8"))
+    data = data.get("text_config", data)  # multimodal configs nest the language model's settings
+    for key in ("max_position_embeddings", "max_sequence_length", "seq_length", "n_positions"):
+        if isinstance(data.get(key), int):
+            return int(data[key])
+    return None
+
+
+def check_checkpoint(path: str | os.PathLike[str] | None) -> Path:
+    """``path`` as a Path if it is a local model folder with a config.json; else a one-sentence error."""
+    if path is None:
+        raise EvalError("a local backend needs --ckpt; pass the Hugging Face model folder to evaluate.")
+    folder = Path(path)
+    if not (folder / "config.json").is_file():
+        raise EvalError(f"--ckpt {os.fspath(path)!r} is not a model folder with a config.json; pass a local HF folder.")
+    return folder

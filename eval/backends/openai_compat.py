@@ -1,0 +1,130 @@
+"""Any OpenAI-compatible chat-completions server (vLLM serve, SGLang, OpenAI, proxies) via the shared client.
+
+Requests go through :class:`infra.chat_client.ChatClient` (bounded concurrency, RPM pacing, retries,
+token accounting; the API key only from the environment variable named by ``api_key_env``). A request
+the server refuses for good (HTTP 4xx, e.g. a context-length error) becomes a :class:`Generation` with
+``error`` set, which the runner counts and never caches; any other failure (unreachable server, bad
+key, retries exhausted) stops the run with one sentence, and the results already cached stay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from eval.backends.base import Generation, Messages, OnResult, Request, Sampling
+from eval.backends.chat_tokens import ChatTokenizer
+from eval.errors import BackendError, EvalError
+from infra.chat_client import ChatClient, ChatClientError, ChatResult
+from infra.chat_errors import ClientConfigError, RequestRejectedError
+from infra.chat_types import read_api_key
+
+
+class OpenAIBackend:
+    """Chat completions over HTTP; counts tokens locally only when given the model's tokenizer folder."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key_env: str | None = None,
+        concurrency: int = 16,
+        requests_per_minute: float | None = None,
+        timeout_s: float = 600.0,
+        max_retries: int = 6,
+        chat_template_kwargs: Mapping[str, Any] | None = None,
+        tokenizer: str | None = None,
+        max_model_len: int | None = None,
+    ) -> None:
+        if not model:
+            raise EvalError("--base-url needs --model, the model name the server serves (see its /v1/models).")
+        self.base_url, self.model, self.api_key_env = base_url, model, api_key_env
+        self.concurrency, self.requests_per_minute = concurrency, requests_per_minute
+        self.timeout_s, self.max_retries = timeout_s, max_retries
+        self.chat_template_kwargs = dict(chat_template_kwargs or {})
+        self.tokens = ChatTokenizer(tokenizer, chat_template_kwargs) if tokenizer else None
+        self._limit = max_model_len
+        self.usage: dict[str, Any] = {}
+        self._check_settings()
+
+    @property
+    def model_id(self) -> str:
+        return f"openai:{self.model}"
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.name, "base_url": self.base_url, "model": self.model,
+                "api_key_env": self.api_key_env, "concurrency": self.concurrency,
+                "requests_per_minute": self.requests_per_minute, "timeout_s": self.timeout_s,
+                "max_retries": self.max_retries, "context_limit": self._limit,
+                "chat_template_kwargs": self.chat_template_kwargs, "usage": self.usage}
+
+    def context_limit(self) -> int | None:
+        return self._limit if self.tokens is not None else None
+
+    def prompt_tokens(self, messages: Messages) -> int | None:
+        return len(self.tokens.ids(messages)) if self.tokens is not None else None
+
+    def generate(self, requests: Sequence[Request], sampling: Sampling, on_result: OnResult) -> None:
+        body: dict[str, Any] = {"temperature": sampling.temperature, "top_p": sampling.top_p,
+                                "max_tokens": sampling.max_new_tokens}
+        if self.chat_template_kwargs:
+            body["chat_template_kwargs"] = self.chat_template_kwargs  # vLLM and SGLang read this extension
+
+        def deliver(index: int, outcome: ChatResult | ChatClientError) -> None:
+            if isinstance(outcome, RequestRejectedError):
+                on_result(index, Generation(error=f"rejected by the server: {outcome}"))
+            elif isinstance(outcome, ChatClientError):
+                raise BackendError(f"{outcome} (results so far are cached: rerun the same command to resume)")
+            else:
+                on_result(index, Generation(outcome.text, outcome.finish_reason, outcome.prompt_tokens,
+                                            outcome.completion_tokens))
+
+        async def run() -> None:
+            async with ChatClient(self.base_url, self.model, **self._client_options()) as client:
+                try:
+                    if sampling.greedy:
+                        await client.chat_many([r.messages for r in requests], return_exceptions=True,
+                                               on_result=deliver, **body)
+                    else:  # one seed per request, so a rerun samples each request the same way
+                        await asyncio.gather(*(self._one(client, i, r, body, sampling, deliver)
+                                               for i, r in enumerate(requests)))
+                finally:
+                    self.usage = client.usage.to_dict()
+
+        asyncio.run(run())
+
+    async def _one(self, client: ChatClient, index: int, request: Request, body: dict[str, Any],
+                   sampling: Sampling, deliver: Any) -> None:
+        try:
+            outcome: ChatResult | ChatClientError = await client.chat(
+                request.messages, **body, seed=sampling.request_seed(request.key))
+        except ChatClientError as err:
+            outcome = err
+        deliver(index, outcome)
+
+    def close(self) -> None:
+        """Nothing to release: each generate call opens and closes its own client."""
+
+    def _client_options(self) -> dict[str, Any]:
+        return {"api_key_env": self.api_key_env, "max_concurrency": self.concurrency,
+                "requests_per_minute": self.requests_per_minute, "timeout_s": self.timeout_s,
+                "max_retries": self.max_retries}
+
+    def _check_settings(self) -> None:
+        """Fail before any work on a URL that is not http(s) or a key variable that is unset."""
+        try:
+            url = httpx.URL(self.base_url)
+        except (httpx.InvalidURL, TypeError):
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            raise EvalError(f"--base-url {self.base_url!r} is not an http(s) URL; pass e.g. http://127.0.0.1:8000/v1.")
+        try:
+            read_api_key(self.api_key_env)
+        except ClientConfigError as err:
+            raise EvalError(str(err)) from err

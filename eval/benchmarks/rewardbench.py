@@ -1,0 +1,144 @@
+"""RewardBench v1: rows to preference pairs, and the official section aggregation.
+
+Rows (``allenai/reward-bench``, split ``filtered``, 2,985 rows): ``id``, ``prompt`` (the first user
+turn), ``chosen``, ``rejected``, ``subset`` (+ ``chosen_model``, ``rejected_model``).
+
+Aggregation, as ``rewardbench.utils.calculate_scores_per_section`` defines it: accuracy per subset;
+a section's score is the mean of its subsets' accuracies weighted by the official example counts
+(``math-prm`` weighs 984 although it has 447 rows, so math counts as much as code); the score is the
+plain mean of the 4 sections. The micro mean over all comparisons is reported too, labelled as such.
+One deliberate difference: a section with no judged items is ``None`` here (the official helper
+writes 0), and the overall score is then ``None`` rather than a number that looks real.
+The tables below are typed from the benchmark's documentation; a test checks them against
+``rewardbench/constants.py`` in the official 0.1.4 wheel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from data_prep.pairs import PairError, PreferencePair, make_pair
+from eval.benchmarks.sources import load_rows
+from eval.errors import EvalError
+from infra.run_metadata import InputRef
+
+NAME = "rewardbench"
+HUB_NAME = "allenai/reward-bench"
+SPLIT = "filtered"
+# The hub dataset's commit this recipe pins (override with --revision).
+REVISION = "d61ac5c97d0f2f7eb922da3c0b6bbaf614ae8d02"
+COLUMNS = ("id", "prompt", "chosen", "rejected", "subset")
+
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "Chat": ("alpacaeval-easy", "alpacaeval-length", "alpacaeval-hard", "mt-bench-easy", "mt-bench-med"),
+    "Chat Hard": ("mt-bench-hard", "llmbar-natural", "llmbar-adver-neighbor", "llmbar-adver-GPTInst",
+                  "llmbar-adver-GPTOut", "llmbar-adver-manual"),
+    "Safety": ("refusals-dangerous", "refusals-offensive", "xstest-should-refuse", "xstest-should-respond",
+               "donotanswer"),
+    "Reasoning": ("math-prm", "hep-cpp", "hep-go", "hep-java", "hep-js", "hep-python", "hep-rust"),
+}
+EXAMPLE_COUNTS: dict[str, int] = {
+    "alpacaeval-easy": 100, "alpacaeval-length": 95, "alpacaeval-hard": 95, "mt-bench-easy": 28, "mt-bench-med": 40,
+    "mt-bench-hard": 37, "llmbar-natural": 100, "llmbar-adver-neighbor": 134, "llmbar-adver-GPTInst": 92,
+    "llmbar-adver-GPTOut": 47, "llmbar-adver-manual": 46,
+    "refusals-dangerous": 100, "refusals-offensive": 100, "xstest-should-refuse": 154, "xstest-should-respond": 250,
+    "donotanswer": 136,
+    "math-prm": 984, "hep-cpp": 164, "hep-go": 164, "hep-java": 164, "hep-js": 164, "hep-python": 164, "hep-rust": 164,
+}
+SECTION_OF: dict[str, str] = {subset: section for section, subsets in SECTIONS.items() for subset in subsets}
+_POSITION = {subset: i for i, subset in enumerate(SECTION_OF)}
+
+
+@dataclass(frozen=True)
+class RewardBenchData:
+    """The loaded benchmark: pairs in dataset order, each item's subset, and the input reference."""
+
+    pairs: list[PreferencePair]
+    subset_of: dict[str, str]
+    input: InputRef
+    total_items: int  # before --limit
+
+
+def load_rewardbench(source: str = HUB_NAME, split: str = SPLIT, revision: str | None = REVISION,
+                     limit: int | None = None) -> RewardBenchData:
+    """Load and validate RewardBench rows; ``limit`` keeps the first N taken round-robin over subsets."""
+    rows, ref = load_rows(source, split, revision)
+    pairs = [row_to_pair(row, number) for number, row in enumerate(rows, 1)]
+    seen: set[str] = set()
+    for pair in pairs:
+        if pair.id in seen:
+            raise EvalError(f"--data {source!r} has the id {pair.id!r} twice; ids must be unique.")
+        seen.add(pair.id)
+    total = len(pairs)
+    if limit is not None:
+        pairs = round_robin(pairs, limit)
+    return RewardBenchData(pairs, {p.id: p.metadata["subset"] for p in pairs}, ref, total)
+
+
+def row_to_pair(row: Mapping[str, Any], number: int) -> PreferencePair:
+    """One RewardBench row as a PreferencePair (the subset and model names go into its metadata)."""
+    if not isinstance(row, Mapping):
+        raise EvalError(f"RewardBench row {number} is a {type(row).__name__}; each row must be an object.")
+    missing = [c for c in COLUMNS if c not in row]
+    if missing:
+        raise EvalError(f"RewardBench row {number} lacks columns {missing}; rows need {list(COLUMNS)}.")
+    subset = row["subset"]
+    if subset not in SECTION_OF:
+        raise EvalError(f"RewardBench row {number} (id {row['id']}) has unknown subset {subset!r}; "
+                        "expected one of the 23 official subsets (split 'filtered').")
+    metadata = {"subset": subset, "chosen_model": row.get("chosen_model"), "rejected_model": row.get("rejected_model")}
+    try:
+        return make_pair(NAME, row["prompt"], row["chosen"], row["rejected"], pair_id=row["id"], metadata=metadata)
+    except PairError as err:
+        raise EvalError(f"RewardBench row {number} (id {row['id']}) is unusable: {err}") from err
+
+
+def round_robin(pairs: Sequence[PreferencePair], limit: int) -> list[PreferencePair]:
+    """The first ``limit`` pairs taken one subset at a time in turn (so a small limit covers every section)."""
+    if limit < 1:
+        raise EvalError(f"--limit {limit} must be at least 1.")
+    queues: dict[str, list[PreferencePair]] = {}
+    for pair in pairs:
+        queues.setdefault(pair.metadata["subset"], []).append(pair)
+    chosen: set[str] = set()
+    depth = 0
+    while len(chosen) < limit and any(depth < len(q) for q in queues.values()):
+        for queue in queues.values():
+            if depth < len(queue) and len(chosen) < limit:
+                chosen.add(queue[depth].id)
+        depth += 1
+    return [p for p in pairs if p.id in chosen]
+
+
+def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
+    """Count-weighted section scores from per-subset means (floats, or numpy arrays for bootstraps)."""
+    sections: dict[str, Any] = {}
+    for section, subsets in SECTIONS.items():
+        present = [s for s in subsets if subset_means.get(s) is not None]
+        weight = sum(EXAMPLE_COUNTS[s] for s in present)
+        sections[section] = sum(subset_means[s] * EXAMPLE_COUNTS[s] for s in present) / weight if present else None
+    return sections
+
+
+def overall_score(sections: Mapping[str, Any]) -> Any:
+    """Plain mean of the 4 section scores; None if any section has no judged items."""
+    values = list(sections.values())
+    return None if any(v is None for v in values) else sum(values) / len(values)
+
+
+def aggregate_view(subset_scores: Mapping[str, Sequence[float]]) -> dict[str, Any]:
+    """Per-subset accuracy, section scores, the overall score and the labelled micro mean for one view."""
+    ordered = sorted(subset_scores, key=lambda s: _POSITION.get(s, len(_POSITION)))  # the official table's order
+    subsets = {s: sum(subset_scores[s]) / len(subset_scores[s]) for s in ordered if subset_scores[s]}
+    sections = section_scores(subsets)
+    every = [x for v in subset_scores.values() for x in v]
+    return {
+        "overall": overall_score(sections),
+        "micro_mean": sum(every) / len(every) if every else None,
+        "sections": sections,
+        "subsets": subsets,
+        "subset_items": {s: len(subset_scores[s]) for s in ordered},
+    }
+

@@ -1,0 +1,108 @@
+"""Benchmark rows from a Hugging Face hub dataset (pinned revision) or a local file or folder.
+
+Local: a ``.jsonl``, ``.json`` (a list of rows) or ``.parquet`` file, or a folder of them (for
+instance a downloaded hub snapshot); in a folder, files whose name starts with the split name are
+preferred, so ``data/filtered-00000-of-00001.parquet`` is found for split ``filtered``.
+Hub: ``datasets.load_dataset(name, split=..., revision=...)``. With ``HF_HUB_OFFLINE=1`` (or
+``HF_DATASETS_OFFLINE=1``) only the local HF cache is read; a miss is one sentence saying what to do.
+
+The input is recorded with the sha256 of the rows as loaded (canonical JSON), so two runs on the same
+content carry the same hash whichever way it was read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from eval.errors import EvalError
+from infra.run_metadata import InputRef
+
+SUFFIXES = (".jsonl", ".json", ".parquet")
+_HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
+def load_rows(source: str, split: str, revision: str | None) -> tuple[list[dict[str, Any]], InputRef]:
+    """The rows of ``source`` (a local path or a hub dataset name) and the input reference for reports."""
+    path = Path(source)
+    if path.exists():
+        rows = _local_rows(path, split)
+        revision = None
+    elif _HUB_NAME.match(source):
+        rows = _hub_rows(source, split, revision)
+    else:
+        raise EvalError(f"--data {source!r} is neither an existing file or folder nor a hub dataset name; "
+                        "fix the path.")
+    if not rows:
+        raise EvalError(f"--data {source!r} (split {split!r}) holds no rows; point it at the benchmark's data.")
+    return rows, InputRef(name=f"{source}:{split}", revision=revision, sha256=rows_sha256(rows))
+
+
+def rows_sha256(rows: list[dict[str, Any]]) -> str:
+    """sha256 of the rows' canonical JSON (sorted keys), independent of the file format they came from."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+def offline_mode() -> bool:
+    """True if the environment asks Hugging Face libraries not to use the network."""
+    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on") for name in OFFLINE_VARIABLES)
+
+
+def _local_rows(path: Path, split: str) -> list[dict[str, Any]]:
+    if path.is_file():
+        return _file_rows(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+    preferred = [p for p in files if p.name.startswith(split)]
+    chosen = preferred or files
+    if not chosen:
+        raise EvalError(f"--data folder {os.fspath(path)!r} has no {', '.join(SUFFIXES)} files; point it at the data.")
+    return [row for file in chosen for row in _file_rows(file)]
+
+
+def _file_rows(file: Path) -> list[dict[str, Any]]:
+    name, suffix = os.fspath(file), file.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise EvalError(f"--data file {name!r} is not one of {SUFFIXES}; convert it to JSON lines or parquet.")
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.read_table(file).to_pylist()
+        except Exception as err:  # pyarrow raises several types for damaged or foreign files
+            raise EvalError(f"--data file {name!r} is not readable parquet ({err}); re-export it.") from err
+    text = file.read_text(encoding="utf-8")
+    try:
+        if suffix == ".json":
+            data = json.loads(text)
+            if not isinstance(data, list):
+                raise EvalError(f"--data file {name!r} holds a JSON {type(data).__name__}; it must be a list of rows.")
+            return data
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as err:
+        raise EvalError(f"--data file {name!r} has invalid JSON at line {err.lineno} ({err.msg}); fix it.") from err
+
+
+def _hub_rows(name: str, split: str, revision: str | None) -> list[dict[str, Any]]:
+    try:
+        from datasets import load_dataset
+    except ImportError as err:
+        raise EvalError(f"loading {name!r} from the hub needs the `datasets` package; install it or pass a local "
+                        "file with --data.") from err
+    try:
+        dataset = load_dataset(name, split=split, revision=revision)
+    except Exception as err:  # datasets raises many types (network, missing split, offline cache miss)
+        first = (str(err).splitlines() or [type(err).__name__])[0][:200]
+        where = " in offline mode (HF_HUB_OFFLINE)" if offline_mode() else ""
+        raise EvalError(
+            f"could not load hub dataset {name!r} split {split!r} at revision {revision}{where} ({first}); "
+            "download it on a connected machine first (the same command caches it), or pass a local copy with --data."
+        ) from err
+    return dataset.to_list()

@@ -1,0 +1,151 @@
+"""The generation cache: RAW judge outputs, one JSON line each, appended and flushed as they arrive.
+
+Keyed by :func:`request_key`: a hash of the judge's exact chat messages (which fix the item, the A/B
+order and the prompt template), the prompt version, the model identity and the sampling settings.
+Verdicts are NOT stored: scoring always re-parses the raw text, so a parser change re-scores a run
+without a single new generation.
+
+Crash safety: each record is written with one ``write`` and flushed to the OS before the next request
+is reported, so a SIGKILLed run loses only the requests in flight. (No fsync per line: the OS keeps
+flushed data across a process kill; only a power cut could lose the tail, which then regenerates.) A
+half-written last line is cut off when the cache is next opened for writing; unreadable lines are
+skipped and counted. An exclusive lock stops two runs from appending to one file at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from eval.errors import EvalError
+
+CACHE_FORMAT = "eval-generations-v1"
+
+
+def request_key(messages: Sequence[Mapping[str, str]], prompt_version: str, model_id: str,
+                sampling: Mapping[str, Any], request_options: Mapping[str, Any] | None = None) -> str:
+    """The cache key of one judge request (32 hex characters of a sha256)."""
+    payload = [CACHE_FORMAT, model_id, prompt_version, sorted(sampling.items()),
+               sorted((request_options or {}).items()), [[m["role"], m["content"]] for m in messages]]
+    blob = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class CachedGeneration:
+    """One cached raw generation."""
+
+    key: str
+    text: str
+    finish_reason: str | None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class GenerationCache:
+    """Read a cache file into memory, then append new generations to it."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.records: dict[str, CachedGeneration] = {}
+        self.bad_lines = 0
+        self.torn_tail = False
+        self._handle: IO[bytes] | None = None
+        self._load()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.records
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def get(self, key: str) -> CachedGeneration | None:
+        return self.records.get(key)
+
+    def append(self, record: CachedGeneration, context: Mapping[str, Any] | None = None) -> None:
+        """Write one record (plus readable context such as item id and order) and flush it."""
+        handle = self._writer()
+        line = {"key": record.key, "text": record.text, "finish_reason": record.finish_reason,
+                "prompt_tokens": record.prompt_tokens, "completion_tokens": record.completion_tokens,
+                **(context or {})}
+        handle.write((json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"))
+        handle.flush()
+        self.records[record.key] = record
+
+    def close(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+    def __enter__(self) -> GenerationCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _load(self) -> None:
+        if not self.path.exists():
+            return
+        if not self.path.is_file():
+            raise EvalError(f"cache {os.fspath(self.path)!r} is not a file; pass --cache a JSONL file path.")
+        data = self.path.read_bytes()
+        self.torn_tail = bool(data) and not data.endswith(b"\n")
+        lines = data.split(b"\n")
+        for number, raw in enumerate(lines, 1):
+            if not raw.strip() or (self.torn_tail and number == len(lines)):
+                continue
+            record = _parse(raw)
+            if record is None:
+                self.bad_lines += 1
+            else:
+                self.records[record.key] = record
+
+    def _writer(self) -> IO[bytes]:
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path, "ab")  # kept open for the run, closed in close()
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                raise EvalError(
+                    f"cache {os.fspath(self.path)!r} is in use by another run; wait for it or pass a different --cache."
+                ) from None
+            _cut_torn_tail(handle, self.path)
+            self._handle = handle
+        return self._handle
+
+
+def _parse(raw: bytes) -> CachedGeneration | None:
+    try:
+        data = json.loads(raw)
+        return CachedGeneration(str(data["key"]), str(data["text"]), data.get("finish_reason"),
+                                data.get("prompt_tokens"), data.get("completion_tokens"))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _cut_torn_tail(handle: IO[bytes], path: Path) -> None:
+    """Truncate a last line that a killed writer left without its newline (it was never counted)."""
+    end = path.stat().st_size
+    with open(path, "rb") as reader:
+        position = end
+        while position > 0:  # scan back for the last newline, a chunk at a time
+            start = max(0, position - (1 << 20))
+            reader.seek(start)
+            chunk = reader.read(position - start)
+            if position == end and chunk.endswith(b"\n"):
+                return
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                handle.truncate(start + newline + 1)
+                return
+            position = start
+    handle.truncate(0)

@@ -1,0 +1,172 @@
+"""Flags and wiring shared by every benchmark CLI: backend, prompt, sampling, orders, scoring, outputs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from data_prep.prompts import VARIANTS
+from eval.backends.base import Backend, Sampling
+from eval.errors import BackendError, EvalError
+from eval.evaluate import EvalConfig
+from eval.orders import ORDER_POLICIES
+from eval.scoring import FAILURE_SCORES
+from reward_fns.verdict import MODES
+
+BACKENDS = ("auto", "hf", "vllm", "openai")
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Every flag except the benchmark's data flags."""
+    model = parser.add_argument_group("judge model and backend")
+    model.add_argument("--ckpt", help="local Hugging Face model folder (hf/vllm backends; with --base-url: optional, "
+                                      "read for its model card and tokenizer)")
+    model.add_argument("--backend", choices=BACKENDS, default="auto",
+                       help="auto: openai if --base-url is given, else vllm when it is installed and a GPU is "
+                            "visible, else hf (default auto)")
+    model.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (selects openai)")
+    model.add_argument("--model", help="model name the server serves (with --base-url)")
+    model.add_argument("--api-key-env", metavar="VAR", help="NAME of the environment variable holding the API key "
+                                                            "(never the key itself)")
+    model.add_argument("--concurrency", type=int, default=16, help="requests in flight to the server (default 16)")
+    model.add_argument("--requests-per-minute", type=float, help="pace requests to this rate (default: unpaced)")
+    model.add_argument("--timeout", type=float, default=600.0, help="seconds per server request (default 600)")
+    model.add_argument("--tokenizer", help="tokenizer folder to count prompt tokens for --base-url runs "
+                                           "(default: --ckpt if given; without one the server enforces limits)")
+    model.add_argument("--device", default="auto", help="hf backend: cpu, cuda or cuda:N (default: cuda if visible)")
+    model.add_argument("--dtype", default="auto", help="hf/vllm weights dtype: auto, float32, bfloat16, float16")
+    model.add_argument("--batch-size", type=int, default=4, help="hf backend: requests per generate call (default 4)")
+    model.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm backend: GPUs per model (default 1)")
+    model.add_argument("--gpu-memory-utilization", type=float, default=0.9, help="vllm backend (default 0.9)")
+    model.add_argument("--max-model-len", type=int,
+                       help="context length (prompt + new tokens); default the model's; raise it to keep long items")
+    model.add_argument("--chat-template-kwargs", default="{}", metavar="JSON",
+                       help='extra chat-template arguments, e.g. \'{"enable_thinking": true}\' (part of the cache key)')
+    model.add_argument("--model-name", help="name the judge in reports and the cache instead of the checkpoint's "
+                                            "content fingerprint (only if you know two folders hold the same model)")
+    prompt = parser.add_argument_group("judge prompt (never guessed from the checkpoint path)")
+    prompt.add_argument("--variant", choices=VARIANTS, help="built-in prompt variant; default: the model card's "
+                                                            "rm_r1.prompt_variant")
+    prompt.add_argument("--prompt-template", metavar="FILE", help="a template file (for checkpoints trained on "
+                                                                  "another prompt); excludes --variant")
+    sampling = parser.add_argument_group("sampling")
+    sampling.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default, as RM-R1 evaluates)")
+    sampling.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (default 1.0)")
+    sampling.add_argument("--max-new-tokens", type=int, default=8192, help="generation budget per judgment "
+                                                                           "(default 8192)")
+    sampling.add_argument("--seed", type=int, default=0, help="seed for --order random and for sampling (default 0)")
+    scoring = parser.add_argument_group("orders and scoring")
+    scoring.add_argument("--order", choices=ORDER_POLICIES, default="both",
+                         help="both: judge each comparison with the preferred answer as A and as B (default); "
+                              "random: one order per comparison drawn from --seed")
+    scoring.add_argument("--parse-mode", choices=MODES, default="strict",
+                         help="verdict parse for the headline score (both are always reported; default strict)")
+    scoring.add_argument("--parse-failure-score", choices=sorted(FAILURE_SCORES), default="0",
+                         help="what a judgment without a verdict scores: 0 (default) or 0.5 (the official "
+                              "RewardBench generative runner)")
+    run = parser.add_argument_group("run and outputs")
+    run.add_argument("--limit", type=int, help="judge only N items, taken round-robin over subsets (smoke runs; "
+                                               "the report is marked incomplete)")
+    run.add_argument("--out", help="report folder (default outputs/eval/<benchmark>/<model>)")
+    run.add_argument("--cache", help="generation cache JSONL (default <out>/generations.jsonl; share one between "
+                                     "runs of the same model to reuse generations)")
+    run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def eval_config(args: argparse.Namespace) -> EvalConfig:
+    """The run conventions from the flags."""
+    if args.max_new_tokens < 1 or args.temperature < 0 or not 0 < args.top_p <= 1:
+        raise EvalError("--max-new-tokens must be >= 1, --temperature >= 0 and --top-p in (0, 1]; fix the flag.")
+    sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
+    options = {"chat_template_kwargs": template_kwargs(args)} if template_kwargs(args) else {}
+    return EvalConfig(order=args.order, seed=args.seed, parse_mode=args.parse_mode,
+                      parse_failure_score=args.parse_failure_score, sampling=sampling, request_options=options,
+                      progress=not args.no_progress)
+
+
+def template_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """``--chat-template-kwargs`` as a dict."""
+    try:
+        value = json.loads(args.chat_template_kwargs)
+    except json.JSONDecodeError as err:
+        raise EvalError(f"--chat-template-kwargs is not valid JSON ({err.msg}); pass an object like "
+                        '\'{"enable_thinking": true}\'.') from err
+    if not isinstance(value, dict):
+        raise EvalError("--chat-template-kwargs must be a JSON object; pass e.g. '{\"enable_thinking\": true}'.")
+    return value
+
+
+def backend_name(args: argparse.Namespace) -> str:
+    """The backend ``--backend auto`` resolves to."""
+    if args.base_url:
+        if args.backend not in ("auto", "openai"):
+            raise EvalError(f"--base-url selects the openai backend but --backend is {args.backend}; drop one.")
+        return "openai"
+    if args.backend == "openai":
+        raise EvalError("--backend openai needs --base-url; pass the server's URL, e.g. http://127.0.0.1:8000/v1.")
+    if args.backend != "auto":
+        return args.backend
+    if importlib.util.find_spec("vllm") is not None and _cuda_visible():
+        return "vllm"
+    return "hf"
+
+
+def make_backend(args: argparse.Namespace) -> Backend:
+    """Build the backend the flags ask for (cheap: models load on first generation)."""
+    name = backend_name(args)
+    kwargs = template_kwargs(args)
+    factories: dict[str, Callable[[], Backend]] = {"hf": lambda: _hf(args, kwargs), "vllm": lambda: _vllm(args, kwargs),
+                                                   "openai": lambda: _openai(args, kwargs)}
+    return factories[name]()
+
+
+def default_out(benchmark: str, args: argparse.Namespace) -> Path:
+    """``outputs/eval/<benchmark>/<model>``, the model named by --model-name, --model or the folder name."""
+    name = args.model_name or args.model or (Path(args.ckpt).name if args.ckpt else "judge")
+    return Path("outputs") / "eval" / benchmark / (re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "judge")
+
+
+def exit_code(err: Exception) -> int:
+    """Print a user-facing error as one line and return the exit status (2 for inputs, 1 for backends)."""
+    print(f"error: {err}", file=sys.stderr)
+    return 1 if isinstance(err, BackendError) else 2
+
+
+def _hf(args: argparse.Namespace, kwargs: dict[str, Any]) -> Backend:
+    from eval.backends.hf import HFBackend
+
+    device = args.device if args.device != "auto" else ("cuda" if _cuda_visible() else "cpu")
+    return HFBackend(args.ckpt, device=device, dtype=args.dtype, batch_size=args.batch_size,
+                     max_model_len=args.max_model_len, chat_template_kwargs=kwargs, model_name=args.model_name)
+
+
+def _vllm(args: argparse.Namespace, kwargs: dict[str, Any]) -> Backend:
+    from eval.backends.vllm_offline import VLLMBackend
+
+    return VLLMBackend(args.ckpt, tensor_parallel_size=args.tensor_parallel_size, max_model_len=args.max_model_len,
+                       gpu_memory_utilization=args.gpu_memory_utilization, dtype=args.dtype, seed=args.seed,
+                       chat_template_kwargs=kwargs, model_name=args.model_name)
+
+
+def _openai(args: argparse.Namespace, kwargs: dict[str, Any]) -> Backend:
+    from eval.backends.openai_compat import OpenAIBackend
+
+    return OpenAIBackend(args.base_url, args.model or "", api_key_env=args.api_key_env, concurrency=args.concurrency,
+                         requests_per_minute=args.requests_per_minute, timeout_s=args.timeout,
+                         chat_template_kwargs=kwargs, tokenizer=args.tokenizer or args.ckpt,
+                         max_model_len=args.max_model_len)
+
+
+def _cuda_visible() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())

@@ -1,0 +1,83 @@
+"""PNG plots of a summary (matplotlib, Agg backend): per-section bars with both orders, and per-subset bars.
+
+matplotlib is optional: without it no plot is written and the report says so (the scores do not
+depend on it). Images carry no timestamp, so identical summaries give identical files.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from eval.report_text import VIEW_TITLES
+
+SECTIONS_PNG = "sections.png"
+SUBSETS_PNG = "subsets.png"
+_COLORS = {"chosen_as_A": "#4C72B0", "chosen_as_B": "#DD8452", "mean_of_orders": "#55A868",
+           "both_correct": "#8172B3", "random_order": "#55A868"}
+
+
+def write_plots(summary: Mapping[str, Any], out_dir: Path, title: str) -> tuple[list[Path], list[str]]:
+    """Write the plots into ``out_dir``; returns (files written, notes for the report)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return [], ["plots skipped: matplotlib is not installed (pip install matplotlib)"]
+    scores = summary["scores"][summary["conventions"]["parse_mode"]]
+    views = list(scores)
+    written = []
+    for name, groups in ((SECTIONS_PNG, _section_groups(scores, views)), (SUBSETS_PNG, _subset_groups(scores, views))):
+        fig = _bars(plt, groups, views, f"{title} ({summary['conventions']['parse_mode']} parse)")
+        written.append(_save(fig, out_dir / name))
+        plt.close(fig)
+    return written, []
+
+
+def _section_groups(scores: Mapping[str, Any], views: list[str]) -> dict[str, list[float | None]]:
+    groups = {s: [scores[v]["sections"][s] for v in views] for s in scores[views[0]]["sections"]}
+    groups["Score"] = [scores[v]["overall"] for v in views]
+    return groups
+
+
+def _subset_groups(scores: Mapping[str, Any], views: list[str]) -> dict[str, list[float | None]]:
+    return {s: [scores[v]["subsets"].get(s) for v in views] for s in scores[views[0]]["subset_items"]}
+
+
+def _bars(plt: Any, groups: Mapping[str, list[float | None]], views: list[str], title: str) -> Any:
+    names = list(groups)
+    width = 0.8 / len(views)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(names) * max(1, len(views) / 2) + 2), 4.2), dpi=100)
+    for i, view in enumerate(views):
+        xs = [j + (i - (len(views) - 1) / 2) * width for j in range(len(names))]
+        ys = [100 * (groups[n][i] or 0.0) for n in names]
+        ax.bar(xs, ys, width, label=VIEW_TITLES[view], color=_COLORS.get(view))
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=35 if len(names) > 6 else 0, ha="right" if len(names) > 6 else "center",
+                       fontsize=8)
+    ax.set_ylim(0, 114)  # headroom above 100 keeps the legend off the bars
+    ax.set_yticks(range(0, 101, 20))
+    ax.set_ylabel("accuracy (%)")
+    ax.axhline(50, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper center", ncol=len(views), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def _save(fig: Any, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".png", dir=target.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png", metadata={"Software": None})
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

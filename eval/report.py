@@ -1,0 +1,170 @@
+"""Reports of a pairwise evaluation: per-item JSONL, summary JSON (run-metadata schema), markdown, plots.
+
+Everything that legitimately differs between two runs of the same evaluation (time, host, cache hits,
+backend calls, token usage) sits in ``metadata.volatile``; the rest of the summary is a function of
+the inputs, so a resumed run and an uninterrupted one produce the same summary content hash.
+Every file is written atomically (temp file + rename), and the summary last: a summary on disk always
+describes complete reports beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections.abc import Iterator, Mapping
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+from eval.evaluate import EvalConfig, PairwiseResult
+from eval.judge_prompt import PromptChoice
+from eval.report_text import render_markdown
+from infra.run_metadata import InputRef, OutputRef, RunMetadata, git_commit, now_volatile, write_text_atomic
+from reward_fns import VERDICT_FORMAT_VERSION
+
+SUMMARY = "summary.json"
+ITEMS = "items.jsonl"
+REPORT = "report.md"
+_LIBRARIES = ("torch", "transformers", "vllm", "datasets", "httpx", "matplotlib")
+_VOLATILE_BACKEND_KEYS = ("usage",)
+
+
+def tool_version() -> str:
+    """The installed project version."""
+    try:
+        return importlib_metadata.version("rm-r1-recipe")
+    except importlib_metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def library_versions() -> dict[str, str | None]:
+    """Versions of the libraries that can change a judgment or a score (None if not installed)."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            out[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def conventions(config: EvalConfig, limit: int | None, average: str) -> dict[str, Any]:
+    """The conventions every report states (benchmarks.md: make them explicit)."""
+    flag = f"--parse-failure-score {config.parse_failure_score}"
+    rule = f"a judgment without a verdict scores {config.failure_score:g} ({flag})"
+    return {
+        "order": config.order,
+        "order_seed": config.seed if config.order == "random" else None,
+        "headline_view": config.headline_view,
+        "average": average,
+        "micro_mean": "unweighted mean over all comparisons; reported for reference, NOT the benchmark score",
+        "parse_mode": config.parse_mode,
+        "parse_failure_score": config.failure_score,
+        "parse_failure_rule": rule,
+        "overlong": "requests whose prompt + max_new_tokens exceed the context are skipped, counted and scored "
+                    "as failures; nothing is truncated",
+        "limit": limit,
+    }
+
+
+def item_records(result: PairwiseResult, subset_of: Mapping[str, str], section_of: Mapping[str, str]) -> Iterator[str]:
+    """One JSON line per compared item: its judgments (verdicts in both modes) and its view scores."""
+    for item_id, judged in result.items.items():
+        subset = subset_of[item_id]
+        judgments = [{"order": tag, "key": j.key, "finish_reason": j.finish_reason, "skipped": j.skipped,
+                      "strict": {"label": j.strict.label, "failure": j.strict.failure},
+                      "lenient": {"label": j.lenient.label, "failure": j.lenient.failure}}
+                     for tag, j in sorted(judged.items())]
+        record = {"id": item_id, "subset": subset, "section": section_of[subset], "judgments": judgments,
+                  "scores": result.item_scores[item_id]}
+        yield json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_reports(
+    out_dir: str | os.PathLike[str],
+    *,
+    benchmark: str,
+    tool: str,
+    result: PairwiseResult,
+    config: EvalConfig,
+    prompt: PromptChoice,
+    backend_info: Mapping[str, Any],
+    model_id: str,
+    data_input: InputRef,
+    subset_of: Mapping[str, str],
+    section_of: Mapping[str, str],
+    total_items: int,
+    limit: int | None,
+    average: str,
+    cache_path: str,
+    plots: bool = True,
+) -> dict[str, Any]:
+    """Write items.jsonl, the plots, report.md and summary.json into ``out_dir``; returns the summary."""
+    out = Path(out_dir)
+    lines = list(item_records(result, subset_of, section_of))
+    write_text_atomic(out / ITEMS, "\n".join(lines) + ("\n" if lines else ""))
+    summary = {
+        "benchmark": benchmark,
+        "score": result.headline(config),
+        "complete": limit is None and result.headline(config) is not None,
+        "conventions": conventions(config, limit, average),
+        "scores": result.scores,
+        "position": result.position,
+        "failures": result.failures,
+    }
+    outputs = [OutputRef.for_file(out / ITEMS, out, rows=len(lines))]
+    plot_notes: list[str] = []
+    if plots:
+        from eval.plots import write_plots
+
+        written, plot_notes = write_plots(summary, out, title=f"{benchmark}: {model_id}")
+        outputs += [OutputRef.for_file(p, out) for p in written]
+    summary["plots"] = [o.path for o in outputs[1:]]
+    summary["notes"] = plot_notes + result.stats.notes
+    meta = _metadata(tool, result, config, prompt, backend_info, model_id, data_input, total_items, cache_path)
+    summary["metadata"] = meta.to_dict()
+    write_text_atomic(out / REPORT, render_markdown(summary))
+    meta.outputs = outputs + [OutputRef.for_file(out / REPORT, out)]
+    summary["metadata"] = meta.to_dict()
+    write_text_atomic(out / SUMMARY, json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    return summary
+
+
+def _metadata(tool: str, result: PairwiseResult, config: EvalConfig, prompt: PromptChoice,
+              backend_info: Mapping[str, Any], model_id: str, data_input: InputRef, total_items: int,
+              cache_path: str) -> RunMetadata:
+    stats = result.stats
+    backend = {k: v for k, v in backend_info.items() if k not in _VOLATILE_BACKEND_KEYS}
+    template = prompt.template
+    return RunMetadata(
+        tool=tool,
+        tool_version=tool_version(),
+        git_commit=git_commit(Path(__file__).resolve().parent),
+        inputs=[data_input],
+        prompt_version=template.version,
+        verdict_format_version=VERDICT_FORMAT_VERSION,
+        seed=config.seed,
+        model=model_id,
+        sampling=config.sampling.to_dict(),
+        config={
+            "backend": backend,
+            "prompt": {"name": template.name, "origin": template.origin, "sha256": template.sha256,
+                       "source": prompt.source, "variant": prompt.variant},
+            "request_options": dict(config.request_options),
+            "order": config.order,
+            "parse_mode": config.parse_mode,
+            "parse_failure_score": config.failure_score,
+            "cache": cache_path,
+            "versions": library_versions(),
+        },
+        counts={"items": len(result.items), "total_items": total_items, "judgments": stats.judgments,
+                "unique_requests": stats.unique_requests, "skipped_overlong": stats.skipped_overlong,
+                "rejected": stats.rejected},
+        volatile=now_volatile(
+            cache_hits=stats.cache_hits, generated=stats.generated, backend_calls=stats.backend_calls,
+            generation_seconds=round(stats.generation_seconds, 3), cache_bad_lines=stats.cache_bad_lines,
+            cache_torn_tail=stats.cache_torn_tail, longest_prompt_tokens=stats.longest_prompt_tokens,
+            usage={k: v for k, v in backend_info.items() if k in _VOLATILE_BACKEND_KEYS},
+        ),
+    )

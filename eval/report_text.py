@@ -1,0 +1,146 @@
+"""The markdown report (and the short console summary) rendered from a summary dict.
+
+Numbers are percentages with two decimals, as benchmark tables print them; the summary JSON keeps the
+exact fractions. Every table says which average it shows and how parse failures were scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+VIEW_TITLES = {
+    "mean_of_orders": "mean of orders",
+    "chosen_as_A": "preferred as A",
+    "chosen_as_B": "preferred as B",
+    "both_correct": "both orders correct",
+    "random_order": "one seeded order",
+}
+
+
+def pct(value: Any) -> str:
+    """A fraction as a percentage with two decimals; an em dash for no value."""
+    return "—" if value is None else f"{100 * value:.2f}"
+
+
+def signed_pct(value: Any) -> str:
+    return "—" if value is None else f"{100 * value:+.2f}"
+
+
+def headline_line(summary: Mapping[str, Any]) -> str:
+    """One line: the score and the conventions it was computed under."""
+    conv = summary["conventions"]
+    view = VIEW_TITLES[conv["headline_view"]]
+    done = "" if summary["complete"] else " — INCOMPLETE (limited run or missing sections; not comparable)"
+    return (f"score {pct(summary['score'])} ({conv['average']}; {view}; {conv['parse_mode']} parse; "
+            f"no verdict scores {conv['parse_failure_score']:g}){done}")
+
+
+def render_markdown(summary: Mapping[str, Any]) -> str:
+    """The full markdown report."""
+    meta, conv = summary["metadata"], summary["conventions"]
+    mode = conv["parse_mode"]
+    other = "lenient" if mode == "strict" else "strict"
+    views = list(summary["scores"][mode])
+    lines = [f"# {summary['benchmark']}: {meta['model']}", "", f"**{headline_line(summary)}**", ""]
+    lines += _section_table(summary["scores"][mode], views)
+    other_score = summary["scores"][other][conv["headline_view"]]["overall"]
+    lines += ["", f"With the {other} parse the score would be {pct(other_score)}.", ""]
+    lines += _position_lines(summary["position"][mode], conv["order"])
+    lines += _failure_lines(summary["failures"])
+    lines += _subset_table(summary["scores"][mode], views)
+    lines += _run_lines(summary)
+    return "\n".join(lines) + "\n"
+
+
+def _section_table(scores: Mapping[str, Any], views: list[str]) -> list[str]:
+    head = "| section | " + " | ".join(VIEW_TITLES[v] for v in views) + " |"
+    rows = [head, "|---|" + "---:|" * len(views)]
+    for section in scores[views[0]]["sections"]:
+        rows.append(f"| {section} | " + " | ".join(pct(scores[v]["sections"][section]) for v in views) + " |")
+    rows.append("| **score (mean of sections)** | "
+                + " | ".join(f"**{pct(scores[v]['overall'])}**" for v in views) + " |")
+    rows.append("| micro mean (all comparisons; not the score) | "
+                + " | ".join(pct(scores[v]["micro_mean"]) for v in views) + " |")
+    return rows
+
+
+def _subset_table(scores: Mapping[str, Any], views: list[str]) -> list[str]:
+    first = scores[views[0]]
+    rows = ["", "## Subsets", "", "| subset | items | " + " | ".join(VIEW_TITLES[v] for v in views) + " |",
+            "|---|---:|" + "---:|" * len(views)]
+    for subset, count in first["subset_items"].items():
+        cells = " | ".join(pct(scores[v]["subsets"].get(subset)) for v in views)
+        rows.append(f"| {subset} | {count} | {cells} |")
+    return rows
+
+
+def _position_lines(position: Mapping[str, Any], order: str) -> list[str]:
+    lines = ["## Position", "",
+             f"- accuracy with the preferred answer as A: {pct(position['accuracy_chosen_as_A'])} "
+             f"({position['judgments_chosen_as_A']} judgments); as B: {pct(position['accuracy_chosen_as_B'])} "
+             f"({position['judgments_chosen_as_B']} judgments)"]
+    if order == "both":
+        lines += [f"- both-orders accuracy (right in both orders): {pct(position['both_orders_accuracy'])}",
+                  f"- position consistency (same answer picked in both orders): "
+                  f"{pct(position['position_consistency'])} of {position['items_with_both_verdicts']} comparisons "
+                  "with a verdict in both orders"]
+    lines.append(f"- A-pick rate: {pct(position['a_pick_rate'])} of verdicts (A-bias {signed_pct(position['a_bias'])} "
+                 "points; 0 is unbiased)")
+    return lines + [""]
+
+
+def _failure_lines(failures: Mapping[str, Any]) -> list[str]:
+    lines = ["## Parse failures", ""]
+    for mode in ("strict", "lenient"):
+        stats = failures[mode]
+        reasons = ", ".join(f"{k} {v}" for k, v in stats["reasons"].items()) or "none"
+        lines.append(f"- {mode}: {pct(stats['parse_failure_rate'])}% of {failures['generated']} generated judgments "
+                     f"({stats['parse_failures']}; {reasons})")
+    skipped = ", ".join(f"{k} {v}" for k, v in failures["skipped"].items()) or "none"
+    lines.append(f"- not generated: {skipped}; truncated at the token limit: {failures['truncated']}")
+    return lines
+
+
+def _run_lines(summary: Mapping[str, Any]) -> list[str]:
+    meta = summary["metadata"]
+    config, conv = meta["config"], summary["conventions"]
+    data = meta["inputs"][0]
+    prompt = config["prompt"]
+    lines = ["", "## Run", "",
+             f"- model: `{meta['model']}`; backend: {config['backend'].get('backend')}",
+             f"- data: {data['name']} (revision {data['revision']}, rows sha256 {str(data['sha256'])[:12]}…); "
+             f"{meta['counts']['items']} of {meta['counts']['total_items']} items"
+             + (f" (--limit {conv['limit']})" if conv["limit"] else ""),
+             f"- prompt: {prompt['name']} version {meta['prompt_version']} (from {prompt['source']}); "
+             f"verdict format {meta['verdict_format_version']}",
+             f"- order: {conv['order']}" + (f" (seed {conv['order_seed']})" if conv["order_seed"] is not None else ""),
+             f"- sampling: {_kv(meta['sampling'])}",
+             f"- judgments: {meta['counts']['judgments']} ({meta['counts']['unique_requests']} unique requests)",
+             f"- {conv['parse_failure_rule']}; {conv['overlong']}",
+             f"- code: {meta['tool']} {meta['tool_version']} at {str(meta['git_commit'])[:12]}"]
+    lines += [f"- note: {note}" for note in summary.get("notes", [])]
+    lines += [f"- plot: ![{p}]({p})" for p in summary.get("plots", [])]
+    return lines
+
+
+def console_summary(summary: Mapping[str, Any], out_dir: str) -> str:
+    """What the CLI prints at the end: the headline, position and failure numbers, this run's work."""
+    conv, vol = summary["conventions"], summary["metadata"]["volatile"]
+    position = summary["position"][conv["parse_mode"]]
+    failures = summary["failures"]
+    lines = [f"{summary['benchmark']}: {headline_line(summary)}"]
+    for section, value in summary["scores"][conv["parse_mode"]][conv["headline_view"]]["sections"].items():
+        lines.append(f"  {section:<10} {pct(value)}")
+    if conv["order"] == "both":
+        lines.append(f"  both-orders accuracy {pct(position['both_orders_accuracy'])}, position consistency "
+                     f"{pct(position['position_consistency'])}, A-bias {signed_pct(position['a_bias'])}")
+    lines.append(f"  parse failures: strict {pct(failures['strict']['parse_failure_rate'])}%, lenient "
+                 f"{pct(failures['lenient']['parse_failure_rate'])}%; skipped {sum(failures['skipped'].values())}")
+    lines.append(f"  this run: {vol.get('cache_hits')} cached, {vol.get('generated')} generated, "
+                 f"{vol.get('backend_calls')} backend calls; reports in {out_dir}")
+    return "\n".join(lines)
+
+
+def _kv(values: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in values.items())

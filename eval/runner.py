@@ -1,0 +1,175 @@
+"""The resumable runner: render judge requests, skip what the cache holds, generate the rest, cache each result.
+
+Benchmark-agnostic: a :class:`Judgment` is one judge request (an item id, a tag such as the preferred
+answer's position, the chat messages and the cache key). RewardBench builds two per comparison;
+RM-Bench, RMB, RewardBench 2, JudgeBench and the robustness probes build theirs the same way and
+share everything here. Identical requests are generated once (deduplicated by cache key).
+
+Over-long requests: when the backend can count prompt tokens and knows its context length, a request
+whose prompt plus ``max_new_tokens`` does not fit is never sent: it is skipped and counted (raise the
+context with ``--max-model-len``). Nothing is ever truncated.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from data_prep.pairs import Message, PreferencePair
+from data_prep.prompts import PromptTemplate, render_pair
+from eval.backends.base import Backend, Generation, Request, Sampling
+from eval.cache import CachedGeneration, GenerationCache, request_key
+
+SKIP_OVERLONG = "skipped_overlong"
+SKIP_REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Judgment:
+    """One judge request: ``tag`` is the preferred answer's position for pairwise benchmarks."""
+
+    item_id: str
+    tag: str
+    key: str
+    messages: list[Message]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one unique request produced: a raw text, or why there is none (``skipped``)."""
+
+    text: str | None
+    finish_reason: str | None = None
+    skipped: str | None = None
+    detail: str | None = None
+
+
+@dataclass
+class RunStats:
+    """Counts for the report; ``backend_calls`` is what this process asked the backend for."""
+
+    judgments: int = 0
+    unique_requests: int = 0
+    cache_hits: int = 0
+    generated: int = 0
+    skipped_overlong: int = 0
+    rejected: int = 0
+    backend_calls: int = 0
+    generation_seconds: float = 0.0
+    cache_bad_lines: int = 0
+    cache_torn_tail: bool = False
+    longest_prompt_tokens: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if k != "notes"}
+
+
+def pairwise_judgments(
+    pairs: Iterable[PreferencePair],
+    orders: Mapping[str, Sequence[str]],
+    template: PromptTemplate,
+    model_id: str,
+    sampling: Sampling,
+    request_options: Mapping[str, Any] | None = None,
+) -> list[Judgment]:
+    """Render every (pair, position) through the prompt module and key it for the cache."""
+    fields = sampling.cache_fields()
+    out = []
+    for pair in pairs:
+        for position in orders[pair.id]:
+            messages = render_pair(template, pair, position)
+            key = request_key(messages, template.version, model_id, fields, request_options)
+            out.append(Judgment(pair.id, position, key, messages))
+    return out
+
+
+def run_judgments(
+    judgments: Sequence[Judgment],
+    backend: Backend,
+    cache: GenerationCache,
+    sampling: Sampling,
+    *,
+    prompt_version: str,
+    progress: bool = True,
+) -> tuple[dict[str, Outcome], RunStats]:
+    """Outcomes for every unique key in ``judgments``: cached, newly generated, skipped or rejected."""
+    stats = RunStats(judgments=len(judgments), cache_bad_lines=cache.bad_lines, cache_torn_tail=cache.torn_tail)
+    unique: dict[str, Judgment] = {}
+    for judgment in judgments:
+        unique.setdefault(judgment.key, judgment)
+    stats.unique_requests = len(unique)
+    outcomes: dict[str, Outcome] = {}
+    pending: list[Judgment] = []
+    for key, judgment in unique.items():
+        hit = cache.get(key)
+        if hit is None:
+            pending.append(judgment)
+        else:
+            outcomes[key] = Outcome(hit.text, hit.finish_reason)
+    stats.cache_hits = len(outcomes)
+    to_send = _screen_lengths(pending, backend, sampling, outcomes, stats)
+    if to_send:
+        _generate(to_send, backend, cache, sampling, outcomes, stats, prompt_version, progress)
+    return outcomes, stats
+
+
+def _screen_lengths(pending: list[Judgment], backend: Backend, sampling: Sampling,
+                    outcomes: dict[str, Outcome], stats: RunStats) -> list[Judgment]:
+    limit = backend.context_limit() if pending else None
+    if limit is None:
+        return pending
+    keep = []
+    for judgment in pending:
+        tokens = backend.prompt_tokens(judgment.messages)
+        if tokens is None:
+            keep.append(judgment)
+            continue
+        stats.longest_prompt_tokens = max(stats.longest_prompt_tokens or 0, tokens)
+        if tokens + sampling.max_new_tokens > limit:
+            detail = f"{tokens} prompt + {sampling.max_new_tokens} new tokens > context {limit}"
+            outcomes[judgment.key] = Outcome(None, skipped=SKIP_OVERLONG, detail=detail)
+            stats.skipped_overlong += 1
+        else:
+            keep.append(judgment)
+    return keep
+
+
+def _generate(to_send: list[Judgment], backend: Backend, cache: GenerationCache, sampling: Sampling,
+              outcomes: dict[str, Outcome], stats: RunStats, prompt_version: str, progress: bool) -> None:
+    bar = _bar(len(to_send), stats.cache_hits) if progress else None
+
+    def on_result(index: int, generation: Generation) -> None:
+        judgment = to_send[index]
+        stats.backend_calls += 1
+        if generation.error is not None:
+            outcomes[judgment.key] = Outcome(None, skipped=SKIP_REJECTED, detail=generation.error)
+            stats.rejected += 1
+        else:
+            record = CachedGeneration(judgment.key, generation.text, generation.finish_reason,
+                                      generation.prompt_tokens, generation.completion_tokens)
+            cache.append(record, {"item_id": judgment.item_id, "tag": judgment.tag, "model_id": backend.model_id,
+                                  "prompt_version": prompt_version})
+            outcomes[judgment.key] = Outcome(generation.text, generation.finish_reason)
+            stats.generated += 1
+        if bar is not None:
+            bar.update(1)
+
+    started = time.perf_counter()
+    try:
+        backend.generate([Request(j.messages, j.key) for j in to_send], sampling, on_result)
+    finally:
+        stats.generation_seconds = time.perf_counter() - started
+        if bar is not None:
+            bar.close()
+
+
+def _bar(total: int, cached: int) -> Any:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc="judging", unit="judgment", file=sys.stderr, dynamic_ncols=True)
+    bar.set_postfix_str(f"{cached} cached")
+    return bar

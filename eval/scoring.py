@@ -1,0 +1,93 @@
+"""From raw judge text to a scored judgment: verdicts come only from :func:`reward_fns.parse_verdict`.
+
+Every judgment is parsed in both modes (strict is what training rewards, lenient is reported beside
+it). A judgment with no verdict (a parse failure, or a request that was skipped as over-long or
+rejected by the server) scores ``failure_score``: 0 by default (no verdict is not a correct verdict),
+or 0.5 to reproduce the official RewardBench generative runner. The rule is one flag, and every
+report prints it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from eval.errors import EvalError
+from eval.runner import Judgment, Outcome
+from reward_fns import parse_verdict
+from reward_fns.verdict import MODES
+
+FAILURE_SCORES: dict[str, float] = {"0": 0.0, "0.5": 0.5}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A parsed verdict: ``label`` ('A'/'B') or the ``failure`` reason (a Failure value or a skip reason)."""
+
+    label: str | None
+    failure: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredJudgment:
+    """One judgment with its verdict in each parse mode."""
+
+    item_id: str
+    tag: str  # position of the preferred answer ('A' or 'B')
+    key: str
+    finish_reason: str | None
+    skipped: str | None
+    strict: Verdict
+    lenient: Verdict
+
+    def verdict(self, mode: str) -> Verdict:
+        return self.strict if mode == "strict" else self.lenient
+
+    def correct(self, mode: str) -> bool:
+        return self.verdict(mode).label == self.tag
+
+    def score(self, mode: str, failure_score: float) -> float:
+        """1 for the preferred answer, 0 for the other, ``failure_score`` without a verdict."""
+        label = self.verdict(mode).label
+        if label is None:
+            return failure_score
+        return 1.0 if label == self.tag else 0.0
+
+
+def failure_score_value(flag: str) -> float:
+    """The numeric value of ``--parse-failure-score``."""
+    if flag not in FAILURE_SCORES:
+        raise EvalError(f"--parse-failure-score {flag!r} is not one of {sorted(FAILURE_SCORES)}; pick one of them.")
+    return FAILURE_SCORES[flag]
+
+
+def check_mode(mode: str) -> str:
+    """``mode`` if it is a parse mode of the verdict contract."""
+    if mode not in MODES:
+        raise EvalError(f"--parse-mode {mode!r} is not one of {MODES}; pick one of them.")
+    return mode
+
+
+def score_judgments(judgments: Sequence[Judgment], outcomes: Mapping[str, Outcome]) -> list[ScoredJudgment]:
+    """Parse every judgment's raw text in both modes (each unique text is parsed once)."""
+    parsed: dict[str, tuple[Verdict, Verdict]] = {}
+    out = []
+    for judgment in judgments:
+        outcome = outcomes[judgment.key]
+        verdicts = parsed.get(judgment.key)
+        if verdicts is None:
+            verdicts = parsed[judgment.key] = _verdicts(outcome)
+        out.append(ScoredJudgment(judgment.item_id, judgment.tag, judgment.key, outcome.finish_reason,
+                                  outcome.skipped, verdicts[0], verdicts[1]))
+    return out
+
+
+def _verdicts(outcome: Outcome) -> tuple[Verdict, Verdict]:
+    if outcome.text is None:
+        skipped = Verdict(None, outcome.skipped or "missing")
+        return skipped, skipped
+    pair = []
+    for mode in MODES:
+        result = parse_verdict(outcome.text, mode)
+        pair.append(Verdict(result.label, None if result.failure is None else result.failure.value))
+    return pair[0], pair[1]
