@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --no-index --no-deps "$(TORCH_SPEC)" 2>/dev/null \
 	  || $(PY) -m pip install -q "$(TORCH_SPEC)" --index-url "$(TORCH_CPU_INDEX)"
 	$(PY) -m pip install -q -e ".[cpu]"
+	$(PY) -m pip download -q --no-deps rewardbench==0.1.4 -d .cache/wheels
 	touch $@
 
 preflight: $(STAMP)

@@ -63,7 +63,7 @@ def conventions(config: EvalConfig, limit: int | None, average: str) -> dict[str
         "parse_failure_score": config.failure_score,
         "parse_failure_rule": rule,
         "overlong": "requests whose prompt + max_new_tokens exceed the context are skipped, counted and scored "
-                    "as failures; nothing is truncated",
+                    "as failures; prompts are never truncated",
         "limit": limit,
     }
 

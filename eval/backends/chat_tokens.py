@@ -16,6 +16,8 @@ from data_prep.length_filter import TokenizerError, load_tokenizer, token_ids
 from eval.backends.base import Messages
 from eval.errors import EvalError
 
+_MEMO_SIZE = 4096
+
 
 class ChatTokenizer:
     """Loads the tokenizer lazily; ``ids(messages)`` is the generation prompt's token ids."""
@@ -24,6 +26,7 @@ class ChatTokenizer:
         self.path = os.fspath(path)
         self.chat_template_kwargs = dict(chat_template_kwargs or {})
         self._tokenizer: Any = None
+        self._memo: dict[tuple[tuple[str, str], ...], list[int]] = {}  # the length check and generation share ids
 
     @property
     def tokenizer(self) -> Any:
@@ -36,10 +39,16 @@ class ChatTokenizer:
 
     def ids(self, messages: Messages) -> list[int]:
         """Token ids of the chat-templated prompt, generation prompt included."""
-        encoded = self.tokenizer.apply_chat_template(
-            [dict(m) for m in messages], add_generation_prompt=True, tokenize=True, **self.chat_template_kwargs
-        )
-        return token_ids(encoded)
+        key = tuple((m["role"], m["content"]) for m in messages)
+        found = self._memo.get(key)
+        if found is None:
+            encoded = self.tokenizer.apply_chat_template(
+                [dict(m) for m in messages], add_generation_prompt=True, tokenize=True, **self.chat_template_kwargs
+            )
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            found = self._memo[key] = token_ids(encoded)
+        return found
 
 
 def config_context_length(path: str | os.PathLike[str]) -> int | None:

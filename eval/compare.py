@@ -1,0 +1,147 @@
+"""Put two evaluation runs side by side: per-section scores, differences and a paired bootstrap interval.
+
+    python eval/compare.py outputs/eval/rewardbench/model-a outputs/eval/rewardbench/model-b
+    python eval/compare.py A/summary.json B/summary.json --resamples 5000 --out compare.md
+
+Each argument is a report folder or its summary.json (items.jsonl must sit beside it). Each run is
+scored with its own headline convention (parse mode, view); when the two runs' conventions, prompt
+versions or data differ the table says so first, because the difference then is not like for like.
+The interval resamples the items the two runs share, within each subset, with the same items for both
+runs, and applies the benchmark's official aggregation to every resample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from eval.benchmarks import rewardbench
+from eval.errors import EvalError
+from eval.report_text import pct, signed_pct
+from eval.resample import Interval, paired_bootstrap
+from infra.run_metadata import write_text_atomic
+
+AGGREGATIONS = {rewardbench.NAME: rewardbench}
+_COMPARED = (("order", "conventions"), ("parse_mode", "conventions"), ("parse_failure_score", "conventions"),
+             ("headline_view", "conventions"), ("limit", "conventions"))
+
+
+def load_run(path: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """A run's summary and its items (id -> record) from a report folder or summary.json path."""
+    target = Path(path)
+    summary_path = target / "summary.json" if target.is_dir() else target
+    items_path = summary_path.parent / "items.jsonl"
+    if not summary_path.is_file() or not items_path.is_file():
+        raise EvalError(f"{path!r} has no summary.json with items.jsonl beside it; pass a report folder.")
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        items = [json.loads(line) for line in items_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except json.JSONDecodeError as err:
+        raise EvalError(f"{path!r} holds a damaged summary.json or items.jsonl ({err.msg}); rerun that evaluation.") \
+            from err
+    return summary, {item["id"]: item for item in items}
+
+
+def differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    """Ways the two runs are not like for like."""
+    notes = []
+    for key, block in _COMPARED:
+        if a[block].get(key) != b[block].get(key):
+            notes.append(f"{key}: {a[block].get(key)} vs {b[block].get(key)}")
+    meta_a, meta_b = a["metadata"], b["metadata"]
+    if meta_a["prompt_version"] != meta_b["prompt_version"]:
+        notes.append(f"prompt version: {meta_a['prompt_version']} vs {meta_b['prompt_version']}")
+    if meta_a["inputs"][0].get("sha256") != meta_b["inputs"][0].get("sha256"):
+        notes.append("data: different rows (sha256 differs)")
+    return notes
+
+
+def compare(path_a: str, path_b: str, *, resamples: int = 2000, seed: int = 0, confidence: float = 0.95) -> str:
+    """The comparison as markdown."""
+    summary_a, items_a = load_run(path_a)
+    summary_b, items_b = load_run(path_b)
+    if summary_a["benchmark"] != summary_b["benchmark"]:
+        raise EvalError(f"the runs are of different benchmarks ({summary_a['benchmark']} vs "
+                        f"{summary_b['benchmark']}); compare runs of one benchmark.")
+    module = AGGREGATIONS.get(summary_a["benchmark"])
+    if module is None:
+        raise EvalError(f"no comparison is defined for benchmark {summary_a['benchmark']!r}.")
+    common = sorted(set(items_a) & set(items_b))
+    if not common:
+        raise EvalError("the two runs share no item ids; compare runs on the same benchmark data.")
+    pairs: dict[str, list[tuple[float, float]]] = {}
+    for item_id in common:
+        pairs.setdefault(items_a[item_id]["subset"], []).append(
+            (_headline(summary_a, items_a[item_id]), _headline(summary_b, items_b[item_id])))
+    intervals = paired_bootstrap(pairs, module.section_scores, module.overall_score, resamples=resamples,
+                                 seed=seed, confidence=confidence)
+    return _render(summary_a, summary_b, path_a, path_b, intervals, len(common), len(items_a), len(items_b),
+                   resamples, seed, confidence)
+
+
+def _headline(summary: Mapping[str, Any], item: Mapping[str, Any]) -> float:
+    conv = summary["conventions"]
+    return float(item["scores"][conv["parse_mode"]][conv["headline_view"]])
+
+
+def _render(a: Mapping[str, Any], b: Mapping[str, Any], name_a: str, name_b: str, intervals: Mapping[str, Interval],
+            common: int, n_a: int, n_b: int, resamples: int, seed: int, confidence: float) -> str:
+    def scores(summary: Mapping[str, Any]) -> Mapping[str, Any]:
+        conv = summary["conventions"]
+        return summary["scores"][conv["parse_mode"]][conv["headline_view"]]
+
+    sa, sb = scores(a), scores(b)
+    level = f"{100 * confidence:g}%"
+    lines = [f"# {a['benchmark']}: A = {a['metadata']['model']} vs B = {b['metadata']['model']}", "",
+             f"- A: `{name_a}`", f"- B: `{name_b}`"]
+    lines += [f"- NOT LIKE FOR LIKE: {note}" for note in differences(a, b)]
+    if common != n_a or common != n_b:
+        lines.append(f"- items: {n_a} in A, {n_b} in B; the intervals use the {common} they share")
+    lines += ["", f"| section | A | B | B − A | {level} interval (paired bootstrap) |", "|---|---:|---:|---:|---:|"]
+    for name in [*sa["sections"], "overall"]:
+        va = sa["overall"] if name == "overall" else sa["sections"][name]
+        vb = sb["overall"] if name == "overall" else sb["sections"][name]
+        ci = intervals[name]
+        band = "—" if ci.low is None else f"[{signed_pct(ci.low)}, {signed_pct(ci.high)}]"
+        label = "**score (mean of sections)**" if name == "overall" else name
+        lines.append(f"| {label} | {pct(va)} | {pct(vb)} | {signed_pct(_diff(va, vb))} | {band} |")
+    lines.append(f"| micro mean (not the score) | {pct(sa['micro_mean'])} | {pct(sb['micro_mean'])} | "
+                 f"{signed_pct(_diff(sa['micro_mean'], sb['micro_mean']))} | |")
+    lines += ["", f"Bootstrap: {resamples} resamples of the shared items within each subset, seed {seed}; "
+              "each run scored with its own headline convention."]
+    return "\n".join(lines) + "\n"
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else b - a
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python eval/compare.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_a", help="report folder (or summary.json) of run A")
+    parser.add_argument("run_b", help="report folder (or summary.json) of run B")
+    parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
+    parser.add_argument("--out", help="also write the markdown table to this file")
+    args = parser.parse_args(argv)
+    try:
+        if args.resamples < 100 or not 0 < args.confidence < 1:
+            raise EvalError("--resamples must be >= 100 and --confidence in (0, 1); fix the flag.")
+        text = compare(args.run_a, args.run_b, resamples=args.resamples, seed=args.seed, confidence=args.confidence)
+    except EvalError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.out:
+        write_text_atomic(args.out, text)
+    print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
