@@ -258,3 +258,18 @@ def test_now_volatile_has_utc_time_host_and_extras() -> None:
     assert datetime.fromisoformat(vol["created_at"]).utcoffset().total_seconds() == 0
     assert isinstance(vol["host"], str) and vol["host"]
     assert vol["duration_s"] == 1.5
+
+
+def test_written_manifest_is_readable_by_others(tmp_path) -> None:
+    """mkstemp creates 0600 files; a manifest on a shared filesystem must follow the umask instead."""
+    import os
+    import stat
+
+    from infra.run_metadata import write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        path = write_text_atomic(tmp_path / "manifest.json", "{}\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
