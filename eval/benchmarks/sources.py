@@ -33,6 +33,8 @@ def load_rows(source: str, split: str, revision: str | None) -> tuple[list[dict[
     if path.exists():
         rows = _local_rows(path, split)
         revision = None
+    elif path.suffix.lower() in SUFFIXES or source.startswith((".", "/", "~")):
+        raise EvalError(f"--data file {source!r} does not exist; check the path.")
     elif _HUB_NAME.match(source):
         rows = _hub_rows(source, split, revision)
     else:
