@@ -51,13 +51,13 @@ class VLLMBackend:
         self.dtype, self.seed, self.chunk_size = dtype, seed, chunk_size
         self.max_model_len = max_model_len
         self.tokens = ChatTokenizer(self.ckpt, chat_template_kwargs)
-        self._model_id = model_name or f"hf-ckpt:{checkpoint_fingerprint(self.ckpt)[:24]}"
+        self._model_id = f"vllm:{model_name or 'ckpt-' + checkpoint_fingerprint(self.ckpt)[:24]}"
         self._llm: Any = None
 
     @property
     def model_id(self) -> str:
-        # Same identity as the HF backend: one checkpoint's generations are shared by both (greedy text
-        # from two engines can differ in rare ties; the report records which backend produced a run).
+        # Not shared with the HF backend: two engines' greedy texts can differ, and a report must say
+        # which engine wrote the generations it scores.
         return self._model_id
 
     def describe(self) -> dict[str, Any]:
