@@ -1,0 +1,64 @@
+"""The resolved configuration the launcher prints first: every value with the place it came from."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from typing import Any
+
+from launch.inputs import CKPT_KEY, RunInputs, value_of
+from launch.settings import KNOBS, Settings
+from launch.spec import JobSpec
+
+INPUT_KNOBS = ("RMR1_MODEL_PATH", "RMR1_DATA_DIR", "RMR1_OUTPUT_DIR")
+
+
+def describe(spec: JobSpec, settings: Settings, inputs: RunInputs, composed: Any, sbatch: list[str], where: str) -> str:
+    """The echo: run facts, cluster settings, then the exact commands."""
+    nodes = value_of(composed, "trainer.nnodes")
+    save = value_of(composed, "trainer.save_freq")
+    rows = [
+        ("recipe", spec.recipe, f"recipes/{spec.recipe}.yaml"),
+        ("mode", f"{spec.mode} via {where}", "--validate / VALIDATE=1" if spec.mode == "validate" else "default"),
+        ("resources", f"{spec.nnodes} node(s) x {spec.gpus_per_node} GPUs", f"trainer.nnodes: {nodes.source}"),
+        ("model", inputs.model.value, inputs.model.source),
+        ("train data", ", ".join(inputs.train_files), inputs.data_source),
+        ("val data", ", ".join(inputs.val_files), inputs.data_source),
+        ("checkpoints", spec.output_dir, value_of(composed, CKPT_KEY).source),
+        ("save_freq", f"every {save.value} steps: a requeue loses at most {save.value} steps", save.source),
+        ("resume", "trainer.resume_mode=auto" if spec.requeue else "off (RMR1_REQUEUE=0)", "launcher"),
+        ("logger", _logger(composed), "trainer.logger"),
+        ("ray auth", *_ray_auth()),
+        ("python", spec.python, settings.source("RMR1_PYTHON")),
+        ("logs", spec.log_dir, settings.source("RMR1_LOG_DIR")),
+    ]
+    if spec.report:
+        rows.append(("report", spec.report, "--report" if "validate-" not in spec.report else "default"))
+    if inputs.pins:
+        rows.append(("pinned", " ".join(inputs.pins), "relative paths made absolute for the nodes"))
+    lines = [f"== {spec.recipe}: resolved launch configuration [source]"]
+    lines += [f"{name:<14}{value}  [{source}]" for name, value, source in rows]
+    lines.append(f"-- cluster settings (env file: {settings.env_file or 'none; --env-file or RMR1_ENV_FILE'})")
+    for knob in KNOBS:
+        if knob.env not in INPUT_KNOBS:
+            value = settings.get(knob.env)
+            lines.append(f"{knob.env:<22}{value if value is not None else '(unset)'}  [{settings.source(knob.env)}]")
+    for key, value in sorted(settings.extra_env.items()):
+        lines.append(f"{key:<22}{value}  [env file, exported to the job]")
+    lines.append("-- commands")
+    lines.append(shlex.join(sbatch) if where in ("sbatch", "dry run") else f"(no sbatch: running in {where})")
+    lines.append("driver: " + shlex.join(spec.driver_argv()))
+    return "\n".join(lines)
+
+
+def _logger(composed: Any) -> str:
+    loggers = composed.cfg.trainer.logger
+    loggers = [loggers] if isinstance(loggers, str) else list(loggers or [])
+    key = "WANDB_API_KEY set in environment (hidden)" if os.environ.get("WANDB_API_KEY") else "WANDB_API_KEY unset"
+    return f"{','.join(loggers)}; {key}" if "wandb" in loggers else ",".join(loggers)
+
+
+def _ray_auth() -> tuple[str, str]:
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
+        return "disabled", "RAY_AUTH_MODE from environment"
+    return "token, one file per run in the log folder (0600)", "default"

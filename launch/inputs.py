@@ -1,0 +1,154 @@
+"""The run's inputs (model path, data files, output dir), read from the composed recipe and checked before submitting.
+
+A job that waits hours in the queue and then dies on a typo'd path wastes the wait: every missing
+input is named, in one sentence, before ``sbatch`` runs. Values come from the composed recipe, so
+``RMR1_*`` variables, env-file settings and ``key=value`` overrides are all honoured; each value says
+where it came from. Relative paths are pinned to absolute overrides: the nodes' processes do not
+share the submitter's working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from recipes.checks import recipe_files
+from recipes.compose import Composed, flatten, safe_select
+
+MODEL_KEY = "actor_rollout_ref.model.path"
+TRAIN_KEY, VAL_KEY = "data.train_files", "data.val_files"
+CKPT_KEY = "trainer.default_local_dir"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_ENV_REF = re.compile(r"oc\.env:(RMR1_\w+)")
+_PLAIN = re.compile(r"^[\w./+-]+$")
+
+
+@dataclass(frozen=True)
+class Value:
+    """A resolved config value and where it came from."""
+
+    key: str
+    value: Any
+    source: str
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What the run reads and writes, as absolute paths (the model may be a hub id)."""
+
+    model: Value
+    train_files: list[str]
+    val_files: list[str]
+    data_source: str
+    checkpoint_dir: str
+    output_root: str
+    pins: list[str]
+
+    @property
+    def model_is_hub_id(self) -> bool:
+        return is_hub_id(str(self.model.value))
+
+
+def is_hub_id(model: str) -> bool:
+    """True for ``org/name`` that is not a local path (verl then downloads it on each node)."""
+    return not os.path.isabs(model) and bool(_HUB_ID.match(model)) and not Path(model).exists()
+
+
+def value_of(composed: Composed, key: str) -> Value:
+    """``key``'s resolved value and its source: an override, an ``RMR1_*`` variable, or a recipe file."""
+    value = safe_select(composed.cfg, key)
+    for override in reversed(composed.overrides):
+        if override.lstrip("+~").split("=", 1)[0] == key:
+            return Value(key, value, f"override {override}")
+    files = recipe_files(composed)
+    for path in [files[0], *reversed(files[1:])]:  # the primary comes last in every defaults list (_self_)
+        raw = flatten(OmegaConf.to_container(OmegaConf.load(path), resolve=False))
+        if key in raw:
+            where = path.relative_to(composed.config_dir.parent).as_posix()
+            refs = [v for v in _ENV_REF.findall(str(raw[key])) if os.environ.get(v)]
+            return Value(key, value, f"{refs[0]} via {where}" if refs else f"default in {where}")
+    return Value(key, value, "verl's default")
+
+
+def read_inputs(composed: Composed, cwd: Path) -> RunInputs:
+    """Resolve the inputs of a GRPO recipe, absolute against ``cwd``; relative ones become pinned overrides."""
+    pins: list[str] = []
+    model = value_of(composed, MODEL_KEY)
+    model_text = str(model.value)
+    if not os.path.isabs(model_text) and (cwd / model_text).exists():
+        model_text = _pin(pins, MODEL_KEY, str(cwd / model_text))
+    train, val = (_pin_files(composed, key, cwd, pins) for key in (TRAIN_KEY, VAL_KEY))
+    ckpt = str(safe_select(composed.cfg, CKPT_KEY))
+    if not os.path.isabs(ckpt):
+        ckpt = _pin(pins, CKPT_KEY, os.path.normpath(cwd / ckpt))
+    return RunInputs(
+        model=Value(MODEL_KEY, model_text, model.source),
+        train_files=train,
+        val_files=val,
+        data_source=value_of(composed, TRAIN_KEY).source,
+        checkpoint_dir=ckpt,
+        output_root=_output_root(composed, ckpt),
+        pins=pins,
+    )
+
+
+def missing_inputs(inputs: RunInputs) -> list[str]:
+    """One phrase per missing input, each naming the variable or key that fixes it."""
+    missing = []
+    model = str(inputs.model.value)
+    if not inputs.model_is_hub_id and not Path(model).is_dir():
+        missing.append(f"model path {model} ({inputs.model.source}; set RMR1_MODEL_PATH or {MODEL_KEY}=...)")
+    elif not inputs.model_is_hub_id and not (Path(model) / "config.json").is_file():
+        missing.append(f"config.json in model path {model} (export the model in Hugging Face format)")
+    absent = [f for f in inputs.train_files + inputs.val_files if not Path(f).is_file()]
+    if absent:
+        missing.append(
+            f"data file(s) {', '.join(absent)} ({inputs.data_source}; set RMR1_DATA_DIR to the data builder's "
+            f"output or pass {TRAIN_KEY}=... {VAL_KEY}=...)"
+        )
+    if not Path(inputs.output_root).is_dir():
+        missing.append(f"output dir {inputs.output_root} (create it or set RMR1_OUTPUT_DIR to an existing folder)")
+    return missing
+
+
+def missing_sentence(recipe: str, missing: list[str]) -> str:
+    """The one sentence a user sees when inputs are missing."""
+    return f"Not submitting {recipe}: missing " + "; missing ".join(missing) + "."
+
+
+def _files(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in (value or [])]
+
+
+def _pin_files(composed: Composed, key: str, cwd: Path, pins: list[str]) -> list[str]:
+    files = _files(OmegaConf.to_container(composed.cfg, resolve=True).get("data", {}).get(key.split(".")[1]))
+    if all(os.path.isabs(os.path.expanduser(f)) for f in files):
+        return [os.path.expanduser(f) for f in files]
+    absolute = [os.path.normpath(cwd / os.path.expanduser(f)) for f in files]
+    _pin(pins, key, absolute[0] if isinstance(safe_select(composed.cfg, key), str) else absolute)
+    return absolute
+
+
+def _pin(pins: list[str], key: str, value: str | list[str]) -> str:
+    """Record ``key=value`` as a Hydra override (quoted when the path has special characters)."""
+    items = value if isinstance(value, list) else [value]
+    text = ",".join(v if _PLAIN.match(v) else "'" + v.replace("'", "\\'") + "'" for v in items)
+    pins.append(f"{key}=[{text}]" if isinstance(value, list) else f"{key}={text}")
+    return items[0]
+
+
+def _output_root(composed: Composed, ckpt: str) -> str:
+    """The folder the run writes under: default_local_dir without its ``project/experiment`` tail."""
+    project = str(safe_select(composed.cfg, "trainer.project_name"))
+    experiment = str(safe_select(composed.cfg, "trainer.experiment_name"))
+    path = Path(ckpt)
+    if path.parts[-2:] == (project, experiment):
+        return str(path.parent.parent)
+    return str(path.parent)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Usage: bash launch/submit.sh RECIPE [--validate] [--dry-run] [--local] [--wait] [cluster flags] [key=value ...]
+#        (the per-model wrappers, e.g. bash launch/rl_qwen7b.sh, call this with their recipe)
+# The one generic launcher: checks the inputs, echoes the resolved config, then submits launch/job.sbatch
+# with nodes and GPUs read from the recipe (inside an allocation, it runs there directly).
+# Inputs (environment, or the env file named by RMR1_ENV_FILE / --env-file):
+#   RMR1_MODEL_PATH, RMR1_DATA_DIR, RMR1_OUTPUT_DIR   model, data builder output, shared output folder
+#   RMR1_PARTITION, RMR1_ACCOUNT, RMR1_CPUS_PER_GPU, RMR1_TIME, ...   see launch/cluster.env.example
+#   WANDB_API_KEY   only from the environment, never a flag or file
+#   VALIDATE=1      same as --validate
+# Everything after the flags is passed to verl as Hydra overrides.
+set -euo pipefail
+
+if [ "$#" -lt 1 ] || [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
+  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  exit 2
+fi
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Python: RMR1_PYTHON if set, else the repo's .venv (made by `make setup`), else python3 on PATH.
+if [ -n "${RMR1_PYTHON:-}" ]; then
+  python="$RMR1_PYTHON"
+elif [ -x "$repo/.venv/bin/python" ]; then
+  python="$repo/.venv/bin/python"
+else
+  python="python3"
+fi
+if ! "$python" -c 'import launch' 2>/dev/null; then
+  echo "The launcher's Python ($python) cannot import the project; run 'make setup' or 'pip install -e .' in it, or set RMR1_PYTHON." >&2
+  exit 2
+fi
+exec "$python" -m launch.submit "$@"
