@@ -28,13 +28,40 @@ from eval.errors import EvalError
 CACHE_FORMAT = "eval-generations-v1"
 
 
+class RequestKeyer:
+    """Cache keys for many requests that share a model, prompt version, sampling and request options.
+
+    A key is a 128-bit BLAKE2b digest (32 hex characters) of the shared header and, per message, its
+    role and the digest of its content. Content digests of system messages are memoised: every
+    request of a run repeats the same long instructions, and hashing them once per run rather than
+    once per request is most of the keying cost.
+    """
+
+    def __init__(self, prompt_version: str, model_id: str, sampling: Mapping[str, Any],
+                 request_options: Mapping[str, Any] | None = None) -> None:
+        header = json.dumps([CACHE_FORMAT, model_id, prompt_version, dict(sampling), dict(request_options or {})],
+                            sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        self._base = hashlib.blake2b(header.encode("utf-8"), digest_size=16)
+        self._system: dict[str, bytes] = {}
+
+    def key(self, messages: Sequence[Mapping[str, str]]) -> str:
+        """The cache key of one judge request."""
+        digest = self._base.copy()
+        for message in messages:
+            role, content = message["role"], message["content"]
+            part = self._system.get(content) if role == "system" else None
+            if part is None:
+                part = hashlib.blake2b(content.encode("utf-8"), digest_size=32).digest()
+                if role == "system" and len(self._system) < 64:
+                    self._system[content] = part
+            digest.update(role.encode("utf-8") + b"\0" + part)
+        return digest.hexdigest()
+
+
 def request_key(messages: Sequence[Mapping[str, str]], prompt_version: str, model_id: str,
                 sampling: Mapping[str, Any], request_options: Mapping[str, Any] | None = None) -> str:
-    """The cache key of one judge request (32 hex characters of a sha256)."""
-    payload = [CACHE_FORMAT, model_id, prompt_version, sorted(sampling.items()),
-               sorted((request_options or {}).items()), [[m["role"], m["content"]] for m in messages]]
-    blob = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+    """The cache key of one judge request (see :class:`RequestKeyer`)."""
+    return RequestKeyer(prompt_version, model_id, sampling, request_options).key(messages)
 
 
 @dataclass(frozen=True, slots=True)

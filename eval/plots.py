@@ -52,21 +52,23 @@ def _subset_groups(scores: Mapping[str, Any], views: list[str]) -> dict[str, lis
 def _bars(plt: Any, groups: Mapping[str, list[float | None]], views: list[str], title: str) -> Any:
     names = list(groups)
     width = 0.8 / len(views)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(names) * max(1, len(views) / 2) + 2), 4.2), dpi=100)
+    rotate = len(names) > 6
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(names) * max(1, len(views) / 2) + 2), 4.6 if rotate else 4.0),
+                           dpi=100)
+    # Fixed margins instead of tight_layout, which renders every label twice to measure it.
+    fig.subplots_adjust(left=0.07, right=0.98, top=0.9, bottom=0.3 if rotate else 0.1)
     for i, view in enumerate(views):
         xs = [j + (i - (len(views) - 1) / 2) * width for j in range(len(names))]
         ys = [100 * (groups[n][i] or 0.0) for n in names]
         ax.bar(xs, ys, width, label=VIEW_TITLES[view], color=_COLORS.get(view))
     ax.set_xticks(range(len(names)))
-    ax.set_xticklabels(names, rotation=35 if len(names) > 6 else 0, ha="right" if len(names) > 6 else "center",
-                       fontsize=8)
+    ax.set_xticklabels(names, rotation=35 if rotate else 0, ha="right" if rotate else "center", fontsize=8)
     ax.set_ylim(0, 114)  # headroom above 100 keeps the legend off the bars
     ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel("accuracy (%)")
     ax.axhline(50, color="grey", linewidth=0.8, linestyle=":")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper center", ncol=len(views), frameon=False)
-    fig.tight_layout()
     return fig
 
 

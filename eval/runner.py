@@ -21,7 +21,7 @@ from typing import Any
 from data_prep.pairs import Message, PreferencePair
 from data_prep.prompts import PromptTemplate, render_pair
 from eval.backends.base import Backend, Generation, Request, Sampling
-from eval.cache import CachedGeneration, GenerationCache, request_key
+from eval.cache import CachedGeneration, GenerationCache, RequestKeyer
 
 SKIP_OVERLONG = "skipped_overlong"
 SKIP_REJECTED = "rejected"
@@ -77,13 +77,12 @@ def pairwise_judgments(
     request_options: Mapping[str, Any] | None = None,
 ) -> list[Judgment]:
     """Render every (pair, position) through the prompt module and key it for the cache."""
-    fields = sampling.cache_fields()
+    keyer = RequestKeyer(template.version, model_id, sampling.cache_fields(), request_options)
     out = []
     for pair in pairs:
         for position in orders[pair.id]:
             messages = render_pair(template, pair, position)
-            key = request_key(messages, template.version, model_id, fields, request_options)
-            out.append(Judgment(pair.id, position, key, messages))
+            out.append(Judgment(pair.id, position, keyer.key(messages), messages))
     return out
 
 
