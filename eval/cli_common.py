@@ -85,7 +85,8 @@ def eval_config(args: argparse.Namespace) -> EvalConfig:
     if args.max_new_tokens < 1 or args.temperature < 0 or not 0 < args.top_p <= 1:
         raise EvalError("--max-new-tokens must be >= 1, --temperature >= 0 and --top-p in (0, 1]; fix the flag.")
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
-    options = {"chat_template_kwargs": template_kwargs(args)} if template_kwargs(args) else {}
+    kwargs = template_kwargs(args)
+    options = {"chat_template_kwargs": kwargs} if kwargs else {}
     return EvalConfig(order=args.order, seed=args.seed, parse_mode=args.parse_mode,
                       parse_failure_score=args.parse_failure_score, sampling=sampling, request_options=options,
                       progress=not args.no_progress)

@@ -109,7 +109,8 @@ def _run_lines(summary: Mapping[str, Any]) -> list[str]:
     prompt = config["prompt"]
     lines = ["", "## Run", "",
              f"- model: `{meta['model']}`; backend: {config['backend'].get('backend')}",
-             f"- data: {data['name']} (revision {data['revision']}, rows sha256 {str(data['sha256'])[:12]}…); "
+             f"- data: {data['name']} ({'revision ' + data['revision'] if data['revision'] else 'local'}, "
+             f"rows sha256 {str(data['sha256'])[:12]}…); "
              f"{meta['counts']['items']} of {meta['counts']['total_items']} items"
              + (f" (--limit {conv['limit']})" if conv["limit"] else ""),
              f"- prompt: {prompt['name']} version {meta['prompt_version']} (from {prompt['source']}); "

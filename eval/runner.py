@@ -113,6 +113,11 @@ def run_judgments(
     to_send = _screen_lengths(pending, backend, sampling, outcomes, stats)
     if to_send:
         _generate(to_send, backend, cache, sampling, outcomes, stats, prompt_version, progress)
+    if stats.skipped_overlong:
+        stats.notes.append(f"{stats.skipped_overlong} requests did not fit the context and were skipped "
+                           "(scored as failures); raise --max-model-len to judge them")
+    if stats.rejected:
+        stats.notes.append(f"the server rejected {stats.rejected} requests (scored as failures); see items.jsonl")
     return outcomes, stats
 
 

@@ -16,9 +16,9 @@ from eval.benchmarks.rewardbench import round_robin
 from eval.cache import GenerationCache
 from eval.errors import EvalError
 from eval.orders import plan_orders, random_order
-from eval.runner import pairwise_judgments, run_judgments
+from eval.runner import Outcome, pairwise_judgments, run_judgments
 from eval.scoring import ScoredJudgment, Verdict, failure_score_value, score_judgments
-from reward_fns import format_verdict
+from reward_fns import compute_score, format_verdict
 
 TEMPLATE = builtin_template("instruct")
 
@@ -78,6 +78,15 @@ def test_failure_stats_separate_modes_skips_and_truncation() -> None:
     assert stats["strict"] == {"parse_failures": 3, "parse_failure_rate": 3 / 4,
                                "reasons": {"missing": 2, "truncated": 1}}
     assert stats["lenient"]["parse_failures"] == 2
+
+
+@pytest.mark.parametrize("label", ["A", "B"])
+def test_a_formatted_verdict_reads_back_through_the_eval_scorer_and_the_reward(label: str) -> None:
+    judgment = pairwise_judgments([make_pair("t", "q", "good", "bad", pair_id="1")], {"1": (label,)}, TEMPLATE,
+                                  "m", Sampling())[0]
+    (scored,) = score_judgments([judgment], {judgment.key: Outcome(f"Reasoning.\n{format_verdict(label)}", "stop")})
+    assert scored.strict == scored.lenient == Verdict(label, None) and scored.correct("strict")
+    assert compute_score("rewardbench", f"Reasoning.\n{format_verdict(label)}", label)["acc"] == 1.0  # the RL reward
 
 
 def test_failure_score_flag() -> None:
