@@ -42,7 +42,8 @@ def load_rows(source: str, split: str, revision: str | None) -> tuple[list[dict[
                         "fix the path.")
     if not rows:
         raise EvalError(f"--data {source!r} (split {split!r}) holds no rows; point it at the benchmark's data.")
-    return rows, InputRef(name=f"{source}:{split}", revision=revision, sha256=rows_sha256(rows))
+    name = source if path.is_file() else f"{source}:{split}"  # a single file has no splits to name
+    return rows, InputRef(name=name, revision=revision, sha256=rows_sha256(rows))
 
 
 def rows_sha256(rows: list[dict[str, Any]]) -> str:
