@@ -3,9 +3,12 @@
     python data_prep/build_parquet.py            # show what would be built and how to point it at data
     python data_prep/build_parquet.py --inputs data_prep/samples/pairs.jsonl --val-size 0.2 \\
         --distill-fraction 0.2 --out data/rm_r1
+    python data_prep/build_parquet.py --mix rm_r1 --source skywork=DIR code=DIR math=DIR \\
+        --tokenizer MODEL_DIR --decontaminate rewardbench=FILE rm-bench=FILE --out data/rm_r1
 
 Writes, for each variant, {out}/{variant}/train.parquet, val.parquet, distill.parquet (only with
---distill-fraction > 0) in verl's RL row schema, and manifest.json describing how they were made.
+--distill-fraction > 0) in verl's RL row schema, and manifest.json describing how they were made
+(every input row accounted for: read = dropped by reason + kept, per source).
 """
 
 from __future__ import annotations
@@ -19,14 +22,27 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.adapters import InputFileError, parse_input_spec
+from data_prep.benchmark_prompts import BENCHMARKS, parse_benchmark_spec
+from data_prep.decontamination import DEFAULT_NGRAM, DEFAULT_THRESHOLD
 from data_prep.length_filter import TokenizerError
+from data_prep.mix import Mix, MixError, builtin_mixes, load_mix, with_overrides
 from data_prep.pairs import PairError
-from data_prep.pipeline import DEFAULT_OUT, DEFAULT_VAL_SIZE, BuildError, BuildOptions, BuildResult, build, describe
+from data_prep.pipeline import (
+    DEFAULT_MAX_PROMPT_LENGTH,
+    DEFAULT_OUT,
+    DEFAULT_VAL_SIZE,
+    BuildError,
+    BuildOptions,
+    BuildResult,
+    build,
+    describe,
+)
 from data_prep.prompts import PROMPT_VERSION, VARIANTS, TemplateError
+from data_prep.source_files import SourceError
 
 __all__ = ["build", "main"]
 SAMPLES = Path(__file__).resolve().parent / "samples" / "pairs.jsonl"
-USER_ERRORS = (BuildError, InputFileError, PairError, TemplateError, TokenizerError)
+USER_ERRORS = (BuildError, InputFileError, MixError, PairError, SourceError, TemplateError, TokenizerError)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -40,6 +56,22 @@ def make_parser() -> argparse.ArgumentParser:
     add("--inputs", nargs="+", metavar="[SOURCE=]FILE",
         help="preference-pair files (.jsonl/.json/.parquet with prompt or messages, chosen, rejected); "
         "SOURCE= names the source of rows without a 'source' column (default: the file name)")
+    add("--mix", default=None, metavar="NAME|YAML",
+        help=f"a training mix: built-in {builtin_mixes()} (rm_r1 = the paper's ~73K pairs) or a mix yaml file; "
+        "its hub sources need --revision or --source")
+    add("--source", nargs="+", action="extend", default=[], metavar="NAME=PATH",
+        help="read a mix source from local files instead of the hub: a .parquet/.jsonl/.json file or a folder in "
+        "the hub's layout (e.g. a snapshot with data/train-*.parquet); or another hub name")
+    add("--revision", nargs="+", action="extend", default=[], metavar="NAME=COMMIT",
+        help="the hub revision (commit hash) to read for a mix source; recorded in the manifest")
+    add("--decontaminate", nargs="+", action="extend", default=[], metavar="BENCH=PATH",
+        help=f"drop pairs whose prompt overlaps a benchmark's prompts; BENCH is one of {sorted(BENCHMARKS)}, "
+        "PATH a file or folder of its data, or OWNER/REPO@COMMIT (BENCH@COMMIT: its usual hub name)")
+    add("--decontam-ngram", type=int, default=DEFAULT_NGRAM, metavar="N",
+        help=f"word n-gram size for the overlap test (default: {DEFAULT_NGRAM})")
+    add("--decontam-threshold", type=float, default=DEFAULT_THRESHOLD, metavar="FRACTION",
+        help="drop a pair when shared n-grams make up at least this fraction of the shorter prompt's n-grams "
+        f"(default: {DEFAULT_THRESHOLD}); exact matches are always dropped")
     add("--variant", nargs="+", default=list(VARIANTS), metavar="NAME",
         help=f"prompt variants to build: {' and/or '.join(VARIANTS)} (default: both)")
     add("--out", type=Path, default=DEFAULT_OUT,
@@ -54,9 +86,11 @@ def make_parser() -> argparse.ArgumentParser:
         help="use this template file instead of the built-in one (needs exactly one --variant; its hash becomes "
         "the prompt version)")
     add("--tokenizer", default=None, metavar="PATH",
-        help="tokenizer (model folder) for the prompt-length filter; needs --max-prompt-length")
+        help="the judge model's tokenizer (model folder, or a hub name already cached) for the prompt-length "
+        "filter; prompts are counted as verl does (chat template, generation prompt, --chat-template-kwargs)")
     add("--max-prompt-length", type=int, default=None, metavar="TOKENS",
-        help="drop pairs whose prompt (either A/B order) exceeds this many tokens; match data.max_prompt_length")
+        help="drop pairs whose prompt (either A/B order) exceeds this many tokens; match data.max_prompt_length "
+        f"(default with --tokenizer: {DEFAULT_MAX_PROMPT_LENGTH}; needs --tokenizer)")
     add("--chat-template-kwargs", type=_json_object, default={}, metavar="JSON",
         help='extra apply_chat_template arguments, e.g. \'{"enable_thinking": true}\'; used by the length filter '
         "and recorded in the manifest for the recipes")
@@ -74,10 +108,36 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
+def _assignments(values: Sequence[str], flag: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for text in values:
+        name, sep, value = text.partition("=")
+        if not sep or not name or not value:
+            raise BuildError(f"{flag} {text!r} is not NAME=VALUE; write it like {flag} skywork=data/skywork.")
+        out[name] = value
+    return out
+
+
+def _mix(args: argparse.Namespace) -> Mix | None:
+    if args.mix is None:
+        if args.source or args.revision:
+            raise BuildError("--source and --revision change the sources of a mix; pass --mix rm_r1 with them.")
+        return None
+    sources, revisions = _assignments(args.source, "--source"), _assignments(args.revision, "--revision")
+    return with_overrides(load_mix(args.mix), sources, revisions)
+
+
 def options_from_args(args: argparse.Namespace) -> BuildOptions:
     """Turn parsed arguments into :class:`BuildOptions`."""
+    max_len = args.max_prompt_length
+    if max_len is None and args.tokenizer is not None:
+        max_len = DEFAULT_MAX_PROMPT_LENGTH
     return BuildOptions(
         inputs=tuple(parse_input_spec(text) for text in args.inputs or ()),
+        mix=_mix(args),
+        benchmarks=tuple(parse_benchmark_spec(text) for text in args.decontaminate),
+        decontam_ngram=args.decontam_ngram,
+        decontam_threshold=args.decontam_threshold,
         out=args.out,
         variants=tuple(dict.fromkeys(args.variant)),
         val_size=args.val_size,
@@ -85,7 +145,7 @@ def options_from_args(args: argparse.Namespace) -> BuildOptions:
         seed=args.seed,
         prompt_template=args.prompt_template,
         tokenizer=args.tokenizer,
-        max_prompt_length=args.max_prompt_length,
+        max_prompt_length=max_len,
         chat_template_kwargs=args.chat_template_kwargs,
         progress=not args.no_progress,
     )
@@ -103,20 +163,29 @@ def plan_text() -> str:
         f"{samples} --val-size 0.2 --distill-fraction 0.2",
         "Your own pairs:      --inputs FILE [SOURCE=FILE ...]  (.jsonl/.json/.parquet with 'prompt' or 'messages', "
         "'chosen', 'rejected')",
-        "Length filter:       --tokenizer MODEL_DIR --max-prompt-length 4096",
+        "The paper's mix:     --mix rm_r1 --source skywork=DIR code=DIR math=DIR  (or --revision NAME=COMMIT)",
+        "Length filter:       --tokenizer MODEL_DIR [--max-prompt-length 4096]",
+        "Decontamination:     --decontaminate rewardbench=FILE rm-bench=FILE rmb=DIR rewardbench2=FILE judgebench=FILE",
         "All flags:           --help",
     ])
 
 
-def summary_text(result: BuildResult) -> str:
-    """One line per variant: folder, rows per split, prompt version."""
+def summary_text(result: BuildResult, mix: Mix | None = None) -> str:
+    """One line per variant (folder, rows per split, prompt version), then what became of each source."""
     lines = []
     for variant in result.variants.values():
         rows = ", ".join(f"{split} {n}" for split, n in variant.rows.items())
         lines.append(f"{variant.directory}: {rows} rows (prompt {variant.prompt_version}), {variant.manifest.name}")
-    dups = sum(result.duplicates.values())
+    dropped = {reason: sum(c.values()) for reason, c in result.dropped.items() if c}
+    drops = ", ".join(f"{reason} {n}" for reason, n in dropped.items())
     lines.append(f"read {sum(result.input_pairs.values())} pairs from {len(result.input_pairs)} sources"
-                 f"{f', dropped {dups} exact duplicates' if dups else ''}")
+                 f"{f'; dropped {drops}' if drops else ''}")
+    first = next(iter(result.variants.values()))
+    paper = {s.name: s.paper_pairs for s in mix.sources if s.paper_pairs} if mix else {}
+    for source, acc in first.accounting.items():
+        note = f"; the paper used {paper[source]:,}" if source in paper else ""
+        lines.append(f"  {source}: read {acc['read']:,}, dropped {acc['dropped']:,}, kept {acc['kept']:,} "
+                     f"in {first.variant}{note}")
     return "\n".join(lines)
 
 
@@ -129,13 +198,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         options = options_from_args(args)
-        if not options.inputs:
-            raise BuildError("--inputs is required to build; run without arguments to see an example.")
+        if not options.inputs and options.mix is None:
+            raise BuildError("--inputs is required to build (or --mix rm_r1); run without arguments to see an example.")
         result = build(options)
     except USER_ERRORS as err:
         print(f"build_parquet: error: {err}", file=sys.stderr)
         return 1
-    print(summary_text(result))
+    print(summary_text(result, options.mix))
     return 0
 
 

@@ -4,11 +4,17 @@ Lengths are counted exactly as verl's ``RLHFDataset`` counts them when ``filter_
 on: ``apply_chat_template(messages, add_generation_prompt=True, tokenize=True, **chat_template_kwargs)``.
 A pair is kept only if BOTH A/B orders fit, so filtering happens before placement and cannot upset
 the A/B balance, and verl's own filter then drops nothing.
+
+Many pairs at once (:meth:`PromptLengthFilter.longest_many`): transformers' ``tokenize=True`` is the
+chat template rendered to text and then encoded with ``add_special_tokens=False``; we do the same in
+chunks, encoding each chunk with the Rust tokenizer's batch encoder (all cores) while a helper thread
+renders the next chunk, and keep only the counts, so memory stays flat however many pairs there are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +22,7 @@ from data_prep.pairs import Message, PreferencePair
 from data_prep.prompts import PromptTemplate, render_pair
 from reward_fns import LABELS
 
+DEFAULT_CHUNK = 256  # pairs per batch: 512 prompts of ~10 KB, small next to the tokenizer itself
 
 class TokenizerError(ValueError):
     """The tokenizer cannot be loaded or used; the message names it and the fix."""
@@ -60,6 +67,7 @@ class PromptLengthFilter:
         self.tokenizer = tokenizer
         self.max_prompt_length = max_prompt_length
         self.chat_template_kwargs = dict(chat_template_kwargs or {})
+        self._encoder: Callable[[list[str]], list[int]] | None = None
 
     def prompt_length(self, messages: Sequence[Message]) -> int:
         """Tokens in the prompt the trainer builds from ``messages`` (generation prompt included)."""
@@ -75,3 +83,67 @@ class PromptLengthFilter:
     def fits(self, pair: PreferencePair, template: PromptTemplate) -> bool:
         """True if both orders fit within ``max_prompt_length``."""
         return self.longest(pair, template) <= self.max_prompt_length
+
+    def longest_many(
+        self, pairs: Sequence[PreferencePair], template: PromptTemplate, chunk_size: int = DEFAULT_CHUNK,
+        on_chunk: Callable[[int], None] | None = None,
+    ) -> list[int]:
+        """:meth:`longest` of every pair, in order, computed in batches (``on_chunk(n)`` after each)."""
+        if chunk_size <= 0:
+            raise ValueError(f"chunk_size {chunk_size} must be positive.")
+        chunks = [pairs[i : i + chunk_size] for i in range(0, len(pairs), chunk_size)]
+        out: list[int] = []
+        for chunk, lengths in zip(chunks, self._lengths(chunks, template), strict=True):
+            out.extend(max(lengths[i], lengths[i + 1]) for i in range(0, len(lengths), 2))
+            if on_chunk is not None:
+                on_chunk(len(chunk))
+        return out
+
+    def render_texts(self, pairs: Sequence[PreferencePair], template: PromptTemplate) -> list[str]:
+        """The chat-template text of both orders of every pair (A-first then B-first, pair by pair)."""
+        conversations = [[dict(m) for m in render_pair(template, pair, label)] for pair in pairs for label in LABELS]
+        if not conversations:
+            return []
+        return list(self.tokenizer.apply_chat_template(
+            conversations, add_generation_prompt=True, tokenize=False, **self.chat_template_kwargs
+        ))
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Token counts of rendered texts, as ``tokenizer(text, add_special_tokens=False)`` gives them."""
+        if self._encoder is None:
+            self._encoder = batch_encoder(self.tokenizer)
+        return self._encoder(texts)
+
+    def _lengths(self, chunks: Sequence[Sequence[PreferencePair]], template: PromptTemplate) -> Iterator[list[int]]:
+        """Token counts per chunk; chunk i+1 is rendered (Python) while chunk i is encoded (Rust, no GIL)."""
+        if not chunks:
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="render") as pool:
+            pending = pool.submit(self.render_texts, chunks[0], template)
+            for i in range(len(chunks)):
+                texts = pending.result()
+                if i + 1 < len(chunks):
+                    pending = pool.submit(self.render_texts, chunks[i + 1], template)
+                yield self.count_tokens(texts)
+
+
+def batch_encoder(tokenizer: Any) -> Callable[[list[str]], list[int]]:
+    """A function giving token counts of texts exactly as the tokenizer's own call would.
+
+    Fast tokenizers use the Rust batch encoder on a private copy of the backend with truncation and
+    padding off (as ``apply_chat_template`` calls it) and the same special-token splitting; other
+    tokenizers fall back to the Python call.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return lambda texts: [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    split_special = bool(getattr(tokenizer, "split_special_tokens", False))
+    if backend.truncation is not None or backend.padding is not None or backend.encode_special_tokens != split_special:
+        from tokenizers import Tokenizer
+
+        backend = Tokenizer.from_str(backend.to_str())
+        backend.no_truncation()
+        backend.no_padding()
+        backend.encode_special_tokens = split_special
+    encode = getattr(backend, "encode_batch_fast", backend.encode_batch)  # _fast skips char offsets
+    return lambda texts: [len(e) for e in encode(texts, add_special_tokens=False)]

@@ -2,25 +2,41 @@
 
 It is an :class:`infra.run_metadata.RunMetadata`. Recipes validate against ``config``: ``variant``,
 ``tokenizer`` (null without a length filter), ``max_prompt_length`` (null unless the length filter
-ran), ``chat_template_kwargs``; plus the split layout, the template and the split settings.
-``counts`` holds pairs read and dropped per source, rows per split and source, the chosen-as-A/B
-balance per split and source, and multi-turn rows per split.
+ran), ``chat_template_kwargs``; plus the split layout, the template, the split settings, the mix and
+its sources (requested and resolved revisions, sampling, excluded subsets), the cleaning and
+neutralisation versions and the decontamination settings. ``inputs`` lists every file read with its
+sha256 (and hub commit). ``counts``:
+
+* ``input_pairs``: rows read per source (every input row, whatever became of it);
+* ``dropped``: ``{reason: {source: n}}`` for every reason in :data:`data_prep.cleaning.DROP_REASONS`;
+* ``accounting``: per source ``read``, ``dropped`` and ``kept`` with read == dropped + kept;
+* ``neutralised``: candidates and conversations whose judge markup was broken, per source;
+* ``decontamination``: per benchmark, prompts indexed and pairs matched (exact / n-gram);
+* ``rows``, ``chosen_position`` (A/B balance per split and source), ``chosen_position_total``,
+  ``multi_turn``.
+
+Build timings go into ``volatile`` (left out of the content hash, like the time and host).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from data_prep.adapters import input_ref
+from data_prep.cleaning import CLEANING_VERSION
+from data_prep.neutralise import NEUTRALISE_VERSION
+from data_prep.pairs import PreferencePair
 from data_prep.prompts import PromptTemplate
 from data_prep.writers import DATA_SOURCE_PREFIX
 from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
 
 if TYPE_CHECKING:
+    from data_prep.collect import Collected
     from data_prep.pipeline import BuildOptions
+    from data_prep.stage_timer import StageTimer
 
 MANIFEST_NAME = "manifest.json"
 TOOL = "data_prep.build_parquet"
@@ -34,6 +50,42 @@ def tool_version() -> str:
         return "unknown"
 
 
+def shared_counts(collected: Collected, too_long: Mapping[str, int]) -> dict[str, Any]:
+    """The counts every variant shares, with this variant's ``too_long`` drops filled in."""
+    ledger = collected.ledger
+    dropped = ledger.dropped_counts()
+    dropped["too_long"] = dict(sorted(too_long.items()))
+    decontamination = collected.decontamination["counts"] if collected.decontamination else {}
+    return {"input_pairs": ledger.read_counts(), "dropped": dropped, "neutralised": ledger.neutralised_counts(),
+            "decontamination": decontamination, "rows": {}, "chosen_position": {}, "chosen_position_total": {},
+            "multi_turn": {}}
+
+
+def add_split_counts(
+    counts: dict[str, Any], split: str, pairs: Iterable[PreferencePair], positions: Mapping[str, str],
+    balance: Mapping[str, Any],
+) -> None:
+    """Rows per source, A/B balance and multi-turn rows of one written split."""
+    pairs = list(pairs)
+    counts["rows"][split] = dict(sorted(Counter(p.source for p in pairs).items()))
+    counts["chosen_position"][split] = dict(balance)
+    counts["chosen_position_total"][split] = dict(sorted(Counter(positions[p.id] for p in pairs).items()))
+    counts["multi_turn"][split] = sum(p.is_multi_turn for p in pairs)
+
+
+def add_accounting(counts: dict[str, Any]) -> None:
+    """Per source: rows read, dropped and kept; raises ValueError if they do not add up."""
+    accounting = {}
+    for source, read in counts["input_pairs"].items():
+        dropped = sum(by_source.get(source, 0) for by_source in counts["dropped"].values())
+        kept = sum(rows.get(source, 0) for rows in counts["rows"].values())
+        if read != dropped + kept:
+            raise ValueError(f"source {source!r}: {read} rows read but {dropped} dropped + {kept} kept; "
+                             "this is a bug in the data builder, please report it.")
+        accounting[source] = {"read": read, "dropped": dropped, "kept": kept}
+    counts["accounting"] = accounting
+
+
 def build_manifest(
     options: BuildOptions,
     variant: str,
@@ -41,6 +93,8 @@ def build_manifest(
     counts: Mapping[str, Any],
     folder: Path,
     splits: Sequence[str],
+    collected: Collected,
+    timer: StageTimer | None = None,
 ) -> RunMetadata:
     """The manifest for one variant whose parquet files are already in ``folder``."""
     outputs = [
@@ -59,16 +113,33 @@ def build_manifest(
         "template_name": template.name,
         "template_sha256": template.sha256,
         "data_source_prefix": DATA_SOURCE_PREFIX,
+        "mix": _mix(options),
+        "sources": collected.sources,
+        "cleaning": {"version": CLEANING_VERSION, "neutralise": NEUTRALISE_VERSION},
+        "decontamination": _decontamination(collected),
     }
     return RunMetadata(
         tool=TOOL,
         tool_version=tool_version(),
         git_commit=git_commit(Path(__file__).resolve().parent),
-        inputs=[input_ref(spec) for spec in options.inputs],
+        inputs=list(collected.inputs),
         prompt_version=template.version,
         seed=options.seed,
         config=config,
         counts=dict(counts),
         outputs=outputs,
-        volatile=now_volatile(),
+        volatile=now_volatile(timings=timer.rounded() if timer else {}),
     )
+
+
+def _mix(options: BuildOptions) -> dict[str, Any] | None:
+    mix = options.mix
+    if mix is None:
+        return None
+    return {"name": mix.name, "origin": mix.origin, "sha256": mix.sha256, "description": mix.description}
+
+
+def _decontamination(collected: Collected) -> dict[str, Any] | None:
+    if collected.decontamination is None:
+        return None
+    return {k: v for k, v in collected.decontamination.items() if k != "counts"}

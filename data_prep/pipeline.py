@@ -1,9 +1,11 @@
-"""The build: inputs -> pairs -> (dedupe) -> splits -> per variant (length filter, A/B placement,
-rendering) -> ``{out}/{variant}/{train,val[,distill]}.parquet`` + ``manifest.json``.
+"""The build: inputs -> pairs (cleaned, decontaminated: :mod:`data_prep.collect`) -> splits -> per
+variant (length filter, A/B placement, rendering) -> ``{out}/{variant}/{train,val[,distill]}.parquet``
++ ``manifest.json``.
 
-Every stage counts what it keeps and drops per source; the counts go into the manifest. Each variant
-folder is written into a temp folder and swapped in whole, so a failed build leaves nothing half-made.
-:func:`build` is what the CLI, the preflight and tests call.
+Every stage counts what it keeps and drops per source; the manifest accounts for every input row
+(read = dropped + kept, per source). Each variant folder is written into a temp folder and swapped in
+whole, so a failed build leaves nothing half-made. :func:`build` is what the CLI, the preflight, the
+benchmark and tests call.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,16 +22,22 @@ from typing import Any
 from tqdm import tqdm
 
 from data_prep import manifest
-from data_prep.adapters import InputSpec, open_input
+from data_prep.adapters import InputSpec
+from data_prep.benchmark_prompts import BenchmarkSpec
+from data_prep.collect import Collected, DuplicateIdError, collect
+from data_prep.decontamination import DEFAULT_NGRAM, DEFAULT_THRESHOLD
 from data_prep.length_filter import PromptLengthFilter, load_tokenizer
+from data_prep.mix import Mix
 from data_prep.pairs import PreferencePair
 from data_prep.placement import balance, place
 from data_prep.prompts import VARIANTS, PromptTemplate, builtin_template, load_template
 from data_prep.splits import SPLITS, split_pairs
-from data_prep.writers import rl_row, staged_dir, write_parquet
+from data_prep.stage_timer import StageTimer
+from data_prep.writers import rl_row, staged_dir, write_parquet_rows
 
 DEFAULT_OUT = Path("data/rm_r1")  # where the recipes look by default (recipes/variant/*.yaml)
 DEFAULT_VAL_SIZE = 0.02
+DEFAULT_MAX_PROMPT_LENGTH = 4096  # the paper's data.max_prompt_length
 SourceCounts = dict[str, int]
 _FOLDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
@@ -42,7 +50,7 @@ class BuildError(ValueError):
 class BuildOptions:
     """Everything a build depends on (all of it is recorded in each variant's manifest)."""
 
-    inputs: tuple[InputSpec, ...]
+    inputs: tuple[InputSpec, ...] = ()
     out: Path = DEFAULT_OUT
     variants: tuple[str, ...] = VARIANTS
     val_size: float = DEFAULT_VAL_SIZE
@@ -53,6 +61,10 @@ class BuildOptions:
     max_prompt_length: int | None = None
     chat_template_kwargs: Mapping[str, Any] = field(default_factory=dict)
     progress: bool = True
+    mix: Mix | None = None
+    benchmarks: tuple[BenchmarkSpec, ...] = ()
+    decontam_ngram: int = DEFAULT_NGRAM
+    decontam_threshold: float = DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -65,21 +77,25 @@ class VariantBuild:
     manifest: Path
     rows: dict[str, int]
     prompt_version: str
+    accounting: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> read / dropped / kept
 
 
 @dataclass(frozen=True)
 class BuildResult:
-    """All variants written by :func:`build`, and the pair counts they share."""
+    """All variants written by :func:`build`, the counts they share and the seconds per stage."""
 
     variants: dict[str, VariantBuild]
-    input_pairs: SourceCounts
+    input_pairs: SourceCounts  # rows read per source
     duplicates: SourceCounts
+    dropped: dict[str, SourceCounts] = field(default_factory=dict)  # shared drops (not too_long) per reason
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def check_options(options: BuildOptions) -> None:
     """Raise :class:`BuildError` for option combinations that cannot work."""
-    if not options.inputs:
-        raise BuildError("no inputs given; pass --inputs FILE (for a first run: data_prep/samples/pairs.jsonl).")
+    if not options.inputs and options.mix is None:
+        raise BuildError("no inputs given; pass --mix rm_r1 or --inputs FILE (for a first run: "
+                         "data_prep/samples/pairs.jsonl).")
     if not options.variants:
         raise BuildError("no variant given; pass --variant instruct and/or reasoning.")
     if options.prompt_template is not None and len(options.variants) != 1:
@@ -92,6 +108,9 @@ def check_options(options: BuildOptions) -> None:
         raise BuildError("--tokenizer and --max-prompt-length work together; pass both or neither.")
     if options.val_size <= 0:
         raise BuildError(f"--val-size {options.val_size} would leave val.parquet empty; pass a positive size.")
+    if options.decontam_ngram < 1 or not 0 < options.decontam_threshold <= 1:
+        raise BuildError(f"--decontam-ngram {options.decontam_ngram} must be >= 1 and --decontam-threshold "
+                         f"{options.decontam_threshold} in (0, 1]; pass values in range.")
     for path in (spec.location for spec in options.inputs):
         if not Path(path).is_file():
             raise BuildError(f"input file {path!r} does not exist; check the path passed to --inputs.")
@@ -100,44 +119,45 @@ def check_options(options: BuildOptions) -> None:
 def build(options: BuildOptions) -> BuildResult:
     """Build every requested variant and return where everything went."""
     check_options(options)
-    pairs, read, dups = read_pairs(options.inputs, options.progress)
-    if not pairs:
-        names = [spec.location for spec in options.inputs]
-        raise BuildError(f"inputs {names} hold no preference pairs; point --inputs at files with rows.")
-    try:
-        splits = split_pairs(pairs, options.val_size, options.distill_fraction, options.seed)
-    except ValueError as err:
-        raise BuildError(f"cannot split {len(pairs)} pairs: {err}") from err
+    timer = StageTimer()
+    templates = {variant: _template(options, variant) for variant in options.variants}
     length_filter = _length_filter(options)
-    variants = {}
-    for variant in options.variants:
-        template = _template(options, variant)
-        variants[variant] = _build_variant(options, variant, template, splits, length_filter, read, dups)
-    return BuildResult(variants=variants, input_pairs=read, duplicates=dups)
+    try:
+        collected = collect(options, timer)
+    except DuplicateIdError as err:
+        raise BuildError(str(err)) from err
+    if not collected.pairs:
+        raise BuildError(f"inputs {_names(options)} hold no preference pairs to keep (dropped: "
+                         f"{_drop_summary(collected)}); point --inputs/--source at files with rows.")
+    with timer("split"):
+        try:
+            splits = split_pairs(collected.pairs, options.val_size, options.distill_fraction, options.seed)
+        except ValueError as err:
+            raise BuildError(f"cannot split {len(collected.pairs)} pairs: {err}") from err
+    variants = {variant: _build_variant(options, variant, template, splits, length_filter, collected, timer)
+                for variant, template in templates.items()}
+    ledger = collected.ledger
+    shared = {reason: counts for reason, counts in ledger.dropped_counts().items() if reason != "too_long"}
+    return BuildResult(variants=variants, input_pairs=ledger.read_counts(), duplicates=shared["duplicate"],
+                       dropped=shared, timings=timer.rounded())
 
 
 def read_pairs(
     inputs: Sequence[InputSpec], progress: bool = True
 ) -> tuple[list[PreferencePair], SourceCounts, SourceCounts]:
-    """All pairs from all inputs, exact duplicates (same id and content) dropped; with per-source counts."""
-    seen: dict[str, PreferencePair] = {}
-    read: Counter[str] = Counter()
-    dups: Counter[str] = Counter()
-    for spec in inputs:
-        bar = tqdm(open_input(spec), desc=f"read {Path(spec.location).name}", unit=" pairs", disable=not progress)
-        for pair in bar:
-            read[pair.source] += 1
-            first = seen.get(pair.id)
-            if first is None:
-                seen[pair.id] = pair
-            elif first == pair:
-                dups[pair.source] += 1
-            else:
-                raise BuildError(
-                    f"pair id {pair.id!r} names two different pairs (sources {first.source!r} and {pair.source!r}); "
-                    "make the ids unique or drop the 'id' column to use content hashes."
-                )
-    return list(seen.values()), dict(sorted(read.items())), dict(sorted(dups.items()))
+    """The cleaned pairs of local input files, with rows read and duplicates dropped per source."""
+    collected = collect(BuildOptions(inputs=tuple(inputs), progress=progress))
+    ledger = collected.ledger
+    return collected.pairs, ledger.read_counts(), ledger.dropped_counts()["duplicate"]
+
+
+def _names(options: BuildOptions) -> list[str]:
+    return [spec.location for spec in options.inputs] + [s.where for s in (options.mix.sources if options.mix else ())]
+
+
+def _drop_summary(collected: Collected) -> str:
+    totals = {r: sum(c.values()) for r, c in collected.ledger.dropped_counts().items() if c}
+    return ", ".join(f"{r} {n}" for r, n in totals.items()) or "none"
 
 
 def _template(options: BuildOptions, variant: str) -> PromptTemplate:
@@ -164,13 +184,12 @@ def _filter_lengths(
         return dict(splits), {}
     kept: dict[str, list[PreferencePair]] = {}
     dropped: Counter[str] = Counter()
-    for split, pairs in splits.items():
-        kept[split] = []
-        for pair in tqdm(pairs, desc=f"{variant}: measure {split}", unit=" pairs", disable=not progress or not pairs):
-            if length_filter.fits(pair, template):
-                kept[split].append(pair)
-            else:
-                dropped[pair.source] += 1
+    total = sum(map(len, splits.values()))
+    with tqdm(total=total, desc=f"{variant}: measure", unit=" pairs", disable=not progress or not total) as bar:
+        for split, pairs in splits.items():
+            lengths = length_filter.longest_many(pairs, template, on_chunk=bar.update)
+            kept[split] = [p for p, n in zip(pairs, lengths, strict=True) if n <= length_filter.max_prompt_length]
+            dropped.update(p.source for p, n in zip(pairs, lengths, strict=True) if n > length_filter.max_prompt_length)
     return kept, dict(sorted(dropped.items()))
 
 
@@ -180,45 +199,51 @@ def _build_variant(
     template: PromptTemplate,
     splits: Mapping[str, list[PreferencePair]],
     length_filter: PromptLengthFilter | None,
-    read: SourceCounts,
-    dups: SourceCounts,
+    collected: Collected,
+    timer: StageTimer,
 ) -> VariantBuild:
-    kept, too_long = _filter_lengths(splits, template, length_filter, options.progress, variant)
+    with timer(f"{variant}:length_filter"):
+        kept, too_long = _filter_lengths(splits, template, length_filter, options.progress, variant)
     wanted = [s for s in SPLITS if s != "distill" or options.distill_fraction > 0]
     for split in wanted:
         if not kept[split]:
             raise BuildError(_empty_split_message(split, variant, options, sum(map(len, splits.values()))))
     final = Path(options.out) / variant
-    counts: dict[str, Any] = {"input_pairs": read, "dropped": {"duplicate": dups, "too_long": too_long},
-                              "rows": {}, "chosen_position": {}, "chosen_position_total": {}, "multi_turn": {}}
-    with staged_dir(final) as stage:
+    counts = manifest.shared_counts(collected, too_long)
+    with timer(f"{variant}:write"), staged_dir(final) as stage:
         files = {}
         for split in wanted:
-            rows, positions = _rows(kept[split], split, template, variant, options.seed, options.progress)
-            write_parquet(rows, stage / f"{split}.parquet")
+            pairs, positions = _placed(kept[split], split, options.seed)
+            rows = _rows(pairs, positions, split, template, variant, options.seed, options.progress)
+            write_parquet_rows(rows, stage / f"{split}.parquet")
             files[split] = final / f"{split}.parquet"
-            counts["rows"][split] = dict(sorted(Counter(p.source for p in kept[split]).items()))
-            counts["chosen_position"][split] = balance(kept[split], positions)
-            counts["chosen_position_total"][split] = dict(sorted(Counter(positions.values()).items()))
-            counts["multi_turn"][split] = sum(p.is_multi_turn for p in kept[split])
-        meta = manifest.build_manifest(options, variant, template, counts, stage, wanted)
+            manifest.add_split_counts(counts, split, kept[split], positions, balance(kept[split], positions))
+        try:
+            manifest.add_accounting(counts)
+        except ValueError as err:
+            raise BuildError(str(err)) from err
+        meta = manifest.build_manifest(options, variant, template, counts, stage, wanted, collected, timer)
         meta.write(stage / manifest.MANIFEST_NAME)
     rows_per_split = {s: sum(counts["rows"][s].values()) for s in wanted}
-    return VariantBuild(variant, final, files, final / manifest.MANIFEST_NAME, rows_per_split, template.version)
+    return VariantBuild(variant, final, files, final / manifest.MANIFEST_NAME, rows_per_split, template.version,
+                        counts["accounting"])
+
+
+def _placed(pairs: list[PreferencePair], split: str, seed: int) -> tuple[list[PreferencePair], dict[str, str]]:
+    positions = place(pairs, split=split, seed=seed)
+    ordered = list(pairs)
+    random.Random(f"order:{seed}:{split}").shuffle(ordered)  # mixed sources even if the trainer does not shuffle
+    return ordered, positions
 
 
 def _rows(
-    pairs: Iterable[PreferencePair], split: str, template: PromptTemplate, variant: str, seed: int, progress: bool
-) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    pairs = list(pairs)
-    positions = place(pairs, split=split, seed=seed)
-    random.Random(f"order:{seed}:{split}").shuffle(pairs)  # mixed sources even if the trainer does not shuffle
-    rows = [
-        rl_row(pair, template=template, chosen_position=positions[pair.id], split=split, index=i,
-               variant=variant, seed=seed)
-        for i, pair in enumerate(tqdm(pairs, desc=f"{variant}: render {split}", unit=" rows", disable=not progress))
-    ]
-    return rows, positions
+    pairs: Sequence[PreferencePair], positions: Mapping[str, str], split: str, template: PromptTemplate,
+    variant: str, seed: int, progress: bool,
+) -> Iterator[dict[str, Any]]:
+    for i, pair in enumerate(tqdm(pairs, desc=f"{variant}: write {split}", unit=" rows", disable=not progress,
+                                  mininterval=0.5)):
+        yield rl_row(pair, template=template, chosen_position=positions[pair.id], split=split, index=i,
+                     variant=variant, seed=seed)
 
 
 def _empty_split_message(split: str, variant: str, options: BuildOptions, total: int) -> str:
@@ -232,7 +257,7 @@ def _empty_split_message(split: str, variant: str, options: BuildOptions, total:
 
 def describe(options: BuildOptions) -> str:
     """What :func:`build` would write for ``options`` (the CLI prints this when run without arguments)."""
-    inputs = ", ".join(spec.location for spec in options.inputs) or "(none given)"
+    inputs = ", ".join(_names(options)) or "(none given)"
     lines = [f"inputs: {inputs}", f"seed {options.seed}, val size {options.val_size}, "
              f"distill fraction {options.distill_fraction}"]
     for variant in options.variants:

@@ -22,7 +22,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from reward_fns import VERDICT_FORMAT_VERSION
 
 DATA_SOURCE_PREFIX = "rm_r1"
 ABILITY = "preference"
+PARQUET_CHUNK_ROWS = 1024  # rows per row group and per write: memory holds one chunk
 
 
 def data_source(source: str) -> str:
@@ -99,25 +100,62 @@ def sft_row(
 
 
 def write_parquet(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
-    """Write rows to ``path`` atomically (temp file in the same folder, then rename)."""
+    """Write rows to ``path`` atomically (temp file in the same folder, then rename), as one row group.
+
+    The schema is inferred from all rows; :func:`write_parquet_rows` streams large outputs instead.
+    """
+    if not rows:
+        raise ValueError(f"refusing to write {os.fspath(path)!r} with no rows; an empty split is a build error.")
+    write_parquet_rows(rows, path, chunk_rows=len(rows))
+    return Path(path)
+
+
+def write_parquet_rows(
+    rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str], chunk_rows: int = PARQUET_CHUNK_ROWS
+) -> int:
+    """Stream rows to ``path`` atomically, ``chunk_rows`` per row group; returns the row count.
+
+    Memory holds one chunk, not the file. The schema is inferred from the first chunk (every row has
+    the same keys and types), and fixed chunk sizes keep the bytes identical from build to build.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if not rows:
-        raise ValueError(f"refusing to write {os.fspath(path)!r} with no rows; an empty split is a build error.")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pylist(list(rows))
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    writer = None
+    count = 0
     try:
-        pq.write_table(table, tmp)
+        for chunk in _chunks(rows, chunk_rows):
+            table = pa.Table.from_pylist(chunk, schema=writer.schema if writer is not None else None)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table, row_group_size=chunk_rows)
+            count += len(chunk)
+        if writer is None:
+            raise ValueError(f"refusing to write {os.fspath(path)!r} with no rows; an empty split is a build error.")
+        writer.close()
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; data is read by other users and nodes
         os.replace(tmp, target)
     except BaseException:
+        if writer is not None:
+            writer.close()
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target
+    return count
+
+
+def _chunks(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    chunk: list[Mapping[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 @contextlib.contextmanager

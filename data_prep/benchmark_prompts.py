@@ -1,0 +1,107 @@
+"""The prompt fields of the benchmarks we report on, read only to keep them out of the training mix.
+
+Each benchmark prompt becomes its list of client turns:
+
+================  ==============================  ======================================================
+name              hub dataset                     prompt field
+================  ==============================  ======================================================
+``rewardbench``   ``allenai/reward-bench``        ``prompt`` (the first client turn)
+``rm-bench``      ``THU-KEG/RM-Bench``            ``prompt``
+``rmb``           (GitHub only, no license)       ``conversation_input``: the ``user`` turns
+``rewardbench2``  ``allenai/reward-bench-2``      ``prompt``
+``judgebench``    ``ScalerLab/JudgeBench``        ``question``
+================  ==============================  ======================================================
+
+A benchmark is given as ``NAME=PATH`` (a .jsonl/.json/.parquet file, or a folder: every data file
+below it, all splits, e.g. RMB's ``RMB_dataset`` tree of json files) or ``NAME=OWNER/REPO@COMMIT``
+(a pinned hub dataset; ``NAME@COMMIT`` uses the hub name above). Benchmark text is never altered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from data_prep.source_files import ResolvedFiles, SourceError, iter_rows, resolve
+
+
+@dataclass(frozen=True)
+class BenchmarkFormat:
+    """Where one benchmark's prompts are: its hub name (None if not on the hub) and prompt field."""
+
+    hub: str | None
+    field: str
+    conversation: bool = False  # the field is a list of messages; keep the user turns
+
+
+BENCHMARKS: dict[str, BenchmarkFormat] = {
+    "rewardbench": BenchmarkFormat("allenai/reward-bench", "prompt"),
+    "rm-bench": BenchmarkFormat("THU-KEG/RM-Bench", "prompt"),
+    "rmb": BenchmarkFormat(None, "conversation_input", conversation=True),
+    "rewardbench2": BenchmarkFormat("allenai/reward-bench-2", "prompt"),
+    "judgebench": BenchmarkFormat("ScalerLab/JudgeBench", "question"),
+}
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    """One benchmark to decontaminate against: its name, location and (for a hub name) revision."""
+
+    name: str
+    location: str
+    revision: str | None = None
+
+
+def parse_benchmark_spec(text: str) -> BenchmarkSpec:
+    """``NAME=PATH``, ``NAME=OWNER/REPO@COMMIT`` or ``NAME@COMMIT`` (the benchmark's own hub name)."""
+    name, sep, location = text.partition("=")
+    revision = None
+    if not sep:
+        name, _, revision = text.partition("@")
+        revision = revision or None
+    if name not in BENCHMARKS:
+        raise SourceError(f"--decontaminate {text!r} names benchmark {name!r}; use one of {sorted(BENCHMARKS)}.")
+    if not sep:
+        hub = BENCHMARKS[name].hub
+        if hub is None:
+            raise SourceError(f"--decontaminate {text!r}: {name} is not on the hub; pass {name}=PATH to its files.")
+        location = hub
+    elif "@" in location and not Path(location).exists():
+        location, _, revision = location.rpartition("@")
+    if not location:
+        raise SourceError(f"--decontaminate {text!r} has no location; write {name}=PATH or {name}=OWNER/REPO@COMMIT.")
+    return BenchmarkSpec(name=name, location=location, revision=revision)
+
+
+def resolve_benchmark(spec: BenchmarkSpec) -> ResolvedFiles:
+    """The benchmark's data files (all splits)."""
+    return resolve(spec.location, what=f"benchmark {spec.name}", fix=f"--decontaminate {spec.name}",
+                   revision=spec.revision)
+
+
+def benchmark_prompts(spec: BenchmarkSpec, resolved: ResolvedFiles) -> Iterator[list[str]]:
+    """The client turns of every prompt of the benchmark, in file order."""
+    fmt = BENCHMARKS[spec.name]
+    what = f"benchmark {spec.name}"
+    for number, row in enumerate(iter_rows(resolved.files, what), start=1):
+        if fmt.field not in row:
+            raise SourceError(
+                f"{what}: row {number} of {spec.location!r} has no {fmt.field!r} field (fields: {sorted(row)}); "
+                f"point --decontaminate {spec.name}=PATH at the benchmark's own files."
+            )
+        turns = _user_turns(row[fmt.field]) if fmt.conversation else _text(row[fmt.field])
+        if turns:
+            yield turns
+
+
+def _text(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) and value.strip() else []
+
+
+def _user_turns(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    return [m["content"] for m in value if isinstance(m, dict) and m.get("role") == "user"
+            and isinstance(m.get("content"), str) and m["content"].strip()]
