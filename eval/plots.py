@@ -56,7 +56,7 @@ def _bars(plt: Any, groups: Mapping[str, list[float | None]], views: list[str], 
     fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(names) * max(1, len(views) / 2) + 2), 4.6 if rotate else 4.0),
                            dpi=100)
     # Fixed margins instead of tight_layout, which renders every label twice to measure it.
-    fig.subplots_adjust(left=0.07, right=0.98, top=0.9, bottom=0.3 if rotate else 0.1)
+    fig.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.3 if rotate else 0.1)
     for i, view in enumerate(views):
         xs = [j + (i - (len(views) - 1) / 2) * width for j in range(len(names))]
         ys = [100 * (groups[n][i] or 0.0) for n in names]
