@@ -44,7 +44,7 @@ def check_accounting(summary: dict) -> int:
 
 
 def run_stage(work_dir: Path) -> str:
-    """Run the RewardBench CLI on the bundled fixture with the tiny model; print the report; one-line summary."""
+    """Run the RewardBench CLI on the bundled fixture with the tiny model; a summary line, then the report."""
     from infra.tiny_model import ensure_tiny_model
 
     work_dir = Path(work_dir).resolve()
@@ -58,11 +58,11 @@ def run_stage(work_dir: Path) -> str:
         raise RuntimeError(f"eval/rewardbench.py exited with {done.returncode}: {tail}")
     summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
     judgments = check_accounting(summary)
-    print((out_dir / "report.md").read_text(encoding="utf-8"), flush=True)
+    report = (out_dir / "report.md").read_text(encoding="utf-8").strip()
     failures = summary["failures"]
     score = summary["score"]
     shown = "n/a" if score is None else f"{100 * score:.2f}"
     return (f"RewardBench fixture: {summary['metadata']['counts']['items']} items x 2 orders = {judgments} judgments "
             f"with the tiny model, all accounted for; score {shown} (random weights: strict parse failures "
             f"{failures['strict']['parse_failures']}/{failures['generated']}, lenient "
-            f"{failures['lenient']['parse_failures']}); reports in {out_dir.name}/")
+            f"{failures['lenient']['parse_failures']}); reports in {out_dir.name}/\n{report}")

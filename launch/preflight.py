@@ -3,9 +3,9 @@
     python -m launch.preflight [--work-dir DIR] [--only STAGE ...]
 
 Each stage exercises one part of the real pipeline against the real dependency (verl 0.9.1, Hydra,
-Ray) on CPU, up to the GPU boundary, and prints its time and a one-line summary. A failing stage
-prints one sentence and the preflight exits non-zero; later stages still run, so one report shows
-everything that is broken.
+Ray) on CPU, up to the GPU boundary, and prints its time and a one-line summary; the stage's own
+output goes to `<work dir>/<stage>.log`. A failing stage prints its error and the log's last lines,
+and the preflight exits non-zero; later stages still run, so one report shows everything broken.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +30,7 @@ DEFAULT_WORK_DIR = Path("outputs") / "preflight"
 class Stage:
     name: str
     what: str
-    target: str  # "module:function"; the function takes the work dir and returns a one-line summary
+    target: str  # "module:function": takes the work dir, returns a summary line (+ optional report lines)
 
 
 STAGES: list[Stage] = [
@@ -67,19 +69,55 @@ def _resolve(target: str) -> Callable[[Path], str]:
     return getattr(importlib.import_module(module), func)
 
 
+@contextmanager
+def _output_to(log_path: Path) -> Iterator[None]:
+    """Send this process's stdout/stderr, and its children's, to ``log_path`` (fd level, not just sys.*)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log_path, "w") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
 def run(stages: list[Stage], work_dir: Path) -> bool:
-    """Run ``stages`` in order, printing name, time and summary; True if all passed."""
+    """Run ``stages`` in order, printing name, time and summary; True if all passed.
+
+    Each stage's own output (library progress bars, verl's prints) goes to ``<work_dir>/<stage>.log``;
+    the log's tail is shown when the stage fails."""
     ok, total = True, time.perf_counter()
     for i, stage in enumerate(stages, 1):
         print(f"[{i}/{len(stages)}] {stage.name}: {stage.what} ...", flush=True)
+        log_path = work_dir / f"{stage.name}.log"
         start = time.perf_counter()
         try:
-            summary = _resolve(stage.target)(work_dir / stage.name)
+            with _output_to(log_path):
+                try:
+                    summary = _resolve(stage.target)(work_dir / stage.name)
+                except Exception:
+                    traceback.print_exc()
+                    raise
             status = "ok"
         except Exception as exc:  # a stage's failure is reported, then the next stage runs
             ok, status, summary = False, "FAILED", f"{type(exc).__name__}: {exc}"
-            traceback.print_exc(file=sys.stderr)
-        print(f"    {status} in {time.perf_counter() - start:.1f}s: {summary}", flush=True)
+            print(f"--- last lines of {log_path} ---\n{_tail(log_path)}\n---", flush=True)
+        first, *details = summary.splitlines() or [""]
+        print(f"    {status} in {time.perf_counter() - start:.1f}s: {first}", flush=True)
+        for line in details:  # a stage may return a report after its summary line
+            print(f"    {line}", flush=True)
     verdict = "passed" if ok else "FAILED"
     print(f"preflight {verdict}: {len(stages)} stages in {time.perf_counter() - total:.1f}s (work dir {work_dir})")
     return ok
