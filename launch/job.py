@@ -24,7 +24,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from launch.slurm_args import Resources, SlurmError, check_granted, granted_from_env, hostnames, srun_argv
+from launch.slurm_args import (
+    Resources,
+    SlurmError,
+    check_granted,
+    granted_from_env,
+    hostnames,
+    signal_step,
+    srun_argv,
+    step_ids,
+)
 from launch.spec import JobSpec
 
 STOP_GRACE_S = 50  # Ray drains up to 30 s; Slurm's KillWait (default 30 s) may SIGKILL us first anyway
@@ -41,6 +50,16 @@ class Stopped(Exception):  # a signal, not an error: hence no "Error" suffix
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
         self.code = 128 + signum
+
+
+@dataclass(frozen=True)
+class Child:
+    """A process this job started: a Slurm step (via srun) or, for the local backend, a plain process."""
+
+    name: str
+    step_name: str
+    log: Path | None
+    proc: subprocess.Popen[bytes]
 
 
 @dataclass(frozen=True)
@@ -73,7 +92,7 @@ class Job:
 
     def __init__(self, spec: JobSpec, spec_path: Path) -> None:
         self.spec, self.spec_path = spec, spec_path
-        self.children: list[tuple[str, Path | None, subprocess.Popen[bytes]]] = []
+        self.children: list[Child] = []
         self.placement: Placement | None = None
 
     def run(self) -> int:
@@ -172,13 +191,13 @@ class Job:
         while proc.poll() is None:
             self._check_ray_alive()
             time.sleep(POLL_S)
-        self.children = [c for c in self.children if c[2] is not proc]
+        self.children = [c for c in self.children if c.proc is not proc]
         return proc.returncode
 
     def _check_ray_alive(self) -> None:
-        for name, log_path, proc in self.children:
-            if name.startswith("ray ") and proc.poll() is not None:
-                raise JobError(f"{name} exited with code {proc.returncode}; see {log_path}.")
+        for child in self.children:
+            if child.name.startswith("ray ") and child.proc.poll() is not None:
+                raise JobError(f"{child.name} exited with code {child.proc.returncode}; see {child.log}.")
 
     def _read_address(self, path: Path) -> str:
         import json
@@ -196,9 +215,10 @@ class Job:
     ) -> subprocess.Popen[bytes]:
         spec, place = self.spec, self._placement()
         env = {**os.environ, **spec.env, **(extra_env or {}), "PYTHONUNBUFFERED": "1"}
+        step_name = "rmr1-" + name.replace(" ", "-")
         if spec.backend == "slurm":
             cpus = place.cpus_per_node if name.startswith("ray ") else None
-            argv = srun_argv(node, spec, cpus, log_path) + argv
+            argv = srun_argv(node, spec, cpus, log_path, step_name) + argv
             out = None
         else:
             out = open(log_path, "ab") if log_path else None  # closed below: the child keeps its own copy
@@ -207,7 +227,7 @@ class Job:
         )
         if out:
             out.close()  # the child holds its own descriptor
-        self.children.append((name, log_path, proc))
+        self.children.append(Child(name, step_name, log_path, proc))
         return proc
 
     def _ray_log(self, node: str) -> Path:
@@ -236,24 +256,37 @@ class Job:
             log(f"scontrol requeue failed: {out.stderr.strip()}; the job ends at its time limit")
 
     def teardown(self) -> None:
-        """Stop every started process, newest first: SIGTERM, wait, then SIGKILL stragglers."""
+        """Stop every started process, newest first: SIGTERM its task, wait, then force and SIGKILL stragglers.
+
+        A Slurm step's task gets SIGTERM through ``scancel --signal=TERM JOB.STEP`` (Ray then drains and
+        stops its processes); SIGTERM to ``srun`` itself would make srun SIGKILL the task at once.
+        """
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_IGN)  # a second scancel must not interrupt the teardown
-        running = [(name, proc) for name, _, proc in reversed(self.children) if proc.poll() is None]
-        for name, proc in running:
-            log(f"stopping {name} (pid {proc.pid})")
-            proc.send_signal(signal.SIGTERM)
+        running = [c for c in reversed(self.children) if c.proc.poll() is None]
+        steps = step_ids(self._placement().job_id) if running and self.spec.backend == "slurm" else {}
+        for child in running:
+            log(f"stopping {child.name} (pid {child.proc.pid})")
+            step = steps.get(child.step_name)
+            if step:
+                signal_step(step)
+            else:
+                child.proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_S
-        for name, proc in running:
+        for child in running:
             try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
+                child.proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                log(f"{name} (pid {proc.pid}) ignored SIGTERM for {STOP_GRACE_S} s; killing it")
-                proc.kill()
-                proc.wait()
+                log(f"{child.name} (pid {child.proc.pid}) still runs after {STOP_GRACE_S} s; killing it")
+                child.proc.send_signal(signal.SIGTERM)  # srun: terminate the step now
+                try:
+                    child.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    child.proc.kill()
+                    child.proc.wait()
         self.children = []
         if running:
-            log("every Ray process of this job is stopped")
+            log("every process this job started is stopped")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -37,6 +37,7 @@ STAGES: list[Stage] = [
     Stage("reward", "score sample rollouts through verl's own reward manager", "launch.preflight:reward_stage"),
     Stage("data", "build both prompt variants from sample pairs, load them with verl", "data_prep.preflight:run_stage"),
     Stage("eval", "RewardBench fixtures end to end with the tiny model", "launch.eval_stage:run_stage"),
+    Stage("launch", "validate mode for rl_qwen7b on a local Ray node", "launch.validate_preflight:run_stage"),
 ]
 
 

@@ -23,7 +23,11 @@ from pathlib import Path
 
 from infra.run_metadata import write_text_atomic
 
-STOP_GRACE_S = 45  # `ray start --block` drains for up to 30 s on SIGTERM
+STOP_GRACE_S = 45
+# On SIGTERM `ray start --block` first asks the GCS to drain the node (30 s by default). Slurm signals
+# every process of a step at once, so the head's GCS is already gone and that request only times out;
+# a job's Ray has nothing to migrate anyway. Slurm's KillWait (30 s) would SIGKILL a longer wait.
+DRAIN_TIMEOUT_S = "1"
 
 
 def free_port() -> int:
@@ -107,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ip, port = node_ip(), free_port()
     cmd = ray_start_argv(args.role, ip, args.num_gpus, args.num_cpus, port, args.address, args.temp_dir)
     print(f"[ray_node {socket.gethostname()}] {' '.join(cmd)}", flush=True)
-    child = subprocess.Popen(cmd)
+    env = {"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": DRAIN_TIMEOUT_S, **os.environ}
+    child = subprocess.Popen(cmd, env=env)
     stopping = []
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -66,7 +66,7 @@ def parse_time(text: str) -> int:
     parts = [int(p) for p in match["rest"].split(":")]
     days = int(match["d"] or 0)
     if match["d"] is None:  # without days: M, M:S, H:M:S
-        h, m, s = {1: (0, parts[0], 0), 2: (0, parts[0], parts[1]), 3: tuple(parts)}[len(parts)]
+        h, m, s = [0, *parts, 0][:3] if len(parts) < 3 else parts
     else:  # with days: D-H, D-H:M, D-H:M:S
         h, m, s = (parts + [0, 0])[:3]
     return ((days * 24 + h) * 60 + m) * 60 + s
@@ -185,9 +185,13 @@ def hostnames(nodelist: str) -> list[str]:
     return names
 
 
-def srun_argv(node: str, spec: JobSpec, cpus: int | None, log: Path | None = None) -> list[str]:
-    """``srun`` running one task on ``node``; steps overlap so Ray, the driver and checks share the node."""
-    argv = ["srun", "--overlap", "--nodes=1", "--ntasks=1", f"--nodelist={node}", "--kill-on-bad-exit=1"]
+def srun_argv(node: str, spec: JobSpec, cpus: int | None, log: Path | None = None, name: str = "rmr1") -> list[str]:
+    """``srun`` running one task on ``node``; steps overlap so Ray, the driver and checks share the node.
+
+    ``name`` names the step, so teardown can find it and signal its task gracefully (see launch.job).
+    """
+    argv = ["srun", "--overlap", "--nodes=1", "--ntasks=1", f"--nodelist={node}", f"--job-name={name}"]
+    argv.append("--kill-on-bad-exit=1")
     if cpus:
         argv.append(f"--cpus-per-task={cpus}")
     if log is not None:
@@ -197,3 +201,21 @@ def srun_argv(node: str, spec: JobSpec, cpus: int | None, log: Path | None = Non
         if spec.container_mounts:
             argv.append(f"--container-mounts={spec.container_mounts}")
     return argv + list(spec.srun_args)
+
+
+def step_ids(job_id: str) -> dict[str, str]:
+    """``{step name: "job.step"}`` of the job's running steps (``squeue -s``)."""
+    out = subprocess.run(
+        ["squeue", "-h", "-s", "-j", job_id, "-o", "%i %j"], capture_output=True, text=True, check=False, timeout=30
+    )
+    pairs = (line.split(None, 1) for line in out.stdout.splitlines() if line.strip())
+    return {name.strip(): step for step, name in pairs}
+
+
+def signal_step(step: str, sig: str = "TERM") -> None:
+    """Send ``sig`` to the tasks of one step (``scancel --signal``); srun on SIGTERM would SIGKILL them instead.
+
+    Slurm 22.05's scancel delivers the signal to a step's tasks yet exits non-zero ("Invalid job id"), so
+    the exit code says nothing: the caller waits for the step to end and forces it after a grace period.
+    """
+    subprocess.run(["scancel", f"--signal={sig}", step], capture_output=True, check=False, timeout=30)

@@ -72,19 +72,25 @@ def launch_problems(spec: JobSpec, cfg: Any) -> list[str]:
     return problems
 
 
-def run_node_checks(request: dict[str, Any], timeout: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Start one check per alive node (pinned, no CPU reserved); return (results, nodes) once all answer."""
+def start_node_checks(request: dict[str, Any]) -> dict[Any, dict[str, Any]]:
+    """One check per alive node (pinned there, no CPU reserved); returns ``{object ref: node}``."""
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    nodes = [n for n in ray.nodes() if n.get("Alive")]
     remote = ray.remote(check_node)
-    refs = {
+    return {
         remote.options(
             num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
         ).remote(request): node
-        for node in nodes
+        for node in ray.nodes()
+        if node.get("Alive")
     }
+
+
+def gather_node_checks(refs: dict[Any, dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
+    """Each node's result; a node that did not answer within ``timeout`` counts as failed."""
+    import ray
+
     done, _ = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
     results = []
     for ref, node in refs.items():
@@ -95,7 +101,7 @@ def run_node_checks(request: dict[str, Any], timeout: float) -> tuple[list[dict[
                 "hostname": node.get("NodeManagerHostname"), "ray_node_id": node["NodeID"], "ok": False,
                 "checks": [{"name": "answered", "ok": False, "detail": f"no answer within {timeout:.0f} s"}],
             })
-    return results, nodes
+    return results
 
 
 def build_report(spec: JobSpec, address: str, check_timeout: float) -> dict[str, Any]:
@@ -109,20 +115,33 @@ def build_report(spec: JobSpec, address: str, check_timeout: float) -> dict[str,
     connect(address)
     try:
         state = state_of(ray.nodes())
-        composed, recipe_report, problems = None, Report(spec.recipe, list(spec.overrides)), []
+        recipe_report, problems, nodes = Report(spec.recipe, list(spec.overrides)), [], []
         try:
             composed = compose_recipe(spec.recipe, spec.overrides)
         except RecipeError as err:
             problems.append(str(err))
-        nodes: list[dict[str, Any]] = []
-        if composed is not None:
+        else:
+            disk = _plan_disk_gb(composed)
+            refs = start_node_checks(node_request(spec, composed.cfg, disk))  # nodes work while we check here
             recipe_report = check_composed(composed)
             problems += launch_problems(spec, composed.cfg)
-            disk = recipe_report.plan.disk_gb if recipe_report.plan else None
-            nodes, _ = run_node_checks(node_request(spec, composed.cfg, disk), check_timeout)
+            nodes = gather_node_checks(refs, check_timeout)
     finally:
         ray.shutdown()
     return assemble(spec, state, nodes, recipe_report.to_dict(), problems)
+
+
+def _plan_disk_gb(composed: Any) -> int | None:
+    """The disk the recipe's kept checkpoints need (recipes plan; the manifest's row count sets the saves)."""
+    from recipes.manifest import default_manifest_path, read_manifest
+    from recipes.plan import make_plan
+
+    path = default_manifest_path(composed)
+    try:
+        manifest = read_manifest(path) if path.is_file() else None
+    except ValueError:
+        manifest = None
+    return make_plan(composed, manifest).disk_gb
 
 
 def assemble(

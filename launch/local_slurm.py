@@ -1,0 +1,235 @@
+"""A real Slurm cluster of virtual nodes on one machine, for the launcher's tests and for trying it out.
+
+    python -m launch.local_slurm start --state /tmp/slurm-dev      # prints: export SLURM_CONF=...
+    python -m launch.local_slurm stop --state /tmp/slurm-dev
+
+Debian's ``slurm-wlm`` runs several ``slurmd`` on one host (shared/reference/local_slurm.md). Everything
+lives in the state folder: a private ``munged`` (own key and socket, so the machine's munge is left
+alone), ``slurm.conf`` + ``gres.conf`` (found through ``SLURM_CONF``, never /etc/slurm), free ports,
+placeholder GPU files, logs and pid files. Nodes declare more CPUs than the host has
+(``config_overrides``) so real per-GPU CPU requests are accepted. :meth:`LocalSlurm.stop` cancels
+the cluster's jobs and stops each daemon by the pid it wrote, never by name. Needs root (munge
+runs as the ``munge`` user).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "scontrol", "sinfo", "srun")
+INSTALL_HINT = "apt-get update && apt-get install -y slurm-wlm munge"
+
+
+class LocalSlurmError(RuntimeError):
+    """The local cluster cannot start; the message says what to install or fix."""
+
+
+def missing_binaries() -> list[str]:
+    """Slurm/munge programs not on PATH (or in /usr/sbin)."""
+    path = os.environ.get("PATH", "") + os.pathsep + "/usr/sbin:/sbin"
+    return [b for b in BINARIES if shutil.which(b, path=path) is None]
+
+
+def _free_ports(count: int) -> list[int]:
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@dataclass
+class LocalSlurm:
+    """Slurm with ``nodes`` virtual nodes of ``cpus`` CPUs and ``gpus`` placeholder GPUs, state under ``state``."""
+
+    state: Path
+    nodes: tuple[str, ...] = ("n1", "n2")
+    cpus: int = 8
+    gpus: int = 8
+    cred_expire: int = 5  # also how long a requeued job waits before it may start again (default 120 s)
+    started: list[str] = field(default_factory=list)
+
+    @property
+    def conf(self) -> Path:
+        return self.state / "etc" / "slurm.conf"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Variables that point Slurm's commands at this cluster."""
+        return {"SLURM_CONF": str(self.conf)}
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start munged, slurmctld and one slurmd per node; return when every node is idle."""
+        missing = missing_binaries()
+        if missing:
+            raise LocalSlurmError(f"{', '.join(missing)} not installed; install with: {INSTALL_HINT}")
+        if os.geteuid() != 0:
+            raise LocalSlurmError("the local Slurm cluster needs root (munged runs as the munge user); run as root.")
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.state.chmod(0o755)
+        self._start_munge()
+        self._write_config()
+        env = {**os.environ, **self.env}
+        self._daemon("slurmctld", ["slurmctld", "-c"], env)
+        for node in self.nodes:
+            self._daemon(f"slurmd.{node}", ["slurmd", "-c", "-N", node], env)
+        self._wait_idle(timeout)
+
+    def stop(self) -> None:
+        """Cancel this cluster's jobs, then stop every daemon by its pid file (SIGTERM, then SIGKILL)."""
+        env = {**os.environ, **self.env}
+        if (self.state / "slurmctld.pid").is_file():
+            subprocess.run(["scancel", "--full", "--state=PENDING,RUNNING,SUSPENDED"], env=env, check=False,
+                           capture_output=True, timeout=30)
+            subprocess.run(["scancel", "--full"], env=env, check=False, capture_output=True, timeout=30)
+            self._wait_no_jobs(env, 60)
+        for name in [*(f"slurmd.{n}" for n in self.nodes), "slurmctld", "munge-run/munged"]:
+            _stop_pid_file(self.state / f"{name}.pid")
+
+    def _start_munge(self) -> None:
+        munge = pwd.getpwnam("munge")
+        key_dir, run_dir = self.state / "munge", self.state / "munge-run"
+        for folder, mode in ((key_dir, 0o700), (run_dir, 0o755)):
+            folder.mkdir(exist_ok=True)
+            os.chown(folder, munge.pw_uid, munge.pw_gid)
+            folder.chmod(mode)
+        key = key_dir / "munge.key"
+        if not key.exists():
+            key.write_bytes(os.urandom(1024))
+            os.chown(key, munge.pw_uid, munge.pw_gid)
+            key.chmod(0o400)
+        argv = [
+            "runuser", "-u", "munge", "--", "munged", f"--socket={run_dir / 'munge.sock'}", f"--key-file={key}",
+            f"--pid-file={run_dir / 'munged.pid'}", f"--log-file={key_dir / 'munged.log'}",
+            f"--seed-file={key_dir / 'munged.seed'}",
+        ]
+        self._daemon("munge-run/munged", argv, dict(os.environ))
+
+    def _write_config(self) -> None:
+        etc = self.state / "etc"
+        etc.mkdir(exist_ok=True)
+        (self.state / "spool").mkdir(exist_ok=True)
+        for i in range(self.gpus):
+            (self.state / f"fakegpu{i}").touch()
+        ctld_port, *node_ports = _free_ports(1 + len(self.nodes))
+        host = socket.gethostname()
+        s = self.state
+        lines = [
+            "ClusterName=local", f"SlurmctldHost={host}", f"SlurmctldPort={ctld_port}", "SlurmUser=root",
+            "AuthType=auth/munge", "CredType=cred/munge",
+            f"AuthInfo=socket={s / 'munge-run' / 'munge.sock'},cred_expire={self.cred_expire}",
+            f"StateSaveLocation={s / 'ctld-state'}", f"SlurmdSpoolDir={s / 'spool'}/%n",
+            f"SlurmctldPidFile={s / 'slurmctld.pid'}", f"SlurmdPidFile={s}/slurmd.%n.pid",
+            f"SlurmctldLogFile={s / 'slurmctld.log'}", f"SlurmdLogFile={s}/slurmd.%n.log",
+            "ProctrackType=proctrack/linuxproc", "TaskPlugin=task/none", "MpiDefault=none",
+            "SelectType=select/cons_tres", "SelectTypeParameters=CR_Core", "SlurmdParameters=config_overrides",
+            "ReturnToService=2", "GresTypes=gpu", "JobRequeue=1", "MinJobAge=600",
+        ]
+        lines += [
+            f"NodeName={node} NodeHostname={host} NodeAddr=127.0.0.1 Port={port} CPUs={self.cpus} "
+            f"RealMemory=8000 Gres=gpu:{self.gpus} State=UNKNOWN"
+            for node, port in zip(self.nodes, node_ports, strict=True)
+        ]
+        lines.append(f"PartitionName=debug Nodes={','.join(self.nodes)} Default=YES MaxTime=INFINITE State=UP")
+        (etc / "slurm.conf").write_text("\n".join(lines) + "\n")
+        gres = ["AutoDetect=off", f"NodeName={','.join(self.nodes)} Name=gpu File={s}/fakegpu[0-{self.gpus - 1}]"]
+        (etc / "gres.conf").write_text("\n".join(gres) + "\n")
+
+    def _daemon(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        """Run a self-daemonizing program; it must write ``<state>/<name>.pid``."""
+        pid_file = self.state / f"{name}.pid"
+        pid_file.unlink(missing_ok=True)
+        out = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=60)
+        deadline = time.monotonic() + 20
+        while out.returncode == 0 and not _read_pid(pid_file) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if out.returncode != 0 or not _read_pid(pid_file):
+            why = out.stderr.strip() or out.stdout.strip() or f"see the logs in {self.state}"
+            raise LocalSlurmError(f"{argv[-1] if name.startswith('munge') else argv[0]} ({name}) did not start: {why}")
+        self.started.append(name)
+
+    def _wait_idle(self, timeout: float) -> None:
+        env = {**os.environ, **self.env}
+        deadline, states = time.monotonic() + timeout, ""
+        while time.monotonic() < deadline:
+            out = subprocess.run(["sinfo", "-h", "-N", "-o", "%N %T"], env=env, capture_output=True, text=True)
+            states = out.stdout.strip()
+            lines = states.splitlines()
+            if len(lines) == len(self.nodes) and all(line.split()[1] == "idle" for line in lines):
+                return
+            time.sleep(0.5)
+        raise LocalSlurmError(f"nodes not idle after {timeout:.0f} s: {states!r}; see {self.state}/*.log")
+
+    def _wait_no_jobs(self, env: dict[str, str], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = subprocess.run(["squeue", "-h", "-o", "%i"], env=env, capture_output=True, text=True)
+            if out.returncode != 0 or not out.stdout.strip():
+                return
+            time.sleep(0.5)
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _stop_pid_file(path: Path, grace: float = 15.0) -> None:
+    """SIGTERM the pid in ``path``, SIGKILL it after ``grace`` seconds."""
+    pid = _read_pid(path)
+    if pid is None or not _alive(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m launch.local_slurm", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["start", "stop"])
+    parser.add_argument("--state", type=Path, required=True, help="state folder (short path, e.g. /tmp/slurm-dev)")
+    parser.add_argument("--nodes", type=int, default=2)
+    args = parser.parse_args(argv)
+    cluster = LocalSlurm(args.state.resolve(), nodes=tuple(f"n{i}" for i in range(1, args.nodes + 1)))
+    try:
+        if args.command == "start":
+            cluster.start()
+            print(f"export SLURM_CONF={cluster.conf}")
+        else:
+            cluster.stop()
+    except LocalSlurmError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
