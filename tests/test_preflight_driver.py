@@ -1,0 +1,46 @@
+"""The preflight driver: stage output goes to per-stage logs, failures are shown and fail the run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import launch.preflight as preflight
+
+
+def _noisy_ok(work_dir: Path) -> str:
+    print("library progress bar noise")
+    os.write(2, b"child-process style stderr noise\n")  # fd-level output, as a subprocess would write
+    return "fine\nreport line 1\nreport line 2"
+
+
+def _broken(work_dir: Path) -> str:
+    print("context before the crash")
+    raise RuntimeError("the sample data is missing")
+
+
+def test_failed_stage_fails_the_run_and_shows_its_log(tmp_path: Path, monkeypatch, capfd) -> None:
+    funcs = {"t:ok": _noisy_ok, "t:broken": _broken}
+    monkeypatch.setattr(preflight, "_resolve", funcs.__getitem__)
+    stages = [
+        preflight.Stage("first", "noisy", "t:ok"),
+        preflight.Stage("second", "breaks", "t:broken"),
+        preflight.Stage("third", "still runs", "t:ok"),
+    ]
+    assert preflight.run(stages, tmp_path) is False
+    out = capfd.readouterr().out
+    assert "noise" not in out.split("--- last lines")[0]  # the passing stage's noise stays in its log
+    assert "    report line 1\n    report line 2\n" in out  # report lines printed after the summary
+    assert "FAILED" in out and "RuntimeError: the sample data is missing" in out
+    assert "context before the crash" in out  # the failing stage's log tail is shown
+    assert out.count("ok in") == 2 and "preflight FAILED: 3 stages" in out
+    assert "child-process style stderr noise" in (tmp_path / "first.log").read_text()
+
+
+def test_unknown_stage_name_is_rejected(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        preflight.main(["--only", "nope"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
