@@ -96,11 +96,13 @@ def _digest(keys: Sequence[str]) -> str:
 def neutralised_pair(pair: PreferencePair, ledger: Ledger | None = None) -> PreferencePair:
     """``pair`` with every message neutralised; counts changed candidates and conversations."""
     sides = [tuple(_neutral(m) for m in side) for side in (pair.conversation, pair.chosen, pair.rejected)]
-    if ledger is not None:
-        ledger.neutralised["conversations"][pair.source] += sides[0] != pair.conversation
-        ledger.neutralised["candidates"][pair.source] += (sides[1] != pair.chosen) + (sides[2] != pair.rejected)
     if sides == [pair.conversation, pair.chosen, pair.rejected]:
         return pair
+    if ledger is not None:
+        if sides[0] != pair.conversation:
+            ledger.neutralised["conversations"][pair.source] += 1
+        if changed := (sides[1] != pair.chosen) + (sides[2] != pair.rejected):
+            ledger.neutralised["candidates"][pair.source] += changed
     return replace(pair, conversation=sides[0], chosen=sides[1], rejected=sides[2])
 
 

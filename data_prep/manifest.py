@@ -14,8 +14,6 @@ sha256 (and hub commit). ``counts``:
 * ``decontamination``: per benchmark, prompts indexed and pairs matched (exact / n-gram);
 * ``rows``, ``chosen_position`` (A/B balance per split and source), ``chosen_position_total``,
   ``multi_turn``.
-
-Build timings go into ``volatile`` (left out of the content hash, like the time and host).
 """
 
 from __future__ import annotations
@@ -36,7 +34,6 @@ from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
 if TYPE_CHECKING:
     from data_prep.collect import Collected
     from data_prep.pipeline import BuildOptions
-    from data_prep.stage_timer import StageTimer
 
 MANIFEST_NAME = "manifest.json"
 TOOL = "data_prep.build_parquet"
@@ -94,7 +91,6 @@ def build_manifest(
     folder: Path,
     splits: Sequence[str],
     collected: Collected,
-    timer: StageTimer | None = None,
 ) -> RunMetadata:
     """The manifest for one variant whose parquet files are already in ``folder``."""
     outputs = [
@@ -128,7 +124,7 @@ def build_manifest(
         config=config,
         counts=dict(counts),
         outputs=outputs,
-        volatile=now_volatile(timings=timer.rounded() if timer else {}),
+        volatile=now_volatile(),
     )
 
 

@@ -222,7 +222,7 @@ def _build_variant(
             manifest.add_accounting(counts)
         except ValueError as err:
             raise BuildError(str(err)) from err
-        meta = manifest.build_manifest(options, variant, template, counts, stage, wanted, collected, timer)
+        meta = manifest.build_manifest(options, variant, template, counts, stage, wanted, collected)
         meta.write(stage / manifest.MANIFEST_NAME)
     rows_per_split = {s: sum(counts["rows"][s].values()) for s in wanted}
     return VariantBuild(variant, final, files, final / manifest.MANIFEST_NAME, rows_per_split, template.version,

@@ -108,8 +108,10 @@ def _sha256(root: Path, files: Sequence[Path]) -> str:
 
 def _snapshot(name: str, revision: str | None, what: str, fix: str, revision_fix: str | None) -> tuple[Path, str]:
     if not revision:
-        pin = f"pass {revision_fix}=COMMIT (the dataset's commit hash) or " if revision_fix else "append @COMMIT or "
-        raise SourceError(f"{what}: hub dataset {name!r} needs a pinned revision; {pin}local files with {fix}=PATH.")
+        pin = (f"pass {revision_fix}=COMMIT (the dataset's commit hash)" if revision_fix
+               else f"write {fix}={name}@COMMIT (the dataset's commit hash)")
+        raise SourceError(f"{what}: hub dataset {name!r} needs a pinned revision; {pin} or local files with "
+                          f"{fix}=PATH.")
     from huggingface_hub import snapshot_download
 
     offline = is_offline()

@@ -1,0 +1,54 @@
+"""The batched length filter counts exactly what apply_chat_template(tokenize=True) counts, chunk by chunk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from data_prep.adapters import InputSpec
+from data_prep.build_parquet import SAMPLES
+from data_prep.length_filter import PromptLengthFilter, batch_encoder
+from data_prep.pipeline import read_pairs
+from data_prep.prompts import builtin_template
+
+
+@pytest.fixture(scope="module")
+def pairs() -> list:
+    return read_pairs([InputSpec(str(SAMPLES))], progress=False)[0]
+
+
+@pytest.mark.parametrize(
+    ("variant", "kwargs", "chunk"),
+    [
+        ("instruct", {}, 4),  # system + user prompt, several chunks
+        ("reasoning", {}, 1000),  # one user message, one chunk holding everything
+        ("instruct", {"enable_thinking": True}, 1),  # template kwargs change the generation prompt; one pair a chunk
+        ("reasoning", {"enable_thinking": True}, 7),  # a last chunk that is not full
+    ],
+)
+def test_batched_lengths_equal_one_by_one(tiny_tokenizer, pairs, variant: str, kwargs: dict, chunk: int) -> None:
+    measure = PromptLengthFilter(tiny_tokenizer, 10**6, kwargs)
+    template = builtin_template(variant)
+    seen: list[int] = []
+    batched = measure.longest_many(pairs, template, chunk_size=chunk, on_chunk=seen.append)
+    assert batched == [measure.longest(p, template) for p in pairs]
+    assert sum(seen) == len(pairs) and len(seen) == -(-len(pairs) // chunk)
+
+
+def test_the_encoder_ignores_truncation_left_on_the_tokenizer(tiny_model_dir: Path, pairs) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    texts = PromptLengthFilter(tokenizer, 10).render_texts(pairs[:3], builtin_template("instruct"))
+    tokenizer.backend_tokenizer.enable_truncation(5)  # e.g. a tokenizer.json saved with truncation on
+    ours = batch_encoder(tokenizer)(texts)
+    assert ours == [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+    assert min(ours) > 5
+
+
+def test_no_pairs_and_bad_chunks(tiny_tokenizer) -> None:
+    measure = PromptLengthFilter(tiny_tokenizer, 10)
+    assert measure.longest_many([], builtin_template("instruct")) == []
+    with pytest.raises(ValueError, match="must be positive"):
+        measure.longest_many([], builtin_template("instruct"), chunk_size=0)
