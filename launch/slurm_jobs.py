@@ -52,6 +52,8 @@ def parse_show_job(text: str) -> dict[str, str]:
 def job_state(job_id: str) -> JobState | None:
     """The job's current state, or None when Slurm no longer knows it."""
     out = subprocess.run(["scontrol", "show", "job", "-o", job_id], capture_output=True, text=True, check=False)
+    if out.returncode != 0 and "Invalid job id" not in out.stderr:
+        raise SubmitError(f"scontrol cannot show job {job_id}: {out.stderr.strip()}")
     if out.returncode != 0 or not out.stdout.strip():
         return None
     fields = parse_show_job(out.stdout)

@@ -1,0 +1,211 @@
+"""The launcher on a REAL Slurm: three virtual nodes on this machine (launch/local_slurm.py), placeholder GPUs.
+
+- the two-node validate run: ``bash launch/rl_qwen14b.sh --validate`` through sbatch; the JSON report says 2 nodes
+  and 16 GPUs registered, every node's checks passed and the config is valid;
+- the negative run: a missing data dir stops the wrapper before anything is submitted;
+- the requeue run: a short ``--time`` with the signal set makes the job requeue itself once, and the relaunch
+  resumes from the checkpoint the first run saved (a stand-in driver: verl's trainer needs GPUs).
+The requeue job is submitted first, pinned to n3, so it runs while the validate job uses n1 and n2.
+Without slurm-wlm/munge this module skips with the install command, except under CI, where it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from launch.local_slurm import INSTALL_HINT, LocalSlurm, missing_binaries
+from launch.slurm_jobs import wait_for_job
+
+NODES = ("n1", "n2", "n3")
+# Cluster settings for a 2-core test machine: 1 CPU per placeholder GPU (nodes declare 8 CPUs), one Ray CPU.
+CLUSTER_ENV = """\
+RMR1_CPUS_PER_GPU=1
+RMR1_RAY_NUM_CPUS=1
+RMR1_TIME=00:10:00
+RMR1_SIGNAL_SECONDS=120
+# Checkpoints are never written here; the real default is the plan's kept checkpoints x size.
+RMR1_MIN_FREE_GB=1
+RMR1_RAY_TMPDIR={state}/ray
+"""
+# Stands in for verl.trainer.main_ppo: attaches to the job's Ray (RAY_ADDRESS) as main_ppo does, records how it
+# was launched, "saves" global_step_10 on the first run and then trains on until the job is requeued.
+FAKE_DRIVER = """\
+import json, os, sys, time
+from pathlib import Path
+import ray
+ray.init(logging_level="ERROR")
+nodes = len([n for n in ray.nodes() if n["Alive"]])
+ray.shutdown()
+restart = int(os.environ.get("SLURM_RESTART_COUNT") or 0)
+ckpt = Path(os.environ["FAKE_CKPT_DIR"])
+record = {"argv": sys.argv[1:], "restart": restart, "ray_nodes": nodes,
+          "resumable": (ckpt / "latest_checkpointed_iteration.txt").is_file()}
+with open(os.environ["FAKE_RECORD"], "a") as f:
+    f.write(json.dumps(record) + "\\n")
+if restart == 0:
+    (ckpt / "global_step_10").mkdir(parents=True, exist_ok=True)
+    (ckpt / "latest_checkpointed_iteration.txt").write_text("10")
+    print("fake driver: saved global_step_10", flush=True)
+    time.sleep(3600)
+print("fake driver: resumed and finished", flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def slurm() -> Iterator[LocalSlurm]:
+    missing = missing_binaries()
+    why = f"{', '.join(missing)} not installed ({INSTALL_HINT})" if missing else None
+    if why is None and os.geteuid() != 0:
+        why = "the local Slurm cluster needs root (munged runs as the munge user)"
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"Slurm tests cannot run in CI: {why}; .ci/system_packages.sh should install them.")
+        pytest.skip(f"real-Slurm launcher tests need {why}")
+    state = Path(tempfile.mkdtemp(prefix="rmr1-slurm-", dir="/tmp"))  # short: munge and Ray socket paths
+    cluster = LocalSlurm(state, nodes=NODES)
+    try:
+        cluster.start()
+        (state / "cluster.env").write_text(CLUSTER_ENV.format(state=state))
+        yield cluster
+    finally:
+        cluster.stop()
+        daemons = [p for p in state.rglob("*.pid") if _alive(p)]
+        leftovers = _processes_mentioning(str(state))
+        shutil.rmtree(state, ignore_errors=True)
+    assert not daemons, f"daemons still running after stop: {daemons}"
+    assert not leftovers, f"processes of the test cluster still running: {leftovers}"
+
+
+@pytest.fixture(scope="module")
+def inputs(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Readable model path and data dir for the recipes (tiny model, sample pairs)."""
+    from data_prep.preflight import build_samples
+
+    work = tmp_path_factory.mktemp("launch_inputs")
+    build_samples(work, tiny_model_dir)
+    return {"RMR1_MODEL_PATH": str(tiny_model_dir), "RMR1_DATA_DIR": str(work / "data")}
+
+
+def _env(slurm: LocalSlurm, inputs: dict[str, str], output: Path, **extra: str) -> dict[str, str]:
+    output.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **slurm.env, **inputs, "RMR1_OUTPUT_DIR": str(output)}
+    env["RMR1_ENV_FILE"] = str(slurm.state / "cluster.env")
+    return {**env, **extra}
+
+
+def _wrapper(repo_root: Path, recipe: str, args: list[str], env: dict[str, str], timeout: float):
+    cmd = ["bash", str(repo_root / "launch" / f"{recipe}.sh"), *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=repo_root)
+
+
+@pytest.fixture(scope="module")
+def requeue_job(slurm: LocalSlurm, inputs: dict[str, str], repo_root: Path, tmp_path_factory) -> dict[str, Path | str]:
+    """Submit rl_qwen7b with a 2-minute limit and the requeue signal 60 s before it, pinned to n3; don't wait.
+
+    Slurm sends the signal at its first check once <= 60 s + 30 s remain: 30-60 s after the start, after the
+    (stand-in) driver saved its checkpoint. RMR1_MAX_REQUEUES=1 keeps the relaunch from requeueing again.
+    """
+    work = tmp_path_factory.mktemp("requeue")
+    (work / "fake_main_ppo.py").write_text(FAKE_DRIVER)
+    out = work / "out"
+    env = _env(slurm, inputs, out, PYTHONPATH=str(work), RMR1_DRIVER_MODULE="fake_main_ppo",
+               RMR1_MAX_REQUEUES="1", RMR1_SBATCH_ARGS="--nodelist=n3",
+               FAKE_CKPT_DIR=str(out / "rm_r1" / "rl_qwen7b"), FAKE_RECORD=str(work / "record.jsonl"))
+    result = _wrapper(repo_root, "rl_qwen7b", ["--time", "2", "--signal-seconds", "60"], env, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    job_id = re.search(r"submitted job (\d+)", result.stdout)
+    assert job_id, result.stdout
+    return {"job_id": job_id.group(1), "record": work / "record.jsonl", "logs": out / "rm_r1" / "rl_qwen7b" / "launch"}
+
+
+def test_two_node_validate_passes_on_real_slurm(slurm, inputs, repo_root, requeue_job, tmp_path) -> None:
+    report_path = tmp_path / "validate.json"
+    env = _env(slurm, inputs, tmp_path / "out")
+    result = _wrapper(repo_root, "rl_qwen14b", ["--validate", "--report", str(report_path)], env, timeout=400)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(report_path.read_text())
+    assert report["ok"], json.dumps(report, indent=1)
+    assert (report["cluster"]["registered_nodes"], report["cluster"]["registered_gpus"]) == (2, 16)
+    assert (report["cluster"]["expected_nodes"], report["cluster"]["expected_gpus"]) == (2, 16)
+    assert sorted(n["slurm_node"] for n in report["nodes"]) == ["n1", "n2"]  # one check per Slurm node
+    for node in report["nodes"]:
+        assert node["ok"] and [c["name"] for c in node["checks"]] == ["reward", "data", "model", "checkpoint_disk"]
+    assert len({n["ray_node_id"] for n in report["nodes"]}) == 2
+    assert report["consistency"]["ok"] and report["config"]["ok"]
+    assert report["config"]["recipe_report"]["plan"]["nnodes"] == 2
+    # the resolved config is echoed first, with sources; the sbatch request comes from the recipe
+    assert result.stdout.startswith("== rl_qwen14b: resolved launch configuration")
+    assert "--nodes=2 " in result.stdout and "--gpus-per-node=8 " in result.stdout
+    assert "validate PASSED: rl_qwen14b" in result.stdout
+
+
+def test_missing_data_dir_fails_before_submission(slurm, inputs, repo_root, tmp_path) -> None:
+    before = _known_jobs(slurm)
+    env = _env(slurm, {**inputs, "RMR1_DATA_DIR": str(tmp_path / "no_data")}, tmp_path / "out")
+    result = _wrapper(repo_root, "rl_qwen14b", ["--validate"], env, timeout=120)
+    assert result.returncode == 2
+    message = result.stderr.strip()
+    assert message.startswith("error: Not submitting rl_qwen14b: missing data file(s)")
+    assert f"{tmp_path / 'no_data'}/instruct/train.parquet" in message and "RMR1_DATA_DIR" in message
+    assert message.count(".") >= 1 and "\n" not in message  # one sentence, no traceback
+    assert _known_jobs(slurm) == before, "nothing may reach Slurm"
+    assert not (tmp_path / "out" / "rm_r1").exists(), "nothing may be written either"
+
+
+def test_requeue_restarts_once_and_resumes(slurm, requeue_job, monkeypatch) -> None:
+    monkeypatch.setenv("SLURM_CONF", slurm.env["SLURM_CONF"])
+    final = wait_for_job(str(requeue_job["job_id"]), timeout=300)
+    assert (final.state, final.restarts, final.exit_code) == ("COMPLETED", 1, 0)
+    runs = [json.loads(line) for line in Path(requeue_job["record"]).read_text().splitlines()]
+    assert [r["restart"] for r in runs] == [0, 1]
+    assert [r["resumable"] for r in runs] == [False, True]  # the relaunch found the first run's checkpoint
+    for run in runs:
+        assert run["argv"][:4] == ["--config-path", str(Path(__file__).resolve().parents[1] / "recipes"),
+                                   "--config-name", "rl_qwen7b"]
+        assert "trainer.resume_mode=auto" in run["argv"]
+        assert run["ray_nodes"] == 1  # the driver attached to the job's own Ray cluster
+    log = (Path(requeue_job["logs"]) / f"rl_qwen7b-{requeue_job['job_id']}.log").read_text()
+    assert "time limit near: requeueing job" in log
+    assert "restart 1: trainer.resume_mode=auto resumes from global_step_10" in log
+    assert log.count("every process this job started is stopped") == 2  # teardown on both exit paths
+
+
+def _known_jobs(slurm: LocalSlurm) -> list[str]:
+    out = subprocess.run(["squeue", "-h", "-a", "-t", "all", "-o", "%i"], env={**os.environ, **slurm.env},
+                         capture_output=True, text=True, check=True)
+    return sorted(out.stdout.split())
+
+
+def _alive(pid_file: Path) -> bool:
+    text = pid_file.read_text().strip()
+    return text.isdigit() and Path(f"/proc/{text}").exists() and "Z" not in _proc_state(text)
+
+
+def _proc_state(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or proc.name == str(os.getpid()):
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmd and _proc_state(proc.name) != "Z":
+            found.append(f"{proc.name}: {cmd[:120]}")
+    return found
