@@ -183,6 +183,22 @@ class LocalSlurm:
             time.sleep(0.5)
 
 
+def processes_mentioning(text: str) -> list[str]:
+    """Live processes whose command line contains ``text`` (e.g. a state or Ray temp folder), as "pid: cmd"."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or proc.name == str(os.getpid()):
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if text in cmd and state != "Z":
+            found.append(f"{proc.name}: {cmd[:120]}")
+    return found
+
+
 def _read_pid(path: Path) -> int | None:
     try:
         text = path.read_text().strip()

@@ -76,8 +76,7 @@ def parse_gpus(value: str) -> int:
     """GPU count in a ``SLURM_GPUS_PER_NODE`` value: ``8``, ``h100:8`` or ``a100:2,v100:2`` (summed)."""
     total = 0
     for item in value.split(","):
-        count = item.strip().rsplit(":", 1)[-1]
-        count = count.split("(", 1)[0]  # "gpu:8(IDX:0-7)" in some versions
+        count = item.split("(", 1)[0].strip().rsplit(":", 1)[-1]  # "gpu:8(IDX:0-7)" in some versions
         if not count.isdigit():
             raise SlurmError(f"cannot read a GPU count from {value!r}; request GPUs with --gpus-per-node=N.")
         total += int(count)

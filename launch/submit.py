@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         print("dry run: nothing submitted")
         return 0
     spec_path = Path(script_args[1])
-    _write_ray_token(spec)
+    write_ray_token(spec)
     spec.write(spec_path)
     if backend in ("local", "allocation"):
         from launch.job import Job
@@ -196,7 +196,7 @@ def _make_spec(args, settings: Settings, composed, inputs, validate: bool, backe
     )
 
 
-def _write_ray_token(spec: JobSpec) -> None:
+def write_ray_token(spec: JobSpec) -> None:
     """A per-run Ray token (0600, shared filesystem) unless RAY_AUTH_MODE=disabled was chosen explicitly."""
     if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
         spec.env["RAY_AUTH_MODE"] = "disabled"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from launch.local_slurm import INSTALL_HINT, LocalSlurm, missing_binaries
+from launch.local_slurm import INSTALL_HINT, LocalSlurm, missing_binaries, processes_mentioning
 from launch.slurm_jobs import wait_for_job
 
 NODES = ("n1", "n2", "n3")
@@ -79,7 +79,7 @@ def slurm() -> Iterator[LocalSlurm]:
     finally:
         cluster.stop()
         daemons = [p for p in state.rglob("*.pid") if _alive(p)]
-        leftovers = _processes_mentioning(str(state))
+        leftovers = processes_mentioning(str(state))
         shutil.rmtree(state, ignore_errors=True)
     assert not daemons, f"daemons still running after stop: {daemons}"
     assert not leftovers, f"processes of the test cluster still running: {leftovers}"
@@ -195,17 +195,3 @@ def _proc_state(pid: str) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "Z"
-
-
-def _processes_mentioning(text: str) -> list[str]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or proc.name == str(os.getpid()):
-            continue
-        try:
-            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmd and _proc_state(proc.name) != "Z":
-            found.append(f"{proc.name}: {cmd[:120]}")
-    return found
