@@ -79,9 +79,11 @@ def read_inputs(composed: Composed, cwd: Path) -> RunInputs:
     """Resolve the inputs of a GRPO recipe, absolute against ``cwd``; relative ones become pinned overrides."""
     pins: list[str] = []
     model = value_of(composed, MODEL_KEY)
-    model_text = str(model.value)
+    model_text = os.path.expanduser(str(model.value))
     if not os.path.isabs(model_text) and (cwd / model_text).exists():
-        model_text = _pin(pins, MODEL_KEY, str(cwd / model_text))
+        model_text = _pin(pins, MODEL_KEY, os.path.normpath(cwd / model_text))
+    elif not os.path.isabs(model_text) and not is_hub_id(model_text):
+        model_text = os.path.normpath(cwd / model_text)  # missing: reported with the path the nodes would use
     train, val = (_pin_files(composed, key, cwd, pins) for key in (TRAIN_KEY, VAL_KEY))
     ckpt = str(safe_select(composed.cfg, CKPT_KEY))
     if not os.path.isabs(ckpt):
@@ -128,11 +130,12 @@ def _files(value: Any) -> list[str]:
 
 
 def _pin_files(composed: Composed, key: str, cwd: Path, pins: list[str]) -> list[str]:
-    files = _files(OmegaConf.to_container(composed.cfg, resolve=True).get("data", {}).get(key.split(".")[1]))
+    value = safe_select(composed.cfg, key)
+    files = _files(OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value)
     if all(os.path.isabs(os.path.expanduser(f)) for f in files):
         return [os.path.expanduser(f) for f in files]
     absolute = [os.path.normpath(cwd / os.path.expanduser(f)) for f in files]
-    _pin(pins, key, absolute[0] if isinstance(safe_select(composed.cfg, key), str) else absolute)
+    _pin(pins, key, absolute[0] if isinstance(value, str) else absolute)
     return absolute
 
 

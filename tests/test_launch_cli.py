@@ -99,7 +99,13 @@ def test_missing_inputs_are_named_in_one_sentence(clean_env, tmp_path: Path, cap
     # the default paths resolve against the working directory and name the variable that fixes them
     assert f"missing data file(s) {tmp_path}/data/rm_r1/instruct/train.parquet" in err and "RMR1_DATA_DIR" in err
     assert f"missing output dir {tmp_path}/checkpoints (create it or set RMR1_OUTPUT_DIR" in err
-    assert "RMR1_MODEL_PATH" in err
+    assert f"missing model path {tmp_path}/checkpoints/rm_r1/sft_qwen14b/hf (" in err and "RMR1_MODEL_PATH" in err
+
+
+def test_validate_variable_selects_validate_mode(ready: Path, capsys) -> None:
+    os.environ["VALIDATE"] = "1"
+    assert submit(["rl_qwen7b", "--dry-run"]) == 0
+    assert re.search(r"^mode +validate via dry run", capsys.readouterr().out, re.MULTILINE)
 
 
 def test_a_model_folder_needs_config_json(ready: Path, tmp_path: Path, capsys) -> None:
