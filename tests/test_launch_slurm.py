@@ -41,20 +41,21 @@ RMR1_RAY_TMPDIR={state}/ray
 FAKE_DRIVER = """\
 import json, os, sys, time
 from pathlib import Path
-import ray
-ray.init(logging_level="ERROR")
-nodes = len([n for n in ray.nodes() if n["Alive"]])
-ray.shutdown()
 restart = int(os.environ.get("SLURM_RESTART_COUNT") or 0)
 ckpt = Path(os.environ["FAKE_CKPT_DIR"])
-record = {"argv": sys.argv[1:], "restart": restart, "ray_nodes": nodes,
-          "resumable": (ckpt / "latest_checkpointed_iteration.txt").is_file()}
-with open(os.environ["FAKE_RECORD"], "a") as f:
-    f.write(json.dumps(record) + "\\n")
+resumable = (ckpt / "latest_checkpointed_iteration.txt").is_file()
 if restart == 0:
     (ckpt / "global_step_10").mkdir(parents=True, exist_ok=True)
     (ckpt / "latest_checkpointed_iteration.txt").write_text("10")
     print("fake driver: saved global_step_10", flush=True)
+import ray
+ray.init(logging_level="ERROR")
+nodes = len([n for n in ray.nodes() if n["Alive"]])
+ray.shutdown()
+record = {"argv": sys.argv[1:], "restart": restart, "ray_nodes": nodes, "resumable": resumable}
+with open(os.environ["FAKE_RECORD"], "a") as f:
+    f.write(json.dumps(record) + "\\n")
+if restart == 0:
     time.sleep(3600)
 print("fake driver: resumed and finished", flush=True)
 """
@@ -109,10 +110,10 @@ def _wrapper(repo_root: Path, recipe: str, args: list[str], env: dict[str, str],
 
 @pytest.fixture(scope="module")
 def requeue_job(slurm: LocalSlurm, inputs: dict[str, str], repo_root: Path, tmp_path_factory) -> dict[str, Path | str]:
-    """Submit rl_qwen7b with a 2-minute limit and the requeue signal 60 s before it, pinned to n3; don't wait.
+    """Submit rl_qwen7b with a 3-minute limit and the requeue signal 105 s before it, pinned to n3; don't wait.
 
-    Slurm sends the signal at its first check once <= 60 s + 30 s remain: 30-60 s after the start, after the
-    (stand-in) driver saved its checkpoint. RMR1_MAX_REQUEUES=1 keeps the relaunch from requeueing again.
+    slurmctld checks every 30 s and signals once <= 105 s + 30 s remain: 45-75 s after the start, after the
+    (stand-in) driver saved its checkpoint (~20 s in). RMR1_MAX_REQUEUES=1 stops the relaunch requeueing again.
     """
     work = tmp_path_factory.mktemp("requeue")
     (work / "fake_main_ppo.py").write_text(FAKE_DRIVER)
@@ -120,7 +121,7 @@ def requeue_job(slurm: LocalSlurm, inputs: dict[str, str], repo_root: Path, tmp_
     env = _env(slurm, inputs, out, PYTHONPATH=str(work), RMR1_DRIVER_MODULE="fake_main_ppo",
                RMR1_MAX_REQUEUES="1", RMR1_SBATCH_ARGS="--nodelist=n3",
                FAKE_CKPT_DIR=str(out / "rm_r1" / "rl_qwen7b"), FAKE_RECORD=str(work / "record.jsonl"))
-    result = _wrapper(repo_root, "rl_qwen7b", ["--time", "2", "--signal-seconds", "60"], env, timeout=120)
+    result = _wrapper(repo_root, "rl_qwen7b", ["--time", "3", "--signal-seconds", "105"], env, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     job_id = re.search(r"submitted job (\d+)", result.stdout)
     assert job_id, result.stdout
@@ -164,16 +165,16 @@ def test_missing_data_dir_fails_before_submission(slurm, inputs, repo_root, tmp_
 def test_requeue_restarts_once_and_resumes(slurm, requeue_job, monkeypatch) -> None:
     monkeypatch.setenv("SLURM_CONF", slurm.env["SLURM_CONF"])
     final = wait_for_job(str(requeue_job["job_id"]), timeout=300)
-    assert (final.state, final.restarts, final.exit_code) == ("COMPLETED", 1, 0)
+    log = (Path(requeue_job["logs"]) / f"rl_qwen7b-{requeue_job['job_id']}.log").read_text()
+    assert (final.state, final.restarts, final.exit_code) == ("COMPLETED", 1, 0), log
     runs = [json.loads(line) for line in Path(requeue_job["record"]).read_text().splitlines()]
     assert [r["restart"] for r in runs] == [0, 1]
-    assert [r["resumable"] for r in runs] == [False, True]  # the relaunch found the first run's checkpoint
+    assert [r["resumable"] for r in runs] == [False, True], log  # the relaunch found the first run's checkpoint
     for run in runs:
         assert run["argv"][:4] == ["--config-path", str(Path(__file__).resolve().parents[1] / "recipes"),
                                    "--config-name", "rl_qwen7b"]
         assert "trainer.resume_mode=auto" in run["argv"]
         assert run["ray_nodes"] == 1  # the driver attached to the job's own Ray cluster
-    log = (Path(requeue_job["logs"]) / f"rl_qwen7b-{requeue_job['job_id']}.log").read_text()
     assert "time limit near: requeueing job" in log
     assert "restart 1: trainer.resume_mode=auto resumes from global_step_10" in log
     assert log.count("every process this job started is stopped") == 2  # teardown on both exit paths
