@@ -1,14 +1,16 @@
-"""Stage one of a build: every input row read, cleaned, decontaminated and accounted for.
+"""Stage one of a build: every input row read, cleaned, decontaminated and accounted for, in one pass.
 
 Inputs are local pair files (``--inputs``, :mod:`data_prep.adapters.local_file`, strict: a bad row is
 an error) and the sources of a mix (``--mix``, :mod:`data_prep.adapters.hub_rows`, lenient: a bad row
-is a counted drop). All locations are resolved before any row is read, so a missing source or an
-unpinned hub name fails at once. The result feeds the splits; the ledger feeds every manifest.
+is a counted drop). All locations are resolved and the benchmark prompts indexed before any row is
+read, so a missing source or an unpinned hub name fails at once. Each kept pair is handed to
+``on_kept`` as it comes (the build measures prompt lengths meanwhile). The result feeds the splits;
+the ledger feeds every manifest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +21,7 @@ from data_prep.adapters import input_ref, open_input
 from data_prep.adapters.hub_rows import resolve_source, source_items
 from data_prep.benchmark_prompts import benchmark_prompts, resolve_benchmark
 from data_prep.cleaning import Cleaner, Dropped, Ledger
-from data_prep.decontamination import MIN_TURN_WORDS, BenchmarkIndex, decontaminate
+from data_prep.decontamination import MIN_TURN_WORDS, BenchmarkIndex, is_contaminated
 from data_prep.mix import MixSource
 from data_prep.pairs import PreferencePair
 from data_prep.source_files import ResolvedFiles
@@ -45,43 +47,62 @@ class Collected:
     decontamination: dict[str, Any] | None = None
 
 
-def collect(options: BuildOptions, timer: StageTimer | None = None) -> Collected:
-    """Read, clean and decontaminate every input of ``options``."""
+def collect(
+    options: BuildOptions, timer: StageTimer | None = None, on_kept: Callable[[PreferencePair], None] | None = None
+) -> Collected:
+    """Read, clean and decontaminate every input of ``options``; ``on_kept(pair)`` sees each kept pair."""
     timer = timer or StageTimer()
     with timer("resolve"):
         mix_sources = options.mix.sources if options.mix else ()
         resolved = [(s, resolve_source(s)) for s in mix_sources]
         benchmarks = [(b, resolve_benchmark(b)) for b in options.benchmarks]
-    ledger = Ledger()
-    cleaner = Cleaner(ledger)
-    pairs: list[PreferencePair] = []
-    with timer("read_and_clean"):
-        for spec in options.inputs:
-            pairs.extend(_clean(cleaner, ledger, open_input(spec), Path(spec.location).name, options.progress))
-        for source, files in resolved:
-            items = source_items(source, files)
-            pairs.extend(_clean(cleaner, ledger, items, f"source {source.name}", options.progress))
-    _check_ids(pairs)
     collected = Collected(
-        pairs=pairs, ledger=ledger,
+        pairs=[], ledger=Ledger(),
         inputs=[input_ref(spec) for spec in options.inputs] + [f.input_ref for _, f in resolved],
         sources=[_source_record(s, f) for s, f in resolved],
     )
+    index = None
     if benchmarks:
-        with timer("decontaminate"):
-            _decontaminate(collected, options, benchmarks)
+        with timer("load_benchmarks"):
+            index = _benchmark_index(collected, options, benchmarks)
+    keep = _Keeper(collected, index, on_kept)
+    with timer("read_clean_decontaminate"):
+        for spec in options.inputs:
+            keep.all(open_input(spec), Path(spec.location).name, options.progress)
+        for source, files in resolved:
+            keep.all(source_items(source, files), f"source {source.name}", options.progress)
+    if index is not None and collected.decontamination is not None:
+        collected.decontamination["counts"] = {name: stats.as_dict() for name, stats in sorted(index.stats.items())}
+    _check_ids(collected.pairs)
     return collected
 
 
-def _clean(
-    cleaner: Cleaner, ledger: Ledger, items: Iterable[PreferencePair | Dropped], name: str, progress: bool
-) -> Iterator[PreferencePair]:
-    for item in tqdm(items, desc=f"read {name}", unit=" rows", disable=not progress, mininterval=0.5):
-        ledger.read[item.source] += 1
-        if isinstance(item, Dropped):
-            ledger.drop(item.source, item.reason)
-        elif (kept := cleaner.clean(item)) is not None:
-            yield kept
+class _Keeper:
+    """Counts every item, cleans and decontaminates pairs, keeps the survivors."""
+
+    def __init__(self, collected: Collected, index: BenchmarkIndex | None,
+                 on_kept: Callable[[PreferencePair], None] | None) -> None:
+        self.collected = collected
+        self.ledger = collected.ledger
+        self.cleaner = Cleaner(collected.ledger)
+        self.index = index
+        self.on_kept = on_kept
+
+    def all(self, items: Iterable[PreferencePair | Dropped], name: str, progress: bool) -> None:
+        for item in tqdm(items, desc=f"read {name}", unit=" rows", disable=not progress, mininterval=0.5):
+            self.ledger.read[item.source] += 1
+            if isinstance(item, Dropped):
+                self.ledger.drop(item.source, item.reason)
+                continue
+            pair = self.cleaner.clean(item)
+            if pair is None:
+                continue
+            if self.index is not None and is_contaminated(pair, self.index):
+                self.ledger.drop(pair.source, "contaminated")
+                continue
+            self.collected.pairs.append(pair)
+            if self.on_kept is not None:
+                self.on_kept(pair)
 
 
 def _check_ids(pairs: Sequence[PreferencePair]) -> None:
@@ -99,24 +120,20 @@ def _source_record(source: MixSource, files: ResolvedFiles) -> dict[str, Any]:
     return source.describe() | {"resolved_revision": files.revision, "files": len(files.files)}
 
 
-def _decontaminate(
+def _benchmark_index(
     collected: Collected, options: BuildOptions, benchmarks: Sequence[tuple[Any, ResolvedFiles]]
-) -> None:
+) -> BenchmarkIndex:
     index = BenchmarkIndex(n=options.decontam_ngram, threshold=options.decontam_threshold)
     for spec, files in benchmarks:
         index.add(spec.name, benchmark_prompts(spec, files))
         collected.inputs.append(InputRef(name=f"{spec.name}={files.name}", revision=files.revision,
                                          sha256=files.sha256))
-    pairs = tqdm(collected.pairs, desc="decontaminate", unit=" pairs", disable=not options.progress, mininterval=0.5)
-    kept, dropped = decontaminate(pairs, index)
-    for pair in dropped:
-        collected.ledger.drop(pair.source, "contaminated")
-    collected.pairs = kept
     collected.decontamination = {
         "benchmarks": [{"name": spec.name, "location": files.name, "revision": files.revision}
                        for spec, files in benchmarks],
         "ngram": index.n,
         "threshold": index.threshold,
         "min_turn_words": MIN_TURN_WORDS,
-        "counts": {name: stats.as_dict() for name, stats in sorted(index.stats.items())},
+        "counts": {},
     }
+    return index

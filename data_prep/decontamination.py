@@ -29,13 +29,16 @@ DEFAULT_NGRAM = 13
 DEFAULT_THRESHOLD = 0.5
 MIN_TURN_WORDS = 8
 _PUNCTUATION = re.compile(r"[^\w\s]+|_+")
+# The same rule for ASCII text as one C-speed table: punctuation, '_' and control characters become spaces.
+_ASCII_TO_SPACE = str.maketrans(dict.fromkeys(
+    [c for c in map(chr, range(128)) if c == "_" or not (c.isalnum() or c.isspace())], " "))
 
 
 def normalise_words(text: str) -> list[str]:
     """Words of ``text`` after NFKC, case folding and replacing punctuation by spaces."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
-    return _PUNCTUATION.sub(" ", text.casefold()).split()
+    if text.isascii():
+        return text.lower().translate(_ASCII_TO_SPACE).split()
+    return _PUNCTUATION.sub(" ", unicodedata.normalize("NFKC", text).casefold()).split()
 
 
 def prompt_turns(pair: PreferencePair) -> list[str]:
@@ -65,6 +68,7 @@ class BenchmarkIndex:
     stats: dict[str, BenchmarkStats] = field(default_factory=dict)
     _exact: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     _grams: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    _gram_set: set[int] = field(default_factory=set)
     _sizes: list[int] = field(default_factory=list)
     _owner: list[str] = field(default_factory=list)
 
@@ -92,6 +96,7 @@ class BenchmarkIndex:
                 self._owner.append(benchmark)
                 for gram in grams:
                     self._grams[gram].append(item)
+                self._gram_set |= grams
 
     def matches(self, turns: Sequence[str]) -> dict[str, str]:
         """``{benchmark: "exact" | "ngram"}`` for every benchmark the prompt overlaps."""
@@ -100,13 +105,12 @@ class BenchmarkIndex:
             return {}
         found = {b: "exact" for key in keys for b in self._exact.get(key, ())}
         grams = self._gram_hashes(keys[0].split())
-        if not grams or not self._grams:
+        hits = grams & self._gram_set if grams else ()  # set & set runs in C; most prompts share nothing
+        if not hits:
             return found
         shared: Counter[int] = Counter()
-        for gram in grams:
-            items = self._grams.get(gram)
-            if items:
-                shared.update(items)
+        for gram in hits:
+            shared.update(self._grams[gram])
         for item, count in shared.items():
             if count >= self.threshold * min(len(grams), self._sizes[item]):
                 found.setdefault(self._owner[item], "ngram")
@@ -126,18 +130,23 @@ class BenchmarkIndex:
         return set(map(hash, zip(*(words[i:] for i in range(self.n)), strict=False)))
 
 
+def is_contaminated(pair: PreferencePair, index: BenchmarkIndex) -> bool:
+    """True if the pair's prompt overlaps any benchmark; counts each benchmark's match in ``index.stats``."""
+    found = index.matches(prompt_turns(pair))
+    for benchmark, how in found.items():
+        stats = index.stats[benchmark]
+        if how == "exact":
+            stats.exact += 1
+        else:
+            stats.ngram += 1
+    return bool(found)
+
+
 def decontaminate(
     pairs: Iterable[PreferencePair], index: BenchmarkIndex
 ) -> tuple[list[PreferencePair], list[PreferencePair]]:
-    """Split pairs into (kept, contaminated); counts each benchmark's matches into ``index.stats``."""
+    """Split pairs into (kept, contaminated), counting matches per benchmark."""
     kept, dropped = [], []
     for pair in pairs:
-        found = index.matches(prompt_turns(pair))
-        for benchmark, how in found.items():
-            stats = index.stats[benchmark]
-            if how == "exact":
-                stats.exact += 1
-            else:
-                stats.ngram += 1
-        (dropped if found else kept).append(pair)
+        (dropped if is_contaminated(pair, index) else kept).append(pair)
     return kept, dropped

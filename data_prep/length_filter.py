@@ -7,14 +7,14 @@ the A/B balance, and verl's own filter then drops nothing.
 
 Many pairs at once (:meth:`PromptLengthFilter.longest_many`): transformers' ``tokenize=True`` is the
 chat template rendered to text and then encoded with ``add_special_tokens=False``; we do the same in
-chunks, encoding each chunk with the Rust tokenizer's batch encoder (all cores) while a helper thread
-renders the next chunk, and keep only the counts, so memory stays flat however many pairs there are.
+chunks, encoding each chunk with the Rust tokenizer's batch encoder (all cores, the GIL released) and
+keeping only the counts, so memory stays flat however many pairs there are. The build measures in a
+helper thread while it is still reading (:mod:`data_prep.length_stream`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,13 +91,18 @@ class PromptLengthFilter:
         """:meth:`longest` of every pair, in order, computed in batches (``on_chunk(n)`` after each)."""
         if chunk_size <= 0:
             raise ValueError(f"chunk_size {chunk_size} must be positive.")
-        chunks = [pairs[i : i + chunk_size] for i in range(0, len(pairs), chunk_size)]
         out: list[int] = []
-        for chunk, lengths in zip(chunks, self._lengths(chunks, template), strict=True):
-            out.extend(max(lengths[i], lengths[i + 1]) for i in range(0, len(lengths), 2))
+        for start in range(0, len(pairs), chunk_size):
+            chunk = pairs[start : start + chunk_size]
+            out.extend(self.longest_of_chunk(chunk, template))
             if on_chunk is not None:
                 on_chunk(len(chunk))
         return out
+
+    def longest_of_chunk(self, pairs: Sequence[PreferencePair], template: PromptTemplate) -> list[int]:
+        """:meth:`longest` of each pair, from one batch encoding of both orders of all of them."""
+        lengths = self.count_tokens(self.render_texts(pairs, template))
+        return [max(lengths[i], lengths[i + 1]) for i in range(0, len(lengths), 2)]
 
     def render_texts(self, pairs: Sequence[PreferencePair], template: PromptTemplate) -> list[str]:
         """The chat-template text of both orders of every pair (A-first then B-first, pair by pair)."""
@@ -113,18 +118,6 @@ class PromptLengthFilter:
         if self._encoder is None:
             self._encoder = batch_encoder(self.tokenizer)
         return self._encoder(texts)
-
-    def _lengths(self, chunks: Sequence[Sequence[PreferencePair]], template: PromptTemplate) -> Iterator[list[int]]:
-        """Token counts per chunk; chunk i+1 is rendered (Python) while chunk i is encoded (Rust, no GIL)."""
-        if not chunks:
-            return
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="render") as pool:
-            pending = pool.submit(self.render_texts, chunks[0], template)
-            for i in range(len(chunks)):
-                texts = pending.result()
-                if i + 1 < len(chunks):
-                    pending = pool.submit(self.render_texts, chunks[i + 1], template)
-                yield self.count_tokens(texts)
 
 
 def batch_encoder(tokenizer: Any) -> Callable[[list[str]], list[int]]:

@@ -126,8 +126,19 @@ def make_pair(
 def content_id(
     conversation: Sequence[Message], chosen: Sequence[Message], rejected: Sequence[Message]
 ) -> str:
-    """A stable id from the content alone: identical pairs from any source get the same id."""
-    return "p" + _digest([list(conversation), list(chosen), list(rejected)])[:16]
+    """A stable id from the content alone: identical pairs from any source get the same id.
+
+    Every field is length-prefixed, so the hashed text is unambiguous; no JSON encoding, which costs
+    more than the hash on long answers.
+    """
+    digest = hashlib.blake2b(digest_size=8)
+    for side in (conversation, chosen, rejected):
+        digest.update(f"{len(side)}|".encode())
+        for message in side:
+            content = message["content"].encode("utf-8", "surrogatepass")
+            digest.update(f"{message['role']}|{len(content)}|".encode())
+            digest.update(content)
+    return "p" + digest.hexdigest()
 
 
 def check_source_name(source: str) -> str:

@@ -1,4 +1,5 @@
-"""The build: inputs -> pairs (cleaned, decontaminated: :mod:`data_prep.collect`) -> splits -> per
+"""The build: inputs -> pairs (cleaned, decontaminated: :mod:`data_prep.collect`; prompt lengths of
+every variant measured meanwhile in a helper thread: :mod:`data_prep.length_stream`) -> splits -> per
 variant (length filter, A/B placement, rendering) -> ``{out}/{variant}/{train,val[,distill]}.parquet``
 + ``manifest.json``.
 
@@ -10,6 +11,7 @@ benchmark and tests call.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -27,6 +29,7 @@ from data_prep.benchmark_prompts import BenchmarkSpec
 from data_prep.collect import Collected, DuplicateIdError, collect
 from data_prep.decontamination import DEFAULT_NGRAM, DEFAULT_THRESHOLD
 from data_prep.length_filter import PromptLengthFilter, load_tokenizer
+from data_prep.length_stream import BackgroundLengths
 from data_prep.mix import Mix
 from data_prep.pairs import PreferencePair
 from data_prep.placement import balance, place
@@ -120,22 +123,29 @@ def build(options: BuildOptions) -> BuildResult:
     """Build every requested variant and return where everything went."""
     check_options(options)
     timer = StageTimer()
-    templates = {variant: _template(options, variant) for variant in options.variants}
-    length_filter = _length_filter(options)
-    try:
-        collected = collect(options, timer)
-    except DuplicateIdError as err:
-        raise BuildError(str(err)) from err
-    if not collected.pairs:
-        raise BuildError(f"inputs {_names(options)} hold no preference pairs to keep (dropped: "
-                         f"{_drop_summary(collected)}); point --inputs/--source at files with rows.")
+    with timer("setup"):
+        templates = {variant: _template(options, variant) for variant in options.variants}
+        length_filter = _length_filter(options)
+    with contextlib.ExitStack() as stack:
+        measure = None
+        if length_filter is not None:
+            measure = stack.enter_context(BackgroundLengths(length_filter, templates))
+        try:
+            collected = collect(options, timer, on_kept=measure.add if measure else None)
+        except DuplicateIdError as err:
+            raise BuildError(str(err)) from err
+        if not collected.pairs:
+            raise BuildError(f"inputs {_names(options)} hold no preference pairs to keep (dropped: "
+                             f"{_drop_summary(collected)}); point --inputs/--source at files with rows.")
+        lengths = _wait_for_lengths(measure, options.progress, timer)
     with timer("split"):
         try:
             splits = split_pairs(collected.pairs, options.val_size, options.distill_fraction, options.seed)
         except ValueError as err:
             raise BuildError(f"cannot split {len(collected.pairs)} pairs: {err}") from err
-    variants = {variant: _build_variant(options, variant, template, splits, length_filter, collected, timer)
-                for variant, template in templates.items()}
+    limit = length_filter.max_prompt_length if length_filter else None
+    variants = {variant: _build_variant(options, variant, template, splits, lengths.get(variant), limit, collected,
+                                        timer) for variant, template in templates.items()}
     ledger = collected.ledger
     shared = {reason: counts for reason, counts in ledger.dropped_counts().items() if reason != "too_long"}
     return BuildResult(variants=variants, input_pairs=ledger.read_counts(), duplicates=shared["duplicate"],
@@ -173,23 +183,24 @@ def _length_filter(options: BuildOptions) -> PromptLengthFilter | None:
     return PromptLengthFilter(tokenizer, options.max_prompt_length, options.chat_template_kwargs)
 
 
+def _wait_for_lengths(
+    measure: BackgroundLengths | None, progress: bool, timer: StageTimer
+) -> dict[str, dict[str, int]]:
+    """The prompt lengths measured in the background (waiting for the chunks still queued)."""
+    if measure is None:
+        return {}
+    with timer("measure_wait"), tqdm(total=measure.queued(), desc="measure prompts", unit=" pairs",
+                                     disable=not progress, mininterval=0.5) as bar:
+        return measure.lengths(on_chunk=bar.update)
+
+
 def _filter_lengths(
-    splits: Mapping[str, list[PreferencePair]],
-    template: PromptTemplate,
-    length_filter: PromptLengthFilter | None,
-    progress: bool,
-    variant: str,
+    splits: Mapping[str, list[PreferencePair]], lengths: Mapping[str, int] | None, limit: int | None
 ) -> tuple[dict[str, list[PreferencePair]], SourceCounts]:
-    if length_filter is None:
+    if lengths is None or limit is None:
         return dict(splits), {}
-    kept: dict[str, list[PreferencePair]] = {}
-    dropped: Counter[str] = Counter()
-    total = sum(map(len, splits.values()))
-    with tqdm(total=total, desc=f"{variant}: measure", unit=" pairs", disable=not progress or not total) as bar:
-        for split, pairs in splits.items():
-            lengths = length_filter.longest_many(pairs, template, on_chunk=bar.update)
-            kept[split] = [p for p, n in zip(pairs, lengths, strict=True) if n <= length_filter.max_prompt_length]
-            dropped.update(p.source for p, n in zip(pairs, lengths, strict=True) if n > length_filter.max_prompt_length)
+    kept = {split: [p for p in pairs if lengths[p.id] <= limit] for split, pairs in splits.items()}
+    dropped = Counter(p.source for pairs in splits.values() for p in pairs if lengths[p.id] > limit)
     return kept, dict(sorted(dropped.items()))
 
 
@@ -198,12 +209,12 @@ def _build_variant(
     variant: str,
     template: PromptTemplate,
     splits: Mapping[str, list[PreferencePair]],
-    length_filter: PromptLengthFilter | None,
+    lengths: Mapping[str, int] | None,
+    limit: int | None,
     collected: Collected,
     timer: StageTimer,
 ) -> VariantBuild:
-    with timer(f"{variant}:length_filter"):
-        kept, too_long = _filter_lengths(splits, template, length_filter, options.progress, variant)
+    kept, too_long = _filter_lengths(splits, lengths, limit)
     wanted = [s for s in SPLITS if s != "distill" or options.distill_fraction > 0]
     for split in wanted:
         if not kept[split]:

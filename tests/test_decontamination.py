@@ -175,3 +175,10 @@ def test_an_unpinned_benchmark_hub_name_asks_for_a_commit() -> None:
     fix = "needs a pinned revision; write --decontaminate rewardbench2=allenai/reward-bench-2@COMMIT"
     with pytest.raises(SourceError, match=fix):
         resolve_benchmark(parse_benchmark_spec("rewardbench2"))
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_the_ascii_fast_path_matches_the_general_rule(text: str) -> None:
+    from data_prep.decontamination import _PUNCTUATION
+
+    assert normalise_words(text) == _PUNCTUATION.sub(" ", text.casefold()).split()
