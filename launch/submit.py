@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -31,7 +32,9 @@ from launch.spec import JobSpec
 REPO = Path(__file__).resolve().parents[1]
 PATH_INPUTS = ("RMR1_MODEL_PATH", "RMR1_DATA_DIR", "RMR1_OUTPUT_DIR")
 NODE_ENV = ("RMR1_MODULES", "RMR1_SETUP")
-_SECRET_WORDS = ("api_key", "apikey", "token", "secret", "password")
+# A key naming a secret (wandb_api_key, hf_token, ...), but not tokenizer_path or max_tokens.
+_SECRET_KEY = re.compile(r"(^|[._])(api_?key|token|secret|password|passwd)($|[._])")
+WHERE = {"local": "local Ray", "allocation": "this allocation", "sbatch": "sbatch"}
 
 
 class UsageError(ValueError):
@@ -83,8 +86,7 @@ def run(args: argparse.Namespace) -> int:
         script_args,
     )
     sbatch.insert(1, f"--chdir={REPO}")
-    where = "dry run" if args.dry_run else {"local": "local Ray", "allocation": "this allocation", "sbatch": "sbatch"}
-    print(describe(spec, settings, inputs, composed, sbatch, where if isinstance(where, str) else where[backend]))
+    print(describe(spec, settings, inputs, composed, sbatch, "dry run" if args.dry_run else WHERE[backend]))
     if args.dry_run:
         print("dry run: nothing submitted")
         return 0
@@ -101,8 +103,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _reject_secrets(overrides: Sequence[str]) -> None:
     for override in overrides:
-        key = override.split("=", 1)[0].lower()
-        if any(word in key for word in _SECRET_WORDS) or "WANDB_API_KEY" in override:
+        key = override.split("=", 1)[0].lstrip("+~").lower()
+        if _SECRET_KEY.search(key) or "WANDB_API_KEY" in override:
             raise UsageError(
                 f"override {key!r} looks like a secret; export it in your environment (WANDB_API_KEY=...) instead, "
                 "since command lines are visible to every user of the cluster."
@@ -192,7 +194,7 @@ def _make_spec(args, settings: Settings, composed, inputs, validate: bool, backe
         container_mounts=settings.get("RMR1_CONTAINER_MOUNTS"),
         srun_args=shlex.split(settings.get("RMR1_SRUN_ARGS") or ""),
         min_free_gb=settings.integer("RMR1_MIN_FREE_GB"),
-        local_gpus=args.local_gpus if args.local_gpus is not None else _detected_gpus(),
+        local_gpus=_local_gpus(args) if backend == "local" else None,
     )
 
 
@@ -218,7 +220,10 @@ def _job_name(spec: JobSpec) -> str:
     return f"{spec.recipe}-validate" if spec.mode == "validate" else spec.recipe
 
 
-def _detected_gpus() -> int:
+def _local_gpus(args: argparse.Namespace) -> int:
+    """GPUs a --local run declares to Ray: --local-gpus, else what nvidia-smi lists (0 without it)."""
+    if args.local_gpus is not None:
+        return int(args.local_gpus)
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return 0

@@ -102,6 +102,10 @@ def test_missing_inputs_are_named_in_one_sentence(clean_env, tmp_path: Path, cap
     assert f"missing model path {tmp_path}/checkpoints/rm_r1/sft_qwen14b/hf (" in err and "RMR1_MODEL_PATH" in err
 
 
+def test_keys_that_merely_contain_token_are_not_secrets(ready: Path) -> None:
+    assert submit(["rl_qwen7b", "--dry-run", "actor_rollout_ref.model.tokenizer_path=null"]) == 0
+
+
 def test_validate_variable_selects_validate_mode(ready: Path, capsys) -> None:
     os.environ["VALIDATE"] = "1"
     assert submit(["rl_qwen7b", "--dry-run"]) == 0
@@ -119,6 +123,7 @@ USER_ERRORS = [
     (["rl_qwen7b", "--dry-run", "trainer.logger=[console,wandb]"], "WANDB_API_KEY is not in your environment"),
     # a key on the command line is refused, whatever its spelling
     (["rl_qwen7b", "--dry-run", "+trainer.wandb_api_key=abc"], "looks like a secret"),
+    (["rl_qwen7b", "--dry-run", "+actor_rollout_ref.model.hf_token=abc"], "looks like a secret"),
     # requeue without resume would restart from step 0
     (["rl_qwen7b", "--dry-run", "trainer.resume_mode=disable"], "requeued job would restart from step 0"),
     # the requeue signal must come before the limit
