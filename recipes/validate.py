@@ -87,6 +87,15 @@ def check_composed(composed: Composed, manifest: Path | None = None, report: Rep
         report.manifest = str(loaded.path)
         report.problems += check_manifest(composed, loaded)
     report.plan = make_plan(composed, loaded)
+    if loaded is not None and report.plan.steps_per_epoch == 0:
+        report.problems.append(
+            warning(
+                "data-size",
+                f"{loaded.path} has {report.plan.train_rows:,} train rows, fewer than data.train_batch_size "
+                f"({composed.cfg.data.train_batch_size:,}), so an epoch has 0 steps and nothing would train; "
+                "build more data or lower data.train_batch_size.",
+            )
+        )
     return report
 
 

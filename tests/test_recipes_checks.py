@@ -348,3 +348,11 @@ def test_cli_exits_non_zero_with_one_sentence_for_an_unknown_recipe(capsys: pyte
     out = capsys.readouterr().out
     assert out.startswith("ERROR [compose] no recipe named 'rl_qwen8b' in recipes/; use one of rl_byo,")
     assert out.rstrip().endswith("NOT READY: rl_qwen8b (1 error(s), 0 warning(s))")
+
+
+def test_data_smaller_than_one_batch_warns_that_nothing_would_train(tmp_path: Path) -> None:
+    report = check_composed(composed("rl_qwen7b"), _manifest(tmp_path, rows=20))
+    messages = found(report, "data-size", "warning")
+    assert len(messages) == 1 and "20 train rows" in messages[0] and "0 steps" in messages[0]
+    assert report.plan is not None and report.plan.steps_per_epoch == 0
+    assert found(check_composed(composed("rl_qwen7b"), _manifest(tmp_path, rows=20_480)), "data-size", "warning") == []
