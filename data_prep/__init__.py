@@ -2,7 +2,14 @@
 
 Modules: ``prompts`` (the judge templates, PROMPT_VERSION, rendering, candidate markers),
 ``cor_parser`` (the Chain-of-Rubrics structure of a response), ``pairs`` (PreferencePair),
-``adapters`` (sources -> pairs), ``splits`` and ``placement`` (seeded train/val/distill and A/B),
-``length_filter``, ``writers`` (verl RL/SFT rows, atomic writes), ``manifest``, ``pipeline`` (``build``),
-``build_parquet`` (the CLI) and ``preflight`` (the preflight stage).
+``adapters`` (sources -> pairs: local pair files, and the hub schemas of the rm_r1 mix),
+``mix`` and ``mixes/`` (training mixes as yaml), ``source_files`` (local files, folders, pinned hub
+snapshots), ``cleaning`` and ``neutralise`` (drops by reason, judge markup broken in training texts),
+``decontamination`` and ``benchmark_prompts`` (benchmark prompts kept out of training), ``collect``
+(read + clean + decontaminate, every row accounted for), ``splits`` and ``placement`` (seeded
+train/val/distill and A/B), ``length_filter`` and ``length_stream`` (token counts as verl counts them,
+batched, in a helper thread), ``writers`` (verl RL/SFT rows, atomic streamed writes), ``manifest``,
+``pipeline`` (``build``), ``build_parquet`` (the CLI), ``preflight`` (the preflight stage) and
+``synthetic_text``/``synthetic_sources`` (generated stand-ins for the real datasets, for tests,
+benchmarks and dry runs).
 """

@@ -160,3 +160,12 @@ def test_cli_errors_are_one_sentence(tmp_path: Path, args: list[str], message: s
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 1 and len(lines) == 1 and message in lines[0], done.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_cli_help_documents_the_mix_flags(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, str(SCRIPT), "--help"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    flags = ["--mix", "--source", "--revision", "--decontaminate", "--decontam-ngram", "--decontam-threshold",
+             "--tokenizer", "--max-prompt-length", "--chat-template-kwargs"]
+    assert done.returncode == 0 and all(f in done.stdout for f in flags)
+    assert "rm_r1" in done.stdout and "default with --tokenizer: 4096" in done.stdout
