@@ -4,7 +4,8 @@
     python benchmarks/reward_speed.py --json out.json
 
 Prints three numbers (targets from the foundation issue):
-1. strict parse calls/s on realistic ~32 KB judge rollouts, one core      (target >= 50,000/s)
+1. strict parse calls/s on realistic ~32 KB judge rollouts, one core      (target >= 50,000/s);
+   half reasoning-model shape (long <think> block, short answer), half instruct shape (32 KB CoR)
 2. worst time ratio 1 MB / 100 KB over a defined adversarial set         (target <= 12, i.e. linear)
 3. rollouts/s through verl's RewardLoopWorker + NaiveRewardManager, including detokenisation of
    8K-token responses with the tiny test tokenizer
@@ -24,21 +25,27 @@ from reward_fns import format_verdict, parse_verdict
 
 WORDS = (
     "the answer chatbot client response rubric weight accuracy because step first then result correct wrong "
-    "quote summary evidence helpful harmless concise detailed however therefore misses handles edge case"
+    "quote summary evidence helpful harmless concise detailed however therefore misses handles edge case "
+    "think like make key task check work look back know"  # common words with k: realistic letter mix
 ).split()
 
 
 def realistic_rollout(rng: random.Random, size: int = 32_000) -> str:
-    """A CoR judgment of ~size chars: optional thinking, tags, prose, quoted candidates, then the verdict."""
+    """A judgment of ~size chars in one of the two shapes our models write, chosen 50/50.
+
+    Reasoning models (R1-Distill): a long thinking block (the chat template opened <think>), then
+    </think> and a short final answer with the verdict. Instruct models: a full Chain-of-Rubrics with
+    quoted evidence and no thinking block; 32 KB is their long tail and the parser's worst case
+    (no </think> to stop the backward scan early)."""
     label = rng.choice("AB")
 
     def prose(n: int) -> str:
         return " ".join(rng.choice(WORDS) for _ in range(n // 7))
 
-    parts = []
-    if rng.random() < 0.5:  # reasoning-model style: the chat template opened <think>
-        parts.append(prose(size // 2) + "\n</think>\n")
-    parts += [
+    if rng.random() < 0.5:
+        answer = f"<type>Chat</type>\n<eval>{prose(1500)}</eval>\n"
+        return prose(size - len(answer) - 40) + "\n</think>\n\n" + answer + format_verdict(label) + "\n"
+    parts = [
         "<type>Chat</type>\n<rubric>\n1. Accuracy (40%)\n2. Helpfulness (30%)\n</rubric>\n",
         "<justify>" + prose(600) + "</justify>\n<eval>\n",
     ]
@@ -64,16 +71,23 @@ ADVERSARIAL: dict[str, Callable[[int], str]] = {
 }
 
 
-def bench_parse(n_texts: int, seconds: float) -> float:
+def bench_parse(n_texts: int, seconds: float, windows: int = 10) -> tuple[float, float]:
+    """(best, median) strict parse calls/s over ``windows`` equal slices of ``seconds``.
+
+    Best-of windows is the machine's capability; the median shows how much other load interfered."""
     rng = random.Random(0)
     texts = [realistic_rollout(rng) for _ in range(n_texts)]
     assert all(parse_verdict(t).ok for t in texts), "benchmark rollouts must be valid"
-    calls, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        for t in texts:
-            parse_verdict(t)
-        calls += len(texts)
-    return calls / (time.perf_counter() - start)
+    rates = []
+    for _ in range(windows):
+        calls, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds / windows:
+            for t in texts:
+                parse_verdict(t)
+            calls += len(texts)
+        rates.append(calls / (time.perf_counter() - start))
+    rates.sort()
+    return rates[-1], rates[len(rates) // 2]
 
 
 def _time(fn: Callable[[], object], repeat: int) -> float:
@@ -91,8 +105,8 @@ def bench_adversarial() -> dict[str, float]:
     for name, build in ADVERSARIAL.items():
         small, large = build(100_000), build(1_000_000)
         for mode in ("strict", "lenient"):
-            t_small = _time(lambda s=small, m=mode: parse_verdict(s, m), 7)
-            t_large = _time(lambda s=large, m=mode: parse_verdict(s, m), 5)
+            t_small = _time(lambda s=small, m=mode: parse_verdict(s, m), 15)
+            t_large = _time(lambda s=large, m=mode: parse_verdict(s, m), 7)
             ratios[f"{name}/{mode}"] = t_large / t_small
     return ratios
 
@@ -128,8 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="also write the numbers as JSON (to compare runs)")
     args = parser.parse_args(argv)
 
-    parse_rate = bench_parse(64, args.seconds)
-    print(f"parse (strict, ~32 KB rollouts, 1 core): {parse_rate:,.0f} calls/s   target >= 50,000")
+    parse_rate, parse_median = bench_parse(64, args.seconds)
+    print(
+        f"parse (strict, ~32 KB rollouts, 1 core): {parse_rate:,.0f} calls/s best of 10 windows "
+        f"(median {parse_median:,.0f})   target >= 50,000"
+    )
     ratios = bench_adversarial()
     worst = max(ratios, key=ratios.get)
     for name, r in sorted(ratios.items()):
@@ -139,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"verl NaiveRewardManager: {rate:,.1f} rollouts/s at {tokens:,.0f} response tokens (incl. detokenisation)")
     result = {
         "parse_calls_per_s": parse_rate,
+        "parse_calls_per_s_median": parse_median,
         "adversarial_worst_ratio": ratios[worst],
         "adversarial_ratios": ratios,
         "verl_rollouts_per_s": rate,

@@ -32,7 +32,7 @@ an ``<answer>`` tag with no such mark is malformed rather than a second verdict.
 The reasoning block is found from the LAST ``think>`` tag: a closing one starts the answer region, an
 opening one (a block reopened and never closed) means there is no answer region.
 
-Speed: a clean response costs one multi-character scan (``rfind("think>")``), one ``memrchr`` for
+Speed: a clean response costs one multi-character scan (``rfind("hink>")``), one ``memrchr`` for
 ``[`` and a regex over the last 160 characters, so the common case runs at C speed. Regular
 expressions elsewhere run only at candidate positions, so cost stays linear in length.
 """
@@ -80,6 +80,9 @@ class ParsedVerdict:
         return self.label is not None
 
 
+_OK = {label: ParsedVerdict(label, None) for label in LABELS}  # immutable, so the hot path reuses them
+
+
 def format_verdict(label: str) -> str:
     """Render the verdict for ``label``.
 
@@ -115,9 +118,10 @@ _CONFUSABLES = str.maketrans(
 )
 # Bounded quantifiers keep every match O(1): no backtracking blow-up on adversarial input.
 _MARK = re.compile(r"\[\[[ \t]{0,4}(\S)[ \t]{0,4}\]\]")
+_BRACKET_RUN = re.compile(r"\[+")
 _LOOKALIKE_MARK = re.compile(r"[\[［【〚⟦〔]{1,2}[ \t]{0,4}(\S)[ \t]{0,4}[\]］】〛⟧〕]{1,2}")
 _STRICT_TAIL = re.compile(r"<answer>\s{0,64}\[\[([AB])\]\]\s{0,64}</answer>")
-_CLOSE_TAG_LIKE = re.compile(r"\s{0,64}<\s{0,4}/\s{0,4}answer\s{0,4}>\s*", re.IGNORECASE)
+_CLOSE_TAG_LIKE = re.compile(r"\]{0,2}\s{0,64}<\s{0,4}/\s{0,4}answer\s{0,4}>\s*", re.IGNORECASE)
 _TAIL_WINDOW = 160  # longer than any strict verdict with its allowed whitespace
 
 
@@ -161,13 +165,15 @@ def _content_end(text: str) -> int:
 
 def _answer_region_start(text: str) -> int:
     """Index where the answer region begins, or -1 if the last reasoning tag opens a block."""
-    j = text.rfind("think>")  # one scan finds both <think> and </think>
+    # One backward scan finds both <think> and </think>. "hink>" rather than "think>": CPython's rfind
+    # tests the needle's first character at every position, and "h" is rarer in English than "t".
+    j = text.rfind("hink>")
     while j >= 0:
-        if text.startswith(THINK_CLOSE, j - 2):
-            return j + len("think>")
-        if text.startswith(THINK_OPEN, j - 1):
+        if text.startswith(THINK_CLOSE, j - 3):
+            return j + len("hink>")
+        if text.startswith(THINK_OPEN, j - 2):
             return -1
-        j = text.rfind("think>", 0, j)  # "rethink>" or similar: keep looking
+        j = text.rfind("hink>", 0, j)  # "rethink>" or similar: keep looking
     return 0
 
 
@@ -180,7 +186,7 @@ def _strict_fast_path(text: str, start: int, end: int) -> ParsedVerdict | None:
         return None
     if not text.isascii() and _has_lookalike_bracket(text, start, end):
         return None
-    return ParsedVerdict(m.group(1), None)
+    return _OK[m.group(1)]
 
 
 def _has_lookalike_bracket(text: str, start: int, end: int) -> bool:
@@ -198,12 +204,14 @@ def _iter_marks(text: str, start: int, end: int) -> Iterator[_Mark]:
     A generator, so callers that need one or two marks stop early and huge inputs build no lists."""
     i = text.find("[[", start, end)
     while i >= 0:
+        run_end = _BRACKET_RUN.match(text, i, end).end()  # type: ignore[union-attr]  # text[i] is "["
+        i = run_end - 2  # in a run of "[", only the last "[[" can open a mark: one regex per run
         m = _MARK.match(text, i, end)
         if m:
             label = m.group(1).translate(_CONFUSABLES).upper()
             if label in LABELS:
                 yield _Mark(i, m.end(), label, m.group(1) in LABELS)
-        i = text.find("[[", i + 1, end)
+        i = text.find("[[", run_end, end)
     if text.isascii() or not _has_lookalike_bracket(text, start, end):
         return
     for m in _LOOKALIKE_MARK.finditer(text, start, end):

@@ -47,6 +47,8 @@ CASES = [
     ("cut_mid_open", "reasoning done. <answ", F.TRUNCATED, F.TRUNCATED),  # stopped in the opening tag
     ("cut_after_open", "reasoning done. <answer>", F.TRUNCATED, F.TRUNCATED),  # stopped after the opening tag
     ("extra_answer_tag", "<answer>maybe</answer>\n" + A, "A", "A"),  # a tag without a mark is no second verdict
+    ("triple_brackets", "<answer>[[[A]]]</answer>", F.MALFORMED, "A"),  # extra brackets around the mark
+    ("nested_code_lists", "x = [[[1]], [[2]]]\n" + B, "B", "B"),  # runs of [ in code are not marks
     ("reopened_think", "</think>" + A + "<think>more", F.INSIDE_THINKING, F.INSIDE_THINKING),  # reopened, unclosed
     ("rethink_word", "I rethink> this.\n" + B, "B", "B"),  # "think>" inside another word is not a tag
 ]
