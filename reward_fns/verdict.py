@@ -119,7 +119,7 @@ _CONFUSABLES = str.maketrans(
 # Bounded quantifiers keep every match O(1): no backtracking blow-up on adversarial input.
 _MARK = re.compile(r"\[\[[ \t]{0,4}(\S)[ \t]{0,4}\]\]")
 _BRACKET_RUN = re.compile(r"\[+")
-_LOOKALIKE_MARK = re.compile(r"[\[［【〚⟦〔]{1,2}[ \t]{0,4}(\S)[ \t]{0,4}[\]］】〛⟧〕]{1,2}")
+_LOOKALIKE_MARK = re.compile(r"([\[［【〚⟦〔]{1,2})[ \t]{0,4}(\S)[ \t]{0,4}([\]］】〛⟧〕]{1,2})")
 _STRICT_TAIL = re.compile(r"<answer>\s{0,64}\[\[([AB])\]\]\s{0,64}</answer>")
 _CLOSE_TAG_LIKE = re.compile(r"\]{0,2}\s{0,64}<\s{0,4}/\s{0,4}answer\s{0,4}>\s*", re.IGNORECASE)
 _TAIL_WINDOW = 160  # longer than any strict verdict with its allowed whitespace
@@ -215,8 +215,10 @@ def _iter_marks(text: str, start: int, end: int) -> Iterator[_Mark]:
     if text.isascii() or not _has_lookalike_bracket(text, start, end):
         return
     for m in _LOOKALIKE_MARK.finditer(text, start, end):
-        label = m.group(1).translate(_CONFUSABLES).upper()
-        if label in LABELS and "[[" not in m.group(0):  # ASCII [[ marks were yielded above
+        if (m.group(1) + m.group(3)).isascii():  # plain [A] is everyday text; ASCII [[A]] was yielded above
+            continue
+        label = m.group(2).translate(_CONFUSABLES).upper()
+        if label in LABELS:
             yield _Mark(m.start(), m.end(), label, False)
 
 

@@ -49,6 +49,7 @@ CASES = [
     ("extra_answer_tag", "<answer>maybe</answer>\n" + A, "A", "A"),  # a tag without a mark is no second verdict
     ("triple_brackets", "<answer>[[[A]]]</answer>", F.MALFORMED, "A"),  # extra brackets around the mark
     ("nested_code_lists", "x = [[[1]], [[2]]]\n" + B, "B", "B"),  # runs of [ in code are not marks
+    ("single_ascii_brackets", "Choose [A] 【x", F.MISSING, F.MISSING),  # [A] is no mark, even beside a lookalike
     ("reopened_think", "</think>" + A + "<think>more", F.INSIDE_THINKING, F.INSIDE_THINKING),  # reopened, unclosed
     ("rethink_word", "I rethink> this.\n" + B, "B", "B"),  # "think>" inside another word is not a tag
 ]
