@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import re
 
+from data_prep.cor_parser import COR_TAGS
+
 NEUTRALISE_VERSION = "neutralise-v1"
 MARKER = "\u200b"  # ZERO WIDTH SPACE: invisible, not whitespace to regexes or str.split
 
-_TAG_NAMES = "answer|think|type|solution|rubric|justify|eval|quote_[ab]|summary_[ab]"
+_TAG_NAMES = "|".join(re.escape(tag) for tag in ("answer", "think", *COR_TAGS))  # matched case-insensitively
 _TAG = re.compile(rf"<(?=[ \t]{{0,4}}/?[ \t]{{0,4}}(?:{_TAG_NAMES})[ \t]{{0,4}}>)", re.IGNORECASE)
 _CONTROL = re.compile(r"<(?=\|[^|<>\s]{1,64}\|>|｜[^｜<>\s]{1,64}｜>)")
 _OPEN = "\\[［【〚⟦〔"
