@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from launch.ray_node import free_ports
+
 BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "scontrol", "sinfo", "srun")
 INSTALL_HINT = "apt-get update && apt-get install -y slurm-wlm munge"
 
@@ -39,17 +41,6 @@ def missing_binaries() -> list[str]:
     """Slurm/munge programs not on PATH (or in /usr/sbin)."""
     path = os.environ.get("PATH", "") + os.pathsep + "/usr/sbin:/sbin"
     return [b for b in BINARIES if shutil.which(b, path=path) is None]
-
-
-def _free_ports(count: int) -> list[int]:
-    socks = [socket.socket() for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("", 0))
-        return [int(s.getsockname()[1]) for s in socks]
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 @dataclass
@@ -125,7 +116,7 @@ class LocalSlurm:
         (self.state / "spool").mkdir(exist_ok=True)
         for i in range(self.gpus):
             (self.state / f"fakegpu{i}").touch()
-        ctld_port, *node_ports = _free_ports(1 + len(self.nodes))
+        ctld_port, *node_ports = free_ports(1 + len(self.nodes))
         host = socket.gethostname()
         s = self.state
         lines = [

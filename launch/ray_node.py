@@ -30,11 +30,16 @@ STOP_GRACE_S = 45
 DRAIN_TIMEOUT_S = "1"
 
 
-def free_port() -> int:
-    """A TCP port free on this host right now."""
-    with socket.socket() as sock:
-        sock.bind(("", 0))
-        return int(sock.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports free on this host right now (all held open while picked, so no repeats)."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 def node_ip() -> str:
@@ -52,18 +57,23 @@ def ray_start_argv(
     port: int | None = None,
     address: str | None = None,
     temp_dir: str | None = None,
+    spare_ports: Sequence[int] = (),
 ) -> list[str]:
-    """``ray start --block`` for a head (``port``) or a worker (``address``), every fixed port made free."""
+    """``ray start --block`` for a head (``port``) or a worker (``address``), every fixed port made free.
+
+    ``spare_ports`` (3, distinct from ``port``) replace Ray's fixed agent, dashboard and client ports;
+    picked here when not given."""
+    agent, dashboard, client = spare_ports or free_ports(3)
     argv = [sys.executable, "-m", "ray.scripts.scripts", "start", "--block", f"--node-ip-address={ip}"]
     argv += [f"--num-gpus={num_gpus}", f"--num-cpus={num_cpus}"]
-    argv += ["--disable-usage-stats", f"--dashboard-agent-listen-port={free_port()}"]
+    argv += ["--disable-usage-stats", f"--dashboard-agent-listen-port={agent}"]
     if role == "head":
         argv += [
             "--head",
             f"--port={port}",
             "--include-dashboard=false",
-            f"--dashboard-port={free_port()}",
-            f"--ray-client-server-port={free_port()}",
+            f"--dashboard-port={dashboard}",
+            f"--ray-client-server-port={client}",
         ]
         if temp_dir:
             argv.append(f"--temp-dir={temp_dir}")
@@ -108,8 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--temp-dir", help="head: Ray's temp dir (workers use the head's)")
     parser.add_argument("--timeout", type=float, default=120.0, help="head: seconds to wait for the GCS port")
     args = parser.parse_args(argv)
-    ip, port = node_ip(), free_port()
-    cmd = ray_start_argv(args.role, ip, args.num_gpus, args.num_cpus, port, args.address, args.temp_dir)
+    ip, (port, *spare) = node_ip(), free_ports(4)
+    cmd = ray_start_argv(args.role, ip, args.num_gpus, args.num_cpus, port, args.address, args.temp_dir, spare)
     print(f"[ray_node {socket.gethostname()}] {' '.join(cmd)}", flush=True)
     env = {"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": DRAIN_TIMEOUT_S, **os.environ}
     child = subprocess.Popen(cmd, env=env)

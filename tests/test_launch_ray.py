@@ -86,3 +86,17 @@ def test_waiting_for_missing_nodes_times_out_with_a_clear_message(tmp_path: Path
     finally:
         head.send_signal(signal.SIGTERM)  # by pid: ray_node stops its own `ray start --block` and nothing else
         assert head.wait(60) == 0
+
+
+def test_ray_ports_are_distinct_and_free() -> None:
+    """Ray's GCS, agent, dashboard and client ports are drawn together, so none can repeat."""
+    import re
+
+    from launch.ray_node import free_ports, ray_start_argv
+
+    for _ in range(20):
+        assert len(set(free_ports(4))) == 4
+    port, *spare = free_ports(4)
+    argv = ray_start_argv("head", "127.0.0.1", 8, 1, port, None, None, spare)
+    ports = [int(m) for m in re.findall(r"port=(\d+)", " ".join(argv))]
+    assert sorted(ports) == sorted([port, *spare])
