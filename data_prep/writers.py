@@ -29,6 +29,7 @@ from typing import Any
 from data_prep.pairs import Message, PreferencePair, pair_from_dict
 from data_prep.placement import swap
 from data_prep.prompts import PromptTemplate, render_pair
+from infra.atomic_files import atomic_path, current_umask
 from reward_fns import VERDICT_FORMAT_VERSION
 
 DATA_SOURCE_PREFIX = "rm_r1"
@@ -121,29 +122,23 @@ def write_parquet_rows(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
     writer = None
     count = 0
-    try:
-        for chunk in _chunks(rows, chunk_rows):
-            table = pa.Table.from_pylist(chunk, schema=writer.schema if writer is not None else None)
+    with atomic_path(path) as tmp:
+        try:
+            for chunk in _chunks(rows, chunk_rows):
+                table = pa.Table.from_pylist(chunk, schema=writer.schema if writer is not None else None)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table, row_group_size=chunk_rows)
+                count += len(chunk)
             if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
-            writer.write_table(table, row_group_size=chunk_rows)
-            count += len(chunk)
-        if writer is None:
-            raise ValueError(f"refusing to write {os.fspath(path)!r} with no rows; an empty split is a build error.")
-        writer.close()
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; data is read by other users and nodes
-        os.replace(tmp, target)
-    except BaseException:
-        if writer is not None:
-            writer.close()
-        Path(tmp).unlink(missing_ok=True)
-        raise
+                raise ValueError(
+                    f"refusing to write {os.fspath(path)!r} with no rows; an empty split is a build error."
+                )
+        finally:
+            if writer is not None:
+                writer.close()  # before atomic_path renames the file (or removes it on error)
     return count
 
 
@@ -182,15 +177,9 @@ def staged_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _share(folder: Path) -> None:
     """Give a staged folder and its files the usual umask permissions (temp files start private)."""
-    mask = _umask()
+    mask = current_umask()
     os.chmod(folder, 0o777 & ~mask)
     for path in folder.iterdir():
         if path.is_file():

@@ -23,7 +23,7 @@ from eval.benchmarks import rewardbench
 from eval.errors import EvalError
 from eval.report_text import pct, signed_pct
 from eval.resample import Interval, paired_bootstrap
-from infra.run_metadata import write_text_atomic
+from infra.atomic_files import write_text_atomic
 
 AGGREGATIONS = {rewardbench.NAME: rewardbench}
 _COMPARED = (("order", "conventions"), ("parse_mode", "conventions"), ("parse_failure_score", "conventions"),

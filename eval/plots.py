@@ -6,13 +6,12 @@ depend on it). Images carry no timestamp, so identical summaries give identical 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from eval.report_text import VIEW_TITLES
+from infra.atomic_files import atomic_path
 
 SECTIONS_PNG = "sections.png"
 SUBSETS_PNG = "subsets.png"
@@ -73,13 +72,6 @@ def _bars(plt: Any, groups: Mapping[str, list[float | None]], views: list[str], 
 
 
 def _save(fig: Any, target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".png", dir=target.parent)
-    os.close(fd)
-    try:
+    with atomic_path(target, suffix=".png") as tmp:
         fig.savefig(tmp, format="png", metadata={"Software": None})
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return target

@@ -20,7 +20,8 @@ from typing import Any
 from eval.evaluate import EvalConfig, PairwiseResult
 from eval.judge_prompt import PromptChoice
 from eval.report_text import render_markdown
-from infra.run_metadata import InputRef, OutputRef, RunMetadata, git_commit, now_volatile, write_text_atomic
+from infra.atomic_files import write_text_atomic
+from infra.run_metadata import InputRef, OutputRef, RunMetadata, git_commit, now_volatile
 from reward_fns import VERDICT_FORMAT_VERSION
 
 SUMMARY = "summary.json"

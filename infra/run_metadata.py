@@ -22,12 +22,12 @@ import json
 import os
 import socket
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from infra.atomic_files import write_text_atomic
 from reward_fns import VERDICT_FORMAT_VERSION
 
 SCHEMA_VERSION = "run-metadata-v1"
@@ -138,30 +138,6 @@ class RunMetadata:
         if not isinstance(data, dict):
             raise ValueError(f"run metadata file {os.fspath(path)!r} holds a {type(data).__name__}, not an object.")
         return cls.from_dict(data)
-
-
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` via a temp file in the same folder, so readers never see half a file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes 0600; manifests live on shared filesystems
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

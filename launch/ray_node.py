@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from infra.run_metadata import write_text_atomic
+from infra.atomic_files import write_text_atomic
 
 STOP_GRACE_S = 45
 # On SIGTERM `ray start --block` first asks the GCS to drain the node (30 s by default). Slurm signals

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from infra.run_metadata import write_text_atomic
+from infra.atomic_files import write_text_atomic
 
 SCHEMA = "launch-spec-v1"
 Mode = Literal["train", "validate"]

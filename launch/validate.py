@@ -24,7 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from infra.run_metadata import git_commit, write_text_atomic
+from infra.atomic_files import write_text_atomic
+from infra.run_metadata import git_commit
 from launch.inputs import is_hub_id
 from launch.node_checks import PROJECT, check_node, version_of
 from launch.spec import JobSpec

@@ -265,7 +265,7 @@ def test_written_manifest_is_readable_by_others(tmp_path) -> None:
     import os
     import stat
 
-    from infra.run_metadata import write_text_atomic
+    from infra.atomic_files import write_text_atomic
 
     old = os.umask(0o022)
     try:
@@ -273,3 +273,20 @@ def test_written_manifest_is_readable_by_others(tmp_path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_atomic_path_leaves_nothing_behind_on_error(tmp_path) -> None:
+    """A failed write keeps the old file and leaves no temp file; a good one replaces it."""
+    import pytest
+
+    from infra.atomic_files import atomic_path
+
+    target = tmp_path / "data.bin"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("writer crashed")
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["data.bin"]
+    with atomic_path(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["data.bin"]
