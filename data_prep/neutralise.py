@@ -55,11 +55,6 @@ def neutralise(text: str) -> str:
     return _MARK.sub(lambda m: _bracket(m, single_too), text)
 
 
-def needs_neutralising(text: str) -> bool:
-    """True if :func:`neutralise` would change ``text``."""
-    return neutralise(text) != text
-
-
 def _bracket(match: re.Match[str], single_too: bool) -> str:
     opening = match.group(1)
     if len(opening) == 2 or single_too:
