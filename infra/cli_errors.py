@@ -1,0 +1,103 @@
+"""One error convention for every command-line entry point of the project.
+
+Exit codes (the README's table restates them):
+
+==== ==========================================================
+0    the run did what was asked
+1    the run failed (a stage, a server, the disk, a bug)
+2    bad input or a bad flag: nothing was started or written
+130  interrupted (Ctrl-C / SIGINT)
+==== ==========================================================
+
+Each package raises a subclass of :class:`UserError` for input a user can fix; its message is one
+sentence that names the input and the fix. A CLI's ``main`` is wrapped once by :func:`run_cli`,
+which prints that sentence (never a traceback) and returns the documented code.
+
+>>> class DemoError(UserError):
+...     pass
+>>> def main(argv):
+...     raise DemoError("--limit is -1; pass a whole number of 1 or more.")
+>>> import contextlib, io
+>>> with contextlib.redirect_stderr(io.StringIO()) as err:
+...     code = run_cli(main, [], prog="demo")
+>>> code, err.getvalue()
+(2, 'demo: error: --limit is -1; pass a whole number of 1 or more.\\n')
+"""
+
+from __future__ import annotations
+
+import errno
+import sys
+from collections.abc import Callable, Sequence
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+# OSErrors that a user causes and fixes (a path that is wrong, read-only or full), said in one line.
+_USER_OS_ERRNOS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENOENT: "no such file or directory",
+    errno.EISDIR: "it is a directory",
+    errno.ENOTDIR: "a part of the path is not a directory",
+}
+
+
+class UserError(ValueError):
+    """Input a user can fix. The message is one sentence naming the input and the fix.
+
+    Subclasses ``ValueError`` so that code written against the older per-module errors keeps working.
+    """
+
+    exit_code: int = EXIT_USAGE
+
+
+class RunFailed(RuntimeError):
+    """The run could not finish for a reason outside the user's input; exits 1 with the message only."""
+
+    exit_code: int = EXIT_FAILED
+
+
+def describe_os_error(err: OSError) -> str:
+    """One sentence for an ``OSError`` such as a full disk or a read-only output folder."""
+    what = _USER_OS_ERRNOS.get(err.errno or -1) or (err.strerror or type(err).__name__).lower()
+    where = f" writing {err.filename}" if err.filename else ""
+    return f"could not finish{where}: {what}; free space or choose a writable path, then run again."
+
+
+def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None, *,
+            prog: str) -> int:
+    """Call ``main(argv)`` and turn the expected failures into one line on stderr and the documented code.
+
+    Unexpected exceptions (bugs) still show their traceback: hiding them would hide the bug.
+    """
+    try:
+        code = main(argv)
+    except UserError as err:
+        _say(prog, str(err))
+        return err.exit_code
+    except RunFailed as err:
+        _say(prog, str(err))
+        return err.exit_code
+    except KeyboardInterrupt:
+        _say(prog, "interrupted; nothing half-written was kept, and a rerun resumes where it can.")
+        return EXIT_INTERRUPTED
+    except OSError as err:
+        if err.errno not in _USER_OS_ERRNOS:
+            raise
+        _say(prog, describe_os_error(err))
+        return EXIT_FAILED
+    return EXIT_OK if code is None else int(code)
+
+
+def _say(prog: str, message: str) -> None:
+    one_line = " ".join(message.split())
+    try:
+        print(f"{prog}: error: {one_line}", file=sys.stderr, flush=True)
+    except (BrokenPipeError, ValueError):  # stderr closed: the exit code still tells
+        pass
