@@ -26,17 +26,9 @@ from data_prep.benchmark_prompts import BENCHMARKS, parse_benchmark_spec
 from data_prep.decontamination import DEFAULT_NGRAM, DEFAULT_THRESHOLD
 from data_prep.length_filter import TokenizerError
 from data_prep.mix import Mix, MixError, builtin_mixes, load_mix, with_overrides
+from data_prep.options import DEFAULT_MAX_PROMPT_LENGTH, DEFAULT_OUT, DEFAULT_VAL_SIZE, BuildOptions
 from data_prep.pairs import PairError
-from data_prep.pipeline import (
-    DEFAULT_MAX_PROMPT_LENGTH,
-    DEFAULT_OUT,
-    DEFAULT_VAL_SIZE,
-    BuildError,
-    BuildOptions,
-    BuildResult,
-    build,
-    describe,
-)
+from data_prep.pipeline import BuildError, BuildResult, build, describe
 from data_prep.prompts import PROMPT_VERSION, VARIANTS, TemplateError
 from data_prep.source_files import SourceError
 

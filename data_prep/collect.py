@@ -1,7 +1,7 @@
 """Stage one of a build: every input row read, cleaned, decontaminated and accounted for, in one pass.
 
 Inputs are local pair files (``--inputs``, :mod:`data_prep.adapters.local_file`, strict: a bad row is
-an error) and the sources of a mix (``--mix``, :mod:`data_prep.adapters.hub_rows`, lenient: a bad row
+an error) and the sources of a mix (``--mix``, :mod:`data_prep.adapters.hub`, lenient: a bad row
 is a counted drop). All locations are resolved and the benchmark prompts indexed before any row is
 read, so a missing source or an unpinned hub name fails at once. Each kept pair is handed to
 ``on_kept`` as it comes (the build measures prompt lengths meanwhile). The result feeds the splits;
@@ -13,23 +13,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tqdm import tqdm
 
 from data_prep.adapters import input_ref, open_input
-from data_prep.adapters.hub_rows import resolve_source, source_items
+from data_prep.adapters.hub import resolve_source, source_items
 from data_prep.benchmark_prompts import benchmark_prompts, resolve_benchmark
 from data_prep.cleaning import Cleaner, Dropped, Ledger
 from data_prep.decontamination import MIN_TURN_WORDS, BenchmarkIndex, is_contaminated
 from data_prep.mix import MixSource
+from data_prep.options import BuildOptions
 from data_prep.pairs import PreferencePair
 from data_prep.source_files import ResolvedFiles
 from data_prep.stage_timer import StageTimer
 from infra.run_metadata import InputRef
-
-if TYPE_CHECKING:
-    from data_prep.pipeline import BuildOptions
 
 
 class DuplicateIdError(ValueError):

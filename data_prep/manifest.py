@@ -22,18 +22,16 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from data_prep.cleaning import CLEANING_VERSION
+from data_prep.collect import Collected
 from data_prep.neutralise import NEUTRALISE_VERSION
+from data_prep.options import BuildOptions
 from data_prep.pairs import PreferencePair
 from data_prep.prompts import PromptTemplate
 from data_prep.writers import DATA_SOURCE_PREFIX
 from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
-
-if TYPE_CHECKING:
-    from data_prep.collect import Collected
-    from data_prep.pipeline import BuildOptions
 
 MANIFEST_NAME = "manifest.json"
 TOOL = "data_prep.build_parquet"

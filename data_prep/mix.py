@@ -29,7 +29,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from data_prep.adapters.hub import ADAPTERS, Sample
 from data_prep.pairs import check_source_name
+
+__all__ = ["Mix", "MixError", "MixSource", "Sample", "builtin_mixes", "load_mix", "parse_mix", "with_overrides"]
 
 _SOURCE_KEYS = {"name", "adapter", "hub", "revision", "split", "exclude_subsets", "sample", "paper_pairs"}
 _MIX_KEYS = {"name", "description", "sources"}
@@ -37,14 +40,6 @@ _MIX_KEYS = {"name", "description", "sources"}
 
 class MixError(ValueError):
     """A mix file or an override is unusable; the message names it and the fix."""
-
-
-@dataclass(frozen=True)
-class Sample:
-    """Keep ``size`` rows: the first of a seeded permutation, exactly as ``datasets`` shuffles."""
-
-    size: int
-    seed: int
 
 
 @dataclass(frozen=True)
@@ -123,8 +118,6 @@ def parse_mix(text: str, origin: str) -> Mix:
 
 
 def _source(item: Any, where: str) -> MixSource:
-    from data_prep.adapters.hub_rows import ADAPTERS
-
     if not isinstance(item, dict):
         raise MixError(f"{where} is a {type(item).__name__}; each source is a mapping with name, adapter and hub.")
     _no_unknown(item, _SOURCE_KEYS, where)
@@ -170,14 +163,3 @@ def with_overrides(mix: Mix, locations: Mapping[str, str], revisions: Mapping[st
     )
     return replace(mix, sources=sources)
 
-
-def sampled_rows(total: int, sample: Sample) -> set[int]:
-    """Row indices kept by ``sample`` out of ``total``: ``datasets``' ``shuffle(seed).select(range(size))``.
-
-    ``datasets`` shuffles with ``numpy.random.default_rng(seed).permutation(len(dataset))``; taking the
-    first ``size`` entries of the same permutation picks the same rows as upstream did.
-    """
-    import numpy as np
-
-    permutation = np.random.default_rng(sample.seed).permutation(total)
-    return {int(i) for i in permutation[: sample.size]}

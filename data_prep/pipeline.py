@@ -25,12 +25,10 @@ from tqdm import tqdm
 
 from data_prep import manifest
 from data_prep.adapters import InputSpec
-from data_prep.benchmark_prompts import BenchmarkSpec
 from data_prep.collect import Collected, DuplicateIdError, collect
-from data_prep.decontamination import DEFAULT_NGRAM, DEFAULT_THRESHOLD
 from data_prep.length_filter import PromptLengthFilter, load_tokenizer
 from data_prep.length_stream import BackgroundLengths
-from data_prep.mix import Mix
+from data_prep.options import BuildOptions
 from data_prep.pairs import PreferencePair
 from data_prep.placement import balance, place
 from data_prep.prompts import VARIANTS, PromptTemplate, builtin_template, load_template
@@ -38,36 +36,13 @@ from data_prep.splits import SPLITS, split_pairs
 from data_prep.stage_timer import StageTimer
 from data_prep.writers import rl_row, staged_dir, write_parquet_rows
 
-DEFAULT_OUT = Path("data/rm_r1")  # where the recipes look by default (recipes/variant/*.yaml)
-DEFAULT_VAL_SIZE = 0.02
-DEFAULT_MAX_PROMPT_LENGTH = 4096  # the paper's data.max_prompt_length
+__all__ = ["BuildError", "BuildOptions", "BuildResult", "VariantBuild", "build", "describe", "read_pairs"]
 SourceCounts = dict[str, int]
 _FOLDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
 class BuildError(ValueError):
     """The build cannot produce usable data; the message names the input and the fix."""
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    """Everything a build depends on (all of it is recorded in each variant's manifest)."""
-
-    inputs: tuple[InputSpec, ...] = ()
-    out: Path = DEFAULT_OUT
-    variants: tuple[str, ...] = VARIANTS
-    val_size: float = DEFAULT_VAL_SIZE
-    distill_fraction: float = 0.0
-    seed: int = 0
-    prompt_template: Path | None = None
-    tokenizer: str | None = None
-    max_prompt_length: int | None = None
-    chat_template_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    progress: bool = True
-    mix: Mix | None = None
-    benchmarks: tuple[BenchmarkSpec, ...] = ()
-    decontam_ngram: int = DEFAULT_NGRAM
-    decontam_threshold: float = DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from data_prep.adapters.hub_rows import ADAPTERS, resolve_source, row_to_pair, source_items
+from data_prep.adapters.hub import ADAPTERS, Sample, resolve_source, row_to_pair, sampled_rows, source_items
 from data_prep.cleaning import Dropped
-from data_prep.mix import MixError, MixSource, Sample, load_mix, parse_mix, sampled_rows, with_overrides
+from data_prep.mix import MixError, MixSource, load_mix, parse_mix, with_overrides
 from data_prep.source_files import SourceError, data_files, resolve
 
 SCRIPT = Path(__file__).resolve().parents[1] / "data_prep" / "build_parquet.py"
