@@ -1,0 +1,96 @@
+"""SFT output of distillation and of the released trace set: lengths, split, parquet and manifest.
+
+Rows are verl ``MultiTurnSFTDataset`` rows (:func:`data_prep.writers.sft_row`: the judge prompt,
+then the trace as the one assistant turn, so the loss covers the trace only). Both files are sorted
+by row id and the validation rows are a seeded sample of the sorted ids, so the same kept traces
+give byte-identical parquet. Lengths are counted the way the trainer sees a row: the whole
+conversation through the tokenizer's chat template (or, without a tokenizer, the teacher's reported
+prompt + completion tokens); rows over the SFT recipe's ``data.max_length`` are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from data_prep.writers import sft_row, write_parquet_rows
+from infra.run_metadata import OutputRef
+
+# recipes/base/sft.yaml data.max_length (the paper's 12,288); a test keeps the two equal.
+SFT_MAX_LENGTH = 12288
+MANIFEST_NAME = "manifest.json"
+DATA_KIND = "sft"
+
+
+@dataclass(frozen=True)
+class SftExample:
+    """One kept trace ready to write, with its length in tokens when known."""
+
+    row_id: str
+    messages: Sequence[Mapping[str, str]]  # the judge prompt (without the trace)
+    trace: str
+    data_source: str
+    extra_info: Mapping[str, Any]
+    length: int | None = None
+
+    def row(self) -> dict[str, Any]:
+        return sft_row(self.messages, self.trace, data_source_name=self.data_source, extra_info=self.extra_info)
+
+
+def token_counter(tokenizer: Any, chat_template_kwargs: Mapping[str, Any]) -> Callable[[SftExample], int]:
+    """Tokens of a whole SFT row through the chat template (what ``data.max_length`` bounds)."""
+
+    def count(example: SftExample) -> int:
+        messages = [*({"role": m["role"], "content": m["content"]} for m in example.messages),
+                    {"role": "assistant", "content": example.trace}]
+        ids = tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=False,
+                                            **dict(chat_template_kwargs))
+        if isinstance(ids, Mapping):  # transformers 5 may hand back a BatchEncoding
+            ids = ids["input_ids"]
+        return len(ids)
+
+    return count
+
+
+def length_stats(lengths: Sequence[int], max_length: int | None, source: str, dropped: int) -> dict[str, Any]:
+    """Min / mean / median / p95 / max of the kept rows' lengths, and how many were dropped as too long."""
+    stats: dict[str, Any] = {"source": source, "max_length": max_length, "too_long_dropped": dropped,
+                             "count": len(lengths)}
+    if lengths:
+        ordered = sorted(lengths)
+        p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+        stats |= {"min": ordered[0], "mean": round(statistics.fmean(ordered), 1),
+                  "median": statistics.median_low(ordered), "p95": p95, "max": ordered[-1]}
+        if max_length:
+            stats["max_fraction_of_limit"] = round(ordered[-1] / max_length, 4)
+    return stats
+
+
+def split_examples(examples: Sequence[SftExample], val_size: float, seed: int) -> dict[str, list[SftExample]]:
+    """Seeded train/val split; ``val_size`` below 1 is a fraction, else a count. Both sorted by row id."""
+    ordered = sorted(examples, key=lambda e: e.row_id)
+    if val_size <= 0 or len(ordered) < 2:
+        return {"train": ordered, "val": []}
+    wanted = int(val_size) if val_size >= 1 else max(1, round(val_size * len(ordered)))
+    wanted = min(wanted, len(ordered) - 1)
+    chosen = set(random.Random(f"sft-val:{seed}").sample(range(len(ordered)), wanted))
+    return {"train": [e for i, e in enumerate(ordered) if i not in chosen],
+            "val": [e for i, e in enumerate(ordered) if i in chosen]}
+
+
+def write_splits(splits: Mapping[str, Sequence[SftExample]], out: Path) -> list[OutputRef]:
+    """Write ``{split}.parquet`` for each non-empty split (atomically); returns their refs for the manifest."""
+    refs = []
+    for split, examples in splits.items():
+        path = out / f"{split}.parquet"
+        if not examples:
+            path.unlink(missing_ok=True)  # a stale file from an earlier run must not look current
+            continue
+        write_parquet_rows((e.row() for e in examples), path)
+        refs.append(OutputRef.for_file(path, out, rows=len(examples)))
+    return refs

@@ -1,0 +1,188 @@
+"""Teacher passes of distillation: ask (or read the cache), assemble the trace, check it.
+
+Pass 1 asks the teacher to judge each row with the row's own judge prompt (rendered by
+:mod:`data_prep.prompts` when distill.parquet was built). Pass 2 asks the fix teacher again for the
+rows pass 1 rejected, showing its failed judgment and the correct verdict
+(:mod:`data_prep.distill_prompts`); its traces go through the same checks plus the leak check.
+
+Requests go through :class:`infra.chat_client.ChatClient` (bounded concurrency, requests-per-minute
+pacing, retries with backoff on 429/5xx/timeouts). Every answer is written to the
+:class:`~data_prep.distill_cache.ResponseCache` before it is used, and a cached answer is never asked
+for again. Before each new request the spend cap is checked; once reached no new request starts, the
+ones in flight finish and are cached, and the pass reports how many rows it did not ask.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm import tqdm
+
+from data_prep.distill_accounting import Accounting
+from data_prep.distill_cache import CachedResponse, ResponseCache, request_key
+from data_prep.distill_checks import TraceCheck, assemble_trace, check_trace
+from data_prep.errors import DataPrepError
+from infra.chat_client import ChatClient
+from infra.chat_errors import (
+    AuthError,
+    ChatClientError,
+    ClientConfigError,
+    EndpointError,
+    RequestRejectedError,
+    RetriesExhaustedError,
+    UnknownModelError,
+)
+from infra.redaction import strip_userinfo
+
+_FATAL = (AuthError, ClientConfigError, EndpointError, UnknownModelError)  # every request would fail the same way
+
+
+class TeacherError(DataPrepError):
+    """The teacher endpoint cannot be used as given (URL, model, key); nothing more is asked."""
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """One OpenAI-compatible endpoint and how to ask it (recorded in the manifest, never the key)."""
+
+    base_url: str
+    model: str
+    api_key_env: str | None = None
+    max_concurrency: int = 8
+    requests_per_minute: float | None = None
+    timeout_s: float = 600.0
+    max_retries: int = 6
+    backoff_base_s: float = 1.0
+    sampling: Mapping[str, Any] = field(default_factory=dict)
+
+    def client(self) -> ChatClient:
+        return ChatClient(self.base_url, self.model, api_key_env=self.api_key_env,
+                          max_concurrency=self.max_concurrency, requests_per_minute=self.requests_per_minute,
+                          timeout_s=self.timeout_s, max_retries=self.max_retries,
+                          backoff_base_s=self.backoff_base_s, sampling=self.sampling)
+
+    def describe(self) -> dict[str, Any]:
+        return {"base_url": strip_userinfo(self.base_url), "model": self.model, "api_key_env": self.api_key_env,
+                "max_concurrency": self.max_concurrency, "requests_per_minute": self.requests_per_minute,
+                "timeout_s": self.timeout_s, "max_retries": self.max_retries, "sampling": dict(self.sampling)}
+
+
+@dataclass(frozen=True)
+class DistillRow:
+    """One row to distill: its judge prompt and the position of the chosen answer."""
+
+    row_id: str
+    prompt: tuple[Mapping[str, str], ...]
+    ground_truth: str
+    variant: str
+    data_source: str
+    extra_info: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One request of a pass: the row and the messages to send for it."""
+
+    row: DistillRow
+    messages: Sequence[Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one pass made of one row."""
+
+    row: DistillRow
+    purpose: str
+    trace: str | None
+    check: TraceCheck
+    response: CachedResponse | None = None
+
+    @property
+    def kept(self) -> bool:
+        return self.check.kept
+
+
+@dataclass
+class PassResult:
+    """Attempts by row id, and the rows the spend cap kept from being asked."""
+
+    attempts: dict[str, Attempt]
+    not_asked: list[str]
+
+
+def run_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: ResponseCache, accounting: Accounting,
+             *, check_leak: bool, progress: bool) -> PassResult:
+    """Run one pass synchronously (a fresh event loop)."""
+    return asyncio.run(_run(purpose, jobs, teacher, cache, accounting, check_leak, progress))
+
+
+async def _run(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: ResponseCache, accounting: Accounting,
+               check_leak: bool, progress: bool) -> PassResult:
+    result = PassResult({}, [])
+    sampling = dict(teacher.sampling)
+    gate = asyncio.Semaphore(teacher.max_concurrency)  # the cap is checked right before a request is sent
+    bar = tqdm(total=len(jobs), desc=f"{purpose} ({teacher.model})", unit=" rows", disable=not progress,
+               mininterval=0.5)
+
+    async def one(job: Job, client: ChatClient) -> None:
+        key = request_key(teacher.model, job.messages, sampling)
+        response = cache.get(key)
+        if response is not None:
+            accounting.add(purpose, response.prompt_tokens, response.completion_tokens, cached=True)
+        else:
+            async with gate:
+                if accounting.over_cap():
+                    result.not_asked.append(job.row.row_id)
+                    bar.update(1)
+                    return
+                response = await _ask(client, job, key, purpose, teacher.model)
+            if response is not None:
+                cache.put(response)
+                accounting.add(purpose, response.prompt_tokens, response.completion_tokens, cached=False)
+        result.attempts[job.row.row_id] = _attempt(job.row, purpose, response, check_leak)
+        bar.update(1)
+
+    try:
+        async with teacher.client() as client:
+            tasks = [asyncio.ensure_future(one(job, client)) for job in jobs]
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+    except _FATAL as err:
+        raise TeacherError(f"{purpose} teacher {teacher.model!r}: {err}") from None
+    finally:
+        bar.close()
+    result.not_asked.sort()
+    return result
+
+
+async def _ask(client: ChatClient, job: Job, key: str, purpose: str, model: str) -> CachedResponse | None:
+    """The teacher's answer, or None when this request failed for good (it is not cached: a rerun retries)."""
+    try:
+        answer = await client.chat(job.messages)
+    except (RetriesExhaustedError, RequestRejectedError):
+        return None
+    except _FATAL:
+        raise
+    except ChatClientError:
+        return None
+    choice = answer.choices[0]
+    return CachedResponse(key=key, purpose=purpose, row_id=job.row.row_id, model=model, content=choice.text,
+                          reasoning=choice.reasoning, finish_reason=choice.finish_reason,
+                          prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
+
+
+def _attempt(row: DistillRow, purpose: str, response: CachedResponse | None, check_leak: bool) -> Attempt:
+    if response is None:
+        return Attempt(row, purpose, None, TraceCheck("request_failed", "retries exhausted or request rejected"))
+    trace = assemble_trace(response.content, response.reasoning, row.variant)
+    check = check_trace(trace, row.ground_truth, row.variant, finish_reason=response.finish_reason,
+                        check_leak=check_leak)
+    return Attempt(row, purpose, trace, check, response)

@@ -1,0 +1,240 @@
+"""A distillation run: distill.parquet -> pass 1 -> optional pass 2 -> merged SFT parquet + manifest.
+
+Pass 1 keeps a trace only if its strict verdict is the ground truth, its structure is complete and
+its row fits the SFT max length (:mod:`data_prep.distill_checks`). With a fix teacher, pass 2 asks
+again for every pass-1 rejection except failed requests, and keeps a corrected trace only under the
+same checks plus the leak check. Rows whose request failed after all retries are counted and left
+out (a rerun asks only for them); when the spend cap stops a pass, nothing is written and the
+cached answers carry over to the next run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from data_prep.distill_accounting import Accounting, cost_per_1k
+from data_prep.distill_cache import ResponseCache
+from data_prep.distill_checks import TraceCheck
+from data_prep.distill_input import read_distill_rows
+from data_prep.distill_manifest import filter_config, manifest_path, pass_counts, sft_manifest
+from data_prep.distill_output import (
+    SFT_MAX_LENGTH,
+    SftExample,
+    length_stats,
+    split_examples,
+    token_counter,
+    write_splits,
+)
+from data_prep.distill_passes import Attempt, DistillRow, Job, PassResult, Teacher, run_pass
+from data_prep.distill_prompts import correction_messages
+from data_prep.errors import DataPrepError
+from infra.chat_types import Prices
+from infra.cli_errors import RunFailed
+
+TOOL = "data_prep.distill"
+CACHE_NAME = "cache/teacher_responses.jsonl"
+
+
+class DistillError(DataPrepError):
+    """Distillation options or inputs that cannot work; the message names the input and the fix."""
+
+
+class SpendCapReached(RunFailed):
+    """The spend cap stopped a pass; every answer so far is cached and nothing was written."""
+
+
+@dataclass(frozen=True)
+class DistillOptions:
+    """Everything a distillation run depends on (all of it lands in the manifest, never the key)."""
+
+    input: Path
+    out: Path
+    teacher: Teacher
+    fix_teacher: Teacher | None = None
+    prices: Prices | None = None
+    max_cost: float | None = None
+    seed: int = 0
+    val_size: float = 0.02
+    tokenizer: str | None = None
+    max_length: int = SFT_MAX_LENGTH
+    chat_template_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    limit: int | None = None
+    cache: Path | None = None
+    progress: bool = True
+
+    @property
+    def cache_path(self) -> Path:
+        return self.cache if self.cache is not None else self.out / CACHE_NAME
+
+
+@dataclass(frozen=True)
+class DistillResult:
+    """What a run wrote and what it cost."""
+
+    out: Path
+    manifest: Path
+    rows: dict[str, int]
+    counts: dict[str, Any]
+    request_failures: int
+    run_cost_usd: float | None
+
+
+def check_options(options: DistillOptions) -> None:
+    """Raise :class:`DistillError` for option combinations that cannot work."""
+    if options.max_cost is not None and options.prices is None:
+        raise DistillError("--max-cost needs prices to count spend; pass --price-prompt and --price-completion "
+                           "(USD per million tokens).")
+    if options.max_cost is not None and options.max_cost <= 0:
+        raise DistillError(f"--max-cost {options.max_cost} is not positive; pass a budget in USD above 0.")
+    if options.max_length < 1:
+        raise DistillError(f"--max-length {options.max_length} is not positive; pass the SFT recipe's "
+                           "data.max_length (12288).")
+    if options.limit is not None and options.limit < 1:
+        raise DistillError(f"--limit {options.limit} is not positive; pass a row count of 1 or more.")
+
+
+def distill(options: DistillOptions) -> DistillResult:
+    """Run both passes (the second only with a fix teacher), write the SFT files and the manifest."""
+    check_options(options)
+    source = read_distill_rows(options.input, options.limit)
+    prompt_tokens: dict[str, int | None] = {}  # pass 1's prompt tokens per row: a pass-2 row trains that prompt
+    measure = _measure(options, prompt_tokens)
+    accounting = Accounting(options.prices, options.max_cost)
+    with ResponseCache(options.cache_path) as cache:
+        first = _checked_pass("pass1", [Job(r, r.prompt) for r in source.rows], options.teacher, cache, accounting,
+                              options, measure)
+        prompt_tokens.update({i: a.response.prompt_tokens for i, a in first.attempts.items() if a.response})
+        second = PassResult({}, [])
+        retry = [a for a in first.attempts.values() if not a.kept and a.check.reason != "request_failed"]
+        if options.fix_teacher is not None and retry:
+            jobs = [Job(a.row, correction_messages(a.row.prompt, a.trace, a.check.reason or "", a.row.ground_truth))
+                    for a in sorted(retry, key=lambda a: a.row.row_id)]
+            second = _checked_pass("pass2", jobs, options.fix_teacher, cache, accounting, options, measure)
+    kept = [a for a in first.attempts.values() if a.kept] + [a for a in second.attempts.values() if a.kept]
+    examples = [_example(a, measure) for a in kept]
+    if not examples:
+        raise RunFailed(f"no trace survived the checks ({_summary(first, second)}); nothing was written. See "
+                        "the rejection reasons and try another teacher, a larger max length, or --fix-teacher-url.")
+    splits = split_examples(examples, options.val_size, options.seed)
+    options.out.mkdir(parents=True, exist_ok=True)
+    outputs = write_splits(splits, options.out)
+    counts = _counts(first, second, examples, splits, accounting, options)
+    meta = sft_manifest(
+        tool=TOOL, inputs=[source.input_ref], prompt_version=source.prompt_version, seed=options.seed,
+        model=options.teacher.model, sampling=options.teacher.sampling,
+        config=_config(options, source.variant, splits), counts=counts, outputs=outputs,
+        volatile={"this_run": accounting.run_summary(), "cache": os.fspath(options.cache_path),
+                  "cache_entries": len(cache)},
+    )
+    path = meta.write(manifest_path(options.out))
+    failures = sum(1 for p in (first, second) for a in p.attempts.values() if a.check.reason == "request_failed")
+    return DistillResult(options.out, path, {s: len(e) for s, e in splits.items()}, counts, failures,
+                         accounting.run_summary()["cost_usd"])
+
+
+def _checked_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: ResponseCache, accounting: Accounting,
+                  options: DistillOptions, measure: Callable[[Attempt], int | None]) -> PassResult:
+    result = run_pass(purpose, jobs, teacher, cache, accounting, check_leak=purpose == "pass2",
+                      progress=options.progress)
+    if result.not_asked:
+        raise SpendCapReached(
+            f"the spend cap --max-cost {options.max_cost:g} USD was reached at {accounting.total_cost:.4f} USD in "
+            f"{purpose}: {len(result.not_asked)} rows were not asked and nothing was written; every answer so far "
+            f"is cached in {options.cache_path}, so rerunning with a higher --max-cost continues without paying twice."
+        )
+    for row_id, attempt in result.attempts.items():
+        length = measure(attempt) if attempt.kept else None
+        if length is not None and length > options.max_length:
+            check = TraceCheck("too_long", f"{length} > {options.max_length}", attempt.check.label)
+            result.attempts[row_id] = replace(attempt, check=check)
+    return result
+
+
+def _measure(options: DistillOptions, prompt_tokens: Mapping[str, int | None]) -> Callable[[Attempt], int | None]:
+    """Row length in tokens: the tokenizer's chat template if given, else the teacher's usage.
+
+    A pass-2 request's prompt also holds the failed judgment and the correction, so its row counts
+    pass 1's prompt tokens (the prompt it trains with) plus its own completion.
+    """
+    if options.tokenizer is not None:
+        from data_prep.length_filter import load_tokenizer
+
+        count = token_counter(load_tokenizer(options.tokenizer), options.chat_template_kwargs)
+        return lambda attempt: count(_example(attempt, None))
+
+    def from_usage(attempt: Attempt) -> int | None:
+        response = attempt.response
+        if response is None or response.completion_tokens is None:
+            return None
+        prompt = prompt_tokens.get(attempt.row.row_id) if attempt.purpose == "pass2" else response.prompt_tokens
+        return None if prompt is None else prompt + response.completion_tokens
+
+    return from_usage
+
+
+def _example(attempt: Attempt, measure: Callable[[Attempt], int | None] | None) -> SftExample:
+    row: DistillRow = attempt.row
+    extra = {**row.extra_info, "distill_pass": attempt.purpose,
+             "teacher_model": attempt.response.model if attempt.response else ""}
+    example = SftExample(row.row_id, row.prompt, attempt.trace or "", row.data_source, extra)
+    return replace(example, length=measure(attempt)) if measure is not None else example
+
+
+def _counts(first: PassResult, second: PassResult, examples: Sequence[SftExample],
+            splits: Mapping[str, Sequence[SftExample]], accounting: Accounting, options: DistillOptions) -> dict:
+    lengths = [e.length for e in examples if e.length is not None]
+    too_long = sum(1 for p in (first, second) for a in p.attempts.values() if a.check.reason == "too_long")
+    final_rejected = {a.row.row_id: a.check.reason for a in first.attempts.values() if not a.kept}
+    for attempt in second.attempts.values():  # a corrected row is no longer dropped; a failed one keeps pass 2's reason
+        if attempt.kept:
+            final_rejected.pop(attempt.row.row_id, None)
+        else:
+            final_rejected[attempt.row.row_id] = attempt.check.reason
+    tokens = accounting.summary()
+    cost = tokens["all"]["cost_usd"]
+    per_trace = {"prompt": tokens["all"]["prompt_tokens"] / len(examples),
+                 "completion": tokens["all"]["completion_tokens"] / len(examples)}
+    return {
+        "passes": {"pass1": pass_counts(first.attempts.values()),
+                   **({"pass2": pass_counts(second.attempts.values(), "corrected")} if second.attempts else {})},
+        "merged": {"rows_in": len(first.attempts), "kept_pass1": sum(a.kept for a in first.attempts.values()),
+                   "kept_pass2": sum(a.kept for a in second.attempts.values()), "kept": len(examples),
+                   "dropped": _tally(final_rejected.values()), "too_long_dropped": too_long},
+        "rows": {split: len(rows) for split, rows in splits.items()},
+        "tokens": tokens,
+        "cost_usd": cost,
+        "cost_per_1k_kept_usd": None if options.prices is None else round(
+            cost_per_1k(options.prices, per_trace["prompt"], per_trace["completion"]), 4),
+        "lengths": length_stats(lengths, options.max_length, "tokenizer" if options.tokenizer else "teacher_usage",
+                                too_long),
+    }
+
+
+def _tally(values: Sequence[str | None] | Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for value in values:
+        out[value or ""] = out.get(value or "", 0) + 1
+    return dict(sorted(out.items()))
+
+
+def _config(options: DistillOptions, variant: str, splits: Mapping[str, Any]) -> dict[str, Any]:
+    config = filter_config(variant, options.max_length, options.tokenizer, options.chat_template_kwargs,
+                           [s for s, rows in splits.items() if rows])
+    teachers = {"pass1": options.teacher.describe()}
+    if options.fix_teacher is not None:
+        teachers["pass2"] = options.fix_teacher.describe()
+    prices = None if options.prices is None else {"prompt_per_mtok": options.prices.prompt_per_mtok,
+                                                  "completion_per_mtok": options.prices.completion_per_mtok}
+    return config | {"teachers": teachers, "prices_usd_per_mtok": prices, "max_cost_usd": options.max_cost,
+                     "val_size": options.val_size, "limit": options.limit}
+
+
+def _summary(first: PassResult, second: PassResult) -> str:
+    parts = [f"pass1 rejected {pass_counts(first.attempts.values())['rejected']}"]
+    if second.attempts:
+        parts.append(f"pass2 rejected {pass_counts(second.attempts.values(), 'corrected')['rejected']}")
+    return "; ".join(parts)
