@@ -1,0 +1,164 @@
+"""Export a verl checkpoint to a Hugging Face model folder with a model card, through verl's own merger.
+
+    python -m launch.export CKPT_DIR [--step N] --out HF_DIR [--recipe NAME | --spec FILE]
+                            [--push-to ORG/NAME [--token-env HF_TOKEN] [--public]] [--dry-run] [--force]
+
+CKPT_DIR is the run's ``trainer.default_local_dir`` (RL: ``global_step_N/actor/``, SFT: shards in
+``global_step_N/``; launch/export_layout.py). Without ``--step`` the latest complete step is exported.
+verl's ``FSDPModelMerger`` (what ``python -m verl.model_merger merge --backend fsdp`` runs) writes the
+bf16 weights, config and tokenizer; a LoRA run's adapter is folded into the weights (and kept in
+``lora_adapter/``). ``README.md`` gets the model card (launch/model_card.py) the eval CLIs and the RL
+launcher read. The folder appears complete or not at all: it is built beside HF_DIR, then renamed.
+``--push-to`` uploads it with the token from the environment variable ``--token-env`` names, never
+from a flag, a file or a cached login. ``--dry-run`` resolves everything and prints the plan and the
+card, writing and uploading nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from infra.atomic_files import current_umask
+from infra.cli_errors import RunFailed, run_cli
+from launch.export_facts import recipe_source, run_facts
+from launch.export_layout import ExportError, StepDir, architectures, pick_step
+from launch.model_card import CARD_FILE, render
+
+PROG = "python -m launch.export"
+DEFAULT_TOKEN_ENV = "HF_TOKEN"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    p.add_argument("ckpt_dir", type=Path, help="the run's trainer.default_local_dir (holds global_step_N/)")
+    p.add_argument("--out", type=Path, required=True, help="Hugging Face folder to write (must not exist; --force)")
+    p.add_argument("--step", type=int, help="step to export (default: the latest complete one)")
+    p.add_argument("--recipe", help="recipe that trained the run (default: read from CKPT_DIR/launch/*.spec.json)")
+    p.add_argument("--spec", type=Path, help="the launch spec of the run (default: the newest in CKPT_DIR/launch/)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--push-to", metavar="ORG/NAME", help="upload the folder to this Hugging Face model repo")
+    p.add_argument("--token-env", default=DEFAULT_TOKEN_ENV, metavar="VAR",
+                   help=f"NAME of the environment variable holding the hub token (default {DEFAULT_TOKEN_ENV})")
+    p.add_argument("--public", action="store_true", help="create the hub repo public (default private)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and the card; write and upload nothing")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    run_dir = args.ckpt_dir.expanduser().resolve()
+    out = args.out.expanduser().resolve()
+    token = _push_token(args) if args.push_to else None  # checked before minutes of merging
+    step = pick_step(run_dir, args.step)
+    arch = architectures(step)
+    recipe, overrides, env = recipe_source(run_dir, args.spec, args.recipe)
+    facts = run_facts(step, recipe, overrides, env)
+    card = render(facts)
+    if out.exists() and any(out.iterdir()) and not args.force:
+        raise ExportError(f"--out {out} already holds files; pass --force to replace it or choose another folder.")
+    print(f"export: {step.layout.upper()} checkpoint {step.local_dir} (step {step.step}, world size "
+          f"{step.world_size}, {','.join(arch)}) -> {out}", flush=True)
+    if args.dry_run:
+        print(card, end="")
+        if args.push_to:
+            print(f"dry run: would upload {out} to {args.push_to} ({_visibility(args)}) with the token in "
+                  f"${args.token_env}")
+        print("dry run: nothing written")
+        return 0
+    export(step, out, card, force=args.force)
+    print(f"exported {out} (model card {out / CARD_FILE})", flush=True)
+    if args.push_to:
+        push(out, args.push_to, token or "", private=not args.public)
+        print(f"uploaded {out} to https://huggingface.co/{args.push_to}", flush=True)
+    return 0
+
+
+def export(step: StepDir, out: Path, card: str, *, force: bool = False) -> Path:
+    """Merge ``step`` with verl's FSDP merger into ``out`` (built beside it, then renamed) with ``card``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        merge_with_verl(step, work)
+        fold_lora(work)
+        (work / CARD_FILE).write_text(card, encoding="utf-8")
+        os.chmod(work, 0o777 & ~current_umask())  # mkdtemp makes it 0700; other users and nodes read exports
+        if out.exists():
+            if not force:
+                raise ExportError(f"--out {out} appeared while exporting; pass --force to replace it.")
+            shutil.rmtree(out)
+        os.replace(work, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def merge_with_verl(step: StepDir, target: Path) -> None:
+    """verl's own FSDP merger, as ``python -m verl.model_merger merge --backend fsdp`` configures it."""
+    from verl.model_merger.base_model_merger import ModelMergerConfig
+    from verl.model_merger.fsdp_model_merger import FSDPModelMerger
+
+    config = ModelMergerConfig(operation="merge", backend="fsdp", local_dir=str(step.local_dir),
+                               target_dir=str(target), hf_model_config_path=str(step.hf_config_dir))
+    merger = FSDPModelMerger(config)
+    try:
+        merger.merge_and_save()
+    except (AssertionError, NotImplementedError, ValueError) as err:
+        raise RunFailed(f"verl's merger could not merge {step.local_dir}: {err}") from err
+    finally:
+        merger.cleanup()
+
+
+def fold_lora(folder: Path) -> bool:
+    """Fold the LoRA adapter verl's merger set aside (``lora_adapter/``) into the weights; False without one.
+
+    verl writes the frozen base weights plus the adapter; a judge served by vLLM or used as the RL
+    stage's starting point needs the fine-tuned weights themselves.
+    """
+    adapter = folder / "lora_adapter"
+    if not (adapter / "adapter_config.json").is_file():
+        return False
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16)
+    merged = PeftModel.from_pretrained(base, adapter).merge_and_unload()
+    merged.save_pretrained(folder)
+    return True
+
+
+def push(folder: Path, repo: str, token: str, *, private: bool, api_factory: Callable[..., Any] | None = None) -> None:
+    """Create ``repo`` (if needed) and upload ``folder`` with ``token``; RunFailed naming the hub's reason."""
+    if api_factory is None:
+        from huggingface_hub import HfApi as api_factory
+    api = api_factory(token=token)
+    try:
+        api.create_repo(repo_id=repo, repo_type="model", private=private, exist_ok=True)
+        api.upload_folder(folder_path=str(folder), repo_id=repo, repo_type="model",
+                          commit_message=f"Export {folder.name} with launch.export")
+    except Exception as err:  # hub, network and auth errors all end the same way: say which and stop
+        raise RunFailed(f"uploading {folder} to {repo} failed ({type(err).__name__}: {err}); the export is kept, "
+                        "rerun with --push-to after fixing it.") from err
+
+
+def _push_token(args: argparse.Namespace) -> str:
+    token = os.environ.get(args.token_env, "")
+    if not token:
+        raise ExportError(f"--push-to {args.push_to} needs a hub token in ${args.token_env}; export it in your shell "
+                          "(tokens never go on the command line or in files).")
+    return token
+
+
+def _visibility(args: argparse.Namespace) -> str:
+    return "public" if args.public else "private"
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main, prog=PROG))

@@ -1,0 +1,142 @@
+"""What an export's model card says, from the run's own records: the launch spec, the recipe, the data manifest.
+
+The launcher writes ``<log dir>/<run id>.spec.json`` (recipe, overrides with pinned paths, the ``RMR1_*``
+inputs) when it submits, by default under ``<checkpoint dir>/launch/``. Composing that recipe again
+with those inputs gives the base model and the train files; ``manifest.json`` beside the train file
+(``infra.run_metadata``) gives the data's content hash, prompt version and verdict format version. The
+prompt variant is the recipe's own (recipes.manifest.recipe_variant), which the launcher already
+checked against that manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from data_prep.prompts import PROMPT_VERSION
+from infra.run_metadata import RunMetadata, git_commit
+from launch.export_layout import ExportError, StepDir
+from launch.model_card import CardFacts, read_block, read_front
+from reward_fns import VERDICT_FORMAT_VERSION
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL_KEYS = {"rl": "actor_rollout_ref.model.path", "sft": "model.path"}
+
+
+def find_spec(run_dir: Path) -> Path | None:
+    """The newest training spec under ``run_dir/launch`` (validate runs train nothing), or None."""
+    specs = []
+    for path in (run_dir / "launch").glob("*.spec.json"):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("mode") == "train":
+            specs.append((path.stat().st_mtime, path))
+    return max(specs)[1] if specs else None
+
+
+def recipe_source(run_dir: Path, spec: Path | None, recipe: str | None) -> tuple[str, list[str], dict[str, str]]:
+    """``(recipe, overrides, RMR1 inputs)`` from ``--recipe``, ``--spec`` or the run's newest spec."""
+    if recipe is not None:
+        return recipe, [], {}
+    path = spec or find_spec(run_dir)
+    if path is None:
+        raise ExportError(f"no launch spec in {run_dir / 'launch'} says which recipe trained this run; "
+                          "pass --recipe NAME (e.g. sft_qwen7b) or --spec <log dir>/<run id>.spec.json.")
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        env = {k: str(v) for k, v in (data.get("env") or {}).items() if k.startswith("RMR1_")}
+        return str(data["recipe"]), [str(o) for o in data.get("overrides") or []], env
+    except (OSError, ValueError, KeyError, AttributeError) as err:
+        raise ExportError(f"launch spec {path} cannot be read ({err}); pass --recipe NAME instead.") from err
+
+
+@contextmanager
+def _environment(extra: dict[str, str]) -> Iterator[None]:
+    """The run's RMR1_* inputs in os.environ while its recipe composes (they resolve ${oc.env:...})."""
+    saved = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_facts(step: StepDir, recipe: str, overrides: Sequence[str], env: dict[str, str]) -> CardFacts:
+    """Compose the run's recipe with its inputs and read the card's facts, all with those inputs set.
+
+    The recipe's paths are ``${oc.env:RMR1_...}`` interpolations that resolve when read, so everything
+    that reads them happens inside the run's environment.
+    """
+    from recipes.compose import RecipeError, compose_recipe
+
+    with _environment(env):
+        try:
+            composed = compose_recipe(recipe, list(overrides))
+        except RecipeError as err:
+            raise ExportError(f"{err} (pass --recipe NAME if this run used another recipe)") from err
+        return card_facts(step, composed)
+
+
+def card_facts(step: StepDir, composed: Any, *, now: datetime | None = None) -> CardFacts:
+    """The card of ``step`` exported from a run of ``composed``."""
+    from recipes.compose import safe_select
+    from recipes.manifest import default_manifest_path, recipe_variant
+
+    if composed.kind != step.layout:
+        raise ExportError(f"{step.path} is an {step.layout.upper()} checkpoint but recipe {composed.name} is "
+                          f"{composed.kind.upper()}; pass the recipe that trained it with --recipe.")
+    manifest, meta = _manifest(default_manifest_path(composed))
+    model = str(safe_select(composed.cfg, MODEL_KEYS[composed.kind]))
+    base, parent = lineage(model)
+    variant = recipe_variant(composed) or "instruct"
+    when = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    return CardFacts(
+        stage=composed.kind,
+        recipe=composed.name,
+        step=step.step,
+        prompt_variant=variant,
+        prompt_version=(meta.prompt_version if meta and meta.prompt_version else PROMPT_VERSION),
+        verdict_version=(meta.verdict_format_version if meta else VERDICT_FORMAT_VERSION),
+        base_model=base,
+        data_manifest=manifest,
+        parent=parent,
+        overrides=list(composed.overrides),
+        source_checkpoint=str(step.local_dir),
+        git_commit=git_commit(REPO),
+        exported_at=when,
+    )
+
+
+def lineage(model: str) -> tuple[str | None, dict[str, Any] | None]:
+    """``(base_model, parent)``: a hub id is the base; an exported folder passes on its card's base model."""
+    path = Path(os.path.expanduser(model))
+    if not path.is_dir():
+        return model, None
+    block = read_block(path)
+    if not block:
+        return str(path), None
+    parent = {"path": str(path), **{k: block[k] for k in ("stage", "recipe", "step") if k in block}}
+    return read_front(path).get("base_model"), parent
+
+
+def _manifest(path: Path) -> tuple[dict[str, Any] | None, RunMetadata | None]:
+    if not path.is_file():
+        print(f"warning: no data manifest at {path}; the card records no data hash", file=sys.stderr, flush=True)
+        return None, None
+    try:
+        meta = RunMetadata.read(path)
+    except ValueError as err:
+        raise ExportError(f"data manifest {path} cannot be read ({err}); rebuild the data or fix the file.") from err
+    return {"path": str(path), "content_hash": meta.content_hash(), "tool": meta.tool}, meta

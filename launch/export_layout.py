@@ -1,0 +1,157 @@
+"""Find the step to export in a verl run folder, and tell its layout: RL (``global_step_N/actor/``) or SFT.
+
+verl 0.9.1 writes FSDP checkpoints in two places. The GRPO trainer (``main_ppo``) saves the actor under
+``<run>/global_step_N/actor/``; the SFT trainer (``sft_trainer``) hands ``<run>/global_step_N`` straight to
+the same FSDP checkpoint manager, so its shards sit in the step folder itself (beside ``data_R.pt``, the
+dataloader state). Either way the folder holds ``fsdp_config.json`` (``world_size``), one
+``model_world_size_W_rank_R.pt`` per rank and ``huggingface/`` (config and tokenizer), and the trainer writes
+``latest_checkpointed_iteration.txt`` only AFTER every rank finished saving. A step is complete when
+all of that is there and its number is not above that marker; anything else is a save in progress or
+a crash mid-save, skipped with a warning unless it was asked for by number.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from infra.cli_errors import UserError
+
+Layout = Literal["rl", "sft"]
+TRACKER = "latest_checkpointed_iteration.txt"
+_STEP = re.compile(r"^global_step_(\d+)$")
+_SHARD = re.compile(r"^model_world_size_(\d+)_rank_(\d+)\.pt$")
+
+
+class ExportError(UserError):
+    """A checkpoint that cannot be exported as asked; one sentence naming the folder and the fix."""
+
+
+@dataclass(frozen=True)
+class StepDir:
+    """One complete checkpoint step: where verl's merger reads from (``local_dir``) and its layout."""
+
+    step: int
+    path: Path
+    layout: Layout
+    local_dir: Path
+    world_size: int
+
+    @property
+    def hf_config_dir(self) -> Path:
+        return self.local_dir / "huggingface"
+
+
+def step_folders(run_dir: Path) -> dict[int, Path]:
+    """``{N: run_dir/global_step_N}`` for every step folder (a run dir that is itself a step counts as one)."""
+    own = _STEP.match(run_dir.name)
+    if own and not any(_STEP.match(p.name) for p in run_dir.iterdir() if p.is_dir()):
+        return {int(own.group(1)): run_dir}
+    return {int(m.group(1)): p for p in run_dir.iterdir() if p.is_dir() and (m := _STEP.match(p.name))}
+
+
+def tracked_step(run_dir: Path) -> int | None:
+    """The step verl recorded as fully saved, or None without a (readable) marker."""
+    try:
+        text = (run_dir / TRACKER).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def layout_of(step_path: Path) -> tuple[Layout, Path] | None:
+    """The layout and merger folder of a step; None for an empty (not yet written) folder.
+
+    Raises ExportError for a folder that holds something other than an FSDP checkpoint.
+    """
+    actor = step_path / "actor"
+    if actor.is_dir():
+        return "rl", actor
+    names = {p.name for p in step_path.iterdir()}
+    if "fsdp_config.json" in names or any(_SHARD.match(n) for n in names):
+        return "sft", step_path
+    if not names:
+        return None
+    shown = ", ".join(sorted(names)[:5])
+    raise ExportError(
+        f"{step_path} is neither verl's RL layout (actor/ with model_world_size_*.pt) nor its SFT layout "
+        f"(model_world_size_*.pt in the step folder) but holds {shown}; only FSDP checkpoints export here "
+        "(Megatron ones need python -m verl.model_merger merge --backend megatron)."
+    )
+
+
+def incomplete_reason(step_path: Path, tracked: int | None, step: int) -> str | None:
+    """Why a step folder cannot be exported yet (None when it is complete)."""
+    found = layout_of(step_path)
+    if found is None:
+        return "the folder is empty"
+    _, local = found
+    if tracked is not None and step > tracked:
+        return f"{TRACKER} still says {tracked}, so this save has not finished"
+    try:
+        world = int(json.loads((local / "fsdp_config.json").read_text(encoding="utf-8"))["world_size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{local / 'fsdp_config.json'} is missing or has no world_size"
+    absent = [r for r in range(world) if not (local / f"model_world_size_{world}_rank_{r}.pt").is_file()]
+    if absent:
+        return f"{len(absent)} of {world} model shards are missing (ranks {', '.join(map(str, absent[:8]))})"
+    if not (local / "huggingface" / "config.json").is_file():
+        return f"{local / 'huggingface' / 'config.json'} is missing"
+    return None
+
+
+def pick_step(run_dir: Path, step: int | None = None) -> StepDir:
+    """The requested step, or the latest complete one (incomplete later steps are skipped with a warning)."""
+    if not run_dir.is_dir():
+        raise ExportError(f"checkpoint folder {run_dir} does not exist; pass the run's trainer.default_local_dir.")
+    folders = step_folders(run_dir)
+    if not folders:
+        raise ExportError(f"{run_dir} holds no global_step_N folder; pass the run's trainer.default_local_dir "
+                          "(the folder with latest_checkpointed_iteration.txt).")
+    tracked = tracked_step(run_dir)
+    if step is not None:
+        if step not in folders:
+            raise ExportError(f"{run_dir} has no global_step_{step}; it has steps {_steps(folders)}.")
+        reason = incomplete_reason(folders[step], tracked, step)
+        if reason:
+            raise ExportError(f"global_step_{step} in {run_dir} is incomplete ({reason}); export another --step.")
+        return _step_dir(step, folders[step])
+    for number in sorted(folders, reverse=True):
+        reason = incomplete_reason(folders[number], tracked, number)
+        if reason is None:
+            return _step_dir(number, folders[number])
+        print(f"warning: skipping global_step_{number} in {run_dir}: {reason}", file=sys.stderr, flush=True)
+    raise ExportError(f"no complete checkpoint in {run_dir} (steps {_steps(folders)} are all incomplete); "
+                      "wait for the save to finish or resume the run.")
+
+
+def architectures(step: StepDir) -> list[str]:
+    """``architectures`` of the step's HF config; ExportError when absent (verl's merger needs it)."""
+    path = step.hf_config_dir / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ExportError(f"{path} cannot be read as JSON ({err}); restore it from the base model.") from err
+    names = config.get("architectures") if isinstance(config, dict) else None
+    if not names or not isinstance(names, list):
+        raise ExportError(
+            f"{path} has no 'architectures'; add the base model's, e.g. \"architectures\": [\"Qwen2ForCausalLM\"], "
+            "since verl's merger picks the model class from it."
+        )
+    return [str(n) for n in names]
+
+
+def _step_dir(step: int, path: Path) -> StepDir:
+    found = layout_of(path)
+    assert found is not None, "complete steps are never empty"
+    layout, local = found
+    world = int(json.loads((local / "fsdp_config.json").read_text(encoding="utf-8"))["world_size"])
+    return StepDir(step=step, path=path, layout=layout, local_dir=local, world_size=world)
+
+
+def _steps(folders: dict[int, Path]) -> str:
+    return ", ".join(str(n) for n in sorted(folders))
