@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 preflight: $(STAMP)
-	$(PY) -m launch.preflight
+	$(PY) -m preflight
 
 test: $(STAMP)
 	$(PY) -m pytest -q --durations=15

@@ -48,8 +48,8 @@ def build_tokenizer(out: Path, corpus_chars: int = 60_000_000) -> Path:
     from transformers import PreTrainedTokenizerFast
 
     from data_prep.prompts import VARIANTS
-    from data_prep.synthetic_text import TextMaker
-    from infra.tiny_model import CHAT_TEMPLATE, SPECIAL_TOKENS, THINK_TOKENS
+    from testkit.synthetic_text import TextMaker
+    from testkit.tiny_model import CHAT_TEMPLATE, SPECIAL_TOKENS, THINK_TOKENS
 
     tok = Tokenizer(models.BPE())
     tok.normalizer = normalizers.NFC()
@@ -72,8 +72,8 @@ def build_tokenizer(out: Path, corpus_chars: int = 60_000_000) -> Path:
 
 def prepare(work: Path, pairs: int) -> dict[str, Any]:
     """Tokenizer, sources and benchmark files (each built once per setting, then reused)."""
-    from data_prep.synthetic_sources import Lengths, Sizes, write_benchmarks, write_sources
-    from data_prep.synthetic_text import TextMaker
+    from testkit.synthetic_sources import Lengths, Sizes, write_benchmarks, write_sources
+    from testkit.synthetic_text import TextMaker
 
     started = time.perf_counter()
     tokenizer = work / f"tokenizer-{SETUP_VERSION}"
@@ -94,7 +94,7 @@ def prepare(work: Path, pairs: int) -> dict[str, Any]:
 def _planted(sources: Path, n: int) -> list[str]:
     import pyarrow.parquet as pq
 
-    from data_prep.synthetic_sources import HUB_FILE
+    from testkit.synthetic_sources import HUB_FILE
 
     rows = pq.read_table(sources / "skywork" / HUB_FILE, columns=["chosen"]).slice(0, 2 * n).to_pylist()
     prompts = [r["chosen"][-2]["content"] for r in rows]

@@ -32,13 +32,13 @@ matplotlib.use("Agg")  # before pyplot; imported up front because start-up is no
 import matplotlib.pyplot as plt
 
 from eval.backends.base import Generation, OnResult, Request, Sampling
-from eval.backends.scripted import ScriptedBackend
 from eval.benchmarks.rewardbench import SECTION_OF, aggregate_view, load_rewardbench
 from eval.cache import GenerationCache
 from eval.evaluate import EvalConfig, evaluate_pairwise
 from eval.judge_prompt import choose_prompt
 from eval.report import write_reports
 from reward_fns import format_verdict
+from testkit.scripted_backend import ScriptedBackend
 
 REAL_SIZES = {"math-prm": 447}  # the other subsets have as many rows as their official example count
 WORDS = "the answer is correct because each step follows and the code handles the edge case well".split()

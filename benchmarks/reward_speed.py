@@ -113,8 +113,8 @@ def bench_adversarial() -> dict[str, float]:
 
 def bench_verl(n_rollouts: int, response_tokens: int) -> tuple[float, float]:
     """(rollouts/s, mean response tokens) through verl's own reward worker on CPU."""
-    from infra.tiny_model import build_tiny_model
-    from infra.verl_reward import Rollout, VerlRewardScorer, build_batch, compose_reward_config
+    from testkit.tiny_model import build_tiny_model
+    from testkit.verl_reward import Rollout, VerlRewardScorer, build_batch, compose_reward_config
 
     with tempfile.TemporaryDirectory() as tmp:
         scorer = VerlRewardScorer(compose_reward_config(str(build_tiny_model(f"{tmp}/m"))))

@@ -9,7 +9,6 @@ snapshots), ``cleaning`` and ``neutralise`` (drops by reason, judge markup broke
 (read + clean + decontaminate, every row accounted for), ``splits`` and ``placement`` (seeded
 train/val/distill and A/B), ``length_filter`` and ``length_stream`` (token counts as verl counts them,
 batched, in a helper thread), ``writers`` (verl RL/SFT rows, atomic streamed writes), ``manifest``,
-``pipeline`` (``build``), ``build_parquet`` (the CLI), ``preflight`` (the preflight stage) and
-``synthetic_text``/``synthetic_sources`` (generated stand-ins for the real datasets, for tests,
-benchmarks and dry runs).
+``pipeline`` (``build``) and ``build_parquet`` (the CLI). The preflight's data stage lives in
+:mod:`preflight.data_stage`; the generated stand-ins for the real datasets in :mod:`testkit`.
 """

@@ -1,7 +1,7 @@
 """Build verl-ready judge data from preference pairs.
 
     python data_prep/build_parquet.py            # show what would be built and how to point it at data
-    python data_prep/build_parquet.py --inputs data_prep/samples/pairs.jsonl --val-size 0.2 \\
+    python data_prep/build_parquet.py --inputs preflight/samples/pairs.jsonl --val-size 0.2 \\
         --distill-fraction 0.2 --out data/rm_r1
     python data_prep/build_parquet.py --mix rm_r1 --source skywork=DIR code=DIR math=DIR \\
         --tokenizer MODEL_DIR --decontaminate rewardbench=FILE rm-bench=FILE --out data/rm_r1
@@ -33,7 +33,7 @@ from data_prep.prompts import PROMPT_VERSION, VARIANTS, TemplateError
 from data_prep.source_files import SourceError
 
 __all__ = ["build", "main"]
-SAMPLES = Path(__file__).resolve().parent / "samples" / "pairs.jsonl"
+SAMPLES = Path(__file__).resolve().parents[1] / "preflight" / "samples" / "pairs.jsonl"  # synthetic, shipped
 USER_ERRORS = (BuildError, InputFileError, MixError, PairError, SourceError, TemplateError, TokenizerError)
 
 

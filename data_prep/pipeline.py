@@ -73,7 +73,7 @@ def check_options(options: BuildOptions) -> None:
     """Raise :class:`BuildError` for option combinations that cannot work."""
     if not options.inputs and options.mix is None:
         raise BuildError("no inputs given; pass --mix rm_r1 or --inputs FILE (for a first run: "
-                         "data_prep/samples/pairs.jsonl).")
+                         "preflight/samples/pairs.jsonl).")
     if not options.variants:
         raise BuildError("no variant given; pass --variant instruct and/or reasoning.")
     if options.prompt_template is not None and len(options.variants) != 1:

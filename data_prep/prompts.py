@@ -38,8 +38,7 @@ PROMPT_VERSION = "cor-v1"
 VARIANTS: tuple[str, ...] = ("instruct", "reasoning")
 SECTIONS: tuple[str, ...] = ("system", "user_single", "user_multi")
 
-# Candidate delimiters. infra.loopback_policies keeps its own copy of the response markers (infra may
-# not import data_prep); a test checks the two agree.
+# Candidate delimiters: the one copy (the loopback judge in testkit reads candidates with these too).
 RESPONSE_A_START = "[The Start of Chatbot A's Response]"
 RESPONSE_A_END = "[The End of Chatbot A's Response]"
 RESPONSE_B_START = "[The Start of Chatbot B's Response]"

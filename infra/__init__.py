@@ -1,6 +1,8 @@
 """Shared cross-cutting pieces.
 
 Run metadata (:mod:`infra.run_metadata`), the OpenAI-compatible chat client (:mod:`infra.chat_client`),
-the scripted loopback judge server (:mod:`infra.loopback_judge`), the tiny-model test kit.
+the CLI error convention (:mod:`infra.cli_errors`), redaction (:mod:`infra.redaction`) and atomic
+writes (:mod:`infra.atomic_files`). Test kits (tiny model, loopback judge, verl reward harness) live in
+:mod:`testkit`.
 Submodules are imported explicitly so that importing one never pulls in another's dependencies.
 """

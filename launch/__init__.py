@@ -1,1 +1,1 @@
-"""Slurm + Ray launchers, validate mode and the CPU preflight."""
+"""Slurm + Ray launchers and validate mode (the CPU preflight is the :mod:`preflight` package)."""

@@ -30,10 +30,10 @@ from infra.chat_errors import (
 )
 from infra.chat_retry import RequestPacer, backoff_delay, parse_retry_after
 from infra.chat_types import Prices, UsageTotals, parse_completion
-from infra.loopback_judge import Fault, LoopbackJudge
-from infra.loopback_policies import marker_policy, render_candidates
 from infra.run_metadata import RunMetadata
 from reward_fns import parse_verdict
+from testkit.loopback_judge import Fault, LoopbackJudge
+from testkit.loopback_policies import marker_policy, render_candidates
 
 T = TypeVar("T")
 FAST = {"backoff_base_s": 0.01, "backoff_max_s": 1.0}  # millisecond backoff keeps the file fast

@@ -15,7 +15,7 @@ from data_prep.benchmark_prompts import BenchmarkSpec, benchmark_prompts, parse_
 from data_prep.decontamination import BenchmarkIndex, decontaminate, normalise_words
 from data_prep.pairs import make_pair
 from data_prep.source_files import SourceError
-from data_prep.synthetic_text import TextMaker
+from testkit.synthetic_text import TextMaker
 
 TEXT = TextMaker(seed=5, lexicon_size=3000, pool_size=300)
 

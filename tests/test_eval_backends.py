@@ -22,7 +22,7 @@ from eval.backends.chat_tokens import ChatTokenizer
 from eval.backends.vllm_offline import VLLMBackend
 from eval.errors import BackendError
 
-FIXTURE = str(Path(__file__).resolve().parents[1] / "eval" / "fixtures" / "rewardbench_sample.jsonl")
+FIXTURE = str(Path(__file__).resolve().parents[1] / "preflight" / "samples" / "rewardbench_sample.jsonl")
 
 
 def _hf_argv(model: Path, out: Path, *extra: str) -> list[str]:

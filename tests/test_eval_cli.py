@@ -1,6 +1,6 @@
 """End to end: `eval/rewardbench.py` on the bundled synthetic fixture against scripted loopback judges.
 
-The fixture (eval/fixtures/rewardbench_sample.jsonl, exact RewardBench schema) puts the marker
+The fixture (preflight/samples/rewardbench_sample.jsonl, exact RewardBench schema) puts the marker
 "(checked)" in the preferred answer of 14 items (C), in the rejected answer of 5 (R) and in neither of
 4 (N). The marker judge picks the marked answer and falls back to A, so per item: C is right in both
 orders, R wrong in both, N right only with the preferred answer as A. Per subset (mean of orders):
@@ -21,8 +21,8 @@ import pytest
 
 from eval import rewardbench
 from eval.compare import main as compare_main
-from infra.loopback_judge import LoopbackJudge
-from infra.loopback_policies import fixed_text, marker_policy
+from testkit.loopback_judge import LoopbackJudge
+from testkit.loopback_policies import fixed_text, marker_policy
 
 MARKER = "(checked)"
 CHAT = (100 * 3.5 / 4 + 40 * 0.5) / 140  # 107.5 / 140
@@ -34,7 +34,7 @@ MARKER_SCORE = (CHAT + CHAT_HARD + SAFETY + REASONING) / 4  # 0.749205...
 
 @pytest.fixture(scope="module")
 def fixture_path(repo_root: Path) -> str:
-    return str(repo_root / "eval" / "fixtures" / "rewardbench_sample.jsonl")
+    return str(repo_root / "preflight" / "samples" / "rewardbench_sample.jsonl")
 
 
 @pytest.fixture(scope="module")

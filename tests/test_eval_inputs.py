@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from eval import rewardbench
-from infra.loopback_judge import LoopbackJudge
-from infra.loopback_policies import marker_policy
+from testkit.loopback_judge import LoopbackJudge
+from testkit.loopback_policies import marker_policy
 
 ROW = {"id": 1, "prompt": "What is 2 + 2?", "chosen": "4 (checked)", "rejected": "5", "subset": "math-prm",
        "chosen_model": "a", "rejected_model": "b"}

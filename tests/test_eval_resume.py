@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.loopback_judge import Fault, LoopbackJudge
-from infra.loopback_policies import marker_policy
 from infra.run_metadata import RunMetadata
+from testkit.loopback_judge import Fault, LoopbackJudge
+from testkit.loopback_policies import marker_policy
 
 HELD = 20  # the index of the request the server holds when the run is killed
 TOTAL = 46  # 23 comparisons x 2 orders
@@ -30,7 +30,7 @@ TOTAL = 46  # 23 comparisons x 2 orders
 
 def _command(base_url: str, out: Path) -> list[str]:
     return [sys.executable, "eval/rewardbench.py", "--base-url", base_url, "--model", "loopback-judge",
-            "--variant", "instruct", "--data", "eval/fixtures/rewardbench_sample.jsonl", "--concurrency", "1",
+            "--variant", "instruct", "--data", "preflight/samples/rewardbench_sample.jsonl", "--concurrency", "1",
             "--out", str(out), "--no-progress", "--no-plots"]
 
 

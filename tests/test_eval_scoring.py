@@ -11,7 +11,6 @@ from data_prep.pairs import make_pair
 from data_prep.prompts import builtin_template
 from eval.aggregate import by_item, failure_stats, item_views, position_stats
 from eval.backends.base import Generation, Messages, OnResult, Request, Sampling
-from eval.backends.scripted import ScriptedBackend
 from eval.benchmarks.rewardbench import round_robin
 from eval.cache import GenerationCache
 from eval.errors import EvalError
@@ -19,6 +18,7 @@ from eval.orders import plan_orders, random_order
 from eval.runner import Outcome, pairwise_judgments, run_judgments
 from eval.scoring import ScoredJudgment, Verdict, failure_score_value, score_judgments
 from reward_fns import compute_score, format_verdict
+from testkit.scripted_backend import ScriptedBackend
 
 TEMPLATE = builtin_template("instruct")
 

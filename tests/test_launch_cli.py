@@ -18,7 +18,7 @@ WRAPPED = ["rl_qwen7b", "rl_qwen14b", "rl_qwen32b", "rl_ds7b", "rl_ds14b", "rl_d
 
 @pytest.fixture(scope="module")
 def data_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from data_prep.preflight import build_samples
+    from preflight.data_stage import build_samples
 
     work = tmp_path_factory.mktemp("cli_data")
     build_samples(work, tiny_model_dir)

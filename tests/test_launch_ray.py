@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from launch.job import Job
-from launch.local_slurm import processes_mentioning
 from launch.spec import JobSpec
 from launch.submit import write_ray_token
+from testkit.local_slurm import processes_mentioning
 
 # Stands in for verl's driver: attaches through RAY_ADDRESS as main_ppo does, records what it saw, exits 3.
 FAKE_DRIVER = """\

@@ -1,4 +1,4 @@
-"""The launcher on a REAL Slurm: three virtual nodes on this machine (launch/local_slurm.py), placeholder GPUs.
+"""The launcher on a REAL Slurm: three virtual nodes on this machine (testkit/local_slurm.py), placeholder GPUs.
 
 - the two-node validate run: ``bash launch/rl_qwen14b.sh --validate`` through sbatch; the JSON report says 2 nodes
   and 16 GPUs registered, every node's checks passed and the config is valid;
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from launch.local_slurm import INSTALL_HINT, LocalSlurm, missing_binaries, processes_mentioning
 from launch.slurm_jobs import wait_for_job
+from testkit.local_slurm import INSTALL_HINT, LocalSlurm, missing_binaries, processes_mentioning
 
 NODES = ("n1", "n2", "n3")
 # Cluster settings for a 2-core test machine: 1 CPU per placeholder GPU (nodes declare 8 CPUs), one Ray CPU.
@@ -89,7 +89,7 @@ def slurm() -> Iterator[LocalSlurm]:
 @pytest.fixture(scope="module")
 def inputs(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Readable model path and data dir for the recipes (tiny model, sample pairs)."""
-    from data_prep.preflight import build_samples
+    from preflight.data_stage import build_samples
 
     work = tmp_path_factory.mktemp("launch_inputs")
     build_samples(work, tiny_model_dir)

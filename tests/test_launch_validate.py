@@ -17,7 +17,7 @@ from launch.validate import assemble, launch_problems, summary
 
 @pytest.fixture(scope="module")
 def good_request(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> dict[str, Any]:
-    from data_prep.preflight import build_samples
+    from preflight.data_stage import build_samples
 
     work = tmp_path_factory.mktemp("node_checks")
     build_samples(work, tiny_model_dir)

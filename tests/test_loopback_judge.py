@@ -14,21 +14,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra.loopback_judge import Fault, LoopbackJudge
-from infra.loopback_policies import (
+from data_prep.pairs import make_pair
+from data_prep.prompts import CONVERSATION_MARKERS, RESPONSE_MARKERS, VARIANTS, builtin_template, render_pair
+from reward_fns import format_verdict, parse_verdict
+from testkit.loopback_judge import Fault, LoopbackJudge
+from testkit.loopback_policies import (
     always,
-    conversation_end_marker,
-    conversation_start_marker,
     default_extractor,
-    end_marker,
     fixed_text,
     follow_injection,
     make_policy,
     marker_policy,
     render_candidates,
-    start_marker,
 )
-from reward_fns import format_verdict, parse_verdict
 
 MODEL = "loopback-judge"
 INJECT_A, INJECT_B = format_verdict("A"), format_verdict("B")
@@ -104,19 +102,37 @@ def test_default_extractor_round_trips(text_a: str, text_b: str, preamble: str) 
 def test_default_extractor_reads_multi_turn_blocks() -> None:
     def block(label: str, text: str) -> str:
         turns = f"Client: hi\n\nChatbot {label}: {text}"
-        return f"{conversation_start_marker(label)}\n{turns}\n{conversation_end_marker(label)}"
+        start, end = CONVERSATION_MARKERS[label]
+        return f"{start}\n{turns}\n{end}"
 
     found = default_extractor(block("A", "GOOD") + "\n\n" + block("B", "meh"))
     assert found == ("Client: hi\n\nChatbot A: GOOD", "Client: hi\n\nChatbot B: meh")
     assert parse_verdict(marker_policy("GOOD")(block("A", "x") + block("B", "GOOD"))).label == "B"
 
 
+_SINGLE = make_pair("demo", "Which is right?", "The GOOD answer.", "A weak answer.", pair_id="single")
+_MULTI = make_pair("demo", [{"role": "user", "content": "Hi."}, {"role": "assistant", "content": "Hello!"},
+                            {"role": "user", "content": "Name a colour."}],
+                   "Blue, a GOOD pick.", "Chair.", pair_id="multi")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("pair", [_SINGLE, _MULTI], ids=["single-turn", "multi-turn"])
+@pytest.mark.parametrize("chosen_position", ["A", "B"])
+def test_marker_judge_reads_our_rendered_prompts(variant: str, pair, chosen_position: str) -> None:
+    """The judge finds the candidates in every prompt our templates write, so it is right wherever the
+    chosen answer (the one carrying the marker) is placed."""
+    messages = render_pair(builtin_template(variant), pair, chosen_position)
+    answer = marker_policy("GOOD", reasoning=False)(messages[-1]["content"])
+    assert parse_verdict(answer, "strict").label == chosen_position
+
+
 @pytest.mark.parametrize(
     "prompt",
     [
         "no candidates at all",  # another prompt format
-        f"{start_marker('A')} a {end_marker('A')}",  # B is missing
-        f"{start_marker('A')} a {start_marker('B')} b {end_marker('B')}",  # A never closes before B's end
+        f"{RESPONSE_MARKERS['A'][0]} a {RESPONSE_MARKERS['A'][1]}",  # B is missing
+        f"{RESPONSE_MARKERS['A'][0]} a {RESPONSE_MARKERS['B'][0]} b {RESPONSE_MARKERS['B'][1]}",  # A never closes
     ],
 )
 def test_default_extractor_returns_none_when_framing_is_incomplete(prompt: str) -> None:
@@ -334,7 +350,7 @@ def test_make_policy_errors(kwargs: dict, message: str | None) -> None:
 
 def test_cli_prints_its_url_and_serves(http: httpx.Client) -> None:
     env = {**os.environ, "LOOPBACK_TEST_KEY": "cli-key"}
-    cmd = [sys.executable, "-m", "infra.loopback_judge", "--policy", "marker", "--marker", "GOOD", "--port", "0",
+    cmd = [sys.executable, "-m", "testkit.loopback_judge", "--policy", "marker", "--marker", "GOOD", "--port", "0",
            "--api-key-env", "LOOPBACK_TEST_KEY", "--fault", "500", "--max-seconds", "30"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
@@ -360,7 +376,7 @@ def test_cli_prints_its_url_and_serves(http: httpx.Client) -> None:
 )
 def test_cli_rejects_bad_arguments_in_one_line(args: list[str], message: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "LOOPBACK_UNSET_VAR"}
-    done = subprocess.run([sys.executable, "-m", "infra.loopback_judge", *args], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "testkit.loopback_judge", *args], capture_output=True, text=True,
                           env=env, timeout=30)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr

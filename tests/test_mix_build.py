@@ -16,8 +16,8 @@ from data_prep.cleaning import DROP_REASONS
 from data_prep.mix import load_mix, with_overrides
 from data_prep.neutralise import MARKER
 from data_prep.pipeline import BuildOptions, build
-from data_prep.synthetic_sources import HUB_FILE, Lengths, Sizes, write_benchmarks, write_sources
 from infra.run_metadata import RunMetadata, sha256_file
+from testkit.synthetic_sources import HUB_FILE, Lengths, Sizes, write_benchmarks, write_sources
 
 SCRIPT = Path(__file__).resolve().parents[1] / "data_prep" / "build_parquet.py"
 SIZES = Sizes(skywork=24, magpie_ultra=6, code=30, math=12)

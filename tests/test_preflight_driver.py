@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import launch.preflight as preflight
+import preflight.driver as preflight
 
 
 def _noisy_ok(work_dir: Path) -> str:
@@ -21,13 +21,11 @@ def _broken(work_dir: Path) -> str:
     raise RuntimeError("the sample data is missing")
 
 
-def test_failed_stage_fails_the_run_and_shows_its_log(tmp_path: Path, monkeypatch, capfd) -> None:
-    funcs = {"t:ok": _noisy_ok, "t:broken": _broken}
-    monkeypatch.setattr(preflight, "_resolve", funcs.__getitem__)
+def test_failed_stage_fails_the_run_and_shows_its_log(tmp_path: Path, capfd) -> None:
     stages = [
-        preflight.Stage("first", "noisy", "t:ok"),
-        preflight.Stage("second", "breaks", "t:broken"),
-        preflight.Stage("third", "still runs", "t:ok"),
+        preflight.Stage("first", "noisy", _noisy_ok),
+        preflight.Stage("second", "breaks", _broken),
+        preflight.Stage("third", "still runs", _noisy_ok),
     ]
     assert preflight.run(stages, tmp_path) is False
     out = capfd.readouterr().out

@@ -188,15 +188,6 @@ def test_markers_frame_the_candidates(variant: str) -> None:
     assert all(multi.count(s) == multi.count(e) == 1 for s, e in CONVERSATION_MARKERS.values())
 
 
-def test_markers_agree_with_the_loopback_judge() -> None:
-    """infra cannot import data_prep, so the loopback judge keeps its own copy of the markers."""
-    from infra.loopback_policies import default_extractor, end_marker, start_marker
-
-    assert {k: (start_marker(k), end_marker(k)) for k in "AB"} == RESPONSE_MARKERS
-    prompt = render_pair(builtin_template("instruct"), SINGLE, "A")[-1]["content"]
-    assert default_extractor(prompt) == extract_candidates(prompt)
-
-
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_the_prompt_itself_never_reads_as_a_verdict(variant: str) -> None:
     """Both verdicts appear in the instruction, so a judge that parrots it gets no reward."""

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.verl_reward import REWARD_PATH, Rollout, VerlRewardScorer, build_batch, compose_reward_config
 from reward_fns import SCORE_KEYS, compute_score, format_verdict
+from testkit.verl_reward import REWARD_PATH, Rollout, VerlRewardScorer, build_batch, compose_reward_config
 
 PROMPT = [{"role": "system", "content": "Judge."}, {"role": "user", "content": "Which answer is better?"}]
 ROLLOUTS = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from infra.tiny_model import KIT_VERSION, build_tokenizer, ensure_tiny_model, tokenizer_fingerprint
 from reward_fns import format_verdict
+from testkit.tiny_model import KIT_VERSION, build_tokenizer, ensure_tiny_model, tokenizer_fingerprint
 
 JUDGE_OUTPUT = "<think>\nA skips step 2.\n</think>\n<type>Reasoning</type><solution>x=2</solution>\n" + format_verdict(
     "B"

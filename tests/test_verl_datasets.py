@@ -14,16 +14,16 @@ from data_prep.length_filter import PromptLengthFilter
 from data_prep.pairs import make_pair
 from data_prep.pipeline import BuildOptions, BuildResult, build, read_pairs
 from data_prep.placement import swap
-from data_prep.preflight import (
+from data_prep.prompts import builtin_template
+from infra.run_metadata import RunMetadata
+from preflight.data_stage import run_stage
+from testkit.verl_datasets import (
     datasets_cache_in,
-    run_stage,
     scripted_trace,
     verl_rl_dataset,
     verl_sft_dataset,
     write_scripted_sft,
 )
-from data_prep.prompts import builtin_template
-from infra.run_metadata import RunMetadata
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -114,7 +114,7 @@ def test_sft_parquet_trains_on_the_assistant_turn_only(full: BuildResult, tmp_pa
 
 
 def test_rows_score_through_verls_reward_loop(full: BuildResult, tiny_model_dir: Path, tiny_tokenizer) -> None:
-    from infra.verl_reward import Rollout, VerlRewardScorer, build_batch, compose_reward_config
+    from testkit.verl_reward import Rollout, VerlRewardScorer, build_batch, compose_reward_config
 
     scorer = VerlRewardScorer(compose_reward_config(str(tiny_model_dir)))
     rollouts, expected = [], []

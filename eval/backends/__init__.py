@@ -1,2 +1,2 @@
 """Judge backends behind one interface (:class:`eval.backends.base.Backend`): transformers, vLLM offline,
-any OpenAI-compatible server, and an in-process scripted judge."""
+and any OpenAI-compatible server (an in-process scripted judge for tests is testkit.scripted_backend)."""

@@ -1,9 +1,9 @@
 """Synthetic local copies of the rm_r1 sources and of benchmark prompt files, in their real schemas.
 
-Every row is generated here (:mod:`data_prep.synthetic_text`); nothing is copied from the real data.
+Every row is generated here (:mod:`testkit.synthetic_text`); nothing is copied from the real data.
 Used by tests, by ``benchmarks/data_prep_speed.py`` and for dry runs of ``--mix rm_r1``::
 
-    python -m data_prep.synthetic_sources OUT_DIR [--scale 0.01]
+    python -m testkit.synthetic_sources OUT_DIR [--scale 0.01]
     python data_prep/build_parquet.py --mix rm_r1 --source skywork=OUT_DIR/skywork code=OUT_DIR/code \\
         math=OUT_DIR/math --out data/dry_run
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from data_prep.synthetic_text import TextMaker
+from testkit.synthetic_text import TextMaker
 
 # Skywork subsets kept by the paper, with their counts (rm_r1_method.md); magpie_ultra is dropped.
 SKYWORK_SUBSETS: dict[str, int] = {"magpie_pro_llama3.1": 29_682, "offset_bias": 8_504, "helpsteer2": 7_221,
@@ -190,7 +190,7 @@ def _write_jsonl(rows: list[dict[str, Any]], path: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write synthetic source folders for a dry run of ``--mix rm_r1``."""
-    parser = argparse.ArgumentParser(prog="python -m data_prep.synthetic_sources", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m testkit.synthetic_sources", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path, help="folder to write skywork/, code/ and math/ into")
     parser.add_argument("--scale", type=float, default=0.01, help="fraction of the paper's row counts (default 0.01)")

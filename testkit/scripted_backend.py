@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from eval.backends.base import Generation, Messages, OnResult, Request, Sampling
-from infra.loopback_policies import Policy, make_policy
+from testkit.loopback_policies import Policy, make_policy
 
 
 class ScriptedBackend:

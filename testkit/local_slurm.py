@@ -1,7 +1,7 @@
 """A real Slurm cluster of virtual nodes on one machine, for the launcher's tests and for trying it out.
 
-    python -m launch.local_slurm start --state /tmp/slurm-dev      # prints: export SLURM_CONF=...
-    python -m launch.local_slurm stop --state /tmp/slurm-dev
+    python -m testkit.local_slurm start --state /tmp/slurm-dev      # prints: export SLURM_CONF=...
+    python -m testkit.local_slurm stop --state /tmp/slurm-dev
 
 Debian's ``slurm-wlm`` runs several ``slurmd`` on one host (shared/reference/local_slurm.md). Everything
 lives in the state folder: a private ``munged`` (own key and socket, so the machine's munge is left
@@ -220,7 +220,7 @@ def _stop_pid_file(path: Path, grace: float = 15.0) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m launch.local_slurm", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m testkit.local_slurm", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["start", "stop"])
     parser.add_argument("--state", type=Path, required=True, help="state folder (short path, e.g. /tmp/slurm-dev)")
     parser.add_argument("--nodes", type=int, default=2)

@@ -3,11 +3,10 @@
 A policy reads the request's last user message and returns the assistant's text. Verdict policies end
 that text with :func:`reward_fns.format_verdict`, so the scripted judge always speaks the verdict format
 the reward and the eval scorers parse. Which candidate is which is found by an *extractor*: a function
-``prompt -> (text_a, text_b)`` or None. The default reads the blocks between
-``[The Start of Chatbot A's Response]`` and ``[The End of Chatbot A's Response]`` (and the same for B),
-or else multi-turn prompts' ``[The Start of Conversation between Chatbot A and the Client]`` blocks.
-A prompt module that frames candidates differently passes its own extractor (for our prompts,
-``data_prep.prompts.extract_candidates`` also works).
+``prompt -> (text_a, text_b)`` or None. The default is the prompt module's own
+:func:`data_prep.prompts.extract_candidates`, so the judge reads exactly the candidate markers our
+prompts write (one copy of them, in :mod:`data_prep.prompts`). A prompt that frames candidates
+differently passes its own extractor.
 
 >>> policy = marker_policy("GOOD")
 >>> prompt = render_candidates("a GOOD answer", "a bad answer")
@@ -19,63 +18,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from data_prep.prompts import RESPONSE_MARKERS, extract_candidates
 from reward_fns import LABELS, format_verdict
 
 Extractor = Callable[[str], "tuple[str, str] | None"]
 Policy = Callable[[str], str]
 POLICY_NAMES: tuple[str, ...] = ("always_a", "always_b", "marker", "follow_injection", "fixed")
+default_extractor: Extractor = extract_candidates
 
 
 class ExtractionError(ValueError):
     """The candidates could not be found in the prompt (the server answers HTTP 400 with this message)."""
 
 
-def start_marker(label: str) -> str:
-    """The line opening candidate ``label``'s response in the default framing."""
-    return f"[The Start of Chatbot {label}'s Response]"
-
-
-def end_marker(label: str) -> str:
-    """The line closing candidate ``label``'s response in the default framing."""
-    return f"[The End of Chatbot {label}'s Response]"
-
-
 def render_candidates(text_a: str, text_b: str) -> str:
-    """Frame two candidates the way :func:`default_extractor` reads them (for tests and demos)."""
-    blocks = (f"{start_marker(k)}\n{t}\n{end_marker(k)}\n" for k, t in zip(LABELS, (text_a, text_b), strict=True))
+    """Frame two candidates with the single-turn response markers (for tests and demos)."""
+    blocks = []
+    for label, text in zip(LABELS, (text_a, text_b), strict=True):
+        start, end = RESPONSE_MARKERS[label]
+        blocks.append(f"{start}\n{text}\n{end}\n")
     return "\n".join(blocks)
-
-
-def conversation_start_marker(label: str) -> str:
-    """The line opening candidate ``label``'s whole conversation in the multi-turn framing."""
-    return f"[The Start of Conversation between Chatbot {label} and the Client]"
-
-
-def conversation_end_marker(label: str) -> str:
-    """The line closing candidate ``label``'s whole conversation in the multi-turn framing."""
-    return f"[The End of Conversation between Chatbot {label} and the Client]"
-
-
-def default_extractor(prompt: str) -> tuple[str, str] | None:
-    """Texts of candidates A and B (newlines trimmed) between the default markers, or None if either is missing.
-
-    Single-turn blocks (``[The Start of Chatbot A's Response]``) are tried first, then multi-turn
-    blocks (``[The Start of Conversation between Chatbot A and the Client]``).
-    """
-    for opening, closing in ((start_marker, end_marker), (conversation_start_marker, conversation_end_marker)):
-        texts = [_between(prompt, opening(label), closing(label)) for label in LABELS]
-        if texts[0] is not None and texts[1] is not None:
-            return texts[0], texts[1]
-    return None
-
-
-def _between(prompt: str, opening: str, closing: str) -> str | None:
-    start = prompt.find(opening)
-    if start < 0:
-        return None
-    body = start + len(opening)
-    end = prompt.find(closing, body)
-    return None if end < 0 else prompt[body:end].strip("\n")  # same trim as data_prep.prompts
 
 
 def verdict_text(label: str, reasoning: str | None) -> str:

@@ -5,7 +5,7 @@ tokenizer: the chat template is ChatML like Qwen's, `<think>`/`</think>` are add
 NOT special (as in Qwen3 and R1-Distill), so judge tags survive `decode(..., skip_special_tokens=True)`
 exactly as verl decodes rollouts. Building takes well under a second; weights are random but seeded.
 
-    python -m infra.tiny_model OUT_DIR      # writes config, weights, tokenizer, chat template
+    python -m testkit.tiny_model OUT_DIR      # writes config, weights, tokenizer, chat template
 """
 
 from __future__ import annotations

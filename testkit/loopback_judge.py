@@ -19,7 +19,7 @@ naming another model gets OpenAI's 404 ``model_not_found``; with ``api_key`` set
 tests can check that clients redact it. Faults are scripted by arrival order: ``faults[i]`` applies to
 the i-th chat request (a callable ``index -> Fault | None`` works too).
 
-CLI: ``python -m infra.loopback_judge --policy always_a --port 0`` prints its base URL on the first line
+CLI: ``python -m testkit.loopback_judge --policy always_a --port 0`` prints its base URL on the first line
 of stdout and serves until SIGINT/SIGTERM or ``--max-seconds``.
 """
 
@@ -38,8 +38,8 @@ from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from infra.loopback_policies import POLICY_NAMES, ExtractionError, Policy, make_policy
-from infra.loopback_protocol import (
+from testkit.loopback_policies import POLICY_NAMES, ExtractionError, Policy, make_policy
+from testkit.loopback_protocol import (
     CallRecord,
     Fault,
     FaultSchedule,
@@ -253,7 +253,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point: serve a scripted judge and print its base URL."""
-    parser = argparse.ArgumentParser(prog="python -m infra.loopback_judge", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m testkit.loopback_judge", description=__doc__.splitlines()[0])
     parser.add_argument("--policy", choices=POLICY_NAMES, default="always_a")
     parser.add_argument("--marker", help="marker string for --policy marker")
     parser.add_argument("--fallback", choices=("A", "B"), default="A", help="label when the policy cannot decide")

@@ -1,10 +1,10 @@
 """Preflight stage for evaluation: RewardBench on the bundled fixture, end to end, with the tiny local model.
 
-``launch/preflight.py`` calls :func:`run_stage`. Nothing may import ``eval`` (import-linter), so this
-runs the real CLI, ``python eval/rewardbench.py``, as a subprocess with the transformers backend on
-CPU, then reads the summary it wrote. The tiny model has random weights, so its judgments are
-garbage and parse failures are expected: the stage checks that the pipeline runs and that the report
-accounts for every judgment, and prints the report.
+It runs the real CLI, ``python eval/rewardbench.py``, as a subprocess (exactly what a user runs) with
+the transformers backend on CPU on ``samples/rewardbench_sample.jsonl``, then reads the summary it
+wrote. The tiny model has random weights, so its judgments are garbage and parse failures are
+expected: the stage checks that the pipeline runs and that the report accounts for every judgment,
+and prints the report.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from testkit.tiny_model import ensure_tiny_model
+
 REPO = Path(__file__).resolve().parents[1]
 CLI = Path("eval") / "rewardbench.py"
-FIXTURE = Path("eval") / "fixtures" / "rewardbench_sample.jsonl"
+FIXTURE = Path("preflight") / "samples" / "rewardbench_sample.jsonl"
 MAX_NEW_TOKENS = 8  # random weights never say anything useful; a short budget keeps the stage fast
 TIMEOUT_S = 300
 
@@ -45,8 +47,6 @@ def check_accounting(summary: dict) -> int:
 
 def run_stage(work_dir: Path) -> str:
     """Run the RewardBench CLI on the bundled fixture with the tiny model; a summary line, then the report."""
-    from infra.tiny_model import ensure_tiny_model
-
     work_dir = Path(work_dir).resolve()
     model_dir = ensure_tiny_model(work_dir / "tiny_model")
     out_dir = work_dir / "rewardbench"

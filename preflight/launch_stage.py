@@ -1,9 +1,9 @@
 """Preflight stage: validate mode for rl_qwen7b on a local Ray node, without Slurm.
 
-``launch/preflight.py`` calls :func:`run_stage`. It builds the tiny test model and the sample data,
-then runs the launcher exactly as ``bash launch/rl_qwen7b.sh --validate --local`` would: compose and
-check inputs, start a Ray head (8 placeholder GPUs: this machine has none), run the per-node checks
-through Ray and the recipe checks, write the JSON report and stop Ray. The report must pass.
+It builds the tiny test model and the sample data, then runs the launcher exactly as
+``bash launch/rl_qwen7b.sh --validate --local`` would: compose and check inputs, start a Ray head
+(8 placeholder GPUs: this machine has none), run the per-node checks through Ray and the recipe
+checks, write the JSON report and stop Ray. The report must pass.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from launch.submit import main as submit
+from preflight.data_stage import build_samples
+from testkit.tiny_model import ensure_tiny_model
+
 RECIPE = "rl_qwen7b"
 PLACEHOLDER_GPUS = 8  # what the recipe declares; Ray only counts them, nothing runs on them
 
 
 def run_stage(work_dir: Path) -> str:
     """Run validate mode locally and return a one-line summary; raise when the report fails."""
-    from data_prep.preflight import build_samples
-    from infra.tiny_model import ensure_tiny_model
-    from launch.submit import main as submit
-
     work_dir = Path(work_dir).resolve()
     model = ensure_tiny_model(work_dir / "tiny_model")
     build_samples(work_dir, model)

@@ -1,6 +1,6 @@
 """CPU preflight of the whole pipeline on bundled sample data: the README's first command runs it.
 
-    python -m launch.preflight [--work-dir DIR] [--only STAGE ...]
+    python -m preflight [--work-dir DIR] [--only STAGE ...]
 
 Each stage exercises one part of the real pipeline against the real dependency (verl 0.9.1, Hydra,
 Ray) on CPU, up to the GPU boundary, and prints its time and a one-line summary; the stage's own
@@ -11,8 +11,6 @@ and the preflight exits non-zero; later stages still run, so one report shows ev
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 import os
 import sys
 import time
@@ -22,7 +20,8 @@ from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
-SAMPLE_ROLLOUTS = Path(__file__).resolve().parent / "sample_data" / "rollouts.jsonl"
+from preflight import data_stage, eval_stage, launch_stage, reward_stage
+
 DEFAULT_WORK_DIR = Path("outputs") / "preflight"
 
 
@@ -30,44 +29,15 @@ DEFAULT_WORK_DIR = Path("outputs") / "preflight"
 class Stage:
     name: str
     what: str
-    target: str  # "module:function": takes the work dir, returns a summary line (+ optional report lines)
+    run: Callable[[Path], str]  # takes the stage's work dir, returns a summary line (+ optional report lines)
 
 
 STAGES: list[Stage] = [
-    Stage("reward", "score sample rollouts through verl's own reward manager", "launch.preflight:reward_stage"),
-    Stage("data", "build both prompt variants from sample pairs, load them with verl", "data_prep.preflight:run_stage"),
-    Stage("eval", "RewardBench fixtures end to end with the tiny model", "launch.eval_stage:run_stage"),
-    Stage("launch", "validate mode for rl_qwen7b on a local Ray node", "launch.validate_preflight:run_stage"),
+    Stage("reward", "score sample rollouts through verl's own reward manager", reward_stage.run_stage),
+    Stage("data", "build both prompt variants from sample pairs, load them with verl", data_stage.run_stage),
+    Stage("eval", "RewardBench fixtures end to end with the tiny model", eval_stage.run_stage),
+    Stage("launch", "validate mode for rl_qwen7b on a local Ray node", launch_stage.run_stage),
 ]
-
-
-def reward_stage(work_dir: Path) -> str:
-    """Score the bundled rollouts through verl's RewardLoopWorker + NaiveRewardManager; check each score."""
-    from infra.tiny_model import ensure_tiny_model
-    from infra.verl_reward import Rollout, VerlRewardScorer, build_batch, compose_reward_config
-
-    rows = [json.loads(line) for line in SAMPLE_ROLLOUTS.read_text().splitlines() if line.strip()]
-    rollouts = [Rollout(r["prompt"], r["response"], r["ground_truth"], r["data_source"]) for r in rows]
-    scorer = VerlRewardScorer(compose_reward_config(str(ensure_tiny_model(work_dir / "tiny_model"))))
-    rm_scores, extra = scorer.score(build_batch(scorer.tokenizer, rollouts))
-    got = rm_scores.sum(dim=1).tolist()
-    wrong = [
-        f"{r['id']} scored {g:+.0f}, expected {r['expected_score']:+.0f}"
-        for r, g in zip(rows, got, strict=True)
-        if g != r["expected_score"]
-    ]
-    if wrong:
-        raise RuntimeError("reward mismatch: " + "; ".join(wrong))
-    return (
-        f"{len(rows)} rollouts scored as expected: mean reward {sum(got) / len(got):+.2f}, "
-        f"acc {extra['acc'].mean():.2f}, format_ok {extra['format_ok'].mean():.2f}, "
-        f"metric keys {sorted(extra)}"
-    )
-
-
-def _resolve(target: str) -> Callable[[Path], str]:
-    module, _, func = target.partition(":")
-    return getattr(importlib.import_module(module), func)
 
 
 @contextmanager
@@ -107,7 +77,7 @@ def run(stages: list[Stage], work_dir: Path) -> bool:
         try:
             with _output_to(log_path):
                 try:
-                    summary = _resolve(stage.target)(work_dir / stage.name)
+                    summary = stage.run(work_dir / stage.name)
                 except Exception:
                     traceback.print_exc()
                     raise

@@ -1,1 +1,0 @@
-"""Synthetic sample preference pairs written for this project (package data; see data_prep.preflight)."""
