@@ -23,7 +23,8 @@ def expected_label(ground_truth: Any, data_source: Any = None) -> str:
     >>> expected_label("model_b")
     'B'
     """
-    label = _GROUND_TRUTH.get(ground_truth.strip() if isinstance(ground_truth, str) else ground_truth)
+    # Only strings are looked up: a list or dict (unhashable) is the same data bug as an unknown label.
+    label = _GROUND_TRUTH.get(ground_truth.strip()) if isinstance(ground_truth, str) else None
     if label is None:
         raise ValueError(
             f"ground truth {ground_truth!r} (data_source={data_source!r}) is not one of "

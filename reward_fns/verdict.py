@@ -16,37 +16,58 @@ Strict mode (what training rewards)
   ``[[...]]``.
 * Exactly one verdict may appear after the reasoning block. A second one, repeated or competing,
   quoted inside evidence or not, fails: a policy must not be able to hedge.
-* Lookalike characters (fullwidth or CJK brackets, Cyrillic/Greek/fullwidth letters) fail.
+* A verdict written with lookalike characters (``［［A］］``, ``[[𝐀]]``, ``<аnswer>`` with a Cyrillic
+  ``а``) fails as ``lookalike``. Lookalikes elsewhere are ordinary text: ``【分析】``, Greek or Cyrillic
+  prose and single brackets around a letter never affect the verdict.
 
 Lenient mode (reported beside strict in evaluation, never rewarded)
 -------------------------------------------------------------------
 Takes the last verdict mark after the reasoning block in any of these forms: ``[[A]]`` with or
 without ``<answer>`` tags, any case, spaces inside the brackets, text after it allowed, repeats of the
-same label allowed. It still fails on: no verdict, two different labels, lookalike characters, a
-verdict only inside the reasoning block, and truncation.
+same label allowed. It still fails on: no verdict, two different labels, a last mark written with
+lookalike characters, a verdict only inside the reasoning block, and truncation (the output ends inside
+a tag such as ``</`` or ``<answer>[[A]]</ans``, inside a mark, or right after ``<answer>``).
 
-What counts as a verdict (for "competing"): a double-bracketed single letter that reads as A or B,
-including lookalikes and lowercase. Other double-bracket content (``[[1, 2]]`` in code) is ignored, and
-an ``<answer>`` tag with no such mark is malformed rather than a second verdict.
+What counts as a verdict (for "competing"): a verdict MARK as defined in :mod:`reward_fns.marks`, i.e.
+double brackets of any square-bracket family around one character that NFKC-normalises to A or B (any
+case, inner spaces) or is a known confusable of one. Other double-bracket content (``[[1, 2]]`` in
+code) is ignored, and an ``<answer>`` tag with no such mark is malformed rather than a second verdict.
 
 The reasoning block is found from the LAST ``think>`` tag: a closing one starts the answer region, an
 opening one (a block reopened and never closed) means there is no answer region.
 
 Speed: a clean response costs one multi-character scan (``rfind("hink>")``), one ``memrchr`` for
-``[`` and a regex over the last 160 characters, so the common case runs at C speed. Regular
-expressions elsewhere run only at candidate positions, so cost stays linear in length.
+``[`` and a regex over the last 160 characters, so the common case runs at C speed (a non-ASCII text
+adds one regex scan for two non-ASCII opening brackets in a row). Regular expressions elsewhere run
+only at candidate positions, and NFKC runs only on the few characters around the last mark, so cost
+stays linear in length.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from itertools import islice
 from typing import Literal, NamedTuple
 
-VERDICT_FORMAT_VERSION = "verdict-v1"
+from reward_fns.marks import (
+    CLOSE_CLS,
+    INNER,
+    LABEL_CLS,
+    MARK_BODY,
+    NON_ASCII_OPEN,
+    OPEN_CLS,
+    OPEN_RUN,
+    char_class,
+    fold_label,
+)
+
+# v2 (issue 12): marks defined by NFKC (single lookalike brackets are no mark, [[𝐁]] and 〖〖B〗〗 are),
+# lookalikes count only inside a verdict shape, lenient fails on truncated tags.
+VERDICT_FORMAT_VERSION = "verdict-v2"
 LABELS: tuple[str, str] = ("A", "B")
 ANSWER_OPEN = "<answer>"
 ANSWER_CLOSE = "</answer>"
@@ -94,42 +115,33 @@ def format_verdict(label: str) -> str:
     return f"{ANSWER_OPEN}[[{label}]]{ANSWER_CLOSE}"
 
 
-# Lookalike characters mapped to what they imitate. Only brackets and the two labels matter.
-_LOOKALIKE_OPEN = "［【〚⟦〔"
-_LOOKALIKE_CLOSE = "］】〛⟧〕"
-_CONFUSABLES = str.maketrans(
-    {
-        **{c: "[" for c in _LOOKALIKE_OPEN},
-        **{c: "]" for c in _LOOKALIKE_CLOSE},
-        "А": "A",
-        "В": "B",
-        "а": "a",
-        "в": "b",  # Cyrillic
-        "Α": "A",
-        "Β": "B",  # Greek
-        "Ａ": "A",
-        "Ｂ": "B",
-        "ａ": "a",
-        "ｂ": "b",  # fullwidth
-        "＜": "<",
-        "＞": ">",
-        "／": "/",
-    }
-)
-# Bounded quantifiers keep every match O(1): no backtracking blow-up on adversarial input.
-_MARK = re.compile(r"\[\[[ \t]{0,4}(\S)[ \t]{0,4}\]\]")
+_ASCII_MARK = re.compile(r"\[\[[ \t]{0,4}([ABab])[ \t]{0,4}\]\]")  # the ASCII-only case of marks.MARK_BODY
 _BRACKET_RUN = re.compile(r"\[+")
-_LOOKALIKE_MARK = re.compile(r"([\[［【〚⟦〔]{1,2})[ \t]{0,4}(\S)[ \t]{0,4}([\]］】〛⟧〕]{1,2})")
+_NON_ASCII_PAIR = re.compile(char_class(NON_ASCII_OPEN) + "{2}")
 _STRICT_TAIL = re.compile(r"<answer>\s{0,64}\[\[([AB])\]\]\s{0,64}</answer>")
 _CLOSE_TAG_LIKE = re.compile(r"\]{0,2}\s{0,64}<\s{0,4}/\s{0,4}answer\s{0,4}>\s*", re.IGNORECASE)
-_TAIL_WINDOW = 160  # longer than any strict verdict with its allowed whitespace
+_OPEN_TAG_END = re.compile(r"<answer>\s{0,64}\Z")
+_CLOSE_TAG = re.compile(r"\s{0,64}</answer>\s*")
+_TAIL_WINDOW = 160  # longer than any strict verdict with its allowed whitespace, or any truncated ending
+# How an output that was cut off ends: inside a tag (any unterminated closing tag, a partial <answer or
+# <think, a bare <), inside a mark (two openers, maybe the label and one closer), or right after <answer>.
+_PARTIAL_TAG = (
+    r"<(?:[ \t]{0,4}/[ \t]{0,4}[A-Za-z_]{0,24}[ \t]{0,4}"  # an unterminated closing tag, any name
+    r"|(?i:a(?:n(?:s(?:w(?:er?)?)?)?)?|t(?:h(?:i(?:nk?)?)?)?)?)"  # a bare <, or part of <answer / <think
+)
+_PARTIAL_BODY = f"{INNER}(?:{LABEL_CLS}{INNER}{CLOSE_CLS}?)?"
+_TRUNCATED_END = re.compile(
+    f"(?:{_PARTIAL_TAG}|{OPEN_CLS}{{2,}}{_PARTIAL_BODY}|<answer>\\s{{0,64}}(?:{OPEN_CLS}+{_PARTIAL_BODY})?)\\Z"
+)
+# Letters that imitate those of the answer tag, for telling a lookalike tag from a malformed one.
+_TAG_CONFUSABLES = str.maketrans("аеоѕԝгАВЕКМНОРСТХαεορτΑΒΕΗΙΚΜΝΟΡΤΧ", "aeoswrABEKMHOPCTXaeoptABEHIKMNOPTX")
 
 
 class _Mark(NamedTuple):  # a tuple: cheap to create by the hundred thousand on adversarial input
     start: int
     end: int
     label: str  # "A"/"B" after folding case and lookalikes
-    exact: bool  # written as [[A]] / [[B]] in plain ASCII
+    plain: bool  # written in ASCII only (brackets, spaces, label)
 
 
 def parse_verdict(text: str, mode: Mode = "strict") -> ParsedVerdict:
@@ -184,13 +196,10 @@ def _strict_fast_path(text: str, start: int, end: int) -> ParsedVerdict | None:
         return None
     if text.rfind("[", start, m.start(1) - 2) >= 0:  # memrchr: any other bracket means look closer
         return None
-    if not text.isascii() and _has_lookalike_bracket(text, start, end):
+    # Without an ASCII "[", a second mark needs two non-ASCII opening brackets in a row.
+    if not text.isascii() and _NON_ASCII_PAIR.search(text, start, m.start()) is not None:
         return None
     return _OK[m.group(1)]
-
-
-def _has_lookalike_bracket(text: str, start: int, end: int) -> bool:
-    return any(text.find(c, start, end) >= 0 for c in _LOOKALIKE_OPEN)
 
 
 def _has_mark(text: str, start: int, end: int) -> bool:
@@ -199,37 +208,42 @@ def _has_mark(text: str, start: int, end: int) -> bool:
 
 
 def _iter_marks(text: str, start: int, end: int) -> Iterator[_Mark]:
-    """Every double-bracketed A/B (any case, any lookalike) in text[start:end]: ASCII ones first.
+    """Every verdict mark (see :mod:`reward_fns.marks`) in text[start:end], in order.
 
-    A generator, so callers that need one or two marks stop early and huge inputs build no lists."""
-    i = text.find("[[", start, end)
-    while i >= 0:
-        run_end = _BRACKET_RUN.match(text, i, end).end()  # type: ignore[union-attr]  # text[i] is "["
-        i = run_end - 2  # in a run of "[", only the last "[[" can open a mark: one regex per run
-        m = _MARK.match(text, i, end)
-        if m:
-            label = m.group(1).translate(_CONFUSABLES).upper()
-            if label in LABELS:
-                yield _Mark(i, m.end(), label, m.group(1) in LABELS)
-        i = text.find("[[", run_end, end)
-    if text.isascii() or not _has_lookalike_bracket(text, start, end):
+    A generator, so callers that need one or two marks stop early and huge inputs build no lists. In a
+    run of opening brackets only the last two can open a mark, so each run costs one regex match."""
+    if text.isascii():  # the common case: only "[" opens, with str.find at C speed
+        i = text.find("[[", start, end)
+        while i >= 0:
+            run_end = _BRACKET_RUN.match(text, i, end).end()  # type: ignore[union-attr]  # text[i] is "["
+            m = _ASCII_MARK.match(text, run_end - 2, end)
+            if m:
+                yield _Mark(run_end - 2, m.end(), m.group(1).upper(), True)
+            i = text.find("[[", run_end, end)
         return
-    for m in _LOOKALIKE_MARK.finditer(text, start, end):
-        if (m.group(1) + m.group(3)).isascii():  # plain [A] is everyday text; ASCII [[A]] was yielded above
-            continue
-        label = m.group(2).translate(_CONFUSABLES).upper()
-        if label in LABELS:
-            yield _Mark(m.start(), m.end(), label, False)
+    for run in OPEN_RUN.finditer(text, start, end):
+        m = MARK_BODY.match(text, run.end(), end)
+        if m:
+            label = fold_label(m.group(1)).upper()  # always "A" or "B": the class holds only labels
+            yield _Mark(run.end() - 2, m.end(), label, text[run.end() - 2 : m.end()].isascii())
 
 
-def _ends_mid_verdict(text: str, end: int) -> bool:
-    """True if the text stops partway through a verdict (e.g. '<answer>[[A]]</ans')."""
-    tail = text[max(0, end - _TAIL_WINDOW) : end]
-    for label in LABELS:
-        full = format_verdict(label)
-        if any(tail.endswith(full[:k]) for k in range(3, len(full))):
-            return True
-    return False
+def _ends_truncated(text: str, start: int, end: int) -> bool:
+    """True if the output stops inside a tag or a mark, or right after opening the answer."""
+    return _TRUNCATED_END.search(text, max(start, end - _TAIL_WINDOW), end) is not None
+
+
+def _fold(text: str) -> str:
+    """What a short span reads as: NFKC, then tag-letter confusables (for lookalike tags only)."""
+    return unicodedata.normalize("NFKC", text).translate(_TAG_CONFUSABLES)
+
+
+def _lookalike_tags(text: str, start: int, mark: _Mark, end: int) -> bool:
+    """True if the answer tags around the mark are written with lookalikes (＜answer＞, <аnswer>)."""
+    before, after = text[max(start, mark.start - 80) : mark.start], text[mark.end : end]
+    if len(after) > 96 or (before.isascii() and after.isascii()):
+        return False
+    return _OPEN_TAG_END.search(_fold(before)) is not None and _CLOSE_TAG.fullmatch(_fold(after)) is not None
 
 
 def _strict_failure(text: str, start: int, end: int) -> ParsedVerdict:
@@ -240,36 +254,32 @@ def _strict_failure(text: str, start: int, end: int) -> ParsedVerdict:
         return _fail(Failure.COMPETING)
     last = marks[0]
     rest = text[last.end : end]
-    if rest.strip() and not _CLOSE_TAG_LIKE.fullmatch(rest.translate(_CONFUSABLES)):
-        return _fail(Failure.TRUNCATED if _ends_mid_verdict(text, end) else Failure.NOT_AT_END)
-    span = text[max(start, last.start - 24) : end]  # the opening tag, the mark and the closing tag
-    if span.translate(_CONFUSABLES) != span:
+    if rest.strip() and not (len(rest) <= 96 and _CLOSE_TAG_LIKE.fullmatch(_fold(rest))):
+        return _fail(Failure.TRUNCATED if _ends_truncated(text, start, end) else Failure.NOT_AT_END)
+    if not last.plain:
         return _fail(Failure.LOOKALIKE)
     tail = _STRICT_TAIL.search(text, max(start, end - _TAIL_WINDOW), end)
-    if last.exact and tail is not None and tail.end() == end and tail.start() <= last.start:
-        return ParsedVerdict(last.label, None)  # clean verdict; the fast path balked at other "[[" text
-    return _fail(Failure.MALFORMED)
+    if tail is not None and tail.end() == end and tail.start() <= last.start:
+        return _OK[last.label]  # clean verdict; the fast path balked at other brackets
+    return _fail(Failure.LOOKALIKE if _lookalike_tags(text, start, last, end) else Failure.MALFORMED)
 
 
 def _lenient(text: str, start: int, end: int) -> ParsedVerdict:
     last: _Mark | None = None
-    labels: set[str] = set()
     for mark in _iter_marks(text, start, end):
-        labels.add(mark.label)
-        if len(labels) > 1:
+        if last is not None and mark.label != last.label:
             return _fail(Failure.COMPETING)
-        if last is None or mark.start > last.start:
-            last = mark
+        last = mark  # marks come in order, so the last one seen is the last one written
     if last is None:
         return _fail(_no_mark_reason(text, start, end))
-    if text[last.start : last.end].translate(_CONFUSABLES) != text[last.start : last.end]:
-        return _fail(Failure.LOOKALIKE)
-    return ParsedVerdict(last.label, None)
+    if _ends_truncated(text, start, end):
+        return _fail(Failure.TRUNCATED)
+    return _OK[last.label] if last.plain else _fail(Failure.LOOKALIKE)
 
 
 def _no_mark_reason(text: str, start: int, end: int) -> Failure:
     """Why a response whose answer region holds no verdict mark failed."""
-    if _ends_mid_verdict(text, end):
+    if _ends_truncated(text, start, end):
         return Failure.TRUNCATED
     if _has_mark(text, 0, start):
         return Failure.INSIDE_THINKING

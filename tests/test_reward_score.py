@@ -35,7 +35,9 @@ def test_compute_score_table(text: str, gt: str, kwargs: dict, score: float, acc
     assert all(isinstance(v, float) for v in out.values())
 
 
-@pytest.mark.parametrize("bad", ["C", "", "tie", None, 1])
+# Issue 12, item 8: unhashable values (a list or dict from a malformed parquet row) are the same data
+# bug as an unknown label, so they get the documented ValueError, not a TypeError from a dict lookup.
+@pytest.mark.parametrize("bad", ["C", "", "tie", None, 1, ["A"], {"label": "A"}, {"A"}, b"A", 1.5])
 def test_impossible_ground_truth_names_value_and_source(bad: object) -> None:
     with pytest.raises(ValueError) as err:
         compute_score(data_source="rm_r1/skywork", solution_str=A, ground_truth=bad)  # type: ignore[arg-type]

@@ -43,7 +43,7 @@ CASES = [
     ("only_in_think", "<think>" + A + "</think>", F.INSIDE_THINKING, F.INSIDE_THINKING),  # nothing after
     ("unclosed_think", "<think>long reasoning " + B, F.INSIDE_THINKING, F.INSIDE_THINKING),  # never closed
     ("unclosed_think_plain", "<think>long reasoning that ran out of tok", F.TRUNCATED, F.TRUNCATED),
-    ("cut_mid_tag", "ok </think> <answer>[[A]]</ans", F.TRUNCATED, "A"),  # stopped mid closing tag
+    ("cut_mid_tag", "ok </think> <answer>[[A]]</ans", F.TRUNCATED, F.TRUNCATED),  # stopped mid closing tag
     ("cut_mid_open", "reasoning done. <answ", F.TRUNCATED, F.TRUNCATED),  # stopped in the opening tag
     ("cut_after_open", "reasoning done. <answer>", F.TRUNCATED, F.TRUNCATED),  # stopped after the opening tag
     ("extra_answer_tag", "<answer>maybe</answer>\n" + A, "A", "A"),  # a tag without a mark is no second verdict
@@ -52,7 +52,57 @@ CASES = [
     ("single_ascii_brackets", "Choose [A] 【x", F.MISSING, F.MISSING),  # [A] is no mark, even beside a lookalike
     ("reopened_think", "</think>" + A + "<think>more", F.INSIDE_THINKING, F.INSIDE_THINKING),  # reopened, unclosed
     ("rethink_word", "I rethink> this.\n" + B, "B", "B"),  # "think>" inside another word is not a tag
+    ("fullwidth_tags", "＜answer＞[[A]]＜/answer＞", F.LOOKALIKE, "A"),  # NFKC reads these as answer tags
 ]
+
+# Issue 12, item 4: non-Latin text near a clean verdict is ordinary text, not a lookalike verdict.
+MULTILINGUAL = [
+    ("cjk_brackets_word", "【分析】A更好。\n" + A, "A", "A"),  # lenticular brackets around a word
+    ("cyrillic_with_ref", "Сравнение [1]. Итак, ответ: " + A, "A", "A"),  # Cyrillic prose, a citation [1]
+    ("greek_capitals", "See [1]. ΑΒΓ " + B, "B", "B"),  # Greek capitals that look like A and B
+    ("cjk_single_label", "见【A】与〔B〕。\n" + B, "B", "B"),  # single lookalike brackets: no mark (item 6)
+    ("cyrillic_word_then_tag", "Ответ в конце: " + B, "B", "B"),  # Cyrillic в right before the tag
+    ("japanese_quote", "「A」の方が良い。\n" + A, "A", "A"),  # corner brackets are quotation marks
+]
+
+# Issue 12, item 6: a mark is double brackets of any square-bracket family around a label that
+# NFKC-normalises (or is a known confusable) to A or B. Everything else is ordinary text.
+HEDGES = [
+    ("single_lenticular", "【A】 is tempting.\n" + B, "B", "B"),  # one bracket each side is no mark
+    ("mixed_single", "Use [B】 here.\n" + A, "A", "A"),  # ASCII open, lookalike close, single
+    ("math_bold_b", "[[𝐁]]\n" + A, F.COMPETING, F.COMPETING),  # U+1D401 MATHEMATICAL BOLD CAPITAL B
+    ("white_lenticular", "〖〖B〗〗\n" + A, F.COMPETING, F.COMPETING),  # U+3016/3017
+    ("fullwidth_lower", "[[ｂ]]\n" + A, F.COMPETING, F.COMPETING),  # U+FF42
+    ("circled", "[[Ⓑ]]\n" + A, F.COMPETING, F.COMPETING),  # U+24B7, NFKC -> B
+    ("script_b_spaced", "[[ ℬ ]]\n" + A, F.COMPETING, F.COMPETING),  # U+212C with inner spaces
+    ("ideographic_spaces", "[[\u3000B\u3000]]\n" + A, F.COMPETING, F.COMPETING),  # NFKC spaces inside
+    ("mixed_families", "[【B】]\n" + A, F.COMPETING, F.COMPETING),  # two brackets of two families
+    ("tortoise_quill", "⁅⁅b⁆⁆ 〘〘B〙〙\n" + A, F.COMPETING, F.COMPETING),  # quill and white tortoise shell
+    ("vertical_forms", "︻︻B︼︼\n" + A, F.COMPETING, F.COMPETING),  # presentation forms, NFKC -> 【】
+    ("greek_beta", "[[β]]\n" + A, F.COMPETING, F.COMPETING),  # a confusable, not NFKC
+    ("same_label_bold", "[[𝐀]]\n" + A, F.COMPETING, "A"),  # a lookalike repeat: strict fails, lenient agrees
+    ("bold_verdict", "<answer>[[𝐀]]</answer>", F.LOOKALIKE, F.LOOKALIKE),  # the only mark is a lookalike
+    ("lenticular_verdict", "<answer>〖〖B〗〗</answer>", F.LOOKALIKE, F.LOOKALIKE),  # ditto, other family
+    ("zero_width_inside", "[[\u200bB]]\n" + A, "A", "A"),  # a neutralised mark is inert
+    ("other_letter", "[[𝐂]] [[c]]\n" + A, "A", "A"),  # only A and B are labels
+    ("round_parens", "((B)) {{B}}\n" + A, "A", "A"),  # only square-bracket families make marks
+]
+
+# Issue 12, item 7: an output that stops inside a tag (or a mark) is truncated in both modes.
+TRUNCATION = [
+    ("cut_after_slash", "<answer>[[A]]</", F.TRUNCATED, F.TRUNCATED),  # the echo seen from a small model
+    ("cut_before_gt", "<answer>[[B]]</answer", F.TRUNCATED, F.TRUNCATED),  # closing tag without >
+    ("cut_spaced_close", "<answer>[[B]]< / answ", F.TRUNCATED, F.TRUNCATED),  # tag-like spacing
+    ("cut_bare_lt", "[[A]] then <", F.TRUNCATED, F.TRUNCATED),  # stopped right after <
+    ("cut_think_open", "[[A]] wait, <thi", F.TRUNCATED, F.TRUNCATED),  # a partial opening tag
+    ("cut_new_answer", "[[A]] so <answer>", F.TRUNCATED, F.TRUNCATED),  # opened the answer and stopped
+    ("cut_second_mark", "[[A]] no, [[B", F.TRUNCATED, F.TRUNCATED),  # stopped inside a second mark
+    ("cut_mark_close", "<answer>[[B]", F.TRUNCATED, F.TRUNCATED),  # one closing bracket of two
+    ("comparison_not_tag", "[[A]] since x < y", F.NOT_AT_END, "A"),  # '< y' is prose, not a tag
+    ("closed_tag_tail", "[[A]] </answer>", F.MALFORMED, "A"),  # complete closing tag: not truncated
+]
+
+CASES = CASES + MULTILINGUAL + HEDGES + TRUNCATION
 
 
 @pytest.mark.parametrize(("text", "strict", "lenient"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
