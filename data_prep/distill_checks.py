@@ -66,15 +66,15 @@ def assemble_trace(content: str, reasoning: str | None, variant: str) -> str:
 
 
 def check_trace(
-    trace: str, ground_truth: str, variant: str, *, finish_reason: str | None = None, check_leak: bool = False
+    trace: str, ground_truth: str | None, variant: str, *, finish_reason: str | None = None, check_leak: bool = False
 ) -> TraceCheck:
-    """Apply the filter above to one assembled trace."""
+    """Apply the filter above to one assembled trace (``ground_truth`` None: a set without labels, step 3 skipped)."""
     if finish_reason == "length":
         return TraceCheck("truncated", "finish_reason=length")
     verdict = parse_verdict(trace, "strict")
     if not verdict.ok:
         return TraceCheck("no_verdict", verdict.failure.value if verdict.failure else "missing")
-    if verdict.label != ground_truth:
+    if ground_truth is not None and verdict.label != ground_truth:
         return TraceCheck("wrong_verdict", f"{verdict.label} for {ground_truth}", verdict.label)
     problem = structure_problem(trace, variant)
     if problem is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from data_prep.distill_checks import FILTER_VERSION, REASONS, TraceCheck
 from data_prep.distill_leaks import LEAK_PHRASES_VERSION, phrases_sha256
@@ -25,20 +25,16 @@ from data_prep.manifest import tool_version
 from infra.run_metadata import InputRef, OutputRef, RunMetadata, git_commit, now_volatile
 
 
-class Checked(Protocol):
-    check: TraceCheck
-
-
-def pass_counts(attempts: Iterable[Checked], kept_name: str = "kept") -> dict[str, Any]:
+def pass_counts(checks: Iterable[TraceCheck], kept_name: str = "kept") -> dict[str, Any]:
     """``asked``, ``kept`` (or ``corrected``), ``rejected`` per reason and the details per reason."""
     asked = 0
     rejected: Counter[str] = Counter()
     detail: dict[str, Counter[str]] = defaultdict(Counter)
-    for attempt in attempts:
+    for check in checks:
         asked += 1
-        if attempt.check.reason is not None:
-            rejected[attempt.check.reason] += 1
-            detail[attempt.check.reason][attempt.check.detail or ""] += 1
+        if check.reason is not None:
+            rejected[check.reason] += 1
+            detail[check.reason][check.detail or ""] += 1
     return {
         "asked": asked,
         kept_name: asked - sum(rejected.values()),

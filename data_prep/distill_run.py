@@ -199,8 +199,7 @@ def _counts(first: PassResult, second: PassResult, examples: Sequence[SftExample
     per_trace = {"prompt": tokens["all"]["prompt_tokens"] / len(examples),
                  "completion": tokens["all"]["completion_tokens"] / len(examples)}
     return {
-        "passes": {"pass1": pass_counts(first.attempts.values()),
-                   **({"pass2": pass_counts(second.attempts.values(), "corrected")} if second.attempts else {})},
+        "passes": _pass_counts(first, second),
         "merged": {"rows_in": len(first.attempts), "kept_pass1": sum(a.kept for a in first.attempts.values()),
                    "kept_pass2": sum(a.kept for a in second.attempts.values()), "kept": len(examples),
                    "dropped": _tally(final_rejected.values()), "too_long_dropped": too_long},
@@ -233,8 +232,13 @@ def _config(options: DistillOptions, variant: str, splits: Mapping[str, Any]) ->
                      "val_size": options.val_size, "limit": options.limit}
 
 
-def _summary(first: PassResult, second: PassResult) -> str:
-    parts = [f"pass1 rejected {pass_counts(first.attempts.values())['rejected']}"]
+def _pass_counts(first: PassResult, second: PassResult) -> dict[str, Any]:
+    counts = {"pass1": pass_counts(a.check for a in first.attempts.values())}
     if second.attempts:
-        parts.append(f"pass2 rejected {pass_counts(second.attempts.values(), 'corrected')['rejected']}")
-    return "; ".join(parts)
+        counts["pass2"] = pass_counts((a.check for a in second.attempts.values()), "corrected")
+    return counts
+
+
+def _summary(first: PassResult, second: PassResult) -> str:
+    rejected = {name: {r: n for r, n in c["rejected"].items() if n} for name, c in _pass_counts(first, second).items()}
+    return "; ".join(f"{name} rejected {reasons}" for name, reasons in rejected.items())

@@ -1,0 +1,190 @@
+"""Use the datasets upstream RM-R1 released, detected by their schema (see data_prep/released_schema.py).
+
+    # an RL set, with its released prompt kept (prompt version upstream-released):
+    python data_prep/released.py --inputs gaotang/RM-R1-after-Distill-RLVR@COMMIT --released-as prompts --out data/rm_r1
+    # an RL set parsed back into preference pairs for our own build (cleaning, decontamination, our prompt):
+    python data_prep/released.py --inputs DIR --released-as pairs --out data/released_pairs
+    python data_prep/build_parquet.py --inputs data/released_pairs/pairs.jsonl ...
+    # the SFT set, through the same trace filter as distill.py:
+    python data_prep/released.py --inputs gaotang/RM-R1-Distill-SFT@COMMIT --out data/rm_r1/sft --tokenizer MODEL_DIR
+
+--inputs is a .parquet/.jsonl/.json file, a folder (a hub snapshot: data/train-*.parquet) or a hub
+name pinned as OWNER/NAME@COMMIT; with HF_HUB_OFFLINE=1 only local copies and the hub cache are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from data_prep.distill_manifest import filter_config, pass_counts, sft_manifest
+from data_prep.distill_output import SFT_MAX_LENGTH, length_stats, split_examples, token_counter, write_splits
+from data_prep.manifest import tool_version
+from data_prep.pairs import source_name_from
+from data_prep.released_schema import ReleasedDataError, detect
+from data_prep.released_writers import (
+    RELEASED_PROMPT_VERSION,
+    placed,
+    released_pair,
+    rl_row,
+    sft_example,
+    write_pair_file,
+)
+from data_prep.source_files import ResolvedFiles, columns, iter_rows, resolve
+from data_prep.writers import write_parquet_rows
+from infra.cli_errors import run_cli
+from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
+
+PROG = "python data_prep/released.py"
+TOOL = "data_prep.released"
+MODES = ("prompts", "pairs")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add = parser.add_argument
+    add("--inputs", required=True, metavar="FILE|DIR|OWNER/NAME@COMMIT", help="one released dataset")
+    add("--released-as", choices=MODES, default=None,
+        help="for an RL set: 'prompts' keeps the released prompt (verl RL parquet), 'pairs' parses it back into "
+        "preference pairs for build_parquet.py")
+    add("--out", type=Path, required=True, help="output folder")
+    add("--source", default=None, help="source name for data_source (default: from the dataset name)")
+    add("--val-size", type=float, default=0.02, help="validation share (below 1) or count (default: 0.02)")
+    add("--seed", type=int, default=0, help="seed of the train/val split (default: 0)")
+    add("--tokenizer", default=None, metavar="PATH", help="SFT set: count row lengths with this tokenizer")
+    add("--max-length", type=int, default=SFT_MAX_LENGTH, help=f"SFT set: drop longer rows (default {SFT_MAX_LENGTH})")
+    return parser
+
+
+def resolve_input(text: str) -> ResolvedFiles:
+    """A file, folder or pinned hub name (``OWNER/NAME@COMMIT``) to its data files."""
+    location, _, revision = text.partition("@") if not Path(text).exists() else (text, "", "")
+    return resolve(location, what=f"released dataset {location}", fix="--inputs", revision=revision or None,
+                   split="train")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    files = resolve_input(args.inputs)
+    where = f"released dataset {files.name}"
+    kind = detect(columns(files.files, where), list(islice(iter_rows(files.files, where), 8)), where)
+    source = args.source or source_name_from(Path(files.name).stem if Path(files.name).exists()
+                                             else files.name.split("/")[-1])
+    rows = iter_rows(files.files, where)
+    if kind == "sft":
+        print(_sft(rows, files, source, where, args))
+    elif args.released_as is None:
+        raise ReleasedDataError(f"{where} is an RL set (winner model_a/model_b); pass --released-as prompts to keep "
+                                "its prompt or --released-as pairs to rebuild it with ours.")
+    elif args.released_as == "prompts":
+        print(_prompts(rows, files, source, where, args))
+    else:
+        print(_pairs(rows, files, source, where, args))
+    return 0
+
+
+def _prompts(rows: Any, files: ResolvedFiles, source: str, where: str, args: argparse.Namespace) -> str:
+    built = sorted((rl_row(raw, i, source, where) for i, raw in enumerate(rows, start=1)),
+                   key=lambda r: r["extra_info"]["pair_id"])
+    variants = sorted({r["extra_info"]["variant"] for r in built})
+    if len(variants) != 1:
+        raise ReleasedDataError(f"{where} mixes prompts with and without a system message; pass one released set.")
+    out = args.out / variants[0]
+    splits = _split(built, args.val_size, args.seed)
+    refs = []
+    for split, chunk in splits.items():
+        write_parquet_rows(placed(chunk, split, args.seed), out / f"{split}.parquet")
+        refs.append(OutputRef.for_file(out / f"{split}.parquet", out, rows=len(chunk)))
+    leaks = sum(r["extra_info"]["label_leak"] for r in built)
+    counts = {"read": len(built), "rows": {s: len(c) for s, c in splits.items()}, "label_leak": leaks,
+              "multi_turn": sum(r["extra_info"]["multi_turn"] for r in built),
+              "chosen_position_total": dict(sorted(Counter(r["reward_model"]["ground_truth"] for r in built).items()))}
+    config = {"data_kind": "rl", "released_as": "prompts", "variant": variants[0], "tokenizer": None,
+              "max_prompt_length": None, "chat_template_kwargs": {}, "splits": {s: f"{s}.parquet" for s in splits},
+              "val_size": args.val_size}
+    _manifest(files, RELEASED_PROMPT_VERSION, args.seed, config, counts, refs).write(out / "manifest.json")
+    note = f"; {leaks} rows carry upstream's 'Chabot' label leak (kept, counted)" if leaks else ""
+    return f"{out}: {', '.join(f'{s} {len(c)}' for s, c in splits.items())} rows (prompt {RELEASED_PROMPT_VERSION})" \
+           f"{note}"
+
+
+def _pairs(rows: Any, files: ResolvedFiles, source: str, where: str, args: argparse.Namespace) -> str:
+    pairs = [released_pair(raw, i, source, where) for i, raw in enumerate(rows, start=1)]
+    path = write_pair_file(pairs, args.out / "pairs.jsonl")
+    leaks = sum(bool(p.metadata.get("label_leak")) for p in pairs)
+    counts = {"read": len(pairs), "pairs": len(pairs), "multi_turn": sum(p.is_multi_turn for p in pairs),
+              "label_leak": leaks}
+    config = {"data_kind": "pairs", "released_as": "pairs", "variant": None}
+    refs = [OutputRef.for_file(path, args.out, rows=len(pairs))]
+    _manifest(files, None, args.seed, config, counts, refs).write(args.out / "manifest.json")
+    return (f"{path}: {len(pairs)} pairs ({counts['multi_turn']} multi-turn, {leaks} had the 'Chabot' label leak, "
+            f"gone once re-rendered); next: python data_prep/build_parquet.py --inputs {path} [--variant ...]")
+
+
+def _sft(rows: Any, files: ResolvedFiles, source: str, where: str, args: argparse.Namespace) -> str:
+    checked = [sft_example(raw, i, source, where) for i, raw in enumerate(rows, start=1)]
+    variants = sorted({e.extra_info["variant"] for e, _ in checked})
+    count = None
+    if args.tokenizer is not None:
+        from data_prep.length_filter import load_tokenizer
+
+        count = token_counter(load_tokenizer(args.tokenizer), {})
+    kept, too_long = [], 0
+    for example, check in checked:
+        if not check.kept:
+            continue
+        length = count(example) if count else None
+        if length is not None and length > args.max_length:
+            too_long += 1
+            continue
+        kept.append(replace(example, length=length))
+    if not kept:
+        reasons = {r: n for r, n in pass_counts(c for _, c in checked)["rejected"].items() if n}
+        raise ReleasedDataError(f"{where}: no trace passed the filter (rejected: {reasons}); check the dataset.")
+    splits = split_examples(kept, args.val_size, args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    refs = write_splits(splits, args.out)
+    counts = {"passes": {"released": pass_counts(c for _, c in checked)},
+              "merged": {"rows_in": len(checked), "kept": len(kept), "too_long_dropped": too_long,
+                         "label_leak": sum(e.extra_info["label_leak"] for e, _ in checked)},
+              "rows": {s: len(e) for s, e in splits.items()},
+              "lengths": length_stats([e.length for e in kept if e.length is not None],
+                                      args.max_length if count else None, "tokenizer" if count else "unmeasured",
+                                      too_long)}
+    config = filter_config(variants[0], args.max_length if count else None, args.tokenizer, {},
+                           [s for s, e in splits.items() if e]) | {"ground_truth": "unavailable in the released set",
+                                                                    "released_as": "sft"}
+    meta = sft_manifest(tool=TOOL, inputs=[files.input_ref], prompt_version=RELEASED_PROMPT_VERSION, seed=args.seed,
+                        model=None, sampling={}, config=config, counts=counts, outputs=refs, volatile={})
+    meta.write(args.out / "manifest.json")
+    rejected = ", ".join(f"{r} {n}" for r, n in counts["passes"]["released"]["rejected"].items() if n) or "none"
+    return (f"{args.out}: {', '.join(f'{s} {len(e)}' for s, e in splits.items())} rows from {len(checked)} released "
+            f"traces; rejected: {rejected}; too long {too_long}")
+
+
+def _split(rows: list[dict[str, Any]], val_size: float, seed: int) -> dict[str, list[dict[str, Any]]]:
+    if len(rows) < 2:
+        raise ReleasedDataError(f"only {len(rows)} rows; a train/val split needs at least 2.")
+    wanted = min(len(rows) - 1, int(val_size) if val_size >= 1 else max(1, round(val_size * len(rows))))
+    chosen = set(random.Random(f"released-val:{seed}").sample(range(len(rows)), wanted))
+    return {"train": [r for i, r in enumerate(rows) if i not in chosen],
+            "val": [r for i, r in enumerate(rows) if i in chosen]}
+
+
+def _manifest(files: ResolvedFiles, prompt_version: str | None, seed: int, config: dict[str, Any],
+              counts: dict[str, Any], outputs: list[OutputRef]) -> RunMetadata:
+    return RunMetadata(tool=TOOL, tool_version=tool_version(), git_commit=git_commit(Path(__file__).resolve().parent),
+                       inputs=[files.input_ref], prompt_version=prompt_version, seed=seed, config=config,
+                       counts=counts, outputs=outputs, volatile=now_volatile())
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main, prog=PROG))

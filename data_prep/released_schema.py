@@ -1,0 +1,167 @@
+"""The datasets upstream RM-R1 released, read by their schema, and their prompts parsed back into pairs.
+
+Three sets, two columns each:
+
+* RL sets (``gaotang/RM-R1-after-Distill-RLVR``: instruct, a system message first;
+  ``gaotang/RM-R1-Reasoning-RLVR``: reasoning, one user message): ``context_messages`` (the rendered
+  judge prompt, a list of ``{role, content}``) and ``winner`` in {``model_a``, ``model_b``};
+* the SFT set (``gaotang/RM-R1-Distill-SFT``): ``context_messages`` and ``winner`` holding the trace.
+
+:func:`detect` tells them apart by the values of ``winner``. :func:`parse_prompt` reads a rendered
+user message back into (conversation, answer A, answer B) from upstream's framing: a ``[Client
+Question]`` header and ``[The Start of Chatbot A's Response]`` ... blocks (single turn), or
+``[The Start of the Conversation between Chatbot A and the Client]`` ... blocks of ``User:`` /
+``Chatbot A:`` lines (multi-turn). Upstream's mixing script spelled the rejected side "Chabot B" in
+some multi-turn rows, only when A won: a label leak, which :func:`has_label_leak` detects so it can be
+counted. These are upstream's strings, not our prompt's (that one is :mod:`data_prep.prompts`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from data_prep.errors import DataPrepError
+from data_prep.pairs import Message
+
+COLUMNS: tuple[str, str] = ("context_messages", "winner")
+WINNERS: dict[str, str] = {"model_a": "A", "model_b": "B"}
+QUESTION_HEADER = "[Client Question]"
+_NAME = r"Chat?bot {label}"  # "Chabot": upstream's misspelling (see has_label_leak)
+_RESPONSE = (r"\[The Start of " + _NAME + r"'s Response\]", r"\[The End of " + _NAME + r"'s Response\]")
+_CONVERSATION = (r"\[The Start of the Conversation between " + _NAME + r" and the Client\]",
+                 r"\[The End of the Conversation between " + _NAME + r" and the Client\]")
+_SPEAKER = re.compile(r"^(User|Chat?bot [AB]):[ \t]?", re.MULTILINE)
+_MISSPELLED = re.compile(r"\bChabot [AB]\b")
+
+
+class ReleasedDataError(DataPrepError):
+    """A released dataset or one of its rows cannot be read; the message names it and the fix."""
+
+
+@dataclass(frozen=True)
+class ParsedPrompt:
+    """A released prompt read back: the shared context and each side's continuation."""
+
+    conversation: tuple[Message, ...]
+    answer_a: tuple[Message, ...]
+    answer_b: tuple[Message, ...]
+    multi_turn: bool
+
+
+def detect(columns: Sequence[str], first_rows: Sequence[Mapping[str, Any]], where: str) -> str:
+    """``rl`` or ``sft`` from the columns and the first rows' ``winner`` values."""
+    missing = [c for c in COLUMNS if c not in columns]
+    if missing:
+        raise ReleasedDataError(f"{where} lacks columns {missing} (found {sorted(columns)}); released RM-R1 data has "
+                                "context_messages and winner (pass our own pair files to build_parquet.py instead).")
+    winners = [row.get("winner") for row in first_rows]
+    if winners and all(w in WINNERS for w in winners):
+        return "rl"
+    if winners and all(isinstance(w, str) and w not in WINNERS for w in winners):
+        return "sft"
+    raise ReleasedDataError(f"{where}: winner holds {sorted({str(w)[:20] for w in winners})}, neither all model_a/"
+                            "model_b (an RL set) nor all traces (the SFT set); pass one released dataset at a time.")
+
+
+def messages_of(row: Mapping[str, Any], where: str) -> list[Message]:
+    """``context_messages`` as messages, checked."""
+    value = row.get("context_messages")
+    if not isinstance(value, Sequence) or isinstance(value, str) or not value:
+        raise ReleasedDataError(f"{where}: context_messages is not a list of messages; re-download the dataset.")
+    out = []
+    for message in value:
+        if not isinstance(message, Mapping) or message.get("role") not in ("system", "user", "assistant") \
+                or not isinstance(message.get("content"), str):
+            raise ReleasedDataError(f"{where}: context_messages holds {str(message)[:80]!r}, not a {{role, content}} "
+                                    "message; re-download the dataset.")
+        out.append(Message(role=message["role"], content=message["content"]))
+    if out[-1]["role"] != "user":
+        raise ReleasedDataError(f"{where}: context_messages does not end with the user message; re-download it.")
+    return out
+
+
+def variant_of(messages: Sequence[Message]) -> str:
+    """``instruct`` when a system message carries the instructions, else ``reasoning``."""
+    return "instruct" if messages[0]["role"] == "system" else "reasoning"
+
+
+def has_label_leak(text: str) -> bool:
+    """True if the prompt spells a chatbot "Chabot" (upstream's winner-dependent misspelling)."""
+    return bool(_MISSPELLED.search(text))
+
+
+def row_id(messages: Sequence[Message], winner: str) -> str:
+    """A stable id from the row's content (the released sets have no id column)."""
+    blob = json.dumps([list(map(dict, messages)), winner], ensure_ascii=False, separators=(",", ":"))
+    return "u" + hashlib.blake2b(blob.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def parse_prompt(text: str, where: str) -> ParsedPrompt:
+    """Read one rendered user message back; raises :class:`ReleasedDataError` if it does not parse."""
+    if re.search(_CONVERSATION[0].format(label="A"), text):
+        return _multi_turn(text, where)
+    blocks = _blocks(text, _RESPONSE, where, "response")
+    head = text.find(QUESTION_HEADER)
+    if head < 0 or head > blocks[0][0]:
+        raise ReleasedDataError(f"{where}: no {QUESTION_HEADER} header before Chatbot A's response; the row is not in "
+                                "upstream's framing (fix or drop it).")
+    question = text[head + len(QUESTION_HEADER):blocks[0][0]].strip()
+    answers = [text[start:end].strip("\n") for _, start, end in blocks]
+    if not question or not all(a.strip() for a in answers):
+        raise ReleasedDataError(f"{where}: the question or an answer is empty; fix or drop the row.")
+    return ParsedPrompt((Message(role="user", content=question),), (Message(role="assistant", content=answers[0]),),
+                        (Message(role="assistant", content=answers[1]),), multi_turn=False)
+
+
+def _blocks(text: str, markers: tuple[str, str], where: str, what: str) -> list[tuple[int, int, int]]:
+    """(marker start, body start, body end) of the A and then the B block."""
+    found = []
+    lo = 0
+    for label in ("A", "B"):
+        start = re.compile(markers[0].format(label=label)).search(text, lo)
+        ends = list(re.compile(markers[1].format(label=label)).finditer(text, start.end())) if start else []
+        if start is None or not ends:
+            raise ReleasedDataError(f"{where}: no complete Chatbot {label} {what} block; the row is not in upstream's "
+                                    "framing (fix or drop it).")
+        nxt = re.compile(markers[0].format(label="B")).search(text, start.end()) if label == "A" else None
+        usable = [e for e in ends if nxt is None or e.start() < nxt.start()]  # A's end comes before B's start
+        if not usable:
+            raise ReleasedDataError(f"{where}: Chatbot A's {what} block does not end before Chatbot B's starts.")
+        end = usable[-1]
+        found.append((start.start(), start.end(), end.start()))
+        lo = end.end()
+    return found
+
+
+def _multi_turn(text: str, where: str) -> ParsedPrompt:
+    from data_prep.pairs import split_shared_prefix
+
+    blocks = _blocks(text, _CONVERSATION, where, "conversation")
+    sides = [_turns(text[start:end], label, where) for (_, start, end), label in zip(blocks, "AB", strict=True)]
+    conversation, tail_a, tail_b = split_shared_prefix(sides[0], sides[1])
+    if not conversation or not tail_a or not tail_b:
+        raise ReleasedDataError(f"{where}: the two conversations share no client turn or do not differ; fix or drop "
+                                "the row.")
+    return ParsedPrompt(tuple(conversation), tuple(tail_a), tuple(tail_b), multi_turn=True)
+
+
+def _turns(body: str, label: str, where: str) -> list[Message]:
+    marks = list(_SPEAKER.finditer(body))
+    if not marks or body[:marks[0].start()].strip():
+        raise ReleasedDataError(f"{where}: Chatbot {label}'s conversation does not start with a 'User:' line.")
+    turns = []
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(body)
+        speaker = mark.group(1)
+        if speaker != "User" and not speaker.endswith(label):
+            raise ReleasedDataError(f"{where}: Chatbot {label}'s conversation has a {speaker!r} line; fix or drop it.")
+        turns.append(Message(role="user" if speaker == "User" else "assistant", content=body[mark.end():end].strip()))
+    if turns[-1]["role"] != "assistant" or any(not t["content"] for t in turns):
+        raise ReleasedDataError(f"{where}: Chatbot {label}'s conversation has an empty turn or does not end with its "
+                                "reply; fix or drop the row.")
+    return turns
