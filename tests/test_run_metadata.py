@@ -90,7 +90,7 @@ def test_content_hash_ignores_volatile_and_dict_order() -> None:
         {"git_commit": None},  # unknown commit
         {"inputs": [InputRef("x.jsonl", sha256=SHA)]},  # other inputs
         {"prompt_version": "cor-v2"},  # the prompt changed
-        {"verdict_format_version": "verdict-v2"},  # the verdict format changed
+        {"verdict_format_version": "verdict-other"},  # the verdict format changed
         {"seed": 43},  # another seed
         {"model": "other"},  # another model
         {"sampling": {"temperature": 1.0, "max_tokens": 8192}},  # other sampling
