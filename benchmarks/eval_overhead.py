@@ -32,11 +32,11 @@ matplotlib.use("Agg")  # before pyplot; imported up front because start-up is no
 import matplotlib.pyplot as plt
 
 from eval.backends.base import Generation, OnResult, Request, Sampling
-from eval.benchmarks.rewardbench import SECTION_OF, aggregate_view, load_rewardbench
+from eval.benchmarks.rewardbench import BENCHMARK
 from eval.cache import GenerationCache
-from eval.evaluate import EvalConfig, evaluate_pairwise
+from eval.evaluate import EvalConfig, evaluate
 from eval.judge_prompt import choose_prompt
-from eval.report import write_reports
+from eval.report import EvalRun, write_reports
 from reward_fns import format_verdict
 from testkit.scripted_backend import ScriptedBackend
 
@@ -84,14 +84,12 @@ def run_once(data_file: Path, out: Path, backend: InstantBackend, plots: bool) -
     prompt = choose_prompt("instruct", None, None)
     config = EvalConfig(progress=False)
     start, cpu = time.perf_counter(), time.process_time()
-    data = load_rewardbench(str(data_file))
+    data = BENCHMARK.load_data(str(data_file), None, None)
     with GenerationCache(out / "generations.jsonl") as cache:
-        result = evaluate_pairwise(data.pairs, data.subset_of, aggregate_view, prompt.template, backend, cache, config)
-    summary = write_reports(out, benchmark="rewardbench", tool="benchmarks.eval_overhead", result=result,
-                            config=config, prompt=prompt, backend_info=backend.describe(),
-                            model_id=backend.model_id, data_input=data.input, subset_of=data.subset_of,
-                            section_of=SECTION_OF, total_items=data.total_items, limit=None,
-                            average="mean of the 4 sections", cache_path="generations.jsonl", plots=plots)
+        result = evaluate(BENCHMARK, data, prompt.template, backend, cache, config)
+    run = EvalRun(BENCHMARK, data, config, prompt, backend.describe(), backend.model_id,
+                  tool="benchmarks.eval_overhead")
+    summary = write_reports(out, run, result, plots=plots)
     return time.perf_counter() - start, time.process_time() - cpu, result.stats.judgments, summary
 
 

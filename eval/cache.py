@@ -44,9 +44,11 @@ class RequestKeyer:
         self._base = hashlib.blake2b(header.encode("utf-8"), digest_size=16)
         self._system: dict[str, bytes] = {}
 
-    def key(self, messages: Sequence[Mapping[str, str]]) -> str:
-        """The cache key of one judge request."""
+    def key(self, messages: Sequence[Mapping[str, str]], sample: int = 0) -> str:
+        """The cache key of one judge request; ``sample`` > 0 keys another independent sample of it (voting)."""
         digest = self._base.copy()
+        if sample:
+            digest.update(f"sample\0{sample}\0".encode())
         for message in messages:
             role, content = message["role"], message["content"]
             part = self._system.get(content) if role == "system" else None

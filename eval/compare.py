@@ -13,19 +13,22 @@ runs, and applies the benchmark's official aggregation to every resample.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.benchmarks import rewardbench
+from eval.benchmark import Benchmark
 from eval.errors import EvalError
 from eval.report_text import pct, signed_pct
 from eval.resample import Interval, paired_bootstrap
 from infra.atomic_files import write_text_atomic
+from infra.cli_errors import run_cli
 
-AGGREGATIONS = {rewardbench.NAME: rewardbench}
+_MODULE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _COMPARED = (("order", "conventions"), ("parse_mode", "conventions"), ("parse_failure_score", "conventions"),
              ("headline_view", "conventions"), ("limit", "conventions"))
 
@@ -44,6 +47,20 @@ def load_run(path: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         raise EvalError(f"{path!r} holds a damaged summary.json or items.jsonl ({err.msg}); rerun that evaluation.") \
             from err
     return summary, {item["id"]: item for item in items}
+
+
+def benchmark_named(name: str) -> Benchmark:
+    """The Benchmark a summary names: ``BENCHMARK`` in ``eval/benchmarks/<name>.py``."""
+    module = None
+    if _MODULE_NAME.fullmatch(str(name)):
+        try:
+            module = importlib.import_module(f"eval.benchmarks.{name}")
+        except ModuleNotFoundError:
+            module = None
+    benchmark = getattr(module, "BENCHMARK", None)
+    if not isinstance(benchmark, Benchmark):
+        raise EvalError(f"no comparison is defined for benchmark {name!r}; compare runs of a known benchmark.")
+    return benchmark
 
 
 def differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
@@ -67,9 +84,7 @@ def compare(path_a: str, path_b: str, *, resamples: int = 2000, seed: int = 0, c
     if summary_a["benchmark"] != summary_b["benchmark"]:
         raise EvalError(f"the runs are of different benchmarks ({summary_a['benchmark']} vs "
                         f"{summary_b['benchmark']}); compare runs of one benchmark.")
-    module = AGGREGATIONS.get(summary_a["benchmark"])
-    if module is None:
-        raise EvalError(f"no comparison is defined for benchmark {summary_a['benchmark']!r}.")
+    benchmark = benchmark_named(summary_a["benchmark"])
     common = sorted(set(items_a) & set(items_b))
     if not common:
         raise EvalError("the two runs share no item ids; compare runs on the same benchmark data.")
@@ -77,7 +92,7 @@ def compare(path_a: str, path_b: str, *, resamples: int = 2000, seed: int = 0, c
     for item_id in common:
         pairs.setdefault(items_a[item_id]["subset"], []).append(
             (_headline(summary_a, items_a[item_id]), _headline(summary_b, items_b[item_id])))
-    intervals = paired_bootstrap(pairs, module.section_scores, module.overall_score, resamples=resamples,
+    intervals = paired_bootstrap(pairs, benchmark.section_scores, benchmark.overall_score, resamples=resamples,
                                  seed=seed, confidence=confidence)
     return _render(summary_a, summary_b, path_a, path_b, intervals, len(common), len(items_a), len(items_b),
                    resamples, seed, confidence)
@@ -120,8 +135,11 @@ def _diff(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else b - a
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python eval/compare.py", description=__doc__,
+PROG = "python eval/compare.py"
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_a", help="report folder (or summary.json) of run A")
     parser.add_argument("run_b", help="report folder (or summary.json) of run B")
@@ -129,18 +147,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
     parser.add_argument("--out", help="also write the markdown table to this file")
-    args = parser.parse_args(argv)
-    try:
-        if args.resamples < 100 or not 0 < args.confidence < 1:
-            raise EvalError("--resamples must be >= 100 and --confidence in (0, 1); fix the flag.")
-        text = compare(args.run_a, args.run_b, resamples=args.resamples, seed=args.seed, confidence=args.confidence)
-    except EvalError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return parser
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = make_parser().parse_args(argv)
+    if args.resamples < 100 or not 0 < args.confidence < 1:
+        raise EvalError("--resamples must be >= 100 and --confidence in (0, 1); fix the flag.")
+    text = compare(args.run_a, args.run_b, resamples=args.resamples, seed=args.seed, confidence=args.confidence)
     if args.out:
         write_text_atomic(args.out, text)
     print(text, end="")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run under the shared error convention: 0 done, 2 a bad flag or run folder, 1 a failed write."""
+    return run_cli(_main, argv, prog=PROG)
 
 
 if __name__ == "__main__":

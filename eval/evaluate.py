@@ -1,36 +1,29 @@
-"""One pairwise evaluation end to end, benchmark-agnostic: plan orders, run, parse, aggregate.
+"""One benchmark evaluation end to end, benchmark-agnostic: expand, plan orders, run, parse, aggregate.
 
-A benchmark supplies its pairs, each pair's subset, and ``aggregate_view`` (its official way to turn
-per-subset item scores into a score); everything else (orders, cache, backends, parsing, position
-statistics, failure rates) is shared. Scores are computed under both parse modes; the configured
-``parse_mode`` picks the headline.
+A :class:`eval.benchmark.Benchmark` supplies its items, the comparisons each expands to, and its
+official aggregation; everything else (orders, cache, backends, parsing, position statistics,
+failure rates) is shared. Scores are computed under both parse modes; the configured ``parse_mode``
+picks the headline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from data_prep.pairs import PreferencePair
 from data_prep.prompts import PromptTemplate
-from eval.aggregate import (
-    HEADLINE_VIEW,
-    VIEWS,
-    by_item,
-    failure_stats,
-    item_views,
-    position_stats,
-    view_scores_by_subset,
-)
+from eval.aggregate import HEADLINE_VIEW, VIEWS, by_item, failure_stats, item_views, position_stats
 from eval.backends.base import Backend, Sampling
+from eval.benchmark import Benchmark, BenchmarkData, Comparison, ViewInput
 from eval.cache import GenerationCache
+from eval.errors import EvalError
 from eval.orders import plan_orders
-from eval.runner import RunStats, pairwise_judgments, run_judgments
+from eval.runner import RunStats, comparison_judgments, run_judgments
 from eval.scoring import ScoredJudgment, check_mode, failure_score_value, score_judgments
 from reward_fns.verdict import MODES
 
-AggregateView = Callable[[Mapping[str, Sequence[float]]], dict[str, Any]]
+Scores = dict[str, dict[str, float]]  # mode -> view -> score
 
 
 @dataclass(frozen=True)
@@ -59,8 +52,10 @@ class PairwiseResult:
     """Everything a report needs."""
 
     scored: list[ScoredJudgment]
-    items: dict[str, dict[str, ScoredJudgment]]
-    item_scores: dict[str, dict[str, dict[str, float]]]  # item -> mode -> view -> score
+    comparisons: dict[str, dict[str, ScoredJudgment]]  # comparison id -> order tag -> judgment
+    comparison_scores: dict[str, Scores]
+    item_comparisons: dict[str, list[Comparison]]  # item id -> its comparisons, in expansion order
+    item_scores: dict[str, Scores]
     scores: dict[str, dict[str, dict[str, Any]]]  # mode -> view -> aggregate
     position: dict[str, dict[str, Any]]  # mode -> position statistics
     failures: dict[str, Any]
@@ -70,32 +65,57 @@ class PairwiseResult:
         return self.scores[config.parse_mode][config.headline_view]["overall"]
 
 
-def evaluate_pairwise(
-    pairs: Sequence[PreferencePair],
-    subset_of: Mapping[str, str],
-    aggregate_view: AggregateView,
-    template: PromptTemplate,
-    backend: Backend,
-    cache: GenerationCache,
-    config: EvalConfig,
-) -> PairwiseResult:
-    """Judge every pair in the configured orders (cached generations reused) and aggregate."""
+def expand_items(benchmark: Benchmark, data: BenchmarkData) -> dict[str, list[Comparison]]:
+    """Every item's comparisons; comparison ids must be unique across the benchmark."""
+    out: dict[str, list[Comparison]] = {}
+    seen: set[str] = set()
+    for item in data.items:
+        comparisons = list(benchmark.expand(item))
+        if not comparisons:
+            raise EvalError(f"{benchmark.name} item {item.id!r} expands to no comparison; fix its row.")
+        for comparison in comparisons:
+            if comparison.comparison_id in seen:
+                raise EvalError(f"{benchmark.name} has the comparison id {comparison.comparison_id!r} twice; "
+                                "comparison ids must be unique.")
+            seen.add(comparison.comparison_id)
+        out[item.id] = comparisons
+    return out
+
+
+def evaluate(benchmark: Benchmark, data: BenchmarkData, template: PromptTemplate, backend: Backend,
+             cache: GenerationCache, config: EvalConfig) -> PairwiseResult:
+    """Judge every comparison in the configured orders (cached generations reused) and aggregate."""
     check_mode(config.parse_mode)
     failure_score = config.failure_score
-    orders = plan_orders((p.id for p in pairs), config.order, config.seed)
-    judgments = pairwise_judgments(pairs, orders, template, backend.model_id, config.sampling,
-                                   config.request_options)
-    outcomes, stats = run_judgments(judgments, backend, cache, config.sampling,
-                                    prompt_version=template.version, progress=config.progress)
+    per_item = expand_items(benchmark, data)
+    flat = [c for comparisons in per_item.values() for c in comparisons]
+    orders = plan_orders((c.comparison_id for c in flat), config.order, config.seed)
+    judgments = comparison_judgments(flat, orders, template, backend.model_id, config.sampling,
+                                     config.request_options)
+    outcomes, stats = run_judgments(judgments, backend, cache, config.sampling, prompt_version=template.version,
+                                    progress=config.progress, benchmark=benchmark.name)
     scored = score_judgments(judgments, outcomes)
-    items = by_item(scored)
-    item_scores = {item_id: {mode: item_views(judged, config.order, mode, failure_score) for mode in MODES}
-                   for item_id, judged in items.items()}
+    verdicts = by_item(scored)
+    comparison_scores = {cid: {mode: item_views(judged, config.order, mode, failure_score) for mode in MODES}
+                         for cid, judged in verdicts.items()}
+    views = VIEWS[config.order]
+    item_scores = {item_id: {mode: {view: benchmark.item_score(view, [comparison_scores[c.comparison_id][mode][view]
+                                                                      for c in comparisons])
+                                    for view in views} for mode in MODES}
+                   for item_id, comparisons in per_item.items()}
+    by_id = {c.comparison_id: c for c in flat}
+    subset_of = {item.id: item.subset for item in data.items}
     scores: dict[str, dict[str, dict[str, Any]]] = {}
     position: dict[str, dict[str, Any]] = {}
     for mode in MODES:
-        per_mode = {item_id: modes[mode] for item_id, modes in item_scores.items()}
-        by_view = view_scores_by_subset(per_mode, subset_of, VIEWS[config.order])
-        scores[mode] = {view: aggregate_view(subsets) for view, subsets in by_view.items()}
-        position[mode] = position_stats(items, config.order, mode, failure_score)
-    return PairwiseResult(scored, items, item_scores, scores, position, failure_stats(scored), stats)
+        scores[mode] = {}
+        for view in views:
+            subsets: dict[str, list[float]] = {}
+            for item_id, modes in item_scores.items():
+                subsets.setdefault(subset_of[item_id], []).append(modes[mode][view])
+            view_input = ViewInput(mode, view, subsets, {i: m[mode][view] for i, m in item_scores.items()},
+                                   {c: m[mode][view] for c, m in comparison_scores.items()}, by_id, verdicts)
+            scores[mode][view] = benchmark.aggregate(view_input)
+        position[mode] = position_stats(verdicts, config.order, mode, failure_score)
+    return PairwiseResult(scored, verdicts, comparison_scores, per_item, item_scores, scores, position,
+                          failure_stats(scored), stats)

@@ -13,15 +13,17 @@ import json
 import os
 import platform
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+from eval.benchmark import Benchmark, BenchmarkData
 from eval.evaluate import EvalConfig, PairwiseResult
 from eval.judge_prompt import PromptChoice
 from eval.report_text import render_markdown
 from infra.atomic_files import write_text_atomic
-from infra.run_metadata import InputRef, OutputRef, RunMetadata, git_commit, now_volatile
+from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
 from reward_fns import VERDICT_FORMAT_VERSION
 
 SUMMARY = "summary.json"
@@ -50,15 +52,34 @@ def library_versions() -> dict[str, str | None]:
     return out
 
 
-def conventions(config: EvalConfig, limit: int | None, average: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class EvalRun:
+    """One run's inputs as the reports state them (everything but the result)."""
+
+    benchmark: Benchmark
+    data: BenchmarkData
+    config: EvalConfig
+    prompt: PromptChoice
+    backend_info: Mapping[str, Any]
+    model_id: str
+    limit: int | None = None
+    cache_path: str = "generations.jsonl"  # as recorded: relative to --out when inside it
+    tool: str | None = None  # run metadata "tool"; default the benchmark's
+
+    @property
+    def tool_name(self) -> str:
+        return self.tool or self.benchmark.tool
+
+
+def conventions(config: EvalConfig, limit: int | None, benchmark: Benchmark) -> dict[str, Any]:
     """The conventions every report states (benchmarks.md: make them explicit)."""
     flag = f"--parse-failure-score {config.parse_failure_score}"
     rule = f"a judgment without a verdict scores {config.failure_score:g} ({flag})"
-    return {
+    out: dict[str, Any] = {
         "order": config.order,
         "order_seed": config.seed if config.order == "random" else None,
         "headline_view": config.headline_view,
-        "average": average,
+        "average": benchmark.conventions,
         "micro_mean": "unweighted mean over all comparisons; reported for reference, NOT the benchmark score",
         "parse_mode": config.parse_mode,
         "parse_failure_score": config.failure_score,
@@ -67,49 +88,48 @@ def conventions(config: EvalConfig, limit: int | None, average: str) -> dict[str
                     "as failures; prompts are never truncated",
         "limit": limit,
     }
+    if benchmark.notes:
+        out["notes"] = list(benchmark.notes)
+    return out
 
 
-def item_records(result: PairwiseResult, subset_of: Mapping[str, str], section_of: Mapping[str, str]) -> Iterator[str]:
-    """One JSON line per compared item: its judgments (verdicts in both modes) and its view scores."""
-    for item_id, judged in result.items.items():
+def item_records(result: PairwiseResult, run: EvalRun) -> Iterator[str]:
+    """One JSON line per item: its judgments (verdicts in both modes, why any is missing) and its scores."""
+    subset_of = {item.id: item.subset for item in run.data.items}
+    for item_id, comparisons in result.item_comparisons.items():
         subset = subset_of[item_id]
-        judgments = [{"order": tag, "key": j.key, "finish_reason": j.finish_reason, "skipped": j.skipped,
-                      "strict": {"label": j.strict.label, "failure": j.strict.failure},
-                      "lenient": {"label": j.lenient.label, "failure": j.lenient.failure}}
-                     for tag, j in sorted(judged.items())]
-        record = {"id": item_id, "subset": subset, "section": section_of[subset], "judgments": judgments,
-                  "scores": result.item_scores[item_id]}
+        several = len(comparisons) > 1 or comparisons[0].comparison_id != item_id
+        judgments = []
+        for comparison in comparisons:
+            for tag, j in sorted(result.comparisons[comparison.comparison_id].items()):
+                entry: dict[str, Any] = {"order": tag, "key": j.key, "finish_reason": j.finish_reason,
+                                         "skipped": j.skipped,
+                                         "strict": {"label": j.strict.label, "failure": j.strict.failure},
+                                         "lenient": {"label": j.lenient.label, "failure": j.lenient.failure}}
+                if j.detail is not None:
+                    entry["detail"] = j.detail
+                if several:
+                    entry = {"comparison": comparison.comparison_id, **entry}
+                judgments.append(entry)
+        record: dict[str, Any] = {"id": item_id, "subset": subset, "section": run.benchmark.section_of(subset),
+                                  "judgments": judgments, "scores": result.item_scores[item_id]}
+        if several:
+            record["comparisons"] = {c.comparison_id: result.comparison_scores[c.comparison_id] for c in comparisons}
         yield json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
-def write_reports(
-    out_dir: str | os.PathLike[str],
-    *,
-    benchmark: str,
-    tool: str,
-    result: PairwiseResult,
-    config: EvalConfig,
-    prompt: PromptChoice,
-    backend_info: Mapping[str, Any],
-    model_id: str,
-    data_input: InputRef,
-    subset_of: Mapping[str, str],
-    section_of: Mapping[str, str],
-    total_items: int,
-    limit: int | None,
-    average: str,
-    cache_path: str,
-    plots: bool = True,
-) -> dict[str, Any]:
+def write_reports(out_dir: str | os.PathLike[str], run: EvalRun, result: PairwiseResult, *,
+                  plots: bool = True) -> dict[str, Any]:
     """Write items.jsonl, the plots, report.md and summary.json into ``out_dir``; returns the summary."""
     out = Path(out_dir)
-    lines = list(item_records(result, subset_of, section_of))
+    config, benchmark = run.config, run.benchmark
+    lines = list(item_records(result, run))
     write_text_atomic(out / ITEMS, "\n".join(lines) + ("\n" if lines else ""))
     summary = {
-        "benchmark": benchmark,
+        "benchmark": benchmark.name,
         "score": result.headline(config),
-        "complete": limit is None and result.headline(config) is not None,
-        "conventions": conventions(config, limit, average),
+        "complete": run.limit is None and result.headline(config) is not None,
+        "conventions": conventions(config, run.limit, benchmark),
         "scores": result.scores,
         "position": result.position,
         "failures": result.failures,
@@ -119,34 +139,35 @@ def write_reports(
     if plots:
         from eval.plots import write_plots
 
-        written, plot_notes = write_plots(summary, out, title=f"{benchmark}: {model_id}")
+        title = f"{benchmark.name}: {run.model_id}"
+        written, plot_notes = write_plots(summary, out, title=title)
+        if benchmark.plots is not None and written:
+            written += benchmark.plots(summary, out, title)
         outputs += [OutputRef.for_file(p, out) for p in written]
     summary["plots"] = [o.path for o in outputs[1:]]
     summary["notes"] = plot_notes + result.stats.notes
-    meta = _metadata(tool, result, config, prompt, backend_info, model_id, data_input, total_items, cache_path)
+    meta = _metadata(run, result)
     summary["metadata"] = meta.to_dict()
-    write_text_atomic(out / REPORT, render_markdown(summary))
+    write_text_atomic(out / REPORT, render_markdown(summary, benchmark))
     meta.outputs = outputs + [OutputRef.for_file(out / REPORT, out)]
     summary["metadata"] = meta.to_dict()
     write_text_atomic(out / SUMMARY, json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     return summary
 
 
-def _metadata(tool: str, result: PairwiseResult, config: EvalConfig, prompt: PromptChoice,
-              backend_info: Mapping[str, Any], model_id: str, data_input: InputRef, total_items: int,
-              cache_path: str) -> RunMetadata:
-    stats = result.stats
-    backend = {k: v for k, v in backend_info.items() if k not in _VOLATILE_BACKEND_KEYS}
+def _metadata(run: EvalRun, result: PairwiseResult) -> RunMetadata:
+    stats, config, prompt = result.stats, run.config, run.prompt
+    backend = {k: v for k, v in run.backend_info.items() if k not in _VOLATILE_BACKEND_KEYS}
     template = prompt.template
     return RunMetadata(
-        tool=tool,
+        tool=run.tool_name,
         tool_version=tool_version(),
         git_commit=git_commit(Path(__file__).resolve().parent),
-        inputs=[data_input],
+        inputs=[run.data.input],
         prompt_version=template.version,
         verdict_format_version=VERDICT_FORMAT_VERSION,
         seed=config.seed,
-        model=model_id,
+        model=run.model_id,
         sampling=config.sampling.to_dict(),
         config={
             "backend": backend,
@@ -156,16 +177,17 @@ def _metadata(tool: str, result: PairwiseResult, config: EvalConfig, prompt: Pro
             "order": config.order,
             "parse_mode": config.parse_mode,
             "parse_failure_score": config.failure_score,
-            "cache": cache_path,
+            "cache": run.cache_path,
             "versions": library_versions(),
         },
-        counts={"items": len(result.items), "total_items": total_items, "judgments": stats.judgments,
+        counts={"items": len(result.item_comparisons), "total_items": run.data.total_items,
+                "judgments": stats.judgments,
                 "unique_requests": stats.unique_requests, "skipped_overlong": stats.skipped_overlong,
                 "rejected": stats.rejected},
         volatile=now_volatile(
             cache_hits=stats.cache_hits, generated=stats.generated, backend_calls=stats.backend_calls,
             generation_seconds=round(stats.generation_seconds, 3), cache_bad_lines=stats.cache_bad_lines,
             cache_torn_tail=stats.cache_torn_tail, longest_prompt_tokens=stats.longest_prompt_tokens,
-            usage={k: v for k, v in backend_info.items() if k in _VOLATILE_BACKEND_KEYS},
+            usage={k: v for k, v in run.backend_info.items() if k in _VOLATILE_BACKEND_KEYS},
         ),
     )

@@ -7,7 +7,10 @@ exact fractions. Every table says which average it shows and how parse failures 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eval.benchmark import Benchmark
 
 VIEW_TITLES = {
     "mean_of_orders": "mean of orders",
@@ -36,29 +39,32 @@ def headline_line(summary: Mapping[str, Any]) -> str:
             f"no verdict scores {conv['parse_failure_score']:g}){done}")
 
 
-def render_markdown(summary: Mapping[str, Any]) -> str:
-    """The full markdown report."""
+def render_markdown(summary: Mapping[str, Any], benchmark: Benchmark | None = None) -> str:
+    """The full markdown report (``benchmark`` supplies the headline label and any extra lines)."""
     meta, conv = summary["metadata"], summary["conventions"]
     mode = conv["parse_mode"]
     other = "lenient" if mode == "strict" else "strict"
     views = list(summary["scores"][mode])
+    label = benchmark.score_label if benchmark is not None else "score"
     lines = [f"# {summary['benchmark']}: {meta['model']}", "", f"**{headline_line(summary)}**", ""]
-    lines += _section_table(summary["scores"][mode], views)
+    lines += _section_table(summary["scores"][mode], views, label)
     other_score = summary["scores"][other][conv["headline_view"]]["overall"]
     lines += ["", f"With the {other} parse the score would be {pct(other_score)}.", ""]
     lines += _position_lines(summary["position"][mode], conv["order"])
     lines += _failure_lines(summary["failures"])
     lines += _subset_table(summary["scores"][mode], views)
+    if benchmark is not None and benchmark.report_lines is not None:
+        lines += ["", *benchmark.report_lines(summary)]
     lines += _run_lines(summary)
     return "\n".join(lines) + "\n"
 
 
-def _section_table(scores: Mapping[str, Any], views: list[str]) -> list[str]:
+def _section_table(scores: Mapping[str, Any], views: list[str], label: str) -> list[str]:
     head = "| section | " + " | ".join(VIEW_TITLES[v] for v in views) + " |"
     rows = [head, "|---|" + "---:|" * len(views)]
     for section in scores[views[0]]["sections"]:
         rows.append(f"| {section} | " + " | ".join(pct(scores[v]["sections"][section]) for v in views) + " |")
-    rows.append("| **score (mean of sections)** | "
+    rows.append(f"| **{label}** | "
                 + " | ".join(f"**{pct(scores[v]['overall'])}**" for v in views) + " |")
     rows.append("| micro mean (all comparisons; not the score) | "
                 + " | ".join(pct(scores[v]["micro_mean"]) for v in views) + " |")

@@ -13,81 +13,27 @@ A-bias are reported. A judgment without a verdict scores --parse-failure-score (
 Raw generations are cached in <out>/generations.jsonl: rerunning the same command after a crash
 resumes without repeating a request, and re-scores everything from the raw texts.
 Outputs in --out: summary.json, items.jsonl, report.md, sections.png, subsets.png.
-Exit status: 0 done, 1 the backend failed (cached results are kept), 2 a bad flag or input.
+Exit status: 0 done, 1 the run failed (cached results are kept), 2 a bad flag or input, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from eval.benchmarks.rewardbench import HUB_NAME, NAME, REVISION, SECTION_OF, SPLIT, aggregate_view, load_rewardbench
-from eval.cache import GenerationCache
-from eval.cli_common import add_common_args, default_out, eval_config, exit_code, make_backend
-from eval.errors import BackendError, EvalError
-from eval.evaluate import evaluate_pairwise
-from eval.judge_prompt import choose_prompt
-from eval.report import write_reports
-from eval.report_text import console_summary
+from eval import cli_benchmark
+from eval.benchmarks.rewardbench import BENCHMARK
 
-AVERAGE = "mean of the 4 section scores; each section = subset accuracies weighted by the official example counts"
+PROG = "python eval/rewardbench.py"
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python eval/rewardbench.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    data = parser.add_argument_group("data")
-    data.add_argument("--data", default=HUB_NAME, help=f"hub dataset name or local file/folder (default {HUB_NAME})")
-    data.add_argument("--split", default=SPLIT, help=f"split to evaluate (default {SPLIT})")
-    data.add_argument("--revision", default=REVISION, help="hub revision (default: the pinned commit)")
-    add_common_args(parser)
-    return parser
-
-
-def run(args: argparse.Namespace) -> int:
-    """Evaluate, write the reports, print the summary."""
-    config = eval_config(args)
-    prompt = choose_prompt(args.variant, args.prompt_template, args.ckpt)
-    backend = make_backend(args)
-    data = load_rewardbench(args.data, args.split, args.revision, args.limit)
-    out = Path(args.out) if args.out else default_out(NAME, args)
-    cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
-    try:
-        with GenerationCache(cache_path) as cache:
-            result = evaluate_pairwise(data.pairs, data.subset_of, aggregate_view, prompt.template, backend,
-                                       cache, config)
-    finally:
-        backend.close()
-    summary = write_reports(
-        out, benchmark=NAME, tool="eval.rewardbench", result=result, config=config, prompt=prompt,
-        backend_info=backend.describe(), model_id=backend.model_id, data_input=data.input,
-        subset_of=data.subset_of, section_of=SECTION_OF, total_items=data.total_items, limit=args.limit,
-        average=AVERAGE, cache_path=_shown(cache_path, out), plots=not args.no_plots,
-    )
-    print(console_summary(summary, os.fspath(out)))
-    return 0
+    return cli_benchmark.make_parser(BENCHMARK, PROG, __doc__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
-    try:
-        return run(args)
-    except (EvalError, BackendError) as err:
-        return exit_code(err)
-    except KeyboardInterrupt:
-        print("interrupted: finished generations are cached; rerun the same command to resume.", file=sys.stderr)
-        return 130
-
-
-def _shown(path: Path, out: Path) -> str:
-    """The cache path as recorded: relative to the report folder when inside it (no machine paths)."""
-    try:
-        return path.resolve().relative_to(out.resolve()).as_posix()
-    except ValueError:
-        return os.fspath(path)
+    return cli_benchmark.main(BENCHMARK, make_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from data_prep.pairs import Message, PreferencePair
-from data_prep.prompts import PromptTemplate, render_pair
+from data_prep.prompts import PromptTemplate, TemplateError, render_judge_prompt
 from eval.backends.base import Backend, Generation, Request, Sampling
 from eval.cache import CachedGeneration, GenerationCache, RequestKeyer
+from eval.comparison import Comparison
+from eval.errors import EvalError
 
 SKIP_OVERLONG = "skipped_overlong"
 SKIP_REJECTED = "rejected"
@@ -29,7 +31,7 @@ SKIP_REJECTED = "rejected"
 
 @dataclass(frozen=True, slots=True)
 class Judgment:
-    """One judge request: ``tag`` is the preferred answer's position for pairwise benchmarks."""
+    """One judge request: ``tag`` is the better answer's position; ``item_id`` is the comparison's id."""
 
     item_id: str
     tag: str
@@ -77,12 +79,33 @@ def pairwise_judgments(
     request_options: Mapping[str, Any] | None = None,
 ) -> list[Judgment]:
     """Render every (pair, position) through the prompt module and key it for the cache."""
+    comparisons = [Comparison(p.id, p.id, p.conversation, p.chosen, p.rejected) for p in pairs]
+    return comparison_judgments(comparisons, orders, template, model_id, sampling, request_options)
+
+
+def comparison_judgments(
+    comparisons: Iterable[Comparison],
+    orders: Mapping[str, Sequence[str]],
+    template: PromptTemplate,
+    model_id: str,
+    sampling: Sampling,
+    request_options: Mapping[str, Any] | None = None,
+) -> list[Judgment]:
+    """One judgment per (comparison, position of its better answer), rendered and keyed for the cache.
+
+    ``orders`` maps each comparison id to the positions ('A', 'B') its better answer is shown in.
+    """
     keyer = RequestKeyer(template.version, model_id, sampling.cache_fields(), request_options)
     out = []
-    for pair in pairs:
-        for position in orders[pair.id]:
-            messages = render_pair(template, pair, position)
-            out.append(Judgment(pair.id, position, keyer.key(messages), messages))
+    for comparison in comparisons:
+        for position in orders[comparison.comparison_id]:
+            shown_a, shown_b = comparison.shown(position)
+            try:
+                messages = render_judge_prompt(template, comparison.conversation, shown_a, shown_b)
+            except TemplateError as err:
+                raise EvalError(f"comparison {comparison.comparison_id!r}: {err}") from err
+            key = keyer.key(messages, sample=comparison.sample)
+            out.append(Judgment(comparison.comparison_id, position, key, messages))
     return out
 
 
@@ -94,6 +117,7 @@ def run_judgments(
     *,
     prompt_version: str,
     progress: bool = True,
+    benchmark: str | None = None,
 ) -> tuple[dict[str, Outcome], RunStats]:
     """Outcomes for every unique key in ``judgments``: cached, newly generated, skipped or rejected."""
     stats = RunStats(judgments=len(judgments), cache_bad_lines=cache.bad_lines, cache_torn_tail=cache.torn_tail)
@@ -112,7 +136,10 @@ def run_judgments(
     stats.cache_hits = len(outcomes)
     to_send = _screen_lengths(pending, backend, sampling, outcomes, stats)
     if to_send:
-        _generate(to_send, backend, cache, sampling, outcomes, stats, prompt_version, progress)
+        context = {"model_id": backend.model_id, "prompt_version": prompt_version}
+        if benchmark is not None:
+            context["benchmark"] = benchmark
+        _generate(to_send, backend, cache, sampling, outcomes, stats, context, progress)
     if stats.skipped_overlong:
         stats.notes.append(f"{stats.skipped_overlong} requests did not fit the context and were skipped "
                            "(scored as failures); raise --max-model-len to judge them")
@@ -143,7 +170,7 @@ def _screen_lengths(pending: list[Judgment], backend: Backend, sampling: Samplin
 
 
 def _generate(to_send: list[Judgment], backend: Backend, cache: GenerationCache, sampling: Sampling,
-              outcomes: dict[str, Outcome], stats: RunStats, prompt_version: str, progress: bool) -> None:
+              outcomes: dict[str, Outcome], stats: RunStats, context: Mapping[str, str], progress: bool) -> None:
     bar = _bar(len(to_send), stats.cache_hits) if progress else None
 
     def on_result(index: int, generation: Generation) -> None:
@@ -155,8 +182,7 @@ def _generate(to_send: list[Judgment], backend: Backend, cache: GenerationCache,
         else:
             record = CachedGeneration(judgment.key, generation.text, generation.finish_reason,
                                       generation.prompt_tokens, generation.completion_tokens)
-            cache.append(record, {"item_id": judgment.item_id, "tag": judgment.tag, "model_id": backend.model_id,
-                                  "prompt_version": prompt_version})
+            cache.append(record, {"item_id": judgment.item_id, "tag": judgment.tag, **context})
             outcomes[judgment.key] = Outcome(generation.text, generation.finish_reason)
             stats.generated += 1
         if bar is not None:

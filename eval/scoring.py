@@ -32,13 +32,14 @@ class Verdict:
 class ScoredJudgment:
     """One judgment with its verdict in each parse mode."""
 
-    item_id: str
+    item_id: str  # the comparison's id (the item's own id when the item is one comparison)
     tag: str  # position of the preferred answer ('A' or 'B')
     key: str
     finish_reason: str | None
     skipped: str | None
     strict: Verdict
     lenient: Verdict
+    detail: str | None = None  # why there is no generation: the server's reject reason, the length check
 
     def verdict(self, mode: str) -> Verdict:
         return self.strict if mode == "strict" else self.lenient
@@ -78,7 +79,7 @@ def score_judgments(judgments: Sequence[Judgment], outcomes: Mapping[str, Outcom
         if verdicts is None:
             verdicts = parsed[judgment.key] = _verdicts(outcome)
         out.append(ScoredJudgment(judgment.item_id, judgment.tag, judgment.key, outcome.finish_reason,
-                                  outcome.skipped, verdicts[0], verdicts[1]))
+                                  outcome.skipped, verdicts[0], verdicts[1], outcome.detail))
     return out
 
 

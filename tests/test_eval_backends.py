@@ -129,4 +129,5 @@ def test_vllm_missing_is_one_clear_sentence(tiny_model_dir: Path, tmp_path: Path
             "--limit", "1", "--out", str(tmp_path), "--no-progress", "--no-plots"]
     assert rewardbench.main(argv) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: the vllm backend needs the vllm package") and len(err.splitlines()) == 1
+    assert err.startswith("python eval/rewardbench.py: error: the vllm backend needs the vllm package")
+    assert len(err.splitlines()) == 1

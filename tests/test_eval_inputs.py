@@ -81,7 +81,7 @@ def test_bad_inputs_fail_with_one_sentence(args: list[str], code: int, message: 
         argv += ["--base-url", judge.base_url]
     assert _main([*argv, "--model", "loopback-judge"], tmp_path / "out") == code
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1
+    assert err.startswith("python eval/rewardbench.py: error: ") and message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "out" / "summary.json").exists()  # nothing half-written
 
 

@@ -16,11 +16,11 @@ The tables below are typed from the benchmark's documentation; a test checks the
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from data_prep.pairs import PairError, PreferencePair, make_pair
-from eval.benchmarks.sources import load_rows
+from eval.benchmark import Benchmark, Comparison, Item, ViewInput, stratified
+from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
 from infra.run_metadata import InputRef
 
@@ -49,67 +49,46 @@ EXAMPLE_COUNTS: dict[str, int] = {
 }
 SECTION_OF: dict[str, str] = {subset: section for section, subsets in SECTIONS.items() for subset in subsets}
 _POSITION = {subset: i for i, subset in enumerate(SECTION_OF)}
+AVERAGE = "mean of the 4 section scores; each section = subset accuracies weighted by the official example counts"
 
 
-@dataclass(frozen=True)
-class RewardBenchData:
-    """The loaded benchmark: pairs in dataset order, each item's subset, and the input reference."""
-
-    pairs: list[PreferencePair]
-    subset_of: dict[str, str]
-    input: InputRef
-    total_items: int  # before --limit
+def load_items(source: str = HUB_NAME, split: str = SPLIT,
+               revision: str | None = REVISION) -> tuple[list[Item], InputRef]:
+    """RewardBench rows as items (one comparison each; the PreferencePair is the payload)."""
+    rows, where, ref = load_located(source, split, revision)
+    pairs = [row_to_pair(row, place) for row, place in zip(rows, where, strict=True)]
+    return [Item(pair.id, pair.metadata["subset"], pair) for pair in pairs], ref
 
 
-def load_rewardbench(source: str = HUB_NAME, split: str = SPLIT, revision: str | None = REVISION,
-                     limit: int | None = None) -> RewardBenchData:
-    """Load and validate RewardBench rows; ``limit`` keeps the first N taken round-robin over subsets."""
-    rows, ref = load_rows(source, split, revision)
-    pairs = [row_to_pair(row, number) for number, row in enumerate(rows, 1)]
-    seen: set[str] = set()
-    for pair in pairs:
-        if pair.id in seen:
-            raise EvalError(f"--data {source!r} has the id {pair.id!r} twice; ids must be unique.")
-        seen.add(pair.id)
-    total = len(pairs)
-    if limit is not None:
-        pairs = round_robin(pairs, limit)
-    return RewardBenchData(pairs, {p.id: p.metadata["subset"] for p in pairs}, ref, total)
-
-
-def row_to_pair(row: Mapping[str, Any], number: int) -> PreferencePair:
+def row_to_pair(row: Mapping[str, Any], where: str | int) -> PreferencePair:
     """One RewardBench row as a PreferencePair (the subset and model names go into its metadata)."""
+    place = f"row {where}" if isinstance(where, int) else where
     if not isinstance(row, Mapping):
-        raise EvalError(f"RewardBench row {number} is a {type(row).__name__}; each row must be an object.")
+        raise EvalError(f"RewardBench {place} is a {type(row).__name__}; each row must be an object.")
     missing = [c for c in COLUMNS if c not in row]
     if missing:
-        raise EvalError(f"RewardBench row {number} lacks columns {missing}; rows need {list(COLUMNS)}.")
+        raise EvalError(f"RewardBench {place} lacks columns {missing}; rows need {list(COLUMNS)}.")
     subset = row["subset"]
     if subset not in SECTION_OF:
-        raise EvalError(f"RewardBench row {number} (id {row['id']}) has unknown subset {subset!r}; "
+        raise EvalError(f"RewardBench {place} (id {row['id']}) has unknown subset {subset!r}; "
                         "expected one of the 23 official subsets (split 'filtered').")
     metadata = {"subset": subset, "chosen_model": row.get("chosen_model"), "rejected_model": row.get("rejected_model")}
     try:
         return make_pair(NAME, row["prompt"], row["chosen"], row["rejected"], pair_id=row["id"], metadata=metadata)
     except PairError as err:
-        raise EvalError(f"RewardBench row {number} (id {row['id']}) is unusable: {err}") from err
+        raise EvalError(f"RewardBench {place} (id {row['id']}) is unusable: {err}") from err
+
+
+def expand(item: Item) -> list[Comparison]:
+    """One comparison per item: the chosen answer against the rejected one, under the item's own id."""
+    pair: PreferencePair = item.payload
+    return [Comparison(item.id, item.id, pair.conversation, pair.chosen, pair.rejected, truth="1")]
 
 
 def round_robin(pairs: Sequence[PreferencePair], limit: int) -> list[PreferencePair]:
-    """The first ``limit`` pairs taken one subset at a time in turn (so a small limit covers every section)."""
-    if limit < 1:
-        raise EvalError(f"--limit {limit} must be at least 1.")
-    queues: dict[str, list[PreferencePair]] = {}
-    for pair in pairs:
-        queues.setdefault(pair.metadata["subset"], []).append(pair)
-    chosen: set[str] = set()
-    depth = 0
-    while len(chosen) < limit and any(depth < len(q) for q in queues.values()):
-        for queue in queues.values():
-            if depth < len(queue) and len(chosen) < limit:
-                chosen.add(queue[depth].id)
-        depth += 1
-    return [p for p in pairs if p.id in chosen]
+    """The first ``limit`` pairs taken a section, then a subset, at a time (a small limit covers every section)."""
+    items = [Item(p.id, p.metadata["subset"], p) for p in pairs]
+    return [item.payload for item in stratified(items, limit, BENCHMARK.section_of)]
 
 
 def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
@@ -142,3 +121,25 @@ def aggregate_view(subset_scores: Mapping[str, Sequence[float]]) -> dict[str, An
         "subset_items": {s: len(subset_scores[s]) for s in ordered},
     }
 
+
+
+def aggregate(view: ViewInput) -> dict[str, Any]:
+    """The seam's aggregation: one comparison per item, so the item scores are the comparison scores."""
+    return aggregate_view(view.subset_scores)
+
+
+BENCHMARK = Benchmark(
+    name=NAME,
+    tool="eval.rewardbench",
+    load=load_items,
+    expand=expand,
+    aggregate=aggregate,
+    sections=SECTIONS,
+    conventions=AVERAGE,
+    section_scores=section_scores,
+    overall_score=overall_score,
+    data_default=HUB_NAME,
+    split=SPLIT,
+    revision=REVISION,
+    score_label="score (mean of sections)",
+)

@@ -29,21 +29,28 @@ OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
 
 def load_rows(source: str, split: str, revision: str | None) -> tuple[list[dict[str, Any]], InputRef]:
     """The rows of ``source`` (a local path or a hub dataset name) and the input reference for reports."""
+    rows, _, ref = load_located(source, split, revision)
+    return rows, ref
+
+
+def load_located(source: str, split: str, revision: str | None) -> tuple[list[Any], list[str], InputRef]:
+    """Like :func:`load_rows`, plus where each row came from (``line 7 of x.jsonl``, ``row 3``) for messages."""
     path = Path(source)
     if path.exists():
-        rows = _local_rows(path, split)
+        rows, where = _local_rows(path, split)
         revision = None
     elif path.suffix.lower() in SUFFIXES or source.startswith((".", "/", "~")):
         raise EvalError(f"--data file {source!r} does not exist; check the path.")
     elif _HUB_NAME.match(source):
         rows = _hub_rows(source, split, revision)
+        where = [f"row {n}" for n in range(1, len(rows) + 1)]
     else:
         raise EvalError(f"--data {source!r} is neither an existing file or folder nor a hub dataset name; "
                         "fix the path.")
     if not rows:
         raise EvalError(f"--data {source!r} (split {split!r}) holds no rows; point it at the benchmark's data.")
     name = source if path.is_file() else f"{source}:{split}"  # a single file has no splits to name
-    return rows, InputRef(name=name, revision=revision, sha256=rows_sha256(rows))
+    return rows, where, InputRef(name=name, revision=revision, sha256=rows_sha256(rows))
 
 
 def rows_sha256(rows: list[dict[str, Any]]) -> str:
@@ -67,18 +74,24 @@ def offline_mode() -> bool:
     return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on") for name in OFFLINE_VARIABLES)
 
 
-def _local_rows(path: Path, split: str) -> list[dict[str, Any]]:
+def _local_rows(path: Path, split: str) -> tuple[list[Any], list[str]]:
     if path.is_file():
-        return _file_rows(path)
+        return _file_rows(path, path.name)
     files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
     preferred = [p for p in files if p.name.startswith(split)]
     chosen = preferred or files
     if not chosen:
         raise EvalError(f"--data folder {os.fspath(path)!r} has no {', '.join(SUFFIXES)} files; point it at the data.")
-    return [row for file in chosen for row in _file_rows(file)]
+    rows: list[Any] = []
+    where: list[str] = []
+    for file in chosen:
+        more, places = _file_rows(file, file.relative_to(path).as_posix())
+        rows += more
+        where += places
+    return rows, where
 
 
-def _file_rows(file: Path) -> list[dict[str, Any]]:
+def _file_rows(file: Path, shown: str) -> tuple[list[Any], list[str]]:
     name, suffix = os.fspath(file), file.suffix.lower()
     if suffix not in SUFFIXES:
         raise EvalError(f"--data file {name!r} is not one of {SUFFIXES}; convert it to JSON lines or parquet.")
@@ -86,19 +99,35 @@ def _file_rows(file: Path) -> list[dict[str, Any]]:
         import pyarrow.parquet as pq
 
         try:
-            return pq.read_table(file).to_pylist()
+            rows = pq.read_table(file).to_pylist()
         except Exception as err:  # pyarrow raises several types for damaged or foreign files
             raise EvalError(f"--data file {name!r} is not readable parquet ({err}); re-export it.") from err
-    text = file.read_text(encoding="utf-8")
+        return rows, [f"row {n} of {shown}" for n in range(1, len(rows) + 1)]
     try:
-        if suffix == ".json":
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise EvalError(f"--data file {name!r} is not UTF-8 text (invalid byte at offset {err.start}); "
+                        "convert it to UTF-8.") from err
+    if suffix == ".json":
+        try:
             data = json.loads(text)
-            if not isinstance(data, list):
-                raise EvalError(f"--data file {name!r} holds a JSON {type(data).__name__}; it must be a list of rows.")
-            return data
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    except json.JSONDecodeError as err:
-        raise EvalError(f"--data file {name!r} has invalid JSON at line {err.lineno} ({err.msg}); fix it.") from err
+        except json.JSONDecodeError as err:
+            raise EvalError(f"--data file {name!r} has invalid JSON at line {err.lineno} ({err.msg}); fix it.") \
+                from err
+        if not isinstance(data, list):
+            raise EvalError(f"--data file {name!r} holds a JSON {type(data).__name__}; it must be a list of rows.")
+        return data, [f"row {n} of {shown}" for n in range(1, len(data) + 1)]
+    rows, where = [], []
+    # split("\n"), not splitlines(): U+2028 and friends may sit unescaped inside a JSON string
+    for number, line in enumerate(text.split("\n"), 1):  # the file's own line numbers, blank lines counted
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise EvalError(f"--data file {name!r} has invalid JSON at line {number} ({err.msg}); fix it.") from err
+        where.append(f"line {number} of {shown}")
+    return rows, where
 
 
 def _hub_rows(name: str, split: str, revision: str | None) -> list[dict[str, Any]]:

@@ -1,0 +1,174 @@
+"""The Benchmark seam: one object holds everything the runner, the cache, the reports and the CLIs need.
+
+A benchmark is a loader, the pairwise comparisons each item expands to, and an aggregation. The
+shared code does the rest: seeded A/B orders, rendering through the prompt module, the resumable
+cache, verdict parsing in both modes, per-comparison view scores, position and failure statistics,
+items.jsonl / summary.json / report.md / plots, ``--limit`` stratified by section, and the CLI flags.
+
+How to add a benchmark (``eval/benchmarks/<name>.py`` plus ``eval/<name>.py``):
+
+1. ``load(source, split, revision) -> (list[Item], InputRef)``: rows to items, and the input reference. Read rows with
+   :func:`eval.benchmarks.sources.load_located` (hub name or local file; it returns each row with a
+   location such as ``line 7 of x.jsonl`` for error messages, and the InputRef) and raise :class:`eval.errors.EvalError`
+   naming that location for a bad row. An :class:`Item` is one scored unit: its id (unique), its
+   ``subset`` (the finest group the aggregation reports) and the parsed row as ``payload``.
+2. ``expand(item) -> list[Comparison]``: the judge requests the item needs. A :class:`Comparison`
+   shows one conversation and two answers; ``truth`` says which of the two is better (build it with
+   :func:`make_comparison` from strings or message lists, checked as training pairs are). Comparison ids
+   are unique across the benchmark (e.g. ``f"{item.id}:c{i}-r{j}"``); an item that is one comparison
+   reuses the item id (the seeded random order is drawn from the comparison id). Put what the
+   aggregation needs to tell comparisons apart (style indices, the loser's index) into ``metadata``.
+   For voting, expand to the same comparison several times with ``sample`` 0, 1, 2, ...: each sample
+   is its own cache entry and its own per-request seed.
+3. ``aggregate(view: ViewInput) -> dict``: the official score under one parse mode and one view
+   (``mean_of_orders``, ``chosen_as_A``, ``chosen_as_B``, ``both_correct`` or ``random_order``). It
+   returns at least ``overall`` (the headline, None when incomplete), ``sections`` ({section: score}),
+   ``subsets`` ({subset: score}), ``subset_items`` ({subset: number of items}) and ``micro_mean`` (or
+   None); extra keys (an RM-Bench style matrix) go into summary.json as they are. ``ViewInput`` holds
+   each subset's item scores (an item's comparison scores combined by ``item_score``: the mean by
+   default, ``min`` for "must win every comparison"), every comparison's score, and every comparison's
+   parsed verdicts per order, so best-of-N, matrices, voting and robustness rules can all be written.
+4. ``section_scores`` and ``overall_score`` (subset means -> section scores -> headline) serve the
+   paired bootstrap of ``eval/compare.py``; ``report_lines`` and ``plots`` add benchmark-specific
+   markdown and PNGs.
+5. The module defines ``BENCHMARK = Benchmark(...)`` (``eval/compare.py`` finds it by the benchmark's
+   name), and the CLI is ``eval/rewardbench.py`` with the names changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eval.comparison import TRUTHS, Comparison, make_comparison
+from eval.errors import EvalError
+from eval.scoring import ScoredJudgment
+from infra.run_metadata import InputRef
+
+__all__ = ["TRUTHS", "Benchmark", "BenchmarkData", "Comparison", "Item", "ViewInput", "make_comparison",
+           "mean_item_score", "stratified"]
+
+@dataclass(frozen=True)
+class Item:
+    """One scored unit of a benchmark: ``subset`` is the finest group its aggregation reports."""
+
+    id: str
+    subset: str
+    payload: Any = None
+
+
+@dataclass(frozen=True)
+class BenchmarkData:
+    """The items to judge (after ``--limit``), the input reference for the report, the count before the limit."""
+
+    items: list[Item]
+    input: InputRef
+    total_items: int
+
+
+@dataclass(frozen=True)
+class ViewInput:
+    """What an aggregation sees for one parse mode and one view."""
+
+    mode: str
+    view: str
+    subset_scores: dict[str, list[float]]  # subset -> item scores, in dataset order
+    item_scores: dict[str, float]  # item id -> score
+    comparison_scores: dict[str, float]  # comparison id -> score
+    comparisons: Mapping[str, Comparison]  # comparison id -> comparison
+    verdicts: Mapping[str, Mapping[str, ScoredJudgment]]  # comparison id -> order tag -> parsed judgment
+
+
+Loader = Callable[[str, str, "str | None"], tuple[list[Item], InputRef]]
+Expander = Callable[[Item], Sequence[Comparison]]
+Aggregation = Callable[[ViewInput], dict[str, Any]]
+ItemScore = Callable[[str, Sequence[float]], float]  # (view, the item's comparison scores) -> item score
+SectionScores = Callable[[Mapping[str, Any]], dict[str, Any]]
+OverallScore = Callable[[Mapping[str, Any]], Any]
+ReportLines = Callable[[Mapping[str, Any]], list[str]]
+Plots = Callable[[Mapping[str, Any], Path, str], list[Path]]
+
+
+def mean_item_score(view: str, scores: Sequence[float]) -> float:
+    """The default item score: the mean of its comparisons' scores."""
+    return sum(scores) / len(scores)
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark as the shared runner, reports and CLIs use it (see the module docstring)."""
+
+    name: str  # summary["benchmark"], the default --out folder, the module name under eval/benchmarks/
+    tool: str  # run metadata "tool", e.g. "eval.rewardbench"
+    load: Loader  # (source, split, revision) -> (items in dataset order, input reference)
+    expand: Expander
+    aggregate: Aggregation
+    sections: Mapping[str, tuple[str, ...]]  # section -> its subsets, in report order
+    conventions: str  # how the headline averages, stated in every report
+    section_scores: SectionScores
+    overall_score: OverallScore
+    data_default: str | None = None  # default --data (None: --data is required)
+    split: str = "test"
+    revision: str | None = None
+    item_score: ItemScore = mean_item_score
+    score_label: str = "score"  # the headline row's label in the report tables
+    notes: tuple[str, ...] = ()  # further conventions (substitutes, known differences from upstream)
+    report_lines: ReportLines | None = None
+    plots: Plots | None = None
+
+    def section_of(self, subset: str) -> str:
+        """The section a subset belongs to (a subset outside the table is its own section)."""
+        for section, subsets in self.sections.items():
+            if subset in subsets:
+                return section
+        return subset
+
+    def load_data(self, source: str | None, split: str | None, revision: str | None,
+                  limit: int | None = None) -> BenchmarkData:
+        """Load the items, check their ids are unique, and apply ``--limit`` stratified by section."""
+        if source is None:
+            raise EvalError(f"{self.name} needs --data; pass the benchmark's local file or folder.")
+        items, ref = self.load(source, split or self.split, revision)
+        seen: set[str] = set()
+        for item in items:
+            if item.id in seen:
+                raise EvalError(f"--data {source!r} has the id {item.id!r} twice; ids must be unique.")
+            seen.add(item.id)
+        chosen = stratified(items, limit, self.section_of) if limit is not None else list(items)
+        return BenchmarkData(chosen, ref, len(items))
+
+
+def stratified(items: Sequence[Item], limit: int | None, section_of: Callable[[str], str]) -> list[Item]:
+    """The first ``limit`` items taken one section at a time in turn, and within a section one subset at a time.
+
+    Sections first, so a small limit still covers every section (and yields a headline score); the
+    kept items stay in dataset order.
+    """
+    if limit is None:
+        return list(items)
+    if limit < 1:
+        raise EvalError(f"--limit {limit} must be at least 1.")
+    sections: dict[str, dict[str, list[Item]]] = {}
+    for item in items:
+        sections.setdefault(section_of(item.subset), {}).setdefault(item.subset, []).append(item)
+    turns = {name: _round_robin(subsets) for name, subsets in sections.items()}
+    chosen: set[str] = set()
+    while len(chosen) < limit and turns:
+        for name in list(turns):
+            picked = next(turns[name], None)
+            if picked is None:
+                del turns[name]
+            elif len(chosen) < limit:
+                chosen.add(picked.id)
+    return [item for item in items if item.id in chosen]
+
+
+def _round_robin(subsets: Mapping[str, list[Item]]) -> Any:
+    depth = 0
+    while any(depth < len(queue) for queue in subsets.values()):
+        for queue in subsets.values():
+            if depth < len(queue):
+                yield queue[depth]
+        depth += 1
