@@ -1,19 +1,24 @@
 """CLI: ``python -m recipes.check <recipe> [overrides...] [--manifest PATH] [--json]``.
 
-Prints the plan and every problem; exits 1 when any problem is an error, 2 on a usage error.
+Prints the plan and every problem. Exit codes (infra.cli_errors): 0 ready, 1 the check found an error
+in the recipe, 2 bad input (an unknown recipe, an override that does not compose, a --manifest that does
+not exist), one sentence and no traceback; 130 on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from recipes.compose import list_recipes
+from infra.cli_errors import run_cli
+from recipes.compose import compose_recipe, list_recipes
+from recipes.errors import RecipeError
 from recipes.plan import format_plan
-from recipes.validate import Report, validate_recipe
+from recipes.validate import Report, check_composed
+
+PROG = "python -m recipes.check"
 
 
 def render(report: Report) -> str:
@@ -28,17 +33,25 @@ def render(report: Report) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m recipes.check", description=__doc__.splitlines()[0])
+    """Entry point; returns the exit code (bad input: one sentence on stderr and 2)."""
+    return run_cli(_main, argv, prog=PROG)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("recipe", help=f"one of: {', '.join(list_recipes())}")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. trainer.nnodes=2 size=14b")
     parser.add_argument("--manifest", type=Path, help="data manifest.json (default: beside data.train_files)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
-    report = validate_recipe(args.recipe, args.overrides, args.manifest)
+    if args.manifest is not None and not args.manifest.is_file():
+        what = "is a directory" if args.manifest.is_dir() else "does not exist"
+        raise RecipeError(f"--manifest {args.manifest} {what}; pass the manifest.json the data builder wrote.")
+    composed = compose_recipe(args.recipe, args.overrides)  # RecipeError: exit 2
+    report = check_composed(composed, args.manifest)
     print(json.dumps(report.to_dict(), indent=2) if args.json else render(report))
     return 0 if report.ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

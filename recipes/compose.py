@@ -15,15 +15,14 @@ from typing import Any, Literal
 
 from omegaconf import DictConfig, OmegaConf
 
+from recipes.errors import RecipeError
+
 RECIPES_DIR = Path(__file__).resolve().parent
 Kind = Literal["rl", "sft"]
 # verl's own top-level configs that the recipes extend, by recipe kind.
 BASE_CONFIG: dict[Kind, str] = {"rl": "ppo_trainer", "sft": "sft_trainer_engine"}
 MISSING = "???"
-
-
-class RecipeError(ValueError):
-    """A recipe cannot be composed; the message is one sentence naming the input and the fix."""
+__all__ = ["Composed", "RecipeError", "compose_recipe", "flatten", "list_recipes", "safe_select"]
 
 
 @dataclass

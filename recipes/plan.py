@@ -9,12 +9,24 @@ from recipes.compose import MISSING, Composed, safe_select
 from recipes.manifest import Manifest, recipe_variant
 from recipes.sizes import SizeClass, size_of
 
-# Rows assumed when no manifest gives the count (rm_r1_method.md, "Training data").
-ASSUMED_ROWS = {
+# Pairs assumed when no manifest gives the count (docs/rm_r1_method.md, "Training data").
+ASSUMED_PAIRS = {
     ("rl", "instruct"): (64_000, "the paper's ~64K RL pairs left after the distillation split"),
     ("rl", "reasoning"): (73_000, "the paper's full ~73K mix"),
     ("sft", "instruct"): (8_700, "the paper's ~8.7K distillation traces"),
 }
+# The data builders' default validation share (build_parquet.py and distill.py --val-size 0.02): those
+# pairs never reach train.parquet, so an epoch of paper-sized data is 2% shorter than the pair count.
+DEFAULT_VAL_SHARE = 0.02
+
+
+def assumed_train_rows(kind: str, variant: str | None) -> tuple[int, str]:
+    """Train rows of paper-sized data built with the default validation share, and where the number comes from."""
+    pairs, why = ASSUMED_PAIRS.get((kind, variant or ""), (0, ""))
+    if not pairs:
+        return 0, "unknown: pass --manifest"
+    rows = round(pairs * (1 - DEFAULT_VAL_SHARE))
+    return rows, f"{why}, minus the builder's {DEFAULT_VAL_SHARE:.0%} validation split"
 
 
 @dataclass(frozen=True)
@@ -80,7 +92,7 @@ def make_plan(composed: Composed, manifest: Manifest | None = None) -> Plan:
     """Compute the plan of a composed recipe; the manifest supplies the real train-row count when given."""
     cfg, kind = composed.cfg, composed.kind
     variant = recipe_variant(composed)
-    rows, source = ASSUMED_ROWS.get((kind, variant or ""), (0, "unknown: pass --manifest"))
+    rows, source = assumed_train_rows(kind, variant)
     source = f"assumed: {source}; pass --manifest for the real count"
     if manifest is not None and manifest.train_rows is not None:
         rows, source = manifest.train_rows, f"from {manifest.path}"

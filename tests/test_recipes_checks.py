@@ -341,13 +341,47 @@ def test_compose_leaves_an_existing_hydra_session_alone() -> None:
     assert not GlobalHydra.instance().is_initialized()
 
 
-def test_cli_exits_non_zero_with_one_sentence_for_an_unknown_recipe(capsys: pytest.CaptureFixture[str]) -> None:
+CLI_BAD_INPUT = [
+    # an unknown recipe: the known ones are listed
+    (["rl_qwen8b"], "no recipe named 'rl_qwen8b' in recipes/; use one of rl_byo,"),
+    # an override Hydra rejects (a key verl lacks, given without +)
+    (["rl_qwen7b", "trainer.no_such_key=1"], "does not compose"),
+    # a --manifest that is not there
+    (["rl_qwen7b", "--manifest", "{tmp}/nope.json"], "nope.json does not exist; pass the manifest.json"),
+    # a --manifest that is a folder
+    (["rl_qwen7b", "--manifest", "{tmp}"], "is a directory; pass the manifest.json"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), CLI_BAD_INPUT)
+def test_cli_bad_input_is_one_sentence_and_exit_2(tmp_path: Path, capsys, argv: list[str], message: str) -> None:
+    """Issue 11 item 5: bad input exits 2 (it exited 1, as a NOT READY verdict), one line, no traceback."""
     from recipes.check import main
 
-    assert main(["rl_qwen8b"]) == 1
-    out = capsys.readouterr().out
-    assert out.startswith("ERROR [compose] no recipe named 'rl_qwen8b' in recipes/; use one of rl_byo,")
-    assert out.rstrip().endswith("NOT READY: rl_qwen8b (1 error(s), 0 warning(s))")
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert err.startswith("python -m recipes.check: error: ") and message in err
+    assert "\n" not in err and "Traceback" not in err and captured.out == ""
+
+
+def test_cli_not_ready_recipe_exits_1(capsys) -> None:
+    """A recipe the check finds wrong is a verdict (exit 1), not bad input."""
+    from recipes.check import main
+
+    assert main(["rl_qwen7b", "data.train_batch_size=1000"]) == 1
+    assert "NOT READY: rl_qwen7b" in capsys.readouterr().out
+
+
+def test_cli_ctrl_c_exits_130(monkeypatch, capsys) -> None:
+    import recipes.check as check
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(check, "compose_recipe", interrupted)
+    assert check.main(["rl_qwen7b"]) == 130
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_data_smaller_than_one_batch_warns_that_nothing_would_train(tmp_path: Path) -> None:

@@ -19,6 +19,8 @@ GOLDEN = Path(__file__).parent / "golden" / "plan_rl_qwen7b.txt"
 ENV_VARS = ("RMR1_DATA_DIR", "RMR1_SFT_DATA_DIR", "RMR1_MODEL_PATH", "RMR1_OUTPUT_DIR")
 PAPER_RL = ["rl_qwen7b", "rl_qwen14b", "rl_qwen32b", "rl_ds7b", "rl_ds14b", "rl_ds32b"]
 ALL = [*PAPER_RL, "rl_byo", "rl_qwen3_8b", "sft_qwen7b", "sft_qwen14b", "sft_qwen32b"]
+SFT_LORA = ["sft_qwen7b_lora", "sft_qwen14b_lora", "sft_qwen32b_lora"]  # launch/sft_*.sh docs; base/sft_lora.yaml
+ALL += SFT_LORA
 # rl_byo has no default model on purpose; any hub id lets it compose.
 OVERRIDES = {"rl_byo": ["actor_rollout_ref.model.path=Qwen/Qwen2.5-7B-Instruct"]}
 
@@ -185,12 +187,12 @@ def test_recipe_reward_loads_through_verls_loader(recipes: dict[str, Composed]) 
 @pytest.mark.parametrize(
     ("name", "gpus", "replicas", "steps", "saves", "ckpt_gb", "disk_gb"),
     [
-        ("rl_qwen7b", 8, 4, 62, 7, 92, 184),  # 64,000 // 1,024 = 62 steps; saves at 10..60 + 62
-        ("rl_qwen14b", 16, 8, 62, 7, 177, 354),
-        ("rl_qwen32b", 32, 8, 62, 7, 393, 786),
-        ("rl_ds7b", 8, 4, 71, 8, 92, 184),  # 73,000 // 1,024 = 71 steps; saves at 10..70 + 71
-        ("rl_ds14b", 16, 8, 71, 8, 177, 354),
-        ("rl_ds32b", 32, 8, 71, 8, 393, 786),
+        ("rl_qwen7b", 8, 4, 61, 7, 92, 184),  # 64,000 - 2% val = 62,720 rows // 1,024 = 61 steps; saves 10..60 + 61
+        ("rl_qwen14b", 16, 8, 61, 7, 177, 354),
+        ("rl_qwen32b", 32, 8, 61, 7, 393, 786),
+        ("rl_ds7b", 8, 4, 69, 7, 92, 184),  # 73,000 - 2% val = 71,540 rows // 1,024 = 69 steps; saves 10..60 + 69
+        ("rl_ds14b", 16, 8, 69, 7, 177, 354),
+        ("rl_ds32b", 32, 8, 69, 7, 393, 786),
     ],
 )
 def test_plan_numbers_for_the_six_models(
@@ -219,7 +221,7 @@ def test_cli_json_report(clean_env: None, capsys: pytest.CaptureFixture[str]) ->
     assert check_main(["sft_qwen7b", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is True
-    assert report["plan"]["steps_per_epoch"] == 8700 // 128
+    assert report["plan"]["steps_per_epoch"] == round(8700 * 0.98) // 128  # traces minus the 2% validation split
     assert report["plan"]["ckpt_gb"] == 92 + 15  # model + optimizer + extra, plus the hf_model copy
 
 
@@ -239,3 +241,40 @@ def test_verls_entry_point_composes_the_recipe(module: str, recipe: str, line: s
     result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert line in result.stdout
+
+
+# --- the README's requeue table is what the plan computes (issue 12 item 31) -------------------------------
+
+
+def _readme_requeue_rows(repo_root: Path) -> list[list[str]]:
+    text = (repo_root / "README.md").read_text(encoding="utf-8")
+    start = text.index("| recipe | nodes x GPUs | save_freq | steps (1 epoch, paper data)")
+    rows = []
+    for line in text[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_readme_requeue_table_matches_the_plan(repo_root: Path) -> None:
+    """The README said 62 / 71 steps while recipes.check computed 61 / 69 on paper-sized data."""
+    import math
+
+    rows = _readme_requeue_rows(repo_root)
+    assert len(rows) == 2
+    for recipes, shapes, save_freq, steps, loss in rows:
+        for recipe, shape in zip(recipes.split(" / "), shapes.split(" / "), strict=True):
+            plan = make_plan(compose_recipe(recipe))
+            assert shape == f"{plan.nnodes}x{plan.gpus_per_node}", recipe
+            assert int(save_freq) == plan.save_freq and int(steps) == plan.steps_per_epoch, recipe
+            rollouts = plan.save_freq * plan.prompts_per_step * plan.samples_per_prompt
+            share = math.ceil(100 * plan.save_freq / plan.steps_per_epoch)
+            assert loss == f"{plan.save_freq} steps = {rollouts:,} rollouts (≤ {share}% of the run)", recipe
+
+
+def test_assumed_validation_share_is_the_builders_default() -> None:
+    from data_prep.options import DEFAULT_VAL_SIZE
+    from recipes.plan import DEFAULT_VAL_SHARE
+
+    assert DEFAULT_VAL_SHARE == DEFAULT_VAL_SIZE
