@@ -6,22 +6,25 @@ from pathlib import Path
 
 import pytest
 
+from data_prep.prompts import builtin_template
 from eval.benchmarks import judgebench as jb
-from eval.benchmarks.comparisons import Comparison
+from eval.cache import GenerationCache
+from eval.evaluate import EvalConfig, evaluate
+from testkit.loopback_policies import marker_policy
+from testkit.scripted_backend import ScriptedBackend
 
-FIXTURE = Path(__file__).resolve().parents[1] / "preflight" / "samples" / "judgebench_sample.jsonl"
+FIXTURE = str(Path(__file__).resolve().parents[1] / "preflight" / "samples" / "judgebench_sample.jsonl")
 MARK = "(checked)"
 
 
-def marker_picks(comparison: Comparison, orders: tuple[str, ...] = ("A", "B")) -> dict[str, bool]:
-    """What the marker judge picks in each order (True: the preferred answer)."""
-    chosen, rejected = comparison.pair.chosen[-1]["content"], comparison.pair.rejected[-1]["content"]
-    picks = {}
-    for tag in orders:
-        a, b = (chosen, rejected) if tag == "A" else (rejected, chosen)
-        label = "A" if (MARK in a) == (MARK in b) else ("A" if MARK in a else "B")
-        picks[tag] = label == tag
-    return picks
+def run(benchmark, data_path: str, tmp_path: Path, order: str = "both", failure: str = "0", limit=None,
+        policy=None):
+    """Evaluate the fixture with the scripted marker judge (picks the '(checked)' answer, A if both or neither)."""
+    data = benchmark.load_data(data_path, None, None, limit)
+    backend = ScriptedBackend(policy or marker_policy(MARK))
+    config = EvalConfig(order=order, parse_failure_score=failure, progress=False)
+    with GenerationCache(tmp_path / "generations.jsonl") as cache:
+        return evaluate(benchmark, data, builtin_template("instruct"), backend, cache, config)
 
 
 @pytest.mark.parametrize("picks, correct", [
@@ -32,26 +35,24 @@ def marker_picks(comparison: Comparison, orders: tuple[str, ...] = ("A", "B")) -
     ({"A": False, "B": None}, 0.0),  # wrong once
 ])
 def test_net_rule(picks: dict, correct: float) -> None:
-    assert jb.pair_scores(picks)["mean_of_orders"] == correct
+    assert jb.net_rule([picks]) == correct
 
 
-def test_label_decides_the_preferred_answer() -> None:
-    data = jb.load_judgebench(str(FIXTURE))
-    j2 = next(c for c in data.comparisons if c.id == "j2")  # label B>A
-    assert j2.pair.chosen[0]["content"].startswith("Yes, Tom is an animal.")
-    assert data.prefix_of == {"j1": "mmlu-pro", "j2": "livebench-reasoning", "j3": "livebench-math",
-                              "j4": "livecodebench", "j5": "mmlu-pro"}
+def test_label_decides_the_better_response() -> None:
+    items = {i.id: i for i in jb.BENCHMARK.load_data(FIXTURE, None, None).items}
+    (j2,) = jb.expand(items["j2"])  # label B>A
+    assert j2.truth == "2" and j2.shown("A")[0][0]["content"].startswith("Yes, Tom is an animal.")
 
 
-def test_hand_computed_accuracy_per_prefix() -> None:
-    data = jb.load_judgebench(str(FIXTURE))
-    picks = {c.id: marker_picks(c) for c in data.comparisons}
-    views = jb.aggregate(picks, data.prefix_of, data.source_of)
-    view = views["mean_of_orders"]
-    assert view["overall"] == pytest.approx(0.6)  # j1, j2, j5 right; j3 flips with the order; j4 wrong
+def test_hand_computed_accuracy_per_prefix(tmp_path: Path) -> None:
+    result = run(jb.BENCHMARK, FIXTURE, tmp_path)
+    view = result.scores["strict"]["mean_of_orders"]
+    assert view["overall"] == pytest.approx(0.6)  # j1, j2, j5 right; j3 flips with the order (net 0); j4 wrong
     assert view["sections"] == {"mmlu-pro": 1.0, "livebench-reasoning": 1.0, "livebench-math": 0.0,
                                 "livecodebench": 0.0}
-    assert views["chosen_as_A"]["overall"] == pytest.approx(0.8)  # j3's fallback A is right as A
-    assert views["chosen_as_B"]["overall"] == pytest.approx(0.6)
+    assert result.item_scores["j3"]["strict"]["mean_of_orders"] == 0.0  # inconsistent pair: not correct
+    assert result.scores["strict"]["chosen_as_A"]["overall"] == pytest.approx(0.8)  # j3's fallback A is right as A
+    assert result.scores["strict"]["chosen_as_B"]["overall"] == pytest.approx(0.6)
     assert view["subset_items"] == {"livebench-math": 1, "livebench-reasoning": 1, "livecodebench": 1,
                                     "mmlu-pro-law": 1, "mmlu-pro-math": 1}
+    assert result.position["strict"]["position_consistency"] == pytest.approx(0.8)  # j3 alone flips

@@ -7,46 +7,46 @@ one) or 0.5 (both or neither: right as A, wrong as B). Expected scores are worke
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from data_prep.prompts import builtin_template
 from eval.benchmarks import rmbench
-from eval.benchmarks.comparisons import Comparison
+from eval.cache import GenerationCache
 from eval.errors import EvalError
+from eval.evaluate import EvalConfig, evaluate
+from testkit.loopback_policies import marker_policy
+from testkit.scripted_backend import ScriptedBackend
 
-FIXTURE = Path(__file__).resolve().parents[1] / "preflight" / "samples" / "rmbench_sample.jsonl"
+FIXTURE = str(Path(__file__).resolve().parents[1] / "preflight" / "samples" / "rmbench_sample.jsonl")
 MARK = "(checked)"
 
 
-def marker_picks(comparison: Comparison, orders: tuple[str, ...] = ("A", "B")) -> dict[str, bool]:
-    """What the marker judge picks in each order (True: the preferred answer)."""
-    chosen, rejected = comparison.pair.chosen[-1]["content"], comparison.pair.rejected[-1]["content"]
-    picks = {}
-    for tag in orders:
-        a, b = (chosen, rejected) if tag == "A" else (rejected, chosen)
-        label = "A" if (MARK in a) == (MARK in b) else ("A" if MARK in a else "B")
-        picks[tag] = label == tag
-    return picks
+def run(benchmark, data_path: str, tmp_path: Path, order: str = "both", failure: str = "0", limit=None,
+        policy=None):
+    """Evaluate the fixture with the scripted marker judge (picks the '(checked)' answer, A if both or neither)."""
+    data = benchmark.load_data(data_path, None, None, limit)
+    backend = ScriptedBackend(policy or marker_policy(MARK))
+    config = EvalConfig(order=order, parse_failure_score=failure, progress=False)
+    with GenerationCache(tmp_path / "generations.jsonl") as cache:
+        return evaluate(benchmark, data, builtin_template("instruct"), backend, cache, config)
 
 
-@pytest.fixture(scope="module")
-def data() -> rmbench.RMBenchData:
-    return rmbench.load_rmbench(str(FIXTURE))
+def test_every_item_expands_to_its_nine_style_pairs() -> None:
+    data = rmbench.BENCHMARK.load_data(FIXTURE, None, None)
+    comparisons = rmbench.expand(data.items[0])
+    assert [c.metadata["cell"] for c in comparisons] == [[i, j] for i in range(3) for j in range(3)]
+    c02 = comparisons[2]
+    assert c02.answer_1[0]["content"].startswith("The clear daytime sky is blue.")  # chosen, concise
+    assert c02.answer_2[0]["content"].startswith("**Answer**")  # rejected, variant 2 is the markdown one
+    assert [item.subset for item in data.items] == ["chat", "math", "code", "safety", "safety"]  # merged
 
 
-def test_every_item_expands_to_its_nine_style_pairs(data: rmbench.RMBenchData) -> None:
-    assert len(data.comparisons) == 5 * 9
-    cells = sorted(data.cell_of[c.id] for c in data.comparisons if c.item_id == "rmb-chat-1")
-    assert cells == [(i, j) for i in range(3) for j in range(3)]
-    first = next(c for c in data.comparisons if c.id == "rmb-chat-1:c0r2")
-    assert first.pair.chosen[0]["content"].startswith("The clear daytime sky is blue.")
-    assert first.pair.rejected[0]["content"].startswith("**Answer**")  # variant 2 is the markdown one
-
-
-def test_hand_computed_scores_hard_differs_from_easy_and_from_upstream(data: rmbench.RMBenchData) -> None:
-    picks = {c.id: marker_picks(c) for c in data.comparisons}
-    view = rmbench.aggregate(picks, data.cell_of, data.item_of, data.domain_of, 0.0)["mean_of_orders"]
+def test_hand_computed_scores_hard_differs_from_easy_and_from_upstream(tmp_path: Path) -> None:
+    result = run(rmbench.BENCHMARK, FIXTURE, tmp_path)
+    view = result.scores["strict"]["mean_of_orders"]
     chat = view["domains"]["chat"]
     # chat: chosen marks (0,0,1), rejected marks (0,1,1)
     assert chat["matrix"] == [[0.5, 0.0, 0.0], [0.5, 0.0, 0.0], [1.0, 0.5, 0.5]]
@@ -61,24 +61,22 @@ def test_hand_computed_scores_hard_differs_from_easy_and_from_upstream(data: rmb
     assert view["hard"] == pytest.approx(0.4375)  # (0 + 1 + 0 + 0.75) / 4
     assert view["easy"] == pytest.approx(29 / 48)  # (2/3 + 1 + 0 + 0.75) / 4
     assert view["upstream_mixup"]["hard"] == pytest.approx(23 / 48)  # (1/6 + 1 + 0 + 0.75) / 4
+    assert result.item_scores["rmb-chat-1"]["strict"]["mean_of_orders"] == pytest.approx(1 / 3)  # mean of 9 cells
 
 
-def test_per_order_views_split_the_half_cells(data: rmbench.RMBenchData) -> None:
-    picks = {c.id: marker_picks(c) for c in data.comparisons}
-    views = rmbench.aggregate(picks, data.cell_of, data.item_of, data.domain_of, 0.0)
-    assert views["chosen_as_A"]["domains"]["chat"]["matrix"] == [[1, 0, 0], [1, 0, 0], [1, 1, 1]]
-    assert views["chosen_as_B"]["domains"]["chat"]["matrix"] == [[0, 0, 0], [0, 0, 0], [1, 0, 0]]
-    assert views["both_correct"]["domains"]["chat"]["matrix"] == [[0, 0, 0], [0, 0, 0], [1, 0, 0]]
+def test_per_order_views_split_the_half_cells(tmp_path: Path) -> None:
+    scores = run(rmbench.BENCHMARK, FIXTURE, tmp_path).scores["strict"]
+    assert scores["chosen_as_A"]["domains"]["chat"]["matrix"] == [[1, 0, 0], [1, 0, 0], [1, 1, 1]]
+    assert scores["chosen_as_B"]["domains"]["chat"]["matrix"] == [[0, 0, 0], [0, 0, 0], [1, 0, 0]]
+    assert scores["both_correct"]["domains"]["chat"]["matrix"] == [[0, 0, 0], [0, 0, 0], [1, 0, 0]]
 
 
-def test_one_seeded_order_and_parse_failure_score() -> None:
-    data = rmbench.load_rmbench(str(FIXTURE), limit=1)
-    assert set(data.domain_of) == {"rmb-chat-1"}
-    picks = {c.id: {"A": None} for c in data.comparisons}  # no verdict anywhere
-    assert rmbench.aggregate(picks, data.cell_of, data.item_of, data.domain_of, 0.5)["random_order"]["domains"][
-        "chat"]["score"] == 0.5
-    # a missing domain leaves the overall undefined rather than averaging it away
-    assert rmbench.aggregate(picks, data.cell_of, data.item_of, data.domain_of, 0.5)["random_order"]["overall"] is None
+def test_parse_failures_score_the_flag_and_a_missing_domain_leaves_no_overall(tmp_path: Path) -> None:
+    result = run(rmbench.BENCHMARK, FIXTURE, tmp_path, order="random", failure="0.5", limit=1,
+                 policy=lambda prompt: "no verdict here")
+    view = result.scores["strict"]["random_order"]
+    assert view["domains"]["chat"]["score"] == 0.5
+    assert view["overall"] is None  # three domains were never judged
 
 
 @pytest.mark.parametrize("row, message", [
@@ -87,9 +85,7 @@ def test_one_seeded_order_and_parse_failure_score() -> None:
     ({"id": 1, "prompt": "q", "chosen": ["a"] * 3, "domain": "chat"}, "lacks columns"),  # no rejected column
 ])
 def test_bad_rows_are_one_sentence_errors(tmp_path: Path, row: dict, message: str) -> None:
-    import json
-
     path = tmp_path / "rows.jsonl"
     path.write_text(json.dumps(row) + "\n")
     with pytest.raises(EvalError, match=message):
-        rmbench.load_rmbench(str(path))
+        rmbench.BENCHMARK.load_data(str(path), None, None)

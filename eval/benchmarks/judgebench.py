@@ -9,20 +9,19 @@ once) scores 0 for that pair, and one right answer plus one parse failure scores
 benchmark's ``mean_of_orders`` view; the per-order views count one order alone. With ``--order random``
 one seeded order is judged (the official single-order mode judges the dataset's own order).
 Accuracy is the micro mean over pairs, overall and per source prefix (mmlu-pro, livebench-reasoning,
-livebench-math, livecodebench).
+livebench-math, livecodebench) and per full source. For the seam every pair sits in one subset
+(``pairs``), so the paired bootstrap of eval/compare.py resamples the micro mean exactly.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from data_prep.pairs import PairError, make_pair
-from eval.benchmarks.comparisons import Comparison, Picks, mean, views_for, won_in
-from eval.benchmarks.rmbench import round_robin
-from eval.benchmarks.sources import load_rows
+from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
+from eval.benchmarks.comparisons import Picks, item_picks, items_of, mean, order_rule
+from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
 from infra.run_metadata import InputRef
 
@@ -33,17 +32,11 @@ REVISION: str | None = None  # no pinned commit yet: the report records the rows
 COLUMNS = ("pair_id", "source", "question", "response_A", "response_B", "label")
 LABELS = ("A>B", "B>A")
 PREFIXES: tuple[str, ...] = ("mmlu-pro", "livebench-reasoning", "livebench-math", "livecodebench")
-
-
-@dataclass(frozen=True)
-class JudgeBenchData:
-    """The loaded benchmark: one comparison per pair, each pair's source prefix and full source."""
-
-    comparisons: list[Comparison]
-    prefix_of: dict[str, str]
-    source_of: dict[str, str]
-    input: InputRef
-    total_items: int
+SUBSET = "pairs"
+AVERAGE = ("micro accuracy over pairs; with both orders each decision counts +1 right, -1 wrong, 0 without a "
+           "verdict, and a pair is correct iff the net is > 0 (the official rule)")
+NOTES = ("--order random judges one seeded order per pair (the official single-order mode judges the dataset's "
+         "own order)",)
 
 
 def prefix_of_source(source: str) -> str:
@@ -51,45 +44,32 @@ def prefix_of_source(source: str) -> str:
     return next((p for p in PREFIXES if source.startswith(p)), source)
 
 
-def load_judgebench(source: str = HUB_NAME, split: str = SPLIT, revision: str | None = REVISION,
-                    limit: int | None = None) -> JudgeBenchData:
-    """Load JudgeBench rows as one comparison each; ``limit`` keeps N pairs round-robin by source prefix."""
-    rows, ref = load_rows(source, split, revision)
-    checked = [_check_row(row, number) for number, row in enumerate(rows, 1)]
-    ids = [str(row["pair_id"]) for row in checked]
-    if len(set(ids)) != len(ids):
-        raise EvalError(f"--data {source!r} repeats a pair_id; JudgeBench pair ids must be unique.")
-    total = len(checked)
-    if limit is not None:
-        checked = round_robin(checked, limit, key=lambda row: prefix_of_source(str(row["source"])))
-    comparisons = [_comparison(row) for row in checked]
-    sources = {str(r["pair_id"]): str(r["source"]) for r in checked}
-    return JudgeBenchData(comparisons, {k: prefix_of_source(v) for k, v in sources.items()}, sources, ref, total)
+def load_items(source: str = HUB_NAME, split: str = SPLIT,
+               revision: str | None = REVISION) -> tuple[list[Item], InputRef]:
+    """JudgeBench rows as items (one pair each; the row is the payload)."""
+    rows, where, ref = load_located(source, split, revision)
+    return [_item(row, place) for row, place in zip(rows, where, strict=True)], ref
 
 
-def _check_row(row: Any, number: int) -> Mapping[str, Any]:
+def _item(row: Any, place: str) -> Item:
     if not isinstance(row, Mapping):
-        raise EvalError(f"JudgeBench row {number} is a {type(row).__name__}; each row must be an object.")
+        raise EvalError(f"JudgeBench {place} is a {type(row).__name__}; each row must be an object.")
     missing = [c for c in COLUMNS if c not in row]
     if missing:
-        raise EvalError(f"JudgeBench row {number} lacks columns {missing}; rows need {list(COLUMNS)}.")
+        raise EvalError(f"JudgeBench {place} lacks columns {missing}; rows need {list(COLUMNS)}.")
     if row["label"] not in LABELS:
-        raise EvalError(f"JudgeBench row {number} (pair {row['pair_id']}) has label {row['label']!r}; expected "
+        raise EvalError(f"JudgeBench {place} (pair {row['pair_id']}) has label {row['label']!r}; expected "
                         f"{' or '.join(LABELS)}.")
-    return row
+    return Item(str(row["pair_id"]), SUBSET, row)
 
 
-def _comparison(row: Mapping[str, Any]) -> Comparison:
-    pair_id = str(row["pair_id"])
-    first = row["label"] == "A>B"
-    chosen, rejected = (row["response_A"], row["response_B"]) if first else (row["response_B"], row["response_A"])
-    metadata = {"item": pair_id, "source": row["source"], "original_id": row.get("original_id"),
-                "label": row["label"], "response_model": row.get("response_model")}
-    try:
-        pair = make_pair(NAME, row["question"], chosen, rejected, pair_id=pair_id, metadata=metadata)
-    except PairError as err:
-        raise EvalError(f"JudgeBench pair {pair_id} is unusable: {err}") from err
-    return Comparison(pair_id, pair)
+def expand(item: Item) -> list[Comparison]:
+    """The pair as one comparison under its own id; the label says which response is better."""
+    row = item.payload
+    metadata = {"source": str(row["source"]), "prefix": prefix_of_source(str(row["source"])), "label": row["label"],
+                "original_id": row.get("original_id"), "response_model": row.get("response_model")}
+    return [make_comparison(item.id, item.id, row["question"], row["response_A"], row["response_B"],
+                            truth="1" if row["label"] == "A>B" else "2", metadata=metadata)]
 
 
 def net(picks: Picks) -> int:
@@ -97,34 +77,54 @@ def net(picks: Picks) -> int:
     return sum(0 if p is None else (1 if p else -1) for p in picks.values())
 
 
-def pair_scores(picks: Picks) -> dict[str, float]:
-    """One pair's score in every view (``mean_of_orders`` is the official net > 0 rule)."""
-    if len(picks) == 1:
-        return {"random_order": float(won_in(picks))}
-    return {"mean_of_orders": float(net(picks) > 0), "chosen_as_A": float(won_in(picks, "A")),
-            "chosen_as_B": float(won_in(picks, "B")), "both_correct": float(won_in(picks))}
+def net_rule(judged: Sequence[Picks]) -> float:
+    """1 if the pair's net over its orders is positive."""
+    return float(net(judged[0]) > 0)
 
 
-def aggregate(picks: Mapping[str, Picks], prefix_of: Mapping[str, str], source_of: Mapping[str, str]) -> dict[str, Any]:
-    """Every view's JudgeBench accuracy: overall (micro), per source prefix and per source."""
-    per_pair = {pair_id: pair_scores(judged) for pair_id, judged in picks.items()}
-    return {view: aggregate_view(per_pair, prefix_of, source_of, view) for view in views_for(picks)}
+def item_score(view: str, scores: Sequence[float]) -> float:
+    """The seam's item score (bootstrap, items.jsonl) from the comparison score.
+
+    Both orders: a score of 1 is right twice (net 2), 0.5 is counted as right once and wrong once (net
+    0); a right answer plus a parse failure also scores 0.5 but nets +1, so only :func:`aggregate` (the
+    headline, read from verdicts) is exact for it.
+    """
+    return float(scores[0] == 1.0)
 
 
-def aggregate_view(per_pair: Mapping[str, Mapping[str, float]], prefix_of: Mapping[str, str],
-                   source_of: Mapping[str, str], view: str) -> dict[str, Any]:
-    """Micro accuracy overall, per prefix (the sections) and per full source (the subsets)."""
+def aggregate(view: ViewInput) -> dict[str, Any]:
+    """Micro accuracy overall, per source prefix (the sections) and per full source (the subsets)."""
     prefixes: dict[str, list[float]] = defaultdict(list)
     sources: dict[str, list[float]] = defaultdict(list)
-    for pair_id, scores in per_pair.items():
-        prefixes[prefix_of[pair_id]].append(scores[view])
-        sources[source_of[pair_id]].append(scores[view])
-    overall = mean(scores[view] for scores in per_pair.values())
+    every = []
+    for comparison_ids in items_of(view).values():
+        meta = view.comparisons[comparison_ids[0]].metadata
+        score = order_rule(view.view, item_picks(view, comparison_ids), net_rule)
+        prefixes[meta["prefix"]].append(score)
+        sources[meta["source"]].append(score)
+        every.append(score)
     ordered = list(PREFIXES) + sorted(p for p in prefixes if p not in PREFIXES)
     return {
-        "overall": overall,
-        "micro_mean": overall,
+        "overall": mean(every),
+        "micro_mean": mean(every),
         "sections": {p: mean(prefixes[p]) if prefixes.get(p) else None for p in ordered},
+        "section_items": {p: len(prefixes[p]) for p in ordered if prefixes.get(p)},
         "subsets": {s: mean(v) for s, v in sorted(sources.items())},
         "subset_items": {s: len(v) for s, v in sorted(sources.items())},
     }
+
+
+def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
+    """For the bootstrap: the one subset holds every pair, so its mean is the micro accuracy."""
+    return {"all pairs": subset_means.get(SUBSET)}
+
+
+def overall_score(sections: Mapping[str, Any]) -> Any:
+    """The micro accuracy (see :func:`section_scores`)."""
+    return sections.get("all pairs")
+
+
+BENCHMARK = Benchmark(name=NAME, tool="eval.judgebench", load=load_items, expand=expand, aggregate=aggregate,
+                      sections={"all pairs": (SUBSET,)}, conventions=AVERAGE, section_scores=section_scores,
+                      overall_score=overall_score, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
+                      item_score=item_score, score_label="accuracy (micro, net of both orders)", notes=NOTES)

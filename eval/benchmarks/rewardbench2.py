@@ -24,13 +24,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from data_prep.pairs import PairError, make_pair
-from eval.benchmarks.comparisons import Comparison, Picks, all_win_views, mean, mean_or_none, views_for, won_in
-from eval.benchmarks.rmbench import round_robin
-from eval.benchmarks.sources import load_rows
+from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
+from eval.benchmarks.comparisons import Picks, every_order, item_picks, items_of, mean, mean_or_none, order_rule
+from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
 from infra.run_metadata import InputRef
 
@@ -41,94 +39,53 @@ REVISION: str | None = None  # no pinned commit yet: the report records the rows
 COLUMNS = ("id", "prompt", "chosen", "rejected", "subset")
 SUBSETS: tuple[str, ...] = ("Factuality", "Precise IF", "Math", "Safety", "Focus", "Ties")
 TIES = "Ties"
-TIES_NOTE = ("Ties is a pairwise substitute (accuracy only: mean of reference- and tied-prompt accuracy, every "
-             "correct answer must beat every incorrect one in every order); NOT comparable with the official "
-             "leaderboard's composite, nor is an overall that includes it")
+AVERAGE = ("unweighted mean of the 6 subsets; best-of-4 = the chosen answer must beat each rejected one (a comparison "
+           "won in one order only is a tie; no loss and k ties scores 1/(k+1), like the official shared top)")
+NOTES = ("Ties is a pairwise substitute (accuracy only: every correct answer must beat every incorrect one in every "
+         "order; the mean of reference-prompt and tied-prompt accuracy); it is NOT comparable with the official "
+         "leaderboard's weighted composite, and neither is an overall that includes it (see overall_without_ties)",
+         "a missing verdict is never a win, whatever --parse-failure-score says")
 
 
-@dataclass(frozen=True)
-class RB2Item:
-    """One prompt: its subset, how many correct answers it has, and its comparison ids."""
-
-    id: str
-    subset: str
-    num_correct: int
-    comparison_ids: tuple[str, ...]
+def load_items(source: str = HUB_NAME, split: str = SPLIT,
+               revision: str | None = REVISION) -> tuple[list[Item], InputRef]:
+    """RewardBench 2 rows as items (the subset is the row's; the row is the payload)."""
+    rows, where, ref = load_located(source, split, revision)
+    return [_item(row, place) for row, place in zip(rows, where, strict=True)], ref
 
 
-@dataclass(frozen=True)
-class RB2Data:
-    """The loaded benchmark."""
-
-    comparisons: list[Comparison]
-    items: dict[str, RB2Item]
-    input: InputRef
-    total_items: int
-
-    @property
-    def item_of(self) -> dict[str, str]:
-        return {c.id: c.item_id for c in self.comparisons}
-
-
-def load_rewardbench2(source: str = HUB_NAME, split: str = SPLIT, revision: str | None = REVISION,
-                      limit: int | None = None) -> RB2Data:
-    """Load RewardBench 2 rows and expand each prompt into its comparisons; ``limit`` keeps N round-robin by subset."""
-    rows, ref = load_rows(source, split, revision)
-    checked = [_check_row(row, number) for number, row in enumerate(rows, 1)]
-    ids = [str(row["id"]) for row in checked]
-    if len(set(ids)) != len(ids):
-        raise EvalError(f"--data {source!r} repeats a prompt id; RewardBench 2 ids must be unique.")
-    total = len(checked)
-    if limit is not None:
-        checked = round_robin(checked, limit, key=lambda row: row["subset"])
-    comparisons: list[Comparison] = []
-    items: dict[str, RB2Item] = {}
-    for row in checked:
-        expanded = _expand(row)
-        comparisons += expanded
-        items[str(row["id"])] = RB2Item(str(row["id"]), row["subset"], len(row["chosen"]),
-                                        tuple(c.id for c in expanded))
-    return RB2Data(comparisons, items, ref, total)
-
-
-def _check_row(row: Any, number: int) -> Mapping[str, Any]:
+def _item(row: Any, place: str) -> Item:
     if not isinstance(row, Mapping):
-        raise EvalError(f"RewardBench 2 row {number} is a {type(row).__name__}; each row must be an object.")
+        raise EvalError(f"RewardBench 2 {place} is a {type(row).__name__}; each row must be an object.")
     missing = [c for c in COLUMNS if c not in row]
     if missing:
-        raise EvalError(f"RewardBench 2 row {number} lacks columns {missing}; rows need {list(COLUMNS)}.")
+        raise EvalError(f"RewardBench 2 {place} lacks columns {missing}; rows need {list(COLUMNS)}.")
     if row["subset"] not in SUBSETS:
-        raise EvalError(f"RewardBench 2 row {number} (id {row['id']}) has subset {row['subset']!r}; expected one of "
+        raise EvalError(f"RewardBench 2 {place} (id {row['id']}) has subset {row['subset']!r}; expected one of "
                         f"{list(SUBSETS)}.")
     for side in ("chosen", "rejected"):
         if not isinstance(row[side], Sequence) or isinstance(row[side], str) or not row[side]:
-            raise EvalError(f"RewardBench 2 row {number} (id {row['id']}) needs a non-empty list of {side} answers.")
+            raise EvalError(f"RewardBench 2 {place} (id {row['id']}) needs a non-empty list of {side} answers.")
     if row["subset"] != TIES and len(row["chosen"]) != 1:
-        raise EvalError(f"RewardBench 2 row {number} (id {row['id']}) has {len(row['chosen'])} chosen answers; "
+        raise EvalError(f"RewardBench 2 {place} (id {row['id']}) has {len(row['chosen'])} chosen answers; "
                         "only Ties rows may have more than one.")
-    return row
+    return Item(str(row["id"]), row["subset"], row)
 
 
-def _expand(row: Mapping[str, Any]) -> list[Comparison]:
-    item_id = str(row["id"])
-    out = []
-    for c, chosen in enumerate(row["chosen"]):
-        for r, rejected in enumerate(row["rejected"]):
-            comparison_id = f"{item_id}:r{r}" if row["subset"] != TIES else f"{item_id}:c{c}r{r}"
-            metadata = {"item": item_id, "subset": row["subset"], "chosen_index": c, "rejected_index": r}
-            try:
-                pair = make_pair(NAME, row["prompt"], chosen, rejected, pair_id=comparison_id, metadata=metadata)
-            except PairError as err:
-                raise EvalError(f"RewardBench 2 prompt {item_id} (chosen {c}, rejected {r}) is unusable: "
-                                f"{err}") from err
-            out.append(Comparison(item_id, pair))
-    return out
+def expand(item: Item) -> list[Comparison]:
+    """Non-Ties: the chosen answer against each rejected one; Ties: every correct against every incorrect."""
+    row = item.payload
+    ties = item.subset == TIES
+    return [make_comparison(item.id, f"{item.id}:c{c}r{r}" if ties else f"{item.id}:r{r}", row["prompt"], chosen,
+                            rejected, metadata={"subset": item.subset, "num_correct": len(row["chosen"]),
+                                                "chosen_index": c, "rejected_index": r})
+            for c, chosen in enumerate(row["chosen"]) for r, rejected in enumerate(row["rejected"])]
 
 
-def shared_top_score(comparisons: Sequence[Picks]) -> float:
-    """0 if any comparison is lost in every order judged, else 1 / (1 + comparisons won in only some orders)."""
+def shared_top(judged: Sequence[Picks]) -> float:
+    """0 if a comparison is won in no order, else 1 / (1 + the comparisons won in only some orders)."""
     ties = 0
-    for picks in comparisons:
+    for picks in judged:
         wins = sum(1 for p in picks.values() if p is True)
         if wins == 0:
             return 0.0
@@ -136,39 +93,69 @@ def shared_top_score(comparisons: Sequence[Picks]) -> float:
     return 1.0 / (1 + ties)
 
 
-def item_scores(item: RB2Item, picks: Mapping[str, Picks]) -> dict[str, float]:
-    """One prompt's score in every view (shared top for best-of-4, all-must-win for Ties)."""
-    judged = [picks[c] for c in item.comparison_ids]
-    combined = float(all(won_in(p) for p in judged)) if item.subset == TIES else shared_top_score(judged)
-    return all_win_views(judged, combined)
+def item_score(view: str, scores: Sequence[float]) -> float:
+    """The seam's item score (bootstrap, items.jsonl) from comparison scores: the shared top for both orders.
+
+    Exact for best-of-4 with --parse-failure-score 0 (a comparison scoring 1 is a win, 0 a loss, anything
+    between a tie); Ties items are read from verdicts by :func:`aggregate` (the headline), which is exact.
+    """
+    if view != "mean_of_orders":
+        return float(all(s == 1.0 for s in scores))
+    if any(s == 0.0 for s in scores):
+        return 0.0
+    return 1.0 / (1 + sum(1 for s in scores if s < 1.0))
 
 
-def aggregate(picks: Mapping[str, Picks], items: Mapping[str, RB2Item]) -> dict[str, Any]:
-    """Every view's RewardBench 2 scores: per subset, the mean of the 6 subsets and the mean without Ties."""
-    per_item = {item_id: item_scores(item, picks) for item_id, item in items.items()
-                if all(c in picks for c in item.comparison_ids)}
-    return {view: aggregate_view(per_item, items, view) for view in views_for(picks)}
-
-
-def aggregate_view(per_item: Mapping[str, Mapping[str, float]], items: Mapping[str, RB2Item],
-                   view: str) -> dict[str, Any]:
-    """Subset accuracies (Ties through the substitute) and their unweighted means."""
+def aggregate(view: ViewInput) -> dict[str, Any]:
+    """Subset accuracies (Ties through the substitute), their mean, and the mean without Ties."""
     by_subset: dict[str, list[float]] = defaultdict(list)
     ties: dict[str, list[float]] = defaultdict(list)
-    for item_id, scores in per_item.items():
-        item = items[item_id]
-        by_subset[item.subset].append(scores[view])
-        if item.subset == TIES:
-            ties["reference" if item.num_correct == 1 else "tied"].append(scores[view])
-    subsets = {s: mean(by_subset[s]) if s != TIES else mean_or_none(mean(v) for v in ties.values())
-               for s in SUBSETS if by_subset.get(s)}
-    sections = {s: subsets.get(s) for s in SUBSETS}
+    for comparison_ids in items_of(view).values():
+        meta = view.comparisons[comparison_ids[0]].metadata
+        rule = every_order if meta["subset"] == TIES else shared_top
+        score = order_rule(view.view, item_picks(view, comparison_ids), rule)
+        by_subset[meta["subset"]].append(score)
+        if meta["subset"] == TIES:
+            ties["reference" if meta["num_correct"] == 1 else "tied"].append(score)
+    subsets = {s: mean(by_subset[s]) for s in SUBSETS if by_subset.get(s) and s != TIES}
+    if ties:
+        subsets[TIES] = mean_or_none(mean(v) for v in ties.values())
+    sections = section_scores(subsets)
     return {
-        "overall": mean_or_none(sections.values()),
+        "overall": overall_score(sections),
         "overall_without_ties": mean_or_none(v for s, v in sections.items() if s != TIES),
         "micro_mean": mean(x for values in by_subset.values() for x in values),
         "sections": sections,
-        "subsets": subsets,
+        "subsets": {s: subsets[s] for s in SUBSETS if s in subsets},
         "subset_items": {s: len(by_subset[s]) for s in SUBSETS if by_subset.get(s)},
         "ties_parts": {k: mean(v) for k, v in sorted(ties.items())},
     }
+
+
+def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
+    """Each subset is its own section."""
+    return {s: subset_means.get(s) for s in SUBSETS}
+
+
+def overall_score(sections: Mapping[str, Any]) -> Any:
+    """Unweighted mean of the 6 subsets; None if one has no judged items."""
+    return mean_or_none(sections.values())
+
+
+def report_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Markdown: the overall without Ties (comparable in spirit with the leaderboard's five subsets) and Ties' parts."""
+    from eval.report_text import pct
+
+    conv = summary["conventions"]
+    scores = summary["scores"][conv["parse_mode"]][conv["headline_view"]]
+    parts = scores["ties_parts"]
+    return [f"Mean of the 5 subsets without Ties: {pct(scores['overall_without_ties'])}. Ties (pairwise substitute, "
+            f"not the official composite): reference prompts {pct(parts.get('reference'))}, tied prompts "
+            f"{pct(parts.get('tied'))}."]
+
+
+BENCHMARK = Benchmark(name=NAME, tool="eval.rewardbench2", load=load_items, expand=expand, aggregate=aggregate,
+                      sections={s: (s,) for s in SUBSETS}, conventions=AVERAGE, section_scores=section_scores,
+                      overall_score=overall_score, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
+                      item_score=item_score, score_label="score (mean of 6 subsets; Ties substitute)", notes=NOTES,
+                      report_lines=report_lines)

@@ -15,7 +15,8 @@ orders), per goal and per category path. Best-of-N: the best answer is compared 
 the item counts only if the best wins EVERY comparison in EVERY order judged (a parse failure is not a
 win); the per-order views count one order alone. The RMB score, as RM-R1 reports it, is the mean of
 {pairwise helpfulness, pairwise harmlessness, BoN helpfulness, BoN harmlessness}.
-uids repeat across files, so an item id is ``<set>:<category_path>:<uid>``.
+uids repeat across files, so an item id is ``<set>:<category_path>:<uid>``. The subsets are the four
+parts; per category path scores are reported beside them.
 """
 
 from __future__ import annotations
@@ -23,23 +24,20 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from data_prep.pairs import PairError, make_pair
+from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
 from eval.benchmarks.comparisons import (
-    Comparison,
-    Picks,
-    accuracy_views,
-    all_win_views,
+    all_win_item_score,
+    every_order,
+    item_picks,
+    items_of,
     mean,
     mean_or_none,
-    views_for,
-    won_in,
+    order_rule,
 )
-from eval.benchmarks.rmbench import round_robin
 from eval.benchmarks.sources import rows_sha256
 from eval.errors import EvalError
 from infra.run_metadata import InputRef
@@ -47,39 +45,18 @@ from infra.run_metadata import InputRef
 NAME = "rmb"
 SETS: dict[str, str] = {"Pairwise_set": "pairwise", "BoN_set": "bon"}
 GOALS: tuple[str, ...] = ("Helpfulness", "Harmlessness")
-SECTIONS: tuple[tuple[str, str], ...] = (("pairwise", "Helpfulness"), ("pairwise", "Harmlessness"),
-                                         ("bon", "Helpfulness"), ("bon", "Harmlessness"))
-_KIND_TITLE = {"pairwise": "Pairwise", "bon": "BoN"}
+PARTS: tuple[str, ...] = ("Pairwise helpfulness", "Pairwise harmlessness", "BoN helpfulness", "BoN harmlessness")
+_KEYS = {"pairwise": ("pair_uid", "chosen", "reject"), "bon": ("bon_uid", "bon_best", "loser_list")}
+AVERAGE = ("mean of {pairwise helpfulness, pairwise harmlessness, BoN helpfulness, BoN harmlessness} as RM-R1 "
+           "reports it; pairwise = micro accuracy over pairs; BoN = share of items whose best answer beats every "
+           "loser in every order judged")
+NOTES = ("BoN: a missing verdict is never a win, whatever --parse-failure-score says (it applies to pairs only)",
+         "RMB has no license: the data is read from a local copy and never shipped or downloaded")
 
 
-@dataclass(frozen=True)
-class RMBItem:
-    """One RMB item: its set (``pairwise``/``bon``), goal, category path and comparison ids."""
-
-    id: str
-    kind: str
-    goal: str
-    category: str
-    comparison_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RMBData:
-    """The loaded benchmark."""
-
-    comparisons: list[Comparison]
-    items: dict[str, RMBItem]
-    input: InputRef
-    total_items: int
-
-    @property
-    def item_of(self) -> dict[str, str]:
-        return {c.id: c.item_id for c in self.comparisons}
-
-
-def section_name(kind: str, goal: str) -> str:
+def part_name(kind: str, goal: str) -> str:
     """``Pairwise helpfulness`` and the like: the four parts of the RMB score."""
-    return f"{_KIND_TITLE[kind]} {goal.lower()}"
+    return f"{'Pairwise' if kind == 'pairwise' else 'BoN'} {goal.lower()}"
 
 
 def find_root(data: str | os.PathLike[str]) -> Path:
@@ -94,32 +71,23 @@ def find_root(data: str | os.PathLike[str]) -> Path:
     raise EvalError(f"--data {os.fspath(data)!r} has no Pairwise_set or BoN_set folder; point it at RMB_dataset.")
 
 
-def load_rmb(data: str | os.PathLike[str], limit: int | None = None) -> RMBData:
-    """Read every RMB file under ``data`` into items and comparisons; ``limit`` keeps N items round-robin."""
-    root = find_root(data)
-    rows: list[tuple[str, str, dict[str, Any]]] = []  # (kind, goal, row)
+def load_items(source: str, split: str | None = None, revision: str | None = None) -> tuple[list[Item], InputRef]:
+    """Every RMB row under the local folder ``source`` as an item (``split`` and ``revision`` do not apply)."""
+    root = find_root(source)
+    items: list[Item] = []
+    rows: list[dict[str, Any]] = []
     for folder, kind in SETS.items():
         for file in sorted((root / folder).rglob("*.json")):
             goal = file.relative_to(root / folder).parts[0]
             if goal not in GOALS:
                 raise EvalError(f"RMB file {os.fspath(file)!r} is not under Helpfulness or Harmlessness; "
                                 "keep the repository's layout.")
-            rows += [(kind, goal, row) for row in _file_rows(file)]
-    if not rows:
-        raise EvalError(f"--data {os.fspath(data)!r} holds no RMB rows; point it at RMB_dataset.")
-    ref = InputRef(name=f"RMB_dataset ({len(rows)} rows)", revision=None, sha256=rows_sha256([r for _, _, r in rows]))
-    total = len(rows)
-    if limit is not None:
-        rows = round_robin(rows, limit, key=lambda entry: f"{entry[0]}/{entry[1]}")  # type: ignore[arg-type]
-    comparisons: list[Comparison] = []
-    items: dict[str, RMBItem] = {}
-    for kind, goal, row in rows:
-        item, expanded = _expand(kind, goal, row)
-        if item.id in items:
-            raise EvalError(f"RMB item {item.id!r} appears twice; each uid must be unique within its category.")
-        items[item.id] = item
-        comparisons += expanded
-    return RMBData(comparisons, items, ref, total)
+            for number, row in enumerate(_file_rows(file), 1):
+                items.append(_item(kind, goal, row, f"row {number} of {file.relative_to(root).as_posix()}"))
+                rows.append(row)
+    if not items:
+        raise EvalError(f"--data {os.fspath(source)!r} holds no RMB rows; point it at RMB_dataset.")
+    return items, InputRef(name=f"RMB_dataset (local, {len(items)} rows)", revision=None, sha256=rows_sha256(rows))
 
 
 def _file_rows(file: Path) -> list[dict[str, Any]]:
@@ -132,69 +100,100 @@ def _file_rows(file: Path) -> list[dict[str, Any]]:
     return data
 
 
-def _expand(kind: str, goal: str, row: Mapping[str, Any]) -> tuple[RMBItem, list[Comparison]]:
-    uid_key, best_key, losers_key = ("pair_uid", "chosen", "reject") if kind == "pairwise" else \
-        ("bon_uid", "bon_best", "loser_list")
-    missing = [k for k in (uid_key, "conversation_input", best_key, losers_key, "category_path") if k not in row]
+def _item(kind: str, goal: str, row: Mapping[str, Any], place: str) -> Item:
+    uid, best, losers = _KEYS[kind]
+    missing = [k for k in (uid, "conversation_input", best, losers, "category_path") if k not in row]
     if missing:
-        raise EvalError(f"an RMB {kind} row lacks {missing} (category {row.get('category_path')!r}); "
-                        "rows need the RMB schema.")
-    item_id = f"{kind}:{row['category_path']}:{row[uid_key]}"
-    losers = [row[losers_key]] if kind == "pairwise" else list(row[losers_key])
-    if not losers:
-        raise EvalError(f"RMB item {item_id!r} has no losers; a best-of-N row needs at least one.")
-    conversation = [{"role": m.get("role"), "content": m.get("content")} for m in row["conversation_input"]]
-    comparisons = []
-    for number, loser in enumerate(losers):
-        comparison_id = item_id if kind == "pairwise" else f"{item_id}:l{number}"
-        metadata = {"item": item_id, "kind": kind, "goal": goal, "category_path": row["category_path"],
-                    "chosen_model": _answer(row[best_key], item_id)[1], "rejected_model": _answer(loser, item_id)[1]}
-        try:
-            pair = make_pair(NAME, conversation, _answer(row[best_key], item_id)[0], _answer(loser, item_id)[0],
-                             pair_id=comparison_id, metadata=metadata)
-        except PairError as err:
-            raise EvalError(f"RMB item {item_id!r} is unusable: {err}") from err
-        comparisons.append(Comparison(item_id, pair))
-    ids = tuple(c.id for c in comparisons)
-    return RMBItem(item_id, kind, goal, str(row["category_path"]), ids), comparisons
+        raise EvalError(f"RMB {place} lacks {missing}; {kind} rows need the RMB schema.")
+    loser_list = [row[losers]] if kind == "pairwise" else row[losers]
+    if not isinstance(loser_list, list) or not loser_list:
+        raise EvalError(f"RMB {place} has no losers; a best-of-N row needs a non-empty loser_list.")
+    if not isinstance(row["conversation_input"], list):
+        raise EvalError(f"RMB {place} has a conversation_input that is not a list of messages; fix the row.")
+    payload = {"kind": kind, "goal": goal, "category_path": str(row["category_path"]), "place": place,
+               "conversation": [{"role": m.get("role"), "content": m.get("content")}
+                                for m in row["conversation_input"] if isinstance(m, Mapping)],
+               "best": _answer(row[best], place), "losers": [_answer(x, place) for x in loser_list]}
+    return Item(f"{kind}:{row['category_path']}:{row[uid]}", part_name(kind, goal), payload)
 
 
-def _answer(value: Any, item_id: str) -> tuple[str, str | None]:
+def _answer(value: Any, place: str) -> tuple[str, str | None]:
     if not isinstance(value, Mapping) or not isinstance(value.get("answer"), str):
-        raise EvalError(f"RMB item {item_id!r} has an answer that is not {{llm_name, answer}}; fix the row.")
+        raise EvalError(f"RMB {place} has an answer that is not {{llm_name, answer}}; fix the row.")
     return value["answer"], value.get("llm_name")
 
 
-def item_scores(item: RMBItem, picks: Mapping[str, Picks], failure_score: float) -> dict[str, float]:
-    """One item's score in every view: a pair's accuracy, or a best-of-N item's all-must-win indicator."""
-    judged = [picks[c] for c in item.comparison_ids]
-    if item.kind == "pairwise":
-        return accuracy_views(judged[0], failure_score)
-    return all_win_views(judged, combined=float(all(won_in(p) for p in judged)))
+def expand(item: Item) -> list[Comparison]:
+    """A pair is one comparison (under the item's id); a best-of-N item is the best against each loser."""
+    p = item.payload
+    out = []
+    for number, (loser, loser_model) in enumerate(p["losers"]):
+        comparison_id = item.id if p["kind"] == "pairwise" else f"{item.id}:l{number}"
+        metadata = {"subset": item.subset, "kind": p["kind"], "category_path": p["category_path"], "loser": number,
+                    "chosen_model": p["best"][1], "rejected_model": loser_model}
+        try:
+            out.append(make_comparison(item.id, comparison_id, p["conversation"], p["best"][0], loser,
+                                       metadata=metadata))
+        except EvalError as err:
+            raise EvalError(f"RMB {p['place']}: {err}") from err
+    return out
 
 
-def aggregate(picks: Mapping[str, Picks], items: Mapping[str, RMBItem], failure_score: float) -> dict[str, Any]:
-    """Every view's RMB scores: the four parts, their mean, and per category path."""
-    per_item = {item_id: item_scores(item, picks, failure_score) for item_id, item in items.items()
-                if all(c in picks for c in item.comparison_ids)}
-    return {view: aggregate_view(per_item, items, view) for view in views_for(picks)}
+def item_score(view: str, scores: Sequence[float]) -> float:
+    """The seam's item score (bootstrap, items.jsonl): a pair's score; a best-of-N item must win everything.
+
+    A best-of-N row with a single loser looks like a pair here; the headline (:func:`aggregate`) reads
+    verdicts and is exact for it.
+    """
+    return scores[0] if len(scores) == 1 else all_win_item_score(view, scores)
 
 
-def aggregate_view(per_item: Mapping[str, Mapping[str, float]], items: Mapping[str, RMBItem],
-                   view: str) -> dict[str, Any]:
+def aggregate(view: ViewInput) -> dict[str, Any]:
     """The four parts (micro means over their items), their mean, and each category path's mean."""
     parts: dict[str, list[float]] = defaultdict(list)
     categories: dict[str, list[float]] = defaultdict(list)
-    for item_id, scores in per_item.items():
-        item = items[item_id]
-        parts[section_name(item.kind, item.goal)].append(scores[view])
-        categories[item.category].append(scores[view])
-    sections = {section_name(k, g): mean(parts.get(section_name(k, g), [])) for k, g in SECTIONS}
+    for comparison_ids in items_of(view).values():
+        first = view.comparisons[comparison_ids[0]].metadata
+        if first["kind"] == "pairwise":
+            score = view.comparison_scores[comparison_ids[0]]
+        else:
+            score = order_rule(view.view, item_picks(view, comparison_ids), every_order)
+        parts[first["subset"]].append(score)
+        categories[first["category_path"]].append(score)
+    sections = section_scores({p: mean(v) for p, v in parts.items()})
     return {
-        "overall": mean_or_none(sections.values()),
-        "micro_mean": mean(x for values in parts.values() for x in values),
+        "overall": overall_score(sections),
+        "micro_mean": None,  # the parts are already micro means; one over pairs and BoN items would mean nothing
         "sections": sections,
-        "subsets": {c: mean(v) for c, v in sorted(categories.items())},
-        "subset_items": {c: len(v) for c, v in sorted(categories.items())},
+        "subsets": {p: mean(parts[p]) for p in PARTS if parts.get(p)},
+        "subset_items": {p: len(parts[p]) for p in PARTS if parts.get(p)},
+        "categories": {c: mean(v) for c, v in sorted(categories.items())},
+        "category_items": {c: len(v) for c, v in sorted(categories.items())},
     }
 
+
+def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
+    """Each part is its own section."""
+    return {p: subset_means.get(p) for p in PARTS}
+
+
+def overall_score(sections: Mapping[str, Any]) -> Any:
+    """Plain mean of the 4 parts; None if one has no judged items."""
+    return mean_or_none(sections.values())
+
+
+def report_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Markdown: accuracy per category path (the headline view)."""
+    from eval.report_text import pct
+
+    conv = summary["conventions"]
+    scores = summary["scores"][conv["parse_mode"]][conv["headline_view"]]
+    lines = ["## Category paths", "", "| category path | items | score |", "|---|---:|---:|"]
+    lines += [f"| {c} | {scores['category_items'][c]} | {pct(v)} |" for c, v in scores["categories"].items()]
+    return lines
+
+
+BENCHMARK = Benchmark(name=NAME, tool="eval.rmb", load=load_items, expand=expand, aggregate=aggregate,
+                      sections={p: (p,) for p in PARTS}, conventions=AVERAGE, section_scores=section_scores,
+                      overall_score=overall_score, data_default=None, split="all", item_score=item_score,
+                      score_label="score (mean of 4 parts)", notes=NOTES, report_lines=report_lines)

@@ -19,14 +19,13 @@ upstream's published hard/easy numbers would move on this run.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from data_prep.pairs import PairError, make_pair
-from eval.benchmarks.comparisons import Comparison, Picks, accuracy_views, mean, mean_or_none, views_for
-from eval.benchmarks.sources import load_rows
+from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
+from eval.benchmarks.comparisons import mean, mean_or_none
+from eval.benchmarks.rmbench_report import heatmaps, report_lines
+from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
 from infra.run_metadata import InputRef
 
@@ -40,89 +39,47 @@ STYLES: tuple[str, ...] = ("concise", "detailed plain", "detailed markdown")
 DOMAIN_OF: dict[str, str] = {"chat": "chat", "math": "math", "code": "code",
                              "safety-refuse": "safety", "safety-response": "safety"}
 DOMAINS: tuple[str, ...] = ("chat", "math", "code", "safety")
+PARTS: tuple[str, ...] = ("hard", "normal", "easy")
 # Upstream's mix-up: the cell on the left was filled from the comparison on the right.
 UPSTREAM_SWAPS: dict[tuple[int, int], tuple[int, int]] = {(0, 1): (0, 2), (1, 2): (1, 0), (2, 0): (2, 1)}
+AVERAGE = ("mean of the 4 domain scores (chat, math, code, safety; safety pools both safety domains); a domain = "
+           "the mean of its 3x3 chosen-style x rejected-style matrix; hard/normal/easy = upper triangle/diagonal/"
+           "lower triangle, averaged over the 4 domains")
+NOTES = ("all 9 chosen x rejected style comparisons are judged per prompt (upstream RM-R1 judged 3 rotated files and "
+         "loaded the third twice, so its cells (0,1), (1,2), (2,0) hold comparisons (0,2), (1,0), (2,1): one easy "
+         "comparison counted as hard; the report shows what that scorer would print from these judgments)",)
 
 
-@dataclass(frozen=True)
-class RMBenchData:
-    """The loaded benchmark: 9 comparisons per item, each comparison's cell, each item's raw domain."""
-
-    comparisons: list[Comparison]
-    cell_of: dict[str, tuple[int, int]]  # comparison id -> (chosen variant, rejected variant)
-    domain_of: dict[str, str]  # item id -> raw domain (safety-refuse and safety-response kept apart)
-    input: InputRef
-    total_items: int
-
-    @property
-    def item_of(self) -> dict[str, str]:
-        return {c.id: c.item_id for c in self.comparisons}
+def load_items(source: str = HUB_NAME, split: str = SPLIT,
+               revision: str | None = REVISION) -> tuple[list[Item], InputRef]:
+    """RM-Bench rows as items; the subset is the merged domain (the row is the payload)."""
+    rows, where, ref = load_located(source, split, revision)
+    return [_item(row, place) for row, place in zip(rows, where, strict=True)], ref
 
 
-def load_rmbench(source: str = HUB_NAME, split: str = SPLIT, revision: str | None = REVISION,
-                 limit: int | None = None) -> RMBenchData:
-    """Load RM-Bench rows and expand each into its 9 comparisons; ``limit`` keeps N items round-robin by domain."""
-    rows, ref = load_rows(source, split, revision)
-    items = [_check_row(row, number) for number, row in enumerate(rows, 1)]
-    ids = [str(row["id"]) for row in items]
-    if len(set(ids)) != len(ids):
-        raise EvalError(f"--data {source!r} repeats an item id; RM-Bench ids must be unique.")
-    total = len(items)
-    if limit is not None:
-        items = round_robin(items, limit, key=lambda row: row["domain"])
-    comparisons, cell_of = [], {}
-    for row in items:
-        for i in range(SIZE):
-            for j in range(SIZE):
-                comparison = _comparison(row, i, j)
-                comparisons.append(comparison)
-                cell_of[comparison.id] = (i, j)
-    return RMBenchData(comparisons, cell_of, {str(r["id"]): r["domain"] for r in items}, ref, total)
-
-
-def round_robin(rows: Sequence[Mapping[str, Any]], limit: int, key: Any) -> list[Mapping[str, Any]]:
-    """The first ``limit`` rows taken one group at a time in turn (a small limit still covers every group)."""
-    if limit < 1:
-        raise EvalError(f"--limit {limit} must be at least 1.")
-    queues: dict[str, list[int]] = defaultdict(list)
-    for index, row in enumerate(rows):
-        queues[key(row)].append(index)
-    keep: set[int] = set()
-    depth = 0
-    while len(keep) < limit and any(depth < len(q) for q in queues.values()):
-        for queue in queues.values():
-            if depth < len(queue) and len(keep) < limit:
-                keep.add(queue[depth])
-        depth += 1
-    return [row for index, row in enumerate(rows) if index in keep]
-
-
-def _check_row(row: Any, number: int) -> Mapping[str, Any]:
+def _item(row: Any, place: str) -> Item:
     if not isinstance(row, Mapping):
-        raise EvalError(f"RM-Bench row {number} is a {type(row).__name__}; each row must be an object.")
+        raise EvalError(f"RM-Bench {place} is a {type(row).__name__}; each row must be an object.")
     missing = [c for c in COLUMNS if c not in row]
     if missing:
-        raise EvalError(f"RM-Bench row {number} lacks columns {missing}; rows need {list(COLUMNS)}.")
+        raise EvalError(f"RM-Bench {place} lacks columns {missing}; rows need {list(COLUMNS)}.")
     if row["domain"] not in DOMAIN_OF:
-        raise EvalError(f"RM-Bench row {number} (id {row['id']}) has domain {row['domain']!r}; expected one of "
+        raise EvalError(f"RM-Bench {place} (id {row['id']}) has domain {row['domain']!r}; expected one of "
                         f"{sorted(DOMAIN_OF)}.")
     for side in ("chosen", "rejected"):
         value = row[side]
         if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != SIZE:
-            raise EvalError(f"RM-Bench row {number} (id {row['id']}) needs {SIZE} {side} variants "
+            raise EvalError(f"RM-Bench {place} (id {row['id']}) needs {SIZE} {side} variants "
                             f"({', '.join(STYLES)}); fix the row.")
-    return row
+    return Item(str(row["id"]), DOMAIN_OF[row["domain"]], row)
 
 
-def _comparison(row: Mapping[str, Any], i: int, j: int) -> Comparison:
-    item_id = str(row["id"])
-    metadata = {"item": item_id, "domain": row["domain"], "chosen_variant": i, "rejected_variant": j}
-    try:
-        pair = make_pair(NAME, row["prompt"], row["chosen"][i], row["rejected"][j], pair_id=f"{item_id}:c{i}r{j}",
-                         metadata=metadata)
-    except PairError as err:
-        raise EvalError(f"RM-Bench item {item_id} (chosen {i}, rejected {j}) is unusable: {err}") from err
-    return Comparison(item_id, pair)
+def expand(item: Item) -> list[Comparison]:
+    """The 9 comparisons of chosen variant i against rejected variant j."""
+    row = item.payload
+    return [make_comparison(item.id, f"{item.id}:c{i}r{j}", row["prompt"], row["chosen"][i], row["rejected"][j],
+                            metadata={"subset": item.subset, "domain": row["domain"], "cell": [i, j]})
+            for i in range(SIZE) for j in range(SIZE)]
 
 
 def triangle_scores(matrix: Sequence[Sequence[float]]) -> dict[str, float]:
@@ -144,46 +101,55 @@ def upstream_mixup(matrix: Sequence[Sequence[float]]) -> list[list[float]]:
     return out
 
 
-def domain_matrices(picks: Mapping[str, Picks], data_cells: Mapping[str, tuple[int, int]],
-                    item_of: Mapping[str, str], domain_of: Mapping[str, str], failure_score: float,
-                    view: str) -> dict[str, tuple[list[list[float]], int]]:
-    """Per merged domain: the 3x3 matrix of mean cell scores under ``view``, and the number of items."""
+def domain_matrices(view: ViewInput) -> dict[str, tuple[list[list[float]], int]]:
+    """Per domain: the 3x3 matrix of mean comparison scores under the view, and the number of items."""
     sums: dict[str, list[list[float]]] = {}
-    items: dict[str, set[str]] = defaultdict(set)
-    for comparison_id, judged in picks.items():
-        item = item_of[comparison_id]
-        domain = DOMAIN_OF[domain_of[item]]
-        i, j = data_cells[comparison_id]
+    items: dict[str, set[str]] = {}
+    for comparison_id, comparison in view.comparisons.items():
+        domain = comparison.metadata["subset"]
+        i, j = comparison.metadata["cell"]
         grid = sums.setdefault(domain, [[0.0] * SIZE for _ in range(SIZE)])
-        grid[i][j] += accuracy_views(judged, failure_score)[view]
-        items[domain].add(item)
+        grid[i][j] += view.comparison_scores[comparison_id]
+        items.setdefault(domain, set()).add(comparison.item_id)
     return {d: ([[cell / len(items[d]) for cell in row] for row in sums[d]], len(items[d]))
             for d in DOMAINS if d in sums}
 
 
-def aggregate(picks: Mapping[str, Picks], cell_of: Mapping[str, tuple[int, int]], item_of: Mapping[str, str],
-              domain_of: Mapping[str, str], failure_score: float) -> dict[str, dict[str, Any]]:
-    """Every view's RM-Bench scores: overall, per-domain matrices, hard/normal/easy, upstream's mix-up."""
-    return {view: aggregate_view(domain_matrices(picks, cell_of, item_of, domain_of, failure_score, view),
-                                 _micro(picks, failure_score, view))
-            for view in views_for(picks)}
+def aggregate(view: ViewInput) -> dict[str, Any]:
+    """One view's RM-Bench scores (see :func:`aggregate_matrices`)."""
+    return aggregate_matrices(domain_matrices(view), mean(view.comparison_scores.values()))
 
 
-def aggregate_view(matrices: Mapping[str, tuple[list[list[float]], int]], micro: float | None) -> dict[str, Any]:
-    """Scores of one view from its per-domain matrices."""
+def aggregate_matrices(matrices: Mapping[str, tuple[list[list[float]], int]], micro: float | None) -> dict[str, Any]:
+    """Overall, hard/normal/easy, per-domain matrices and what upstream's scorer would print."""
     domains = {d: {"matrix": m, "items": n, **triangle_scores(m)} for d, (m, n) in matrices.items()}
     upstream = {d: triangle_scores(upstream_mixup(m)) for d, (m, _) in matrices.items()}
-    every = [domains.get(d) for d in DOMAINS]
+    sections = section_scores({d: v["score"] for d, v in domains.items()})
     return {
-        "overall": mean_or_none(None if d is None else d["score"] for d in every),
-        **{part: mean_or_none(None if d is None else d[part] for d in every) for part in ("hard", "normal", "easy")},
+        "overall": overall_score(sections),
+        **{part: mean_or_none(domains[d][part] if d in domains else None for d in DOMAINS) for part in PARTS},
         "micro_mean": micro,
-        "sections": {d: domains[d]["score"] if d in domains else None for d in DOMAINS},
+        "sections": sections,
+        "subsets": {d: v["score"] for d, v in domains.items()},
+        "subset_items": {d: v["items"] for d, v in domains.items()},
         "domains": domains,
         "upstream_mixup": {part: mean_or_none(upstream[d][part] if d in upstream else None for d in DOMAINS)
-                           for part in ("hard", "normal", "easy", "score")},
+                           for part in (*PARTS, "score")},
     }
 
 
-def _micro(picks: Mapping[str, Picks], failure_score: float, view: str) -> float | None:
-    return mean(accuracy_views(judged, failure_score)[view] for judged in picks.values())
+def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
+    """Each domain is its own section."""
+    return {d: subset_means.get(d) for d in DOMAINS}
+
+
+def overall_score(sections: Mapping[str, Any]) -> Any:
+    """Plain mean of the 4 domain scores; None if a domain has no judged items."""
+    values = list(sections.values())
+    return None if any(v is None for v in values) else sum(values) / len(values)
+
+
+BENCHMARK = Benchmark(name=NAME, tool="eval.rmbench", load=load_items, expand=expand, aggregate=aggregate,
+                      sections={d: (d,) for d in DOMAINS}, conventions=AVERAGE, section_scores=section_scores,
+                      overall_score=overall_score, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
+                      score_label="score (mean of 4 domains)", notes=NOTES, report_lines=report_lines, plots=heatmaps)

@@ -1,0 +1,38 @@
+"""JudgeBench with a generative pairwise judge: every pair in both orders, +1/-1 per decision, correct iff net > 0.
+
+    python eval/judgebench.py --ckpt PATH                                   # local checkpoint (vLLM on GPU, else HF)
+    python eval/judgebench.py --split claude --base-url http://127.0.0.1:8000/v1 --model NAME --variant instruct
+
+Data: the hub dataset ScalerLab/JudgeBench (split gpt, or claude; HF_HUB_OFFLINE=1 reads only the
+local cache) or a local .jsonl/.json/.parquet file or folder with --data.
+Score: micro accuracy over pairs, overall and per source prefix (mmlu-pro, livebench-reasoning,
+livebench-math, livecodebench). With --order both (default, the official protocol) each order's decision
+counts +1 if right, -1 if wrong, 0 without a verdict, and a pair is correct iff the net is positive: a
+judge that flips with the order gets no credit. --order random judges one seeded order per pair.
+Raw generations are cached in <out>/generations.jsonl: rerunning resumes without repeating a request.
+Outputs in --out: summary.json, items.jsonl, report.md, sections.png, subsets.png.
+Exit status: 0 done, 1 the run failed (cached results are kept), 2 a bad flag or input, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from eval import cli_benchmark
+from eval.benchmarks.judgebench import BENCHMARK
+
+PROG = "python eval/judgebench.py"
+
+
+def make_parser() -> argparse.ArgumentParser:
+    return cli_benchmark.make_parser(BENCHMARK, PROG, __doc__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli_benchmark.main(BENCHMARK, make_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

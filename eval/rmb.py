@@ -1,0 +1,40 @@
+"""RMB with a generative pairwise judge: pairwise and best-of-N, helpfulness and harmlessness, from a local copy.
+
+    python eval/rmb.py --data PATH/TO/RMB_dataset --ckpt PATH               # local checkpoint
+    python eval/rmb.py --data PATH/TO/RMB_dataset --base-url http://127.0.0.1:8000/v1 --model NAME --variant instruct
+
+Data: RMB has NO license, so it is never shipped or downloaded: clone
+https://github.com/Zhou-Zoey/RMB-Reward-Model-Benchmark yourself and pass its RMB_dataset folder (or the
+clone) with --data; the layout {Pairwise_set,BoN_set}/{Helpfulness/<Category>/<Scenario>.json,
+Harmlessness/*.json} is read as it is (--split and --revision do not apply).
+Score, as RM-R1 reports it: the mean of {pairwise helpfulness, pairwise harmlessness, BoN helpfulness,
+BoN harmlessness}. Pairwise = micro accuracy over pairs (with --order both, each pair's mean of the two
+orders). Best-of-N: the best answer is compared with every loser and the item counts only if it wins
+EVERY comparison in EVERY order judged (a parse failure is never a win). Per category path scores are in
+the report. Raw generations are cached in <out>/generations.jsonl: rerunning resumes without repeating a request.
+Outputs in --out: summary.json, items.jsonl, report.md, sections.png, subsets.png.
+Exit status: 0 done, 1 the run failed (cached results are kept), 2 a bad flag or input, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from eval import cli_benchmark
+from eval.benchmarks.rmb import BENCHMARK
+
+PROG = "python eval/rmb.py"
+
+
+def make_parser() -> argparse.ArgumentParser:
+    return cli_benchmark.make_parser(BENCHMARK, PROG, __doc__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli_benchmark.main(BENCHMARK, make_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
