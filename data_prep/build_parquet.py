@@ -21,20 +21,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from data_prep.adapters import InputFileError, parse_input_spec
+from data_prep.adapters import parse_input_spec
 from data_prep.benchmark_prompts import BENCHMARKS, parse_benchmark_spec
 from data_prep.decontamination import DEFAULT_NGRAM, DEFAULT_THRESHOLD
-from data_prep.length_filter import TokenizerError
-from data_prep.mix import Mix, MixError, builtin_mixes, load_mix, with_overrides
+from data_prep.errors import BuildError
+from data_prep.mix import Mix, builtin_mixes, load_mix, with_overrides
 from data_prep.options import DEFAULT_MAX_PROMPT_LENGTH, DEFAULT_OUT, DEFAULT_VAL_SIZE, BuildOptions
-from data_prep.pairs import PairError
-from data_prep.pipeline import BuildError, BuildResult, build, describe
-from data_prep.prompts import PROMPT_VERSION, VARIANTS, TemplateError
-from data_prep.source_files import SourceError
+from data_prep.pipeline import BuildResult, build, describe
+from data_prep.prompts import PROMPT_VERSION, VARIANTS
+from infra.cli_errors import run_cli
 
-__all__ = ["build", "main"]
+__all__ = ["build", "cli", "main"]
 SAMPLES = Path(__file__).resolve().parents[1] / "preflight" / "samples" / "pairs.jsonl"  # synthetic, shipped
-USER_ERRORS = (BuildError, InputFileError, MixError, PairError, SourceError, TemplateError, TokenizerError)
+PROG = "build_parquet"
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -163,7 +162,8 @@ def plan_text() -> str:
 
 
 def summary_text(result: BuildResult, mix: Mix | None = None) -> str:
-    """One line per variant (folder, rows per split, prompt version), then what became of each source."""
+    """One line per variant (folder, rows per split, prompt version), what became of each source in every
+    variant, prompt-length statistics, and a warning for multi-turn pairs the length filter dropped."""
     lines = []
     for variant in result.variants.values():
         rows = ", ".join(f"{split} {n}" for split, n in variant.rows.items())
@@ -172,33 +172,47 @@ def summary_text(result: BuildResult, mix: Mix | None = None) -> str:
     drops = ", ".join(f"{reason} {n}" for reason, n in dropped.items())
     lines.append(f"read {sum(result.input_pairs.values())} pairs from {len(result.input_pairs)} sources"
                  f"{f'; dropped {drops}' if drops else ''}")
-    first = next(iter(result.variants.values()))
     paper = {s.name: s.paper_pairs for s in mix.sources if s.paper_pairs} if mix else {}
-    for source, acc in first.accounting.items():
-        note = f"; the paper used {paper[source]:,}" if source in paper else ""
-        lines.append(f"  {source}: read {acc['read']:,}, dropped {acc['dropped']:,}, kept {acc['kept']:,} "
-                     f"in {first.variant}{note}")
+    for variant in result.variants.values():
+        if variant.prompt_tokens:
+            lines.append(f"  {variant.variant} prompt tokens: {_stats(variant.prompt_tokens)}")
+        for source, acc in variant.accounting.items():
+            note = f"; the paper used {paper[source]:,}" if source in paper else ""
+            lines.append(f"  {source}: read {acc['read']:,}, dropped {acc['dropped']:,}, kept {acc['kept']:,} "
+                         f"in {variant.variant}{note}")
+    for variant in result.variants.values():
+        if variant.too_long_multi_turn:
+            lines.append(f"warning: the length filter dropped {variant.too_long_multi_turn:,} multi-turn pairs from "
+                         f"{variant.variant} (their conversation history makes the judge prompt long); raise "
+                         "--max-prompt-length to keep them.")
     return "\n".join(lines)
 
 
+def _stats(stats: dict[str, Any]) -> str:
+    over = f", {stats['over_limit']:,} over the limit of {stats['limit']:,}" if stats.get("limit") else ""
+    return (f"min {stats['min']:,}, median {stats['median']:,}, p99 {stats['p99']:,}, max {stats['max']:,} "
+            f"({stats['pairs']:,} pairs{over})")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 1 a user error explained in one sentence, 2 bad usage)."""
+    """Build as the flags say and print the summary; errors propagate (:func:`cli` turns them into exit codes)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         print(plan_text())
         return 0
     args = make_parser().parse_args(argv)
-    try:
-        options = options_from_args(args)
-        if not options.inputs and options.mix is None:
-            raise BuildError("--inputs is required to build (or --mix rm_r1); run without arguments to see an example.")
-        result = build(options)
-    except USER_ERRORS as err:
-        print(f"build_parquet: error: {err}", file=sys.stderr)
-        return 1
+    options = options_from_args(args)
+    if not options.inputs and options.mix is None:
+        raise BuildError("--inputs is required to build (or --mix rm_r1); run without arguments to see an example.")
+    result = build(options)
     print(summary_text(result, options.mix))
     return 0
 
 
+def cli(argv: Sequence[str] | None = None) -> int:
+    """:func:`main` behind the project's exit codes: 0 built, 1 failed (disk, bug), 2 bad input, 130 Ctrl-C."""
+    return run_cli(main, argv, prog=PROG)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli())

@@ -22,16 +22,13 @@ from data_prep.adapters.hub import resolve_source, source_items
 from data_prep.benchmark_prompts import benchmark_prompts, resolve_benchmark
 from data_prep.cleaning import Cleaner, Dropped, Ledger
 from data_prep.decontamination import MIN_TURN_WORDS, BenchmarkIndex, is_contaminated
+from data_prep.errors import BuildError
 from data_prep.mix import MixSource
 from data_prep.options import BuildOptions
 from data_prep.pairs import PreferencePair
 from data_prep.source_files import ResolvedFiles
 from data_prep.stage_timer import StageTimer
 from infra.run_metadata import InputRef
-
-
-class DuplicateIdError(ValueError):
-    """Two different pairs carry the same explicit id."""
 
 
 @dataclass
@@ -108,7 +105,7 @@ def _check_ids(pairs: Sequence[PreferencePair]) -> None:
     for pair in pairs:
         first = seen.setdefault(pair.id, pair)
         if first is not pair:
-            raise DuplicateIdError(
+            raise BuildError(
                 f"pair id {pair.id!r} names two different pairs (sources {first.source!r} and {pair.source!r}); "
                 "make the ids unique or drop the 'id' column to use content hashes."
             )

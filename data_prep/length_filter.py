@@ -14,17 +14,25 @@ helper thread while it is still reading (:mod:`data_prep.length_stream`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import hashlib
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from data_prep.errors import DataPrepError
 from data_prep.pairs import Message, PreferencePair
 from data_prep.prompts import PromptTemplate, render_pair
+from infra.run_metadata import sha256_file
 from reward_fns import LABELS
 
 DEFAULT_CHUNK = 256  # pairs per batch: 512 prompts of ~10 KB, small next to the tokenizer itself
+# Files that decide how text becomes tokens (and the chat template); weights and configs do not.
+_TOKENIZER_FILES = frozenset({"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+                              "vocab.json", "vocab.txt", "merges.txt", "tokenizer.model", "spiece.model",
+                              "chat_template.jinja", "chat_template.json"})
 
-class TokenizerError(ValueError):
+class TokenizerError(DataPrepError):
     """The tokenizer cannot be loaded or used; the message names it and the fix."""
 
 
@@ -46,6 +54,62 @@ def load_tokenizer(name_or_path: str) -> Any:
     if not getattr(tokenizer, "chat_template", None):
         raise TokenizerError(f"tokenizer {name_or_path!r} has no chat template; use the judge model's own tokenizer.")
     return tokenizer
+
+
+def tokenizer_name(name_or_path: str) -> str:
+    """How manifests name a tokenizer: a hub name as given, a folder relative to the working directory,
+    a hub-cache snapshot by its hub name, any other folder by its own name (never a machine's absolute path)."""
+    folder = Path(name_or_path)
+    if not folder.is_dir():
+        return name_or_path
+    resolved = folder.resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        pass
+    parts = resolved.parts
+    for i, part in enumerate(parts[:-2]):
+        if part.startswith("models--") and parts[i + 1] == "snapshots":  # .../models--Owner--Name/snapshots/REV
+            return part[len("models--"):].replace("--", "/")
+    return resolved.name
+
+
+def tokenizer_sha256(tokenizer: Any) -> str | None:
+    """sha256 over the loaded tokenizer's own files (name and hash of each), or None if they cannot be found."""
+    folder = Path(str(getattr(tokenizer, "name_or_path", "") or ""))
+    if not folder.is_dir():
+        folder = _cached_snapshot(str(folder))
+    if folder is None:
+        return None
+    files = sorted(p for p in folder.iterdir() if p.is_file() and (p.name in _TOKENIZER_FILES
+                                                                   or p.name.startswith("tokenizer")))
+    if not files:
+        return None
+    lines = "".join(f"{p.name}\t{sha256_file(p)}\n" for p in files)
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
+def _cached_snapshot(name: str) -> Path | None:
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(name, local_files_only=True))
+    except Exception:  # not a hub name, not cached, or no huggingface_hub: the manifest says null
+        return None
+
+
+def length_stats(lengths: Iterable[int], limit: int | None) -> dict[str, int | None]:
+    """min / median / p99 / max prompt tokens (nearest rank), how many pairs and how many are over ``limit``."""
+    ordered = sorted(lengths)
+    if not ordered:
+        return {"pairs": 0, "min": None, "median": None, "p99": None, "max": None, "limit": limit, "over_limit": 0}
+
+    def rank(q: float) -> int:
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+    over = sum(n > limit for n in ordered) if limit is not None else 0
+    return {"pairs": len(ordered), "min": ordered[0], "median": rank(0.5), "p99": rank(0.99), "max": ordered[-1],
+            "limit": limit, "over_limit": over}
 
 
 def token_ids(value: Any) -> list[int]:

@@ -1,14 +1,18 @@
 """The manifest written beside each variant's parquet files (``{out}/{variant}/manifest.json``).
 
 It is an :class:`infra.run_metadata.RunMetadata`. Recipes validate against ``config``: ``variant``,
-``tokenizer`` (null without a length filter), ``max_prompt_length`` (null unless the length filter
-ran), ``chat_template_kwargs``; plus the split layout, the template, the split settings, the mix and
-its sources (requested and resolved revisions, sampling, excluded subsets), the cleaning and
-neutralisation versions and the decontamination settings. ``inputs`` lists every file read with its
-sha256 (and hub commit). ``counts``:
+``tokenizer`` (null without a length filter; a hub name, a path relative to the working directory or
+a folder's name, never an absolute path), ``max_prompt_length`` (null unless the length filter ran),
+``chat_template_kwargs``; plus ``tokenizer_sha256`` (of the tokenizer's files), the split layout, the
+template, the split settings, the mix and its sources (requested and resolved revisions, sampling,
+excluded subsets), the cleaning and neutralisation versions and the decontamination settings.
+``inputs`` lists every file read with its sha256 (and hub commit). ``counts``:
 
 * ``input_pairs``: rows read per source (every input row, whatever became of it);
 * ``dropped``: ``{reason: {source: n}}`` for every reason in :data:`data_prep.cleaning.DROP_REASONS`;
+* ``too_long_multi_turn``: of the ``too_long`` drops, the multi-turn pairs, per source;
+* ``prompt_tokens``: judge-prompt tokens of every measured pair: ``min``, ``median``, ``p99``, ``max``
+  (nearest rank), ``pairs``, ``limit`` and ``over_limit`` (null without ``--tokenizer``);
 * ``accounting``: per source ``read``, ``dropped`` and ``kept`` with read == dropped + kept;
 * ``neutralised``: candidates and conversations whose judge markup was broken, per source;
 * ``decontamination``: per benchmark, prompts indexed and pairs matched (exact / n-gram);
@@ -30,6 +34,7 @@ from data_prep.neutralise import NEUTRALISE_VERSION
 from data_prep.options import BuildOptions
 from data_prep.pairs import PreferencePair
 from data_prep.prompts import PromptTemplate
+from data_prep.variant_plan import VariantPlan
 from data_prep.writers import DATA_SOURCE_PREFIX
 from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
 
@@ -45,15 +50,16 @@ def tool_version() -> str:
         return "unknown"
 
 
-def shared_counts(collected: Collected, too_long: Mapping[str, int]) -> dict[str, Any]:
-    """The counts every variant shares, with this variant's ``too_long`` drops filled in."""
+def shared_counts(collected: Collected, plan: VariantPlan) -> dict[str, Any]:
+    """The counts every variant shares, with this variant's length-filter drops and prompt lengths filled in."""
     ledger = collected.ledger
     dropped = ledger.dropped_counts()
-    dropped["too_long"] = dict(sorted(too_long.items()))
+    dropped["too_long"] = dict(plan.too_long)
     decontamination = collected.decontamination["counts"] if collected.decontamination else {}
-    return {"input_pairs": ledger.read_counts(), "dropped": dropped, "neutralised": ledger.neutralised_counts(),
-            "decontamination": decontamination, "rows": {}, "chosen_position": {}, "chosen_position_total": {},
-            "multi_turn": {}}
+    return {"input_pairs": ledger.read_counts(), "dropped": dropped,
+            "too_long_multi_turn": dict(plan.too_long_multi_turn), "prompt_tokens": plan.prompt_tokens,
+            "neutralised": ledger.neutralised_counts(), "decontamination": decontamination, "rows": {},
+            "chosen_position": {}, "chosen_position_total": {}, "multi_turn": {}}
 
 
 def add_split_counts(
@@ -69,13 +75,13 @@ def add_split_counts(
 
 
 def add_accounting(counts: dict[str, Any]) -> None:
-    """Per source: rows read, dropped and kept; raises ValueError if they do not add up."""
+    """Per source: rows read, dropped and kept; raises RuntimeError (a bug, not bad input) if they do not add up."""
     accounting = {}
     for source, read in counts["input_pairs"].items():
         dropped = sum(by_source.get(source, 0) for by_source in counts["dropped"].values())
         kept = sum(rows.get(source, 0) for rows in counts["rows"].values())
         if read != dropped + kept:
-            raise ValueError(f"source {source!r}: {read} rows read but {dropped} dropped + {kept} kept; "
+            raise RuntimeError(f"source {source!r}: {read} rows read but {dropped} dropped + {kept} kept; "
                              "this is a bug in the data builder, please report it.")
         accounting[source] = {"read": read, "dropped": dropped, "kept": kept}
     counts["accounting"] = accounting
@@ -89,6 +95,7 @@ def build_manifest(
     folder: Path,
     splits: Sequence[str],
     collected: Collected,
+    tokenizer: Mapping[str, str | None],
 ) -> RunMetadata:
     """The manifest for one variant whose parquet files are already in ``folder``."""
     outputs = [
@@ -97,7 +104,8 @@ def build_manifest(
     ]
     config = {
         "variant": variant,
-        "tokenizer": options.tokenizer,
+        "tokenizer": tokenizer["name"],
+        "tokenizer_sha256": tokenizer["sha256"],
         "max_prompt_length": options.max_prompt_length,
         "chat_template_kwargs": dict(options.chat_template_kwargs),
         "splits": {split: f"{split}.parquet" for split in splits},

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.adapters.hub import ADAPTERS, Sample
-from data_prep.pairs import check_source_name
+from data_prep.errors import DataPrepError
+from data_prep.pairs import PairError, check_source_name
 
 __all__ = ["Mix", "MixError", "MixSource", "Sample", "builtin_mixes", "load_mix", "parse_mix", "with_overrides"]
 
@@ -38,7 +39,7 @@ _SOURCE_KEYS = {"name", "adapter", "hub", "revision", "split", "exclude_subsets"
 _MIX_KEYS = {"name", "description", "sources"}
 
 
-class MixError(ValueError):
+class MixError(DataPrepError):
     """A mix file or an override is unusable; the message names it and the fix."""
 
 
@@ -128,7 +129,7 @@ def _source(item: Any, where: str) -> MixSource:
         raise MixError(f"{where} uses adapter {item['adapter']!r}; pick one of {sorted(ADAPTERS)}.")
     try:
         name = check_source_name(str(item["name"]))
-    except ValueError as err:
+    except PairError as err:
         raise MixError(f"{where}: {err}") from err
     sample = item.get("sample")
     if sample is not None:

@@ -1,4 +1,4 @@
-"""BuildOptions: everything a build depends on, in a module of its own.
+"""BuildOptions: everything a build depends on, and :func:`check_options`, in a module of their own.
 
 The stages (:mod:`data_prep.collect`, :mod:`data_prep.manifest`, :mod:`data_prep.pipeline`) all read
 the options, so they live below all of them and import none of them: no import circle.
@@ -6,6 +6,8 @@ the options, so they live below all of them and import none of them: no import c
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +16,15 @@ from typing import Any
 from data_prep.adapters import InputSpec
 from data_prep.benchmark_prompts import BenchmarkSpec
 from data_prep.decontamination import DEFAULT_NGRAM, DEFAULT_THRESHOLD
+from data_prep.errors import BuildError
 from data_prep.mix import Mix
 from data_prep.prompts import VARIANTS
 
 DEFAULT_OUT = Path("data/rm_r1")  # where the recipes look by default (recipes/variant/*.yaml)
 DEFAULT_VAL_SIZE = 0.02
 DEFAULT_MAX_PROMPT_LENGTH = 4096  # the paper's data.max_prompt_length
+MAX_SEED = 2**63 - 1  # the seed is stored in every row's extra_info as a parquet int64
+_FOLDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -41,3 +46,51 @@ class BuildOptions:
     benchmarks: tuple[BenchmarkSpec, ...] = ()
     decontam_ngram: int = DEFAULT_NGRAM
     decontam_threshold: float = DEFAULT_THRESHOLD
+
+
+def check_options(options: BuildOptions) -> None:
+    """Raise :class:`BuildError` for values and combinations that cannot work, before anything is read."""
+    _check_variants(options)
+    _check_numbers(options)
+    for path in (spec.location for spec in options.inputs):
+        if Path(path).is_dir():
+            raise BuildError(f"input {path!r} passed to --inputs is a folder; pass its .jsonl/.json/.parquet files "
+                             "(a folder in a hub dataset's layout goes to --mix with --source NAME=DIR).")
+        if not Path(path).is_file():
+            raise BuildError(f"input file {path!r} does not exist; check the path passed to --inputs.")
+
+
+def _check_variants(options: BuildOptions) -> None:
+    if not options.inputs and options.mix is None:
+        raise BuildError("no inputs given; pass --mix rm_r1 or --inputs FILE (for a first run: "
+                         "preflight/samples/pairs.jsonl).")
+    if not options.variants:
+        raise BuildError("no variant given; pass --variant instruct and/or reasoning.")
+    if options.prompt_template is not None and len(options.variants) != 1:
+        raise BuildError("--prompt-template replaces one variant's prompt; pass exactly one --variant with it.")
+    if options.prompt_template is None and (bad := [v for v in options.variants if v not in VARIANTS]):
+        raise BuildError(f"variants {bad} are not among {list(VARIANTS)}; pick those, or give --prompt-template.")
+    if bad := [v for v in options.variants if not _FOLDER_NAME.match(v)]:
+        raise BuildError(f"variant names {bad} cannot name a folder; use lowercase letters, digits, '_', '.' or '-'.")
+    if (options.tokenizer is None) != (options.max_prompt_length is None):
+        raise BuildError("--tokenizer and --max-prompt-length work together; pass both or neither.")
+
+
+def _check_numbers(options: BuildOptions) -> None:
+    val = options.val_size
+    if not math.isfinite(val) or val <= 0 or (val >= 1 and val != int(val)):
+        raise BuildError(f"--val-size {val} is not a fraction in (0, 1) or a whole count of pairs; pass e.g. 0.02 "
+                         "or 500 (a zero size would leave val.parquet empty).")
+    if not (math.isfinite(options.distill_fraction) and 0 <= options.distill_fraction < 1):
+        raise BuildError(f"--distill-fraction {options.distill_fraction} is not in [0, 1); pass e.g. 0.12, or 0.")
+    if not 0 <= options.seed <= MAX_SEED:
+        # str() of a huge int is slow or refused (over 4,300 digits): describe it by size instead
+        shown = str(options.seed) if abs(options.seed).bit_length() <= 96 else f"of {options.seed.bit_length()} bits"
+        raise BuildError(f"--seed {shown} is out of range; pass a whole number from 0 to 2**63-1.")
+    if options.max_prompt_length is not None and options.max_prompt_length <= 0:
+        raise BuildError(f"--max-prompt-length {options.max_prompt_length} is not a positive number of tokens; "
+                         "pass the trainer's data.max_prompt_length (e.g. 4096).")
+    if options.decontam_ngram < 1 or not (math.isfinite(options.decontam_threshold)
+                                          and 0 < options.decontam_threshold <= 1):
+        raise BuildError(f"--decontam-ngram {options.decontam_ngram} must be >= 1 and --decontam-threshold "
+                         f"{options.decontam_threshold} in (0, 1]; pass values in range.")

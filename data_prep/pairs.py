@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from data_prep.errors import DataPrepError
+
 
 class Message(TypedDict):
     """One chat message, as verl and transformers chat templates expect it."""
@@ -31,7 +33,7 @@ ROLES: tuple[str, ...] = ("system", "user", "assistant")
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
-class PairError(ValueError):
+class PairError(DataPrepError):
     """A row cannot become a PreferencePair; the message says what is wrong and how to fix it."""
 
 

@@ -4,9 +4,9 @@ variant (length filter, A/B placement, rendering) -> ``{out}/{variant}/{train,va
 + ``manifest.json``.
 
 Every stage counts what it keeps and drops per source; the manifest accounts for every input row
-(read = dropped + kept, per source). Each variant folder is written into a temp folder and swapped in
-whole, so a failed build leaves nothing half-made. :func:`build` is what the CLI, the preflight, the
-benchmark and tests call.
+(read = dropped + kept, per source). Every variant is staged first and all are swapped in together
+(:mod:`data_prep.output_tree`), so a failed, interrupted or killed build leaves the old tree as it was.
+:func:`build` is what the CLI, the preflight, the benchmark and tests call.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import re
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,24 +23,23 @@ from tqdm import tqdm
 
 from data_prep import manifest
 from data_prep.adapters import InputSpec
-from data_prep.collect import Collected, DuplicateIdError, collect
-from data_prep.length_filter import PromptLengthFilter, load_tokenizer
+from data_prep.collect import Collected, collect
+from data_prep.errors import BuildError
+from data_prep.length_filter import PromptLengthFilter, load_tokenizer, tokenizer_name, tokenizer_sha256
 from data_prep.length_stream import BackgroundLengths
-from data_prep.options import BuildOptions
+from data_prep.options import BuildOptions, check_options
+from data_prep.output_tree import OutputTree
 from data_prep.pairs import PreferencePair
 from data_prep.placement import balance, place
-from data_prep.prompts import VARIANTS, PromptTemplate, builtin_template, load_template
+from data_prep.prompts import PromptTemplate, builtin_template, load_template
 from data_prep.splits import SPLITS, split_pairs
 from data_prep.stage_timer import StageTimer
-from data_prep.writers import rl_row, staged_dir, write_parquet_rows
+from data_prep.variant_plan import VariantPlan, check_plans, plan_variant
+from data_prep.writers import rl_row, write_parquet_rows
 
-__all__ = ["BuildError", "BuildOptions", "BuildResult", "VariantBuild", "build", "describe", "read_pairs"]
+__all__ = ["BuildError", "BuildOptions", "BuildResult", "VariantBuild", "build", "check_options", "describe",
+           "read_pairs"]
 SourceCounts = dict[str, int]
-_FOLDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-
-
-class BuildError(ValueError):
-    """The build cannot produce usable data; the message names the input and the fix."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +53,8 @@ class VariantBuild:
     rows: dict[str, int]
     prompt_version: str
     accounting: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> read / dropped / kept
+    too_long_multi_turn: int = 0  # multi-turn pairs the length filter dropped (the console warns about them)
+    prompt_tokens: dict[str, Any] | None = None  # min / median / p99 / max judge-prompt tokens (with a tokenizer)
 
 
 @dataclass(frozen=True)
@@ -69,62 +68,45 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def check_options(options: BuildOptions) -> None:
-    """Raise :class:`BuildError` for option combinations that cannot work."""
-    if not options.inputs and options.mix is None:
-        raise BuildError("no inputs given; pass --mix rm_r1 or --inputs FILE (for a first run: "
-                         "preflight/samples/pairs.jsonl).")
-    if not options.variants:
-        raise BuildError("no variant given; pass --variant instruct and/or reasoning.")
-    if options.prompt_template is not None and len(options.variants) != 1:
-        raise BuildError("--prompt-template replaces one variant's prompt; pass exactly one --variant with it.")
-    if options.prompt_template is None and (bad := [v for v in options.variants if v not in VARIANTS]):
-        raise BuildError(f"variants {bad} are not among {list(VARIANTS)}; pick those, or give --prompt-template.")
-    if bad := [v for v in options.variants if not _FOLDER_NAME.match(v)]:
-        raise BuildError(f"variant names {bad} cannot name a folder; use lowercase letters, digits, '_', '.' or '-'.")
-    if (options.tokenizer is None) != (options.max_prompt_length is None):
-        raise BuildError("--tokenizer and --max-prompt-length work together; pass both or neither.")
-    if options.val_size <= 0:
-        raise BuildError(f"--val-size {options.val_size} would leave val.parquet empty; pass a positive size.")
-    if options.decontam_ngram < 1 or not 0 < options.decontam_threshold <= 1:
-        raise BuildError(f"--decontam-ngram {options.decontam_ngram} must be >= 1 and --decontam-threshold "
-                         f"{options.decontam_threshold} in (0, 1]; pass values in range.")
-    for path in (spec.location for spec in options.inputs):
-        if not Path(path).is_file():
-            raise BuildError(f"input file {path!r} does not exist; check the path passed to --inputs.")
-
-
 def build(options: BuildOptions) -> BuildResult:
-    """Build every requested variant and return where everything went."""
+    """Build every requested variant into ``options.out``: all of them, or (on any error) none."""
     check_options(options)
     timer = StageTimer()
-    with timer("setup"):
-        templates = {variant: _template(options, variant) for variant in options.variants}
-        length_filter = _length_filter(options)
-    with contextlib.ExitStack() as stack:
-        measure = None
-        if length_filter is not None:
-            measure = stack.enter_context(BackgroundLengths(length_filter, templates))
-        try:
-            collected = collect(options, timer, on_kept=measure.add if measure else None)
-        except DuplicateIdError as err:
-            raise BuildError(str(err)) from err
-        if not collected.pairs:
-            raise BuildError(f"inputs {_names(options)} hold no preference pairs to keep (dropped: "
-                             f"{_drop_summary(collected)}); point --inputs/--source at files with rows.")
-        lengths = _wait_for_lengths(measure, options.progress, timer)
-    with timer("split"):
-        try:
+    with OutputTree(options.out) as tree:  # locked, stale temporaries gone, writable: before any reading
+        with timer("setup"):
+            templates = {variant: _template(options, variant) for variant in options.variants}
+            length_filter = _length_filter(options)
+        collected, lengths = _collect(options, templates, length_filter, timer)
+        with timer("split"):
             splits = split_pairs(collected.pairs, options.val_size, options.distill_fraction, options.seed)
-        except ValueError as err:
-            raise BuildError(f"cannot split {len(collected.pairs)} pairs: {err}") from err
-    limit = length_filter.max_prompt_length if length_filter else None
-    variants = {variant: _build_variant(options, variant, template, splits, lengths.get(variant), limit, collected,
-                                        timer) for variant, template in templates.items()}
+        limit = length_filter.max_prompt_length if length_filter else None
+        wanted = [s for s in SPLITS if s != "distill" or options.distill_fraction > 0]
+        plans = [plan_variant(v, t, splits, wanted, lengths.get(v), limit) for v, t in templates.items()]
+        check_plans(plans, splits, options, lengths)
+        tokenizer = _tokenizer_record(options, length_filter)
+        variants = {plan.variant: _write_variant(options, plan, tree, collected, tokenizer, timer) for plan in plans}
+        with timer("commit"):
+            tree.commit()
     ledger = collected.ledger
     shared = {reason: counts for reason, counts in ledger.dropped_counts().items() if reason != "too_long"}
     return BuildResult(variants=variants, input_pairs=ledger.read_counts(), duplicates=shared["duplicate"],
                        dropped=shared, timings=timer.rounded())
+
+
+def _collect(
+    options: BuildOptions, templates: Mapping[str, PromptTemplate], length_filter: PromptLengthFilter | None,
+    timer: StageTimer,
+) -> tuple[Collected, dict[str, dict[str, int]]]:
+    """Read, clean and decontaminate, measuring prompt lengths meanwhile in a helper thread."""
+    with contextlib.ExitStack() as stack:
+        measure = None
+        if length_filter is not None:
+            measure = stack.enter_context(BackgroundLengths(length_filter, templates))
+        collected = collect(options, timer, on_kept=measure.add if measure else None)
+        if not collected.pairs:
+            raise BuildError(f"inputs {_names(options)} hold no preference pairs to keep (dropped: "
+                             f"{_drop_summary(collected)}); point --inputs/--source at files with rows.")
+        return collected, _wait_for_lengths(measure, options.progress, timer)
 
 
 def read_pairs(
@@ -169,50 +151,35 @@ def _wait_for_lengths(
         return measure.lengths(on_chunk=bar.update)
 
 
-def _filter_lengths(
-    splits: Mapping[str, list[PreferencePair]], lengths: Mapping[str, int] | None, limit: int | None
-) -> tuple[dict[str, list[PreferencePair]], SourceCounts]:
-    if lengths is None or limit is None:
-        return dict(splits), {}
-    kept = {split: [p for p in pairs if lengths[p.id] <= limit] for split, pairs in splits.items()}
-    dropped = Counter(p.source for pairs in splits.values() for p in pairs if lengths[p.id] > limit)
-    return kept, dict(sorted(dropped.items()))
+def _tokenizer_record(options: BuildOptions, length_filter: PromptLengthFilter | None) -> dict[str, str | None]:
+    if options.tokenizer is None or length_filter is None:
+        return {"name": None, "sha256": None}
+    return {"name": tokenizer_name(options.tokenizer), "sha256": tokenizer_sha256(length_filter.tokenizer)}
 
 
-def _build_variant(
-    options: BuildOptions,
-    variant: str,
-    template: PromptTemplate,
-    splits: Mapping[str, list[PreferencePair]],
-    lengths: Mapping[str, int] | None,
-    limit: int | None,
-    collected: Collected,
-    timer: StageTimer,
+def _write_variant(
+    options: BuildOptions, plan: VariantPlan, tree: OutputTree, collected: Collected,
+    tokenizer: Mapping[str, str | None], timer: StageTimer,
 ) -> VariantBuild:
-    kept, too_long = _filter_lengths(splits, lengths, limit)
-    wanted = [s for s in SPLITS if s != "distill" or options.distill_fraction > 0]
-    for split in wanted:
-        if not kept[split]:
-            raise BuildError(_empty_split_message(split, variant, options, sum(map(len, splits.values()))))
-    final = Path(options.out) / variant
-    counts = manifest.shared_counts(collected, too_long)
-    with timer(f"{variant}:write"), staged_dir(final) as stage:
+    """Write one variant's parquet files and manifest into its staging folder (committed later, with the rest)."""
+    variant, final = plan.variant, Path(options.out) / plan.variant
+    counts = manifest.shared_counts(collected, plan)
+    with timer(f"{variant}:write"):
+        stage = tree.folder(variant)
         files = {}
-        for split in wanted:
-            pairs, positions = _placed(kept[split], split, options.seed)
-            rows = _rows(pairs, positions, split, template, variant, options.seed, options.progress)
+        for split, kept in plan.kept.items():
+            pairs, positions = _placed(kept, split, options.seed)
+            rows = _rows(pairs, positions, split, plan.template, variant, options.seed, options.progress)
             write_parquet_rows(rows, stage / f"{split}.parquet")
             files[split] = final / f"{split}.parquet"
-            manifest.add_split_counts(counts, split, kept[split], positions, balance(kept[split], positions))
-        try:
-            manifest.add_accounting(counts)
-        except ValueError as err:
-            raise BuildError(str(err)) from err
-        meta = manifest.build_manifest(options, variant, template, counts, stage, wanted, collected)
+            manifest.add_split_counts(counts, split, kept, positions, balance(kept, positions))
+        manifest.add_accounting(counts)
+        meta = manifest.build_manifest(options, variant, plan.template, counts, stage, list(plan.kept), collected,
+                                       tokenizer)
         meta.write(stage / manifest.MANIFEST_NAME)
-    rows_per_split = {s: sum(counts["rows"][s].values()) for s in wanted}
-    return VariantBuild(variant, final, files, final / manifest.MANIFEST_NAME, rows_per_split, template.version,
-                        counts["accounting"])
+    rows_per_split = {s: sum(counts["rows"][s].values()) for s in plan.kept}
+    return VariantBuild(variant, final, files, final / manifest.MANIFEST_NAME, rows_per_split, plan.template.version,
+                        counts["accounting"], sum(plan.too_long_multi_turn.values()), plan.prompt_tokens)
 
 
 def _placed(pairs: list[PreferencePair], split: str, seed: int) -> tuple[list[PreferencePair], dict[str, str]]:
@@ -230,15 +197,6 @@ def _rows(
                                   mininterval=0.5)):
         yield rl_row(pair, template=template, chosen_position=positions[pair.id], split=split, index=i,
                      variant=variant, seed=seed)
-
-
-def _empty_split_message(split: str, variant: str, options: BuildOptions, total: int) -> str:
-    knob = {"train": "--val-size/--distill-fraction", "val": "--val-size", "distill": "--distill-fraction"}[split]
-    why = " after the length filter" if options.max_prompt_length else ""
-    return (
-        f"the {variant} {split} split is empty{why} ({total} pairs in all); "
-        f"add pairs, adjust {knob}{' or raise --max-prompt-length' if why else ''}."
-    )
 
 
 def describe(options: BuildOptions) -> str:

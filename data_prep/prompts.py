@@ -31,6 +31,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from data_prep.errors import DataPrepError
 from data_prep.pairs import Message, PreferencePair, is_single_turn
 from reward_fns import LABELS, VERDICT_FORMAT_VERSION, format_verdict
 
@@ -69,7 +70,7 @@ _REQUIRED = {"system": (), "user_single": ("question", "answer_a", "answer_b"),
              "user_multi": ("conversation_a", "conversation_b")}
 
 
-class TemplateError(ValueError):
+class TemplateError(DataPrepError):
     """A template file is unusable; the message names the file and the fix."""
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from data_prep.errors import DataPrepError
 from infra.run_metadata import InputRef, sha256_file
 
 DATA_SUFFIXES: tuple[str, ...] = (".parquet", ".jsonl", ".json")
@@ -31,7 +32,7 @@ _METADATA = re.compile(r"^(dataset_infos?|dataset_dict|state|config|\..*)\.json$
 _PARQUET_BATCH = 1024
 
 
-class SourceError(ValueError):
+class SourceError(DataPrepError):
     """A dataset cannot be found or read; the message names it and the fix."""
 
 

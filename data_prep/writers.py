@@ -18,10 +18,7 @@ SFT rows (read by verl's ``MultiTurnSFTDataset``, loss on assistant turns only):
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +26,7 @@ from typing import Any
 from data_prep.pairs import Message, PreferencePair, pair_from_dict
 from data_prep.placement import swap
 from data_prep.prompts import PromptTemplate, render_pair
-from infra.atomic_files import atomic_path, current_umask
+from infra.atomic_files import atomic_path
 from reward_fns import VERDICT_FORMAT_VERSION
 
 DATA_SOURCE_PREFIX = "rm_r1"
@@ -152,35 +149,3 @@ def _chunks(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mappi
     if chunk:
         yield chunk
 
-
-@contextlib.contextmanager
-def staged_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a fresh temp folder beside ``final``; on success it replaces ``final`` as a whole.
-
-    Readers see either the old folder or the complete new one, never a mix of old and new files;
-    on any error the temp folder is removed and ``final`` is left untouched.
-    """
-    target = Path(final)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        yield stage
-        _share(stage)
-        old = None
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.replace(target, old / target.name)
-        os.replace(stage, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
-def _share(folder: Path) -> None:
-    """Give a staged folder and its files the usual umask permissions (temp files start private)."""
-    mask = current_umask()
-    os.chmod(folder, 0o777 & ~mask)
-    for path in folder.iterdir():
-        if path.is_file():
-            os.chmod(path, 0o666 & ~mask)

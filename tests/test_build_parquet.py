@@ -202,7 +202,7 @@ def test_cli_errors_are_one_sentence_and_nonzero(tmp_path: Path, setup, args: li
     if setup is not None:
         (tmp_path / "empty.jsonl").write_text(setup)
     done = _cli(*args, "--no-progress", cwd=tmp_path)
-    assert done.returncode == 1
+    assert done.returncode == 2  # bad input: the documented exit code (infra.cli_errors)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("build_parquet: error:") and message in lines[0], done.stderr
 

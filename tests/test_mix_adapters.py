@@ -205,7 +205,7 @@ def _cli(args: list[str], cwd: Path, hf_home: Path) -> subprocess.CompletedProce
 def test_offline_hub_name_not_cached_is_one_sentence(tmp_path: Path) -> None:
     done = _cli(["--mix", "rm_r1", "--revision", "skywork=" + "a" * 40], tmp_path, tmp_path / "hf")
     lines = done.stderr.strip().splitlines()
-    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
     assert "source skywork: hub dataset 'Skywork/Skywork-Reward-Preference-80K-v0.2'" in lines[0]
     assert "HF_HUB_OFFLINE=1" in lines[0] and "pass --source skywork=DIR" in lines[0]
 

@@ -100,7 +100,9 @@ def test_manifest_records_mix_sources_tokenizer_and_inputs(cli_build, sources, t
     done, out = cli_build
     meta = RunMetadata.read(out / "reasoning" / "manifest.json")
     config = meta.config
-    assert config["tokenizer"] == str(tiny_model_dir) and config["max_prompt_length"] == 4096  # the default
+    # a folder outside the working directory is named by its own name, never by this machine's absolute path
+    assert config["tokenizer"] == tiny_model_dir.name and config["max_prompt_length"] == 4096  # the default
+    assert len(config["tokenizer_sha256"]) == 64
     assert config["mix"]["name"] == "rm_r1" and config["mix"]["origin"] == "builtin:rm_r1"
     assert [s["name"] for s in config["sources"]] == ["skywork", "code", "math"]
     assert config["sources"][1]["sample"] == {"size": 8000, "seed": 42} and config["sources"][0]["files"] == 2
@@ -139,7 +141,7 @@ def test_same_inputs_and_seed_give_identical_bytes(sources, tiny_model_dir: Path
     metas = [RunMetadata.read(r.variants["instruct"].manifest) for r in (first, second)]
     assert metas[0].content_hash() == metas[1].content_hash()
     assert list(first.timings) == ["setup", "resolve", "load_benchmarks", "read_clean_decontaminate", "measure_wait",
-                                   "split", "instruct:write"]
+                                   "split", "instruct:write", "commit"]
 
 
 @pytest.mark.parametrize(
@@ -158,7 +160,7 @@ def test_cli_errors_are_one_sentence(tmp_path: Path, args: list[str], message: s
     done = subprocess.run([sys.executable, str(SCRIPT), *args, "--no-progress"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120)
     lines = done.stderr.strip().splitlines()
-    assert done.returncode == 1 and len(lines) == 1 and message in lines[0], done.stderr
+    assert done.returncode == 2 and len(lines) == 1 and message in lines[0], done.stderr
     assert not any(tmp_path.iterdir())
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data_prep.adapters.local_file import InputFileError, read_local_pairs
-from data_prep.pairs import PreferencePair, check_source_name
+from data_prep.pairs import PairError, PreferencePair, check_source_name
 from infra.run_metadata import InputRef, sha256_file
 
 __all__ = ["InputFileError", "InputSpec", "input_ref", "open_input", "parse_input_spec"]
@@ -33,7 +33,7 @@ def parse_input_spec(text: str) -> InputSpec:
     if sep and name and "/" not in name and os.sep not in name and not Path(text).exists():
         try:
             return InputSpec(location=rest, source=check_source_name(name))
-        except ValueError as err:
+        except PairError as err:
             raise InputFileError(f"input {text!r} names source {name!r}, which is not valid: {err}") from err
     return InputSpec(location=text)
 

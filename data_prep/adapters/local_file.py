@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from data_prep.errors import DataPrepError
 from data_prep.pairs import PairError, PreferencePair, make_pair, source_name_from
 
 SUFFIXES: tuple[str, ...] = (".jsonl", ".json", ".parquet")
@@ -28,7 +29,7 @@ KNOWN_COLUMNS: frozenset[str] = frozenset({"id", "source", "prompt", "messages",
 _PARQUET_BATCH = 1024
 
 
-class InputFileError(ValueError):
+class InputFileError(DataPrepError):
     """A local input file cannot be read as preference pairs; the message names the file and the fix."""
 
 
