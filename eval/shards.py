@@ -1,0 +1,116 @@
+"""Data-parallel eval: split a benchmark's items into disjoint shards, then merge the shards' generations.
+
+    python eval/rewardbench.py --ckpt M --shard 0/4 --out OUT/shard-0      (one per replica, launch/eval.sh)
+    python -m eval.shards merge-caches --out OUT/generations.jsonl OUT/shard-*/generations.jsonl
+    python eval/rewardbench.py --ckpt M --out OUT                          (every judgment cached: scores only)
+
+Shard ``i/n`` is every n-th item starting at i, AFTER ``--limit``: each item lands in exactly one
+shard for any n, sizes differ by at most one, and an item's comparisons and both A/B orders stay
+together. The merge is exact by construction: the cache is keyed by the judge's request, so the final
+unsharded run finds every generation in the merged cache and only re-scores, through the same code as
+a single-process run (the backend loads no model until it must generate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TypeVar
+
+from eval.errors import EvalError
+from infra.atomic_files import write_text_atomic
+
+T = TypeVar("T")
+_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard ``index`` of ``count`` (0-based)."""
+
+    index: int
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def parse_shard(text: str) -> Shard:
+    """``"i/n"`` with ``0 <= i < n``; EvalError naming the flag otherwise."""
+    match = _SHARD.match(text)
+    if not match or not 0 <= int(match.group(1)) < int(match.group(2)):
+        raise EvalError(f"--shard {text!r} is not I/N with 0 <= I < N; pass e.g. --shard 0/4 for the first of four.")
+    return Shard(int(match.group(1)), int(match.group(2)))
+
+
+def take_shard(items: Sequence[T], shard: Shard | None) -> list[T]:
+    """The shard's items in their original order (all items when ``shard`` is None)."""
+    if shard is None:
+        return list(items)
+    return list(items[shard.index::shard.count])
+
+
+def shard_data(data: T, shard: Shard | None) -> T:
+    """A BenchmarkData with only the shard's items (``total_items`` kept: the report says what was cut)."""
+    if shard is None:
+        return data
+    return replace(data, items=take_shard(data.items, shard))  # type: ignore[type-var]
+
+
+def merge_caches(paths: Sequence[Path], out: Path) -> tuple[int, int]:
+    """Write the union of the shard caches to ``out`` (first record per key wins); returns (records, duplicates).
+
+    Lines that are not JSON objects with a string ``key`` are dropped (the cache would skip them anyway).
+    """
+    seen: set[str] = set()
+    lines: list[str] = []
+    duplicates = 0
+    for path in paths:
+        if not Path(path).is_file():
+            raise EvalError(f"shard cache {path} does not exist; did that shard's job finish? Rerun it first.")
+        for raw in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+            key = _key(raw)
+            if key is None:
+                continue
+            if key in seen:
+                duplicates += 1
+                continue
+            seen.add(key)
+            lines.append(raw)
+    write_text_atomic(out, "".join(line + "\n" for line in lines))
+    return len(lines), duplicates
+
+
+def _key(raw: str) -> str | None:
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    key = record.get("key") if isinstance(record, dict) else None
+    return key if isinstance(key, str) and key else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.shards", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    merge = commands.add_parser("merge-caches", help="union of the shards' generations.jsonl files")
+    merge.add_argument("--out", type=Path, required=True, help="the merged cache to write")
+    merge.add_argument("caches", type=Path, nargs="+", help="each shard's generations.jsonl")
+    args = parser.parse_args(argv)
+    if args.out.resolve() in {p.resolve() for p in args.caches}:
+        raise EvalError(f"--out {args.out} is one of the shard caches; write the merged cache to a new file.")
+    records, duplicates = merge_caches(args.caches, args.out)
+    print(f"merged {len(args.caches)} shard cache(s) into {args.out}: {records} generations"
+          + (f" ({duplicates} duplicate keys dropped)" if duplicates else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    from infra.cli_errors import run_cli
+
+    sys.exit(run_cli(main, prog="python -m eval.shards"))
