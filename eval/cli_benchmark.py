@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from eval.benchmark import Benchmark
+from eval.budgets import apply_budget
 from eval.cache import GenerationCache
-from eval.cli_common import add_common_args, default_out, eval_config, make_backend
+from eval.cli_common import add_common_args, check_cache_models, check_out, default_out, eval_config, make_backend
 from eval.errors import EvalError
 from eval.evaluate import evaluate
 from eval.judge_prompt import choose_prompt
@@ -46,14 +47,18 @@ def make_parser(benchmark: Benchmark, prog: str, doc: str | None) -> argparse.Ar
 
 def run(benchmark: Benchmark, args: argparse.Namespace) -> int:
     """Check every input, evaluate, write the reports, print the summary."""
-    config = eval_config(args)
     prompt = choose_prompt(args.variant, args.prompt_template, args.ckpt)
+    apply_budget(args, prompt)  # --max-new-tokens, else the variant's budget (eval/budgets.py)
+    config = eval_config(args)
     backend = make_backend(args)
     data = benchmark.load_data(args.data, args.split, args.revision, args.limit)
-    out = Path(args.out) if args.out else default_out(benchmark.name, args)
+    out = Path(args.out) if args.out else default_out(benchmark.name, args, backend.model_id)
+    check_out(out, backend.model_id)
     cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
     try:
-        with GenerationCache(cache_path) as cache:
+        with GenerationCache(cache_path) as cache:  # locked here: a concurrent run is refused before any request
+            if not args.cache:
+                check_cache_models(cache, backend.model_id, out)
             result = evaluate(benchmark, data, prompt.template, backend, cache, config)
     finally:
         backend.close()

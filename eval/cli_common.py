@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import json
+import os
 import re
-import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from data_prep.prompts import VARIANTS
 from eval.backends.base import Backend, Sampling
-from eval.errors import BackendError, EvalError
+from eval.cache import GenerationCache
+from eval.errors import EvalError
 from eval.evaluate import EvalConfig
 from eval.orders import ORDER_POLICIES
 from eval.scoring import FAILURE_SCORES
@@ -58,8 +61,9 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     sampling = parser.add_argument_group("sampling")
     sampling.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default, as RM-R1 evaluates)")
     sampling.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (default 1.0)")
-    sampling.add_argument("--max-new-tokens", type=int, default=8192, help="generation budget per judgment "
-                                                                           "(default 8192)")
+    sampling.add_argument("--max-new-tokens", type=int, help="generation budget per judgment (default per prompt "
+                                                             "variant: instruct 8192, reasoning 50000, a "
+                                                             "--prompt-template file 50000; eval/budgets.py)")
     sampling.add_argument("--seed", type=int, default=0, help="seed for --order random and for sampling (default 0)")
     scoring = parser.add_argument_group("orders and scoring")
     scoring.add_argument("--order", choices=ORDER_POLICIES, default="both",
@@ -71,9 +75,10 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
                          help="what a judgment without a verdict scores: 0 (default) or 0.5 (the official "
                               "RewardBench generative runner)")
     run = parser.add_argument_group("run and outputs")
-    run.add_argument("--limit", type=int, help="judge only N items, taken round-robin over subsets (smoke runs; "
-                                               "the report is marked incomplete)")
-    run.add_argument("--out", help="report folder (default outputs/eval/<benchmark>/<model>)")
+    run.add_argument("--limit", type=int, help="judge only N items, taken in turn from each section, then subset "
+                                               "(smoke runs; the report is marked incomplete)")
+    run.add_argument("--out", help="report folder (default outputs/eval/<benchmark>/<model>-<8 hex of the model "
+                                   "identity>); one model per folder")
     run.add_argument("--cache", help="generation cache JSONL (default <out>/generations.jsonl; share one between "
                                      "runs of the same model to reuse generations)")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -84,6 +89,7 @@ def eval_config(args: argparse.Namespace) -> EvalConfig:
     """The run conventions from the flags."""
     if args.max_new_tokens < 1 or args.temperature < 0 or not 0 < args.top_p <= 1:
         raise EvalError("--max-new-tokens must be >= 1, --temperature >= 0 and --top-p in (0, 1]; fix the flag.")
+    check_numbers(args)
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
     kwargs = template_kwargs(args)
     options = {"chat_template_kwargs": kwargs} if kwargs else {}
@@ -128,16 +134,73 @@ def make_backend(args: argparse.Namespace) -> Backend:
     return factories[name]()
 
 
-def default_out(benchmark: str, args: argparse.Namespace) -> Path:
-    """``outputs/eval/<benchmark>/<model>``, the model named by --model-name, --model or the folder name."""
-    name = args.model_name or args.model or (Path(args.ckpt).name if args.ckpt else "judge")
-    return Path("outputs") / "eval" / benchmark / (re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "judge")
+def check_numbers(args: argparse.Namespace) -> None:
+    """Every numeric flag in range, before anything is loaded, sent or written."""
+    rules = [("--concurrency", args.concurrency, args.concurrency >= 1, "at least 1"),
+             ("--timeout", args.timeout, args.timeout > 0, "more than 0 seconds"),
+             ("--requests-per-minute", args.requests_per_minute,
+              args.requests_per_minute is None or args.requests_per_minute > 0, "more than 0 (leave it out: unpaced)"),
+             ("--batch-size", args.batch_size, args.batch_size >= 1, "at least 1"),
+             ("--tensor-parallel-size", args.tensor_parallel_size, args.tensor_parallel_size >= 1, "at least 1"),
+             ("--gpu-memory-utilization", args.gpu_memory_utilization, 0 < args.gpu_memory_utilization <= 1,
+              "in (0, 1]"),
+             ("--max-model-len", args.max_model_len, args.max_model_len is None or args.max_model_len >= 1,
+              "at least 1"),
+             ("--limit", args.limit, args.limit is None or args.limit >= 1, "at least 1")]
+    for flag, value, ok, rule in rules:
+        if not ok:
+            shown = f"{value:g}" if isinstance(value, float) else str(value)
+            raise EvalError(f"{flag} {shown} must be {rule}.")
 
 
-def exit_code(err: Exception) -> int:
-    """Print a user-facing error as one line and return the exit status (2 for inputs, 1 for backends)."""
-    print(f"error: {err}", file=sys.stderr)
-    return 1 if isinstance(err, BackendError) else 2
+def default_out(benchmark: str, args: argparse.Namespace, model_id: str) -> Path:
+    """``outputs/eval/<benchmark>/<name>-<8 hex of the model identity>``: two models never share a default.
+
+    The readable part is --model-name, --model or the checkpoint folder (with its parent when the
+    folder has a generic name such as ``huggingface``, as exported training steps do).
+    """
+    name = args.model_name or args.model or _folder_name(args.ckpt) or "judge"
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")[:80] or "judge"
+    digest = hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:8]
+    return Path("outputs") / "eval" / benchmark / f"{readable}-{digest}"
+
+
+def check_out(out: Path, model_id: str) -> None:
+    """``--out`` is a writable folder holding no other model's report; checked before any request."""
+    if out.exists() and not out.is_dir():
+        raise EvalError(f"--out {os.fspath(out)!r} is a file; pass a folder for the reports.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise EvalError(f"--out {os.fspath(out)!r} is not writable ({err.strerror or err}); "
+                        "pass a folder you can write to.") from err
+    summary = out / "summary.json"
+    if summary.is_file():
+        try:
+            previous = json.loads(summary.read_text(encoding="utf-8")).get("metadata", {}).get("model")
+        except (ValueError, AttributeError):
+            previous = None
+        if previous is not None and previous != model_id:
+            raise EvalError(f"--out {os.fspath(out)!r} holds the report of another model ({previous}, not "
+                            f"{model_id}); pass a different --out so neither is overwritten.")
+
+
+def check_cache_models(cache: GenerationCache, model_id: str, out: Path) -> None:
+    """Refuse a report folder's own cache that holds another model's generations (one model per --out)."""
+    others = sorted(cache.model_ids - {model_id})
+    if others:
+        raise EvalError(f"--out {os.fspath(out)!r} caches generations of another model ({', '.join(others[:3])}); "
+                        "pass a different --out, or --cache to share one cache file on purpose.")
+
+
+def _folder_name(ckpt: str | None) -> str | None:
+    if not ckpt:
+        return None
+    path = Path(ckpt).resolve()
+    generic = path.name.lower() in ("huggingface", "hf", "actor", "model", "checkpoint", "export")
+    return f"{path.parent.name}_{path.name}" if generic and path.parent.name else path.name
 
 
 def _hf(args: argparse.Namespace, kwargs: dict[str, Any]) -> Backend:

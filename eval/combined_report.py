@@ -1,0 +1,84 @@
+"""The combined report of ``eval/run_all.py``: one table over every benchmark, and every convention stated.
+
+Built from each benchmark's own summary.json (the per-benchmark reports stay beside it), so the
+combined numbers are exactly the ones each report prints. Columns: the benchmark's headline score,
+both-order accuracy (right in both orders), position consistency (same answer picked in both
+orders, among comparisons with a verdict in both), parse failures (headline parse mode, over
+generated judgments) and judgments that hit the generation budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from eval.report_text import VIEW_TITLES, pct
+
+COLUMNS = ("benchmark", "score", "both-order accuracy", "position consistency", "parse failures",
+           "hit the budget", "judgments")
+
+
+def benchmark_row(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """One benchmark's numbers for the combined table (fractions; None where not defined)."""
+    conv = summary["conventions"]
+    mode = conv["parse_mode"]
+    position, failures = summary["position"][mode], summary["failures"]
+    return {
+        "benchmark": summary["benchmark"],
+        "score": summary["score"],
+        "complete": summary["complete"],
+        "both_orders_accuracy": position.get("both_orders_accuracy"),
+        "position_consistency": position.get("position_consistency"),
+        "parse_failures": failures[mode]["parse_failures"],
+        "parse_failure_rate": failures[mode]["parse_failure_rate"],
+        "hit_budget": failures["truncated"],
+        "judgments": failures["judgments"],
+        "not_generated": sum(failures["skipped"].values()),
+        "average": conv["average"],
+        "notes": conv.get("notes", []),
+    }
+
+
+def combined_summary(rows: Sequence[Mapping[str, Any]], shared: Mapping[str, Any],
+                     skipped: Mapping[str, str]) -> dict[str, Any]:
+    """The JSON summary: per-benchmark rows, the conventions every benchmark shares, what was skipped."""
+    return {"benchmarks": {row["benchmark"]: dict(row) for row in rows}, "conventions": dict(shared),
+            "skipped": dict(skipped)}
+
+
+def render(summary: Mapping[str, Any]) -> str:
+    """The combined markdown report."""
+    conv = summary["conventions"]
+    lines = [f"# All benchmarks: {conv['model']}", "",
+             "| " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * (len(COLUMNS) - 1)]
+    for row in summary["benchmarks"].values():
+        score = pct(row["score"]) + ("" if row["complete"] else " (incomplete)")
+        failures = f"{row['parse_failures']} ({pct(row['parse_failure_rate'])}%)"
+        lines.append(f"| [{row['benchmark']}]({row['benchmark']}/report.md) | {score} | "
+                     f"{pct(row['both_orders_accuracy'])} | {pct(row['position_consistency'])} | {failures} | "
+                     f"{row['hit_budget']} | {row['judgments']} |")
+    lines += ["", "Scores are percentages. Each benchmark's score is its own official average:", ""]
+    for row in summary["benchmarks"].values():
+        lines.append(f"- **{row['benchmark']}**: {row['average']}")
+        lines += [f"  - {note}" for note in row["notes"]]
+    lines += ["", "## Conventions (shared by every benchmark above)", ""] + _convention_lines(conv)
+    if summary["skipped"]:
+        lines += ["", "## Not run", ""] + [f"- {name}: {why}" for name, why in summary["skipped"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _convention_lines(conv: Mapping[str, Any]) -> list[str]:
+    order = conv["order"] + (f" (seed {conv['seed']})" if conv["order"] == "random" else "")
+    return [
+        f"- model: `{conv['model']}`; backend: {conv['backend']}",
+        f"- prompt: {conv['prompt']} (from {conv['prompt_source']}), version {conv['prompt_version']}",
+        f"- order: {order}; headline view: {VIEW_TITLES[conv['headline_view']]} (each benchmark's both-order rule is "
+        "stated with its average above)",
+        f"- parse: {conv['parse_mode']} for the scores; {conv['parse_failure_rule']}",
+        f"- sampling: temperature {conv['sampling']['temperature']}, top-p {conv['sampling']['top_p']}, seed "
+        f"{conv['seed']}; generation budget {conv['sampling']['max_new_tokens']} new tokens ({conv['budget_source']}); "
+        "'hit the budget' counts judgments cut at that limit (finish reason 'length')",
+        f"- one generation cache for every benchmark ({conv['cache']}): identical prompts are generated once; "
+        f"this run generated {conv['generated']} and reused {conv['reused']} cached judgments",
+        f"- --limit: {conv['limit']}" if conv["limit"] else "- every item of every benchmark was judged",
+    ]
