@@ -8,8 +8,10 @@ lives in the state folder: a private ``munged`` (own key and socket, so the mach
 alone), ``slurm.conf`` + ``gres.conf`` (found through ``SLURM_CONF``, never /etc/slurm), free ports,
 placeholder GPU files, logs and pid files. Nodes declare more CPUs than the host has
 (``config_overrides``) so real per-GPU CPU requests are accepted. :meth:`LocalSlurm.stop` cancels
-the cluster's jobs and stops each daemon by the pid it wrote, never by name. Needs root (munge
-runs as the ``munge`` user).
+the cluster's jobs and stops each daemon by the pid file it wrote (every ``slurmd.*.pid``, whatever
+``--nodes`` says), never by name. A second ``start`` on a running cluster does nothing; on a partly
+running one it refuses and names ``stop``; a ``start`` that fails stops what it had started. Needs
+root (munge runs as the ``munge`` user).
 """
 
 from __future__ import annotations
@@ -27,13 +29,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.cli_errors import RunFailed, run_cli
 from launch.ray_node import free_ports
 
 BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "scontrol", "sinfo", "srun")
 INSTALL_HINT = "apt-get update && apt-get install -y slurm-wlm munge"
 
 
-class LocalSlurmError(RuntimeError):
+MUNGED = "munge-run/munged"  # pid file name (munged writes it inside its run folder)
+
+
+class LocalSlurmError(RunFailed):
     """The local cluster cannot start; the message says what to install or fix."""
 
 
@@ -63,15 +69,53 @@ class LocalSlurm:
         """Variables that point Slurm's commands at this cluster."""
         return {"SLURM_CONF": str(self.conf)}
 
-    def start(self, timeout: float = 60.0) -> None:
-        """Start munged, slurmctld and one slurmd per node; return when every node is idle."""
+    def start(self, timeout: float = 60.0) -> bool:
+        """Start munged, slurmctld and one slurmd per node; return when every node is idle.
+
+        Returns False (and does nothing) if this cluster is already running with the same nodes.
+        """
         missing = missing_binaries()
         if missing:
             raise LocalSlurmError(f"{', '.join(missing)} not installed; install with: {INSTALL_HINT}")
         if os.geteuid() != 0:
             raise LocalSlurmError("the local Slurm cluster needs root (munged runs as the munge user); run as root.")
+        running = self.running()
+        if running and set(running) == self._daemon_names():
+            return False
+        if running:
+            alive = ", ".join(f"{Path(name).name} (pid {pid})" for name, pid in running.items())
+            raise LocalSlurmError(f"{alive} from an earlier start are still running in {self.state}; stop them with "
+                                  f"`python -m testkit.local_slurm stop --state {self.state}`, then start again.")
         self.state.mkdir(parents=True, exist_ok=True)
         self.state.chmod(0o755)
+        try:
+            self._start_daemons(timeout)
+        except BaseException:  # a half-started cluster would hold its ports and socket: stop what started
+            self.stop()
+            raise
+        return True
+
+    def running(self) -> dict[str, int]:
+        """This state folder's daemons that are alive, ``{pid file name: pid}`` (whatever nodes they serve)."""
+        found = {}
+        for name in [MUNGED, "slurmctld", *sorted(p.name[:-4] for p in self.state.glob("slurmd.*.pid"))]:
+            pid = _daemon_pid(self.state / f"{name}.pid")
+            if pid is not None:
+                found[name] = pid
+        return found
+
+    def stop(self) -> None:
+        """Cancel this cluster's jobs, then stop every daemon by its pid file (SIGTERM, then SIGKILL)."""
+        running = self.running()
+        if "slurmctld" in running:
+            self._cancel_jobs()
+        for name in sorted(running, key=lambda n: (n == MUNGED, n == "slurmctld")):  # slurmd, slurmctld, munged
+            _stop_pid_file(self.state / f"{name}.pid")
+
+    def _daemon_names(self) -> set[str]:
+        return {MUNGED, "slurmctld", *(f"slurmd.{n}" for n in self.nodes)}
+
+    def _start_daemons(self, timeout: float) -> None:
         self._start_munge()
         self._write_config()
         env = {**os.environ, **self.env}
@@ -79,17 +123,6 @@ class LocalSlurm:
         for node in self.nodes:
             self._daemon(f"slurmd.{node}", ["slurmd", "-c", "-N", node], env)
         self._wait_idle(timeout)
-
-    def stop(self) -> None:
-        """Cancel this cluster's jobs, then stop every daemon by its pid file (SIGTERM, then SIGKILL)."""
-        env = {**os.environ, **self.env}
-        if (self.state / "slurmctld.pid").is_file():
-            subprocess.run(["scancel", "--full", "--state=PENDING,RUNNING,SUSPENDED"], env=env, check=False,
-                           capture_output=True, timeout=30)
-            subprocess.run(["scancel", "--full"], env=env, check=False, capture_output=True, timeout=30)
-            self._wait_no_jobs(env, 60)
-        for name in [*(f"slurmd.{n}" for n in self.nodes), "slurmctld", "munge-run/munged"]:
-            _stop_pid_file(self.state / f"{name}.pid")
 
     def _start_munge(self) -> None:
         munge = pwd.getpwnam("munge")
@@ -108,7 +141,7 @@ class LocalSlurm:
             f"--pid-file={run_dir / 'munged.pid'}", f"--log-file={key_dir / 'munged.log'}",
             f"--seed-file={key_dir / 'munged.seed'}",
         ]
-        self._daemon("munge-run/munged", argv, dict(os.environ))
+        self._daemon(MUNGED, argv, dict(os.environ))
 
     def _write_config(self) -> None:
         etc = self.state / "etc"
@@ -143,14 +176,15 @@ class LocalSlurm:
     def _daemon(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         """Run a self-daemonizing program; it must write ``<state>/<name>.pid``."""
         pid_file = self.state / f"{name}.pid"
-        pid_file.unlink(missing_ok=True)
+        pid_file.unlink(missing_ok=True)  # stale: start() refuses while any daemon of this folder is alive
         out = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=60)
         deadline = time.monotonic() + 20
         while out.returncode == 0 and not _read_pid(pid_file) and time.monotonic() < deadline:
             time.sleep(0.2)
         if out.returncode != 0 or not _read_pid(pid_file):
-            why = out.stderr.strip() or out.stdout.strip() or f"see the logs in {self.state}"
-            raise LocalSlurmError(f"{argv[-1] if name.startswith('munge') else argv[0]} ({name}) did not start: {why}")
+            program = Path(name).name.split(".")[0]
+            why = " ".join((out.stderr.strip() or out.stdout.strip()).split()) or "it wrote no pid file"
+            raise LocalSlurmError(f"{program} ({name}) did not start: {why.rstrip('.')}; see the logs in {self.state}.")
         self.started.append(name)
 
     def _wait_idle(self, timeout: float) -> None:
@@ -165,7 +199,12 @@ class LocalSlurm:
             time.sleep(0.5)
         raise LocalSlurmError(f"nodes not idle after {timeout:.0f} s: {states!r}; see {self.state}/*.log")
 
-    def _wait_no_jobs(self, env: dict[str, str], timeout: float) -> None:
+    def _cancel_jobs(self, timeout: float = 60) -> None:
+        """Cancel every job of this cluster and wait (up to ``timeout`` s) until the queue is empty."""
+        env = {**os.environ, **self.env}
+        subprocess.run(["scancel", "--full", "--state=PENDING,RUNNING,SUSPENDED"], env=env, check=False,
+                       capture_output=True, timeout=30)
+        subprocess.run(["scancel", "--full"], env=env, check=False, capture_output=True, timeout=30)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             out = subprocess.run(["squeue", "-h", "-o", "%i"], env=env, capture_output=True, text=True)
@@ -199,17 +238,29 @@ def _read_pid(path: Path) -> int | None:
 
 
 def _alive(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie (exited, not yet reaped by its parent) counts as stopped."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
         return False
-    return True
+
+
+def _daemon_pid(path: Path) -> int | None:
+    """The pid in ``path`` if it is alive and runs the daemon the file is named after (a reused pid is not)."""
+    pid = _read_pid(path)
+    if pid is None or not _alive(pid):
+        return None
+    try:
+        program = Path((Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")[0].decode()).name
+    except (OSError, UnicodeDecodeError):
+        return None
+    return pid if program == path.name.split(".")[0] else None
 
 
 def _stop_pid_file(path: Path, grace: float = 15.0) -> None:
-    """SIGTERM the pid in ``path``, SIGKILL it after ``grace`` seconds."""
-    pid = _read_pid(path)
-    if pid is None or not _alive(pid):
+    """SIGTERM the daemon whose pid is in ``path``, SIGKILL it after ``grace`` seconds."""
+    pid = _daemon_pid(path)
+    if pid is None:
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
@@ -226,17 +277,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, default=2)
     args = parser.parse_args(argv)
     cluster = LocalSlurm(args.state.resolve(), nodes=tuple(f"n{i}" for i in range(1, args.nodes + 1)))
-    try:
-        if args.command == "start":
-            cluster.start()
-            print(f"export SLURM_CONF={cluster.conf}")
-        else:
-            cluster.stop()
-    except LocalSlurmError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    if args.command == "stop":
+        cluster.stop()
+        return 0
+    if not cluster.start():
+        print(f"# already running in {cluster.state}", file=sys.stderr)
+    print(f"export SLURM_CONF={cluster.conf}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_cli(main, prog="python -m testkit.local_slurm"))
