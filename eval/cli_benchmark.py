@@ -22,6 +22,7 @@ from eval.evaluate import evaluate
 from eval.judge_prompt import choose_prompt
 from eval.report import EvalRun, write_reports
 from eval.report_text import console_summary
+from eval.shards import parsed_shard, shard_data
 from infra.cli_errors import run_cli
 
 
@@ -51,7 +52,7 @@ def run(benchmark: Benchmark, args: argparse.Namespace) -> int:
     apply_budget(args, prompt)  # --max-new-tokens, else the variant's budget (eval/budgets.py)
     config = eval_config(args)
     backend = make_backend(args)
-    data = benchmark.load_data(args.data, args.split, args.revision, args.limit)
+    data = shard_data(benchmark.load_data(args.data, args.split, args.revision, args.limit), parsed_shard(args))
     out = Path(args.out) if args.out else default_out(benchmark.name, args, backend.model_id)
     check_out(out, backend.model_id)
     cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"

@@ -83,6 +83,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
                                      "runs of the same model to reuse generations)")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--shard", metavar="I/N", help="judge only shard I of N (every N-th item from I, after --limit; "
+                                                  "launch/eval.sh runs one per replica, eval/shards.py merges)")
 
 
 def eval_config(args: argparse.Namespace) -> EvalConfig:

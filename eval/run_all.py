@@ -41,6 +41,7 @@ from eval.errors import EvalError
 from eval.evaluate import EvalConfig, evaluate
 from eval.judge_prompt import PromptChoice, choose_prompt
 from eval.report import EvalRun, write_reports
+from eval.shards import parsed_shard, shard_data
 from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
 
@@ -102,7 +103,8 @@ def load_all(args: argparse.Namespace) -> tuple[dict[str, tuple[Benchmark, Bench
             raise EvalError(f"{name} needs --data {name}=PATH (it has no hub copy); pass it or drop {name} from "
                             "--benchmarks.")
         revision = revisions.get(name, benchmark.revision)
-        loaded[name] = (benchmark, benchmark.load_data(source, splits.get(name), revision, args.limit))
+        items = benchmark.load_data(source, splits.get(name), revision, args.limit)
+        loaded[name] = (benchmark, shard_data(items, parsed_shard(args)))
     return loaded, skipped
 
 

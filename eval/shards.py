@@ -48,6 +48,12 @@ def parse_shard(text: str) -> Shard:
     return Shard(int(match.group(1)), int(match.group(2)))
 
 
+def parsed_shard(args: object) -> Shard | None:
+    """The ``--shard`` of parsed CLI arguments (None when absent)."""
+    text = getattr(args, "shard", None)
+    return parse_shard(text) if text else None
+
+
 def take_shard(items: Sequence[T], shard: Shard | None) -> list[T]:
     """The shard's items in their original order (all items when ``shard`` is None)."""
     if shard is None:
@@ -65,13 +71,16 @@ def shard_data(data: T, shard: Shard | None) -> T:
 def merge_caches(paths: Sequence[Path], out: Path) -> tuple[int, int]:
     """Write the union of the shard caches to ``out`` (first record per key wins); returns (records, duplicates).
 
-    Lines that are not JSON objects with a string ``key`` are dropped (the cache would skip them anyway).
+    Lines that are not JSON objects with a string ``key`` are dropped (the cache would skip them anyway). A
+    missing cache beside a finished shard's summary.json is an empty shard; any other missing cache is an error.
     """
     seen: set[str] = set()
     lines: list[str] = []
     duplicates = 0
     for path in paths:
         if not Path(path).is_file():
+            if (Path(path).parent / "summary.json").is_file():
+                continue  # the shard finished with nothing to generate (more shards than items)
             raise EvalError(f"shard cache {path} does not exist; did that shard's job finish? Rerun it first.")
         for raw in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
             key = _key(raw)

@@ -74,3 +74,45 @@ def test_merge_cli_refuses_to_overwrite_a_shard_and_a_missing_shard(tmp_path: Pa
         main(["merge-caches", "--out", str(a), str(a)])
     with pytest.raises(EvalError, match="did that shard's job finish"):
         main(["merge-caches", "--out", str(tmp_path / "m.jsonl"), str(a), str(tmp_path / "missing.jsonl")])
+
+
+# End to end: three shards against a scripted judge, merged, equal to one unsharded run (the bundled fixture).
+SUMMARY_KEYS = ("benchmark", "score", "scores", "position", "failures")
+
+
+@pytest.fixture(scope="module")
+def marker_judge():
+    from testkit.loopback_judge import LoopbackJudge
+    from testkit.loopback_policies import marker_policy
+
+    with LoopbackJudge(marker_policy("(checked)", fallback="A")) as judge:
+        yield judge
+
+
+def _rewardbench(judge, repo_root: Path, out: Path, *extra: str) -> dict:
+    from eval import rewardbench
+
+    data = repo_root / "preflight" / "samples" / "rewardbench_sample.jsonl"
+    argv = ["--base-url", judge.base_url, "--model", "loopback-judge", "--variant", "instruct", "--data", str(data),
+            "--out", str(out), "--no-progress", "--no-plots", *extra]
+    assert rewardbench.main(argv) == 0
+    return json.loads((out / "summary.json").read_text())
+
+
+@pytest.mark.parametrize("count", [1, 3, 30])  # one shard; uneven shards; more shards than items (some empty)
+def test_sharded_run_merged_equals_a_single_process_run(marker_judge, repo_root, tmp_path, count) -> None:
+    single = _rewardbench(marker_judge, repo_root, tmp_path / "single")
+    marker_judge.reset()
+    caches = []
+    for index in range(count):
+        shard_out = tmp_path / f"shard-{index}"
+        _rewardbench(marker_judge, repo_root, shard_out, "--shard", f"{index}/{count}")
+        caches.append(shard_out / "generations.jsonl")
+    generated = marker_judge.call_count
+    assert generated == single["metadata"]["counts"]["judgments"]  # each judgment generated once over the shards
+    merged = tmp_path / "merged" / "generations.jsonl"
+    merged.parent.mkdir()
+    assert main(["merge-caches", "--out", str(merged), *map(str, caches)]) == 0
+    final = _rewardbench(marker_judge, repo_root, tmp_path / "final", "--cache", str(merged))
+    assert marker_judge.call_count == generated  # the merged run only re-scored
+    assert {k: final[k] for k in SUMMARY_KEYS} == {k: single[k] for k in SUMMARY_KEYS}
