@@ -1,9 +1,10 @@
 """Synthetic local copies of the rm_r1 sources and of benchmark prompt files, in their real schemas.
 
-Every row is generated here (:mod:`testkit.synthetic_text`); nothing is copied from the real data.
-Used by tests, by ``benchmarks/data_prep_speed.py`` and for dry runs of ``--mix rm_r1``::
+Every row is generated (:mod:`testkit.synthetic_text`); nothing is copied from the real data. Tests
+and ``benchmarks/data_prep_speed.py`` call :func:`write_sources` and :func:`write_benchmarks`; the CLI
+writes the three sources for a dry run of ``--mix rm_r1`` (it prints each file it wrote)::
 
-    python -m testkit.synthetic_sources OUT_DIR [--scale 0.01]
+    python -m testkit.synthetic_sources OUT_DIR [--scale 0.01] [--seed 0]
     python data_prep/build_parquet.py --mix rm_r1 --source skywork=OUT_DIR/skywork code=OUT_DIR/code \\
         math=OUT_DIR/math --out data/dry_run
 
@@ -11,7 +12,7 @@ Layouts follow the hub: ``{name}/data/train-00000-of-00001.parquet``. Skywork ro
 conversations (single- and multi-turn) and a ``source`` subset column, with ``magpie_ultra`` rows the
 mix drops; Code-Preference-Pairs rows have ``input``/``accepted``/``rejected``; Math-Step-DPO rows have
 ``dataset``, ``prompt``, ``initial_reason_steps``, ``full_chosen``, ``full_rejected``, ``chosen``,
-``rejected``, ``answer``. Benchmark files use each benchmark's prompt field (see
+``rejected``, ``answer``. Benchmark files (Python only) use each benchmark's prompt field (see
 :mod:`data_prep.benchmark_prompts`); RMB is a folder of json files like its ``RMB_dataset`` tree.
 """
 
@@ -27,7 +28,7 @@ from typing import Any
 
 from testkit.synthetic_text import TextMaker
 
-# Skywork subsets kept by the paper, with their counts (rm_r1_method.md); magpie_ultra is dropped.
+# Skywork subsets kept by the paper, with their counts (docs/rm_r1_method.md); magpie_ultra is dropped.
 SKYWORK_SUBSETS: dict[str, int] = {"magpie_pro_llama3.1": 29_682, "offset_bias": 8_504, "helpsteer2": 7_221,
                                    "wildguard": 6_709, "magpie_pro": 2_030}
 HUB_FILE = "data/train-00000-of-00001.parquet"
@@ -36,7 +37,7 @@ _CHUNK = 2048
 
 @dataclass(frozen=True)
 class Sizes:
-    """Rows per source file. Paper scale: ``Sizes.paper()``; tests use a handful."""
+    """Rows per source file. The defaults are the paper's scale; ``Sizes.scaled(0.01)`` is 1% of it."""
 
     skywork: int = 54_146
     magpie_ultra: int = 26_000
