@@ -164,6 +164,39 @@ def check_model_path(composed: Composed) -> list[Problem]:
     ]
 
 
+def check_sft_messages(composed: Composed) -> list[Problem]:
+    """An SFT recipe's local data files hold the column ``MultiTurnSFTDataset`` reads (``data.messages_key``).
+
+    RL parquet (e.g. ``distill.parquet``, prompts without replies) would otherwise pass every other check.
+    Files not on this machine (a cluster path) are left to the launcher's checks.
+    """
+    if composed.kind != "sft":
+        return []
+    import pyarrow.parquet as pq
+
+    key = str(safe_select(composed.cfg, "data.messages_key") or "messages")
+    problems = []
+    for name in ("data.train_files", "data.val_files"):
+        value = safe_select(composed.cfg, name)
+        files = [value] if isinstance(value, str) else list(value or []) if value not in (None, MISSING) else []
+        for file in (Path(str(f)).expanduser() for f in files):
+            if not file.is_file():
+                continue
+            try:
+                columns = pq.read_schema(file).names
+            except Exception as err:  # pyarrow raises several types for a damaged or foreign file
+                problems.append(error("sft-data", f"{name} {file} is not readable parquet ({err}); rebuild it."))
+                continue
+            if key not in columns:
+                problems.append(error(
+                    "sft-data",
+                    f"{name} {file} has no {key!r} column (columns: {sorted(columns)}), so it is not SFT data "
+                    "(distill.parquet holds prompts without replies); make SFT data with data_prep/distill.py or "
+                    "data_prep/released.py and point data.train_files at its train.parquet.",
+                ))
+    return problems
+
+
 def _under_open_map(key: str, open_keys: frozenset[str]) -> bool:
     parts = key.split(".")
     ancestors = {".".join(parts[:i]) for i in range(1, len(parts))}

@@ -14,6 +14,7 @@ from recipes.checks import (
     check_model_path,
     check_required,
     check_reward_loads,
+    check_sft_messages,
     check_verl_validation,
 )
 from recipes.compose import Composed, RecipeError, compose_recipe
@@ -29,6 +30,7 @@ CONFIG_CHECKS = (
     check_batches,
     check_memory,
     check_model_path,
+    check_sft_messages,
 )
 
 
