@@ -26,6 +26,19 @@ def _dependency_names() -> set[str]:
     return set(sys.stdlib_module_names) | set(packages_distributions())
 
 
+def test_every_package_and_sample_file_ships_in_the_wheel(repo_root: Path) -> None:
+    """The wheel's include list names every package, and package-data covers every bundled sample file."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    config = tomllib.loads((repo_root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    include = config["packages"]["find"]["include"]
+    assert all(f"{name}*" in include for name in PACKAGES), include
+    samples = repo_root / "preflight" / "samples"
+    patterns = config["package-data"]["preflight"]
+    shipped = {path for pattern in patterns for path in (repo_root / "preflight").glob(pattern)}
+    missing = [str(p.relative_to(repo_root)) for p in samples.rglob("*") if p.is_file() and p not in shipped]
+    assert not missing, f"add these to [tool.setuptools.package-data] preflight: {missing}"
+
+
 def test_no_project_module_shadows_a_dependency(repo_root: Path) -> None:
     """Scripts run as `python data_prep/x.py` put their folder first on sys.path: a `datasets.py` there
     would replace the real `datasets` for everything that script imports."""
