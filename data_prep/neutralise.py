@@ -13,11 +13,17 @@ tokenizer's special-token matching no longer see markup. What counts as markup:
 
 * tags ``answer``, ``think`` and the Chain-of-Rubrics tags (``type``, ``solution``, ``rubric``,
   ``justify``, ``eval``, ``quote_A/B``, ``summary_A/B``), opening or closing, any case, spaces inside;
-* verdict marks: one or two opening brackets (ASCII or lookalike), an A/B letter in any case or
-  lookalike, one or two closing brackets. Single-bracket marks such as ``[a]`` are everyday code, so
-  they are only touched when the text also holds a lookalike bracket (the only case in which the
-  verdict parser reads them);
+* verdict marks as :mod:`reward_fns.marks` defines them (brackets of any square-bracket family around
+  a label that NFKC-normalises to A/B, or a confusable of one), with one closing bracket enough.
+  Single-bracket shapes such as ``[a]`` are everyday code and never a mark; they are still touched
+  when the text holds a non-ASCII opening bracket (older parsers read them then);
 * chat control tokens ``<|...|>`` and DeepSeek's ``<｜...｜>``.
+
+Each text is made safe on its own, whatever text ends up next to it: a judge may quote two
+candidates back to back, and ``[[`` at the end of one plus ``B]]`` at the start of the next would
+otherwise be a mark. So a text that ENDS with the beginning of a mark or tag (``[[``, ``[[B``, ``</thi``,
+``<|im_``) gets the marker at its end, and one that STARTS with the rest of one (``]]``, ``B]]``,
+``nk>``, ``end|>``) gets it at its start.
 
 Training data only: benchmark texts are never altered (evaluation must score the official data).
 The function is idempotent.
@@ -31,32 +37,51 @@ from __future__ import annotations
 import re
 
 from data_prep.cor_parser import COR_TAGS
+from reward_fns.marks import CLOSE_CLS, INNER, LABEL_CLS, NON_ASCII_OPEN, OPEN_CLS, char_class
 
-NEUTRALISE_VERSION = "neutralise-v1"
+NEUTRALISE_VERSION = "neutralise-v2"  # v2: marks from reward_fns.marks (NFKC), markup split across texts
 MARKER = "\u200b"  # ZERO WIDTH SPACE: invisible, not whitespace to regexes or str.split
 
-_TAG_NAMES = "|".join(re.escape(tag) for tag in ("answer", "think", *COR_TAGS))  # matched case-insensitively
+_TAG_LIST = ("answer", "think", *COR_TAGS)
+_TAG_NAMES = "|".join(re.escape(tag) for tag in _TAG_LIST)  # matched case-insensitively
 _TAG = re.compile(rf"<(?=[ \t]{{0,4}}/?[ \t]{{0,4}}(?:{_TAG_NAMES})[ \t]{{0,4}}>)", re.IGNORECASE)
 _CONTROL = re.compile(r"<(?=\|[^|<>\s]{1,64}\|>|｜[^｜<>\s]{1,64}｜>)")
-_OPEN = "\\[［【〚⟦〔"
-_CLOSE = "\\]］】〛⟧〕"
-_LETTERS = "ABabАВавΑΒαβＡＢａｂ"  # ASCII, Cyrillic, Greek and fullwidth lookalikes of A and B
-_LOOKALIKE_OPEN = set(_OPEN[2:])
-_MARK = re.compile(rf"([{_OPEN}]{{1,2}})(?=[ \t]{{0,4}}[{_LETTERS}][ \t]{{0,4}}[{_CLOSE}])")
+# Only at the start of a run of openers (the lookbehind), so a flood of "[" costs one scan, not n.
+_MARK = re.compile(f"(?<!{OPEN_CLS})({OPEN_CLS}++)(?={INNER}{LABEL_CLS}{INNER}{CLOSE_CLS})")
+_NON_ASCII_OPEN = re.compile(char_class(NON_ASCII_OPEN))
+# Edges: the beginning of a mark, tag or control token at the end of a text, the rest of one at its start.
+_SUFFIXES = "|".join(sorted({re.escape(t[i:]) for t in _TAG_LIST for i in range(len(t))}, key=len, reverse=True))
+_HEAD = re.compile(
+    f"{OPEN_CLS}*+{INNER}(?:{LABEL_CLS}{INNER})?{CLOSE_CLS}"  # the rest of a mark: ]], B]], [B]], ...
+    rf"|[ \t]{{0,4}}/?[ \t]{{0,4}}(?i:{_SUFFIXES})[ \t]{{0,4}}>"  # the rest of a tag: nk>, /answer>, ...
+    r"|[|｜]?[^|｜<>\s\u200b]{0,64}[|｜]>"  # the rest of a control token: end|>, |> (never the marker)
+)
+_TAIL = re.compile(
+    f"(?:{OPEN_CLS}+{INNER}"  # the beginning of a mark: [, [[ (the next text may add brackets) ...
+    f"|(?:{OPEN_CLS}{{2,}}|\\A{OPEN_CLS}+){INNER}{LABEL_CLS}{INNER}{CLOSE_CLS}?"  # ... [[B, [[B] or a text [B]
+    r"|<[ \t]{0,4}/?[ \t]{0,4}[A-Za-z_]{0,24}[ \t]{0,4}"  # the beginning of a tag: <, </thi, <answer
+    r"|<[|｜][^|｜<>\s\u200b]{0,64}[|｜]?)\Z"  # the beginning of a control token: <|, <|im_end|
+)
+_EDGE = 96  # longer than any bounded beginning above; a run of openers is cut, which still matches
 
 
 def neutralise(text: str) -> str:
     """``text`` with judge tags, verdict marks and chat control tokens broken by an invisible marker."""
-    if "<" not in text and "[" not in text and text.isascii():
+    if text.isascii() and not any(c in text for c in "<>[]"):
         return text  # the common case: nothing that could be markup, no regex needed
     text = _TAG.sub("<" + MARKER, text)
     text = _CONTROL.sub("<" + MARKER, text)
-    single_too = not text.isascii() and any(c in _LOOKALIKE_OPEN for c in text)
-    return _MARK.sub(lambda m: _bracket(m, single_too), text)
+    single_too = not text.isascii() and _NON_ASCII_OPEN.search(text) is not None
+    text = _MARK.sub(lambda m: _bracket(m, single_too), text)
+    if _HEAD.match(text):
+        text = MARKER + text
+    if _TAIL.search(text, max(0, len(text) - _EDGE)):
+        text += MARKER
+    return text
 
 
 def _bracket(match: re.Match[str], single_too: bool) -> str:
     opening = match.group(1)
-    if len(opening) == 2 or single_too:
+    if len(opening) >= 2 or single_too:
         return opening + MARKER
     return opening

@@ -9,8 +9,9 @@ from reward_fns import SCORE_KEYS, compute_score, format_verdict, parse_verdict
 
 # Text biased towards the characters the parser cares about, so adversarial shapes come up often.
 PIECES = st.sampled_from(
-    ["<answer>", "</answer>", "[[", "]]", "A", "B", "a", "<think>", "</think>", "［", "】", "А", " ", "\n", "x"]
-)
+    ["<answer>", "</answer>", "[[", "]]", "A", "B", "a", "<think>", "</think>", "［", "】", "А", " ", "\n", "x",
+     "〖", "〗", "𝐁", "ｂ", "</", "<ans", "\u3000"]
+)  # fmt: skip
 JUDGE_TEXT = st.one_of(st.text(), st.lists(st.one_of(PIECES, st.text(max_size=5)), max_size=40).map("".join))
 
 
@@ -61,3 +62,21 @@ def test_fast_path_agrees_with_full_classification(text: str) -> None:
     fast = _strict_fast_path(text, start, end)
     if fast is not None:
         assert _strict_failure(text, start, end) == fast
+
+
+# Issue 12, item 4: any non-Latin prose (single brackets, lookalike letters, CJK punctuation) before a
+# clean verdict is ordinary text. Joining pieces with spaces means no two brackets touch: no mark forms.
+NON_LATIN = st.lists(
+    st.one_of(
+        st.sampled_from(list("【】〖〗〔〕［］[]「」ΑΒΓαβАВавＡＢａｂ𝐀𝐁Ⓐ分析更好。ответ")),
+        st.text(alphabet=st.characters(min_codepoint=0x370, max_codepoint=0x9FFF), max_size=6),
+    ),
+    max_size=30,
+).map(" ".join)
+
+
+@given(NON_LATIN, st.sampled_from(["A", "B"]), st.sampled_from(["", " ", "\n", "。"]))
+def test_non_latin_text_before_a_clean_verdict_never_matters(prose: str, label: str, sep: str) -> None:
+    text = prose + sep + format_verdict(label)
+    for mode in ("strict", "lenient"):
+        assert parse_verdict(text, mode).label == label, mode  # type: ignore[arg-type]
