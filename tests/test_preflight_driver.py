@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,17 @@ def test_unknown_stage_name_is_rejected(capsys) -> None:
         preflight.main(["--only", "nope"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_stages_are_plain_callables_in_one_list() -> None:
+    names = [stage.name for stage in preflight.STAGES]
+    assert names == ["reward", "data", "eval", "launch"]  # the order the README and the summary lines show
+    assert all(callable(stage.run) and stage.run.__name__ == "run_stage" for stage in preflight.STAGES)
+
+
+def test_make_preflight_command_rejects_a_bad_flag_in_one_line(repo_root: Path) -> None:
+    """`make preflight` runs `python -m preflight`; a bad flag is one usage error and exit 2, no stage runs."""
+    done = subprocess.run([sys.executable, "-m", "preflight", "--only", "nope"], cwd=repo_root, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "invalid choice: 'nope'" in done.stderr and "Traceback" not in done.stderr
