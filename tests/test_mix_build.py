@@ -107,7 +107,7 @@ def test_manifest_records_mix_sources_tokenizer_and_inputs(cli_build, sources, t
     assert [s["name"] for s in config["sources"]] == ["skywork", "code", "math"]
     assert config["sources"][1]["sample"] == {"size": 8000, "seed": 42} and config["sources"][0]["files"] == 2
     assert config["decontamination"]["ngram"] == 13 and config["decontamination"]["threshold"] == 0.5
-    assert config["cleaning"] == {"version": "clean-v1", "neutralise": "neutralise-v1"}
+    assert config["cleaning"] == {"version": "clean-v1", "neutralise": "neutralise-v2"}
     assert [i.name for i in meta.inputs][:3] == [str(sources[n]) for n in ("skywork", "code", "math")]
     assert all(len(i.sha256) == 64 for i in meta.inputs) and len(meta.inputs) == 5
     assert "skywork: read 37, dropped 12, kept 25 in instruct; the paper used 54,146" in done.stdout
