@@ -1,0 +1,266 @@
+"""Cluster eval: ``bash launch/eval.sh --ckpt HF_DIR --benchmarks rewardbench[,...]`` on Slurm.
+
+    bash launch/eval.sh --ckpt HF_DIR [--benchmarks rewardbench,rmbench] [--nodes 1] [--tp 1] [--replicas N]
+                        [--validate] [--dry-run] [cluster flags] [-- extra eval/run_all.py flags]
+
+N data-parallel vLLM replicas (``--tp`` GPUs each, tensor parallel inside a replica; by default as many
+as the nodes hold) each judge a disjoint shard (``eval/run_all.py --shard i/N``, one Slurm step with
+its own GPUs). Their generation caches are merged (``python -m eval.shards merge-caches``) and one
+unsharded ``eval/run_all.py`` on the merged cache re-scores everything, so the report's numbers are
+those of a single-process run. Finally the scores go into the checkpoint's model card
+(``python -m launch.model_card HF_DIR --eval ...``). vLLM's prefix caching is on in the backend
+(every judgment shares the system prompt). Everything is checked before ``sbatch``: the folder is a
+Hugging Face model, its card (or ``--variant``) names the judge prompt, the benchmarks exist, the
+GPU layout divides. ``--validate`` runs one check step per replica (its GPUs, vLLM, the model) instead.
+Cluster flags and the env file are the training launcher's (launch/settings.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from infra.cli_errors import UserError, run_cli
+from launch.model_card import read_block
+from launch.settings import KNOBS, effective_python, flag_dest, resolve_settings
+
+PROG = "launch/eval.sh"
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = "launch-eval-spec-v1"
+DEFAULT_BENCHMARKS = "rewardbench"
+BACKENDS = ("vllm", "hf")  # hf: CPU tries and the local test cluster; the cluster runs vllm
+
+
+class EvalLaunchError(UserError):
+    """A cluster eval that cannot start as asked; one sentence naming the input and the fix."""
+
+
+@dataclass
+class EvalSpec:
+    """One cluster eval: written beside the reports, read by launch.eval_job inside the allocation."""
+
+    run_id: str
+    ckpt: str
+    benchmarks: list[str]
+    out: str
+    python: str
+    repo: str
+    nodes: int
+    gpus_per_node: int
+    tp: int
+    replicas: int
+    backend: str
+    mode: str
+    extra: list[str] = field(default_factory=list)
+    variant: str | None = None
+    node_env: dict[str, str] = field(default_factory=dict)
+    schema: str = SCHEMA
+
+    def eval_argv(self, *more: str) -> list[str]:
+        """``eval/run_all.py`` for this judge with the shared flags."""
+        argv = [self.python, str(Path(self.repo) / "eval" / "run_all.py"), "--ckpt", self.ckpt,
+                "--benchmarks", ",".join(self.benchmarks), "--backend", self.backend, "--no-progress"]
+        if self.backend == "vllm":
+            argv += ["--tensor-parallel-size", str(self.tp)]
+        if self.variant:
+            argv += ["--variant", self.variant]
+        return argv + list(self.extra) + list(more)
+
+    def replica_argv(self, index: int) -> list[str]:
+        shard = Path(self.out) / "shards" / str(index)
+        return self.eval_argv("--shard", f"{index}/{self.replicas}", "--out", str(shard), "--no-plots")
+
+    def merge_argv(self) -> list[str]:
+        caches = [str(Path(self.out) / "shards" / str(i) / "generations.jsonl") for i in range(self.replicas)]
+        return [self.python, "-m", "eval.shards", "merge-caches", "--out", self.merged_cache, *caches]
+
+    @property
+    def report_path(self) -> str:
+        """The validate report (one row per replica)."""
+        return str(Path(self.out) / "launch" / f"validate-{self.run_id}.json")
+
+    @property
+    def merged_cache(self) -> str:
+        return str(Path(self.out) / "generations.jsonl")
+
+    def final_argv(self) -> list[str]:
+        return self.eval_argv("--out", self.out, "--cache", self.merged_cache)
+
+    def card_argv(self) -> list[str] | None:
+        """Record the scores in the card (None without a card: --variant stood in for it)."""
+        if not read_block(self.ckpt):
+            return None
+        summaries = [a for b in self.benchmarks for a in ("--eval", str(Path(self.out) / b / "summary.json"))]
+        return [self.python, "-m", "launch.model_card", self.ckpt, *summaries]
+
+    def write(self, path: Path) -> Path:
+        from infra.atomic_files import write_text_atomic
+
+        return write_text_atomic(path, json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def read(cls, path: Path) -> EvalSpec:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if data.get("schema") != SCHEMA:
+            raise EvalLaunchError(f"{path} is not a {SCHEMA} spec; resubmit with launch/eval.sh.")
+        return cls(**data)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    p.add_argument("--ckpt", type=Path, required=True, help="exported Hugging Face folder (python -m launch.export)")
+    p.add_argument("--benchmarks", default=DEFAULT_BENCHMARKS, help="comma-separated eval CLIs (default rewardbench)")
+    p.add_argument("--out", type=Path, help="report folder (default HF_DIR-eval beside the model folder)")
+    p.add_argument("--nodes", type=int, default=1, help="nodes to allocate (default 1)")
+    p.add_argument("--gpus-per-node", type=int, default=8, help="GPUs per node (default 8)")
+    p.add_argument("--tp", type=int, default=1, help="tensor parallel GPUs per replica (default 1)")
+    p.add_argument("--replicas", type=int, help="data-parallel replicas (default nodes x gpus-per-node / tp)")
+    p.add_argument("--backend", choices=BACKENDS, default="vllm", help="judge backend on the nodes (default vllm)")
+    p.add_argument("--variant", help="judge prompt variant when the card has none (instruct or reasoning)")
+    p.add_argument("--validate", action="store_true", help="check every replica's step instead of judging")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and commands; submit and write nothing")
+    p.add_argument("--wait", action="store_true", help="wait for the job (implied by --validate)")
+    p.add_argument("--env-file", type=Path, help="cluster env file (default: $RMR1_ENV_FILE)")
+    for knob in KNOBS:
+        if knob.env.startswith("RMR1_") and knob.env not in ("RMR1_MODEL_PATH", "RMR1_DATA_DIR", "RMR1_OUTPUT_DIR"):
+            p.add_argument(knob.flag, dest=flag_dest(knob), metavar=knob.env, help=f"{knob.help} [{knob.source}]")
+    p.add_argument("extra", nargs="*", help="after --: more eval/run_all.py flags (e.g. --data rmb=DIR)")
+    return p
+
+
+def check(args: argparse.Namespace) -> list[str]:
+    """Every problem with the request, one phrase each (nothing is submitted when any exists)."""
+    problems = []
+    ckpt = args.ckpt
+    if not (ckpt / "config.json").is_file():
+        problems.append(f"--ckpt {ckpt} is not a Hugging Face model folder (no config.json); export the checkpoint "
+                        "with python -m launch.export")
+    elif not args.variant and not read_block(ckpt).get("prompt_variant"):
+        problems.append(f"--ckpt {ckpt} has no model card naming rm_r1.prompt_variant; export it with "
+                        "python -m launch.export or pass --variant instruct|reasoning")
+    unknown = [b for b in benchmark_list(args.benchmarks) if not (REPO / "eval" / f"{b}.py").is_file()]
+    if unknown:
+        problems.append(f"benchmark(s) {', '.join(unknown)} (no eval/<name>.py)")
+    if min(args.nodes, args.gpus_per_node, args.tp) < 1 or args.gpus_per_node % args.tp:
+        problems.append(f"a GPU layout where --tp {args.tp} divides --gpus-per-node {args.gpus_per_node} "
+                        f"(both >= 1, --nodes {args.nodes} >= 1)")
+    elif args.replicas is not None and not 1 <= args.replicas <= capacity(args):
+        problems.append(f"--replicas {args.replicas} between 1 and {capacity(args)} (what {args.nodes} node(s) of "
+                        f"{args.gpus_per_node} GPUs hold at --tp {args.tp})")
+    out_parent = _nearest_existing(args.out or default_out(ckpt))
+    if not os.access(out_parent, os.W_OK):
+        problems.append(f"write access to {out_parent} for the reports (pass --out)")
+    return problems
+
+
+def default_out(ckpt: Path) -> Path:
+    """Reports beside the model folder, not in it: an uploaded model folder stays the model only."""
+    return ckpt.parent / f"{ckpt.name}-eval"
+
+
+def benchmark_list(text: str) -> list[str]:
+    return [b.strip() for b in text.split(",") if b.strip()]
+
+
+def capacity(args: argparse.Namespace) -> int:
+    return args.nodes * (args.gpus_per_node // args.tp)
+
+
+def placement(spec: EvalSpec, nodes: Sequence[str]) -> list[str]:
+    """The node of each replica: replicas fill a node's GPUs before the next node."""
+    per_node = spec.gpus_per_node // spec.tp
+    return [nodes[i // per_node] for i in range(spec.replicas)]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_intermixed_args(argv)
+    args.ckpt = args.ckpt.expanduser().resolve()
+    problems = check(args)
+    if problems:
+        raise EvalLaunchError("Not submitting the eval: missing " + "; missing ".join(problems) + ".")
+    settings = resolve_settings({k.env: getattr(args, flag_dest(k), None) for k in KNOBS}, os.environ, args.env_file)
+    spec = make_spec(args, settings)
+    log_dir = Path(settings.get("RMR1_LOG_DIR") or Path(spec.out) / "launch")
+    spec_path = log_dir / f"{spec.run_id}.spec.json"
+    sbatch = sbatch_command(spec, settings, log_dir, spec_path)
+    print(describe(spec, sbatch))
+    if args.dry_run:
+        print("dry run: nothing submitted or written")
+        return 0
+    spec.write(spec_path)
+    from launch.slurm_jobs import submit, wait_for_job
+
+    job_id = submit(sbatch)
+    print(f"submitted job {job_id}; log {log_dir / f'eval-{job_id}.log'}", flush=True)
+    if not (args.wait or args.validate):
+        return 0
+    state = wait_for_job(job_id)
+    report = Path(spec.report_path)
+    if args.validate and report.is_file():
+        print(report.read_text(encoding="utf-8"), end="")
+    return 0 if state.state == "COMPLETED" else 1
+
+
+def make_spec(args: argparse.Namespace, settings) -> EvalSpec:  # settings: launch.settings.Settings
+    replicas = args.replicas or capacity(args)
+    nodes = math.ceil(replicas / (args.gpus_per_node // args.tp))
+    env = {k: settings.get(k) for k in ("RMR1_MODULES", "RMR1_SETUP") if settings.get(k)}
+    return EvalSpec(
+        run_id=f"eval-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{os.getpid()}", ckpt=str(args.ckpt),
+        benchmarks=benchmark_list(args.benchmarks),
+        out=str((args.out or default_out(args.ckpt)).expanduser().resolve()),
+        python=effective_python(settings, sys.executable), repo=str(REPO), nodes=nodes,
+        gpus_per_node=args.gpus_per_node, tp=args.tp, replicas=replicas, backend=args.backend,
+        mode="validate" if args.validate else "eval", extra=list(args.extra), variant=args.variant,
+        node_env={**env, **settings.extra_env},
+    )
+
+
+def sbatch_command(spec: EvalSpec, settings, log_dir: Path, spec_path: Path) -> list[str]:
+    """sbatch for the eval job: the training launcher's cluster settings, GPUs from the replica layout."""
+    from launch.slurm_args import Resources, sbatch_argv
+
+    argv = sbatch_argv(Resources(spec.nodes, spec.gpus_per_node), settings, "eval", log_dir,
+                       REPO / "launch" / "eval.sbatch", [spec.python, str(spec_path)])
+    argv = [a for a in argv if not a.startswith("--signal=")]  # a requeued eval resumes from its caches anyway
+    argv.insert(1, f"--chdir={REPO}")
+    return argv
+
+
+def describe(spec: EvalSpec, sbatch: list[str]) -> str:
+    nodes = sorted(set(placement(spec, [f"node{i}" for i in range(spec.nodes)])))
+    lines = [f"== cluster eval of {spec.ckpt} ({spec.mode})",
+             f"benchmarks    {', '.join(spec.benchmarks)}",
+             f"replicas      {spec.replicas} x {spec.tp} GPU(s) ({spec.backend}, prefix caching on) on "
+             f"{len(nodes)} node(s) of {spec.gpus_per_node} GPUs",
+             f"reports       {spec.out}", "-- commands", shlex.join(sbatch)]
+    if spec.mode == "validate":
+        lines.append("per replica: " + shlex.join([spec.python, "-m", "launch.eval_validate", "--spec", "SPEC",
+                                                   "--replica", "I"]))
+    else:
+        lines += [f"replica {i}: " + shlex.join(spec.replica_argv(i)) for i in range(min(spec.replicas, 2))]
+        if spec.replicas > 2:
+            lines.append(f"... {spec.replicas - 2} more replica(s), shards up to {spec.replicas - 1}/{spec.replicas}")
+        card = spec.card_argv()
+        lines += ["merge: " + shlex.join(spec.merge_argv()), "report: " + shlex.join(spec.final_argv()),
+                  "card: " + (shlex.join(card) if card else "(no model card to update)")]
+    return "\n".join(lines)
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.expanduser().resolve()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main, prog=PROG))

@@ -1,0 +1,85 @@
+"""launch/eval.sh: the replica layout, the commands it would run (dry run), and the checks before sbatch."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from infra.cli_errors import run_cli
+from launch.eval_cluster import EvalSpec, main, placement
+from launch.model_card import CardFacts, render
+
+
+@pytest.fixture()
+def model(tmp_path: Path) -> Path:
+    folder = tmp_path / "rl_qwen7b" / "hf"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text('{"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]}')
+    (folder / "tokenizer.json").write_text("{}")
+    facts = CardFacts(stage="rl", recipe="rl_qwen7b", step=61, prompt_variant="instruct", prompt_version="cor-v1",
+                      verdict_version="verdict-v2")
+    (folder / "README.md").write_text(render(facts))
+    return folder
+
+
+def _spec(replicas: int, tp: int, gpus: int = 8) -> EvalSpec:
+    return EvalSpec(run_id="r", ckpt="m", benchmarks=["rewardbench"], out="o", python="py", repo=".", nodes=9,
+                    gpus_per_node=gpus, tp=tp, replicas=replicas, backend="vllm", mode="eval")
+
+
+LAYOUTS = [
+    (8, 1, ["n1"] * 8),  # one node of 8 single-GPU replicas
+    (4, 2, ["n1"] * 4),  # TP 2: four replicas per node
+    (6, 4, ["n1", "n1", "n2", "n2", "n3", "n3"]),  # TP 4: two per node, the next node after two
+    (3, 8, ["n1", "n2", "n3"]),  # TP 8: a node each
+]
+
+
+@pytest.mark.parametrize(("replicas", "tp", "nodes"), LAYOUTS)
+def test_replicas_fill_a_node_before_the_next(replicas: int, tp: int, nodes: list[str]) -> None:
+    assert placement(_spec(replicas, tp), ["n1", "n2", "n3"]) == nodes
+
+
+def test_dry_run_prints_every_step_and_writes_nothing(model: Path, repo_root: Path, tmp_path: Path) -> None:
+    cmd = ["bash", str(repo_root / "launch" / "eval.sh"), "--ckpt", str(model), "--benchmarks", "rewardbench,rmbench",
+           "--nodes", "2", "--tp", "2", "--time", "2:00:00", "--dry-run"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "replicas      8 x 2 GPU(s) (vllm, prefix caching on) on 2 node(s) of 8 GPUs" in out
+    assert "--nodes=2 " in out and "--gpus-per-node=8 " in out and "--time=2:00:00" in out
+    assert "--shard 0/8" in out and "--shard 1/8" in out and "shards up to 7/8" in out
+    assert "--tensor-parallel-size 2" in out and "--benchmarks rewardbench,rmbench" in out
+    eval_dir = model.parent / "hf-eval"
+    assert f"merge-caches --out {eval_dir}/generations.jsonl" in out
+    assert f"--out {eval_dir} --cache {eval_dir}/generations.jsonl" in out  # the re-scoring run
+    assert f"launch.model_card {model} --eval {eval_dir}/rewardbench/summary.json" in out
+    assert not eval_dir.exists()
+
+
+BAD = [
+    # not an exported folder
+    ("no_config", [], "is not a Hugging Face model folder"),
+    # no card and no --variant: the judge prompt is unknown
+    ("no_card", [], "has no model card naming rm_r1.prompt_variant"),
+    # a benchmark without a CLI
+    ("ok", ["--benchmarks", "rewardbench,nosuch"], "benchmark(s) nosuch"),
+    # TP 3 does not divide 8 GPUs
+    ("ok", ["--tp", "3"], "--tp 3 divides --gpus-per-node 8"),
+    # more replicas than GPUs
+    ("ok", ["--replicas", "9"], "--replicas 9 between 1 and 8"),
+]
+
+
+@pytest.mark.parametrize(("case", "flags", "message"), BAD)
+def test_bad_requests_fail_before_sbatch(model: Path, capsys, case: str, flags: list[str], message: str) -> None:
+    if case == "no_config":
+        (model / "config.json").unlink()
+    if case == "no_card":
+        (model / "README.md").unlink()
+    assert run_cli(main, ["--ckpt", str(model), "--dry-run", *flags], prog="launch/eval.sh") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("launch/eval.sh: error: Not submitting the eval: missing ") and message in err, err
+    assert err.count("\n") == 1
