@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,38 @@ def missing_inputs(inputs: RunInputs) -> list[str]:
         )
     if not Path(inputs.output_root).is_dir():
         missing.append(f"output dir {inputs.output_root} (create it or set RMR1_OUTPUT_DIR to an existing folder)")
+    elif not writable(Path(inputs.output_root)):
+        missing.append(f"write access to output dir {inputs.output_root} (it is read-only; set RMR1_OUTPUT_DIR "
+                       "to a folder you can write)")
+    if inputs.model_is_hub_id and hub_offline() and not hub_cached(model):
+        missing.append(f"a cached copy of hub model {model} (HF_HUB_OFFLINE is set, so nothing is downloaded; "
+                       "download it once online, or set RMR1_MODEL_PATH to a local folder)")
     return missing
+
+
+def writable(folder: Path) -> bool:
+    """True when a file can be created in ``folder`` (a real write: root passes permission bits, not ro mounts)."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".launch-write-check-"):
+            return True
+    except OSError:
+        return False
+
+
+def hub_offline() -> bool:
+    """True when the environment forbids Hugging Face downloads (HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE)."""
+    return any(os.environ.get(k, "").strip().lower() in {"1", "true", "yes", "on"}
+               for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def hub_cached(model: str) -> bool:
+    """True when the local Hugging Face cache holds ``model``'s config.json (what verl reads first)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(model, "config.json")
+    return isinstance(found, str) and Path(found).is_file()
 
 
 def missing_sentence(recipe: str, missing: list[str]) -> str:

@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from launch.errors import SlurmError
 from launch.slurm_args import (
     Resources,
-    SlurmError,
     check_granted,
     granted_from_env,
     hostnames,
@@ -145,6 +145,8 @@ class Job:
         address_file = Path(spec.log_dir) / f"ray-head-{tag}.json"
         address_file.unlink(missing_ok=True)
         common = ["--num-gpus", str(place.gpus_per_node), "--num-cpus", str(place.cpus_per_node)]
+        if spec.ray_node_ip:  # --local and one-host clusters: every node on loopback, not the host's address
+            common += ["--node-ip", spec.ray_node_ip]
         head_args = [*common, "--address-file", str(address_file)]
         if spec.ray_tmpdir:
             head_args += ["--temp-dir", spec.ray_tmpdir]
@@ -295,13 +297,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: python -m launch.job SPEC.json (written by launch.submit)", file=sys.stderr)
         return 2
     path = Path(args[0])
-    try:
-        spec = JobSpec.read(path)
-    except ValueError as err:
-        print(f"launch.job: {err}", file=sys.stderr)
-        return 2
+    spec = JobSpec.read(path)  # a LaunchError: one sentence, exit 2 (run_cli)
     return Job(spec, path).run()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from infra.cli_errors import run_cli
+
+    raise SystemExit(run_cli(main, prog="python -m launch.job"))

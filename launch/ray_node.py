@@ -117,8 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--address", help="worker: the head's ip:port")
     parser.add_argument("--temp-dir", help="head: Ray's temp dir (workers use the head's)")
     parser.add_argument("--timeout", type=float, default=120.0, help="head: seconds to wait for the GCS port")
+    parser.add_argument("--node-ip", help="the IP this node uses (127.0.0.1 on one host); default: Ray's detection")
     args = parser.parse_args(argv)
-    ip, (port, *spare) = node_ip(), free_ports(4)
+    ip, (port, *spare) = args.node_ip or node_ip(), free_ports(4)
     cmd = ray_start_argv(args.role, ip, args.num_gpus, args.num_cpus, port, args.address, args.temp_dir, spare)
     print(f"[ray_node {socket.gethostname()}] {' '.join(cmd)}", flush=True)
     env = {"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": DRAIN_TIMEOUT_S, **os.environ}

@@ -21,13 +21,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.redaction import is_secret_name
+from launch.errors import SettingsError
+
 ENV_FILE_VAR = "RMR1_ENV_FILE"
-_SECRET = re.compile(r"(^|_)(KEY|TOKEN|SECRET|PASSWORD|PASSWD)(_|$)", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y"})
+FALSE_WORDS = frozenset({"", "0", "false", "no", "off", "n"})
 
-
-class SettingsError(ValueError):
-    """A bad setting; the message is one sentence naming the input and the fix."""
+__all__ = ["KNOBS", "Knob", "Setting", "Settings", "SettingsError", "read_env_file", "resolve_settings", "switch"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Knob:
     source: str
     help: str
     integer: bool = False
+    minimum: int | None = None  # integer knobs: the smallest value that works (0 would silently mean "default")
+    maximum: int | None = None
 
 
 KNOBS: tuple[Knob, ...] = (
@@ -51,12 +55,13 @@ KNOBS: tuple[Knob, ...] = (
     Knob("RMR1_PARTITION", "--partition", None, "Slurm's default partition", "Slurm partition"),
     Knob("RMR1_ACCOUNT", "--account", None, "your Slurm default account", "Slurm account"),
     Knob("RMR1_QOS", "--qos", None, "the partition's default QOS", "Slurm QOS"),
-    Knob("RMR1_CPUS_PER_GPU", "--cpus-per-gpu", "8", "8 fits 8-GPU nodes with >= 64 cores", "CPUs per GPU", True),
+    Knob("RMR1_CPUS_PER_GPU", "--cpus-per-gpu", "8", "8 fits 8-GPU nodes with >= 64 cores", "CPUs per GPU", True, 1),
     Knob("RMR1_MEM", "--mem", None, "the partition's default memory per node", "memory per node, e.g. 0 = all"),
     Knob("RMR1_TIME", "--time", "24:00:00", "a common partition maximum; set your partition's", "wall time"),
-    Knob("RMR1_SIGNAL_SECONDS", "--signal-seconds", "600", "10 min: Ray teardown + KillWait", "requeue signal", True),
-    Knob("RMR1_REQUEUE", "--requeue", "1", "requeue on preemption and before the time limit", "1 or 0", True),
-    Knob("RMR1_MAX_REQUEUES", "--max-requeues", "20", "stops a crash-looping job", "self-requeue limit", True),
+    Knob("RMR1_SIGNAL_SECONDS", "--signal-seconds", "600", "10 min: Ray teardown + KillWait", "requeue signal", True,
+         1, 65535),
+    Knob("RMR1_REQUEUE", "--requeue", "1", "requeue on preemption and before the time limit", "1 or 0", True, 0, 1),
+    Knob("RMR1_MAX_REQUEUES", "--max-requeues", "20", "stops a crash-looping job", "self-requeue limit", True, 0),
     Knob("RMR1_LOG_DIR", "--log-dir", None, "<trainer.default_local_dir>/launch", "Slurm and Ray logs, reports"),
     Knob("RMR1_SBATCH_ARGS", "--sbatch-args", None, "none", "extra sbatch arguments, e.g. --exclusive"),
     # What runs on every node.
@@ -68,11 +73,13 @@ KNOBS: tuple[Knob, ...] = (
     Knob("RMR1_PYTHON", "--python", None, "the interpreter running the launcher", "Python on every node"),
     Knob("RMR1_DRIVER_MODULE", "--driver-module", "verl.trainer.main_ppo", "verl's GRPO entry point", "driver"),
     # Ray.
-    Knob("RMR1_RAY_NUM_CPUS", "--ray-num-cpus", None, "the CPUs Slurm granted per node", "Ray CPUs/node", True),
+    Knob("RMR1_RAY_NUM_CPUS", "--ray-num-cpus", None, "the CPUs Slurm granted per node", "Ray CPUs/node", True, 1),
     Knob("RMR1_RAY_TMPDIR", "--ray-tmpdir", None, "Ray's default /tmp/ray", "Ray temp dir (short path)"),
-    Knob("RMR1_RAY_TIMEOUT", "--ray-timeout", "300", "Ray nodes import slowly from shared filesystems", "s", True),
+    Knob("RMR1_RAY_TIMEOUT", "--ray-timeout", "300", "Ray nodes import slowly from shared filesystems", "s", True, 1),
+    Knob("RMR1_RAY_NODE_IP", "--ray-node-ip", None, "Ray's own detection (--local: 127.0.0.1)",
+         "IP every Ray node uses; 127.0.0.1 when all nodes share this host (local Slurm)"),
     # Validate mode.
-    Knob("RMR1_MIN_FREE_GB", "--min-free-gb", None, "kept checkpoints x size (recipes plan)", "free disk", True),
+    Knob("RMR1_MIN_FREE_GB", "--min-free-gb", None, "kept checkpoints x size (recipes plan)", "free disk", True, 0),
 )
 KNOB_BY_ENV = {k.env: k for k in KNOBS}
 
@@ -108,10 +115,20 @@ class Settings:
 
 def read_env_file(path: Path) -> dict[str, tuple[str, int]]:
     """``{KEY: (value, line number)}`` from an env file; raises SettingsError on a malformed line or a secret."""
+    fix = f"pass an existing file to --env-file or {ENV_FILE_VAR}"
+    if path.is_dir():
+        raise SettingsError(f"env file {path} is a directory; {fix}, such as a copy of launch/cluster.env.example.")
     if not path.is_file():
-        raise SettingsError(f"env file {path} does not exist; pass an existing file to --env-file or {ENV_FILE_VAR}.")
+        raise SettingsError(f"env file {path} does not exist; {fix}.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise SettingsError(f"{path}:{line} is not UTF-8 text; save the env file as UTF-8.") from err
+    except OSError as err:
+        raise SettingsError(f"env file {path} cannot be read ({err.strerror}); {fix}.") from err
     found: dict[str, tuple[str, int]] = {}
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -158,9 +175,23 @@ def _resolve_one(
         setting = Setting(value, f"env file {env_file}:{line}")
     else:
         setting = Setting(knob.default, f"default: {knob.source}")
-    if knob.integer and setting.value is not None and not re.fullmatch(r"\d+", setting.value):
-        raise SettingsError(f"{knob.env} is {setting.value!r} ({setting.source}); it must be a whole number.")
+    if knob.integer and setting.value is not None:
+        _check_integer(knob, setting)
     return setting
+
+
+def _check_integer(knob: Knob, setting: Setting) -> None:
+    """Whole numbers within the knob's range: 0 CPUs or a 0 s timeout must not silently mean "the default"."""
+    text = (setting.value or "").strip()
+    low, high = knob.minimum, knob.maximum
+    allowed = f"from {low} to {high}" if high is not None else f"of {low} or more" if low is not None else ""
+    if not re.fullmatch(r"\d+", text):
+        raise SettingsError(f"{knob.env} is {setting.value!r} ({setting.source}); it must be a whole number {allowed}.")
+    value = int(text)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise SettingsError(
+            f"{knob.env} is {value} ({setting.source}); pass {knob.flag} with a whole number {allowed}."
+        )
 
 
 def _check_file_keys(from_file: Mapping[str, tuple[str, int]], env_file: Path | None) -> None:
@@ -169,11 +200,21 @@ def _check_file_keys(from_file: Mapping[str, tuple[str, int]], env_file: Path | 
             hint = difflib.get_close_matches(key, list(KNOB_BY_ENV), n=1)
             fix = f"did you mean {hint[0]}?" if hint else "see launch/cluster.env.example for the known ones."
             raise SettingsError(f"{env_file}:{line} sets unknown launcher setting {key}; {fix}")
-        if _SECRET.search(key):
+        if is_secret_name(key):
             raise SettingsError(
                 f"{env_file}:{line} sets {key}, which looks like a secret; export it in your shell instead "
                 "(secrets never go in files or on command lines)."
             )
+
+
+def switch(name: str, value: str | None) -> bool:
+    """A yes/no variable such as ``VALIDATE``: the usual spellings, anything else refused (never guessed)."""
+    word = (value or "").strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise SettingsError(f"{name} is {value!r}; set it to 1/true/yes/on or 0/false/no/off (or unset it).")
 
 
 def flag_dest(knob: Knob) -> str:

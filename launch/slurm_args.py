@@ -17,16 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from launch.errors import SlurmError
 from launch.settings import Settings
 from launch.spec import JobSpec
 
 # sbatch --time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S.
 _TIME = re.compile(r"^(?:(?P<d>\d+)-)?(?P<rest>\d+(?::\d+){0,2})$")
 SIGNAL = "USR1"  # sent to the batch shell only (B:), which requeues the job
-
-
-class SlurmError(ValueError):
-    """A Slurm request or allocation that cannot work; one sentence naming the fix."""
 
 
 @dataclass(frozen=True)
@@ -54,22 +51,31 @@ class Granted:
 
 
 def resources_of(cfg: Any) -> Resources:
-    """The resource block of a composed recipe (``trainer.nnodes``, ``trainer.n_gpus_per_node``)."""
-    return Resources(nnodes=int(cfg.trainer.nnodes), gpus_per_node=int(cfg.trainer.n_gpus_per_node))
+    """The resource block of a composed recipe (``trainer.nnodes``, ``trainer.n_gpus_per_node``), each >= 1."""
+    values = {}
+    for key in ("nnodes", "n_gpus_per_node"):
+        raw = cfg.trainer.get(key)
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+            raise SlurmError(f"trainer.{key} is {raw!r}; pass trainer.{key}=N with a whole number of 1 or more.")
+        values[key] = raw
+    return Resources(nnodes=values["nnodes"], gpus_per_node=values["n_gpus_per_node"])
 
 
 def parse_time(text: str) -> int:
-    """Seconds in a Slurm time limit (``90``, ``1:30:00``, ``2-00:00:00``); raises SlurmError otherwise."""
+    """Seconds in a Slurm time limit (``90``, ``1:30:00``, ``2-00:00:00``), above 0; raises SlurmError otherwise."""
     match = _TIME.match(text.strip())
     if not match:
-        raise SlurmError(f"time limit {text!r} is not a Slurm time; use minutes, H:M:S or D-H:M:S.")
+        raise SlurmError(f"time limit {text!r} is not a Slurm time; pass --time in minutes, H:M:S or D-H:M:S.")
     parts = [int(p) for p in match["rest"].split(":")]
     days = int(match["d"] or 0)
     if match["d"] is None:  # without days: M, M:S, H:M:S
         h, m, s = [0, *parts, 0][:3] if len(parts) < 3 else parts
     else:  # with days: D-H, D-H:M, D-H:M:S
         h, m, s = (parts + [0, 0])[:3]
-    return ((days * 24 + h) * 60 + m) * 60 + s
+    seconds = ((days * 24 + h) * 60 + m) * 60 + s
+    if seconds <= 0:
+        raise SlurmError(f"time limit {text!r} is zero; pass --time with a limit above 0, e.g. 24:00:00.")
+    return seconds
 
 
 def parse_gpus(value: str) -> int:
@@ -87,8 +93,9 @@ def sbatch_argv(
     resources: Resources, settings: Settings, job_name: str, log_dir: Path, script: Path, script_args: Sequence[str]
 ) -> list[str]:
     """The full ``sbatch`` command: resources from the recipe, everything else from the settings."""
-    cpus = resources.gpus_per_node * (settings.integer("RMR1_CPUS_PER_GPU") or 1)
+    cpus = cpus_per_node(resources, settings)
     limit = settings.get("RMR1_TIME") or ""
+    parse_time(limit)  # a bad or zero limit is refused here, before anything is written
     log = str(log_dir / "%x-%j.log")
     argv = [
         "sbatch",
@@ -115,6 +122,11 @@ def sbatch_argv(
         argv.append(f"--mem={settings.get('RMR1_MEM')}")
     argv += shlex.split(settings.get("RMR1_SBATCH_ARGS") or "")
     return argv + [str(script), *script_args]
+
+
+def cpus_per_node(resources: Resources, settings: Settings) -> int:
+    """CPUs asked per node: GPUs per node x RMR1_CPUS_PER_GPU (a knob of 1 or more)."""
+    return resources.gpus_per_node * (settings.integer("RMR1_CPUS_PER_GPU") or 1)
 
 
 def signal_seconds(settings: Settings) -> int:

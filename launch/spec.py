@@ -1,9 +1,11 @@
 """The job spec: everything a submitted job needs, resolved at submit time and written as JSON.
 
-``launch.submit`` writes it into the run's log folder and passes its path to ``launch/job.sbatch``;
-``launch.job`` reads it on the first node (and again after every requeue). It holds no secrets: the
-WANDB key and the environment travel through Slurm's ``--export=ALL``. Import-light (stdlib and infra.run_metadata):
-the orchestrator that reads it may run on a node's system Python when the work runs in a container.
+``launch.submit`` writes it into the run's log folder (after every check passed) and passes its path to
+``launch/job.sbatch``; ``launch.job`` reads it on the first node (and again after every requeue). It
+holds no secrets: the launcher refuses secret-looking overrides and env-file keys
+(``infra.redaction.is_secret_name``), and the WANDB key travels in the environment (``--export=ALL``).
+Import-light (stdlib and ``infra.atomic_files``): the orchestrator that reads it may run on a node's
+system Python when the work runs in a container.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from infra.atomic_files import write_text_atomic
+from launch.errors import LaunchError
 
 SCHEMA = "launch-spec-v1"
 Mode = Literal["train", "validate"]
@@ -45,6 +48,7 @@ class JobSpec:
     ray_num_cpus: int | None = None
     ray_tmpdir: str | None = None
     ray_timeout: int = 300
+    ray_node_ip: str | None = None  # 127.0.0.1 for --local and one-host clusters; None: Ray's own detection
     container_image: str | None = None
     container_mounts: str | None = None
     srun_args: list[str] = field(default_factory=list)
@@ -89,11 +93,12 @@ class JobSpec:
 
     @classmethod
     def read(cls, path: Path) -> JobSpec:
-        """Load a spec; raises ValueError naming the file when it is not one."""
+        """Load a spec; raises LaunchError naming the file when it is not one."""
         try:
             data: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
-            raise ValueError(f"job spec {path} cannot be read ({err}); resubmit with the launcher.") from err
-        if data.get("schema") != SCHEMA:
-            raise ValueError(f"job spec {path} has schema {data.get('schema')!r}, not {SCHEMA!r}; resubmit.")
+        except (OSError, ValueError) as err:
+            raise LaunchError(f"job spec {path} cannot be read ({err}); resubmit with the launcher.") from err
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            data = data if isinstance(data, dict) else {}
+            raise LaunchError(f"job spec {path} has schema {data.get('schema')!r}, not {SCHEMA!r}; resubmit.")
         return cls(**data)

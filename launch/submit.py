@@ -14,31 +14,33 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import secrets
 import shlex
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from infra.cli_errors import run_cli
+from infra.redaction import is_secret_name, redact, secret_values
+from launch.checks import check_node_env, check_recipe, print_warnings
 from launch.echo import describe
+from launch.errors import Cancelled, LaunchError, SubmitError
 from launch.inputs import missing_inputs, missing_sentence, read_inputs
-from launch.settings import KNOBS, Settings, SettingsError, absolute, effective_python, flag_dest, resolve_settings
-from launch.slurm_args import SlurmError, resources_of, sbatch_argv, signal_seconds
+from launch.settings import KNOBS, Settings, absolute, effective_python, flag_dest, resolve_settings, switch
+from launch.slurm_args import resources_of, sbatch_argv, signal_seconds
 from launch.spec import JobSpec
 
+PROG = "launch"
 REPO = Path(__file__).resolve().parents[1]
 PATH_INPUTS = ("RMR1_MODEL_PATH", "RMR1_DATA_DIR", "RMR1_OUTPUT_DIR")
 NODE_ENV = ("RMR1_MODULES", "RMR1_SETUP")
-# A key naming a secret (wandb_api_key, hf_token, ...), but not tokenizer_path or max_tokens.
-_SECRET_KEY = re.compile(r"(^|[._])(api_?key|token|secret|password|passwd)($|[._])")
 WHERE = {"local": "local Ray", "allocation": "this allocation", "sbatch": "sbatch"}
-
-
-class UsageError(ValueError):
-    """A user mistake; printed as one sentence, exit code 2."""
+DRY_RUN_SPEC = "<SPEC.json: written at submission>"  # a dry run writes nothing, so it names no real file
+LOOPBACK = "127.0.0.1"
+# The shell's working-directory variables match the secret word "pwd" but hold paths, never secrets.
+NOT_SECRETS = ("PWD", "OLDPWD")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -58,39 +60,49 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The launcher; bad input is one sentence and exit 2, Ctrl-C exit 130 (infra.cli_errors)."""
+    return run_cli(_main, argv, prog=PROG)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_intermixed_args(argv)
-    try:
-        return run(args)
-    except (UsageError, SettingsError, SlurmError) as err:
-        print(f"error: {err}", file=sys.stderr, flush=True)
-        return 2
+    return run(args)
 
 
 def run(args: argparse.Namespace) -> int:
-    validate = args.validate or os.environ.get("VALIDATE") == "1"
-    _reject_secrets(args.overrides)
+    """Check everything, then dry-run, run here, or submit; nothing is written before every check passed."""
+    validate = args.validate or switch("VALIDATE", os.environ.get("VALIDATE"))
+    if args.local_gpus is not None and args.local_gpus < 0:
+        raise LaunchError(f"--local-gpus is {args.local_gpus}; pass 0 or more GPUs to declare to the local Ray node.")
+    _reject_secrets(args.overrides, os.environ)
     settings = resolve_settings({k.env: getattr(args, flag_dest(k)) for k in KNOBS}, os.environ, args.env_file)
     cwd = Path.cwd()
     _export_inputs(settings, cwd)
     composed = _compose(args.recipe, args.overrides)
+    resources = resources_of(composed.cfg)
     inputs = read_inputs(composed, cwd)
-    missing = missing_inputs(inputs)
+    missing = missing_inputs(inputs) + check_node_env(settings)
     if missing:
-        raise UsageError(missing_sentence(args.recipe, missing))
+        raise LaunchError(missing_sentence(args.recipe, missing))
     _check_logger_and_resume(composed.cfg, settings)
+    warnings = check_recipe(composed)
     backend = _backend(args)
+    if backend == "sbatch":
+        _check_partition(resources, settings, args.recipe)
     spec = _make_spec(args, settings, composed, inputs, validate, backend)
-    script_args = [_orchestrator_python(spec), str(Path(spec.log_dir) / f"{spec.run_id}.spec.json")]
-    sbatch = sbatch_argv(
-        resources_of(composed.cfg), settings, _job_name(spec), Path(spec.log_dir), REPO / "launch" / "job.sbatch",
-        script_args,
-    )
+    spec_path = Path(spec.log_dir) / f"{spec.run_id}.spec.json"
+    script_args = [_orchestrator_python(spec), DRY_RUN_SPEC if args.dry_run else str(spec_path)]
+    sbatch = sbatch_argv(resources, settings, _job_name(spec), Path(spec.log_dir), REPO / "launch" / "job.sbatch",
+                         script_args)
     sbatch.insert(1, f"--chdir={REPO}")
-    print(describe(spec, settings, inputs, composed, sbatch, "dry run" if args.dry_run else WHERE[backend]))
+    echo = describe(spec, settings, inputs, composed, sbatch, "dry run" if args.dry_run else WHERE[backend])
+    print(redact(echo, environment_secrets(os.environ)))
+    print_warnings(warnings)
     if args.dry_run:
-        print("dry run: nothing submitted")
+        print("dry run: nothing submitted or written")
         return 0
-    spec_path = Path(script_args[1])
+    if spec.report:
+        Path(spec.report).unlink(missing_ok=True)  # a report at this path is only ever this run's
     write_ray_token(spec)
     spec.write(spec_path)
     if backend in ("local", "allocation"):
@@ -98,17 +110,28 @@ def run(args: argparse.Namespace) -> int:
 
         code = Job(spec, spec_path).run()
         return _finish(spec, code)
-    return _submit_and_follow(spec, sbatch, args.wait or validate)
+    return _submit_and_follow(spec, spec_path, sbatch, args.wait or validate)
 
 
-def _reject_secrets(overrides: Sequence[str]) -> None:
+def _reject_secrets(overrides: Sequence[str], environ: Mapping[str, str]) -> None:
+    """A secret never goes on a command line (visible to every user) nor into the spec file."""
+    known = environment_secrets(environ)
     for override in overrides:
-        key = override.split("=", 1)[0].lstrip("+~").lower()
-        if _SECRET_KEY.search(key) or "WANDB_API_KEY" in override:
-            raise UsageError(
-                f"override {key!r} looks like a secret; export it in your environment (WANDB_API_KEY=...) instead, "
-                "since command lines are visible to every user of the cluster."
+        key, _, value = override.partition("=")
+        key = key.lstrip("+~")
+        holds_secret = any(secret in value for secret in known)
+        if is_secret_name(key) or holds_secret:
+            what = f"override {key!r} looks like a secret" if not holds_secret else (
+                f"the value of override {key!r} contains a secret from your environment")
+            raise LaunchError(
+                f"{what}; export it in your environment (e.g. WANDB_API_KEY=...) instead, since command lines "
+                "are visible to every user of the cluster and overrides are written to the job spec."
             )
+
+
+def environment_secrets(environ: Mapping[str, str]) -> list[str]:
+    """Values of the environment's secret-looking variables (infra.redaction), shell path variables left out."""
+    return secret_values({k: v for k, v in environ.items() if k not in NOT_SECRETS})
 
 
 def _export_inputs(settings: Settings, cwd: Path) -> None:
@@ -122,14 +145,11 @@ def _export_inputs(settings: Settings, cwd: Path) -> None:
 
 
 def _compose(recipe: str, overrides: Sequence[str]):  # -> recipes.compose.Composed
-    from recipes.compose import RecipeError, compose_recipe
+    from recipes.compose import compose_recipe
 
-    try:
-        composed = compose_recipe(recipe, list(overrides))
-    except RecipeError as err:
-        raise UsageError(str(err)) from err
+    composed = compose_recipe(recipe, list(overrides))  # RecipeError is a UserError: one sentence, exit 2
     if composed.kind != "rl":
-        raise UsageError(f"{recipe} is an SFT recipe; this launcher runs GRPO recipes (rl_*), use one of those.")
+        raise LaunchError(f"{recipe} is an SFT recipe; this launcher runs GRPO recipes (rl_*), use one of those.")
     return composed
 
 
@@ -137,12 +157,12 @@ def _check_logger_and_resume(cfg, settings: Settings) -> None:
     loggers = cfg.trainer.logger
     loggers = [loggers] if isinstance(loggers, str) else list(loggers or [])
     if "wandb" in loggers and not os.environ.get("WANDB_API_KEY") and os.environ.get("WANDB_MODE") != "offline":
-        raise UsageError(
+        raise LaunchError(
             "trainer.logger includes wandb but WANDB_API_KEY is not in your environment; export it in your shell "
             "(it is never read from a file or the command line) or drop wandb from trainer.logger."
         )
     if settings.integer("RMR1_REQUEUE") and cfg.trainer.resume_mode != "auto":
-        raise UsageError(
+        raise LaunchError(
             f"trainer.resume_mode is {cfg.trainer.resume_mode!r}, so a requeued job would restart from step 0; "
             "drop that override or pass --requeue 0."
         )
@@ -156,7 +176,7 @@ def _backend(args: argparse.Namespace) -> str:
     if os.environ.get("SLURM_JOB_ID"):
         return "allocation"
     if not args.dry_run and shutil.which("sbatch") is None:
-        raise UsageError("sbatch is not on PATH; run this on a Slurm login node, or pass --local to use this machine.")
+        raise LaunchError("sbatch is not on PATH; run this on a Slurm login node, or pass --local to use this machine.")
     return "sbatch"
 
 
@@ -190,6 +210,7 @@ def _make_spec(args, settings: Settings, composed, inputs, validate: bool, backe
         ray_num_cpus=settings.integer("RMR1_RAY_NUM_CPUS"),
         ray_tmpdir=settings.get("RMR1_RAY_TMPDIR"),
         ray_timeout=settings.integer("RMR1_RAY_TIMEOUT") or 300,
+        ray_node_ip=LOOPBACK if backend == "local" else settings.get("RMR1_RAY_NODE_IP"),
         container_image=settings.get("RMR1_CONTAINER_IMAGE"),
         container_mounts=settings.get("RMR1_CONTAINER_MOUNTS"),
         srun_args=shlex.split(settings.get("RMR1_SRUN_ARGS") or ""),
@@ -233,31 +254,68 @@ def _local_gpus(args: argparse.Namespace) -> int:
     return sum(1 for line in out.stdout.splitlines() if line.startswith("GPU "))
 
 
-def _submit_and_follow(spec: JobSpec, sbatch: list[str], wait: bool) -> int:
-    from launch.slurm_jobs import SubmitError, submit, wait_for_job
+def _check_partition(resources, settings: Settings, recipe: str) -> None:  # resources: slurm_args.Resources
+    from launch.partition import check_partition, read_partition_nodes
 
+    nodes = read_partition_nodes()
+    if nodes:
+        check_partition(resources, settings, recipe, nodes)
+
+
+def _submit_and_follow(spec: JobSpec, spec_path: Path, sbatch: list[str], wait: bool) -> int:
+    from launch.slurm_jobs import cancel, job_state, refuse_if_hopeless, submit, wait_for_job
+
+    name = _job_name(spec)
     try:
         job_id = submit(sbatch)
-    except SubmitError as err:
-        raise UsageError(str(err)) from err
-    print(f"submitted job {job_id}; log {Path(spec.log_dir) / f'{_job_name(spec)}-{job_id}.log'}", flush=True)
-    if not wait:
-        return 0
-    state = wait_for_job(job_id)
+    except SubmitError:
+        _remove_run_files(spec, spec_path)  # a refused submission leaves nothing behind
+        raise
+    print(f"submitted job {job_id}; log {Path(spec.log_dir) / f'{name}-{job_id}.log'}", flush=True)
+    try:
+        first = job_state(job_id)
+        if first is not None:
+            refuse_if_hopeless(first, name)  # a request the partition can never grant fails now, not never
+        if not wait:
+            return 0
+        state = wait_for_job(job_id, name=name)
+    except KeyboardInterrupt:
+        if spec.mode == "validate":
+            done = "cancelled" if cancel(job_id) else "could not cancel (run scancel yourself)"
+            raise Cancelled(f"interrupted: {done} Slurm job {job_id} ({name}); nothing else is left queued.") from None
+        raise Cancelled(f"interrupted: stopped following Slurm job {job_id} ({name}), which keeps running; "
+                        f"stop it with scancel {job_id}.") from None
     print(f"job {job_id} ended {state.state} with exit code {state.exit_code} after {state.restarts} restart(s)")
     return _finish(spec, 0 if state.state == "COMPLETED" else (state.exit_code or 1))
 
 
+def _remove_run_files(spec: JobSpec, spec_path: Path) -> None:
+    spec_path.unlink(missing_ok=True)
+    token = spec.env.get("RAY_AUTH_TOKEN_PATH")
+    if token:
+        Path(token).unlink(missing_ok=True)
+
+
 def _finish(spec: JobSpec, code: int) -> int:
-    if spec.mode == "validate" and spec.report and Path(spec.report).is_file():
-        import json
+    """Print this run's validate report; a report from another run (or none) is said, never shown as ours."""
+    if spec.mode != "validate" or not spec.report:
+        return code
+    import json
 
-        from launch.validate import summary
+    from launch.validate import summary
 
-        print(summary(json.loads(Path(spec.report).read_text(encoding="utf-8"))))
-        print(f"report: {spec.report}")
+    path = Path(spec.report)
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        report = None
+    if not isinstance(report, dict) or report.get("run_id") != spec.run_id:
+        print(f"validate FAILED: {spec.recipe} wrote no report at {path} (exit code {code}); see the log above.")
+        return code or 1
+    print(summary(report))
+    print(f"report: {path}")
     return code
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

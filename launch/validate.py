@@ -4,20 +4,21 @@
 
 One Ray task pinned to EACH alive node runs :func:`launch.node_checks.check_node`; meanwhile this
 process composes the recipe with the spec's overrides and runs the recipes' own checks
-(``recipes.validate.check_composed``). The report says whether the cluster registered the declared
-nodes and GPUs, whether every node passed, whether the nodes run the same code, and whether the
-config is valid. Exit code 0 only when everything passed.
+(``recipes.validate.check_composed``, the same ones ``launch.submit`` ran before submitting). The
+report says whether the cluster registered the declared nodes and GPUs, whether every node passed,
+whether the nodes run the same code, and whether the config is valid; the printed summary names every
+warning too. Exit code 0 only when everything passed.
 
 The report is its own small JSON shape (``launch-validate-v1``), not ``infra.run_metadata``: that
 schema describes files a tool produced (inputs, outputs, content hash); this is a check result with
-per-node rows. It reuses run_metadata's atomic write and git helper.
+per-node rows and the run id of the launch that asked for it (``launch.submit`` shows no other run's
+report). It is written atomically (``infra.atomic_files``) and uses run_metadata's git helper.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -191,9 +192,12 @@ def summary(report: dict[str, Any]) -> str:
     lines.append(f"cluster: {c['registered_nodes']}/{c['expected_nodes']} nodes, "
                  f"{c['registered_gpus']}/{c['expected_gpus']} GPUs registered")
     config = report["config"]
-    errors = [p["message"] for p in config["recipe_report"]["problems"] if p["level"] == "error"]
+    problems = config["recipe_report"]["problems"]
+    errors = [p["message"] for p in problems if p["level"] == "error"]
     lines.append(f"config: {'valid' if config['ok'] else 'INVALID: ' + ' '.join(errors + config['launch_problems'])}")
-    lines.append(f"validate {'PASSED' if report['ok'] else 'FAILED'}: {report['recipe']}")
+    lines += [f"warning: [{p['check']}] {p['message']}" for p in problems if p["level"] == "warning"]
+    warned = sum(p["level"] == "warning" for p in problems)
+    lines.append(f"validate {'PASSED' if report['ok'] else 'FAILED'}: {report['recipe']} ({warned} warning(s))")
     return "\n".join(lines)
 
 
@@ -219,4 +223,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from infra.cli_errors import run_cli
+
+    raise SystemExit(run_cli(main, prog="python -m launch.validate"))

@@ -86,8 +86,8 @@ def test_dry_run_echoes_config_and_prints_the_exact_commands(repo_root: Path, re
     for arg in ["--nodes=1", "--gpus-per-node=8", "--cpus-per-task=64", "--time=24:00:00", "--requeue",
                 "--signal=B:USR1@600", f"--output={log_dir}/%x-%j.log", f"--chdir={repo_root}"]:
         assert f" {arg} " in f" {sbatch} "
-    assert sbatch.split()[-3] == f"{repo_root}/launch/job.sbatch"
-    assert out.rstrip().endswith("dry run: nothing submitted")
+    assert sbatch.split()[-6] == f"{repo_root}/launch/job.sbatch"  # then PYTHON and the spec placeholder
+    assert out.rstrip().endswith("dry run: nothing submitted or written")
     assert not log_dir.exists(), "a dry run writes nothing"
 
 
@@ -95,7 +95,7 @@ def test_missing_inputs_are_named_in_one_sentence(clean_env, tmp_path: Path, cap
     assert submit(["rl_qwen14b", "--validate"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.endswith(".")
-    assert err.startswith("error: Not submitting rl_qwen14b: missing model path ")
+    assert err.startswith("launch: error: Not submitting rl_qwen14b: missing model path ")
     # the default paths resolve against the working directory and name the variable that fixes them
     assert f"missing data file(s) {tmp_path}/data/rm_r1/instruct/train.parquet" in err and "RMR1_DATA_DIR" in err
     assert f"missing output dir {tmp_path}/checkpoints (create it or set RMR1_OUTPUT_DIR" in err

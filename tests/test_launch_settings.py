@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from launch.errors import LaunchError
 from launch.job import latest_checkpoint
 from launch.settings import Settings, SettingsError, read_env_file, resolve_settings
 from launch.slurm_args import (
@@ -151,12 +152,14 @@ def test_no_requeue_drops_the_signal(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("RMR1_TIME=10\nRMR1_SIGNAL_SECONDS=600\n", "must be above 0 and below the time limit of 600 s"),  # too late
-        ("RMR1_SIGNAL_SECONDS=0\n", "must be above 0"),  # never
-        ("RMR1_TIME=2-0\nRMR1_SIGNAL_SECONDS=70000\n", "above Slurm's maximum of 65535"),  # Slurm's bound
+        # never: refused as a setting already (a knob of 1 or more)
+        ("RMR1_SIGNAL_SECONDS=0\n", "RMR1_SIGNAL_SECONDS is 0 .*whole number from 1 to 65535"),
+        # Slurm's bound, refused as a setting too
+        ("RMR1_TIME=2-0\nRMR1_SIGNAL_SECONDS=70000\n", "RMR1_SIGNAL_SECONDS is 70000 .*from 1 to 65535"),
     ],
 )
 def test_signal_must_fit_the_time_limit(tmp_path: Path, text: str, message: str) -> None:
-    with pytest.raises(SlurmError, match=message):
+    with pytest.raises(LaunchError, match=message):
         signal_seconds(_settings(tmp_path, text))
 
 

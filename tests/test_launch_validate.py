@@ -147,7 +147,7 @@ VERDICTS = [
 def test_report_verdict(state: ClusterState, nodes, recipe, ok: bool) -> None:
     report = assemble(_spec(), state, nodes, recipe, [])
     assert report["ok"] is ok and report["schema"] == "launch-validate-v1"
-    assert summary(report).endswith(f"validate {'PASSED' if ok else 'FAILED'}: rl_qwen14b")
+    assert summary(report).endswith(f"validate {'PASSED' if ok else 'FAILED'}: rl_qwen14b (0 warning(s))")
 
 
 def test_cluster_state_counts_alive_nodes_only() -> None:
