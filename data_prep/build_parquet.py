@@ -19,14 +19,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from data_prep.adapters import parse_input_spec
 from data_prep.benchmark_prompts import BENCHMARKS, parse_benchmark_spec
 from data_prep.decontamination import DEFAULT_NGRAM, DEFAULT_THRESHOLD
 from data_prep.errors import BuildError
 from data_prep.mix import Mix, builtin_mixes, load_mix, with_overrides
-from data_prep.options import DEFAULT_MAX_PROMPT_LENGTH, DEFAULT_OUT, DEFAULT_VAL_SIZE, BuildOptions
+from data_prep.options import DEFAULT_MAX_PROMPT_LENGTH, DEFAULT_OUT, DEFAULT_VAL_SIZE, MAX_SEED, BuildOptions
 from data_prep.pipeline import BuildResult, build, describe
 from data_prep.prompts import PROMPT_VERSION, VARIANTS
 from infra.cli_errors import run_cli
@@ -36,9 +36,16 @@ SAMPLES = Path(__file__).resolve().parents[1] / "preflight" / "samples" / "pairs
 PROG = "build_parquet"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line through the project's convention (exit 2), not usage + error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise BuildError(f"{message}; run with --help to see every flag.")
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The command-line interface (every flag has help)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python data_prep/build_parquet.py",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -72,7 +79,7 @@ def make_parser() -> argparse.ArgumentParser:
         f"(default: {DEFAULT_VAL_SIZE})")
     add("--distill-fraction", type=float, default=0.0,
         help="share of the non-val pairs set aside as distill.parquet for distillation traces (paper: 0.12; default 0)")
-    add("--seed", type=int, default=0, help="seed for the splits and the A/B placement (default: 0)")
+    add("--seed", type=_seed, default=0, help="seed for the splits and the A/B placement (default: 0)")
     add("--prompt-template", type=Path, default=None, metavar="FILE",
         help="use this template file instead of the built-in one (needs exactly one --variant; its hash becomes "
         "the prompt version)")
@@ -93,10 +100,26 @@ def _json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
-        raise argparse.ArgumentTypeError(f"{text!r} is not JSON ({err.msg}); pass an object like '{{}}'") from err
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not JSON ({err.msg}); pass an object like '{{}}'") from err
+    except (ValueError, RecursionError) as err:  # a 5,000-digit number, or nesting too deep to parse
+        raise argparse.ArgumentTypeError(f"{_shown(text)} cannot be read as JSON ({type(err).__name__}); pass a "
+                                         "small object like '{}'") from err
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a JSON object; pass one like '{{\"k\": true}}'")
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a JSON object; pass one like '{{\"k\": true}}'")
     return value
+
+
+def _seed(text: str) -> int:
+    """A whole number from 0 to 2**63-1 (rows store it as int64); Python refuses str->int past 4,300 digits."""
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19 or int(digits) > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a whole number from 0 to 2**63-1")
+    return int(digits)
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """``text`` quoted for a message, cut if long (a message stays one readable line)."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
 def _assignments(values: Sequence[str], flag: str) -> dict[str, str]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +36,12 @@ from data_prep.prompts import PromptTemplate
 from data_prep.variant_plan import VariantPlan
 from data_prep.writers import DATA_SOURCE_PREFIX
 from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
+from infra.versions import tool_version
 
+__all__ = ["MANIFEST_NAME", "TOOL", "add_accounting", "add_split_counts", "build_manifest", "shared_counts",
+           "tool_version"]
 MANIFEST_NAME = "manifest.json"
 TOOL = "data_prep.build_parquet"
-
-
-def tool_version() -> str:
-    """The installed project version (``unknown`` when run from an uninstalled tree)."""
-    try:
-        return importlib_metadata.version("rm-r1-recipe")
-    except importlib_metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def shared_counts(collected: Collected, plan: VariantPlan) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class Message(TypedDict):
 
 ROLES: tuple[str, ...] = ("system", "user", "assistant")
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, paired surrogates are already one code point
 
 
 class PairError(DataPrepError):
@@ -118,10 +119,11 @@ def make_pair(
     _check_shape(conv, sides[0], sides[1])
     meta = dict(metadata or {})
     try:
-        json.dumps(meta, ensure_ascii=False, allow_nan=False)
+        json.dumps(meta, ensure_ascii=False, allow_nan=False).encode("utf-8")  # surrogates fail here too
     except (TypeError, ValueError) as err:
         raise PairError(f"metadata {meta!r} is not plain JSON ({err}); keep only strings, numbers and lists.") from err
     ident = str(pair_id) if pair_id is not None and str(pair_id) != "" else content_id(conv, sides[0], sides[1])
+    _check_text(ident, "id")
     return PreferencePair(ident, source, conv, sides[0], sides[1], meta)
 
 
@@ -179,6 +181,7 @@ def split_shared_prefix(
 
 def _messages(value: Any, default_role: str, name: str) -> tuple[Message, ...]:
     if isinstance(value, str):
+        _check_text(value, name)
         return (Message(role=default_role, content=value),)
     if not isinstance(value, Sequence) or isinstance(value, bytes):
         raise PairError(f"{name} is a {type(value).__name__}; give a string or a list of {{role, content}} messages.")
@@ -188,8 +191,16 @@ def _messages(value: Any, default_role: str, name: str) -> tuple[Message, ...]:
             raise PairError(
                 f"{name}[{i}] is {str(msg)[:80]!r}; each message needs a role in {ROLES} and a string content."
             )
+        _check_text(msg["content"], f"{name}[{i}]")
         out.append(Message(role=msg["role"], content=msg["content"]))
     return tuple(out)
+
+
+def _check_text(text: str, name: str) -> None:
+    """Refuse lone surrogates (a JSON escape such as \\ud800 with no partner): no UTF-8 writer can store them."""
+    if not text.isascii() and (found := _LONE_SURROGATE.search(text)):
+        raise PairError(f"{name} holds a lone surrogate escape (\\u{ord(found.group()):04x}), which is not text; "
+                        "fix the escape in the source file or drop the row.")
 
 
 def _strip_prefix(side: tuple[Message, ...], conv: tuple[Message, ...], name: str) -> tuple[Message, ...]:

@@ -14,8 +14,8 @@ name that is not cached is a one-sentence error saying how to point at local fil
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.errors import DataPrepError
+from infra import row_files
+from infra.hub import is_offline, looks_like_hub_id
 from infra.run_metadata import InputRef, sha256_file
 
 DATA_SUFFIXES: tuple[str, ...] = (".parquet", ".jsonl", ".json")
-_HUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _METADATA = re.compile(r"^(dataset_infos?|dataset_dict|state|config|\..*)\.json$")
-_PARQUET_BATCH = 1024
 
 
 class SourceError(DataPrepError):
@@ -50,15 +50,9 @@ class ResolvedFiles:
         return InputRef(name=self.name, revision=self.revision, sha256=self.sha256)
 
 
-def is_offline() -> bool:
-    """True when the environment forbids hub downloads."""
-    return any(os.environ.get(k, "").strip().lower() in {"1", "true", "yes", "on"}
-               for k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
-
-
 def looks_like_hub_name(location: str) -> bool:
     """``owner/name`` with no data-file suffix (a missing local file is reported as missing, not fetched)."""
-    return bool(_HUB_NAME.match(location)) and not location.lower().endswith(DATA_SUFFIXES)
+    return looks_like_hub_id(location) and not location.lower().endswith(DATA_SUFFIXES)
 
 
 def resolve(location: str, *, what: str, fix: str, revision: str | None = None, split: str | None = None,
@@ -137,37 +131,29 @@ def _snapshot(name: str, revision: str | None, what: str, fix: str, revision_fix
 def iter_rows(files: Sequence[Path], what: str) -> Iterator[dict[str, Any]]:
     """Every row of ``files`` in order, as plain dicts (parquet is read in batches: memory stays flat)."""
     for file in files:
-        suffix = file.suffix.lower()
-        if suffix == ".parquet":
-            for batch in _parquet(file, what).iter_batches(batch_size=_PARQUET_BATCH):
-                yield from batch.to_pylist()
-        elif suffix == ".jsonl":
-            yield from _json_lines(file, what)
-        else:
-            yield from _json_file(file, what)
+        with _as_source_error(what):
+            for _, row in row_files.iter_rows(file):
+                yield row
 
 
 def count_rows(files: Sequence[Path], what: str) -> int:
     """How many rows :func:`iter_rows` yields (parquet from its metadata, without reading the data)."""
-    total = 0
-    for file in files:
-        if file.suffix.lower() == ".parquet":
-            total += _parquet(file, what).metadata.num_rows
-        elif file.suffix.lower() == ".jsonl":
-            with file.open(encoding="utf-8") as handle:
-                total += sum(1 for line in handle if line.strip())
-        else:
-            total += sum(1 for _ in iter_rows([file], what))
-    return total
+    with _as_source_error(what):
+        return sum(row_files.count_rows(file) for file in files)
 
 
 def columns(files: Sequence[Path], what: str) -> list[str]:
     """Column names of the first file (parquet schema, or the first JSON row's keys)."""
-    file = files[0]
-    if file.suffix.lower() == ".parquet":
-        return list(_parquet(file, what).schema_arrow.names)
-    first = next(iter_rows([file], what), None)
-    return sorted(first) if isinstance(first, dict) else []
+    with _as_source_error(what):
+        return row_files.columns(files[0])
+
+
+@contextlib.contextmanager
+def _as_source_error(what: str) -> Iterator[None]:
+    try:
+        yield
+    except row_files.RowFileError as err:
+        raise SourceError(f"{what}: {err}") from err
 
 
 def check_columns(files: Sequence[Path], required: Sequence[str], what: str, fix: str) -> None:
@@ -180,46 +166,3 @@ def check_columns(files: Sequence[Path], required: Sequence[str], what: str, fix
             f"point {fix}=PATH at the dataset in its hub schema."
         )
 
-
-def _parquet(file: Path, what: str) -> Any:
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.ParquetFile(file)
-    except Exception as err:  # pyarrow raises several types for a damaged or foreign file
-        raise SourceError(f"{what}: {os.fspath(file)!r} is not a readable parquet file ({err}); re-export it.") from err
-
-
-def _json_lines(file: Path, what: str) -> Iterator[dict[str, Any]]:
-    with file.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield _row(_loads(line, file, what, f"line {number}"), file, what, f"line {number}")
-
-
-def _json_file(file: Path, what: str) -> Iterator[dict[str, Any]]:
-    text = file.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        if err.msg != "Extra data":  # several JSON values: the file is JSON lines under a .json name
-            raise SourceError(f"{what}: {os.fspath(file)!r} is not valid JSON ({err.msg}); fix it.") from err
-        yield from _json_lines(file, what)
-        return
-    if not isinstance(data, list):
-        data = [data]
-    for i, row in enumerate(data, start=1):
-        yield _row(row, file, what, f"row {i}")
-
-
-def _loads(text: str, file: Path, what: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise SourceError(f"{what}: {os.fspath(file)!r} {where} is not valid JSON ({err.msg}); fix it.") from err
-
-
-def _row(value: Any, file: Path, what: str, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise SourceError(f"{what}: {os.fspath(file)!r} {where} is a {type(value).__name__}; rows must be objects.")
-    return value

@@ -110,7 +110,7 @@ def test_local_parquet_file(tmp_path: Path) -> None:
         ("d.parquet", [{"prompt": "q", "messages": "q", "chosen": "a", "rejected": "b"}], "both 'prompt' and"),
         # a valid header but a bad row
         ("e.jsonl", [{"prompt": "q", "chosen": "a", "rejected": "b"}, {"prompt": "q", "chosen": "", "rejected": "b"}],
-         "row 2: chosen has an empty message"),
+         "line 2: chosen has an empty message"),  # a .jsonl place is its line
     ],
 )
 def test_bad_files_name_the_file_and_the_columns(tmp_path: Path, name: str, rows: list, message: str) -> None:

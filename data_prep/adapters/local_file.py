@@ -15,7 +15,6 @@ field belongs under ``metadata``.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -23,10 +22,10 @@ from typing import Any
 
 from data_prep.errors import DataPrepError
 from data_prep.pairs import PairError, PreferencePair, make_pair, source_name_from
+from infra import row_files
 
-SUFFIXES: tuple[str, ...] = (".jsonl", ".json", ".parquet")
+SUFFIXES: tuple[str, ...] = row_files.SUFFIXES
 KNOWN_COLUMNS: frozenset[str] = frozenset({"id", "source", "prompt", "messages", "chosen", "rejected", "metadata"})
-_PARQUET_BATCH = 1024
 
 
 class InputFileError(DataPrepError):
@@ -37,52 +36,18 @@ def read_local_pairs(path: str | os.PathLike[str], source: str | None = None) ->
     """Yield the pairs in ``path`` in file order. ``source`` names rows without a ``source`` column."""
     file = Path(path)
     name = os.fspath(path)
+    if file.is_dir():
+        raise InputFileError(f"input {name!r} is a folder; pass its .jsonl/.json/.parquet files to --inputs.")
     if not file.is_file():
         raise InputFileError(f"input file {name!r} does not exist; check the path passed to --inputs.")
-    if file.suffix.lower() not in SUFFIXES:
-        raise InputFileError(f"input file {name!r} is not one of {SUFFIXES}; convert it to JSON lines or parquet.")
     default_source = source or source_name_from(file.stem)
-    for number, row in _rows(file, name):
-        yield _pair(row, number, name, default_source)
-
-
-def _rows(file: Path, name: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    suffix = file.suffix.lower()
-    if suffix == ".parquet":
-        yield from _parquet_rows(file, name)
-        return
-    if suffix == ".json":
-        data = _load_json(file.read_text(encoding="utf-8"), name, "file")
-        if not isinstance(data, list):
-            raise InputFileError(f"input file {name!r} holds a JSON {type(data).__name__}; it must be a list of rows.")
-        yield from enumerate(data, start=1)
-        return
-    with file.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, _load_json(line, name, f"line {number}")
-
-
-def _parquet_rows(file: Path, name: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    import pyarrow.parquet as pq
-
     try:
-        parquet = pq.ParquetFile(file)
-    except Exception as err:  # pyarrow raises several types for a damaged or foreign file
-        raise InputFileError(f"input file {name!r} is not a readable parquet file ({err}); re-export it.") from err
-    _check_columns(parquet.schema_arrow.names, name)
-    number = 0
-    for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH):
-        for row in batch.to_pylist():
-            number += 1
-            yield number, row
-
-
-def _load_json(text: str, name: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputFileError(f"input file {name!r} {where} is not valid JSON ({err.msg}); fix or remove it.") from err
+        if file.suffix.lower() == ".parquet":
+            _check_columns(row_files.columns(file), name)
+        for place, row in row_files.iter_rows(file):
+            yield _pair(row, place, name, default_source)
+    except row_files.RowFileError as err:
+        raise InputFileError(f"input file {err}") from err
 
 
 def _check_columns(columns: list[str] | Any, name: str, where: str = "") -> None:
@@ -102,13 +67,11 @@ def _check_columns(columns: list[str] | Any, name: str, where: str = "") -> None
         )
 
 
-def _pair(row: Mapping[str, Any], number: int, name: str, default_source: str) -> PreferencePair:
-    if not isinstance(row, Mapping):
-        raise InputFileError(f"input file {name!r} row {number} is a {type(row).__name__}; each row must be an object.")
-    _check_columns(list(row), name, f" row {number}")
+def _pair(row: Mapping[str, Any], place: str, name: str, default_source: str) -> PreferencePair:
+    _check_columns(list(row), name, f" {place}")
     metadata = row.get("metadata") or {}
     if not isinstance(metadata, Mapping):
-        raise InputFileError(f"input file {name!r} row {number} has a non-object 'metadata'; make it a JSON object.")
+        raise InputFileError(f"input file {name!r} {place} has a non-object 'metadata'; make it a JSON object.")
     context = row["prompt"] if "prompt" in row else row["messages"]
     try:
         return make_pair(
@@ -120,4 +83,4 @@ def _pair(row: Mapping[str, Any], number: int, name: str, default_source: str) -
             metadata=metadata,
         )
     except PairError as err:
-        raise InputFileError(f"input file {name!r} row {number}: {err}") from err
+        raise InputFileError(f"input file {name!r} {place}: {err}") from err
