@@ -65,9 +65,11 @@ from reward_fns.marks import (
     fold_label,
 )
 
-# v2 (issue 12): marks defined by NFKC (single lookalike brackets are no mark, [[𝐁]] and 〖〖B〗〗 are),
-# lookalikes count only inside a verdict shape, lenient fails on truncated tags.
-VERDICT_FORMAT_VERSION = "verdict-v2"
+# The format judges are asked to write. Issue 12 refined what the parser accepts at the margins (marks
+# defined by NFKC, lookalikes only inside a verdict shape, lenient fails on cut-off tags) but kept v1:
+# the rendered verdicts and prompts are unchanged, while the prompt-template hash includes this string,
+# so a bump needs a new PROMPT_VERSION, which is part of every eval cache key (all judgments regenerated).
+VERDICT_FORMAT_VERSION = "verdict-v1"
 LABELS: tuple[str, str] = ("A", "B")
 ANSWER_OPEN = "<answer>"
 ANSWER_CLOSE = "</answer>"
