@@ -15,6 +15,7 @@ and the A-pick rate (share of verdicts that say A; 0.5 is unbiased when orders a
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -27,6 +28,8 @@ VIEWS: dict[str, tuple[str, ...]] = {
     "random": ("random_order",),
 }
 HEADLINE_VIEW: dict[str, str] = {"both": "mean_of_orders", "random": "random_order"}
+_NUMBER = re.compile(r"\d+")
+_REASON_CHARS = 200
 
 
 def mean(values: Iterable[float]) -> float | None:
@@ -104,6 +107,7 @@ def failure_stats(scored: Sequence[ScoredJudgment]) -> dict[str, Any]:
         "generated": len(generated),
         "skipped": dict(sorted(Counter(j.skipped for j in scored if j.skipped is not None).items())),
         "truncated": sum(1 for j in generated if j.finish_reason == "length"),
+        "skip_reasons": dict(sorted(Counter(skip_reason(j) for j in scored if j.skipped is not None).items())),
     }
     for mode in MODES:
         reasons = Counter(j.verdict(mode).failure for j in generated if j.verdict(mode).label is None)
@@ -114,6 +118,15 @@ def failure_stats(scored: Sequence[ScoredJudgment]) -> dict[str, Any]:
             "reasons": dict(sorted(reasons.items())),
         }
     return out
+
+
+def skip_reason(judgment: ScoredJudgment) -> str:
+    """Why a judgment was not generated, with numbers generalised so equal reasons count together.
+
+    ``rejected: ... context length is N tokens, requested N ...`` rather than one line per prompt length.
+    """
+    detail = _NUMBER.sub("N", " ".join((judgment.detail or "no reason given").split()))
+    return f"{judgment.skipped}: {detail[:_REASON_CHARS]}"
 
 
 def view_scores_by_subset(item_scores: Mapping[str, Mapping[str, float]], subset_of: Mapping[str, str],

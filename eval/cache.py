@@ -8,8 +8,11 @@ without a single new generation.
 Crash safety: each record is written with one ``write`` and flushed to the OS before the next request
 is reported, so a SIGKILLed run loses only the requests in flight. (No fsync per line: the OS keeps
 flushed data across a process kill; only a power cut could lose the tail, which then regenerates.) A
-half-written last line is cut off when the cache is next opened for writing; unreadable lines are
-skipped and counted. An exclusive lock stops two runs from appending to one file at once.
+half-written last line is cut off when the cache is next opened for writing (a complete last record
+that only lacks its newline is kept and completed); unreadable lines and records whose fields have
+the wrong types (a null or numeric text) are skipped, counted and generated again. An exclusive lock,
+taken when the cache is entered (``with GenerationCache(path)``, before any request), stops two runs
+from appending to one file at once.
 """
 
 from __future__ import annotations
@@ -85,6 +88,11 @@ class GenerationCache:
         self.records: dict[str, CachedGeneration] = {}
         self.bad_lines = 0
         self.torn_tail = False
+        self.model_ids: set[str] = set()  # the models whose generations the file holds (from each line's context)
+        self._unterminated = False  # the last line is a complete record without its newline
+        self._loaded_size = -1
+        self._size_at_lock = 0
+        self._created = False
         self._handle: IO[bytes] | None = None
         self._load()
 
@@ -109,11 +117,22 @@ class GenerationCache:
 
     def close(self) -> None:
         if self._handle is not None:
+            if self._created and self._handle.tell() == 0:  # locked but never written: leave no empty file
+                self.path.unlink(missing_ok=True)
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None
 
     def __enter__(self) -> GenerationCache:
+        """Take the writer's lock now, before any request is sent (a second run is refused up front)."""
+        loaded = max(self._loaded_size, 0)
+        self._writer()
+        if self._size_at_lock != loaded:  # another run wrote to it between our read and our lock
+            torn = self.torn_tail
+            self.records.clear()
+            self.bad_lines, self.torn_tail = 0, False
+            self._load()
+            self.torn_tail = self.torn_tail or torn
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -125,21 +144,33 @@ class GenerationCache:
         if not self.path.is_file():
             raise EvalError(f"cache {os.fspath(self.path)!r} is not a file; pass --cache a JSONL file path.")
         data = self.path.read_bytes()
-        self.torn_tail = bool(data) and not data.endswith(b"\n")
+        self._loaded_size = len(data)
         lines = data.split(b"\n")
         for number, raw in enumerate(lines, 1):
-            if not raw.strip() or (self.torn_tail and number == len(lines)):
+            if not raw.strip():
                 continue
-            record = _parse(raw)
+            record, model_id = _parse(raw)
+            if number == len(lines):  # no newline after it: written by a killed run, or by hand
+                if record is None:
+                    self.torn_tail = True  # half a line: cut when writing starts, never counted as bad
+                    continue
+                self._unterminated = True
             if record is None:
                 self.bad_lines += 1
-            else:
-                self.records[record.key] = record
+                continue
+            self.records[record.key] = record
+            if model_id is not None:
+                self.model_ids.add(model_id)
 
     def _writer(self) -> IO[bytes]:
         if self._handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(self.path, "ab")  # kept open for the run, closed in close()
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._created = not self.path.exists()
+                handle = open(self.path, "ab")  # kept open for the run, closed in close()
+            except OSError as err:
+                raise EvalError(f"cache {os.fspath(self.path)!r} cannot be opened for writing "
+                                f"({err.strerror or err}); pass a writable --out or --cache.") from err
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -147,18 +178,33 @@ class GenerationCache:
                 raise EvalError(
                     f"cache {os.fspath(self.path)!r} is in use by another run; wait for it or pass a different --cache."
                 ) from None
-            _cut_torn_tail(handle, self.path)
+            self._size_at_lock = os.fstat(handle.fileno()).st_size
+            if self._unterminated:
+                handle.write(b"\n")  # complete the last record's line instead of cutting it
+                handle.flush()
+                self._unterminated = False
+            else:
+                _cut_torn_tail(handle, self.path)
             self._handle = handle
         return self._handle
 
 
-def _parse(raw: bytes) -> CachedGeneration | None:
+def _parse(raw: bytes) -> tuple[CachedGeneration | None, str | None]:
+    """The record on one line and the model id its context names; (None, None) for anything malformed."""
     try:
         data = json.loads(raw)
-        return CachedGeneration(str(data["key"]), str(data["text"]), data.get("finish_reason"),
-                                data.get("prompt_tokens"), data.get("completion_tokens"))
-    except (ValueError, KeyError, TypeError):
-        return None
+    except ValueError:  # includes invalid UTF-8
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    key, text, finish = data.get("key"), data.get("text"), data.get("finish_reason")
+    tokens = (data.get("prompt_tokens"), data.get("completion_tokens"))
+    if not (isinstance(key, str) and key and isinstance(text, str)) or not isinstance(finish, str | None):
+        return None, None
+    if any(t is not None and (type(t) is not int or t < 0) for t in tokens):  # bool is not a count
+        return None, None
+    model_id = data.get("model_id")
+    return CachedGeneration(key, text, finish, *tokens), model_id if isinstance(model_id, str) else None
 
 
 def _cut_torn_tail(handle: IO[bytes], path: Path) -> None:

@@ -155,14 +155,17 @@ def check_numbers(args: argparse.Namespace) -> None:
             raise EvalError(f"{flag} {shown} must be {rule}.")
 
 
-def default_out(benchmark: str, args: argparse.Namespace, model_id: str) -> Path:
+def default_out(benchmark: str, args: argparse.Namespace, model_id: str | None = None) -> Path:
     """``outputs/eval/<benchmark>/<name>-<8 hex of the model identity>``: two models never share a default.
 
     The readable part is --model-name, --model or the checkpoint folder (with its parent when the
-    folder has a generic name such as ``huggingface``, as exported training steps do).
+    folder has a generic name such as ``huggingface``, as exported training steps do). Pass the
+    backend's ``model_id``: without it the folder is named by the readable part alone.
     """
     name = args.model_name or args.model or _folder_name(args.ckpt) or "judge"
     readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")[:80] or "judge"
+    if model_id is None:
+        return Path("outputs") / "eval" / benchmark / readable
     digest = hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:8]
     return Path("outputs") / "eval" / benchmark / f"{readable}-{digest}"
 

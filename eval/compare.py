@@ -29,8 +29,20 @@ from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
 
 _MODULE_NAME = re.compile(r"[a-z][a-z0-9_]*")
-_COMPARED = (("order", "conventions"), ("parse_mode", "conventions"), ("parse_failure_score", "conventions"),
-             ("headline_view", "conventions"), ("limit", "conventions"))
+# Differences that change what the score means: compare refuses them unless --allow-different.
+_CONVENTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("parse mode", ("conventions", "parse_mode")),
+    ("prompt variant", ("metadata", "config", "prompt", "variant")),
+    ("prompt template", ("metadata", "config", "prompt", "name")),
+    ("prompt sha256", ("metadata", "config", "prompt", "sha256")),
+    ("prompt version", ("metadata", "prompt_version")),
+    ("verdict format", ("metadata", "verdict_format_version")),
+    ("order", ("conventions", "order")),
+    ("headline view", ("conventions", "headline_view")),
+    ("parse-failure score", ("conventions", "parse_failure_score")),
+)
+_NOTED: tuple[tuple[str, tuple[str, ...]], ...] = (("limit", ("conventions", "limit")),
+                                                   ("sampling", ("metadata", "sampling")))
 
 
 def load_run(path: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -63,24 +75,37 @@ def benchmark_named(name: str) -> Benchmark:
     return benchmark
 
 
-def differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
-    """Ways the two runs are not like for like."""
-    notes = []
-    for key, block in _COMPARED:
-        if a[block].get(key) != b[block].get(key):
-            notes.append(f"{key}: {a[block].get(key)} vs {b[block].get(key)}")
-    meta_a, meta_b = a["metadata"], b["metadata"]
-    if meta_a["prompt_version"] != meta_b["prompt_version"]:
-        notes.append(f"prompt version: {meta_a['prompt_version']} vs {meta_b['prompt_version']}")
-    if meta_a["inputs"][0].get("sha256") != meta_b["inputs"][0].get("sha256"):
+def differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(differences that make the scores incomparable, other differences worth a note), each named."""
+    blocking = [f"{name}: {va} vs {vb}" for name, va, vb in _pairs(a, b, _CONVENTIONS) if va != vb]
+    notes = [f"{name}: {va} vs {vb}" for name, va, vb in _pairs(a, b, _NOTED) if va != vb]
+    if a["metadata"]["inputs"][0].get("sha256") != b["metadata"]["inputs"][0].get("sha256"):
         notes.append("data: different rows (sha256 differs)")
-    return notes
+    return blocking, notes
 
 
-def compare(path_a: str, path_b: str, *, resamples: int = 2000, seed: int = 0, confidence: float = 0.95) -> str:
-    """The comparison as markdown."""
+def _pairs(a: Mapping[str, Any], b: Mapping[str, Any],
+           fields: Sequence[tuple[str, tuple[str, ...]]]) -> list[tuple[str, Any, Any]]:
+    return [(name, _dig(a, path), _dig(b, path)) for name, path in fields]
+
+
+def _dig(data: Any, path: Sequence[str]) -> Any:
+    for key in path:
+        data = data.get(key) if isinstance(data, Mapping) else None
+    return data
+
+
+def compare(path_a: str, path_b: str, *, resamples: int = 2000, seed: int = 0, confidence: float = 0.95,
+            allow_different: bool = False) -> str:
+    """The comparison as markdown; runs judged under different conventions are refused unless allowed."""
     summary_a, items_a = load_run(path_a)
     summary_b, items_b = load_run(path_b)
+    blocking, _ = differences(summary_a, summary_b)
+    if blocking and not allow_different:
+        raise EvalError(f"the runs differ in {'; '.join(blocking)}, so their scores are not like for like; "
+                        "rerun one to match, or pass --allow-different to compare anyway.")
+    if blocking:
+        print(f"WARNING: not like for like: {'; '.join(blocking)}", file=sys.stderr)
     if summary_a["benchmark"] != summary_b["benchmark"]:
         raise EvalError(f"the runs are of different benchmarks ({summary_a['benchmark']} vs "
                         f"{summary_b['benchmark']}); compare runs of one benchmark.")
@@ -95,7 +120,7 @@ def compare(path_a: str, path_b: str, *, resamples: int = 2000, seed: int = 0, c
     intervals = paired_bootstrap(pairs, benchmark.section_scores, benchmark.overall_score, resamples=resamples,
                                  seed=seed, confidence=confidence)
     return _render(summary_a, summary_b, path_a, path_b, intervals, len(common), len(items_a), len(items_b),
-                   resamples, seed, confidence)
+                   resamples, seed, confidence, benchmark.score_label)
 
 
 def _headline(summary: Mapping[str, Any], item: Mapping[str, Any]) -> float:
@@ -104,7 +129,7 @@ def _headline(summary: Mapping[str, Any], item: Mapping[str, Any]) -> float:
 
 
 def _render(a: Mapping[str, Any], b: Mapping[str, Any], name_a: str, name_b: str, intervals: Mapping[str, Interval],
-            common: int, n_a: int, n_b: int, resamples: int, seed: int, confidence: float) -> str:
+            common: int, n_a: int, n_b: int, resamples: int, seed: int, confidence: float, score_label: str) -> str:
     def scores(summary: Mapping[str, Any]) -> Mapping[str, Any]:
         conv = summary["conventions"]
         return summary["scores"][conv["parse_mode"]][conv["headline_view"]]
@@ -113,7 +138,9 @@ def _render(a: Mapping[str, Any], b: Mapping[str, Any], name_a: str, name_b: str
     level = f"{100 * confidence:g}%"
     lines = [f"# {a['benchmark']}: A = {a['metadata']['model']} vs B = {b['metadata']['model']}", "",
              f"- A: `{name_a}`", f"- B: `{name_b}`"]
-    lines += [f"- NOT LIKE FOR LIKE: {note}" for note in differences(a, b)]
+    blocking, notes = differences(a, b)
+    lines += [f"- NOT LIKE FOR LIKE: {note}" for note in blocking]
+    lines += [f"- differs: {note}" for note in notes]
     if common != n_a or common != n_b:
         lines.append(f"- items: {n_a} in A, {n_b} in B; the intervals use the {common} they share")
     lines += ["", f"| section | A | B | B − A | {level} interval (paired bootstrap) |", "|---|---:|---:|---:|---:|"]
@@ -122,7 +149,7 @@ def _render(a: Mapping[str, Any], b: Mapping[str, Any], name_a: str, name_b: str
         vb = sb["overall"] if name == "overall" else sb["sections"][name]
         ci = intervals[name]
         band = "—" if ci.low is None else f"[{signed_pct(ci.low)}, {signed_pct(ci.high)}]"
-        label = "**score (mean of sections)**" if name == "overall" else name
+        label = f"**{score_label}**" if name == "overall" else name
         lines.append(f"| {label} | {pct(va)} | {pct(vb)} | {signed_pct(_diff(va, vb))} | {band} |")
     lines.append(f"| micro mean (not the score) | {pct(sa['micro_mean'])} | {pct(sb['micro_mean'])} | "
                  f"{signed_pct(_diff(sa['micro_mean'], sb['micro_mean']))} | |")
@@ -147,6 +174,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
     parser.add_argument("--out", help="also write the markdown table to this file")
+    parser.add_argument("--allow-different", action="store_true",
+                        help="compare runs judged with different prompts, parse modes, orders or failure scores "
+                             "(refused by default; the table and stderr then say how they differ)")
     return parser
 
 
@@ -154,7 +184,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args = make_parser().parse_args(argv)
     if args.resamples < 100 or not 0 < args.confidence < 1:
         raise EvalError("--resamples must be >= 100 and --confidence in (0, 1); fix the flag.")
-    text = compare(args.run_a, args.run_b, resamples=args.resamples, seed=args.seed, confidence=args.confidence)
+    text = compare(args.run_a, args.run_b, resamples=args.resamples, seed=args.seed, confidence=args.confidence,
+                   allow_different=args.allow_different)
     if args.out:
         write_text_atomic(args.out, text)
     print(text, end="")

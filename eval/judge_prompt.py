@@ -49,7 +49,10 @@ def read_card(ckpt: str | os.PathLike[str] | None) -> dict[str, Any]:
     card = Path(ckpt) / CARD_FILE
     if not card.is_file():
         return {}
-    text = card.read_text(encoding="utf-8")
+    try:
+        text = card.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise EvalError(f"the model card {os.fspath(card)!r} is not UTF-8 text; fix it or pass --variant.") from err
     if not text.startswith("---"):
         return {}
     end = text.find("\n---", 3)
@@ -58,7 +61,11 @@ def read_card(ckpt: str | os.PathLike[str] | None) -> dict[str, Any]:
     try:
         front = yaml.safe_load(text[3:end]) or {}
     except yaml.YAMLError as err:
-        raise EvalError(f"the model card {os.fspath(card)!r} has invalid YAML front matter ({err}); fix it.") from err
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""  # +1: 0-based, +1: the opening ---
+        problem = " ".join(str(getattr(err, "problem", None) or type(err).__name__).split())
+        raise EvalError(f"the model card {os.fspath(card)!r} has invalid YAML front matter{where} ({problem}); "
+                        "fix it or pass --variant.") from err
     block = front.get(CARD_KEY) if isinstance(front, dict) else None
     return dict(block) if isinstance(block, dict) else {}
 

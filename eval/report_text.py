@@ -105,6 +105,7 @@ def _failure_lines(failures: Mapping[str, Any]) -> list[str]:
                      f"({stats['parse_failures']}; {reasons})")
     skipped = ", ".join(f"{k} {v}" for k, v in failures["skipped"].items()) or "none"
     lines.append(f"- not generated: {skipped}; truncated at the token limit: {failures['truncated']}")
+    lines += [f"  - {count} × {reason}" for reason, count in failures.get("skip_reasons", {}).items()]
     return lines
 
 
@@ -126,6 +127,7 @@ def _run_lines(summary: Mapping[str, Any]) -> list[str]:
              f"- judgments: {meta['counts']['judgments']} ({meta['counts']['unique_requests']} unique requests)",
              f"- {conv['parse_failure_rule']}; {conv['overlong']}",
              f"- code: {meta['tool']} {meta['tool_version']} at {str(meta['git_commit'])[:12]}"]
+    lines += [f"- convention: {note}" for note in conv.get("notes", [])]
     lines += [f"- note: {note}" for note in summary.get("notes", [])]
     lines += [f"- plot: ![{p}]({p})" for p in summary.get("plots", [])]
     return lines

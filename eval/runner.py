@@ -144,7 +144,11 @@ def run_judgments(
         stats.notes.append(f"{stats.skipped_overlong} requests did not fit the context and were skipped "
                            "(scored as failures); raise --max-model-len to judge them")
     if stats.rejected:
-        stats.notes.append(f"the server rejected {stats.rejected} requests (scored as failures); see items.jsonl")
+        stats.notes.append(f"the server rejected {stats.rejected} requests (scored as failures); each item's reason "
+                           "is in items.jsonl")
+    if stats.cache_bad_lines:
+        stats.notes.append(f"{stats.cache_bad_lines} cache lines were unreadable or had fields of the wrong type; "
+                           "they were ignored and their requests generated again")
     return outcomes, stats
 
 

@@ -41,6 +41,7 @@ from infra.chat_errors import (
 )
 from infra.chat_retry import RequestPacer, backoff_delay, parse_retry_after
 from infra.chat_types import BatchResult, ChatResult, Prices, UsageTotals, parse_completion, read_api_key
+from infra.redaction import MASK, strip_userinfo
 
 log = logging.getLogger(__name__)
 Messages = Sequence[Mapping[str, Any]]
@@ -75,13 +76,14 @@ class ChatClient:
     ) -> None:
         url = _checked_base_url(base_url)
         if not model:
-            raise ClientConfigError("model is empty; pass the model name the server serves (see its /models).")
+            raise ClientConfigError("the model name is empty; pass the model name the server serves (see its /models).")
         if max_concurrency < 1 or max_retries < 0 or not timeout_s > 0:
             raise ClientConfigError(
-                f"max_concurrency={max_concurrency}, max_retries={max_retries}, timeout_s={timeout_s}: one is "
-                "out of range; use max_concurrency >= 1, max_retries >= 0 and timeout_s > 0."
+                f"the request concurrency {max_concurrency}, retry budget {max_retries} or timeout {timeout_s:g} s "
+                "is out of range; use a concurrency of 1 or more, 0 or more retries and a timeout above 0 seconds."
             )
         self.base_url, self.model, self.api_key_env = url, model, api_key_env
+        self.shown_url = strip_userinfo(url)  # what messages and metadata say: never user:password@
         self.max_concurrency, self.timeout_s, self.max_retries = max_concurrency, timeout_s, max_retries
         self.backoff_base_s, self.backoff_max_s = backoff_base_s, backoff_max_s
         self.requests_per_minute, self.prices = requests_per_minute, prices
@@ -101,7 +103,7 @@ class ChatClient:
         )
 
     def __repr__(self) -> str:
-        return f"ChatClient({self.base_url!r}, {self.model!r}, api_key_env={self.api_key_env!r})"
+        return f"ChatClient({self.shown_url!r}, {self.model!r}, api_key_env={self.api_key_env!r})"
 
     async def __aenter__(self) -> ChatClient:
         return self
@@ -115,7 +117,7 @@ class ChatClient:
     def describe(self) -> dict[str, Any]:
         """Settings worth recording in run metadata (``RunMetadata.config``); never the key."""
         return {
-            "base_url": self.base_url,
+            "base_url": self.shown_url,
             "model": self.model,
             "api_key_env": self.api_key_env,
             "max_concurrency": self.max_concurrency,
@@ -147,6 +149,20 @@ class ChatClient:
                     self.usage.add(result)
                     return result
         raise AssertionError("unreachable: the retry loop returns or raises")
+
+    async def list_models(self) -> list[dict[str, Any]] | None:
+        """The server's model listing (``GET /models`` entries), or None if it has none or cannot be read.
+
+        One attempt, no retries: callers use it to check a model name and read its context length
+        (vLLM lists ``max_model_len``), and fall back to the chat request's own errors without it.
+        """
+        try:
+            response = await asyncio.wait_for(self._http.get(f"{self.base_url}/models"), min(self.timeout_s, 30.0))
+            data = response.json() if response.status_code == 200 else None
+        except (asyncio.TimeoutError, httpx.HTTPError, ValueError):
+            return None
+        models = data.get("data") if isinstance(data, dict) else None
+        return [m for m in models if isinstance(m, dict)] if isinstance(models, list) else None
 
     async def chat_many(
         self,
@@ -196,12 +212,12 @@ class ChatClient:
         try:
             response = await asyncio.wait_for(self._http.post(url, json=body), self.timeout_s)
         except (asyncio.TimeoutError, httpx.TimeoutException):
-            raise TransientError(f"no answer within timeout_s={self.timeout_s:g}") from None
+            raise TransientError(f"no answer within {self.timeout_s:g} s") from None
         except httpx.ConnectError:
             if self._reached_server:  # it answered before: a restart or a blip, worth waiting for
                 raise TransientError("connection refused") from None
             raise EndpointError(
-                f"could not connect to {self.base_url}; check the host and port and that the server is running."
+                f"could not connect to {self.shown_url}; check the host and port and that the server is running."
             ) from None
         except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
             raise TransientError("connection reset") from None
@@ -211,13 +227,16 @@ class ChatClient:
             raise TransientError(f"HTTP {status}", self._retry_after(response.headers))
         if status >= 400:
             raise error_for_status(
-                status, response.content, url=url, base_url=self.base_url, model=self.model,
+                status, response.content, url=strip_userinfo(url), base_url=self.shown_url, model=self.model,
                 key_env=self.api_key_env, secret=self._secret.reveal() if self._secret else None,
             )
         try:
-            return response.json()
+            data = response.json()
         except ValueError:
             raise TransientError("malformed JSON in a 200 response") from None
+        # Some servers echo the credentials they received inside a normal answer: the key must never
+        # reach a cache, a dataset or a log through a result.
+        return scrub(data, self._secret.reveal()) if self._secret else data
 
     @staticmethod
     def _retry_after(headers: httpx.Headers) -> float | None:
@@ -232,14 +251,14 @@ class ChatClient:
         self.usage.retries += 1
         log.warning(
             "chat request to %s failed (%s); retry %d of %d in %.2fs",
-            self.base_url, err.reason, attempt + 1, self.max_retries, delay,
+            self.shown_url, err.reason, attempt + 1, self.max_retries, delay,
         )
         await asyncio.sleep(delay)
 
     def _exhausted(self, attempts: int, err: TransientError) -> RetriesExhaustedError:
         return RetriesExhaustedError(
-            f"the chat request to {self.base_url} failed {attempts} times (last: {err.reason}); "
-            "retry later or raise max_retries/timeout_s.",
+            f"the chat request to {self.shown_url} failed {attempts} times (last: {err.reason}); "
+            "retry later, or allow more retries or a longer timeout.",
             attempts,
             err.reason,
         )
@@ -285,9 +304,20 @@ def _checked_base_url(base_url: str) -> str:
         url = None
     if url is None or url.scheme not in ("http", "https") or not url.host:
         raise ClientConfigError(
-            f"base_url {base_url!r} is not an http(s) URL; pass e.g. http://127.0.0.1:8000/v1."
+            f"the server URL {strip_userinfo(str(base_url))!r} is not an http(s) URL; pass e.g. http://127.0.0.1:8000/v1."
         )
     return str(base_url).rstrip("/")
+
+
+def scrub(value: Any, secret: str) -> Any:
+    """``value`` (decoded JSON) with ``secret`` masked in every string, keys included."""
+    if isinstance(value, str):
+        return value.replace(secret, MASK) if secret in value else value
+    if isinstance(value, list):
+        return [scrub(v, secret) for v in value]
+    if isinstance(value, dict):
+        return {scrub(k, secret): scrub(v, secret) for k, v in value.items()}
+    return value
 
 
 def _progress_bar(total: int) -> Any:

@@ -1,13 +1,17 @@
 """Errors the chat client raises, each with a one-sentence message naming the bad input and the fix.
 
-Every message that quotes a server passes through :func:`redact` first: some servers echo the API key
-they received in their error text, and error messages end up in logs and reports.
+Every message that quotes a server is redacted first and cut second
+(:func:`infra.redaction.redact_then_cut`): some servers echo the API key they received in their error
+text, error messages end up in logs and reports, and a key straddling the cut must not leak its prefix.
 """
 
 from __future__ import annotations
 
 import json
 import re
+
+from infra.redaction import redact as redact_all
+from infra.redaction import redact_then_cut
 
 _MODEL_MISSING = re.compile(r"model.{0,80}(does not exist|not found|unknown|invalid|not available)", re.I | re.S)
 _MAX_QUOTE = 300  # characters of a server's message worth quoting in a one-line error
@@ -61,33 +65,33 @@ class TransientError(Exception):
 
 def redact(text: str, secret: str | None) -> str:
     """``text`` with every occurrence of ``secret`` replaced by ``***``."""
-    return text.replace(secret, "***") if secret else text
+    return redact_all(text, [secret])
 
 
-def server_message(body: bytes) -> tuple[str, str]:
-    """(message, code) from an OpenAI-style error body, or the body's first characters if it is not one."""
+def server_message(body: bytes, secret: str | None = None) -> tuple[str, str]:
+    """(message, code) from an OpenAI-style error body (else the body's start), ``secret`` redacted before the cut."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        return body[:_MAX_QUOTE].decode("utf-8", "replace").strip(), ""
+        head = body[: 4 * (_MAX_QUOTE + len(secret or ""))]  # enough bytes for the quote and a key straddling it
+        return redact_then_cut(head.decode("utf-8", "replace").strip(), [secret], _MAX_QUOTE), ""
     error = data.get("error", data) if isinstance(data, dict) else data
     if isinstance(error, dict):
-        message = error.get("message") or error.get("detail") or json.dumps(error)[:_MAX_QUOTE]
-        return " ".join(str(message).split())[:_MAX_QUOTE], str(error.get("code") or "")
-    return " ".join(str(error).split())[:_MAX_QUOTE], ""
+        message = error.get("message") or error.get("detail") or json.dumps(error)
+        return redact_then_cut(" ".join(str(message).split()), [secret], _MAX_QUOTE), str(error.get("code") or "")
+    return redact_then_cut(" ".join(str(error).split()), [secret], _MAX_QUOTE), ""
 
 
 def error_for_status(
     status: int, body: bytes, *, url: str, base_url: str, model: str, key_env: str | None, secret: str | None
 ) -> ChatClientError:
     """The error to raise for a non-retryable HTTP status."""
-    message, code = server_message(body)
-    message = redact(message, secret)
+    message, code = server_message(body, secret)
     if status in (401, 403):
         if key_env is None:
             return AuthError(
                 f"the server at {base_url} refused the request without an API key (HTTP {status}); "
-                "pass api_key_env naming the environment variable that holds the key."
+                "pass --api-key-env naming the environment variable that holds the key."
             )
         return AuthError(
             f"the server at {base_url} refused the key in ${key_env} (HTTP {status}); "

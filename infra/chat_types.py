@@ -142,14 +142,14 @@ def read_api_key(env_name: str | None) -> Secret | None:
     if not _ENV_NAME.fullmatch(env_name):
         # Deliberately not quoting the argument: people paste the key itself here by mistake.
         raise ClientConfigError(
-            "api_key_env must be the NAME of an environment variable (upper-case letters, digits, underscores, "
+            "--api-key-env must be the NAME of an environment variable (upper-case letters, digits, underscores, "
             "e.g. OPENAI_API_KEY), never the key itself."
         )
     key = os.environ.get(env_name, "").strip()
     if not key:
         raise ClientConfigError(
             f"environment variable {env_name} is empty or unset; export the key there, "
-            "or pass api_key_env=None for a server without auth."
+            "or drop --api-key-env for a server without auth."
         )
     return Secret(key)
 

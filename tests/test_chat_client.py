@@ -27,13 +27,14 @@ from infra.chat_errors import (
     RequestRejectedError,
     RetriesExhaustedError,
     UnknownModelError,
+    error_for_status,
 )
 from infra.chat_retry import RequestPacer, backoff_delay, parse_retry_after
 from infra.chat_types import Prices, UsageTotals, parse_completion
 from infra.run_metadata import RunMetadata
 from reward_fns import parse_verdict
 from testkit.loopback_judge import Fault, LoopbackJudge
-from testkit.loopback_policies import marker_policy, render_candidates
+from testkit.loopback_policies import fixed_text, marker_policy, render_candidates
 
 T = TypeVar("T")
 FAST = {"backoff_base_s": 0.01, "backoff_max_s": 1.0}  # millisecond backoff keeps the file fast
@@ -251,7 +252,7 @@ def _error_case(case: str, judge: LoopbackJudge, monkeypatch: pytest.MonkeyPatch
     [
         ("refused", EndpointError, "could not connect", 0),  # nothing listens: fail fast, no retries
         ("no_v1", EndpointError, "/v1", 0),  # the path misses /v1: 404 on a route the judge does not count
-        ("no_key", AuthError, "api_key_env", 1),  # 401 and no key configured
+        ("no_key", AuthError, "--api-key-env", 1),  # 401 and no key configured
         ("bad_key", AuthError, "LOOPBACK_BAD_KEY", 1),  # 401 with the named variable's key
         ("model", UnknownModelError, "no-such-model", 1),  # the server does not serve it
         ("scheme", ClientConfigError, "127.0.0.1:8000/v1", 0),  # no http:// in front
@@ -349,3 +350,39 @@ def test_api_key_never_reaches_logs_errors_or_files(
     texts += [p.read_text(encoding="utf-8") for p in tmp_path.rglob("*") if p.is_file()]
     assert "retry 1 of 6" in caplog.text  # the logs did capture the retries
     assert not [t for t in texts if secret in t]
+
+
+def test_a_key_echoed_inside_a_normal_answer_never_reaches_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 12 item 1: a 200 answer quoting the key would be cached (and shared) in clear.
+    secret = f"sk-echo-{uuid.uuid4().hex}"
+    monkeypatch.setenv("LOOPBACK_ECHO_KEY", secret)
+    with LoopbackJudge(fixed_text(f"You sent {secret}. <answer>[[A]]</answer>"), api_key=secret) as judge:
+        batch = chat_batch([PROMPT], base_url=judge.base_url, model=judge.model, api_key_env="LOOPBACK_ECHO_KEY")
+    (result,) = batch.results
+    assert result.text == "You sent ***. <answer>[[A]]</answer>"
+    assert secret not in repr(result.raw) and secret not in repr(result.choices)
+
+
+@pytest.mark.parametrize("start", [250, 280, 299, 300])  # the key begins before, at and just after the cut
+def test_a_key_straddling_the_quote_limit_is_redacted_before_the_cut(start: int) -> None:
+    # Issue 12 item 2: cutting first left 46 of a 47-character key in the message.
+    secret = "sk-" + "k" * 20 + uuid.uuid4().hex[:24]
+    for body in (f'{{"error": {{"message": "{"x" * start}{secret} tail"}}}}'.encode(),  # OpenAI-style JSON
+                 f"{'x' * start}{secret} tail".encode()):  # a plain-text body
+        err = error_for_status(400, body, url="http://h/v1/chat/completions", base_url="http://h/v1", model="m",
+                               key_env="K", secret=secret)
+        assert secret[:8] not in str(err), str(err)
+
+
+def test_credentials_in_the_base_url_never_appear_in_messages_or_metadata() -> None:
+    # Issue 12 item 3: http://user:pass@host/v1 landed in run metadata as given.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = ChatClient(f"http://alice:hunter2pw@127.0.0.1:{port}/v1", "m", **FAST)
+    with pytest.raises(EndpointError) as info:
+        _run(client.chat(PROMPT))
+    _run(client.aclose())
+    shown = [str(info.value), repr(client), repr(client.describe())]
+    assert not [t for t in shown if "hunter2pw" in t or "alice" in t]
+    assert client.describe()["base_url"] == f"http://127.0.0.1:{port}/v1"

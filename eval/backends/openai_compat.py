@@ -1,10 +1,16 @@
 """Any OpenAI-compatible chat-completions server (vLLM serve, SGLang, OpenAI, proxies) via the shared client.
 
 Requests go through :class:`infra.chat_client.ChatClient` (bounded concurrency, RPM pacing, retries,
-token accounting; the API key only from the environment variable named by ``api_key_env``). A request
-the server refuses for good (HTTP 4xx, e.g. a context-length error) becomes a :class:`Generation` with
-``error`` set, which the runner counts and never caches; any other failure (unreachable server, bad
-key, retries exhausted) stops the run with one sentence, and the results already cached stay.
+token accounting; the API key only from the environment variable named by ``--api-key-env``, and
+masked in every answer the server sends back). A request the server refuses for good (HTTP 4xx, e.g.
+a context-length error) becomes a :class:`Generation` with ``error`` set, which the runner counts,
+reports per item and never caches; any other failure (unreachable server, bad key, retries
+exhausted) stops the run with one sentence, and the results already cached stay.
+
+Before the first request the server's model listing is read once (``GET /models``): a ``--model``
+the server does not list is refused, and the listed context length (vLLM's ``max_model_len``) is
+what over-long prompts are screened against when a tokenizer is at hand (``--tokenizer`` or
+``--ckpt``), before the checkpoint config's own limit. ``--max-model-len`` overrides both.
 """
 
 from __future__ import annotations
@@ -16,11 +22,14 @@ from typing import Any
 import httpx
 
 from eval.backends.base import Generation, Messages, OnResult, Request, Sampling
-from eval.backends.chat_tokens import ChatTokenizer
+from eval.backends.chat_tokens import ChatTokenizer, config_context_length
 from eval.errors import BackendError, EvalError
 from infra.chat_client import ChatClient, ChatClientError, ChatResult
 from infra.chat_errors import ClientConfigError, RequestRejectedError
 from infra.chat_types import read_api_key
+from infra.redaction import strip_userinfo
+
+_LISTED_LENGTH_KEYS = ("max_model_len", "context_length", "context_window")
 
 
 class OpenAIBackend:
@@ -45,11 +54,15 @@ class OpenAIBackend:
         if not model:
             raise EvalError("--base-url needs --model, the model name the server serves (see its /v1/models).")
         self.base_url, self.model, self.api_key_env = base_url, model, api_key_env
+        self.shown_url = strip_userinfo(base_url)
         self.concurrency, self.requests_per_minute = concurrency, requests_per_minute
         self.timeout_s, self.max_retries = timeout_s, max_retries
         self.chat_template_kwargs = dict(chat_template_kwargs or {})
+        self.tokenizer_path = tokenizer
         self.tokens = ChatTokenizer(tokenizer, chat_template_kwargs) if tokenizer else None
         self._limit = max_model_len
+        self._listed_limit: int | None = None
+        self._probed = False
         self.usage: dict[str, Any] = {}
         self._check_settings()
 
@@ -58,19 +71,23 @@ class OpenAIBackend:
         return f"openai:{self.model}"
 
     def describe(self) -> dict[str, Any]:
-        return {"backend": self.name, "base_url": self.base_url, "model": self.model,
+        return {"backend": self.name, "base_url": self.shown_url, "model": self.model,
                 "api_key_env": self.api_key_env, "concurrency": self.concurrency,
                 "requests_per_minute": self.requests_per_minute, "timeout_s": self.timeout_s,
-                "max_retries": self.max_retries, "context_limit": self._limit,
+                "max_retries": self.max_retries, "context_limit": self._known_limit(),
                 "chat_template_kwargs": self.chat_template_kwargs, "usage": self.usage}
 
     def context_limit(self) -> int | None:
-        return self._limit if self.tokens is not None else None
+        if self.tokens is None:
+            return None  # nothing to count prompts with: the server enforces its limit itself
+        self._probe()
+        return self._known_limit()
 
     def prompt_tokens(self, messages: Messages) -> int | None:
         return len(self.tokens.ids(messages)) if self.tokens is not None else None
 
     def generate(self, requests: Sequence[Request], sampling: Sampling, on_result: OnResult) -> None:
+        self._probe()
         body: dict[str, Any] = {"temperature": sampling.temperature, "top_p": sampling.top_p,
                                 "max_tokens": sampling.max_new_tokens}
         if self.chat_template_kwargs:
@@ -111,20 +128,67 @@ class OpenAIBackend:
     def close(self) -> None:
         """Nothing to release: each generate call opens and closes its own client."""
 
+    def _known_limit(self) -> int | None:
+        if self._limit is not None:
+            return self._limit
+        if self._listed_limit is not None:
+            return self._listed_limit
+        return config_context_length(self.tokenizer_path) if self.tokenizer_path else None
+
+    def _probe(self) -> None:
+        """Read the model listing once: refuse an unlisted --model, note the listed context length."""
+        if self._probed:
+            return
+        self._probed = True
+
+        async def listing() -> list[dict[str, Any]] | None:
+            async with ChatClient(self.base_url, self.model, **self._client_options()) as client:
+                return await client.list_models()
+
+        models = asyncio.run(listing())
+        if not models:
+            return  # no listing: the chat requests report a wrong model themselves
+        served = [str(m.get("id")) for m in models if m.get("id") is not None]
+        if served and self.model not in served:
+            shown = ", ".join(repr(s) for s in served[:8]) + (", ..." if len(served) > 8 else "")
+            raise EvalError(f"--model {self.model!r} is not served at {self.shown_url} (it serves {shown}); "
+                            "pass one of those names.")
+        self._listed_limit = listed_context_length(models, self.model)
+
     def _client_options(self) -> dict[str, Any]:
         return {"api_key_env": self.api_key_env, "max_concurrency": self.concurrency,
                 "requests_per_minute": self.requests_per_minute, "timeout_s": self.timeout_s,
                 "max_retries": self.max_retries}
 
     def _check_settings(self) -> None:
-        """Fail before any work on a URL that is not http(s) or a key variable that is unset."""
+        """Fail before any work on a bad URL, a bad number or a key variable that is unset."""
         try:
             url = httpx.URL(self.base_url)
         except (httpx.InvalidURL, TypeError):
             url = None
         if url is None or url.scheme not in ("http", "https") or not url.host:
-            raise EvalError(f"--base-url {self.base_url!r} is not an http(s) URL; pass e.g. http://127.0.0.1:8000/v1.")
+            raise EvalError(f"--base-url {self.shown_url!r} is not an http(s) URL; pass e.g. "
+                            "http://127.0.0.1:8000/v1.")
+        if self.concurrency < 1:
+            raise EvalError(f"--concurrency {self.concurrency} must be at least 1.")
+        if not self.timeout_s > 0:
+            raise EvalError(f"--timeout {self.timeout_s:g} must be more than 0 seconds.")
+        if self.requests_per_minute is not None and not self.requests_per_minute > 0:
+            raise EvalError(f"--requests-per-minute {self.requests_per_minute:g} must be more than 0 "
+                            "(leave it out for no pacing).")
         try:
             read_api_key(self.api_key_env)
         except ClientConfigError as err:
             raise EvalError(str(err)) from err
+
+
+def listed_context_length(models: Sequence[Mapping[str, Any]], model: str) -> int | None:
+    """The context length a model listing states for ``model`` (vLLM: ``max_model_len``), if any."""
+    for entry in models:
+        if entry.get("id") != model:
+            continue
+        for key in _LISTED_LENGTH_KEYS:
+            value = entry.get(key)
+            if type(value) is int and value > 0:
+                return value
+    return None
