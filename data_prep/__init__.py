@@ -9,6 +9,10 @@ snapshots), ``cleaning`` and ``neutralise`` (drops by reason, judge markup broke
 (read + clean + decontaminate, every row accounted for), ``splits`` and ``placement`` (seeded
 train/val/distill and A/B), ``length_filter`` and ``length_stream`` (token counts as verl counts them,
 batched, in a helper thread), ``writers`` (verl RL/SFT rows, atomic streamed writes), ``manifest``,
-``pipeline`` (``build``) and ``build_parquet`` (the CLI). The preflight's data stage lives in
+``pipeline`` (``build``) and ``build_parquet`` (the CLI); ``distill`` (the distillation CLI) with
+``distill_run``, ``distill_input``, ``distill_passes``, ``distill_checks``, ``distill_prompts``,
+``distill_leaks``, ``distill_cache``, ``distill_accounting``, ``distill_output`` and
+``distill_manifest`` (teacher traces to SFT parquet); ``released`` (the CLI for upstream's released
+datasets) with ``released_schema`` and ``released_writers``. The preflight's data stage lives in
 :mod:`preflight.data_stage`; the generated stand-ins for the real datasets in :mod:`testkit`.
 """
