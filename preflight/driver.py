@@ -20,7 +20,7 @@ from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
-from preflight import data_stage, distill_stage, eval_stage, launch_stage, reward_stage
+from preflight import benchmarks_stage, data_stage, distill_stage, eval_stage, launch_stage, reward_stage
 
 DEFAULT_WORK_DIR = Path("outputs") / "preflight"
 
@@ -36,6 +36,8 @@ STAGES: list[Stage] = [
     Stage("reward", "score sample rollouts through verl's own reward manager", reward_stage.run_stage),
     Stage("data", "build both prompt variants from sample pairs, load them with verl", data_stage.run_stage),
     Stage("eval", "RewardBench fixtures end to end with the tiny model", eval_stage.run_stage),
+    Stage("benchmarks", "run_all over every benchmark fixture with the tiny model, one cache",
+          benchmarks_stage.run_stage),
     Stage("launch", "validate mode for rl_qwen7b on a local Ray node", launch_stage.run_stage),
     Stage("distill", "pass 1 against the loopback judge on sample pairs, SFT parquet through verl",
           distill_stage.run_stage),
