@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launch.errors import SlurmError
+from launch.ray_node import LOOPBACK, LOOPBACK_ENV
 from launch.slurm_args import (
     Resources,
     check_granted,
@@ -145,7 +146,7 @@ class Job:
         address_file = Path(spec.log_dir) / f"ray-head-{tag}.json"
         address_file.unlink(missing_ok=True)
         common = ["--num-gpus", str(place.gpus_per_node), "--num-cpus", str(place.cpus_per_node)]
-        if spec.ray_node_ip:  # --local and one-host clusters: every node on loopback, not the host's address
+        if spec.ray_node_ip:  # --local: the one node on loopback, never the host's address
             common += ["--node-ip", spec.ray_node_ip]
         head_args = [*common, "--address-file", str(address_file)]
         if spec.ray_tmpdir:
@@ -217,6 +218,8 @@ class Job:
     ) -> subprocess.Popen[bytes]:
         spec, place = self.spec, self._placement()
         env = {**os.environ, **spec.env, **(extra_env or {}), "PYTHONUNBUFFERED": "1"}
+        if spec.ray_node_ip == LOOPBACK:  # the driver and checks must find the loopback node too
+            env |= LOOPBACK_ENV
         step_name = "rmr1-" + name.replace(" ", "-")
         if spec.backend == "slurm":
             cpus = place.cpus_per_node if name.startswith("ray ") else None

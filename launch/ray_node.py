@@ -28,6 +28,11 @@ STOP_GRACE_S = 45
 # every process of a step at once, so the head's GCS is already gone and that request only times out;
 # a job's Ray has nothing to migrate anyway. Slurm's KillWait (30 s) would SIGKILL a longer wait.
 DRAIN_TIMEOUT_S = "1"
+LOOPBACK = "127.0.0.1"
+# Ray rewrites --node-ip-address=127.0.0.1 to the host's reachable address and binds every server to all
+# interfaces; only its single-node mode (this variable at 0) keeps the node, its servers and drivers on
+# loopback. A one-node job (--local, the preflight, tests) needs nothing more; a worker cannot join it.
+LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
 def free_ports(count: int) -> list[int]:
@@ -117,12 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--address", help="worker: the head's ip:port")
     parser.add_argument("--temp-dir", help="head: Ray's temp dir (workers use the head's)")
     parser.add_argument("--timeout", type=float, default=120.0, help="head: seconds to wait for the GCS port")
-    parser.add_argument("--node-ip", help="the IP this node uses (127.0.0.1 on one host); default: Ray's detection")
+    parser.add_argument("--node-ip", help="127.0.0.1: a one-node cluster on loopback only; default: Ray's detection")
     args = parser.parse_args(argv)
     ip, (port, *spare) = args.node_ip or node_ip(), free_ports(4)
     cmd = ray_start_argv(args.role, ip, args.num_gpus, args.num_cpus, port, args.address, args.temp_dir, spare)
     print(f"[ray_node {socket.gethostname()}] {' '.join(cmd)}", flush=True)
     env = {"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": DRAIN_TIMEOUT_S, **os.environ}
+    if ip == LOOPBACK:
+        env |= LOOPBACK_ENV
     child = subprocess.Popen(cmd, env=env)
     stopping = []
 

@@ -76,8 +76,6 @@ KNOBS: tuple[Knob, ...] = (
     Knob("RMR1_RAY_NUM_CPUS", "--ray-num-cpus", None, "the CPUs Slurm granted per node", "Ray CPUs/node", True, 1),
     Knob("RMR1_RAY_TMPDIR", "--ray-tmpdir", None, "Ray's default /tmp/ray", "Ray temp dir (short path)"),
     Knob("RMR1_RAY_TIMEOUT", "--ray-timeout", "300", "Ray nodes import slowly from shared filesystems", "s", True, 1),
-    Knob("RMR1_RAY_NODE_IP", "--ray-node-ip", None, "Ray's own detection (--local: 127.0.0.1)",
-         "IP every Ray node uses; 127.0.0.1 when all nodes share this host (local Slurm)"),
     # Validate mode.
     Knob("RMR1_MIN_FREE_GB", "--min-free-gb", None, "kept checkpoints x size (recipes plan)", "free disk", True, 0),
 )

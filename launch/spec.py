@@ -48,7 +48,7 @@ class JobSpec:
     ray_num_cpus: int | None = None
     ray_tmpdir: str | None = None
     ray_timeout: int = 300
-    ray_node_ip: str | None = None  # 127.0.0.1 for --local and one-host clusters; None: Ray's own detection
+    ray_node_ip: str | None = None  # 127.0.0.1 for --local (a one-node cluster on loopback); None: Ray's detection
     container_image: str | None = None
     container_mounts: str | None = None
     srun_args: list[str] = field(default_factory=list)

@@ -210,7 +210,7 @@ def _make_spec(args, settings: Settings, composed, inputs, validate: bool, backe
         ray_num_cpus=settings.integer("RMR1_RAY_NUM_CPUS"),
         ray_tmpdir=settings.get("RMR1_RAY_TMPDIR"),
         ray_timeout=settings.integer("RMR1_RAY_TIMEOUT") or 300,
-        ray_node_ip=LOOPBACK if backend == "local" else settings.get("RMR1_RAY_NODE_IP"),
+        ray_node_ip=LOOPBACK if backend == "local" else None,  # --local: loopback only (launch.ray_node)
         container_image=settings.get("RMR1_CONTAINER_IMAGE"),
         container_mounts=settings.get("RMR1_CONTAINER_MOUNTS"),
         srun_args=shlex.split(settings.get("RMR1_SRUN_ARGS") or ""),

@@ -27,6 +27,7 @@ import ray
 ray.init(logging_level="ERROR")
 alive = [n for n in ray.nodes() if n["Alive"]]
 record = {"argv": sys.argv[1:], "nodes": len(alive), "gpus": sum(n["Resources"].get("GPU", 0) for n in alive),
+          "node_ips": sorted({n["NodeManagerAddress"] for n in alive}),
           "address": os.environ["RAY_ADDRESS"], "auth": os.environ.get("RAY_AUTH_MODE")}
 open(os.environ["FAKE_RECORD"], "w").write(json.dumps(record))
 sys.exit(3)
@@ -49,7 +50,7 @@ def test_local_job_runs_the_driver_on_its_own_ray_and_stops_it(repo_root: Path, 
         repo=str(repo_root), python=sys.executable, nnodes=1, gpus_per_node=8, log_dir=str(tmp_path / "logs"),
         output_dir=str(tmp_path / "out"), output_root=str(tmp_path), driver_module="fake_main_ppo",
         env={"PYTHONPATH": str(tmp_path), "FAKE_RECORD": str(tmp_path / "record.json")},
-        ray_num_cpus=1, ray_tmpdir=str(ray_tmp), ray_timeout=120, local_gpus=8,
+        ray_num_cpus=1, ray_tmpdir=str(ray_tmp), ray_timeout=120, local_gpus=8, ray_node_ip="127.0.0.1",
     )
     write_ray_token(spec)
     path = spec.write(tmp_path / "logs" / "t.spec.json")
@@ -60,14 +61,18 @@ def test_local_job_runs_the_driver_on_its_own_ray_and_stops_it(repo_root: Path, 
                               "trainer.total_epochs=2", "trainer.resume_mode=auto"]
     head = json.loads((tmp_path / "logs" / "ray-head-t-0.json").read_text())
     assert head["address"] == record["address"]
+    # issue 12 item 30: a local Ray node uses loopback, never the host's address
+    assert head["address"].startswith("127.0.0.1:") and record["node_ips"] == ["127.0.0.1"]
 
 
 def test_waiting_for_missing_nodes_times_out_with_a_clear_message(tmp_path: Path, ray_tmp) -> None:
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    from launch.ray_node import LOOPBACK_ENV
+
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", **LOOPBACK_ENV}  # every local Ray process on loopback
     address_file = tmp_path / "head.json"
     head = subprocess.Popen(
         [sys.executable, "-m", "launch.ray_node", "head", "--num-gpus", "8", "--num-cpus", "1",
-         "--address-file", str(address_file), "--temp-dir", str(ray_tmp)],
+         "--address-file", str(address_file), "--temp-dir", str(ray_tmp), "--node-ip", "127.0.0.1"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -100,3 +105,30 @@ def test_ray_ports_are_distinct_and_free() -> None:
     argv = ray_start_argv("head", "127.0.0.1", 8, 1, port, None, None, spare)
     ports = [int(m) for m in re.findall(r"port=(\d+)", " ".join(argv))]
     assert sorted(ports) == sorted([port, *spare])
+
+
+def test_local_backend_specs_put_ray_on_loopback(tmp_path: Path) -> None:
+    """``--local`` (and so the preflight) gives its Ray node 127.0.0.1; Slurm keeps Ray's detection."""
+    import argparse
+
+    from launch.settings import resolve_settings
+    from launch.submit import LOOPBACK, _make_spec
+
+    for backend, expected in (("local", LOOPBACK), ("sbatch", None)):
+        args = argparse.Namespace(recipe="rl_qwen7b", overrides=[], report=None, local_gpus=8)
+        composed = type("C", (), {"cfg": _Cfg(), "kind": "rl"})()
+        inputs = type("I", (), {"checkpoint_dir": str(tmp_path / "ck"), "output_root": str(tmp_path), "pins": []})()
+        spec = _make_spec(args, resolve_settings({}, {}), composed, inputs, False, backend)
+        assert spec.ray_node_ip == expected
+
+
+class _Cfg:
+    """The two resource keys _make_spec reads."""
+
+    class trainer:
+        nnodes = 1
+        n_gpus_per_node = 8
+
+        @classmethod
+        def get(cls, key: str):
+            return getattr(cls, key)
