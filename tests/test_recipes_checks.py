@@ -18,10 +18,13 @@ _CACHE: dict[tuple[str, tuple[str, ...]], Composed] = {}
 
 
 @pytest.fixture(autouse=True, scope="module")
-def clean_env() -> Iterator[None]:
+def clean_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as mp:
         for name in ENV_VARS:
             mp.delenv(name, raising=False)
+        # The relative defaults (data/rm_r1/...) resolve against an empty folder, never the checkout's data/,
+        # which holds whatever the user built by following the README.
+        mp.chdir(tmp_path_factory.mktemp("no_data"))
         yield
 
 

@@ -26,11 +26,14 @@ OVERRIDES = {"rl_byo": ["actor_rollout_ref.model.path=Qwen/Qwen2.5-7B-Instruct"]
 
 
 @pytest.fixture(scope="module")
-def clean_env() -> Iterator[None]:
-    """No RMR1_* variables: recipes resolve to their documented relative defaults."""
+def clean_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No RMR1_* variables: recipes resolve to their documented relative defaults, in an empty folder."""
     with pytest.MonkeyPatch.context() as mp:
         for name in ENV_VARS:
             mp.delenv(name, raising=False)
+        # The relative defaults (data/rm_r1/...) resolve against an empty folder, never the checkout's data/,
+        # which holds whatever the user built by following the README.
+        mp.chdir(tmp_path_factory.mktemp("no_data"))
         yield
 
 
