@@ -34,7 +34,7 @@ from eval.benchmark import Benchmark, BenchmarkData
 from eval.budgets import apply_budget
 from eval.cache import GenerationCache
 from eval.cli_benchmark import _Parser
-from eval.cli_common import add_common_args, default_out, eval_config, make_backend
+from eval.cli_common import add_common_args, check_cache_models, check_out, default_out, eval_config, make_backend
 from eval.combined_report import benchmark_row, combined_summary, render
 from eval.compare import benchmark_named
 from eval.errors import EvalError
@@ -44,6 +44,7 @@ from eval.report import EvalRun, write_reports
 from eval.shards import parsed_shard, shard_data
 from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
+from infra.run_metadata import git_commit
 
 PROG = "python eval/run_all.py"
 BENCHMARKS: tuple[str, ...] = ("rewardbench", "rmbench", "rmb", "rewardbench2", "judgebench")
@@ -115,11 +116,15 @@ def run(args: argparse.Namespace) -> int:
     config = eval_config(args)
     loaded, skipped = load_all(args)
     backend = make_backend(args)
-    out = Path(args.out) if args.out else default_out("all", args)
+    out = Path(args.out) if args.out else default_out("all", args, backend.model_id)
+    for folder in (out, *(out / name for name in loaded)):
+        check_out(folder, backend.model_id)  # no other model's report is overwritten
     cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
     summaries, generated, reused = [], 0, 0
     try:
-        with GenerationCache(cache_path) as cache:
+        with GenerationCache(cache_path) as cache:  # locked here: a concurrent run is refused before any request
+            if not args.cache:
+                check_cache_models(cache, backend.model_id, out)
             for name, (benchmark, data) in loaded.items():
                 result = evaluate(benchmark, data, prompt.template, backend, cache, config)
                 generated, reused = generated + result.stats.generated, reused + result.stats.cache_hits
@@ -132,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
     shared = _shared(config, prompt, backend.describe(), backend.model_id, budget_source, summaries, args,
                      _relative(cache_path, out), generated, reused)
     summary = combined_summary([benchmark_row(s) for s in summaries], shared, skipped)
+    summary["metadata"] = {"tool": "eval.run_all", "model": backend.model_id,
+                           "git_commit": git_commit(Path(__file__).resolve().parent)}
     write_text_atomic(out / "report.md", render(summary))
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     print(render(summary).split("\n\nScores are")[0])

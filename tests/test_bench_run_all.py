@@ -113,3 +113,16 @@ def test_budget_per_variant(tmp_path: Path, choice: PromptChoice | None, tokens:
         file.write_text("=== user_single ===\n{question}\n{answer_a}\n{answer_b}\n{verdict_a} or {verdict_b}\n")
         choice = PromptChoice(load_template(file), "--prompt-template", None)
     assert budget_for(choice)[0] == tokens
+
+
+def test_an_out_folder_of_another_model_is_refused_before_any_request(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    data = {"judgebench": DATA["judgebench"]}
+    with LoopbackJudge(marker_policy("(checked)")) as judge:
+        assert run_all.main(argv(judge.base_url, tmp_path, "--benchmarks", "judgebench", data=data)) == 0
+    with LoopbackJudge(marker_policy("(checked)"), model="another-judge") as judge:
+        args = argv(judge.base_url, tmp_path, "--benchmarks", "judgebench", data=data)
+        args[args.index("loopback-judge")] = "another-judge"
+        assert run_all.main(args) == 2
+        assert judge.call_count == 0
+    assert "holds the report of another model" in capsys.readouterr().err
