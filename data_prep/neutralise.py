@@ -46,8 +46,12 @@ _TAG_LIST = ("answer", "think", *COR_TAGS)
 _TAG_NAMES = "|".join(re.escape(tag) for tag in _TAG_LIST)  # matched case-insensitively
 _TAG = re.compile(rf"<(?=[ \t]{{0,4}}/?[ \t]{{0,4}}(?:{_TAG_NAMES})[ \t]{{0,4}}>)", re.IGNORECASE)
 _CONTROL = re.compile(r"<(?=\|[^|<>\s]{1,64}\|>|｜[^｜<>\s]{1,64}｜>)")
-# Only at the start of a run of openers (the lookbehind), so a flood of "[" costs one scan, not n.
-_MARK = re.compile(f"(?<!{OPEN_CLS})({OPEN_CLS}++)(?={INNER}{LABEL_CLS}{INNER}{CLOSE_CLS})")
+# The marker goes after the LAST opening bracket before the label. Each pattern starts with the
+# bracket itself and looks behind afterwards, so the regex engine can skip ahead to candidate brackets.
+_MARK_BODY = f"(?={INNER}{LABEL_CLS}{INNER}{CLOSE_CLS})"
+_MARK_ASCII = re.compile(r"\[(?<=\[\[)(?=[ \t]{0,4}[ABab][ \t]{0,4}\])")  # _MARK_DOUBLE on ASCII text, faster
+_MARK_DOUBLE = re.compile(f"{OPEN_CLS}(?<={OPEN_CLS}{OPEN_CLS}){_MARK_BODY}")
+_MARK_SINGLE = re.compile(f"{OPEN_CLS}{_MARK_BODY}")
 _NON_ASCII_OPEN = re.compile(char_class(NON_ASCII_OPEN))
 # Edges: the beginning of a mark, tag or control token at the end of a text, the rest of one at its start.
 _SUFFIXES = "|".join(sorted({re.escape(t[i:]) for t in _TAG_LIST for i in range(len(t))}, key=len, reverse=True))
@@ -71,17 +75,14 @@ def neutralise(text: str) -> str:
         return text  # the common case: nothing that could be markup, no regex needed
     text = _TAG.sub("<" + MARKER, text)
     text = _CONTROL.sub("<" + MARKER, text)
-    single_too = not text.isascii() and _NON_ASCII_OPEN.search(text) is not None
-    text = _MARK.sub(lambda m: _bracket(m, single_too), text)
+    if text.isascii():
+        text = _MARK_ASCII.sub("[" + MARKER, text)
+    else:  # single brackets too if a non-ASCII one is present (older parsers read single marks then)
+        single_too = _NON_ASCII_OPEN.search(text) is not None
+        text = (_MARK_SINGLE if single_too else _MARK_DOUBLE).sub(lambda m: m.group(0) + MARKER, text)
     if _HEAD.match(text):
         text = MARKER + text
     if _TAIL.search(text, max(0, len(text) - _EDGE)):
         text += MARKER
     return text
 
-
-def _bracket(match: re.Match[str], single_too: bool) -> str:
-    opening = match.group(1)
-    if len(opening) >= 2 or single_too:
-        return opening + MARKER
-    return opening

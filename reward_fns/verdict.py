@@ -59,9 +59,9 @@ from reward_fns.marks import (
     LABEL_CLS,
     MARK_BODY,
     NON_ASCII_OPEN,
+    OPEN,
     OPEN_CLS,
     OPEN_RUN,
-    char_class,
     fold_label,
 )
 
@@ -119,7 +119,6 @@ def format_verdict(label: str) -> str:
 
 _ASCII_MARK = re.compile(r"\[\[[ \t]{0,4}([ABab])[ \t]{0,4}\]\]")  # the ASCII-only case of marks.MARK_BODY
 _BRACKET_RUN = re.compile(r"\[+")
-_NON_ASCII_PAIR = re.compile(char_class(NON_ASCII_OPEN) + "{2}")
 _STRICT_TAIL = re.compile(r"<answer>\s{0,64}\[\[([AB])\]\]\s{0,64}</answer>")
 _CLOSE_TAG_LIKE = re.compile(r"\]{0,2}\s{0,64}<\s{0,4}/\s{0,4}answer\s{0,4}>\s*", re.IGNORECASE)
 _OPEN_TAG_END = re.compile(r"<answer>\s{0,64}\Z")
@@ -198,8 +197,8 @@ def _strict_fast_path(text: str, start: int, end: int) -> ParsedVerdict | None:
         return None
     if text.rfind("[", start, m.start(1) - 2) >= 0:  # memrchr: any other bracket means look closer
         return None
-    # Without an ASCII "[", a second mark needs two non-ASCII opening brackets in a row.
-    if not text.isascii() and _NON_ASCII_PAIR.search(text, start, m.start()) is not None:
+    # Without an ASCII "[", a second mark needs non-ASCII opening brackets (one str.find each: C speed).
+    if not text.isascii() and any(text.find(c, start, m.start()) >= 0 for c in NON_ASCII_OPEN):
         return None
     return _OK[m.group(1)]
 
@@ -222,6 +221,8 @@ def _iter_marks(text: str, start: int, end: int) -> Iterator[_Mark]:
             if m:
                 yield _Mark(run_end - 2, m.end(), m.group(1).upper(), True)
             i = text.find("[[", run_end, end)
+        return
+    if not any(text.find(c, start, end) >= 0 for c in OPEN):  # no bracket at all: skip the regex scan
         return
     for run in OPEN_RUN.finditer(text, start, end):
         m = MARK_BODY.match(text, run.end(), end)
