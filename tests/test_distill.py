@@ -191,3 +191,28 @@ def test_tokenizer_lengths_drop_overlong_rows(tmp_path: Path, distill_file: Path
     assert full.counts["lengths"]["source"] == "tokenizer"
     assert cut.counts["lengths"]["max"] <= limit and cut.counts["merged"]["too_long_dropped"] > 0
     assert RunMetadata.read(cut.manifest).config["max_length"] == limit
+
+
+def test_the_api_key_reaches_the_server_and_nothing_we_write(tmp_path: Path, distill_file: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TEACHER_TEST_KEY", "sk-loopback-secret-123")
+    with LoopbackJudge(scripted, api_key="sk-loopback-secret-123") as judge:
+        teacher = Teacher(judge.base_url, judge.model, api_key_env="TEACHER_TEST_KEY", sampling={"max_tokens": 250})
+        result = distill(DistillOptions(input=distill_file, out=tmp_path / "sft", teacher=teacher, progress=False))
+    assert result.counts["merged"]["kept"] == 2 and all(c.status == 200 for c in judge.calls)
+    for path in (tmp_path / "sft").rglob("*"):
+        if path.is_file():
+            assert b"sk-loopback-secret-123" not in path.read_bytes(), path
+    assert RunMetadata.read(result.manifest).config["teachers"]["pass1"]["api_key_env"] == "TEACHER_TEST_KEY"
+
+
+def test_cli_spend_cap_exits_1_with_one_sentence(tmp_path: Path, distill_file: Path, capsys) -> None:
+    from data_prep.distill import main
+    from infra.cli_errors import run_cli
+
+    with LoopbackJudge(scripted) as judge:
+        code = run_cli(main, ["--input", str(distill_file), "--out", str(tmp_path / "o"), "--teacher-url",
+                              judge.base_url, "--teacher-model", judge.model, "--price-prompt", "1000",
+                              "--price-completion", "1000", "--max-cost", "0.2", "--max-concurrency", "1",
+                              "--no-progress"], prog="distill")
+    err = capsys.readouterr().err
+    assert code == 1 and "spend cap" in err and "rerunning with a higher --max-cost" in err
