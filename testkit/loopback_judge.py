@@ -26,6 +26,7 @@ of stdout and serves until SIGINT/SIGTERM or ``--max-seconds``.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
@@ -38,6 +39,7 @@ from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from infra.cli_errors import UserError, run_cli
 from testkit.loopback_policies import POLICY_NAMES, ExtractionError, Policy, make_policy
 from testkit.loopback_protocol import (
     CallRecord,
@@ -278,9 +280,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: done.set())
     judge = LoopbackJudge(policy, model=args.model, api_key=api_key, faults=faults, delay_s=args.delay, port=args.port)
-    with judge:
+    try:
+        judge.start()
+    except OSError as err:
+        if err.errno != errno.EADDRINUSE:
+            raise
+        raise UserError(f"--port {args.port} is already in use; pass --port 0 to take a free port.") from None
+    try:
         print(judge.base_url, flush=True)
         done.wait(args.max_seconds)
+    finally:
+        judge.stop()
     return 0
 
 
@@ -294,4 +304,4 @@ def _key_from_env(name: str | None) -> str | None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main, prog="python -m testkit.loopback_judge"))

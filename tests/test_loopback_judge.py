@@ -380,3 +380,20 @@ def test_cli_rejects_bad_arguments_in_one_line(args: list[str], message: str) ->
                           env=env, timeout=30)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_busy_port_is_one_sentence_exit_2() -> None:
+    # issue 12 item 33: a port someone else holds is bad input, not a traceback
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "testkit.loopback_judge", "--port", str(port)],
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert f"--port {port} is already in use" in proc.stderr
