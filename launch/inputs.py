@@ -18,13 +18,12 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from recipes.checks import recipe_files
-from recipes.compose import Composed, flatten, safe_select
+from recipes.checks import setting_file
+from recipes.compose import Composed, looks_like_hub_id, safe_select
 
 MODEL_KEY = "actor_rollout_ref.model.path"
 TRAIN_KEY, VAL_KEY = "data.train_files", "data.val_files"
 CKPT_KEY = "trainer.default_local_dir"
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _ENV_REF = re.compile(r"oc\.env:(RMR1_\w+)")
 _PLAIN = re.compile(r"^[\w./+-]+$")
 
@@ -57,7 +56,7 @@ class RunInputs:
 
 def is_hub_id(model: str) -> bool:
     """True for ``org/name`` that is not a local path (verl then downloads it on each node)."""
-    return not os.path.isabs(model) and bool(_HUB_ID.match(model)) and not Path(model).exists()
+    return not os.path.isabs(model) and looks_like_hub_id(model) and not Path(model).exists()
 
 
 def value_of(composed: Composed, key: str) -> Value:
@@ -66,14 +65,13 @@ def value_of(composed: Composed, key: str) -> Value:
     for override in reversed(composed.overrides):
         if override.lstrip("+~").split("=", 1)[0] == key:
             return Value(key, value, f"override {override}")
-    files = recipe_files(composed)
-    for path in [files[0], *reversed(files[1:])]:  # the primary comes last in every defaults list (_self_)
-        raw = flatten(OmegaConf.to_container(OmegaConf.load(path), resolve=False))
-        if key in raw:
-            where = path.relative_to(composed.config_dir.parent).as_posix()
-            refs = [v for v in _ENV_REF.findall(str(raw[key])) if os.environ.get(v)]
-            return Value(key, value, f"{refs[0]} via {where}" if refs else f"default in {where}")
-    return Value(key, value, "verl's default")
+    found = setting_file(composed, key)  # recipes' one answer to "which file sets this key"
+    if found is None:
+        return Value(key, value, "verl's default")
+    path, raw = found
+    where = path.relative_to(composed.config_dir.parent).as_posix()
+    refs = [v for v in _ENV_REF.findall(str(raw)) if os.environ.get(v)]
+    return Value(key, value, f"{refs[0]} via {where}" if refs else f"default in {where}")
 
 
 def read_inputs(composed: Composed, cwd: Path) -> RunInputs:

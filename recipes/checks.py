@@ -17,7 +17,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from recipes.compose import MISSING, Composed, base_keys, flatten, open_maps, safe_select
+from recipes.compose import MISSING, Composed, base_keys, flatten, looks_like_hub_id, open_maps, safe_select
 from recipes.problems import Problem, error, warning
 
 # Free-form maps verl reads as a whole although its yaml lists no default subkeys.
@@ -30,7 +30,6 @@ _LEGACY_MOVES = {
     "reward_model.model.path": "reward.reward_model.model_path",
 }
 _ENV_VAR = re.compile(r"oc\.env:(\w+)")
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 def check_known_keys(composed: Composed) -> list[Problem]:
@@ -153,7 +152,7 @@ def check_model_path(composed: Composed) -> list[Problem]:
     """Warn when the model path is neither a local directory nor shaped like a hub id (``org/name``)."""
     key = "actor_rollout_ref.model.path" if composed.kind == "rl" else "model.path"
     value = safe_select(composed.cfg, key)
-    if value in (None, MISSING) or Path(str(value)).expanduser().is_dir() or _HUB_ID.match(str(value)):
+    if value in (None, MISSING) or Path(str(value)).expanduser().is_dir() or looks_like_hub_id(str(value)):
         return []
     return [
         warning(
@@ -218,15 +217,29 @@ def _base_name(composed: Composed) -> str:
 
 
 def _source_of(key: str, composed: Composed) -> str:
-    """Which recipe file or command-line override sets ``key``."""
-    for path in recipe_files(composed):
-        raw = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
-        if isinstance(raw, dict) and key in flatten(raw):
-            return f"{composed.config_dir.name}/{path.relative_to(composed.config_dir).as_posix()}"
-    for override in composed.overrides:
+    """Which command-line override or recipe file sets ``key``."""
+    for override in reversed(composed.overrides):
         if override.lstrip("+~").split("=", 1)[0] == key:
             return f"override {override!r}"
+    found = setting_file(composed, key)
+    if found is not None:
+        return f"{composed.config_dir.name}/{found[0].relative_to(composed.config_dir).as_posix()}"
     return f"recipe {composed.name!r}"
+
+
+def setting_file(composed: Composed, key: str) -> tuple[Path, Any] | None:
+    """The recipe file whose value of ``key`` wins, and that raw (unresolved) value; None when no file sets it.
+
+    The primary recipe wins (``_self_`` comes last in every defaults list), then later defaults over earlier.
+    The one answer to "which file sets this key" for the checks' messages and the launcher's echo.
+    """
+    files = recipe_files(composed)
+    for path in [files[0], *reversed(files[1:])]:
+        raw = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+        flat = flatten(raw) if isinstance(raw, dict) else {}
+        if key in flat:
+            return path, flat[key]
+    return None
 
 
 def recipe_files(composed: Composed) -> list[Path]:

@@ -8,6 +8,7 @@ composes here composes there.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ Kind = Literal["rl", "sft"]
 # verl's own top-level configs that the recipes extend, by recipe kind.
 BASE_CONFIG: dict[Kind, str] = {"rl": "ppo_trainer", "sft": "sft_trainer_engine"}
 MISSING = "???"
+# ``org/name``: how a model path names a Hugging Face hub model rather than a folder.
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 __all__ = ["Composed", "RecipeError", "compose_recipe", "flatten", "list_recipes", "safe_select"]
 
 
@@ -88,6 +91,11 @@ def flatten(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     """Leaves of ``cfg`` as ``{"a.b.c": value}``, interpolations unresolved; empty dicts and lists are leaves."""
     data = OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, DictConfig) else cfg
     return dict(_walk(data, ""))
+
+
+def looks_like_hub_id(value: str) -> bool:
+    """True when ``value`` has the ``org/name`` shape of a hub model id (it may still be a local folder)."""
+    return bool(HUB_ID.match(value))
 
 
 def safe_select(cfg: DictConfig, key: str) -> Any:

@@ -25,10 +25,9 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from recipes.compose import Composed, safe_select
+from recipes.compose import Composed, looks_like_hub_id, safe_select
 from recipes.problems import Problem, error, warning
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _SIZE = re.compile(r"-\d+(\.\d+)?b(?=-|$)")
 
 
@@ -130,7 +129,7 @@ def _tokenizer(composed: Composed, manifest: Manifest) -> list[Problem]:
     model = composed.cfg.actor_rollout_ref.model if composed.kind == "rl" else composed.cfg.model
     ours = str(safe_select(model, "tokenizer_path") or safe_select(model, "path"))
     theirs = manifest.tokenizer
-    if not theirs or not _HUB_ID.match(ours) or Path(ours).exists() or _family(ours) == _family(theirs):
+    if not theirs or not looks_like_hub_id(ours) or Path(ours).exists() or _family(ours) == _family(theirs):
         return []
     return [
         warning(
