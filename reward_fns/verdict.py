@@ -124,12 +124,10 @@ _CLOSE_TAG_LIKE = re.compile(r"\]{0,2}\s{0,64}<\s{0,4}/\s{0,4}answer\s{0,4}>\s*"
 _OPEN_TAG_END = re.compile(r"<answer>\s{0,64}\Z")
 _CLOSE_TAG = re.compile(r"\s{0,64}</answer>\s*")
 _TAIL_WINDOW = 160  # longer than any strict verdict with its allowed whitespace, or any truncated ending
-# How an output that was cut off ends: inside a tag (any unterminated closing tag, a partial <answer or
-# <think, a bare <), inside a mark (two openers, maybe the label and one closer), or right after <answer>.
-_PARTIAL_TAG = (
-    r"<(?:[ \t]{0,4}/[ \t]{0,4}[A-Za-z_]{0,24}[ \t]{0,4}"  # an unterminated closing tag, any name
-    r"|(?i:a(?:n(?:s(?:w(?:er?)?)?)?)?|t(?:h(?:i(?:nk?)?)?)?)?)"  # a bare <, or part of <answer / <think
-)
+# How an output that was cut off ends: inside a tag (a bare <, any unterminated tag such as </, <eva,
+# </answer), inside a mark (two openers, maybe the label and one closer), or right after <answer>.
+# A "<" followed by a space and no "/" is prose ("x < y"), not a tag.
+_PARTIAL_TAG = r"<(?:[ \t]{0,4}/[ \t]{0,4}[A-Za-z_]{0,24}[ \t]{0,4}|[A-Za-z_]{0,24})"
 _PARTIAL_BODY = f"{INNER}(?:{LABEL_CLS}{INNER}{CLOSE_CLS}?)?"
 _TRUNCATED_END = re.compile(
     f"(?:{_PARTIAL_TAG}|{OPEN_CLS}{{2,}}{_PARTIAL_BODY}|<answer>\\s{{0,64}}(?:{OPEN_CLS}+{_PARTIAL_BODY})?)\\Z"

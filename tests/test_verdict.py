@@ -95,6 +95,7 @@ TRUNCATION = [
     ("cut_spaced_close", "<answer>[[B]]< / answ", F.TRUNCATED, F.TRUNCATED),  # tag-like spacing
     ("cut_bare_lt", "[[A]] then <", F.TRUNCATED, F.TRUNCATED),  # stopped right after <
     ("cut_think_open", "[[A]] wait, <thi", F.TRUNCATED, F.TRUNCATED),  # a partial opening tag
+    ("cut_other_tag", "<answer>[[B]]</answer>\n<eva", F.TRUNCATED, F.TRUNCATED),  # any tag name
     ("cut_new_answer", "[[A]] so <answer>", F.TRUNCATED, F.TRUNCATED),  # opened the answer and stopped
     ("cut_second_mark", "[[A]] no, [[B", F.TRUNCATED, F.TRUNCATED),  # stopped inside a second mark
     ("cut_mark_close", "<answer>[[B]", F.TRUNCATED, F.TRUNCATED),  # one closing bracket of two
