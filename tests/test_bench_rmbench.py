@@ -89,3 +89,20 @@ def test_bad_rows_are_one_sentence_errors(tmp_path: Path, row: dict, message: st
     path.write_text(json.dumps(row) + "\n")
     with pytest.raises(EvalError, match=message):
         rmbench.BENCHMARK.load_data(str(path), None, None)
+
+
+def test_cli_writes_a_heatmap_per_domain_and_the_upstream_comparison(tmp_path: Path) -> None:
+    from eval import rmbench as cli
+    from testkit.loopback_judge import LoopbackJudge
+
+    with LoopbackJudge(marker_policy(MARK)) as judge:
+        assert cli.main(["--base-url", judge.base_url, "--model", "loopback-judge", "--variant", "instruct",
+                         "--data", FIXTURE, "--out", str(tmp_path), "--no-progress"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    for domain in rmbench.DOMAINS:
+        png = tmp_path / f"rmbench_{domain}.png"
+        assert png.read_bytes().startswith(b"\x89PNG") and png.name in summary["plots"]
+    report = (tmp_path / "report.md").read_text()
+    assert "| **mean of domains** | | **43.75** | **52.08** | **60.42** | **52.08** |" in report
+    assert "it would print hard 47.92" in report  # upstream's scorer on the same judgments
+    assert summary["score"] == pytest.approx(25 / 48)
