@@ -136,7 +136,7 @@ def make_plan(composed: Composed, manifest: Manifest | None = None) -> Plan:
 
 
 def _ckpt_gb(size: SizeClass | None, contents: list[str]) -> int | None:
-    """verl_perf.md's per-checkpoint size for model + optimizer + extra, plus the HF copy when saved."""
+    """docs/verl_perf.md's per-checkpoint size for model + optimizer + extra, plus the HF copy when saved."""
     if size is None:
         return None
     return size.ckpt_gb + (size.hf_gb if "hf_model" in contents else 0)
