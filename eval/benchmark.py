@@ -38,7 +38,7 @@ How to add a benchmark (``eval/benchmarks/<name>.py`` plus ``eval/<name>.py``):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,7 @@ class Benchmark:
     item_score: ItemScore = mean_item_score
     score_label: str = "score"  # the headline row's label in the report tables
     notes: tuple[str, ...] = ()  # further conventions (substitutes, known differences from upstream)
+    view_titles: Mapping[str, str] = field(default_factory=dict)  # e.g. mean_of_orders -> "net of both orders"
     report_lines: ReportLines | None = None
     plots: Plots | None = None
 

@@ -90,6 +90,8 @@ def conventions(config: EvalConfig, limit: int | None, benchmark: Benchmark) -> 
     }
     if benchmark.notes:
         out["notes"] = list(benchmark.notes)
+    if benchmark.view_titles:
+        out["view_titles"] = dict(benchmark.view_titles)  # what a view means when it is a benchmark's own rule
     return out
 
 

@@ -30,10 +30,15 @@ def signed_pct(value: Any) -> str:
     return "—" if value is None else f"{100 * value:+.2f}"
 
 
+def view_titles(conv: Mapping[str, Any]) -> dict[str, str]:
+    """Column titles of the views, with a benchmark's own names for its rules (``conventions.view_titles``)."""
+    return {**VIEW_TITLES, **conv.get("view_titles", {})}
+
+
 def headline_line(summary: Mapping[str, Any]) -> str:
     """One line: the score and the conventions it was computed under."""
     conv = summary["conventions"]
-    view = VIEW_TITLES[conv["headline_view"]]
+    view = view_titles(conv)[conv["headline_view"]]
     done = "" if summary["complete"] else " — INCOMPLETE (limited run or missing sections; not comparable)"
     return (f"score {pct(summary['score'])} ({conv['average']}; {view}; {conv['parse_mode']} parse; "
             f"no verdict scores {conv['parse_failure_score']:g}){done}")
@@ -47,20 +52,21 @@ def render_markdown(summary: Mapping[str, Any], benchmark: Benchmark | None = No
     views = list(summary["scores"][mode])
     label = benchmark.score_label if benchmark is not None else "score"
     lines = [f"# {summary['benchmark']}: {meta['model']}", "", f"**{headline_line(summary)}**", ""]
-    lines += _section_table(summary["scores"][mode], views, label)
+    lines += _section_table(summary["scores"][mode], views, label, view_titles(conv))
     other_score = summary["scores"][other][conv["headline_view"]]["overall"]
     lines += ["", f"With the {other} parse the score would be {pct(other_score)}.", ""]
     lines += _position_lines(summary["position"][mode], conv["order"])
     lines += _failure_lines(summary["failures"])
-    lines += _subset_table(summary["scores"][mode], views)
+    lines += _subset_table(summary["scores"][mode], views, view_titles(conv))
     if benchmark is not None and benchmark.report_lines is not None:
         lines += ["", *benchmark.report_lines(summary)]
     lines += _run_lines(summary)
     return "\n".join(lines) + "\n"
 
 
-def _section_table(scores: Mapping[str, Any], views: list[str], label: str) -> list[str]:
-    head = "| section | " + " | ".join(VIEW_TITLES[v] for v in views) + " |"
+def _section_table(scores: Mapping[str, Any], views: list[str], label: str,
+                   titles: Mapping[str, str] = VIEW_TITLES) -> list[str]:
+    head = "| section | " + " | ".join(titles[v] for v in views) + " |"
     rows = [head, "|---|" + "---:|" * len(views)]
     for section in scores[views[0]]["sections"]:
         rows.append(f"| {section} | " + " | ".join(pct(scores[v]["sections"][section]) for v in views) + " |")
@@ -71,9 +77,9 @@ def _section_table(scores: Mapping[str, Any], views: list[str], label: str) -> l
     return rows
 
 
-def _subset_table(scores: Mapping[str, Any], views: list[str]) -> list[str]:
+def _subset_table(scores: Mapping[str, Any], views: list[str], titles: Mapping[str, str] = VIEW_TITLES) -> list[str]:
     first = scores[views[0]]
-    rows = ["", "## Subsets", "", "| subset | items | " + " | ".join(VIEW_TITLES[v] for v in views) + " |",
+    rows = ["", "## Subsets", "", "| subset | items | " + " | ".join(titles[v] for v in views) + " |",
             "|---|---:|" + "---:|" * len(views)]
     for subset, count in first["subset_items"].items():
         cells = " | ".join(pct(scores[v]["subsets"].get(subset)) for v in views)

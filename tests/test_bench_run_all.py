@@ -49,6 +49,9 @@ def test_every_benchmark_in_one_table_with_hand_computed_scores(tmp_path: Path) 
     assert "| benchmark | score | both-order accuracy | position consistency | parse failures |" in report
     assert "NOT comparable with the official leaderboard" in report  # RewardBench 2's Ties substitute
     assert "generation budget 8192 new tokens (default for the instruct variant)" in report
+    # a benchmark's own both-order rule is named as such, not as a mean of orders
+    assert "score 60.00 (micro accuracy" in (tmp_path / "judgebench" / "report.md").read_text()
+    assert "| section | net of both orders (official) |" in (tmp_path / "judgebench" / "report.md").read_text()
     for name in DATA:  # each benchmark's full report sits beside the combined one
         assert json.loads((tmp_path / name / "summary.json").read_text())["score"] == pytest.approx(EXPECTED[name])
 

@@ -127,4 +127,5 @@ def overall_score(sections: Mapping[str, Any]) -> Any:
 BENCHMARK = Benchmark(name=NAME, tool="eval.judgebench", load=load_items, expand=expand, aggregate=aggregate,
                       sections={"all pairs": (SUBSET,)}, conventions=AVERAGE, section_scores=section_scores,
                       overall_score=overall_score, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
-                      item_score=item_score, score_label="accuracy (micro, net of both orders)", notes=NOTES)
+                      item_score=item_score, score_label="accuracy (micro, net of both orders)", notes=NOTES,
+                      view_titles={"mean_of_orders": "net of both orders (official)"})

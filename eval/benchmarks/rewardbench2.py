@@ -158,4 +158,4 @@ BENCHMARK = Benchmark(name=NAME, tool="eval.rewardbench2", load=load_items, expa
                       sections={s: (s,) for s in SUBSETS}, conventions=AVERAGE, section_scores=section_scores,
                       overall_score=overall_score, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
                       item_score=item_score, score_label="score (mean of 6 subsets; Ties substitute)", notes=NOTES,
-                      report_lines=report_lines)
+                      report_lines=report_lines, view_titles={"mean_of_orders": "both orders (shared top)"})

@@ -196,4 +196,5 @@ def report_lines(summary: Mapping[str, Any]) -> list[str]:
 BENCHMARK = Benchmark(name=NAME, tool="eval.rmb", load=load_items, expand=expand, aggregate=aggregate,
                       sections={p: (p,) for p in PARTS}, conventions=AVERAGE, section_scores=section_scores,
                       overall_score=overall_score, data_default=None, split="all", item_score=item_score,
-                      score_label="score (mean of 4 parts)", notes=NOTES, report_lines=report_lines)
+                      score_label="score (mean of 4 parts)", notes=NOTES, report_lines=report_lines,
+                      view_titles={"mean_of_orders": "mean of orders (BoN: every order)"})
