@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from data_prep.neutralise import neutralise
@@ -84,11 +84,6 @@ def _side_key(messages: Sequence[Message]) -> str:
     return "\x1e".join(f"{m['role']}\x1f{normalise_content(m['content'])}" for m in messages)
 
 
-def content_key(pair: PreferencePair) -> str:
-    """Hash of the normalised conversation, chosen and rejected (order matters: a swapped pair differs)."""
-    return _digest([_side_key(side) for side in (pair.conversation, pair.chosen, pair.rejected)])
-
-
 def _digest(keys: Sequence[str]) -> str:
     return hashlib.blake2b("\x1d".join(keys).encode("utf-8"), digest_size=16).hexdigest()
 
@@ -131,7 +126,3 @@ class Cleaner:
             return None
         self._seen.add(key)
         return pair
-
-    def clean_all(self, pairs: Iterable[PreferencePair]) -> list[PreferencePair]:
-        """Clean many pairs, in order."""
-        return [kept for pair in pairs if (kept := self.clean(pair)) is not None]

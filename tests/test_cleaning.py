@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_prep.cleaning import DROP_REASONS, Cleaner, Dropped, Ledger, content_key, normalise_content
+from data_prep.cleaning import DROP_REASONS, Cleaner, Dropped, Ledger, normalise_content
 from data_prep.cor_parser import Evidence, compose_cor, parse_cor
 from data_prep.neutralise import MARKER, neutralise
 from data_prep.pairs import make_pair
@@ -25,6 +25,8 @@ CLEAN_CASES = [
     (BASE, "duplicate"),  # the very same pair again
     (make_pair("s1", "what is 2+2?", "It is 4.", "It  is 5. "), "duplicate"),  # the same after normalisation
     (make_pair("s2", "What is 2+2?", "It is 4.", "It is 5."), "duplicate"),  # from another source: still a copy
+    (make_pair("s9", "What is 2+2?", "It is 4.", "It is 5.", pair_id="x", metadata={"row": 3}),
+     "duplicate"),  # another id and metadata: the content is what counts
     (make_pair("s1", "What is 2+2?", "It is 5.", "It is 4."), "kept"),  # swapped preference: a different pair
     (make_pair("s1", "What is 3+3?", "It is 4.", "It is 5."), "kept"),  # another question
     (make_pair("s1", "What is 2+2?", "It is 4!", "It is 5."), "kept"),  # punctuation matters to a judge
@@ -60,11 +62,6 @@ def test_normalise_content_is_idempotent_and_ignores_case_and_spacing(text: str)
     assert normalise_content(once) == once
     assert normalise_content(f"  {text.upper()}\n\t") == normalise_content(text.upper())
     assert "  " not in once and once == once.strip()
-
-
-def test_content_key_ignores_metadata_and_ids() -> None:
-    other = make_pair("s9", "What is 2+2?", "It is 4.", "It is 5.", pair_id="x", metadata={"row": 3})
-    assert content_key(other) == content_key(BASE)
 
 
 # ---- neutralisation -------------------------------------------------------------------------------

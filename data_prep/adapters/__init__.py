@@ -1,8 +1,11 @@
 """Source adapters: each turns one input into a stream of :class:`~data_prep.pairs.PreferencePair`.
 
-An input is named by an :class:`InputSpec`. Today every input is a local file
-(:mod:`data_prep.adapters.local_file`); hub datasets (Skywork, Code-Preference-Pairs, Math-Step-DPO)
-plug in here as further adapters chosen by :func:`open_input`, and mixes list several specs.
+Two kinds, read by :mod:`data_prep.collect`:
+
+* ``--inputs`` files, named by an :class:`InputSpec` and read strictly by
+  :mod:`data_prep.adapters.local_file` (:func:`open_input`): a bad row is an error naming the file;
+* the hub-schema sources of a mix (Skywork, Code-Preference-Pairs, Math-Step-DPO), one table in
+  :mod:`data_prep.adapters.hub`, read leniently: a bad row is a counted drop.
 """
 
 from __future__ import annotations
