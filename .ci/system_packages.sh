@@ -4,7 +4,7 @@ set -euo pipefail
 need=()
 command -v make >/dev/null || need+=(make)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
-# The launcher's tests run a real two-node Slurm on this machine (launch/local_slurm.py) and shellcheck
+# The launcher's tests run a real two-node Slurm on this machine (testkit/local_slurm.py) and shellcheck
 # every script; the daemons are started by the tests, not by the packages' services.
 command -v slurmctld >/dev/null || [ -x /usr/sbin/slurmctld ] || need+=(slurm-wlm)
 command -v munged >/dev/null || [ -x /usr/sbin/munged ] || need+=(munge)

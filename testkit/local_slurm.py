@@ -3,7 +3,7 @@
     python -m testkit.local_slurm start --state /tmp/slurm-dev      # prints: export SLURM_CONF=...
     python -m testkit.local_slurm stop --state /tmp/slurm-dev
 
-Debian's ``slurm-wlm`` runs several ``slurmd`` on one host (shared/reference/local_slurm.md). Everything
+Debian's ``slurm-wlm`` runs several ``slurmd`` on one host (docs/local_slurm.md). Everything
 lives in the state folder: a private ``munged`` (own key and socket, so the machine's munge is left
 alone), ``slurm.conf`` + ``gres.conf`` (found through ``SLURM_CONF``, never /etc/slurm), free ports,
 placeholder GPU files, logs and pid files. Nodes declare more CPUs than the host has
