@@ -47,7 +47,12 @@ def describe(spec: JobSpec, settings: Settings, inputs: RunInputs, composed: Any
         lines.append(f"{key:<22}{value}  [env file, exported to the job]")
     lines.append("-- commands")
     lines.append(shlex.join(sbatch) if where in ("sbatch", "dry run") else f"(no sbatch: running in {where})")
-    lines.append("driver: " + shlex.join(spec.driver_argv()))
+    if spec.kind == "sft":
+        lines.append(f"driver on each of {spec.nnodes} node(s): torchrun --nnodes {spec.nnodes} --nproc-per-node "
+                     f"{spec.gpus_per_node} --node-rank I --master-addr HEAD --master-port PORT -m "
+                     + shlex.join(spec.driver_argv()[2:]))
+    else:
+        lines.append("driver: " + shlex.join(spec.driver_argv()))
     return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ from recipes.checks import setting_file
 from recipes.compose import Composed, looks_like_hub_id, safe_select
 
 MODEL_KEY = "actor_rollout_ref.model.path"
+MODEL_KEYS = {"rl": MODEL_KEY, "sft": "model.path"}  # where each recipe kind names its model
 TRAIN_KEY, VAL_KEY = "data.train_files", "data.val_files"
 CKPT_KEY = "trainer.default_local_dir"
 _ENV_REF = re.compile(r"oc\.env:(RMR1_\w+)")
@@ -77,10 +78,11 @@ def value_of(composed: Composed, key: str) -> Value:
 def read_inputs(composed: Composed, cwd: Path) -> RunInputs:
     """Resolve the inputs of a GRPO recipe, absolute against ``cwd``; relative ones become pinned overrides."""
     pins: list[str] = []
-    model = value_of(composed, MODEL_KEY)
+    model_key = MODEL_KEYS[composed.kind]
+    model = value_of(composed, model_key)
     model_text = os.path.expanduser(str(model.value))
     if not os.path.isabs(model_text) and (cwd / model_text).exists():
-        model_text = _pin(pins, MODEL_KEY, os.path.normpath(cwd / model_text))
+        model_text = _pin(pins, model_key, os.path.normpath(cwd / model_text))
     elif not os.path.isabs(model_text) and not is_hub_id(model_text):
         model_text = os.path.normpath(cwd / model_text)  # missing: reported with the path the nodes would use
     train, val = (_pin_files(composed, key, cwd, pins) for key in (TRAIN_KEY, VAL_KEY))
@@ -88,7 +90,7 @@ def read_inputs(composed: Composed, cwd: Path) -> RunInputs:
     if not os.path.isabs(ckpt):
         ckpt = _pin(pins, CKPT_KEY, os.path.normpath(cwd / ckpt))
     return RunInputs(
-        model=Value(MODEL_KEY, model_text, model.source),
+        model=Value(model_key, model_text, model.source),
         train_files=train,
         val_files=val,
         data_source=value_of(composed, TRAIN_KEY).source,
@@ -103,7 +105,7 @@ def missing_inputs(inputs: RunInputs) -> list[str]:
     missing = []
     model = str(inputs.model.value)
     if not inputs.model_is_hub_id and not Path(model).is_dir():
-        missing.append(f"model path {model} ({inputs.model.source}; set RMR1_MODEL_PATH or {MODEL_KEY}=...)")
+        missing.append(f"model path {model} ({inputs.model.source}; set RMR1_MODEL_PATH or {inputs.model.key}=...)")
     elif not inputs.model_is_hub_id and not (Path(model) / "config.json").is_file():
         missing.append(f"config.json in model path {model} (export the model in Hugging Face format)")
     absent = [f for f in inputs.train_files + inputs.val_files if not Path(f).is_file()]

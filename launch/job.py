@@ -301,7 +301,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     path = Path(args[0])
     spec = JobSpec.read(path)  # a LaunchError: one sentence, exit 2 (run_cli)
-    return Job(spec, path).run()
+    from launch.torchrun_job import job_class  # SFT specs: torchrun per node instead of Ray
+
+    return job_class(spec)(spec, path).run()
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ class JobSpec:
     srun_args: list[str] = field(default_factory=list)
     min_free_gb: int | None = None
     local_gpus: int | None = None
+    kind: str = "rl"  # recipes.compose kind: "sft" runs torchrun per node (launch.torchrun_job), no Ray
     schema: str = SCHEMA
 
     @property

@@ -31,6 +31,7 @@ from launch.inputs import missing_inputs, missing_sentence, read_inputs
 from launch.settings import KNOBS, Settings, absolute, effective_python, flag_dest, resolve_settings, switch
 from launch.slurm_args import resources_of, sbatch_argv, signal_seconds
 from launch.spec import JobSpec
+from launch.stage_inputs import card_problems, card_warnings, dependency_flag, driver_module, drop_pending
 
 PROG = "launch"
 REPO = Path(__file__).resolve().parents[1]
@@ -54,6 +55,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="wait for the Slurm job to end (implied by --validate)")
     p.add_argument("--report", type=Path, help="validate report path (default: <log dir>/validate-<run id>.json)")
     p.add_argument("--env-file", type=Path, help="cluster env file (default: $RMR1_ENV_FILE)")
+    p.add_argument("--after", action="append", default=[], metavar="JOB_ID",
+                   help="start only after this Slurm job succeeds (--dependency=afterok; launch/pipeline.sh)")
+    p.add_argument("--pending", action="append", default=[], metavar="PATH",
+                   help="an input an --after job writes: not required to exist yet (launch/pipeline.sh)")
     for knob in KNOBS:
         p.add_argument(knob.flag, dest=flag_dest(knob), metavar=knob.env, help=f"{knob.help} [{knob.source}]")
     return p
@@ -81,11 +86,12 @@ def run(args: argparse.Namespace) -> int:
     composed = _compose(args.recipe, args.overrides)
     resources = resources_of(composed.cfg)
     inputs = read_inputs(composed, cwd)
-    missing = missing_inputs(inputs) + check_node_env(settings)
+    missing = missing_inputs(inputs) + card_problems(composed, str(inputs.model.value), inputs.model_is_hub_id)
+    missing = drop_pending(missing, args.pending) + check_node_env(settings)
     if missing:
         raise LaunchError(missing_sentence(args.recipe, missing))
     _check_logger_and_resume(composed.cfg, settings)
-    warnings = check_recipe(composed)
+    warnings = check_recipe(composed) + card_warnings(composed, str(inputs.model.value), inputs.model_is_hub_id)
     backend = _backend(args)
     if backend == "sbatch":
         _check_partition(resources, settings, args.recipe)
@@ -94,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     script_args = [_orchestrator_python(spec), DRY_RUN_SPEC if args.dry_run else str(spec_path)]
     sbatch = sbatch_argv(resources, settings, _job_name(spec), Path(spec.log_dir), REPO / "launch" / "job.sbatch",
                          script_args)
-    sbatch.insert(1, f"--chdir={REPO}")
+    sbatch[1:1] = [f"--chdir={REPO}", *dependency_flag(args.after)]
     echo = describe(spec, settings, inputs, composed, sbatch, "dry run" if args.dry_run else WHERE[backend])
     print(redact(echo, environment_secrets(os.environ)))
     print_warnings(warnings)
@@ -106,9 +112,9 @@ def run(args: argparse.Namespace) -> int:
     write_ray_token(spec)
     spec.write(spec_path)
     if backend in ("local", "allocation"):
-        from launch.job import Job
+        from launch.torchrun_job import job_class
 
-        code = Job(spec, spec_path).run()
+        code = job_class(spec)(spec, spec_path).run()
         return _finish(spec, code)
     return _submit_and_follow(spec, spec_path, sbatch, args.wait or validate)
 
@@ -147,10 +153,7 @@ def _export_inputs(settings: Settings, cwd: Path) -> None:
 def _compose(recipe: str, overrides: Sequence[str]):  # -> recipes.compose.Composed
     from recipes.compose import compose_recipe
 
-    composed = compose_recipe(recipe, list(overrides))  # RecipeError is a UserError: one sentence, exit 2
-    if composed.kind != "rl":
-        raise LaunchError(f"{recipe} is an SFT recipe; this launcher runs GRPO recipes (rl_*), use one of those.")
-    return composed
+    return compose_recipe(recipe, list(overrides))  # RecipeError is a UserError: one sentence, exit 2
 
 
 def _check_logger_and_resume(cfg, settings: Settings) -> None:
@@ -202,7 +205,9 @@ def _make_spec(args, settings: Settings, composed, inputs, validate: bool, backe
         log_dir=str(log_dir),
         output_dir=inputs.checkpoint_dir,
         output_root=inputs.output_root,
-        driver_module=settings.get("RMR1_DRIVER_MODULE") or "verl.trainer.main_ppo",
+        driver_module=driver_module(composed.kind, settings.get("RMR1_DRIVER_MODULE"),
+                                    settings.source("RMR1_DRIVER_MODULE")),
+        kind=composed.kind,
         report=str(Path(absolute(str(report), Path.cwd()))) if report else None,
         env=env,
         requeue=bool(settings.integer("RMR1_REQUEUE")),

@@ -128,8 +128,8 @@ USER_ERRORS = [
     (["rl_qwen7b", "--dry-run", "trainer.resume_mode=disable"], "requeued job would restart from step 0"),
     # the requeue signal must come before the limit
     (["rl_qwen7b", "--dry-run", "--time", "5", "--signal-seconds", "600"], "below the time limit of 300 s"),
-    # the launcher runs GRPO recipes only
-    (["sft_qwen7b", "--dry-run"], "is an SFT recipe"),
+    # SFT recipes run on the same launcher, with the same input checks (tests/test_sft_launch.py)
+    (["sft_qwen7b", "--dry-run", "data.train_files=/nonexistent/sft/train.parquet"], "missing data file(s)"),
     # unknown recipe: the known ones are listed
     (["rl_qwen8b", "--dry-run"], "no recipe named 'rl_qwen8b'"),
     # a key verl lacks is rejected by Hydra before anything runs
