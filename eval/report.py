@@ -24,6 +24,7 @@ from eval.judge_prompt import PromptChoice
 from eval.report_text import render_markdown
 from infra.atomic_files import write_text_atomic
 from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
+from infra.versions import tool_version
 from reward_fns import VERDICT_FORMAT_VERSION
 
 SUMMARY = "summary.json"
@@ -31,14 +32,6 @@ ITEMS = "items.jsonl"
 REPORT = "report.md"
 _LIBRARIES = ("torch", "transformers", "vllm", "datasets", "httpx", "matplotlib")
 _VOLATILE_BACKEND_KEYS = ("usage",)
-
-
-def tool_version() -> str:
-    """The installed project version."""
-    try:
-        return importlib_metadata.version("rm-r1-recipe")
-    except importlib_metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def library_versions() -> dict[str, str | None]:

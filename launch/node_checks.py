@@ -16,11 +16,11 @@ import socket
 import sys
 import tempfile
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from infra.run_metadata import git_commit
+from infra.versions import version_of
 
 PROJECT = "rm-r1-recipe"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
@@ -123,14 +123,6 @@ def _nearest_existing(path: Path) -> Path:
     while not path.exists() and path != path.parent:
         path = path.parent
     return path
-
-
-def version_of(dist: str) -> str | None:
-    """The installed version of distribution ``dist`` (None when absent)."""
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def _ray_node_id() -> str | None:

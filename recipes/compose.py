@@ -8,7 +8,6 @@ composes here composes there.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, Literal
 
 from omegaconf import DictConfig, OmegaConf
 
+from infra.hub import HUB_ID, looks_like_hub_id  # one hub-id rule for every package
 from recipes.errors import RecipeError
 
 RECIPES_DIR = Path(__file__).resolve().parent
@@ -24,8 +24,8 @@ Kind = Literal["rl", "sft"]
 BASE_CONFIG: dict[Kind, str] = {"rl": "ppo_trainer", "sft": "sft_trainer_engine"}
 MISSING = "???"
 # ``org/name``: how a model path names a Hugging Face hub model rather than a folder.
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-__all__ = ["Composed", "RecipeError", "compose_recipe", "flatten", "list_recipes", "safe_select"]
+__all__ = ["HUB_ID", "Composed", "RecipeError", "compose_recipe", "flatten", "list_recipes", "looks_like_hub_id",
+           "safe_select"]
 
 
 @dataclass
@@ -91,11 +91,6 @@ def flatten(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     """Leaves of ``cfg`` as ``{"a.b.c": value}``, interpolations unresolved; empty dicts and lists are leaves."""
     data = OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, DictConfig) else cfg
     return dict(_walk(data, ""))
-
-
-def looks_like_hub_id(value: str) -> bool:
-    """True when ``value`` has the ``org/name`` shape of a hub model id (it may still be a local folder)."""
-    return bool(HUB_ID.match(value))
 
 
 def safe_select(cfg: DictConfig, key: str) -> Any:

@@ -15,16 +15,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from eval.errors import EvalError
+from infra.hub import HUB_ID as _HUB_NAME  # one hub-id rule and one offline check for every package
+from infra.hub import is_offline as offline_mode
 from infra.run_metadata import InputRef
 
 SUFFIXES = (".jsonl", ".json", ".parquet")
-_HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
 
 
 def load_rows(source: str, split: str, revision: str | None) -> tuple[list[dict[str, Any]], InputRef]:
@@ -67,11 +66,6 @@ def rows_sha256(rows: list[dict[str, Any]]) -> str:
             fields.append(f"{len(key)}:{key}{len(text)}:{text}")  # lengths in characters: unambiguous
         digest.update(("\x1e" + "".join(fields)).encode("utf-8"))
     return digest.hexdigest()
-
-
-def offline_mode() -> bool:
-    """True if the environment asks Hugging Face libraries not to use the network."""
-    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on") for name in OFFLINE_VARIABLES)
 
 
 def _local_rows(path: Path, split: str) -> tuple[list[Any], list[str]]:
