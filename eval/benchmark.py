@@ -26,8 +26,9 @@ How to add a benchmark (``eval/benchmarks/<name>.py`` plus ``eval/<name>.py``):
    ``subsets`` ({subset: score}), ``subset_items`` ({subset: number of items}) and ``micro_mean`` (or
    None); extra keys (an RM-Bench style matrix) go into summary.json as they are. ``ViewInput`` holds
    each subset's item scores (an item's comparison scores combined by ``item_score``: the mean by
-   default, ``min`` for "must win every comparison"), every comparison's score, and every comparison's
-   parsed verdicts per order, so best-of-N, matrices, voting and robustness rules can all be written.
+   default, ``min`` for "must win every comparison"; ``item_rule`` instead when the rule needs the
+   verdicts, e.g. a net over orders), every comparison's score, and every comparison's parsed verdicts
+   per order, so best-of-N, matrices, voting and robustness rules can all be written.
 4. ``section_scores`` and ``overall_score`` (subset means -> section scores -> headline) serve the
    paired bootstrap of ``eval/compare.py``; ``report_lines`` and ``plots`` add benchmark-specific
    markdown and PNGs.
@@ -85,6 +86,8 @@ Loader = Callable[[str, str, "str | None"], tuple[list[Item], InputRef]]
 Expander = Callable[[Item], Sequence[Comparison]]
 Aggregation = Callable[[ViewInput], dict[str, Any]]
 ItemScore = Callable[[str, Sequence[float]], float]  # (view, the item's comparison scores) -> item score
+# (view, parse mode, the item's comparisons, their scores, their judgments per order tag) -> item score
+ItemRule = Callable[[str, str, Sequence[Comparison], Sequence[float], Sequence[Mapping[str, ScoredJudgment]]], float]
 SectionScores = Callable[[Mapping[str, Any]], dict[str, Any]]
 OverallScore = Callable[[Mapping[str, Any]], Any]
 ReportLines = Callable[[Mapping[str, Any]], list[str]]
@@ -113,6 +116,7 @@ class Benchmark:
     split: str = "test"
     revision: str | None = None
     item_score: ItemScore = mean_item_score
+    item_rule: ItemRule | None = None  # replaces item_score when set (rules that read the verdicts)
     score_label: str = "score"  # the headline row's label in the report tables
     notes: tuple[str, ...] = ()  # further conventions (substitutes, known differences from upstream)
     view_titles: Mapping[str, str] = field(default_factory=dict)  # e.g. mean_of_orders -> "net of both orders"

@@ -99,8 +99,7 @@ def evaluate(benchmark: Benchmark, data: BenchmarkData, template: PromptTemplate
     comparison_scores = {cid: {mode: item_views(judged, config.order, mode, failure_score) for mode in MODES}
                          for cid, judged in verdicts.items()}
     views = VIEWS[config.order]
-    item_scores = {item_id: {mode: {view: benchmark.item_score(view, [comparison_scores[c.comparison_id][mode][view]
-                                                                      for c in comparisons])
+    item_scores = {item_id: {mode: {view: _item_score(benchmark, view, mode, comparisons, comparison_scores, verdicts)
                                     for view in views} for mode in MODES}
                    for item_id, comparisons in per_item.items()}
     by_id = {c.comparison_id: c for c in flat}
@@ -119,3 +118,12 @@ def evaluate(benchmark: Benchmark, data: BenchmarkData, template: PromptTemplate
         position[mode] = position_stats(verdicts, config.order, mode, failure_score)
     return PairwiseResult(scored, verdicts, comparison_scores, per_item, item_scores, scores, position,
                           failure_stats(scored), stats)
+
+
+def _item_score(benchmark: Benchmark, view: str, mode: str, comparisons: list[Comparison],
+                comparison_scores: Mapping[str, Scores], verdicts: Mapping[str, Mapping[str, ScoredJudgment]]) -> float:
+    """An item's score: the benchmark's item_rule (verdicts) if it has one, else item_score (comparison scores)."""
+    scores = [comparison_scores[c.comparison_id][mode][view] for c in comparisons]
+    if benchmark.item_rule is not None:
+        return benchmark.item_rule(view, mode, comparisons, scores, [verdicts[c.comparison_id] for c in comparisons])
+    return benchmark.item_score(view, scores)

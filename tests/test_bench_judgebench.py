@@ -56,3 +56,17 @@ def test_hand_computed_accuracy_per_prefix(tmp_path: Path) -> None:
     assert view["subset_items"] == {"livebench-math": 1, "livebench-reasoning": 1, "livecodebench": 1,
                                     "mmlu-pro-law": 1, "mmlu-pro-math": 1}
     assert result.position["strict"]["position_consistency"] == pytest.approx(0.8)  # j3 alone flips
+
+
+def test_right_once_and_no_verdict_once_counts_in_items_and_score(tmp_path: Path) -> None:
+    """The item scores (items.jsonl, compare.py) follow the net rule too, not the mean of the two orders."""
+    from testkit.loopback_policies import default_extractor
+
+    def right_only_as_a(prompt: str) -> str:  # a verdict only when the marked answer is shown first
+        text_a, _ = default_extractor(prompt)
+        return "<answer>[[A]]</answer>" if MARK in text_a else "I cannot decide."
+
+    result = run(jb.BENCHMARK, FIXTURE, tmp_path, policy=right_only_as_a)
+    assert result.comparison_scores["j1"]["strict"]["mean_of_orders"] == 0.5  # right once, no verdict once
+    assert result.item_scores["j1"]["strict"]["mean_of_orders"] == 1.0  # net +1: correct
+    assert result.scores["strict"]["mean_of_orders"]["sections"]["mmlu-pro"] == 1.0

@@ -63,19 +63,14 @@ def items_of(view: ViewInput) -> dict[str, list[str]]:
     return out
 
 
-def item_picks(view: ViewInput, comparison_ids: Sequence[str]) -> list[dict[str, Pick]]:
-    """The picks of an item's comparisons under the view's parse mode."""
-    return [picks_of(view.verdicts[c], view.mode) for c in comparison_ids]
+def all_picks(judged: Sequence[Mapping[str, ScoredJudgment]], mode: str) -> list[dict[str, Pick]]:
+    """The picks of an item's comparisons under parse ``mode``."""
+    return [picks_of(j, mode) for j in judged]
 
 
 def subset_of_comparison(comparison: Comparison) -> str:
     """The subset an expander stored in the comparison's metadata."""
     return str(comparison.metadata["subset"])
-
-
-def all_win_item_score(view: str, scores: Sequence[float]) -> float:
-    """The seam's item score for must-win-every-comparison items: 1 only if every comparison scored 1."""
-    return float(bool(scores) and all(s == 1.0 for s in scores))
 
 
 def mean(values: Iterable[float]) -> float | None:

@@ -20,9 +20,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
-from eval.benchmarks.comparisons import Picks, item_picks, items_of, mean, order_rule
+from eval.benchmarks.comparisons import Picks, all_picks, items_of, mean, order_rule
 from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
+from eval.scoring import ScoredJudgment
 from infra.run_metadata import InputRef
 
 NAME = "judgebench"
@@ -82,14 +83,10 @@ def net_rule(judged: Sequence[Picks]) -> float:
     return float(net(judged[0]) > 0)
 
 
-def item_score(view: str, scores: Sequence[float]) -> float:
-    """The seam's item score (bootstrap, items.jsonl) from the comparison score.
-
-    Both orders: a score of 1 is right twice (net 2), 0.5 is counted as right once and wrong once (net
-    0); a right answer plus a parse failure also scores 0.5 but nets +1, so only :func:`aggregate` (the
-    headline, read from verdicts) is exact for it.
-    """
-    return float(scores[0] == 1.0)
+def item_rule(view: str, mode: str, comparisons: Sequence[Comparison], scores: Sequence[float],
+              judged: Sequence[Mapping[str, ScoredJudgment]]) -> float:
+    """A pair's score: the net rule over both orders, or the one order a per-order view looks at."""
+    return order_rule(view, all_picks(judged, mode), net_rule)
 
 
 def aggregate(view: ViewInput) -> dict[str, Any]:
@@ -97,9 +94,9 @@ def aggregate(view: ViewInput) -> dict[str, Any]:
     prefixes: dict[str, list[float]] = defaultdict(list)
     sources: dict[str, list[float]] = defaultdict(list)
     every = []
-    for comparison_ids in items_of(view).values():
+    for item_id, comparison_ids in items_of(view).items():
         meta = view.comparisons[comparison_ids[0]].metadata
-        score = order_rule(view.view, item_picks(view, comparison_ids), net_rule)
+        score = view.item_scores[item_id]
         prefixes[meta["prefix"]].append(score)
         sources[meta["source"]].append(score)
         every.append(score)
@@ -127,5 +124,5 @@ def overall_score(sections: Mapping[str, Any]) -> Any:
 BENCHMARK = Benchmark(name=NAME, tool="eval.judgebench", load=load_items, expand=expand, aggregate=aggregate,
                       sections={"all pairs": (SUBSET,)}, conventions=AVERAGE, section_scores=section_scores,
                       overall_score=overall_score, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
-                      item_score=item_score, score_label="accuracy (micro, net of both orders)", notes=NOTES,
+                      item_rule=item_rule, score_label="accuracy (micro, net of both orders)", notes=NOTES,
                       view_titles={"mean_of_orders": "net of both orders (official)"})

@@ -27,9 +27,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
-from eval.benchmarks.comparisons import Picks, every_order, item_picks, items_of, mean, mean_or_none, order_rule
+from eval.benchmarks.comparisons import Picks, all_picks, every_order, items_of, mean, mean_or_none, order_rule
 from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
+from eval.scoring import ScoredJudgment
 from infra.run_metadata import InputRef
 
 NAME = "rewardbench2"
@@ -93,27 +94,20 @@ def shared_top(judged: Sequence[Picks]) -> float:
     return 1.0 / (1 + ties)
 
 
-def item_score(view: str, scores: Sequence[float]) -> float:
-    """The seam's item score (bootstrap, items.jsonl) from comparison scores: the shared top for both orders.
-
-    Exact for best-of-4 with --parse-failure-score 0 (a comparison scoring 1 is a win, 0 a loss, anything
-    between a tie); Ties items are read from verdicts by :func:`aggregate` (the headline), which is exact.
-    """
-    if view != "mean_of_orders":
-        return float(all(s == 1.0 for s in scores))
-    if any(s == 0.0 for s in scores):
-        return 0.0
-    return 1.0 / (1 + sum(1 for s in scores if s < 1.0))
+def item_rule(view: str, mode: str, comparisons: Sequence[Comparison], scores: Sequence[float],
+              judged: Sequence[Mapping[str, ScoredJudgment]]) -> float:
+    """Best-of-4: the shared top over both orders; Ties: every comparison won in every order."""
+    rule = every_order if comparisons[0].metadata["subset"] == TIES else shared_top
+    return order_rule(view, all_picks(judged, mode), rule)
 
 
 def aggregate(view: ViewInput) -> dict[str, Any]:
     """Subset accuracies (Ties through the substitute), their mean, and the mean without Ties."""
     by_subset: dict[str, list[float]] = defaultdict(list)
     ties: dict[str, list[float]] = defaultdict(list)
-    for comparison_ids in items_of(view).values():
+    for item_id, comparison_ids in items_of(view).items():
         meta = view.comparisons[comparison_ids[0]].metadata
-        rule = every_order if meta["subset"] == TIES else shared_top
-        score = order_rule(view.view, item_picks(view, comparison_ids), rule)
+        score = view.item_scores[item_id]
         by_subset[meta["subset"]].append(score)
         if meta["subset"] == TIES:
             ties["reference" if meta["num_correct"] == 1 else "tied"].append(score)
@@ -157,5 +151,5 @@ def report_lines(summary: Mapping[str, Any]) -> list[str]:
 BENCHMARK = Benchmark(name=NAME, tool="eval.rewardbench2", load=load_items, expand=expand, aggregate=aggregate,
                       sections={s: (s,) for s in SUBSETS}, conventions=AVERAGE, section_scores=section_scores,
                       overall_score=overall_score, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
-                      item_score=item_score, score_label="score (mean of 6 subsets; Ties substitute)", notes=NOTES,
+                      item_rule=item_rule, score_label="score (mean of 6 subsets; Ties substitute)", notes=NOTES,
                       report_lines=report_lines, view_titles={"mean_of_orders": "both orders (shared top)"})

@@ -29,17 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
-from eval.benchmarks.comparisons import (
-    all_win_item_score,
-    every_order,
-    item_picks,
-    items_of,
-    mean,
-    mean_or_none,
-    order_rule,
-)
+from eval.benchmarks.comparisons import all_picks, every_order, items_of, mean, mean_or_none, order_rule
 from eval.benchmarks.sources import rows_sha256
 from eval.errors import EvalError
+from eval.scoring import ScoredJudgment
 from infra.run_metadata import InputRef
 
 NAME = "rmb"
@@ -139,25 +132,21 @@ def expand(item: Item) -> list[Comparison]:
     return out
 
 
-def item_score(view: str, scores: Sequence[float]) -> float:
-    """The seam's item score (bootstrap, items.jsonl): a pair's score; a best-of-N item must win everything.
-
-    A best-of-N row with a single loser looks like a pair here; the headline (:func:`aggregate`) reads
-    verdicts and is exact for it.
-    """
-    return scores[0] if len(scores) == 1 else all_win_item_score(view, scores)
+def item_rule(view: str, mode: str, comparisons: Sequence[Comparison], scores: Sequence[float],
+              judged: Sequence[Mapping[str, ScoredJudgment]]) -> float:
+    """A pair scores its comparison; a best-of-N item 1 only if the best won every comparison in every order."""
+    if comparisons[0].metadata["kind"] == "pairwise":
+        return scores[0]
+    return order_rule(view, all_picks(judged, mode), every_order)
 
 
 def aggregate(view: ViewInput) -> dict[str, Any]:
     """The four parts (micro means over their items), their mean, and each category path's mean."""
     parts: dict[str, list[float]] = defaultdict(list)
     categories: dict[str, list[float]] = defaultdict(list)
-    for comparison_ids in items_of(view).values():
+    for item_id, comparison_ids in items_of(view).items():
         first = view.comparisons[comparison_ids[0]].metadata
-        if first["kind"] == "pairwise":
-            score = view.comparison_scores[comparison_ids[0]]
-        else:
-            score = order_rule(view.view, item_picks(view, comparison_ids), every_order)
+        score = view.item_scores[item_id]
         parts[first["subset"]].append(score)
         categories[first["category_path"]].append(score)
     sections = section_scores({p: mean(v) for p, v in parts.items()})
@@ -195,6 +184,6 @@ def report_lines(summary: Mapping[str, Any]) -> list[str]:
 
 BENCHMARK = Benchmark(name=NAME, tool="eval.rmb", load=load_items, expand=expand, aggregate=aggregate,
                       sections={p: (p,) for p in PARTS}, conventions=AVERAGE, section_scores=section_scores,
-                      overall_score=overall_score, data_default=None, split="all", item_score=item_score,
+                      overall_score=overall_score, data_default=None, split="all", item_rule=item_rule,
                       score_label="score (mean of 4 parts)", notes=NOTES, report_lines=report_lines,
                       view_titles={"mean_of_orders": "mean of orders (BoN: every order)"})
