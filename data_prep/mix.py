@@ -96,7 +96,11 @@ def load_mix(name_or_path: str | os.PathLike[str]) -> Mix:
     if not path.is_file():
         raise MixError(f"mix {text_name!r} is neither a built-in mix {builtin_mixes()} nor a yaml file; "
                        "pass one of them.")
-    return parse_mix(path.read_text(encoding="utf-8"), origin=text_name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise MixError(f"mix {text_name!r} is not UTF-8 text; re-save it as UTF-8.") from err
+    return parse_mix(text, origin=text_name)
 
 
 def parse_mix(text: str, origin: str) -> Mix:
@@ -106,7 +110,9 @@ def parse_mix(text: str, origin: str) -> Mix:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise MixError(f"mix {origin} is not valid yaml ({err}); fix the file.") from err
+        raise MixError(f"mix {origin} is not valid yaml ({' '.join(str(err).split())[:200]}); fix the file.") from err
+    except RecursionError as err:
+        raise MixError(f"mix {origin} nests too deeply to read; a mix is a flat list of sources.") from err
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list) or not data["sources"]:
         raise MixError(f"mix {origin} needs a non-empty 'sources' list; see data_prep/mixes/rm_r1.yaml.")
     _no_unknown(data, _MIX_KEYS, f"mix {origin}")

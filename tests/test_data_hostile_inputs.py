@@ -71,6 +71,9 @@ CASES = [
     ("sub/in.jsonl", _jsonl(GOOD), ["--inputs", "sub"], "input 'sub' passed to --inputs is a folder"),
     # an unknown flag: one line too, not usage + error
     ("in.jsonl", _jsonl(GOOD), ["--bogus"], "unrecognized arguments: --bogus; run with --help"),
+    # a mix file in latin-1, and one nested too deeply for yaml
+    ("mix.yaml", "name: caf\xe9\n".encode("latin-1"), ["--mix", "mix.yaml"], "mix 'mix.yaml' is not UTF-8 text"),
+    ("mix.yaml", b"sources: " + b"[" * 50_000 + b"]" * 50_000, ["--mix", "mix.yaml"], "nests too deeply to read"),
     # --chat-template-kwargs nested too deeply to parse
     ("in.jsonl", _jsonl(GOOD), ["--chat-template-kwargs", "[" * 100_000], "cannot be read as JSON (RecursionError)"),
 ]
