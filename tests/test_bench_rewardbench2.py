@@ -57,7 +57,7 @@ def test_hand_computed_subsets_and_overall(result) -> None:
     assert view["sections"] == pytest.approx({"Factuality": 0.75, "Precise IF": 0.0, "Math": 1.0, "Safety": 1.0,
                                               "Focus": 1 / 3, "Ties": 0.5})
     # Ties: the reference prompt is accurate; the tied prompt's unmarked correct answer only ties
-    assert view["ties_parts"] == {"reference": 1.0, "tied": 0.0}
+    assert view["subsets"]["Ties (reference)"] == 1.0 and view["subsets"]["Ties (tied)"] == 0.0
     assert view["overall"] == pytest.approx(43 / 72)  # (0.75 + 0 + 1 + 1 + 1/3 + 0.5) / 6
     assert view["overall_without_ties"] == pytest.approx(37 / 60)
     # as A the fallback wins every tie: f2 and fo1 count fully, p1's lost comparison still loses
@@ -78,4 +78,4 @@ def test_shared_top(picks: list, expected: float) -> None:
 def test_one_seeded_order_covers_every_subset_with_a_limit(tmp_path: Path) -> None:
     result = run(rb2.BENCHMARK, FIXTURE, tmp_path, order="random", limit=6)
     view = result.scores["strict"]["random_order"]
-    assert set(view["subset_items"]) == set(rb2.SUBSETS)
+    assert set(view["sections"]) == set(rb2.SUBSETS) and view["overall"] is not None  # a limit of 6 covers all

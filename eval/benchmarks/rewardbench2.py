@@ -22,12 +22,11 @@ Overall = unweighted mean of the 6 subsets (the official definition).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
-from eval.benchmarks.comparisons import Picks, all_picks, every_order, items_of, mean, mean_or_none, order_rule
+from eval.benchmarks.comparisons import Picks, all_picks, every_order, mean, mean_or_none, order_rule
 from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
 from eval.scoring import ScoredJudgment
@@ -40,6 +39,9 @@ REVISION: str | None = None  # no pinned commit yet: the report records the rows
 COLUMNS = ("id", "prompt", "chosen", "rejected", "subset")
 SUBSETS: tuple[str, ...] = ("Factuality", "Precise IF", "Math", "Safety", "Focus", "Ties")
 TIES = "Ties"
+# Ties items sit in two subsets so the substitute (the mean of the two accuracies) is a section score
+TIES_PARTS: tuple[str, str] = ("Ties (reference)", "Ties (tied)")
+SECTIONS: dict[str, tuple[str, ...]] = {**{s: (s,) for s in SUBSETS if s != TIES}, TIES: TIES_PARTS}
 AVERAGE = ("unweighted mean of the 6 subsets; best-of-4 = the chosen answer must beat each rejected one (a comparison "
            "won in one order only is a tie; no loss and k ties scores 1/(k+1), like the official shared top)")
 NOTES = ("Ties is a pairwise substitute (accuracy only: every correct answer must beat every incorrect one in every "
@@ -70,13 +72,15 @@ def _item(row: Any, place: str) -> Item:
     if row["subset"] != TIES and len(row["chosen"]) != 1:
         raise EvalError(f"RewardBench 2 {place} (id {row['id']}) has {len(row['chosen'])} chosen answers; "
                         "only Ties rows may have more than one.")
+    if row["subset"] == TIES:
+        return Item(str(row["id"]), TIES_PARTS[0] if len(row["chosen"]) == 1 else TIES_PARTS[1], row)
     return Item(str(row["id"]), row["subset"], row)
 
 
 def expand(item: Item) -> list[Comparison]:
     """Non-Ties: the chosen answer against each rejected one; Ties: every correct against every incorrect."""
     row = item.payload
-    ties = item.subset == TIES
+    ties = item.subset in TIES_PARTS
     return [make_comparison(item.id, f"{item.id}:c{c}r{r}" if ties else f"{item.id}:r{r}", row["prompt"], chosen,
                             rejected, metadata={"subset": item.subset, "num_correct": len(row["chosen"]),
                                                 "chosen_index": c, "rejected_index": r})
@@ -97,38 +101,32 @@ def shared_top(judged: Sequence[Picks]) -> float:
 def item_rule(view: str, mode: str, comparisons: Sequence[Comparison], scores: Sequence[float],
               judged: Sequence[Mapping[str, ScoredJudgment]]) -> float:
     """Best-of-4: the shared top over both orders; Ties: every comparison won in every order."""
-    rule = every_order if comparisons[0].metadata["subset"] == TIES else shared_top
+    rule = every_order if comparisons[0].metadata["subset"] in TIES_PARTS else shared_top
     return order_rule(view, all_picks(judged, mode), rule)
 
 
 def aggregate(view: ViewInput) -> dict[str, Any]:
     """Subset accuracies (Ties through the substitute), their mean, and the mean without Ties."""
-    by_subset: dict[str, list[float]] = defaultdict(list)
-    ties: dict[str, list[float]] = defaultdict(list)
-    for item_id, comparison_ids in items_of(view).items():
-        meta = view.comparisons[comparison_ids[0]].metadata
-        score = view.item_scores[item_id]
-        by_subset[meta["subset"]].append(score)
-        if meta["subset"] == TIES:
-            ties["reference" if meta["num_correct"] == 1 else "tied"].append(score)
-    subsets = {s: mean(by_subset[s]) for s in SUBSETS if by_subset.get(s) and s != TIES}
-    if ties:
-        subsets[TIES] = mean_or_none(mean(v) for v in ties.values())
+    order = [s for subsets in SECTIONS.values() for s in subsets]
+    scores = {s: view.subset_scores[s] for s in order if view.subset_scores.get(s)}
+    subsets = {s: mean(v) for s, v in scores.items()}
     sections = section_scores(subsets)
     return {
         "overall": overall_score(sections),
         "overall_without_ties": mean_or_none(v for s, v in sections.items() if s != TIES),
-        "micro_mean": mean(x for values in by_subset.values() for x in values),
+        "micro_mean": mean(x for values in scores.values() for x in values),
         "sections": sections,
-        "subsets": {s: subsets[s] for s in SUBSETS if s in subsets},
-        "subset_items": {s: len(by_subset[s]) for s in SUBSETS if by_subset.get(s)},
-        "ties_parts": {k: mean(v) for k, v in sorted(ties.items())},
+        "subsets": subsets,
+        "subset_items": {s: len(v) for s, v in scores.items()},
     }
 
 
 def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
-    """Each subset is its own section."""
-    return {s: subset_means.get(s) for s in SUBSETS}
+    """Each non-Ties subset is its own section; Ties = the mean of its reference and tied accuracies."""
+    out = {s: subset_means.get(s) for s in SUBSETS if s != TIES}
+    parts = [subset_means[p] for p in TIES_PARTS if subset_means.get(p) is not None]
+    out[TIES] = sum(parts) / len(parts) if parts else None
+    return out
 
 
 def overall_score(sections: Mapping[str, Any]) -> Any:
@@ -142,14 +140,14 @@ def report_lines(summary: Mapping[str, Any]) -> list[str]:
 
     conv = summary["conventions"]
     scores = summary["scores"][conv["parse_mode"]][conv["headline_view"]]
-    parts = scores["ties_parts"]
+    parts = scores["subsets"]
     return [f"Mean of the 5 subsets without Ties: {pct(scores['overall_without_ties'])}. Ties (pairwise substitute, "
-            f"not the official composite): reference prompts {pct(parts.get('reference'))}, tied prompts "
-            f"{pct(parts.get('tied'))}."]
+            f"not the official composite): reference prompts {pct(parts.get(TIES_PARTS[0]))}, tied prompts "
+            f"{pct(parts.get(TIES_PARTS[1]))}."]
 
 
 BENCHMARK = Benchmark(name=NAME, tool="eval.rewardbench2", load=load_items, expand=expand, aggregate=aggregate,
-                      sections={s: (s,) for s in SUBSETS}, conventions=AVERAGE, section_scores=section_scores,
+                      sections=SECTIONS, conventions=AVERAGE, section_scores=section_scores,
                       overall_score=overall_score, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
                       item_rule=item_rule, score_label="score (mean of 6 subsets; Ties substitute)", notes=NOTES,
                       report_lines=report_lines, view_titles={"mean_of_orders": "both orders (shared top)"})
