@@ -48,8 +48,9 @@ def test_hand_computed_accuracy_per_prefix(tmp_path: Path) -> None:
     result = run(jb.BENCHMARK, FIXTURE, tmp_path)
     view = result.scores["strict"]["mean_of_orders"]
     assert view["overall"] == pytest.approx(0.6)  # j1, j2, j5 right; j3 flips with the order (net 0); j4 wrong
-    assert view["sections"] == {"mmlu-pro": 1.0, "livebench-reasoning": 1.0, "livebench-math": 0.0,
+    assert view["prefixes"] == {"mmlu-pro": 1.0, "livebench-reasoning": 1.0, "livebench-math": 0.0,
                                 "livecodebench": 0.0}
+    assert view["sections"] == {"all pairs": pytest.approx(0.6)}
     assert result.item_scores["j3"]["strict"]["mean_of_orders"] == 0.0  # inconsistent pair: not correct
     assert result.scores["strict"]["chosen_as_A"]["overall"] == pytest.approx(0.8)  # j3's fallback A is right as A
     assert result.scores["strict"]["chosen_as_B"]["overall"] == pytest.approx(0.6)
@@ -69,4 +70,4 @@ def test_right_once_and_no_verdict_once_counts_in_items_and_score(tmp_path: Path
     result = run(jb.BENCHMARK, FIXTURE, tmp_path, policy=right_only_as_a)
     assert result.comparison_scores["j1"]["strict"]["mean_of_orders"] == 0.5  # right once, no verdict once
     assert result.item_scores["j1"]["strict"]["mean_of_orders"] == 1.0  # net +1: correct
-    assert result.scores["strict"]["mean_of_orders"]["sections"]["mmlu-pro"] == 1.0
+    assert result.scores["strict"]["mean_of_orders"]["prefixes"]["mmlu-pro"] == 1.0

@@ -9,8 +9,9 @@ once) scores 0 for that pair, and one right answer plus one parse failure scores
 benchmark's ``mean_of_orders`` view; the per-order views count one order alone. With ``--order random``
 one seeded order is judged (the official single-order mode judges the dataset's own order).
 Accuracy is the micro mean over pairs, overall and per source prefix (mmlu-pro, livebench-reasoning,
-livebench-math, livecodebench) and per full source. For the seam every pair sits in one subset
-(``pairs``), so the paired bootstrap of eval/compare.py resamples the micro mean exactly.
+livebench-math, livecodebench) and per full source. Every pair sits in one subset and section
+(``pairs`` / ``all pairs``), so the paired bootstrap of eval/compare.py resamples the micro mean
+exactly; the prefixes are reported beside it.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def item_rule(view: str, mode: str, comparisons: Sequence[Comparison], scores: S
 
 
 def aggregate(view: ViewInput) -> dict[str, Any]:
-    """Micro accuracy overall, per source prefix (the sections) and per full source (the subsets)."""
+    """Micro accuracy overall (the one section), per source prefix and per full source (the subsets)."""
     prefixes: dict[str, list[float]] = defaultdict(list)
     sources: dict[str, list[float]] = defaultdict(list)
     every = []
@@ -104,11 +105,23 @@ def aggregate(view: ViewInput) -> dict[str, Any]:
     return {
         "overall": mean(every),
         "micro_mean": mean(every),
-        "sections": {p: mean(prefixes[p]) if prefixes.get(p) else None for p in ordered},
-        "section_items": {p: len(prefixes[p]) for p in ordered if prefixes.get(p)},
+        "sections": section_scores({SUBSET: mean(every)}),
+        "prefixes": {p: mean(prefixes[p]) if prefixes.get(p) else None for p in ordered},
+        "prefix_items": {p: len(prefixes[p]) for p in ordered if prefixes.get(p)},
         "subsets": {s: mean(v) for s, v in sorted(sources.items())},
         "subset_items": {s: len(v) for s, v in sorted(sources.items())},
     }
+
+
+def report_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Markdown: micro accuracy per source prefix (the headline view)."""
+    from eval.report_text import pct
+
+    conv = summary["conventions"]
+    scores = summary["scores"][conv["parse_mode"]][conv["headline_view"]]
+    lines = ["## Source prefixes", "", "| prefix | pairs | accuracy |", "|---|---:|---:|"]
+    lines += [f"| {p} | {scores['prefix_items'].get(p, 0)} | {pct(v)} |" for p, v in scores["prefixes"].items()]
+    return lines
 
 
 def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
@@ -125,4 +138,4 @@ BENCHMARK = Benchmark(name=NAME, tool="eval.judgebench", load=load_items, expand
                       sections={"all pairs": (SUBSET,)}, conventions=AVERAGE, section_scores=section_scores,
                       overall_score=overall_score, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
                       item_rule=item_rule, score_label="accuracy (micro, net of both orders)", notes=NOTES,
-                      view_titles={"mean_of_orders": "net of both orders (official)"})
+                      report_lines=report_lines, view_titles={"mean_of_orders": "net of both orders (official)"})
