@@ -23,6 +23,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -34,7 +35,8 @@ from infra.cli_errors import RunFailed
 
 STAGE_PREFIX = ".build-"
 JOURNAL = "journal.json"
-_LEGACY_PREFIXES = (".tmp-", ".old-")  # ".{variant}.tmp-*" and ".{variant}.old-*" from the one-folder swap
+# ".{variant}.tmp-XXXXXXXX" and ".{variant}.old-XXXXXXXX" (mkdtemp names) from the old one-folder swap
+_LEGACY = re.compile(r"^\.[a-z0-9][a-z0-9_.-]{0,63}\.(tmp|old)-[a-z0-9_]{8}$")
 
 
 class OutputTree:
@@ -98,9 +100,15 @@ class OutputTree:
                         folder.rmdir()
         finally:
             self._release()
-        if isinstance(err, OSError) and err.errno is not None:
+        if isinstance(err, OSError) and self._is_write_error(err):
             raise RunFailed(f"could not write the build into --out {os.fspath(self.out)!r} ({_reason(err)}); "
                             "the old contents are unchanged; free space or fix the folder, then run again.") from err
+
+    def _is_write_error(self, err: OSError) -> bool:
+        """A full disk, or any error on a path inside ``--out`` (errors reading the inputs are not ours to word)."""
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        return bool(err.filename) and Path(os.fspath(err.filename)).resolve().is_relative_to(self.out.resolve())
 
     def _release(self) -> None:
         if self._lock is not None:
@@ -130,7 +138,7 @@ def recover(out: str | os.PathLike[str]) -> list[Path]:
             continue
         if entry.name.startswith(STAGE_PREFIX):
             _undo(root, entry)
-        elif entry.name.startswith(".") and any(p in entry.name for p in _LEGACY_PREFIXES):
+        elif _LEGACY.match(entry.name):
             _undo_legacy(root, entry)
         else:
             continue

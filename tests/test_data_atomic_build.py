@@ -138,14 +138,16 @@ def test_a_kill_between_two_renames_is_rolled_back_by_the_next_run(old, rename: 
 
 def test_stale_temporaries_of_older_versions_are_cleaned(old) -> None:
     out, before = old
-    (out / ".instruct.tmp-k3j2").mkdir()  # a SIGKILLed write of the one-folder swap
-    (out / ".instruct.tmp-k3j2" / "train.parquet").write_bytes(b"x" * 1000)
-    legacy = out / ".reasoning.old-a1b2"  # killed between its two renames: reasoning/ is missing
+    (out / ".instruct.tmp-k3j2x9q_").mkdir()  # a SIGKILLed write of the one-folder swap
+    (out / ".instruct.tmp-k3j2x9q_" / "train.parquet").write_bytes(b"x" * 1000)
+    legacy = out / ".reasoning.old-a1b2c3d4"  # killed between its two renames: reasoning/ is missing
     legacy.mkdir()
     os.replace(out / "reasoning", legacy / "reasoning")
+    (out / ".notes").mkdir()  # a hidden folder of the user's own is not a temporary: it stays
     assert recover(out)
-    assert _tree(out) == before
-    (out / ".instruct.tmp-zz").mkdir()
+    assert _tree(out) == before | {".notes": None}
+    (out / ".notes").rmdir()
+    (out / ".instruct.tmp-zz7y6x5w").mkdir()
     build(_options(out, seed=2))
     assert sorted(p.name for p in out.iterdir()) == ["instruct", "reasoning"]
 
