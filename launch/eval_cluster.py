@@ -31,6 +31,7 @@ from pathlib import Path
 from infra.cli_errors import UserError, run_cli
 from launch.model_card import read_block
 from launch.settings import KNOBS, effective_python, flag_dest, resolve_settings
+from launch.stage_inputs import dependency_flag
 
 PROG = "launch/eval.sh"
 REPO = Path(__file__).resolve().parents[1]
@@ -96,7 +97,7 @@ class EvalSpec:
 
     def card_argv(self) -> list[str] | None:
         """Record the scores in the card (None without a card: --variant stood in for it)."""
-        if not read_block(self.ckpt):
+        if self.variant and not read_block(self.ckpt):
             return None
         summaries = [a for b in self.benchmarks for a in ("--eval", str(Path(self.out) / b / "summary.json"))]
         return [self.python, "-m", "launch.model_card", self.ckpt, *summaries]
@@ -129,6 +130,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the plan and commands; submit and write nothing")
     p.add_argument("--wait", action="store_true", help="wait for the job (implied by --validate)")
     p.add_argument("--env-file", type=Path, help="cluster env file (default: $RMR1_ENV_FILE)")
+    p.add_argument("--after", action="append", default=[], metavar="JOB_ID",
+                   help="start only after this Slurm job succeeds (launch/pipeline.sh)")
+    p.add_argument("--pending", action="append", default=[], metavar="PATH",
+                   help="an input an --after job writes (the --ckpt export): not required to exist yet")
     for knob in KNOBS:
         if knob.env.startswith("RMR1_") and knob.env not in ("RMR1_MODEL_PATH", "RMR1_DATA_DIR", "RMR1_OUTPUT_DIR"):
             p.add_argument(knob.flag, dest=flag_dest(knob), metavar=knob.env, help=f"{knob.help} [{knob.source}]")
@@ -140,7 +145,9 @@ def check(args: argparse.Namespace) -> list[str]:
     """Every problem with the request, one phrase each (nothing is submitted when any exists)."""
     problems = []
     ckpt = args.ckpt
-    if not (ckpt / "config.json").is_file():
+    if any(str(ckpt).startswith(str(Path(p).expanduser().resolve())) for p in args.pending):
+        pass  # an --after job exports it (with its card); eval_validate and the eval CLIs check it then
+    elif not (ckpt / "config.json").is_file():
         problems.append(f"--ckpt {ckpt} is not a Hugging Face model folder (no config.json); export the checkpoint "
                         "with python -m launch.export")
     elif not args.variant and not read_block(ckpt).get("prompt_variant"):
@@ -191,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_dir = Path(settings.get("RMR1_LOG_DIR") or Path(spec.out) / "launch")
     spec_path = log_dir / f"{spec.run_id}.spec.json"
     sbatch = sbatch_command(spec, settings, log_dir, spec_path)
+    sbatch[1:1] = dependency_flag(args.after)
     print(describe(spec, sbatch))
     if args.dry_run:
         print("dry run: nothing submitted or written")
