@@ -1,2 +1,2 @@
-"""Benchmark loaders and their official aggregations (RewardBench v1 now; RM-Bench, RMB, RewardBench 2 and
-JudgeBench plug into the same runner next)."""
+"""Benchmark loaders and their official aggregations, one module per benchmark, each defining ``BENCHMARK``:
+RewardBench v1, RM-Bench, RMB, RewardBench 2 and JudgeBench (``comparisons`` holds their shared order rules)."""
