@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from eval.report_text import VIEW_TITLES
+from eval.report_text import VIEW_TITLES, view_titles
 from infra.atomic_files import atomic_path
 
 SECTIONS_PNG = "sections.png"
@@ -32,7 +32,8 @@ def write_plots(summary: Mapping[str, Any], out_dir: Path, title: str) -> tuple[
     views = list(scores)
     written = []
     for name, groups in ((SECTIONS_PNG, _section_groups(scores, views)), (SUBSETS_PNG, _subset_groups(scores, views))):
-        fig = _bars(plt, groups, views, f"{title} ({summary['conventions']['parse_mode']} parse)")
+        fig = _bars(plt, groups, views, f"{title} ({summary['conventions']['parse_mode']} parse)",
+                    view_titles(summary["conventions"]))
         written.append(_save(fig, out_dir / name))
         plt.close(fig)
     return written, []
@@ -48,7 +49,8 @@ def _subset_groups(scores: Mapping[str, Any], views: list[str]) -> dict[str, lis
     return {s: [scores[v]["subsets"].get(s) for v in views] for s in scores[views[0]]["subset_items"]}
 
 
-def _bars(plt: Any, groups: Mapping[str, list[float | None]], views: list[str], title: str) -> Any:
+def _bars(plt: Any, groups: Mapping[str, list[float | None]], views: list[str], title: str,
+          titles: Mapping[str, str] = VIEW_TITLES) -> Any:
     names = list(groups)
     width = 0.8 / len(views)
     rotate = len(names) > 6
@@ -59,7 +61,7 @@ def _bars(plt: Any, groups: Mapping[str, list[float | None]], views: list[str], 
     for i, view in enumerate(views):
         xs = [j + (i - (len(views) - 1) / 2) * width for j in range(len(names))]
         ys = [100 * (groups[n][i] or 0.0) for n in names]
-        ax.bar(xs, ys, width, label=VIEW_TITLES[view], color=_COLORS.get(view))
+        ax.bar(xs, ys, width, label=titles[view], color=_COLORS.get(view))
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels(names, rotation=35 if rotate else 0, ha="right" if rotate else "center", fontsize=8)
     ax.set_ylim(0, 114)  # headroom above 100 keeps the legend off the bars
