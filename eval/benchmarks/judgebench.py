@@ -24,6 +24,7 @@ from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparis
 from eval.benchmarks.comparisons import Picks, all_picks, items_of, mean, order_rule
 from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
+from eval.report_text import pct
 from eval.scoring import ScoredJudgment
 from infra.run_metadata import InputRef
 
@@ -115,8 +116,6 @@ def aggregate(view: ViewInput) -> dict[str, Any]:
 
 def report_lines(summary: Mapping[str, Any]) -> list[str]:
     """Markdown: micro accuracy per source prefix (the headline view)."""
-    from eval.report_text import pct
-
     conv = summary["conventions"]
     scores = summary["scores"][conv["parse_mode"]][conv["headline_view"]]
     lines = ["## Source prefixes", "", "| prefix | pairs | accuracy |", "|---|---:|---:|"]

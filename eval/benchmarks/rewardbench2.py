@@ -29,6 +29,7 @@ from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparis
 from eval.benchmarks.comparisons import Picks, all_picks, every_order, mean, mean_or_none, order_rule
 from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
+from eval.report_text import pct
 from eval.scoring import ScoredJudgment
 from infra.run_metadata import InputRef
 
@@ -136,8 +137,6 @@ def overall_score(sections: Mapping[str, Any]) -> Any:
 
 def report_lines(summary: Mapping[str, Any]) -> list[str]:
     """Markdown: the overall without Ties (comparable in spirit with the leaderboard's five subsets) and Ties' parts."""
-    from eval.report_text import pct
-
     conv = summary["conventions"]
     scores = summary["scores"][conv["parse_mode"]][conv["headline_view"]]
     parts = scores["subsets"]

@@ -32,6 +32,7 @@ from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparis
 from eval.benchmarks.comparisons import all_picks, every_order, items_of, mean, mean_or_none, order_rule
 from eval.benchmarks.sources import rows_sha256
 from eval.errors import EvalError
+from eval.report_text import pct
 from eval.scoring import ScoredJudgment
 from infra.run_metadata import InputRef
 
@@ -173,8 +174,6 @@ def overall_score(sections: Mapping[str, Any]) -> Any:
 
 def report_lines(summary: Mapping[str, Any]) -> list[str]:
     """Markdown: accuracy per category path (the headline view)."""
-    from eval.report_text import pct
-
     conv = summary["conventions"]
     scores = summary["scores"][conv["parse_mode"]][conv["headline_view"]]
     lines = ["## Category paths", "", "| category path | items | score |", "|---|---:|---:|"]
