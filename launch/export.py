@@ -128,9 +128,10 @@ def fold_lora(folder: Path) -> bool:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    base = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16)
+    # Folded in fp32, rounded to bf16 once: a bf16 fold would round the delta and the sum separately.
+    base = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     merged = PeftModel.from_pretrained(base, adapter).merge_and_unload()
-    merged.save_pretrained(folder)
+    merged.to(torch.bfloat16).save_pretrained(folder)
     return True
 
 

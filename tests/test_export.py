@@ -61,12 +61,49 @@ def write_checkpoints(out: Path, sources: dict[str, Path]) -> None:
             if rank == 0:
                 (run / "latest_checkpointed_iteration.txt").write_text(str(step))
             dist.barrier()
+    _write_lora_checkpoint(out, sources["tied"], mesh, rank)
     dist.destroy_process_group()
+
+
+def _write_lora_checkpoint(out: Path, src: Path, mesh, rank: int) -> None:
+    """A LoRA SFT checkpoint as verl saves one (PEFT model, lora_train_meta.json), and its merged reference."""
+    import torch
+    import torch.distributed as dist
+    from peft import LoraConfig, get_peft_model
+    from torch.distributed.fsdp import fully_shard
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from verl.utils.checkpoint.fsdp_checkpoint_manager import FSDPCheckpointManager
+
+    torch.manual_seed(3)
+    model = AutoModelForCausalLM.from_pretrained(src, dtype=torch.float32)
+    model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM"))
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:  # B starts at zero: give the adapter a delta to fold
+                param.add_(torch.randn_like(param) * 0.05)
+    if rank == 0:
+        import copy
+
+        merged = copy.deepcopy(model).merge_and_unload()
+        torch.save({k: v.clone() for k, v in merged.state_dict().items()}, out / "lora-reference.pt")
+    for layer in model.base_model.model.model.layers:
+        fully_shard(layer, mesh=mesh)
+    fully_shard(model, mesh=mesh)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    manager = FSDPCheckpointManager(
+        model=model, optimizer=torch.optim.AdamW(trainable, lr=1e-3), lr_scheduler=None,
+        processing_class=AutoTokenizer.from_pretrained(src),
+        checkpoint_config={"save_contents": ["model", "optimizer", "extra"], "load_contents": ["model"]},
+    )
+    manager.save_checkpoint(str(out / "sft-lora" / "global_step_1"), global_step=1)
+    if rank == 0:
+        (out / "sft-lora" / "latest_checkpointed_iteration.txt").write_text("1")
+    dist.barrier()
 
 
 @pytest.fixture(scope="module")
 def checkpoints(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Path:
-    """Four verl checkpoints ({rl,sft}-{tied,untied}) and their fp32 references, written by 2 gloo ranks."""
+    """Five verl checkpoints ({rl,sft}-{tied,untied}, sft-lora) and their fp32 references, written by 2 gloo ranks."""
     import shutil
 
     import torch
@@ -204,6 +241,31 @@ def test_sft_card_contents_and_eval_reads_the_variant(checkpoints, data_manifest
     assert block["eval"] == {"rewardbench": {"score": 0.75, "complete": True, "counts": {"items": 4}}}
     assert block["step"] == 3 and choose_prompt(None, None, out).variant == "instruct"  # the rest is kept
     assert "| rewardbench | 75.00 |" in (out / "README.md").read_text()
+
+
+def test_lora_checkpoint_exports_with_the_adapter_folded_in(checkpoints, data_manifests, tiny_model_dir, tmp_path,
+                                                            monkeypatch) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    monkeypatch.setenv("RMR1_SFT_DATA_DIR", str(data_manifests["sft"]))
+    out = tmp_path / "hf"
+    assert _export([checkpoints / "sft-lora", "--out", out, "--recipe", "sft_qwen7b_lora"]) == 0
+    assert (out / "lora_adapter" / "adapter_config.json").is_file()  # verl's adapter kept beside the weights
+    reference = torch.load(checkpoints / "lora-reference.pt", weights_only=True)
+    state = AutoModelForCausalLM.from_pretrained(out, dtype=torch.bfloat16).state_dict()
+    assert set(state) == set(reference)
+    eps = torch.finfo(torch.bfloat16).eps
+    for key, value in state.items():
+        want = reference[key].to(torch.bfloat16)
+        if "proj" not in key:  # no adapter on it: exact
+            assert torch.equal(value, want), key
+        else:  # verl's merger rounds the base to bf16 before the fold: off by at most a base-sized bf16 step
+            fp32 = reference[key].float()
+            assert torch.allclose(value.float(), fp32, rtol=eps, atol=eps * float(fp32.abs().max())), key
+    source = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.bfloat16).state_dict()
+    key = "model.layers.0.self_attn.q_proj.weight"
+    assert not torch.equal(state[key], source[key])  # the fine-tuned delta is in the weights, not only the adapter
 
 
 def test_reasoning_card_makes_eval_use_the_reasoning_prompt(tmp_path) -> None:
