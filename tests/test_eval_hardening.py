@@ -296,7 +296,7 @@ def test_item21_a_bad_jsonl_row_is_reported_at_its_line_in_the_file(tmp_path: Pa
     path.write_text("\n" + json.dumps(_row(1, "math-prm")) + "\n\n{not json\n", encoding="utf-8")
     assert rewardbench.main(["--variant", "instruct", "--data", str(path), "--base-url", "http://127.0.0.1:9/v1",
                              "--model", "m", "--out", str(tmp_path / "o")]) == 2
-    assert "invalid JSON at line 4" in _one_line(capsys)
+    assert "line 4 is not valid JSON" in _one_line(capsys)
     path.write_text("\n\n" + json.dumps({"id": 1, "prompt": "q"}) + "\n", encoding="utf-8")  # a row lacking columns
     assert rewardbench.main(["--variant", "instruct", "--data", str(path), "--base-url", "http://127.0.0.1:9/v1",
                              "--model", "m", "--out", str(tmp_path / "o")]) == 2

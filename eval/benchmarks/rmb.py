@@ -21,7 +21,6 @@ parts; per category path scores are reported beside them.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -34,6 +33,7 @@ from eval.benchmarks.sources import rows_sha256
 from eval.errors import EvalError
 from eval.report_text import pct
 from eval.scoring import ScoredJudgment
+from infra.row_files import RowFileError, iter_rows
 from infra.run_metadata import InputRef
 
 NAME = "rmb"
@@ -76,22 +76,20 @@ def load_items(source: str, split: str | None = None, revision: str | None = Non
             if goal not in GOALS:
                 raise EvalError(f"RMB file {os.fspath(file)!r} is not under Helpfulness or Harmlessness; "
                                 "keep the repository's layout.")
-            for number, row in enumerate(_file_rows(file), 1):
-                items.append(_item(kind, goal, row, f"row {number} of {file.relative_to(root).as_posix()}"))
+            for place, row in _file_rows(file):
+                items.append(_item(kind, goal, row, f"{place} of {file.relative_to(root).as_posix()}"))
                 rows.append(row)
     if not items:
         raise EvalError(f"--data {os.fspath(source)!r} holds no RMB rows; point it at RMB_dataset.")
     return items, InputRef(name=f"RMB_dataset (local, {len(items)} rows)", revision=None, sha256=rows_sha256(rows))
 
 
-def _file_rows(file: Path) -> list[dict[str, Any]]:
+def _file_rows(file: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The rows of one RMB file and their places, read by the one shared reader."""
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise EvalError(f"RMB file {os.fspath(file)!r} is not valid JSON ({err}); re-clone the data.") from err
-    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
-        raise EvalError(f"RMB file {os.fspath(file)!r} must hold a JSON list of rows; re-clone the data.")
-    return data
+        return list(iter_rows(file))
+    except RowFileError as err:
+        raise EvalError(f"RMB file {err}") from err
 
 
 def _item(kind: str, goal: str, row: Mapping[str, Any], place: str) -> Item:

@@ -21,9 +21,8 @@ from typing import Any
 from eval.errors import EvalError
 from infra.hub import HUB_ID as _HUB_NAME  # one hub-id rule and one offline check for every package
 from infra.hub import is_offline as offline_mode
+from infra.row_files import SUFFIXES, RowFileError, iter_rows
 from infra.run_metadata import InputRef
-
-SUFFIXES = (".jsonl", ".json", ".parquet")
 
 
 def load_rows(source: str, split: str, revision: str | None) -> tuple[list[dict[str, Any]], InputRef]:
@@ -86,41 +85,15 @@ def _local_rows(path: Path, split: str) -> tuple[list[Any], list[str]]:
 
 
 def _file_rows(file: Path, shown: str) -> tuple[list[Any], list[str]]:
-    name, suffix = os.fspath(file), file.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise EvalError(f"--data file {name!r} is not one of {SUFFIXES}; convert it to JSON lines or parquet.")
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            rows = pq.read_table(file).to_pylist()
-        except Exception as err:  # pyarrow raises several types for damaged or foreign files
-            raise EvalError(f"--data file {name!r} is not readable parquet ({err}); re-export it.") from err
-        return rows, [f"row {n} of {shown}" for n in range(1, len(rows) + 1)]
+    """Every row of one local file and its place (``line 7 of x.jsonl``), read by the one shared reader."""
+    rows: list[Any] = []
+    where: list[str] = []
     try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise EvalError(f"--data file {name!r} is not UTF-8 text (invalid byte at offset {err.start}); "
-                        "convert it to UTF-8.") from err
-    if suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise EvalError(f"--data file {name!r} has invalid JSON at line {err.lineno} ({err.msg}); fix it.") \
-                from err
-        if not isinstance(data, list):
-            raise EvalError(f"--data file {name!r} holds a JSON {type(data).__name__}; it must be a list of rows.")
-        return data, [f"row {n} of {shown}" for n in range(1, len(data) + 1)]
-    rows, where = [], []
-    # split("\n"), not splitlines(): U+2028 and friends may sit unescaped inside a JSON string
-    for number, line in enumerate(text.split("\n"), 1):  # the file's own line numbers, blank lines counted
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            raise EvalError(f"--data file {name!r} has invalid JSON at line {number} ({err.msg}); fix it.") from err
-        where.append(f"line {number} of {shown}")
+        for place, row in iter_rows(file):
+            rows.append(row)
+            where.append(f"{place} of {shown}")
+    except RowFileError as err:
+        raise EvalError(f"--data file {err}") from err
     return rows, where
 
 
