@@ -16,12 +16,20 @@ rerun the same command after an interruption or crash and nothing is paid for tw
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from data_prep.distill_flags import (
+    OneLineParser,
+    env_name,
+    json_object,
+    number,
+    sampling_object,
+    seed,
+    val_size,
+    whole,
+)
 from data_prep.distill_output import SFT_MAX_LENGTH
 from data_prep.distill_passes import Teacher
 from data_prep.distill_run import DistillError, DistillOptions, DistillResult, distill
@@ -33,54 +41,47 @@ PROG = "python data_prep/distill.py"
 
 def make_parser() -> argparse.ArgumentParser:
     """The command-line interface (every flag has help)."""
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
+    parser = OneLineParser(prog=PROG, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--input", type=Path, required=True, help="distill.parquet from build_parquet.py --distill-fraction")
     add("--out", type=Path, required=True, help="output folder for train.parquet, val.parquet, manifest.json")
     add("--teacher-url", required=True, help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
     add("--teacher-model", required=True, help="the model name the teacher endpoint serves")
-    add("--api-key-env", default=None, metavar="VAR",
+    add("--api-key-env", type=env_name, default=None, metavar="VAR",
         help="NAME of the environment variable holding the teacher's API key (never the key itself)")
     add("--fix-teacher-url", default=None, help="pass 2: base URL of the teacher that corrects rejected traces")
     add("--fix-teacher-model", default=None, help="pass 2: its model name (pass both or neither)")
-    add("--fix-api-key-env", default=None, metavar="VAR", help="pass 2: key variable (default: --api-key-env)")
-    add("--price-prompt", type=float, default=None, metavar="USD",
+    add("--fix-api-key-env", type=env_name, default=None, metavar="VAR",
+        help="pass 2: key variable (default: --api-key-env)")
+    add("--price-prompt", type=number(least=0), default=None, metavar="USD",
         help="USD per million prompt tokens (your provider's price) for cost accounting")
-    add("--price-completion", type=float, default=None, metavar="USD", help="USD per million completion tokens")
-    add("--max-cost", type=float, default=None, metavar="USD",
+    add("--price-completion", type=number(least=0), default=None, metavar="USD",
+        help="USD per million completion tokens")
+    add("--max-cost", type=number(above=0), default=None, metavar="USD",
         help="stop asking once responses used cost this much in all (cached ones included); needs prices")
-    add("--max-concurrency", type=int, default=8, help="requests in flight at once (default: 8)")
-    add("--rpm", type=float, default=None, help="requests per minute, spaced evenly (default: no limit)")
-    add("--timeout", type=float, default=600.0, help="seconds per attempt (default: 600)")
-    add("--max-retries", type=int, default=6, help="retries on 429/5xx/timeouts/resets (default: 6)")
-    add("--temperature", type=float, default=None, help="sampling temperature (default: the server's)")
-    add("--max-tokens", type=int, default=8192, help="completion token limit per request (default: 8192)")
-    add("--sampling", type=_json_object, default={}, metavar="JSON",
+    add("--max-concurrency", "--concurrency", type=whole(least=1), default=8,
+        help="requests in flight at once, 1 or more (default: 8)")
+    add("--rpm", type=number(above=0), default=None, help="requests per minute, spaced evenly (default: no limit)")
+    add("--timeout", type=number(above=0), default=600.0, help="seconds per attempt (default: 600)")
+    add("--max-retries", type=whole(least=0), default=6, help="retries on 429/5xx/timeouts/resets (default: 6)")
+    add("--temperature", type=number(least=0), default=None, help="sampling temperature (default: the server's)")
+    add("--max-tokens", type=whole(least=1), default=8192, help="completion token limit per request (default: 8192)")
+    add("--sampling", type=sampling_object, default={}, metavar="JSON",
         help='further request fields, e.g. \'{"top_p": 0.95}\' (part of the cache key)')
     add("--tokenizer", default=None, metavar="PATH",
         help="the student's tokenizer: row lengths are counted through its chat template as the trainer does "
         "(default: the teacher's reported tokens)")
-    add("--max-length", type=int, default=SFT_MAX_LENGTH,
+    add("--max-length", type=whole(least=1), default=SFT_MAX_LENGTH,
         help=f"drop rows longer than this many tokens: the SFT recipe's data.max_length (default: {SFT_MAX_LENGTH})")
-    add("--chat-template-kwargs", type=_json_object, default={}, metavar="JSON",
+    add("--chat-template-kwargs", type=json_object, default={}, metavar="JSON",
         help="extra apply_chat_template arguments for the length count")
-    add("--val-size", type=float, default=0.02, help="validation share (below 1) or count (default: 0.02)")
-    add("--seed", type=int, default=0, help="seed of the train/val split (default: 0)")
-    add("--limit", type=int, default=None, help="distil only the first N rows by id (a trial run)")
+    add("--val-size", type=val_size, default=0.02, help="validation share (below 1) or whole count (default: 0.02)")
+    add("--seed", type=seed, default=0, help="seed of the train/val split (default: 0)")
+    add("--limit", type=whole(least=1), default=None, help="distil only the first N rows by id (a trial run)")
     add("--cache", type=Path, default=None, help="response cache file (default: {out}/cache/teacher_responses.jsonl)")
     add("--no-progress", action="store_true", help="hide progress bars")
     return parser
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise argparse.ArgumentTypeError(f"{text!r} is not JSON ({err.msg}); pass an object like '{{}}'") from err
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a JSON object; pass one like '{{\"top_p\": 0.9}}'")
-    return value
 
 
 def options_from_args(args: argparse.Namespace) -> DistillOptions:

@@ -25,6 +25,7 @@ from infra.run_metadata import OutputRef
 SFT_MAX_LENGTH = 12288
 MANIFEST_NAME = "manifest.json"
 DATA_KIND = "sft"
+OUTPUT_NAMES = ("train.parquet", "val.parquet", MANIFEST_NAME)  # what an SFT folder's commit replaces
 
 
 @dataclass(frozen=True)
@@ -83,14 +84,14 @@ def split_examples(examples: Sequence[SftExample], val_size: float, seed: int) -
             "val": [e for i, e in enumerate(ordered) if i in chosen]}
 
 
-def write_splits(splits: Mapping[str, Sequence[SftExample]], out: Path) -> list[OutputRef]:
-    """Write ``{split}.parquet`` for each non-empty split (atomically); returns their refs for the manifest."""
+def write_splits(splits: Mapping[str, Sequence[SftExample]], target: Callable[[str], Path]) -> list[OutputRef]:
+    """Write ``{split}.parquet`` for each non-empty split at ``target(name)`` (a staging path: the caller
+    commits them together); returns their refs, relative to the folder they are written in."""
     refs = []
     for split, examples in splits.items():
-        path = out / f"{split}.parquet"
         if not examples:
-            path.unlink(missing_ok=True)  # a stale file from an earlier run must not look current
             continue
+        path = target(f"{split}.parquet")
         write_parquet_rows((e.row() for e in examples), path)
-        refs.append(OutputRef.for_file(path, out, rows=len(examples)))
+        refs.append(OutputRef.for_file(path, path.parent, rows=len(examples)))
     return refs

@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
@@ -35,7 +36,7 @@ from infra.chat_errors import (
     RetriesExhaustedError,
     UnknownModelError,
 )
-from infra.redaction import strip_userinfo
+from infra.redaction import redact, strip_userinfo
 
 _FATAL = (AuthError, ClientConfigError, EndpointError, UnknownModelError)  # every request would fail the same way
 
@@ -63,6 +64,23 @@ class Teacher:
                           max_concurrency=self.max_concurrency, requests_per_minute=self.requests_per_minute,
                           timeout_s=self.timeout_s, max_retries=self.max_retries,
                           backoff_base_s=self.backoff_base_s, sampling=self.sampling)
+
+    def check(self, purpose: str) -> None:
+        """Refuse a bad URL, model name, key variable or client setting before any request or write."""
+
+        async def probe() -> None:
+            async with self.client():
+                pass
+
+        try:
+            asyncio.run(probe())
+        except ClientConfigError as err:
+            raise TeacherError(f"{purpose} teacher {self.model!r}: {err}") from None
+
+    def url_secrets(self) -> list[str]:
+        """The password inside the URL (``http://user:pass@host``), never to be stored or shown."""
+        password = urlsplit(self.base_url).password
+        return [password] if password and len(password) >= 4 else []
 
     def describe(self) -> dict[str, Any]:
         return {"base_url": strip_userinfo(self.base_url), "model": self.model, "api_key_env": self.api_key_env,
@@ -138,7 +156,7 @@ async def _run(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: Respo
                     result.not_asked.append(job.row.row_id)
                     bar.update(1)
                     return
-                response = await _ask(client, job, key, purpose, teacher.model)
+                response = await _ask(client, job, key, purpose, teacher.model, teacher.url_secrets())
             if response is not None:
                 cache.put(response)
                 accounting.add(purpose, response.prompt_tokens, response.completion_tokens, cached=False)
@@ -163,8 +181,13 @@ async def _run(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: Respo
     return result
 
 
-async def _ask(client: ChatClient, job: Job, key: str, purpose: str, model: str) -> CachedResponse | None:
-    """The teacher's answer, or None when this request failed for good (it is not cached: a rerun retries)."""
+async def _ask(client: ChatClient, job: Job, key: str, purpose: str, model: str,
+               secrets: Sequence[str]) -> CachedResponse | None:
+    """The teacher's answer, or None when this request failed for good (it is not cached: a rerun retries).
+
+    The client already masks the API key wherever a server echoes it; credentials inside the URL are
+    masked here, before the answer reaches the cache or a trace.
+    """
     try:
         answer = await client.chat(job.messages)
     except (RetriesExhaustedError, RequestRejectedError):
@@ -174,8 +197,9 @@ async def _ask(client: ChatClient, job: Job, key: str, purpose: str, model: str)
     except ChatClientError:
         return None
     choice = answer.choices[0]
-    return CachedResponse(key=key, purpose=purpose, row_id=job.row.row_id, model=model, content=choice.text,
-                          reasoning=choice.reasoning, finish_reason=choice.finish_reason,
+    reasoning = None if choice.reasoning is None else redact(choice.reasoning, secrets)
+    return CachedResponse(key=key, purpose=purpose, row_id=job.row.row_id, model=model,
+                          content=redact(choice.text, secrets), reasoning=reasoning, finish_reason=choice.finish_reason,
                           prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
 
 

@@ -10,6 +10,7 @@ cached answers carry over to the next run.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,9 +20,12 @@ from typing import Any
 from data_prep.distill_accounting import Accounting, cost_per_1k
 from data_prep.distill_cache import ResponseCache
 from data_prep.distill_checks import TraceCheck
-from data_prep.distill_input import read_distill_rows
-from data_prep.distill_manifest import filter_config, manifest_path, pass_counts, sft_manifest
+from data_prep.distill_commit import IDENTITY_KEY, OutputFiles
+from data_prep.distill_input import DistillSource, read_distill_rows
+from data_prep.distill_manifest import filter_config, pass_counts, sft_manifest
 from data_prep.distill_output import (
+    MANIFEST_NAME,
+    OUTPUT_NAMES,
     SFT_MAX_LENGTH,
     SftExample,
     length_stats,
@@ -84,56 +88,86 @@ class DistillResult:
 
 
 def check_options(options: DistillOptions) -> None:
-    """Raise :class:`DistillError` for option combinations that cannot work."""
+    """Raise :class:`DistillError` for option combinations and values that cannot work."""
     if options.max_cost is not None and options.prices is None:
         raise DistillError("--max-cost needs prices to count spend; pass --price-prompt and --price-completion "
                            "(USD per million tokens).")
-    if options.max_cost is not None and options.max_cost <= 0:
-        raise DistillError(f"--max-cost {options.max_cost} is not positive; pass a budget in USD above 0.")
+    if options.max_cost is not None and not (math.isfinite(options.max_cost) and options.max_cost > 0):
+        raise DistillError(f"--max-cost {options.max_cost} is not a finite budget above 0; pass USD, e.g. 50.")
+    prices = () if options.prices is None else (options.prices.prompt_per_mtok, options.prices.completion_per_mtok)
+    if not all(math.isfinite(p) and p >= 0 for p in prices):
+        raise DistillError(f"the prices {list(prices)} must be finite and 0 or more; pass --price-prompt and "
+                           "--price-completion in USD per million tokens.")
     if options.max_length < 1:
         raise DistillError(f"--max-length {options.max_length} is not positive; pass the SFT recipe's "
                            "data.max_length (12288).")
     if options.limit is not None and options.limit < 1:
         raise DistillError(f"--limit {options.limit} is not positive; pass a row count of 1 or more.")
+    if not (math.isfinite(options.val_size) and options.val_size >= 0):
+        raise DistillError(f"--val-size {options.val_size} must be a share below 1 or a row count; pass e.g. 0.02.")
+    if not 0 <= options.seed <= 2**63 - 1:
+        raise DistillError("--seed is out of range; pass a whole number from 0 to 2**63-1.")
+    for teacher in (options.teacher, options.fix_teacher):
+        rpm = None if teacher is None else teacher.requests_per_minute
+        if rpm is not None and not (math.isfinite(rpm) and rpm > 0):
+            raise DistillError(f"--rpm {rpm} must be a finite rate above 0; leave it out for no limit.")
+        if teacher is not None and not (math.isfinite(teacher.timeout_s) and teacher.timeout_s > 0):
+            raise DistillError(f"--timeout {teacher.timeout_s} must be a finite number of seconds above 0.")
+
+
+def output_identity(source: DistillSource, options: DistillOptions) -> dict[str, Any]:
+    """What makes an --out folder's data what it is: a rerun must match it, another dataset is refused."""
+    return {"tool": TOOL, "input_sha256": source.input_ref.sha256, "teacher_model": options.teacher.model}
 
 
 def distill(options: DistillOptions) -> DistillResult:
     """Run both passes (the second only with a fix teacher), write the SFT files and the manifest."""
     check_options(options)
     source = read_distill_rows(options.input, options.limit)
+    for purpose, teacher in (("pass1", options.teacher), ("pass2", options.fix_teacher)):
+        if teacher is not None:
+            teacher.check(purpose)
+    identity = output_identity(source, options)
+    with OutputFiles(options.out, OUTPUT_NAMES, identity) as files, ResponseCache(options.cache_path) as cache:
+        first, second, accounting, measure = _passes(options, source, cache)
+        kept = [a for a in first.attempts.values() if a.kept] + [a for a in second.attempts.values() if a.kept]
+        examples = [_example(a, measure) for a in kept]
+        if not examples:
+            raise RunFailed(f"no trace survived the checks ({_summary(first, second)}); nothing was written. See "
+                            "the rejection reasons and try another teacher, a larger max length, or --fix-teacher-url.")
+        splits = split_examples(examples, options.val_size, options.seed)
+        outputs = write_splits(splits, files.path)
+        counts = _counts(first, second, examples, splits, accounting, options)
+        meta = sft_manifest(
+            tool=TOOL, inputs=[source.input_ref], prompt_version=source.prompt_version, seed=options.seed,
+            model=options.teacher.model, sampling=options.teacher.sampling,
+            config=_config(options, source.variant, splits) | {IDENTITY_KEY: identity}, counts=counts,
+            outputs=outputs, volatile={"this_run": accounting.run_summary(), "cache": os.fspath(options.cache_path),
+                                       "cache_entries": len(cache)},
+        )
+        meta.write(files.path(MANIFEST_NAME))
+        files.commit()
+    failures = sum(1 for p in (first, second) for a in p.attempts.values() if a.check.reason == "request_failed")
+    return DistillResult(options.out, options.out / MANIFEST_NAME, {s: len(e) for s, e in splits.items()}, counts,
+                         failures, accounting.run_summary()["cost_usd"])
+
+
+def _passes(options: DistillOptions, source: DistillSource, cache: ResponseCache
+            ) -> tuple[PassResult, PassResult, Accounting, Callable[[Attempt], int | None]]:
+    """Pass 1 over every row, then pass 2 (with a fix teacher) over pass 1's rejections."""
     prompt_tokens: dict[str, int | None] = {}  # pass 1's prompt tokens per row: a pass-2 row trains that prompt
     measure = _measure(options, prompt_tokens)
     accounting = Accounting(options.prices, options.max_cost)
-    with ResponseCache(options.cache_path) as cache:
-        first = _checked_pass("pass1", [Job(r, r.prompt) for r in source.rows], options.teacher, cache, accounting,
-                              options, measure)
-        prompt_tokens.update({i: a.response.prompt_tokens for i, a in first.attempts.items() if a.response})
-        second = PassResult({}, [])
-        retry = [a for a in first.attempts.values() if not a.kept and a.check.reason != "request_failed"]
-        if options.fix_teacher is not None and retry:
-            jobs = [Job(a.row, correction_messages(a.row.prompt, a.trace, a.check.reason or "", a.row.ground_truth))
-                    for a in sorted(retry, key=lambda a: a.row.row_id)]
-            second = _checked_pass("pass2", jobs, options.fix_teacher, cache, accounting, options, measure)
-    kept = [a for a in first.attempts.values() if a.kept] + [a for a in second.attempts.values() if a.kept]
-    examples = [_example(a, measure) for a in kept]
-    if not examples:
-        raise RunFailed(f"no trace survived the checks ({_summary(first, second)}); nothing was written. See "
-                        "the rejection reasons and try another teacher, a larger max length, or --fix-teacher-url.")
-    splits = split_examples(examples, options.val_size, options.seed)
-    options.out.mkdir(parents=True, exist_ok=True)
-    outputs = write_splits(splits, options.out)
-    counts = _counts(first, second, examples, splits, accounting, options)
-    meta = sft_manifest(
-        tool=TOOL, inputs=[source.input_ref], prompt_version=source.prompt_version, seed=options.seed,
-        model=options.teacher.model, sampling=options.teacher.sampling,
-        config=_config(options, source.variant, splits), counts=counts, outputs=outputs,
-        volatile={"this_run": accounting.run_summary(), "cache": os.fspath(options.cache_path),
-                  "cache_entries": len(cache)},
-    )
-    path = meta.write(manifest_path(options.out))
-    failures = sum(1 for p in (first, second) for a in p.attempts.values() if a.check.reason == "request_failed")
-    return DistillResult(options.out, path, {s: len(e) for s, e in splits.items()}, counts, failures,
-                         accounting.run_summary()["cost_usd"])
+    first = _checked_pass("pass1", [Job(r, r.prompt) for r in source.rows], options.teacher, cache, accounting,
+                          options, measure)
+    prompt_tokens.update({i: a.response.prompt_tokens for i, a in first.attempts.items() if a.response})
+    second = PassResult({}, [])
+    retry = [a for a in first.attempts.values() if not a.kept and a.check.reason != "request_failed"]
+    if options.fix_teacher is not None and retry:
+        jobs = [Job(a.row, correction_messages(a.row.prompt, a.trace, a.check.reason or "", a.row.ground_truth))
+                for a in sorted(retry, key=lambda a: a.row.row_id)]
+        second = _checked_pass("pass2", jobs, options.fix_teacher, cache, accounting, options, measure)
+    return first, second, accounting, measure
 
 
 def _checked_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: ResponseCache, accounting: Accounting,
