@@ -231,19 +231,29 @@ def submit_stage(stage: Stage, after: str | None, produced: list[str], log_dir: 
 
 
 def cpu_job(stage: Stage, after: str | None, log_dir: Path) -> list[str]:
-    """sbatch for a stage that needs no GPU: data, distillation (a remote teacher), export (verl's merger on CPU)."""
+    """sbatch for a stage that needs no GPU: data, distillation (a remote teacher), export (verl's merger on CPU).
+
+    Partition, account, QOS and time come from the launcher's cluster settings (flags are not read here:
+    environment, then the RMR1_ENV_FILE file, then the defaults).
+    """
+    from launch.settings import resolve_settings
+
+    settings = resolve_settings({}, os.environ)
     argv = ["sbatch", "--parsable", f"--job-name=rmr1-{stage.name}", "--nodes=1", "--ntasks=1",
-            "--cpus-per-task=16", f"--time={os.environ.get('RMR1_TIME') or '24:00:00'}",
+            "--cpus-per-task=16", f"--time={settings.get('RMR1_TIME')}",
             f"--output={log_dir / f'{stage.name}-%j.log'}", "--open-mode=append",
             "--export=ALL", f"--chdir={REPO}"]
     if stage.name.startswith("export"):
         argv.append("--mem=0")  # the merger holds the full bf16 model plus one shard set: all the node's memory
     for env, flag in (("RMR1_PARTITION", "--partition"), ("RMR1_ACCOUNT", "--account"), ("RMR1_QOS", "--qos")):
-        if os.environ.get(env):
-            argv.append(f"{flag}={os.environ[env]}")
+        if settings.get(env):
+            argv.append(f"{flag}={settings.get(env)}")
     if after:
         argv.append(f"--dependency=afterok:{after}")
-    return argv + ["--wrap", "exec " + shlex.join(["bash", str(REPO / "launch" / "node_env.sh"), *stage.command])]
+    node_env = [f"{k}={settings.get(k)}" for k in ("RMR1_MODULES", "RMR1_SETUP") if settings.get(k)]
+    command = ["env", *node_env] if node_env else []
+    command += ["bash", str(REPO / "launch" / "node_env.sh"), *stage.command]
+    return argv + ["--wrap", "exec " + shlex.join(command)]
 
 
 def parser() -> argparse.ArgumentParser:
