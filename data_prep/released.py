@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -24,8 +25,18 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from data_prep.distill_commit import IDENTITY_KEY, OutputFiles, check_folder
+from data_prep.distill_flags import OneLineParser, seed, val_size, whole
 from data_prep.distill_manifest import filter_config, pass_counts, sft_manifest
-from data_prep.distill_output import SFT_MAX_LENGTH, length_stats, split_examples, token_counter, write_splits
+from data_prep.distill_output import (
+    MANIFEST_NAME,
+    OUTPUT_NAMES,
+    SFT_MAX_LENGTH,
+    length_stats,
+    split_examples,
+    token_counter,
+    write_splits,
+)
 from data_prep.manifest import tool_version
 from data_prep.pairs import source_name_from
 from data_prep.released_schema import ReleasedDataError, detect
@@ -45,10 +56,12 @@ from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
 PROG = "python data_prep/released.py"
 TOOL = "data_prep.released"
 MODES = ("prompts", "pairs")
+PAIR_NAMES = ("pairs.jsonl", MANIFEST_NAME)  # what a pairs folder's commit replaces
+_SOURCE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
+    parser = OneLineParser(prog=PROG, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--inputs", required=True, metavar="FILE|DIR|OWNER/NAME@COMMIT", help="one released dataset")
@@ -56,12 +69,26 @@ def make_parser() -> argparse.ArgumentParser:
         help="for an RL set: 'prompts' keeps the released prompt (verl RL parquet), 'pairs' parses it back into "
         "preference pairs for build_parquet.py")
     add("--out", type=Path, required=True, help="output folder")
-    add("--source", default=None, help="source name for data_source (default: from the dataset name)")
-    add("--val-size", type=float, default=0.02, help="validation share (below 1) or count (default: 0.02)")
-    add("--seed", type=int, default=0, help="seed of the train/val split (default: 0)")
+    add("--source", type=_source, default=None,
+        help="source name for data_source: lower-case letters, digits, _ . - (default: from the dataset name)")
+    add("--val-size", type=val_size, default=0.02, help="validation share (below 1) or whole count (default: 0.02)")
+    add("--seed", type=seed, default=0, help="seed of the train/val split, 0 to 2**63-1 (default: 0)")
     add("--tokenizer", default=None, metavar="PATH", help="SFT set: count row lengths with this tokenizer")
-    add("--max-length", type=int, default=SFT_MAX_LENGTH, help=f"SFT set: drop longer rows (default {SFT_MAX_LENGTH})")
+    add("--max-length", type=whole(least=1), default=SFT_MAX_LENGTH,
+        help=f"SFT set: drop longer rows (default {SFT_MAX_LENGTH})")
     return parser
+
+
+def _source(text: str) -> str:
+    if not _SOURCE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a source name (lower-case letters, digits, _ . -, "
+                                         "at most 64)")
+    return text
+
+
+def identity(files: ResolvedFiles, mode: str) -> dict[str, Any]:
+    """What an output folder's data is made from: a rerun must match it, another dataset is refused."""
+    return {"tool": TOOL, "input_sha256": files.sha256, "released_as": mode}
 
 
 def resolve_input(text: str) -> ResolvedFiles:
@@ -73,6 +100,7 @@ def resolve_input(text: str) -> ResolvedFiles:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
+    check_folder(args.out)
     files = resolve_input(args.inputs)
     where = f"released dataset {files.name}"
     kind = detect(columns(files.files, where), list(islice(iter_rows(files.files, where), 8)), where)
@@ -80,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                              else files.name.split("/")[-1])
     rows = iter_rows(files.files, where)
     if kind == "sft":
+        if args.released_as is not None:
+            raise ReleasedDataError(f"{where} is the SFT set (winner holds traces); --released-as is for the RL sets, "
+                                    "leave it out.")
         print(_sft(rows, files, source, where, args))
     elif args.released_as is None:
         raise ReleasedDataError(f"{where} is an RL set (winner model_a/model_b); pass --released-as prompts to keep "
@@ -100,17 +131,22 @@ def _prompts(rows: Any, files: ResolvedFiles, source: str, where: str, args: arg
     out = args.out / variants[0]
     splits = _split(built, args.val_size, args.seed)
     refs = []
-    for split, chunk in splits.items():
-        write_parquet_rows(placed(chunk, split, args.seed), out / f"{split}.parquet")
-        refs.append(OutputRef.for_file(out / f"{split}.parquet", out, rows=len(chunk)))
-    leaks = sum(r["extra_info"]["label_leak"] for r in built)
-    counts = {"read": len(built), "rows": {s: len(c) for s, c in splits.items()}, "label_leak": leaks,
-              "multi_turn": sum(r["extra_info"]["multi_turn"] for r in built),
-              "chosen_position_total": dict(sorted(Counter(r["reward_model"]["ground_truth"] for r in built).items()))}
-    config = {"data_kind": "rl", "released_as": "prompts", "variant": variants[0], "tokenizer": None,
-              "max_prompt_length": None, "chat_template_kwargs": {}, "splits": {s: f"{s}.parquet" for s in splits},
-              "val_size": args.val_size}
-    _manifest(files, RELEASED_PROMPT_VERSION, args.seed, config, counts, refs).write(out / "manifest.json")
+    made_of = identity(files, "prompts")
+    with OutputFiles(out, OUTPUT_NAMES, made_of) as target:
+        for split, chunk in splits.items():
+            path = target.path(f"{split}.parquet")
+            write_parquet_rows(placed(chunk, split, args.seed), path)
+            refs.append(OutputRef.for_file(path, path.parent, rows=len(chunk)))
+        leaks = sum(r["extra_info"]["label_leak"] for r in built)
+        counts = {"read": len(built), "rows": {s: len(c) for s, c in splits.items()}, "label_leak": leaks,
+                  "multi_turn": sum(r["extra_info"]["multi_turn"] for r in built),
+                  "chosen_position_total": dict(sorted(Counter(r["reward_model"]["ground_truth"]
+                                                               for r in built).items()))}
+        config = {"data_kind": "rl", "released_as": "prompts", "variant": variants[0], "tokenizer": None,
+                  "max_prompt_length": None, "chat_template_kwargs": {}, "splits": {s: f"{s}.parquet" for s in splits},
+                  "val_size": args.val_size, IDENTITY_KEY: made_of}
+        _manifest(files, RELEASED_PROMPT_VERSION, args.seed, config, counts, refs).write(target.path(MANIFEST_NAME))
+        target.commit()
     note = f"; {leaks} rows carry upstream's 'Chabot' label leak (kept, counted)" if leaks else ""
     return f"{out}: {', '.join(f'{s} {len(c)}' for s, c in splits.items())} rows (prompt {RELEASED_PROMPT_VERSION})" \
            f"{note}"
@@ -118,13 +154,19 @@ def _prompts(rows: Any, files: ResolvedFiles, source: str, where: str, args: arg
 
 def _pairs(rows: Any, files: ResolvedFiles, source: str, where: str, args: argparse.Namespace) -> str:
     pairs = [released_pair(raw, i, source, where) for i, raw in enumerate(rows, start=1)]
-    path = write_pair_file(pairs, args.out / "pairs.jsonl")
+    if not pairs:
+        raise ReleasedDataError(f"{where} has no rows; pass a released RL set.")
     leaks = sum(bool(p.metadata.get("label_leak")) for p in pairs)
     counts = {"read": len(pairs), "pairs": len(pairs), "multi_turn": sum(p.is_multi_turn for p in pairs),
               "label_leak": leaks}
-    config = {"data_kind": "pairs", "released_as": "pairs", "variant": None}
-    refs = [OutputRef.for_file(path, args.out, rows=len(pairs))]
-    _manifest(files, None, args.seed, config, counts, refs).write(args.out / "manifest.json")
+    made_of = identity(files, "pairs")
+    config = {"data_kind": "pairs", "released_as": "pairs", "variant": None, IDENTITY_KEY: made_of}
+    with OutputFiles(args.out, PAIR_NAMES, made_of) as target:
+        staged = write_pair_file(pairs, target.path("pairs.jsonl"))
+        refs = [OutputRef.for_file(staged, staged.parent, rows=len(pairs))]
+        _manifest(files, None, args.seed, config, counts, refs).write(target.path(MANIFEST_NAME))
+        target.commit()
+    path = args.out / "pairs.jsonl"
     return (f"{path}: {len(pairs)} pairs ({counts['multi_turn']} multi-turn, {leaks} had the 'Chabot' label leak, "
             f"gone once re-rendered); next: python data_prep/build_parquet.py --inputs {path} [--variant ...]")
 
@@ -150,29 +192,38 @@ def _sft(rows: Any, files: ResolvedFiles, source: str, where: str, args: argpars
         reasons = {r: n for r, n in pass_counts(c for _, c in checked)["rejected"].items() if n}
         raise ReleasedDataError(f"{where}: no trace passed the filter (rejected: {reasons}); check the dataset.")
     splits = split_examples(kept, args.val_size, args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    refs = write_splits(splits, args.out)
+    made_of = identity(files, "sft")
+    with OutputFiles(args.out, OUTPUT_NAMES, made_of) as target:
+        _write_sft(target, splits, checked, kept, too_long, files, args, count is not None, variants[0], made_of)
+    rejected = ", ".join(f"{r} {n}" for r, n in pass_counts(c for _, c in checked)["rejected"].items() if n) or "none"
+    return (f"{args.out}: {', '.join(f'{s} {len(e)}' for s, e in splits.items())} rows from {len(checked)} released "
+            f"traces; rejected: {rejected}; too long {too_long}")
+
+
+def _write_sft(target: OutputFiles, splits: dict[str, list[Any]], checked: list[Any], kept: list[Any], too_long: int,
+               files: ResolvedFiles, args: argparse.Namespace, measured: bool, variant: str,
+               made_of: dict[str, Any]) -> None:
+    refs = write_splits(splits, target.path)
     counts = {"passes": {"released": pass_counts(c for _, c in checked)},
               "merged": {"rows_in": len(checked), "kept": len(kept), "too_long_dropped": too_long,
                          "label_leak": sum(e.extra_info["label_leak"] for e, _ in checked)},
               "rows": {s: len(e) for s, e in splits.items()},
               "lengths": length_stats([e.length for e in kept if e.length is not None],
-                                      args.max_length if count else None, "tokenizer" if count else "unmeasured",
+                                      args.max_length if measured else None, "tokenizer" if measured else "unmeasured",
                                       too_long)}
-    config = filter_config(variants[0], args.max_length if count else None, args.tokenizer, {},
+    config = filter_config(variant, args.max_length if measured else None, args.tokenizer, {},
                            [s for s, e in splits.items() if e]) | {"ground_truth": "unavailable in the released set",
-                                                                    "released_as": "sft"}
+                                                                    "released_as": "sft", IDENTITY_KEY: made_of}
     meta = sft_manifest(tool=TOOL, inputs=[files.input_ref], prompt_version=RELEASED_PROMPT_VERSION, seed=args.seed,
                         model=None, sampling={}, config=config, counts=counts, outputs=refs, volatile={})
-    meta.write(args.out / "manifest.json")
-    rejected = ", ".join(f"{r} {n}" for r, n in counts["passes"]["released"]["rejected"].items() if n) or "none"
-    return (f"{args.out}: {', '.join(f'{s} {len(e)}' for s, e in splits.items())} rows from {len(checked)} released "
-            f"traces; rejected: {rejected}; too long {too_long}")
+    meta.write(target.path(MANIFEST_NAME))
+    target.commit()
 
 
 def _split(rows: list[dict[str, Any]], val_size: float, seed: int) -> dict[str, list[dict[str, Any]]]:
     if len(rows) < 2:
-        raise ReleasedDataError(f"only {len(rows)} rows; a train/val split needs at least 2.")
+        raise ReleasedDataError(f"the dataset has only {len(rows)} row(s); a train/val split needs at least 2, so pass "
+                                "the whole released set.")
     wanted = min(len(rows) - 1, int(val_size) if val_size >= 1 else max(1, round(val_size * len(rows))))
     chosen = set(random.Random(f"released-val:{seed}").sample(range(len(rows)), wanted))
     return {"train": [r for i, r in enumerate(rows) if i not in chosen],

@@ -79,10 +79,20 @@ def messages_of(row: Mapping[str, Any], where: str) -> list[Message]:
                 or not isinstance(message.get("content"), str):
             raise ReleasedDataError(f"{where}: context_messages holds {str(message)[:80]!r}, not a {{role, content}} "
                                     "message; re-download the dataset.")
-        out.append(Message(role=message["role"], content=message["content"]))
+        out.append(Message(role=message["role"], content=checked_text(message["content"], where)))
     if out[-1]["role"] != "user":
         raise ReleasedDataError(f"{where}: context_messages does not end with the user message; re-download it.")
     return out
+
+
+def checked_text(text: str, where: str) -> str:
+    """``text``, refused when it holds a lone surrogate (a broken escape that parquet and UTF-8 cannot store)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ReleasedDataError(f"{where} holds a lone surrogate ({text[err.start]!r} at character {err.start}), "
+                                "which is not text; fix the row or drop it.") from None
+    return text
 
 
 def variant_of(messages: Sequence[Message]) -> str:

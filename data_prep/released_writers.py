@@ -23,6 +23,7 @@ from data_prep.pairs import PairError, PreferencePair, make_pair
 from data_prep.released_schema import (
     WINNERS,
     ReleasedDataError,
+    checked_text,
     has_label_leak,
     messages_of,
     parse_prompt,
@@ -100,6 +101,7 @@ def sft_example(raw: Mapping[str, Any], number: int, source: str, where: str) ->
     trace = raw.get("winner")
     if not isinstance(trace, str):
         raise ReleasedDataError(f"{at}: winner is not the trace text; pass the released SFT set unchanged.")
+    checked_text(trace, at)
     variant = variant_of(messages)
     check = check_trace(trace, None, variant, check_leak=True)
     extra = {"source": source, "released_row": number, "variant": variant,
