@@ -58,6 +58,7 @@ class Item:
     id: str
     subset: str
     payload: Any = None
+    place: str = ""  # where the row came from (``RM-Bench line 7 of x.jsonl``), for error messages
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,19 @@ class Benchmark:
             if item.id in seen:
                 raise EvalError(f"--data {source!r} has the id {item.id!r} twice; ids must be unique.")
             seen.add(item.id)
+            self._check_expands(item)  # every row, whatever --limit keeps: a bad row never waits for its turn
         chosen = stratified(items, limit, self.section_of) if limit is not None else list(items)
         return BenchmarkData(chosen, ref, len(items))
+
+
+    def _check_expands(self, item: Item) -> None:
+        """Expand one item now, so a row no judge could read is refused before any folder or request."""
+        try:
+            comparisons = list(self.expand(item))
+        except EvalError as err:
+            raise EvalError(f"{item.place or f'{self.name} item {item.id!r}'}: {err}") from err
+        if not comparisons:
+            raise EvalError(f"{item.place or f'{self.name} item {item.id!r}'} expands to no comparison; fix the row.")
 
 
 def stratified(items: Sequence[Item], limit: int | None, section_of: Callable[[str], str]) -> list[Item]:

@@ -10,6 +10,7 @@ from data_prep.pairs import Message, PairError, make_pair
 from eval.errors import EvalError
 
 TRUTHS: tuple[str, ...] = ("1", "2")
+SAME_ANSWER = "shows the same answer as both candidates, so no judge can prefer one; fix or drop the row."
 
 
 @dataclass(frozen=True)
@@ -47,5 +48,7 @@ def make_comparison(item_id: str, comparison_id: str, conversation: str | Sequen
         pair = make_pair("eval", conversation, answer_1, answer_2, pair_id=comparison_id)
     except PairError as err:
         raise EvalError(f"comparison {comparison_id!r} is unusable: {err}") from err
+    if pair.chosen == pair.rejected:
+        raise EvalError(f"comparison {comparison_id!r} {SAME_ANSWER}")
     return Comparison(item_id, comparison_id, pair.conversation, pair.chosen, pair.rejected, truth,
                       dict(metadata or {}), sample)

@@ -22,6 +22,7 @@ from typing import Any
 
 from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
 from eval.benchmarks.comparisons import Picks, all_picks, items_of, mean, order_rule
+from eval.benchmarks.fields import label_field, row_id, text_field
 from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
 from eval.report_text import pct
@@ -60,10 +61,10 @@ def _item(row: Any, place: str) -> Item:
     missing = [c for c in COLUMNS if c not in row]
     if missing:
         raise EvalError(f"JudgeBench {place} lacks columns {missing}; rows need {list(COLUMNS)}.")
-    if row["label"] not in LABELS:
-        raise EvalError(f"JudgeBench {place} (pair {row['pair_id']}) has label {row['label']!r}; expected "
-                        f"{' or '.join(LABELS)}.")
-    return Item(str(row["pair_id"]), SUBSET, row)
+    pair_id = row_id(row, "pair_id", f"JudgeBench {place}")
+    label_field(row, "label", LABELS, f"JudgeBench {place} (pair {pair_id})")
+    text_field(row, "source", f"JudgeBench {place} (pair {pair_id})")
+    return Item(pair_id, SUBSET, row, place=f"JudgeBench {place}")
 
 
 def expand(item: Item) -> list[Comparison]:

@@ -20,7 +20,9 @@ from typing import Any
 
 from data_prep.pairs import PairError, PreferencePair, make_pair
 from eval.benchmark import Benchmark, Comparison, Item, ViewInput, stratified
+from eval.benchmarks.fields import row_id
 from eval.benchmarks.sources import load_located
+from eval.comparison import SAME_ANSWER
 from eval.errors import EvalError
 from infra.run_metadata import InputRef
 
@@ -56,8 +58,8 @@ def load_items(source: str = HUB_NAME, split: str = SPLIT,
                revision: str | None = REVISION) -> tuple[list[Item], InputRef]:
     """RewardBench rows as items (one comparison each; the PreferencePair is the payload)."""
     rows, where, ref = load_located(source, split, revision)
-    pairs = [row_to_pair(row, place) for row, place in zip(rows, where, strict=True)]
-    return [Item(pair.id, pair.metadata["subset"], pair) for pair in pairs], ref
+    pairs = [(row_to_pair(row, place), place) for row, place in zip(rows, where, strict=True)]
+    return [Item(pair.id, pair.metadata["subset"], pair, place=f"RewardBench {place}") for pair, place in pairs], ref
 
 
 def row_to_pair(row: Mapping[str, Any], where: str | int) -> PreferencePair:
@@ -68,15 +70,19 @@ def row_to_pair(row: Mapping[str, Any], where: str | int) -> PreferencePair:
     missing = [c for c in COLUMNS if c not in row]
     if missing:
         raise EvalError(f"RewardBench {place} lacks columns {missing}; rows need {list(COLUMNS)}.")
+    item_id = row_id(row, "id", f"RewardBench {place}")
     subset = row["subset"]
-    if subset not in SECTION_OF:
-        raise EvalError(f"RewardBench {place} (id {row['id']}) has unknown subset {subset!r}; "
+    if not isinstance(subset, str) or subset not in SECTION_OF:
+        raise EvalError(f"RewardBench {place} (id {item_id}) has unknown subset {subset!r}; "
                         "expected one of the 23 official subsets (split 'filtered').")
     metadata = {"subset": subset, "chosen_model": row.get("chosen_model"), "rejected_model": row.get("rejected_model")}
     try:
-        return make_pair(NAME, row["prompt"], row["chosen"], row["rejected"], pair_id=row["id"], metadata=metadata)
+        pair = make_pair(NAME, row["prompt"], row["chosen"], row["rejected"], pair_id=item_id, metadata=metadata)
     except PairError as err:
-        raise EvalError(f"RewardBench {place} (id {row['id']}) is unusable: {err}") from err
+        raise EvalError(f"RewardBench {place} (id {item_id}) is unusable: {err}") from err
+    if pair.chosen == pair.rejected:
+        raise EvalError(f"RewardBench {place} (id {item_id}) {SAME_ANSWER}")
+    return pair
 
 
 def expand(item: Item) -> list[Comparison]:

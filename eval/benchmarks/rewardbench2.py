@@ -27,6 +27,7 @@ from typing import Any
 
 from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
 from eval.benchmarks.comparisons import Picks, all_picks, every_order, mean, mean_or_none, order_rule
+from eval.benchmarks.fields import label_field, row_id
 from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
 from eval.report_text import pct
@@ -64,18 +65,18 @@ def _item(row: Any, place: str) -> Item:
     missing = [c for c in COLUMNS if c not in row]
     if missing:
         raise EvalError(f"RewardBench 2 {place} lacks columns {missing}; rows need {list(COLUMNS)}.")
-    if row["subset"] not in SUBSETS:
-        raise EvalError(f"RewardBench 2 {place} (id {row['id']}) has subset {row['subset']!r}; expected one of "
-                        f"{list(SUBSETS)}.")
+    item_id = row_id(row, "id", f"RewardBench 2 {place}")
+    label_field(row, "subset", SUBSETS, f"RewardBench 2 {place} (id {item_id})")
     for side in ("chosen", "rejected"):
         if not isinstance(row[side], Sequence) or isinstance(row[side], str) or not row[side]:
-            raise EvalError(f"RewardBench 2 {place} (id {row['id']}) needs a non-empty list of {side} answers.")
+            raise EvalError(f"RewardBench 2 {place} (id {item_id}) needs a non-empty list of {side} answers.")
     if row["subset"] != TIES and len(row["chosen"]) != 1:
-        raise EvalError(f"RewardBench 2 {place} (id {row['id']}) has {len(row['chosen'])} chosen answers; "
+        raise EvalError(f"RewardBench 2 {place} (id {item_id}) has {len(row['chosen'])} chosen answers; "
                         "only Ties rows may have more than one.")
     if row["subset"] == TIES:
-        return Item(str(row["id"]), TIES_PARTS[0] if len(row["chosen"]) == 1 else TIES_PARTS[1], row)
-    return Item(str(row["id"]), row["subset"], row)
+        return Item(item_id, TIES_PARTS[0] if len(row["chosen"]) == 1 else TIES_PARTS[1], row,
+                    place=f"RewardBench 2 {place}")
+    return Item(item_id, row["subset"], row, place=f"RewardBench 2 {place}")
 
 
 def expand(item: Item) -> list[Comparison]:

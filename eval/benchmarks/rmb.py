@@ -29,6 +29,7 @@ from typing import Any
 
 from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
 from eval.benchmarks.comparisons import all_picks, every_order, items_of, mean, mean_or_none, order_rule
+from eval.benchmarks.fields import row_id, text_field
 from eval.benchmarks.sources import rows_sha256
 from eval.errors import EvalError
 from eval.report_text import pct
@@ -102,11 +103,13 @@ def _item(kind: str, goal: str, row: Mapping[str, Any], place: str) -> Item:
         raise EvalError(f"RMB {place} has no losers; a best-of-N row needs a non-empty loser_list.")
     if not isinstance(row["conversation_input"], list):
         raise EvalError(f"RMB {place} has a conversation_input that is not a list of messages; fix the row.")
-    payload = {"kind": kind, "goal": goal, "category_path": str(row["category_path"]), "place": place,
+    uid_text = row_id(row, uid, f"RMB {place}")
+    category = text_field(row, "category_path", f"RMB {place}")
+    payload = {"kind": kind, "goal": goal, "category_path": category, "place": place,
                "conversation": [{"role": m.get("role"), "content": m.get("content")}
                                 for m in row["conversation_input"] if isinstance(m, Mapping)],
                "best": _answer(row[best], place), "losers": [_answer(x, place) for x in loser_list]}
-    return Item(f"{kind}:{row['category_path']}:{row[uid]}", part_name(kind, goal), payload)
+    return Item(f"{kind}:{category}:{uid_text}", part_name(kind, goal), payload, place=f"RMB {place}")
 
 
 def _answer(value: Any, place: str) -> tuple[str, str | None]:
@@ -123,11 +126,7 @@ def expand(item: Item) -> list[Comparison]:
         comparison_id = item.id if p["kind"] == "pairwise" else f"{item.id}:l{number}"
         metadata = {"subset": item.subset, "kind": p["kind"], "category_path": p["category_path"], "loser": number,
                     "chosen_model": p["best"][1], "rejected_model": loser_model}
-        try:
-            out.append(make_comparison(item.id, comparison_id, p["conversation"], p["best"][0], loser,
-                                       metadata=metadata))
-        except EvalError as err:
-            raise EvalError(f"RMB {p['place']}: {err}") from err
+        out.append(make_comparison(item.id, comparison_id, p["conversation"], p["best"][0], loser, metadata=metadata))
     return out
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
 from eval.benchmarks.comparisons import mean, mean_or_none
+from eval.benchmarks.fields import label_field, row_id
 from eval.benchmarks.rmbench_report import heatmaps, report_lines
 from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
@@ -63,15 +64,14 @@ def _item(row: Any, place: str) -> Item:
     missing = [c for c in COLUMNS if c not in row]
     if missing:
         raise EvalError(f"RM-Bench {place} lacks columns {missing}; rows need {list(COLUMNS)}.")
-    if row["domain"] not in DOMAIN_OF:
-        raise EvalError(f"RM-Bench {place} (id {row['id']}) has domain {row['domain']!r}; expected one of "
-                        f"{sorted(DOMAIN_OF)}.")
+    item_id = row_id(row, "id", f"RM-Bench {place}")
+    domain = label_field(row, "domain", DOMAIN_OF, f"RM-Bench {place} (id {item_id})")
     for side in ("chosen", "rejected"):
         value = row[side]
         if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != SIZE:
-            raise EvalError(f"RM-Bench {place} (id {row['id']}) needs {SIZE} {side} variants "
+            raise EvalError(f"RM-Bench {place} (id {item_id}) needs {SIZE} {side} variants "
                             f"({', '.join(STYLES)}); fix the row.")
-    return Item(str(row["id"]), DOMAIN_OF[row["domain"]], row)
+    return Item(item_id, DOMAIN_OF[domain], row, place=f"RM-Bench {place}")
 
 
 def expand(item: Item) -> list[Comparison]:
