@@ -137,8 +137,16 @@ def parser() -> argparse.ArgumentParser:
     for knob in KNOBS:
         if knob.env.startswith("RMR1_") and knob.env not in ("RMR1_MODEL_PATH", "RMR1_DATA_DIR", "RMR1_OUTPUT_DIR"):
             p.add_argument(knob.flag, dest=flag_dest(knob), metavar=knob.env, help=f"{knob.help} [{knob.source}]")
-    p.add_argument("extra", nargs="*", help="after --: more eval/run_all.py flags (e.g. --data rmb=DIR)")
+    p.epilog = "Flags after -- go to eval/run_all.py as they are (e.g. -- --data rmb=DIR --max-new-tokens 4096)."
     return p
+
+
+def split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``(own flags, flags after --)``: argparse would read the passed-through flags as its own."""
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1:]
 
 
 def check(args: argparse.Namespace) -> list[str]:
@@ -188,7 +196,9 @@ def placement(spec: EvalSpec, nodes: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_intermixed_args(argv)
+    own, extra = split_passthrough(sys.argv[1:] if argv is None else list(argv))
+    args = parser().parse_intermixed_args(own)
+    args.extra = extra
     args.ckpt = args.ckpt.expanduser().resolve()
     problems = check(args)
     if problems:

@@ -2,7 +2,7 @@
 
     python -m launch.eval_job SPEC.json        (run by launch/eval.sbatch on the first node)
 
-Replica ``i`` runs ``eval/run_all.py --shard i/N`` in ``srun --exact --gpus-per-task=TP`` on the node
+Replica ``i`` runs ``eval/run_all.py --shard i/N`` in ``srun --exact --gres=gpu:TP`` on the node
 :func:`launch.eval_cluster.placement` gives it, so replicas never share a GPU. When every replica
 succeeded, the shard caches are merged and one unsharded run re-scores from the merged cache (no
 generation: every judgment is cached), then the card gets the scores. A failed replica stops the job
@@ -35,7 +35,8 @@ def step_argv(spec: EvalSpec, node: str, index: int) -> list[str]:
     """``srun`` for replica ``index``: one task on ``node`` with exactly its own GPUs and a share of the CPUs."""
     cpus = int(os.environ.get("SLURM_CPUS_PER_TASK") or os.environ.get("SLURM_CPUS_ON_NODE") or spec.gpus_per_node)
     share = max(1, cpus * spec.tp // spec.gpus_per_node)
-    return ["srun", "--exact", "--nodes=1", "--ntasks=1", f"--nodelist={node}", f"--gpus-per-task={spec.tp}",
+    # --gres (not --gpus-per-task): a step's own GPU count under the job's --gpus-per-node, so steps share a node
+    return ["srun", "--exact", "--nodes=1", "--ntasks=1", f"--nodelist={node}", f"--gres=gpu:{spec.tp}",
             f"--cpus-per-task={share}", f"--job-name=rmr1-eval-{index}", "--kill-on-bad-exit=1"]
 
 
@@ -58,7 +59,9 @@ def run_replicas(spec: EvalSpec, spec_path: Path, nodes: Sequence[str]) -> int:
         while True:
             codes = [p.poll() for p in procs]
             failed = [(i, c) for i, c in enumerate(codes) if c not in (None, 0)]
-            if failed:
+            if spec.mode == "validate" and None not in codes:  # every replica reports, passed or not
+                return next((c for c in codes if c), 0)
+            if failed and spec.mode != "validate":
                 log(f"replica {failed[0][0]} exited with code {failed[0][1]}; stopping the others")
                 return failed[0][1] or 1
             if all(c == 0 for c in codes):

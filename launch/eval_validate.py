@@ -30,16 +30,21 @@ BACKEND_MODULES = {"vllm": "vllm", "hf": "transformers"}
 
 
 def step_gpus(environ: dict[str, str]) -> int:
-    """GPUs Slurm bound to this step: CUDA_VISIBLE_DEVICES (set per step by gres binding), else SLURM_STEP_GPUS."""
+    """GPUs Slurm bound to this step: CUDA_VISIBLE_DEVICES or SLURM_STEP_GPUS (device lists), else the count
+    SLURM_GPUS_ON_NODE (all a cluster without device files, such as the test kit's, reports)."""
     value = environ.get("CUDA_VISIBLE_DEVICES") or environ.get("SLURM_STEP_GPUS") or ""
-    return len([v for v in value.split(",") if v.strip()])
+    if value.strip():
+        return len([v for v in value.split(",") if v.strip()])
+    count = environ.get("SLURM_GPUS_ON_NODE", "")
+    return int(count) if count.isdigit() else 0
 
 
 def _gpus(spec: EvalSpec) -> str:
     found = step_gpus(dict(os.environ))
     if found != spec.tp:
         raise ValueError(f"the step sees {found} GPU(s) but --tp is {spec.tp}; check the partition's gres setup")
-    return f"{found} GPU(s) bound to the step: {os.environ.get('CUDA_VISIBLE_DEVICES', '?')}"
+    shown = os.environ.get("CUDA_VISIBLE_DEVICES") or os.environ.get("SLURM_STEP_GPUS") or "count only"
+    return f"{found} GPU(s) bound to the step ({shown})"
 
 
 def _backend(spec: EvalSpec) -> str:

@@ -41,8 +41,10 @@ from infra.cli_errors import UserError, run_cli
 CARD_FILE = "README.md"
 CARD_KEY = "rm_r1"
 TAGS = ["rm-r1", "reward-model", "generative-reward-model", "verl"]
-# Summary keys copied into the card: the headline and what it means (the full report stays beside it).
-EVAL_KEYS = ("score", "complete", "conventions")
+# Summary keys copied into the card: the headline and how much it covers (the full report, with every
+# convention, stays in the eval folder).
+EVAL_KEYS = ("score", "complete")
+COUNT_KEYS = ("items", "judgments")
 
 
 class CardError(UserError):
@@ -112,14 +114,19 @@ def read_front(folder: str | Path) -> dict[str, Any]:
     card = Path(folder) / CARD_FILE
     if not card.is_file():
         return {}
-    text = card.read_text(encoding="utf-8")
+    try:
+        text = card.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise CardError(f"the model card {card} cannot be read as UTF-8 text ({str(err)[:120]}); fix or re-export "
+                        "it.") from None
     end = text.find("\n---", 3)
     if not text.startswith("---") or end < 0:
         return {}
     try:
         front = yaml.safe_load(text[3:end]) or {}
-    except yaml.YAMLError as err:
-        raise CardError(f"the model card {card} has invalid YAML front matter ({err}); fix or re-export it.") from err
+    except (yaml.YAMLError, RecursionError) as err:
+        why = "nested too deeply" if isinstance(err, RecursionError) else " ".join(str(err).split())[:200]
+        raise CardError(f"the model card {card} has invalid YAML front matter ({why}); fix or re-export it.") from None
     return front if isinstance(front, dict) else {}
 
 
@@ -148,7 +155,7 @@ def eval_numbers(summary: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     numbers = {k: summary[k] for k in EVAL_KEYS if k in summary}
     meta = summary.get("metadata") or {}
     if isinstance(meta, dict) and isinstance(meta.get("counts"), dict):
-        numbers["counts"] = meta["counts"]
+        numbers["counts"] = {k: meta["counts"][k] for k in COUNT_KEYS if k in meta["counts"]}
     return name, numbers
 
 

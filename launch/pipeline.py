@@ -265,12 +265,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--benchmarks", default="rewardbench", help="eval CLIs for the last stage (default rewardbench)")
     p.add_argument("--from", dest="from_stage", choices=STAGES, default="data", help="first stage to submit")
     p.add_argument("--dry-run", action="store_true", help="check everything, print every command, submit nothing")
-    p.add_argument("launcher_flags", nargs="*", help="after --: flags for every launcher (e.g. --partition gpu)")
+    p.epilog = "Flags after -- go to every launcher as they are (e.g. -- --partition gpu --time 48:00:00)."
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_intermixed_args(argv)
+    from launch.eval_cluster import split_passthrough
+
+    own, args_after = split_passthrough(sys.argv[1:] if argv is None else list(argv))
+    args = parser().parse_intermixed_args(own)
+    args.launcher_flags = args_after
     out = os.environ.get("RMR1_OUTPUT_DIR")
     if not out:
         raise PipelineError("RMR1_OUTPUT_DIR is not set; export it as an existing shared folder for every stage.")

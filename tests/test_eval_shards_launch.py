@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,72 @@ def test_bad_requests_fail_before_sbatch(model: Path, capsys, case: str, flags: 
     err = capsys.readouterr().err
     assert err.startswith("launch/eval.sh: error: Not submitting the eval: missing ") and message in err, err
     assert err.count("\n") == 1
+
+
+# The real thing on a two-node Slurm (testkit.local_slurm): one replica per node with the tiny model on CPU
+# (hf backend: the test machine has no vLLM), merged and re-scored, equal to one single-process run.
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    import os
+    import shutil
+    import tempfile
+
+    from testkit.local_slurm import INSTALL_HINT, LocalSlurm, missing_binaries, processes_mentioning
+
+    missing = missing_binaries()
+    why = f"{', '.join(missing)} not installed ({INSTALL_HINT})" if missing else None
+    if why is None and os.geteuid() != 0:
+        why = "the local Slurm cluster needs root (munged runs as the munge user)"
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"Slurm tests cannot run in CI: {why}; .ci/system_packages.sh should install them.")
+        pytest.skip(f"real-Slurm eval tests need {why}")
+    state = Path(tempfile.mkdtemp(prefix="rmr1-eval-", dir="/tmp"))
+    cluster = LocalSlurm(state, nodes=("n1", "n2"))
+    try:
+        cluster.start()
+        (state / "cluster.env").write_text("RMR1_CPUS_PER_GPU=1\nRMR1_TIME=00:10:00\nRMR1_SIGNAL_SECONDS=120\n")
+        yield cluster
+    finally:
+        cluster.stop()
+        leftovers = processes_mentioning(str(state))
+        shutil.rmtree(state, ignore_errors=True)
+    assert not leftovers, f"processes of the test cluster still running: {leftovers}"
+
+
+def test_two_replicas_on_real_slurm_equal_a_single_run(slurm, tiny_model_dir, repo_root, tmp_path) -> None:
+    import json
+    import os
+    import shutil
+
+    model = tmp_path / "rl_run" / "hf"
+    shutil.copytree(tiny_model_dir, model)
+    facts = CardFacts(stage="rl", recipe="rl_qwen7b", step=1, prompt_variant="instruct", prompt_version="cor-v1",
+                      verdict_version="verdict-v2")
+    (model / "README.md").write_text(render(facts))
+    data = repo_root / "preflight" / "samples" / "rewardbench_sample.jsonl"
+    judge = ["--data", f"rewardbench={data}", "--max-new-tokens", "8", "--device", "cpu", "--batch-size", "8"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RMR1_", "SLURM_"))}
+    env |= {**slurm.env, "RMR1_ENV_FILE": str(slurm.state / "cluster.env")}
+    cmd = ["bash", str(repo_root / "launch" / "eval.sh"), "--ckpt", str(model), "--backend", "hf", "--nodes", "2",
+           "--tp", "8", "--wait", "--", *judge]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    log = next((model.parent / "hf-eval" / "launch").glob("eval-*.log")).read_text()
+    assert "replica 0/2 on n1" in log and "replica 1/2 on n2" in log  # one replica per node
+    assert "merged 2 shard cache(s)" in log
+    single = tmp_path / "single"
+    argv = [str(repo_root / "eval" / "run_all.py"), "--ckpt", str(model), "--benchmarks", "rewardbench", "--backend",
+            "hf", "--no-progress", "--no-plots", "--out", str(single), *judge]
+    assert subprocess.run([sys.executable, *argv], capture_output=True, text=True,
+                          timeout=600, cwd=repo_root).returncode == 0
+    merged = json.loads((model.parent / "hf-eval" / "rewardbench" / "summary.json").read_text())
+    alone = json.loads((single / "rewardbench" / "summary.json").read_text())
+    for key in ("score", "scores", "position", "failures"):
+        assert merged[key] == alone[key], key
+    from launch.model_card import read_block
+
+    card = read_block(model)["eval"]["rewardbench"]
+    assert card["score"] == alone["score"] and card["counts"] == {"items": 23, "judgments": 46}
