@@ -6,6 +6,7 @@ import argparse
 import hashlib
 import importlib.util
 import json
+import math
 import os
 import re
 import tempfile
@@ -89,6 +90,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 def eval_config(args: argparse.Namespace) -> EvalConfig:
     """The run conventions from the flags."""
+    check_finite(args)
     if args.max_new_tokens < 1 or args.temperature < 0 or not 0 < args.top_p <= 1:
         raise EvalError("--max-new-tokens must be >= 1, --temperature >= 0 and --top-p in (0, 1]; fix the flag.")
     check_numbers(args)
@@ -107,6 +109,9 @@ def template_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     except json.JSONDecodeError as err:
         raise EvalError(f"--chat-template-kwargs is not valid JSON ({err.msg}); pass an object like "
                         '\'{"enable_thinking": true}\'.') from err
+    except (ValueError, RecursionError) as err:  # an integer of over 4,300 digits, or nesting too deep to parse
+        raise EvalError("--chat-template-kwargs holds a huge integer or nests too deeply to read; pass a small "
+                        'JSON object like \'{"enable_thinking": true}\'.') from err
     if not isinstance(value, dict):
         raise EvalError("--chat-template-kwargs must be a JSON object; pass e.g. '{\"enable_thinking\": true}'.")
     return value
@@ -134,6 +139,17 @@ def make_backend(args: argparse.Namespace) -> Backend:
     factories: dict[str, Callable[[], Backend]] = {"hf": lambda: _hf(args, kwargs), "vllm": lambda: _vllm(args, kwargs),
                                                    "openai": lambda: _openai(args, kwargs)}
     return factories[name]()
+
+
+FLOAT_FLAGS: tuple[str, ...] = ("temperature", "top_p", "timeout", "requests_per_minute", "gpu_memory_utilization")
+
+
+def check_finite(args: argparse.Namespace) -> None:
+    """No float flag is nan or infinite (argparse's float() accepts both; JSON reports cannot store them)."""
+    for dest in FLOAT_FLAGS:
+        value = getattr(args, dest, None)
+        if value is not None and not math.isfinite(value):
+            raise EvalError(f"--{dest.replace('_', '-')} {value} is not a finite number; pass an ordinary number.")
 
 
 def check_numbers(args: argparse.Namespace) -> None:

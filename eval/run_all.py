@@ -63,12 +63,15 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def chosen_benchmarks(text: str) -> list[str]:
-    """The benchmark names of ``--benchmarks``, in the order given, each once."""
+    """The benchmark names of ``--benchmarks``, in the order given; an unknown or repeated name is refused."""
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown or not names:
         raise EvalError(f"--benchmarks {text!r} names {unknown or 'nothing'}; choose from {','.join(BENCHMARKS)}.")
-    return list(dict.fromkeys(names))
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise EvalError(f"--benchmarks {text!r} names {', '.join(repeated)} more than once; name each benchmark once.")
+    return names
 
 
 def per_benchmark(values: Sequence[str], flag: str, names: Sequence[str]) -> dict[str, str]:
@@ -81,6 +84,8 @@ def per_benchmark(values: Sequence[str], flag: str, names: Sequence[str]) -> dic
         if name not in names:
             raise EvalError(f"{flag} {value!r} is for {name}, which --benchmarks does not run; add it or drop "
                             "the flag.")
+        if name in out:
+            raise EvalError(f"{flag} is given twice for {name} ({out[name]!r} and {rest!r}); keep one.")
         out[name] = rest
     return out
 
