@@ -17,18 +17,24 @@ card, writing and uploading nothing.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from infra.atomic_files import current_umask
 from infra.cli_errors import RunFailed, run_cli
 from launch.export_facts import recipe_source, run_facts
 from launch.export_layout import ExportError, StepDir, architectures, pick_step
+from launch.export_out import (
+    OneLineParser,
+    check_out,
+    hub_token,
+    redacted,
+    replace_dir,
+    staging,
+    step_number,
+    token_env_shown,
+)
 from launch.model_card import CARD_FILE, render
 
 PROG = "python -m launch.export"
@@ -36,13 +42,13 @@ DEFAULT_TOKEN_ENV = "HF_TOKEN"
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    p = OneLineParser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("ckpt_dir", type=Path, help="the run's trainer.default_local_dir (holds global_step_N/)")
     p.add_argument("--out", type=Path, required=True, help="Hugging Face folder to write (must not exist; --force)")
-    p.add_argument("--step", type=int, help="step to export (default: the latest complete one)")
+    p.add_argument("--step", type=step_number, help="step to export (default: the latest complete one)")
     p.add_argument("--recipe", help="recipe that trained the run (default: read from CKPT_DIR/launch/*.spec.json)")
     p.add_argument("--spec", type=Path, help="the launch spec of the run (default: the newest in CKPT_DIR/launch/)")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--force", action="store_true", help="replace --out if it holds an earlier export")
     p.add_argument("--push-to", metavar="ORG/NAME", help="upload the folder to this Hugging Face model repo")
     p.add_argument("--token-env", default=DEFAULT_TOKEN_ENV, metavar="VAR",
                    help=f"NAME of the environment variable holding the hub token (default {DEFAULT_TOKEN_ENV})")
@@ -55,21 +61,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     run_dir = args.ckpt_dir.expanduser().resolve()
     out = args.out.expanduser().resolve()
-    token = _push_token(args) if args.push_to else None  # checked before minutes of merging
+    token = hub_token(args.token_env, args.push_to) if args.push_to else None  # checked before minutes of merging
+    check_out(out, run_dir, args.force)
     step = pick_step(run_dir, args.step)
     arch = architectures(step)
     recipe, overrides, env = recipe_source(run_dir, args.spec, args.recipe)
     facts = run_facts(step, recipe, overrides, env)
     card = render(facts)
-    if out.exists() and any(out.iterdir()) and not args.force:
-        raise ExportError(f"--out {out} already holds files; pass --force to replace it or choose another folder.")
     print(f"export: {step.layout.upper()} checkpoint {step.local_dir} (step {step.step}, world size "
           f"{step.world_size}, {','.join(arch)}) -> {out}", flush=True)
     if args.dry_run:
         print(card, end="")
         if args.push_to:
             print(f"dry run: would upload {out} to {args.push_to} ({_visibility(args)}) with the token in "
-                  f"${args.token_env}")
+                  f"{token_env_shown(args.token_env)}")
         print("dry run: nothing written")
         return 0
     export(step, out, card, force=args.force)
@@ -82,20 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def export(step: StepDir, out: Path, card: str, *, force: bool = False) -> Path:
     """Merge ``step`` with verl's FSDP merger into ``out`` (built beside it, then renamed) with ``card``."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
+    with staging(out) as work:  # stale partials of killed exports are cleaned first (launch/export_out.py)
         merge_with_verl(step, work)
         fold_lora(work)
         (work / CARD_FILE).write_text(card, encoding="utf-8")
-        os.chmod(work, 0o777 & ~current_umask())  # mkdtemp makes it 0700; other users and nodes read exports
-        if out.exists():
-            if not force:
-                raise ExportError(f"--out {out} appeared while exporting; pass --force to replace it.")
-            shutil.rmtree(out)
-        os.replace(work, out)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if out.exists() and not force:
+            raise ExportError(f"--out {out} appeared while exporting; pass --force to replace it.")
+        replace_dir(work, out)
     return out
 
 
@@ -145,16 +143,8 @@ def push(folder: Path, repo: str, token: str, *, private: bool, api_factory: Cal
         api.upload_folder(folder_path=str(folder), repo_id=repo, repo_type="model",
                           commit_message=f"Export {folder.name} with launch.export")
     except Exception as err:  # hub, network and auth errors all end the same way: say which and stop
-        raise RunFailed(f"uploading {folder} to {repo} failed ({type(err).__name__}: {err}); the export is kept, "
-                        "rerun with --push-to after fixing it.") from err
-
-
-def _push_token(args: argparse.Namespace) -> str:
-    token = os.environ.get(args.token_env, "")
-    if not token:
-        raise ExportError(f"--push-to {args.push_to} needs a hub token in ${args.token_env}; export it in your shell "
-                          "(tokens never go on the command line or in files).")
-    return token
+        raise RunFailed(f"uploading {folder} to {repo} failed ({type(err).__name__}: {redacted(str(err), [token])}); "
+                        "the export is kept, rerun with --push-to after fixing it.") from None
 
 
 def _visibility(args: argparse.Namespace) -> str:

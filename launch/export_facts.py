@@ -22,6 +22,7 @@ from typing import Any
 from data_prep.prompts import PROMPT_VERSION
 from infra.run_metadata import RunMetadata, git_commit
 from launch.export_layout import ExportError, StepDir
+from launch.export_out import safe_overrides
 from launch.model_card import CardFacts, read_block, read_front
 from reward_fns import VERDICT_FORMAT_VERSION
 
@@ -35,7 +36,7 @@ def find_spec(run_dir: Path) -> Path | None:
     for path in (run_dir / "launch").glob("*.spec.json"):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue
         if isinstance(data, dict) and data.get("mode") == "train":
             specs.append((path.stat().st_mtime, path))
@@ -54,8 +55,9 @@ def recipe_source(run_dir: Path, spec: Path | None, recipe: str | None) -> tuple
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         env = {k: str(v) for k, v in (data.get("env") or {}).items() if k.startswith("RMR1_")}
         return str(data["recipe"]), [str(o) for o in data.get("overrides") or []], env
-    except (OSError, ValueError, KeyError, AttributeError) as err:
-        raise ExportError(f"launch spec {path} cannot be read ({err}); pass --recipe NAME instead.") from err
+    except (OSError, ValueError, KeyError, AttributeError, TypeError, RecursionError) as err:
+        why = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:200]
+        raise ExportError(f"launch spec {path} cannot be read ({why}); pass --recipe NAME instead.") from None
 
 
 @contextmanager
@@ -112,7 +114,7 @@ def card_facts(step: StepDir, composed: Any, *, now: datetime | None = None) -> 
         base_model=base,
         data_manifest=manifest,
         parent=parent,
-        overrides=list(composed.overrides),
+        overrides=safe_overrides(composed.overrides),
         source_checkpoint=str(step.local_dir),
         git_commit=git_commit(REPO),
         exported_at=when,

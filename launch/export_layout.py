@@ -58,9 +58,9 @@ def tracked_step(run_dir: Path) -> int | None:
     """The step verl recorded as fully saved, or None without a (readable) marker."""
     try:
         text = (run_dir / TRACKER).read_text(encoding="utf-8").strip()
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return None
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 def layout_of(step_path: Path) -> tuple[Layout, Path] | None:
@@ -92,10 +92,9 @@ def incomplete_reason(step_path: Path, tracked: int | None, step: int) -> str | 
     _, local = found
     if tracked is not None and step > tracked:
         return f"{TRACKER} still says {tracked}, so this save has not finished"
-    try:
-        world = int(json.loads((local / "fsdp_config.json").read_text(encoding="utf-8"))["world_size"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return f"{local / 'fsdp_config.json'} is missing or has no world_size"
+    world = world_size(local)
+    if world is None:
+        return f"{local / 'fsdp_config.json'} is missing or has no world_size of 1 or more"
     absent = [r for r in range(world) if not (local / f"model_world_size_{world}_rank_{r}.pt").is_file()]
     if absent:
         return f"{len(absent)} of {world} model shards are missing (ranks {', '.join(map(str, absent[:8]))})"
@@ -104,8 +103,22 @@ def incomplete_reason(step_path: Path, tracked: int | None, step: int) -> str | 
     return None
 
 
+def world_size(local: Path) -> int | None:
+    """``world_size`` of the step's ``fsdp_config.json``: a whole number from 1 to the shard files there, or None."""
+    try:
+        value = json.loads((local / "fsdp_config.json").read_text(encoding="utf-8"))["world_size"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+    shards = sum(1 for p in local.iterdir() if _SHARD.match(p.name))
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= max(shards, 1):
+        return None  # a float, a string, 0, a negative, or more ranks than shard files (never a billion-step loop)
+    return value
+
+
 def pick_step(run_dir: Path, step: int | None = None) -> StepDir:
     """The requested step, or the latest complete one (incomplete later steps are skipped with a warning)."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ExportError(f"checkpoint folder {run_dir} is a file; pass the run's trainer.default_local_dir.")
     if not run_dir.is_dir():
         raise ExportError(f"checkpoint folder {run_dir} does not exist; pass the run's trainer.default_local_dir.")
     folders = step_folders(run_dir)
@@ -134,8 +147,9 @@ def architectures(step: StepDir) -> list[str]:
     path = step.hf_config_dir / "config.json"
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ExportError(f"{path} cannot be read as JSON ({err}); restore it from the base model.") from err
+    except (OSError, ValueError, RecursionError) as err:
+        why = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:200]
+        raise ExportError(f"{path} cannot be read as JSON ({why}); restore it from the base model.") from None
     names = config.get("architectures") if isinstance(config, dict) else None
     if not names or not isinstance(names, list):
         raise ExportError(
@@ -149,7 +163,8 @@ def _step_dir(step: int, path: Path) -> StepDir:
     found = layout_of(path)
     assert found is not None, "complete steps are never empty"
     layout, local = found
-    world = int(json.loads((local / "fsdp_config.json").read_text(encoding="utf-8"))["world_size"])
+    world = world_size(local)
+    assert world is not None, "complete steps have a world size"
     return StepDir(step=step, path=path, layout=layout, local_dir=local, world_size=world)
 
 

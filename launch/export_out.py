@@ -1,0 +1,188 @@
+"""Where an export may go, how it lands there, and what of the hub token may be said.
+
+* :func:`check_out` refuses, before any merging: an ``--out`` that is a file (or inside one); one that is
+  the checkpoint folder, holds it, or sits inside a step folder (``--force`` would delete the
+  checkpoint); one that holds files without ``--force``; and, with ``--force``, a folder that is not an
+  earlier export (a model card or a model ``config.json``), so ``--force`` never deletes arbitrary data.
+* :func:`staging` builds the export in ``.{name}.partial-XXXX`` beside ``--out`` and holds an ``flock`` on
+  it while it is in use; :func:`clean_stale` (run first) removes the ones no live export holds, which a
+  SIGKILL left behind, and puts back an ``--out`` a kill left set aside mid-replace.
+* :func:`replace_dir` swaps the new folder in: the old one is renamed aside, the new one renamed into
+  place, then the old one removed; readers see the old export or the new one, never a mix.
+* :func:`token_env_shown` / :func:`hub_token` never echo what could be the token itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn
+
+from infra.atomic_files import current_umask
+from infra.redaction import MASK, is_secret_name, redact_then_cut, strip_userinfo
+from launch.export_layout import ExportError
+
+PARTIAL, ASIDE = ".partial-", ".old-"
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
+_REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one ExportError sentence (exit 2 through run_cli), not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ExportError(f"{message}; see {self.prog} --help.")
+
+
+def step_number(text: str) -> int:
+    """``--step``: a whole number of 0 or more (at most 18 digits)."""
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a step number (a whole number of 0 or more)")
+    return int(digits)
+
+
+def check_out(out: Path, run_dir: Path, force: bool) -> None:
+    """Refuse an ``--out`` that cannot or must not receive this export (see the module doc)."""
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        where = "is a file" if probe == out else f"is inside {probe}, which is a file"
+        raise ExportError(f"--out {out} {where}; pass a folder for the Hugging Face model.")
+    if out == run_dir or run_dir.is_relative_to(out):
+        raise ExportError(f"--out {out} is or holds the checkpoint folder {run_dir}; pass a folder outside it.")
+    inside = out.relative_to(run_dir).parts if out.is_relative_to(run_dir) else ()
+    if inside and inside[0].startswith("global_step_"):
+        raise ExportError(f"--out {out} is inside the checkpoint step {run_dir / inside[0]}; pass a folder outside it.")
+    if not (out.exists() and any(out.iterdir())):
+        return
+    if not force:
+        raise ExportError(f"--out {out} already holds files; pass --force to replace it or choose another folder.")
+    if not out.is_dir() or not ((out / "README.md").is_file() or (out / "config.json").is_file()):
+        raise ExportError(f"--out {out} holds files but no exported model (README.md or config.json), so --force "
+                          "will not delete it; choose another folder.")
+
+
+def clean_stale(out: Path) -> list[Path]:
+    """Remove staging folders of dead exports beside ``out``; restore an ``out`` a kill left set aside."""
+    removed: list[Path] = []
+    parent = out.parent
+    if not parent.is_dir():
+        return removed
+    for entry in sorted(parent.glob(f".{glob_escape(out.name)}.*")):
+        if not entry.is_dir() or entry.is_symlink() or not (PARTIAL in entry.name or ASIDE in entry.name):
+            continue
+        with _try_lock(entry) as free:
+            if not free:
+                continue  # a live export is using it
+            if ASIDE in entry.name and not out.exists():
+                os.replace(entry, out)  # killed between the two renames: the old export comes back
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+@contextmanager
+def staging(out: Path) -> Iterator[Path]:
+    """A locked, empty folder beside ``out`` to build in (removed afterwards unless renamed away)."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale(out)
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}{PARTIAL}", dir=out.parent))
+    except OSError as err:
+        raise ExportError(f"--out {out} cannot be written ({(err.strerror or str(err)).lower()}); choose a writable "
+                          "folder.") from err
+    fd = os.open(work, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield work
+    finally:
+        os.close(fd)
+        shutil.rmtree(work, ignore_errors=True)  # a no-op once renamed to out
+
+
+def replace_dir(work: Path, out: Path) -> None:
+    """Put ``work`` at ``out``; an existing ``out`` is set aside (locked: no cleaner takes it), then removed."""
+    os.chmod(work, 0o777 & ~current_umask())  # mkdtemp makes it 0700; other users and nodes read exports
+    if not out.exists():
+        os.replace(work, out)
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{out.name}{ASIDE}", dir=out.parent))
+    fd = os.open(out, os.O_RDONLY)  # the lock follows the folder through the rename
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.replace(out, aside)  # onto the empty folder mkdtemp made: atomic on POSIX
+        os.replace(work, out)
+    finally:
+        os.close(fd)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def token_env_shown(name: str) -> str:
+    """``$NAME`` for a well-formed variable name, else a phrase that does not repeat the text."""
+    if _ENV_NAME.fullmatch(name):
+        return f"${name}"
+    return "the variable --token-env names (not shown: it may be the token)"
+
+
+def hub_token(name: str, repo: str) -> str:
+    """The token from the environment variable ``name``; ExportError naming neither the token nor a pasted one."""
+    if not _REPO_ID.fullmatch(repo):
+        raise ExportError(f"--push-to {repo[:80]!r} is not a hub repo id; pass ORG/NAME (letters, digits, . _ -).")
+    if not _ENV_NAME.fullmatch(name):
+        raise ExportError("--token-env must be the NAME of an environment variable (upper-case letters, digits, "
+                          "underscores, e.g. HF_TOKEN), never the token itself; the value given is not shown.")
+    token = os.environ.get(name, "").strip()
+    if not token:
+        raise ExportError(f"--push-to {repo} needs a hub token in ${name}; export it in your shell "
+                          "(tokens never go on the command line or in files).")
+    return token
+
+
+def redacted(text: str, secrets: Iterable[str | None], limit: int = 300) -> str:
+    """``text`` with the secrets masked, then cut (never the other way round)."""
+    return redact_then_cut(text, secrets, limit)
+
+
+def safe_overrides(overrides: Iterable[str]) -> list[str]:
+    """Overrides for the model card (which may go public): secret-looking values masked, URL credentials cut."""
+    shown = []
+    for item in overrides:
+        key, eq, value = str(item).partition("=")
+        if eq and is_secret_name(key.lstrip("+~").rsplit(".", 1)[-1]):
+            value = MASK
+        shown.append(f"{key}{eq}{strip_userinfo(value) if '://' in value else value}")
+    return shown
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+@contextmanager
+def _try_lock(folder: Path) -> Iterator[bool]:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)
