@@ -22,6 +22,7 @@ from eval.evaluate import evaluate
 from eval.judge_prompt import choose_prompt
 from eval.report import EvalRun, write_reports
 from eval.report_text import console_summary
+from eval.run_identity import check_identity, identity_of, record_identity
 from eval.shards import parsed_shard, shard_data
 from infra.cli_errors import run_cli
 
@@ -55,11 +56,14 @@ def run(benchmark: Benchmark, args: argparse.Namespace) -> int:
     data = shard_data(benchmark.load_data(args.data, args.split, args.revision, args.limit), parsed_shard(args))
     out = Path(args.out) if args.out else default_out(benchmark.name, args, backend.model_id)
     check_out(out, backend.model_id)
+    identity = identity_of(backend.model_id, prompt.template, [benchmark.name])
+    check_identity(out, identity)
     cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
     try:
         with GenerationCache(cache_path) as cache:  # locked here: a concurrent run is refused before any request
             if not args.cache:
                 check_cache_models(cache, backend.model_id, out)
+            record_identity(out, identity)
             result = evaluate(benchmark, data, prompt.template, backend, cache, config)
     finally:
         backend.close()

@@ -79,7 +79,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--limit", type=int, help="judge only N items, taken in turn from each section, then subset "
                                                "(smoke runs; the report is marked incomplete)")
     run.add_argument("--out", help="report folder (default outputs/eval/<benchmark>/<model>-<8 hex of the model "
-                                   "identity>); one model per folder")
+                                   "identity>); one model, prompt and benchmark set per folder (kept in "
+                                   "<out>/run.json)")
     run.add_argument("--cache", help="generation cache JSONL (default <out>/generations.jsonl; share one between "
                                      "runs of the same model to reuse generations)")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")

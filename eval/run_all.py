@@ -41,6 +41,7 @@ from eval.errors import EvalError
 from eval.evaluate import EvalConfig, evaluate
 from eval.judge_prompt import PromptChoice, choose_prompt
 from eval.report import EvalRun, write_reports
+from eval.run_identity import check_identity, identity_of, record_identity
 from eval.shards import parsed_shard, shard_data
 from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
@@ -122,14 +123,19 @@ def run(args: argparse.Namespace) -> int:
     loaded, skipped = load_all(args)
     backend = make_backend(args)
     out = Path(args.out) if args.out else default_out("all", args, backend.model_id)
-    for folder in (out, *(out / name for name in loaded)):
+    identities = {out: identity_of(backend.model_id, prompt.template, list(loaded))}
+    identities |= {out / name: identity_of(backend.model_id, prompt.template, [name]) for name in loaded}
+    for folder, identity in identities.items():
         check_out(folder, backend.model_id)  # no other model's report is overwritten
+        check_identity(folder, identity)  # nor another prompt's or benchmark set's
     cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
     summaries, generated, reused = [], 0, 0
     try:
         with GenerationCache(cache_path) as cache:  # locked here: a concurrent run is refused before any request
             if not args.cache:
                 check_cache_models(cache, backend.model_id, out)
+            for folder, identity in identities.items():
+                record_identity(folder, identity)
             for name, (benchmark, data) in loaded.items():
                 result = evaluate(benchmark, data, prompt.template, backend, cache, config)
                 generated, reused = generated + result.stats.generated, reused + result.stats.cache_hits

@@ -261,7 +261,11 @@ def test_item19_a_second_model_is_refused_in_the_first_models_out(judge: Loopbac
         assert _run(other, data, tmp_path / "o") == 2
         assert other.call_count == 0
     assert "holds the report of another model (openai:loopback-judge" in _one_line(capsys)
-    (tmp_path / "o" / "summary.json").unlink()  # only the cache left (a killed first run): still refused
+    (tmp_path / "o" / "summary.json").unlink()  # only run.json and the cache left (a killed first run): refused
+    with LoopbackJudge(marker_policy("(checked)"), model="another-judge") as other:
+        assert _run(other, data, tmp_path / "o") == 2 and other.call_count == 0
+    assert "holds a run with model 'openai:loopback-judge', not 'openai:another-judge'" in _one_line(capsys)
+    (tmp_path / "o" / "run.json").unlink()  # only the cache left (a run by older code): still refused
     with LoopbackJudge(marker_policy("(checked)"), model="another-judge") as other:
         assert _run(other, data, tmp_path / "o") == 2 and other.call_count == 0
     assert "caches generations of another model" in _one_line(capsys)

@@ -126,9 +126,10 @@ def test_a_template_file_is_versioned_by_its_content(judge: LoopbackJudge, repo_
     base = ["--base-url", judge.base_url, "--model", "loopback-judge", "--data", data]
     assert _main([*base, "--variant", "instruct"], tmp_path / "o") == 0
     calls = judge.call_count
-    assert _main([*base, "--prompt-template", str(template)], tmp_path / "o") == 0
+    shared = ["--cache", str(tmp_path / "o" / "generations.jsonl")]  # one cache; another prompt needs another --out
+    assert _main([*base, "--prompt-template", str(template), *shared], tmp_path / "o2") == 0
     assert judge.call_count == calls + 2  # another prompt: new cache keys, both orders generated again
-    meta = json.loads((tmp_path / "o" / "summary.json").read_text())["metadata"]
+    meta = json.loads((tmp_path / "o2" / "summary.json").read_text())["metadata"]
     assert meta["prompt_version"].startswith("file-") and meta["config"]["prompt"]["source"] == "--prompt-template"
 
 
