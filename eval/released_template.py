@@ -16,13 +16,14 @@ becomes ``{verdict_a}`` / ``{verdict_b}`` (the template format requires them). T
 by re-rendering the single-turn row: it must reproduce the released messages exactly.
 One known difference: multi-turn conversations are written with this repository's speaker names
 (``Client:`` / ``Chatbot A:``), where upstream wrote ``User:``; single-turn prompts are identical.
-Exit status: 0 written, 2 a bad flag or input (one sentence), 130 interrupted.
+Exit status: 0 written, 1 the write failed (a full disk), 2 a bad flag or input (one sentence), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,10 +89,8 @@ def build_template(rows: Sequence[Mapping[str, Any]], source: str) -> str:
     """The template file text from a released set's rows (see the module docstring)."""
     single = multi = None
     for number, row in enumerate(rows, 1):
-        messages = row.get("context_messages") if isinstance(row, Mapping) else None
-        if not isinstance(messages, list) or not messages or not isinstance(messages[-1], Mapping):
-            raise EvalError(f"{source} row {number} has no context_messages list; pass upstream's released RL set.")
-        is_multi = CONVERSATION_BLOCKS["A"][0] in str(messages[-1].get("content"))
+        messages = _messages(row, source, number)
+        is_multi = CONVERSATION_BLOCKS["A"][0] in messages[-1]["content"]
         if is_multi and multi is None and not has_label_leak(messages[-1]["content"]):
             multi = (number, messages)
         elif not is_multi and single is None:
@@ -110,6 +109,37 @@ def build_template(rows: Sequence[Mapping[str, Any]], source: str) -> str:
     text = _render(sections, source, single[0], None if multi is None else multi[0])
     _check(text, single[1], source, single[0])
     return text
+
+
+def _messages(row: Any, source: str, number: int) -> list[Mapping[str, Any]]:
+    """A row's context_messages, each a {role, content} pair of texts (anything else is one sentence)."""
+    messages = row.get("context_messages") if isinstance(row, Mapping) else None
+    if not isinstance(messages, list) or not messages:
+        raise EvalError(f"{source} row {number} has no context_messages list; pass upstream's released RL set.")
+    for index, message in enumerate(messages):
+        if not (isinstance(message, Mapping) and isinstance(message.get("role"), str)
+                and isinstance(message.get("content"), str)):
+            raise EvalError(f"{source} row {number} context_messages[{index}] is not a {{role, content}} pair of "
+                            "texts; pass upstream's released RL set.")
+    return messages
+
+
+def check_out_file(out: str) -> Path:
+    """``--out`` names a file this user can write (its folder is created), checked before the data is read."""
+    path = Path(out)
+    if path.is_dir():
+        raise EvalError(f"--out {out!r} is a folder; pass the path of the template file to write.")
+    existing = next(p for p in path.absolute().parents if p.exists())
+    if not existing.is_dir():
+        raise EvalError(f"--out {out!r} lies under {str(existing)!r}, which is a file; pass a path in a folder.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise EvalError(f"--out {out!r} cannot be written ({err.strerror or err}); pass a file path in a folder "
+                        "you can write to.") from err
+    return path
 
 
 def _render(sections: Mapping[str, str | None], source: str, single: int, multi: int | None) -> str:
@@ -144,9 +174,10 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    out = check_out_file(args.out)
     rows, _ = load_rows(args.data, args.split, args.revision)
     text = build_template(rows, args.data)
-    write_text_atomic(Path(args.out), text)
+    write_text_atomic(out, text)
     print(f"wrote {args.out}: pass it as --prompt-template {args.out}")
     return 0
 
