@@ -18,8 +18,9 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from infra.hub import is_offline, looks_like_hub_id
 from recipes.checks import setting_file
-from recipes.compose import Composed, looks_like_hub_id, safe_select
+from recipes.compose import Composed, safe_select
 
 MODEL_KEY = "actor_rollout_ref.model.path"
 MODEL_KEYS = {"rl": MODEL_KEY, "sft": "model.path"}  # where each recipe kind names its model
@@ -119,7 +120,7 @@ def missing_inputs(inputs: RunInputs) -> list[str]:
     elif not writable(Path(inputs.output_root)):
         missing.append(f"write access to output dir {inputs.output_root} (it is read-only; set RMR1_OUTPUT_DIR "
                        "to a folder you can write)")
-    if inputs.model_is_hub_id and hub_offline() and not hub_cached(model):
+    if inputs.model_is_hub_id and is_offline() and not hub_cached(model):
         missing.append(f"a cached copy of hub model {model} (HF_HUB_OFFLINE is set, so nothing is downloaded; "
                        "download it once online, or set RMR1_MODEL_PATH to a local folder)")
     return missing
@@ -134,12 +135,6 @@ def writable(folder: Path) -> bool:
             return True
     except OSError:
         return False
-
-
-def hub_offline() -> bool:
-    """True when the environment forbids Hugging Face downloads (HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE)."""
-    return any(os.environ.get(k, "").strip().lower() in {"1", "true", "yes", "on"}
-               for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
 def hub_cached(model: str) -> bool:

@@ -17,7 +17,8 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from recipes.compose import MISSING, Composed, base_keys, flatten, looks_like_hub_id, open_maps, safe_select
+from infra.hub import looks_like_hub_id
+from recipes.compose import MISSING, Composed, base_keys, flatten, open_maps, safe_select
 from recipes.problems import Problem, error, warning
 
 # Free-form maps verl reads as a whole although its yaml lists no default subkeys.

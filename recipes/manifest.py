@@ -25,7 +25,8 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from recipes.compose import Composed, looks_like_hub_id, safe_select
+from infra.hub import looks_like_hub_id
+from recipes.compose import Composed, safe_select
 from recipes.problems import Problem, error, warning
 
 _SIZE = re.compile(r"-\d+(\.\d+)?b(?=-|$)")
