@@ -204,3 +204,34 @@ def test_two_node_sft_validate_passes_on_real_slurm(slurm, sft_inputs, repo_root
     assert report["consistency"]["ok"] and report["config"]["ok"]
     assert "--nodes=2 " in result.stdout and "--gpus-per-node=8 " in result.stdout
     assert "validate PASSED: sft_qwen14b" in result.stdout
+
+
+# Stands in for verl.trainer.sft_trainer under torchrun: records each rank's view of the rendezvous and its argv.
+FAKE_SFT = """\
+import json, os, sys
+record = {k: os.environ.get(k) for k in ("RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
+record["argv"] = sys.argv[1:]
+with open(os.environ["FAKE_RECORD"], "a") as handle:
+    handle.write(json.dumps(record) + "\\n")
+"""
+
+
+@pytest.mark.parametrize("resumable", [False, True])
+def test_train_mode_runs_the_driver_under_torchrun_on_every_rank(sft_inputs, repo_root, tmp_path, resumable) -> None:
+    (tmp_path / "fake_sft.py").write_text(FAKE_SFT)
+    out = tmp_path / "out"
+    run_dir = out / "rm_r1" / "sft_qwen7b"
+    if resumable:  # what verl's CheckpointHandler leaves after a save: the requeued job resumes from it
+        (run_dir / "global_step_20").mkdir(parents=True)
+        (run_dir / "latest_checkpointed_iteration.txt").write_text("20")
+    record = tmp_path / "record.jsonl"
+    env = _env(sft_inputs, out, PYTHONPATH=str(tmp_path), RMR1_DRIVER_MODULE="fake_sft", FAKE_RECORD=str(record))
+    result = _wrapper(repo_root, "sft_qwen7b", ["--local", "--local-gpus", "2"], env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ranks = sorted((json.loads(line) for line in record.read_text().splitlines()), key=lambda r: r["RANK"])
+    assert [(r["RANK"], r["WORLD_SIZE"], r["LOCAL_WORLD_SIZE"]) for r in ranks] == [("0", "2", "2"), ("1", "2", "2")]
+    for rank in ranks:  # verl's SFT entry point gets the recipe, the pinned inputs and resume on requeue
+        assert rank["argv"][:4] == ["--config-path", str(repo_root / "recipes"), "--config-name", "sft_qwen7b"]
+        assert "trainer.resume_mode=auto" in rank["argv"]
+    expected = "resumes from global_step_20" if resumable else "no checkpoint in"
+    assert expected in result.stdout and "driver finished with exit code 0" in result.stdout
