@@ -209,6 +209,24 @@ def check_out(out: Path, model_id: str) -> None:
                             f"{model_id}); pass a different --out so neither is overwritten.")
 
 
+def check_out_file(out: str) -> Path:
+    """``--out`` names a file this user can write (its folder is created), checked before the data is read."""
+    path = Path(out)
+    if path.is_dir():
+        raise EvalError(f"--out {out!r} is a folder; pass the path of the file to write.")
+    existing = next(p for p in path.absolute().parents if p.exists())
+    if not existing.is_dir():
+        raise EvalError(f"--out {out!r} lies under {str(existing)!r}, which is a file; pass a path in a folder.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise EvalError(f"--out {out!r} cannot be written ({err.strerror or err}); pass a file path in a folder "
+                        "you can write to.") from err
+    return path
+
+
 def check_cache_models(cache: GenerationCache, model_id: str, out: Path) -> None:
     """Refuse a report folder's own cache that holds another model's generations (one model per --out)."""
     others = sorted(cache.model_ids - {model_id})

@@ -8,20 +8,23 @@ scored with its own headline convention (parse mode, view); when the two runs' c
 versions or data differ the table says so first, because the difference then is not like for like.
 The interval resamples the items the two runs share, within each subset, with the same items for both
 runs, and applies the benchmark's official aggregation to every resample.
+Exit status: 0 done, 1 the --out write failed (a full disk), 2 a bad flag or run folder (one sentence),
+130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from eval.benchmark import Benchmark
+from eval.cli_benchmark import _Parser
+from eval.cli_common import check_out_file
+from eval.compare_inputs import check_subsets, load_run
 from eval.errors import EvalError
 from eval.report_text import pct, signed_pct
 from eval.resample import Interval, paired_bootstrap
@@ -43,22 +46,6 @@ _CONVENTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 _NOTED: tuple[tuple[str, tuple[str, ...]], ...] = (("limit", ("conventions", "limit")),
                                                    ("sampling", ("metadata", "sampling")))
-
-
-def load_run(path: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """A run's summary and its items (id -> record) from a report folder or summary.json path."""
-    target = Path(path)
-    summary_path = target / "summary.json" if target.is_dir() else target
-    items_path = summary_path.parent / "items.jsonl"
-    if not summary_path.is_file() or not items_path.is_file():
-        raise EvalError(f"{path!r} has no summary.json with items.jsonl beside it; pass a report folder.")
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        items = [json.loads(line) for line in items_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except json.JSONDecodeError as err:
-        raise EvalError(f"{path!r} holds a damaged summary.json or items.jsonl ({err.msg}); rerun that evaluation.") \
-            from err
-    return summary, {item["id"]: item for item in items}
 
 
 def benchmark_named(name: str) -> Benchmark:
@@ -110,6 +97,8 @@ def compare(path_a: str, path_b: str, *, resamples: int = 2000, seed: int = 0, c
         raise EvalError(f"the runs are of different benchmarks ({summary_a['benchmark']} vs "
                         f"{summary_b['benchmark']}); compare runs of one benchmark.")
     benchmark = benchmark_named(summary_a["benchmark"])
+    check_subsets(items_a, benchmark, path_a)
+    check_subsets(items_b, benchmark, path_b)
     common = sorted(set(items_a) & set(items_b))
     if not common:
         raise EvalError("the two runs share no item ids; compare runs on the same benchmark data.")
@@ -166,12 +155,11 @@ PROG = "python eval/compare.py"
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_a", help="report folder (or summary.json) of run A")
     parser.add_argument("run_b", help="report folder (or summary.json) of run B")
     parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed, 0 or more (default 0)")
     parser.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
     parser.add_argument("--out", help="also write the markdown table to this file")
     parser.add_argument("--allow-different", action="store_true",
@@ -182,8 +170,10 @@ def make_parser() -> argparse.ArgumentParser:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = make_parser().parse_args(argv)
-    if args.resamples < 100 or not 0 < args.confidence < 1:
-        raise EvalError("--resamples must be >= 100 and --confidence in (0, 1); fix the flag.")
+    if args.resamples < 100 or not 0 < args.confidence < 1 or args.seed < 0:
+        raise EvalError("--resamples must be >= 100, --confidence in (0, 1) and --seed >= 0; fix the flag.")
+    if args.out:
+        check_out_file(args.out)  # before the work, so a bad --out costs nothing
     text = compare(args.run_a, args.run_b, resamples=args.resamples, seed=args.seed, confidence=args.confidence,
                    allow_different=args.allow_different)
     if args.out:

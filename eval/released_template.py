@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from data_prep.prompts import TemplateError, parse_template, render_judge_prompt
 from data_prep.released_schema import QUESTION_HEADER, ReleasedDataError, has_label_leak, parse_prompt
 from eval.benchmarks.sources import load_rows
 from eval.cli_benchmark import _Parser
+from eval.cli_common import check_out_file
 from eval.errors import EvalError
 from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
@@ -122,24 +121,6 @@ def _messages(row: Any, source: str, number: int) -> list[Mapping[str, Any]]:
             raise EvalError(f"{source} row {number} context_messages[{index}] is not a {{role, content}} pair of "
                             "texts; pass upstream's released RL set.")
     return messages
-
-
-def check_out_file(out: str) -> Path:
-    """``--out`` names a file this user can write (its folder is created), checked before the data is read."""
-    path = Path(out)
-    if path.is_dir():
-        raise EvalError(f"--out {out!r} is a folder; pass the path of the template file to write.")
-    existing = next(p for p in path.absolute().parents if p.exists())
-    if not existing.is_dir():
-        raise EvalError(f"--out {out!r} lies under {str(existing)!r}, which is a file; pass a path in a folder.")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".write-check-"):
-            pass
-    except OSError as err:
-        raise EvalError(f"--out {out!r} cannot be written ({err.strerror or err}); pass a file path in a folder "
-                        "you can write to.") from err
-    return path
 
 
 def _render(sections: Mapping[str, str | None], source: str, single: int, multi: int | None) -> str:
