@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import importlib.util
 import json
 import math
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -187,22 +189,36 @@ def default_out(benchmark: str, args: argparse.Namespace, model_id: str | None =
     return Path("outputs") / "eval" / benchmark / f"{readable}-{digest}"
 
 
+MIN_FREE_BYTES = 1 << 20  # below this, the first cache lines or the report would not fit
+_PROBE = b"\0" * 4096  # one block, written and synced: a full disk or quota says so now, not mid-run
+
+
+def check_free_space(folder: Path) -> None:
+    """Write and sync one block in ``folder`` and require some free space (OSError if either fails)."""
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-") as probe:
+        probe.write(_PROBE)
+        probe.flush()
+        os.fsync(probe.fileno())
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise OSError(errno.ENOSPC, f"only {free // 1024} KiB free; the disk is full")
+
+
 def check_out(out: Path, model_id: str) -> None:
     """``--out`` is a writable folder holding no other model's report; checked before any request."""
     if out.exists() and not out.is_dir():
         raise EvalError(f"--out {os.fspath(out)!r} is a file; pass a folder for the reports.")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check-"):
-            pass
+        check_free_space(out)
     except OSError as err:
         raise EvalError(f"--out {os.fspath(out)!r} is not writable ({err.strerror or err}); "
-                        "pass a folder you can write to.") from err
+                        "free space there or pass a folder you can write to.") from err
     summary = out / "summary.json"
     if summary.is_file():
         try:
             previous = json.loads(summary.read_text(encoding="utf-8")).get("metadata", {}).get("model")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             previous = None
         if previous is not None and previous != model_id:
             raise EvalError(f"--out {os.fspath(out)!r} holds the report of another model ({previous}, not "
@@ -219,11 +235,10 @@ def check_out_file(out: str) -> Path:
         raise EvalError(f"--out {out!r} lies under {str(existing)!r}, which is a file; pass a path in a folder.")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".write-check-"):
-            pass
+        check_free_space(path.parent)
     except OSError as err:
-        raise EvalError(f"--out {out!r} cannot be written ({err.strerror or err}); pass a file path in a folder "
-                        "you can write to.") from err
+        raise EvalError(f"--out {out!r} cannot be written ({err.strerror or err}); free space or pass a path "
+                        "in a folder you can write to.") from err
     return path
 
 
