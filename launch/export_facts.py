@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.prompts import PROMPT_VERSION
+from infra.hub import looks_like_hub_id
 from infra.run_metadata import RunMetadata, git_commit
 from launch.export_layout import ExportError, StepDir
 from launch.export_out import safe_overrides
@@ -122,13 +123,17 @@ def card_facts(step: StepDir, composed: Any, *, now: datetime | None = None) -> 
 
 
 def lineage(model: str) -> tuple[str | None, dict[str, Any] | None]:
-    """``(base_model, parent)``: a hub id is the base; an exported folder passes on its card's base model."""
+    """``(base_model, parent)``: a hub id is the base; an exported folder passes on its card's base model.
+
+    ``base_model`` is hub metadata and must be a hub id, never a machine path: a local folder without a
+    card is recorded as the parent instead, with no base model.
+    """
     path = Path(os.path.expanduser(model))
     if not path.is_dir():
-        return model, None
+        return (model if looks_like_hub_id(model) else None), None
     block = read_block(path)
     if not block:
-        return str(path), None
+        return None, {"path": str(path)}
     parent = {"path": str(path), **{k: block[k] for k in ("stage", "recipe", "step") if k in block}}
     return read_front(path).get("base_model"), parent
 

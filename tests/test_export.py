@@ -268,6 +268,26 @@ def test_lora_checkpoint_exports_with_the_adapter_folded_in(checkpoints, data_ma
     assert not torch.equal(state[key], source[key])  # the fine-tuned delta is in the weights, not only the adapter
 
 
+def test_base_model_is_a_hub_id_or_nothing(tmp_path) -> None:
+    from launch.export_facts import lineage
+    from launch.model_card import CardFacts, render
+
+    plain, exported = tmp_path / "plain", tmp_path / "exported"
+    plain.mkdir()
+    exported.mkdir()
+    facts = CardFacts(stage="sft", recipe="sft_qwen7b", step=3, prompt_variant="instruct", prompt_version="cor-v1",
+                      verdict_version="v", base_model=BASE)
+    (exported / "README.md").write_text(render(facts))
+    rows = [
+        (BASE, (BASE, None)),  # a hub id is the base model
+        ("checkpoints/rm_r1/sft_qwen7b/hf", (None, None)),  # a path that is not there: no machine path as base
+        (str(plain), (None, {"path": str(plain)})),  # a folder without a card: the parent, no base model
+        (str(exported), (BASE, {"path": str(exported), "stage": "sft", "recipe": "sft_qwen7b", "step": 3})),
+    ]
+    for model, expected in rows:
+        assert lineage(model) == expected, model
+
+
 def test_reasoning_card_makes_eval_use_the_reasoning_prompt(tmp_path) -> None:
     from eval.judge_prompt import choose_prompt
     from launch.model_card import CardFacts, render
