@@ -18,7 +18,7 @@ from eval.budgets import apply_budget
 from eval.cache import GenerationCache
 from eval.cli_common import add_common_args, check_cache_models, check_out, default_out, eval_config, make_backend
 from eval.errors import EvalError
-from eval.evaluate import evaluate
+from eval.evaluate import check_prompt, evaluate
 from eval.judge_prompt import choose_prompt
 from eval.report import EvalRun, write_reports
 from eval.report_text import console_summary
@@ -54,6 +54,7 @@ def run(benchmark: Benchmark, args: argparse.Namespace) -> int:
     config = eval_config(args)
     backend = make_backend(args)
     data = shard_data(benchmark.load_data(args.data, args.split, args.revision, args.limit), parsed_shard(args))
+    check_prompt(benchmark, data, prompt.template)
     out = Path(args.out) if args.out else default_out(benchmark.name, args, backend.model_id)
     check_out(out, backend.model_id)
     identity = identity_of(backend.model_id, prompt.template, [benchmark.name])

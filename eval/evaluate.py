@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from data_prep.pairs import is_single_turn
 from data_prep.prompts import PromptTemplate
 from eval.aggregate import HEADLINE_VIEW, VIEWS, by_item, failure_stats, item_views, position_stats
 from eval.backends.base import Backend, Sampling
@@ -80,6 +81,19 @@ def expand_items(benchmark: Benchmark, data: BenchmarkData) -> dict[str, list[Co
             seen.add(comparison.comparison_id)
         out[item.id] = comparisons
     return out
+
+
+def check_prompt(benchmark: Benchmark, data: BenchmarkData, template: PromptTemplate) -> None:
+    """Refuse, before any folder or request, items the prompt cannot show (multi-turn pairs without user_multi)."""
+    if template.user_multi is not None:
+        return
+    for item in data.items:
+        for comparison in benchmark.expand(item):
+            if not is_single_turn(comparison.conversation, comparison.answer_1, comparison.answer_2):
+                where = item.place or f"{benchmark.name} item {item.id!r}"
+                raise EvalError(f"{where} is a multi-turn pair, but the prompt template {template.origin} has no "
+                                "user_multi section; add one (eval/released_template.py writes it from a multi-turn "
+                                "row) or leave such pairs out.")
 
 
 def evaluate(benchmark: Benchmark, data: BenchmarkData, template: PromptTemplate, backend: Backend,

@@ -38,7 +38,7 @@ from eval.cli_common import add_common_args, check_cache_models, check_out, defa
 from eval.combined_report import benchmark_row, combined_summary, render
 from eval.compare import benchmark_named
 from eval.errors import EvalError
-from eval.evaluate import EvalConfig, evaluate
+from eval.evaluate import EvalConfig, check_prompt, evaluate
 from eval.judge_prompt import PromptChoice, choose_prompt
 from eval.report import EvalRun, write_reports
 from eval.run_identity import check_identity, identity_of, record_identity
@@ -121,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
     budget_source = apply_budget(args, prompt)
     config = eval_config(args)
     loaded, skipped = load_all(args)
+    for benchmark, data in loaded.values():
+        check_prompt(benchmark, data, prompt.template)  # every benchmark before the first request
     backend = make_backend(args)
     out = Path(args.out) if args.out else default_out("all", args, backend.model_id)
     identities = {out: identity_of(backend.model_id, prompt.template, list(loaded))}
