@@ -117,6 +117,11 @@ def template_kwargs(args: argparse.Namespace) -> dict[str, Any]:
                         'JSON object like \'{"enable_thinking": true}\'.') from err
     if not isinstance(value, dict):
         raise EvalError("--chat-template-kwargs must be a JSON object; pass e.g. '{\"enable_thinking\": true}'.")
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise EvalError("--chat-template-kwargs holds a lone surrogate escape such as \\ud800, which is not text; "
+                        "drop it.") from err
     return value
 
 

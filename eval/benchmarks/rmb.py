@@ -30,7 +30,7 @@ from typing import Any
 from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
 from eval.benchmarks.comparisons import all_picks, every_order, items_of, mean, mean_or_none, order_rule
 from eval.benchmarks.fields import row_id, text_field
-from eval.benchmarks.sources import rows_sha256
+from eval.benchmarks.sources import checked_sha256
 from eval.errors import EvalError
 from eval.report_text import pct
 from eval.scoring import ScoredJudgment
@@ -71,6 +71,7 @@ def load_items(source: str, split: str | None = None, revision: str | None = Non
     root = find_root(source)
     items: list[Item] = []
     rows: list[dict[str, Any]] = []
+    places: list[str] = []
     for folder, kind in SETS.items():
         for file in sorted((root / folder).rglob("*.json")):
             goal = file.relative_to(root / folder).parts[0]
@@ -78,11 +79,14 @@ def load_items(source: str, split: str | None = None, revision: str | None = Non
                 raise EvalError(f"RMB file {os.fspath(file)!r} is not under Helpfulness or Harmlessness; "
                                 "keep the repository's layout.")
             for place, row in _file_rows(file):
-                items.append(_item(kind, goal, row, f"{place} of {file.relative_to(root).as_posix()}"))
+                where = f"{place} of {file.relative_to(root).as_posix()}"
+                items.append(_item(kind, goal, row, where))
+                places.append(f"RMB {where}")
                 rows.append(row)
     if not items:
         raise EvalError(f"--data {os.fspath(source)!r} holds no RMB rows; point it at RMB_dataset.")
-    return items, InputRef(name=f"RMB_dataset (local, {len(items)} rows)", revision=None, sha256=rows_sha256(rows))
+    return items, InputRef(name=f"RMB_dataset (local, {len(items)} rows)", revision=None,
+                           sha256=checked_sha256(rows, places))
 
 
 def _file_rows(file: Path) -> list[tuple[str, dict[str, Any]]]:

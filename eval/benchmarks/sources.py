@@ -48,7 +48,21 @@ def load_located(source: str, split: str, revision: str | None) -> tuple[list[An
     if not rows:
         raise EvalError(f"--data {source!r} (split {split!r}) holds no rows; point it at the benchmark's data.")
     name = source if path.is_file() else f"{source}:{split}"  # a single file has no splits to name
-    return rows, where, InputRef(name=name, revision=revision, sha256=rows_sha256(rows))
+    return rows, where, InputRef(name=name, revision=revision, sha256=checked_sha256(rows, where, "--data "))
+
+
+def checked_sha256(rows: list[Any], where: list[str], prefix: str = "") -> str:
+    """:func:`rows_sha256`, with a row holding a lone surrogate escape (``"\\ud800"``, not text) named by place."""
+    try:
+        return rows_sha256(rows)
+    except UnicodeEncodeError:
+        for row, place in zip(rows, where, strict=True):
+            try:
+                json.dumps(row, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError as err:
+                raise EvalError(f"{prefix}{place} holds a lone surrogate escape such as \\ud800, which is not text; "
+                                "fix or drop that value.") from err
+        raise
 
 
 def rows_sha256(rows: list[dict[str, Any]]) -> str:
