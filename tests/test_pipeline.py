@@ -131,3 +131,41 @@ def test_inputs_are_checked_before_submission(repo_root, tiny_model_dir, tmp_pat
     assert captured.err.startswith("launch/pipeline.sh: error: Not submitting the qwen7b chain: ")
     assert message in captured.err and captured.err.count("\n") == 1, captured.err
     assert "[data]" not in captured.out  # nothing printed as submitted
+
+
+# Submission for real, against stand-in Slurm commands: each sbatch call is recorded and answered with the next
+# job id, so the test sees the ids flow from one stage into the next stage's --dependency.
+FAKE_SBATCH = """#!/usr/bin/env bash
+set -euo pipefail
+n=$(( $(wc -l < "$FAKE_SLURM_LOG" 2>/dev/null || echo 0) + 100 ))
+printf '%s\\n' "$*" >> "$FAKE_SLURM_LOG"
+echo "$n"
+"""
+FAKE_SCONTROL = """#!/usr/bin/env bash
+echo "slurm_load_jobs error: Invalid job id specified" >&2
+exit 1
+"""
+
+
+def test_submitted_chain_passes_each_job_id_to_the_next(repo_root, tiny_model_dir, tmp_path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("sbatch", FAKE_SBATCH), ("scontrol", FAKE_SCONTROL), ("sinfo", "#!/bin/sh\nexit 1\n")):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    out = tmp_path / "out"
+    out.mkdir()
+    log = tmp_path / "sbatch.log"
+    env = _env(out, PATH=f"{bin_dir}:{os.environ['PATH']}", FAKE_SLURM_LOG=str(log), RAY_AUTH_MODE="disabled")
+    cmd = ["bash", str(repo_root / "launch" / "pipeline.sh"), "qwen7b", *_args(repo_root, tiny_model_dir)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    calls = log.read_text().splitlines()
+    assert len(calls) == 7  # one job per stage
+    names = [re.search(r"--job-name=(\S+)", c).group(1) for c in calls]
+    assert names == ["rmr1-data", "rmr1-distill", "sft_qwen7b", "rmr1-export_sft", "rl_qwen7b", "rmr1-export_rl",
+                     "eval"]
+    assert "--dependency" not in calls[0]
+    for index in range(1, 7):  # stage i waits for the job id sbatch gave stage i-1
+        assert f"--dependency=afterok:{100 + index - 1}" in calls[index], calls[index]
+    assert "chain submitted; last job 106" in done.stdout
