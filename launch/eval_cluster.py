@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from data_prep.prompts import VARIANTS
 from infra.cli_errors import UserError, run_cli
 from launch.model_card import read_block
 from launch.settings import KNOBS, effective_python, flag_dest, resolve_settings
@@ -125,7 +126,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tp", type=int, default=1, help="tensor parallel GPUs per replica (default 1)")
     p.add_argument("--replicas", type=int, help="data-parallel replicas (default nodes x gpus-per-node / tp)")
     p.add_argument("--backend", choices=BACKENDS, default="vllm", help="judge backend on the nodes (default vllm)")
-    p.add_argument("--variant", help="judge prompt variant when the card has none (instruct or reasoning)")
+    p.add_argument("--variant", choices=VARIANTS, help="judge prompt variant when the card has none")
     p.add_argument("--validate", action="store_true", help="check every replica's step instead of judging")
     p.add_argument("--dry-run", action="store_true", help="print the plan and commands; submit and write nothing")
     p.add_argument("--wait", action="store_true", help="wait for the job (implied by --validate)")
