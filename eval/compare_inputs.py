@@ -44,6 +44,8 @@ def read_summary(path: Path) -> dict[str, Any]:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as err:
         raise EvalError(f"{os.fspath(path)!r} is not UTF-8 text; {_RERUN}.") from err
+    except OSError as err:
+        raise EvalError(f"{os.fspath(path)!r} cannot be read ({err.strerror or err}); check its permissions.") from err
     try:
         summary = json.loads(text)
     except (ValueError, RecursionError) as err:  # invalid JSON, a huge integer, nesting too deep
@@ -76,6 +78,8 @@ def read_items(path: Path, summary: Mapping[str, Any]) -> dict[str, dict[str, An
             items[item["id"]] = item
     except RowFileError as err:
         raise EvalError(f"{err}") from err
+    except OSError as err:
+        raise EvalError(f"{os.fspath(path)!r} cannot be read ({err.strerror or err}); check its permissions.") from err
     return items
 
 

@@ -95,6 +95,9 @@ def _file_rows(file: Path) -> list[tuple[str, dict[str, Any]]]:
         return list(iter_rows(file))
     except RowFileError as err:
         raise EvalError(f"RMB file {err}") from err
+    except OSError as err:  # unreadable (permissions): an input problem, not a failed write
+        raise EvalError(f"RMB file {os.fspath(file)!r} cannot be read ({err.strerror or err}); check its "
+                        "permissions.") from err
 
 
 def _item(kind: str, goal: str, row: Mapping[str, Any], place: str) -> Item:

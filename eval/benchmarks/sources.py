@@ -108,6 +108,9 @@ def _file_rows(file: Path, shown: str) -> tuple[list[Any], list[str]]:
             where.append(f"{place} of {shown}")
     except RowFileError as err:
         raise EvalError(f"--data file {err}") from err
+    except OSError as err:  # unreadable (permissions, a vanished mount): an input problem, not a failed write
+        raise EvalError(f"--data file {os.fspath(file)!r} cannot be read ({err.strerror or err}); check the path "
+                        "and its permissions.") from err
     return rows, where
 
 
