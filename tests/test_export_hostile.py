@@ -1,0 +1,280 @@
+"""``python -m launch.export`` attacked with issue 12's failure classes, on small fake checkpoints (no verl merge).
+
+verl's merger is replaced by a stand-in that writes two files, so these tests cover what the CLI does
+around it: flags, the --out checks, hostile checkpoint files, the hub token, the card, and landing
+the folder all at once (Ctrl-C, a full disk, SIGKILL). The real merge is in tests/test_export.py.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.cli_errors import run_cli
+from launch import export
+from launch.export_out import clean_stale
+
+TOKEN = "hf_HostileTestToken0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _no_checkout_data(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("RMR1_MODEL_PATH", raising=False)
+    monkeypatch.setenv("RMR1_SFT_DATA_DIR", str(tmp_path / "data"))  # never the checkout's data/
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+
+
+def _run(tmp: Path) -> Path:
+    """An SFT run folder in verl's layout with one complete step (3) of world size 1."""
+    step = tmp / "run" / "global_step_3"
+    (step / "huggingface").mkdir(parents=True)
+    (step / "fsdp_config.json").write_text('{"world_size": 1}')
+    (step / "model_world_size_1_rank_0.pt").write_bytes(b"shard")
+    (step / "huggingface" / "config.json").write_text('{"architectures": ["Qwen2ForCausalLM"]}')
+    (tmp / "run" / "latest_checkpointed_iteration.txt").write_text("3")
+    return tmp / "run"
+
+
+def _fake_merge(step, target: Path) -> None:
+    (target / "config.json").write_text('{"architectures": ["Qwen2ForCausalLM"]}')
+    (target / "model.safetensors").write_bytes(b"weights of step %d" % step.step)
+
+
+def _call(argv, capsys) -> tuple[int, str, str]:
+    code = run_cli(export.main, [str(a) for a in argv], prog="export")
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _one_sentence(err: str) -> str:
+    lines = [line for line in err.strip().splitlines() if not line.startswith("warning:")]
+    assert "Traceback" not in err and len(lines) == 1, err
+    return err
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_help_documents_every_flag() -> None:
+    parser = export.parser()
+    text = parser.format_help()
+    for action in parser._actions:
+        assert action.help and all(flag in text for flag in action.option_strings), action.option_strings
+
+
+@pytest.mark.parametrize(("extra", "says"), [
+    (["--step", "-1"], "--step"),  # said "has no global_step_-1"
+    (["--step", "9" * 5000], "--step"),  # a usage dump with the 5,000 digits
+    (["--stpe", "3"], "--stpe"),  # a usage dump
+    (["--push-to", "not a repo!!"], "--push-to"),  # accepted by the dry run
+])
+def test_bad_flags_are_one_sentence(tmp_path, capsys, monkeypatch, extra, says) -> None:
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    code, _, err = _call([_run(tmp_path), "--out", tmp_path / "hf", "--recipe", "sft_qwen7b", "--dry-run", *extra],
+                         capsys)
+    assert code == 2 and says in _one_sentence(err)
+
+
+# (what --out is, the flags, what the message says): each refused before any merge, nothing deleted.
+BAD_OUTS = [
+    ("file", [], "is a file"),  # was exit 1 after the checks, "a part of the path is not a directory"
+    ("inside_file", [], "which is a file"),
+    ("the_run", ["--force"], "holds the checkpoint"),  # --force would have deleted the checkpoint
+    ("parent_of_run", ["--force"], "holds the checkpoint"),
+    ("inside_step", ["--force"], "inside the checkpoint step"),
+    ("not_an_export", ["--force"], "no exported model"),  # --force would have deleted someone's folder
+    ("non_empty", [], "already holds files"),
+]
+
+
+@pytest.mark.parametrize(("case", "flags", "says"), BAD_OUTS)
+def test_bad_out_is_refused_before_merging_and_nothing_is_deleted(tmp_path, capsys, monkeypatch, case, flags,
+                                                                  says) -> None:
+    run = _run(tmp_path)
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "thesis.tex").write_text("years of work")
+    out = {"file": tmp_path / "a_file", "inside_file": tmp_path / "a_file" / "hf", "the_run": run,
+           "parent_of_run": tmp_path, "inside_step": run / "global_step_3" / "hf", "not_an_export": tmp_path / "notes",
+           "non_empty": tmp_path / "notes"}[case]
+    before = _tree(tmp_path)
+    merges = []
+    monkeypatch.setattr(export, "merge_with_verl", lambda step, target: merges.append(step))
+    code, _, err = _call([run, "--out", out, "--recipe", "sft_qwen7b", *flags], capsys)
+    assert code == 2 and says in _one_sentence(err)
+    assert merges == [] and _tree(tmp_path) == before
+
+
+def _hostile(run: Path, case: str) -> None:
+    step = run / "global_step_3"
+    files = {
+        "tracker_latin1": (run / "latest_checkpointed_iteration.txt", "caf\u00e9".encode("latin-1")),
+        "tracker_huge": (run / "latest_checkpointed_iteration.txt", b"9" * 5000),
+        "world_inf": (step / "fsdp_config.json", b'{"world_size": 1e400}'),
+        "world_zero": (step / "fsdp_config.json", b'{"world_size": 0}'),
+        "world_negative": (step / "fsdp_config.json", b'{"world_size": -1}'),
+        "world_billion": (step / "fsdp_config.json", b'{"world_size": 1000000000}'),
+        "world_text": (step / "fsdp_config.json", b'{"world_size": "1"}'),
+        "world_deep": (step / "fsdp_config.json", b"[" * 100_000 + b"]" * 100_000),
+        "config_deep": (step / "huggingface" / "config.json", b"[" * 100_000 + b"]" * 100_000),
+        "config_latin1": (step / "huggingface" / "config.json", '{"architectures": ["Qw\u00e9n"]}'.encode("latin-1")),
+    }
+    path, data = files[case]
+    path.write_bytes(data)
+
+
+@pytest.mark.parametrize(("case", "code", "says"), [
+    ("tracker_latin1", 0, "(step 3,"),  # UnicodeDecodeError traceback before; an unreadable marker is ignored
+    ("tracker_huge", 0, "(step 3,"),  # ValueError traceback (int digits limit) before
+    ("world_inf", 2, "no complete checkpoint"),  # OverflowError traceback before
+    ("world_zero", 2, "no complete checkpoint"),  # counted as complete before, the merge then failed
+    ("world_negative", 2, "no complete checkpoint"),
+    ("world_billion", 2, "no complete checkpoint"),  # a billion file checks before
+    ("world_text", 2, "no complete checkpoint"),
+    ("world_deep", 2, "no complete checkpoint"),  # RecursionError traceback before
+    ("config_deep", 2, "nested too deeply"),  # RecursionError traceback before
+    ("config_latin1", 2, "cannot be read as JSON"),
+])
+def test_hostile_checkpoint_files_are_one_sentence(tmp_path, capsys, case, code, says) -> None:
+    run = _run(tmp_path)
+    _hostile(run, case)
+    got, out, err = _call([run, "--out", tmp_path / "hf", "--recipe", "sft_qwen7b", "--dry-run"], capsys)
+    assert got == code and says in (out if code == 0 else _one_sentence(err)) and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),  # RecursionError traceback before
+    ('{"recipe": "caf\u00e9"}'.encode("latin-1"), "cannot be read"),
+    (b'["a", "list"]', "cannot be read"),  # TypeError traceback before
+])
+def test_hostile_launch_spec_is_one_sentence(tmp_path, capsys, content, says) -> None:
+    spec = tmp_path / "run.spec.json"
+    spec.write_bytes(content)
+    code, _, err = _call([_run(tmp_path), "--out", tmp_path / "hf", "--spec", spec, "--dry-run"], capsys)
+    assert code == 2 and says in _one_sentence(err)
+
+
+# the hub token --------------------------------------------------------------------------------------------------
+
+def test_a_token_pasted_as_token_env_is_never_printed(tmp_path, capsys) -> None:
+    code, out, err = _call([_run(tmp_path), "--out", tmp_path / "hf", "--recipe", "sft_qwen7b", "--push-to", "me/judge",
+                            "--token-env", TOKEN, "--dry-run"], capsys)
+    assert code == 2 and "NAME of an environment variable" in _one_sentence(err) and TOKEN not in out + err
+
+
+def test_dry_run_names_the_variable_never_the_token(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    code, out, err = _call([_run(tmp_path), "--out", tmp_path / "hf", "--recipe", "sft_qwen7b", "--push-to", "me/judge",
+                            "--dry-run"], capsys)
+    assert code == 0 and "$HF_TOKEN" in out and TOKEN not in out + err
+
+
+def test_a_hub_error_that_echoes_the_token_is_redacted(tmp_path, capsys) -> None:
+    class EchoingHub:
+        def __init__(self, token: str) -> None:
+            self.token = token
+
+        def create_repo(self, **kwargs) -> None:
+            raise RuntimeError(f"401 Unauthorized: token {self.token} is invalid")
+
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    with pytest.raises(export.RunFailed) as caught:
+        export.push(folder, "me/judge", TOKEN, private=True, api_factory=EchoingHub)
+    assert TOKEN not in str(caught.value) and "***" in str(caught.value)
+    assert caught.value.__cause__ is None  # the echoing exception is not chained into a traceback either
+
+
+def test_card_masks_secret_overrides_and_url_credentials(tmp_path, capsys) -> None:
+    spec = tmp_path / "run.spec.json"
+    spec.write_text(json.dumps({"recipe": "sft_qwen7b", "mode": "train", "overrides": [
+        "+trainer.wandb_api_key=hunter2-secret", "+data.mirror=http://alice:hunter3pw@mirror.example/x",
+        "trainer.total_epochs=2"]}))
+    code, out, err = _call([_run(tmp_path), "--out", tmp_path / "hf", "--spec", spec, "--dry-run"], capsys)
+    assert code == 0 and "trainer.total_epochs=2" in out  # the card (printed by the dry run) keeps plain overrides
+    assert "hunter2-secret" not in out + err and "hunter3pw" not in out + err and "wandb_api_key=***" in out
+
+
+# landing the folder -----------------------------------------------------------------------------------------------
+
+def _exported(tmp: Path, capsys, monkeypatch) -> tuple[Path, Path, dict[str, bytes]]:
+    run = _run(tmp)
+    monkeypatch.setattr(export, "merge_with_verl", _fake_merge)
+    out = tmp / "hf"
+    assert _call([run, "--out", out, "--recipe", "sft_qwen7b"], capsys)[0] == 0
+    return run, out, _tree(out)
+
+
+@pytest.mark.parametrize(("error", "code", "says"), [
+    (KeyboardInterrupt(), 130, "interrupted"),  # Ctrl-C while merging
+    (OSError(errno.ENOSPC, "No space left on device"), 1, "disk is full"),  # a full disk while merging
+])
+def test_a_failed_forced_export_keeps_the_old_one_and_leaves_no_partial(tmp_path, capsys, monkeypatch, error, code,
+                                                                         says) -> None:
+    run, out, before = _exported(tmp_path, capsys, monkeypatch)
+
+    def failing(step, target: Path) -> None:
+        (target / "model.safetensors").write_bytes(b"half")
+        raise error
+
+    monkeypatch.setattr(export, "merge_with_verl", failing)
+    got, _, err = _call([run, "--out", out, "--recipe", "sft_qwen7b", "--force"], capsys)
+    assert got == code and says in _one_sentence(err)
+    assert _tree(out) == before and sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".hf")) == []
+
+
+def test_stale_partials_are_removed_but_a_live_one_is_kept(tmp_path) -> None:
+    out = tmp_path / "hf"
+    dead, live = tmp_path / ".hf.partial-dead", tmp_path / ".hf.partial-live"
+    for folder in (dead, live):
+        (folder / "x").mkdir(parents=True)
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # an export still running
+        assert clean_stale(out) == [dead]
+        assert live.is_dir() and not dead.exists()
+    finally:
+        os.close(fd)
+
+
+KILL_BETWEEN_RENAMES = """
+import os, signal, sys
+from pathlib import Path
+from launch import export
+import launch.export_out as out_mod
+def merge(step, target):
+    (target / "config.json").write_text('{"architectures": ["Qwen2ForCausalLM"]}')
+    (target / "model.safetensors").write_bytes(b"new weights")
+export.merge_with_verl = merge
+real, calls = os.replace, []
+def replace(a, b):
+    calls.append(a)
+    if len(calls) == 2:  # the old export is set aside, the new one not yet in place
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(a, b)
+out_mod.os.replace = replace
+from infra.cli_errors import run_cli
+sys.exit(run_cli(export.main, sys.argv[1:], prog="export"))
+"""
+
+
+def test_sigkill_between_the_two_renames_is_undone_by_the_next_run(tmp_path, capsys, monkeypatch, repo_root) -> None:
+    run, out, before = _exported(tmp_path, capsys, monkeypatch)
+    env = {**os.environ, "RMR1_SFT_DATA_DIR": str(tmp_path / "data")}
+    child = subprocess.run([sys.executable, "-c", KILL_BETWEEN_RENAMES, str(run), "--out", str(out), "--recipe",
+                            "sft_qwen7b", "--force"], cwd=repo_root, env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    assert not out.exists()  # killed with the old export set aside
+    clean_stale(out)  # what the next export does first
+    assert _tree(out) == before and not [p for p in tmp_path.iterdir() if p.name.startswith(".hf.")]
+    assert _call([run, "--out", out, "--recipe", "sft_qwen7b", "--force"], capsys)[0] == 0
