@@ -11,7 +11,10 @@ How to add a benchmark (``eval/benchmarks/<name>.py`` plus ``eval/<name>.py``):
    :func:`eval.benchmarks.sources.load_located` (hub name or local file; it returns each row with a
    location such as ``line 7 of x.jsonl`` for error messages, and the InputRef) and raise :class:`eval.errors.EvalError`
    naming that location for a bad row. An :class:`Item` is one scored unit: its id (unique), its
-   ``subset`` (the finest group the aggregation reports) and the parsed row as ``payload``.
+   ``subset`` (the finest group the aggregation reports), the parsed row as ``payload`` and its
+   ``place`` (``RM-Bench line 7 of x.jsonl``). Check ids and labels with :mod:`eval.benchmarks.fields`.
+   ``load_data`` expands every item once, so a row no judge could read is refused, naming its place,
+   before any folder is made or request sent.
 2. ``expand(item) -> list[Comparison]``: the judge requests the item needs. A :class:`Comparison`
    shows one conversation and two answers; ``truth`` says which of the two is better (build it with
    :func:`make_comparison` from strings or message lists, checked as training pairs are). Comparison ids
