@@ -13,7 +13,6 @@ a single-process run (the backend loads no model until it must generate).
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -98,14 +97,17 @@ def merge_caches(paths: Sequence[Path], out: Path) -> tuple[int, int]:
 def _key(raw: str) -> str | None:
     try:
         record = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, a huge integer, nesting too deep: the cache skips it too
         return None
     key = record.get("key") if isinstance(record, dict) else None
     return key if isinstance(key, str) and key else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.shards", description=__doc__.splitlines()[0])
+    from eval.cli_benchmark import _Parser  # one-line argparse errors (imported here: shards is imported by it)
+    from eval.cli_common import check_out_file
+
+    parser = _Parser(prog="python -m eval.shards", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     merge = commands.add_parser("merge-caches", help="union of the shards' generations.jsonl files")
     merge.add_argument("--out", type=Path, required=True, help="the merged cache to write")
@@ -113,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.out.resolve() in {p.resolve() for p in args.caches}:
         raise EvalError(f"--out {args.out} is one of the shard caches; write the merged cache to a new file.")
+    check_out_file(str(args.out))
     records, duplicates = merge_caches(args.caches, args.out)
     print(f"merged {len(args.caches)} shard cache(s) into {args.out}: {records} generations"
           + (f" ({duplicates} duplicate keys dropped)" if duplicates else ""))
