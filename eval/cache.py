@@ -193,7 +193,7 @@ def _parse(raw: bytes) -> tuple[CachedGeneration | None, str | None]:
     """The record on one line and the model id its context names; (None, None) for anything malformed."""
     try:
         data = json.loads(raw)
-    except ValueError:  # includes invalid UTF-8
+    except (ValueError, RecursionError):  # invalid JSON or UTF-8, a huge integer, nesting too deep
         return None, None
     if not isinstance(data, dict):
         return None, None

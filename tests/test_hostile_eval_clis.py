@@ -319,6 +319,18 @@ def test_a_template_without_a_multi_turn_section_is_refused_before_any_request(
     _refused(capsys, "is a multi-turn pair", "no user_multi section")
 
 
+@pytest.mark.parametrize("cli", ["rmbench", "run_all:judgebench"])
+def test_a_cache_line_nested_too_deeply_is_counted_and_regenerated(cli: str, judge: LoopbackJudge,
+                                                                   tmp_path: Path) -> None:
+    data = _write(tmp_path / "d", _bench(cli), _good(_bench(cli)))
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "generations.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    assert _main(cli)(_argv(cli, judge.base_url, data, out)) == 0  # was a RecursionError traceback
+    summary = json.loads((out / (_bench(cli) if cli.startswith("run_all") else ".") / "summary.json").read_text())
+    assert summary["metadata"]["volatile"]["cache_bad_lines"] == 1
+
+
 # --- Secrets, Ctrl-C: the combined report of run_all -----------------------------------------------------------
 
 
