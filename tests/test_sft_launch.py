@@ -1,5 +1,7 @@
 """SFT on the generic launcher: torchrun per node for verl's SFT trainer, validate mode over a real rendezvous.
 
+- requeue on the REAL Slurm: the time limit's signal requeues the SFT job once and every rank of the
+  relaunch resumes from the checkpoint the first run saved (a stand-in trainer: verl's needs GPUs);
 - the two-node validate run on a REAL Slurm (two virtual nodes on this machine, testkit.local_slurm):
   ``bash launch/sft_qwen14b.sh --validate``; each node's torchrun joins one gloo process group (2 nodes x
   1 process), loads the data through verl's MultiTurnSFTDataset with the tiny model's tokenizer, and the
@@ -235,3 +237,49 @@ def test_train_mode_runs_the_driver_under_torchrun_on_every_rank(sft_inputs, rep
         assert "trainer.resume_mode=auto" in rank["argv"]
     expected = "resumes from global_step_20" if resumable else "no checkpoint in"
     assert expected in result.stdout and "driver finished with exit code 0" in result.stdout
+
+
+# Requeue on the real Slurm: a stand-in for verl's SFT trainer "saves" global_step_10 on the first run and then
+# trains on until the time limit's signal requeues the job; the relaunch must resume from that checkpoint.
+FAKE_SFT_REQUEUE = """\
+import json, os, sys, time
+from pathlib import Path
+restart, rank = int(os.environ.get("SLURM_RESTART_COUNT") or 0), int(os.environ["RANK"])
+ckpt = Path(os.environ["FAKE_CKPT_DIR"])
+resumable = (ckpt / "latest_checkpointed_iteration.txt").is_file()
+if restart == 0 and rank == 0:
+    (ckpt / "global_step_10").mkdir(parents=True, exist_ok=True)
+    (ckpt / "latest_checkpointed_iteration.txt").write_text("10")
+with open(os.environ["FAKE_RECORD"], "a") as handle:
+    handle.write(json.dumps({"restart": restart, "rank": rank, "world": os.environ["WORLD_SIZE"],
+                             "resumable": resumable, "argv": sys.argv[1:]}) + "\\n")
+if restart == 0:
+    time.sleep(3600)
+"""
+
+
+def test_sft_job_requeues_itself_and_resumes(slurm, sft_inputs, repo_root, tmp_path, monkeypatch) -> None:
+    import re
+
+    from launch.slurm_jobs import wait_for_job
+
+    (tmp_path / "fake_sft_requeue.py").write_text(FAKE_SFT_REQUEUE)
+    out = tmp_path / "out"
+    ckpt = out / "rm_r1" / "sft_qwen14b"
+    env = _env(sft_inputs, out, **slurm.env, RMR1_ENV_FILE=str(slurm.state / "cluster.env"),
+               PYTHONPATH=str(tmp_path), RMR1_DRIVER_MODULE="fake_sft_requeue", RMR1_MAX_REQUEUES="1",
+               FAKE_CKPT_DIR=str(ckpt), FAKE_RECORD=str(tmp_path / "record.jsonl"))
+    result = _wrapper(repo_root, "sft_qwen14b", ["--time", "3", "--signal-seconds", "105"], env, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    job_id = re.search(r"submitted job (\d+)", result.stdout).group(1)
+    monkeypatch.setenv("SLURM_CONF", slurm.env["SLURM_CONF"])
+    final = wait_for_job(job_id, timeout=400)
+    log = (ckpt / "launch" / f"sft_qwen14b-{job_id}.log").read_text()
+    assert (final.state, final.restarts, final.exit_code) == ("COMPLETED", 1, 0), log
+    runs = [json.loads(line) for line in (tmp_path / "record.jsonl").read_text().splitlines()]
+    # 2 nodes x 8 processes (one per placeholder GPU) in each of the 2 runs
+    assert sorted((r["restart"], r["rank"]) for r in runs) == [(run, rank) for run in (0, 1) for rank in range(16)]
+    assert all(r["resumable"] for r in runs if r["restart"] == 1)
+    assert all("trainer.resume_mode=auto" in r["argv"] and r["world"] == "16" for r in runs)
+    assert "time limit near: requeueing job" in log
+    assert "restart 1: trainer.resume_mode=auto resumes from global_step_10" in log
