@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
@@ -28,8 +27,8 @@ FAKE = {
               "exit 1; }\necho 77",
     "sinfo": 'echo "sinfo $*" >> "$FAKE_LOG"\nprintf "%b" "${FAKE_SINFO:-}"',
     "scontrol": 'echo "scontrol $*" >> "$FAKE_LOG"\n'
-                'echo "JobId=77 JobName=x JobState=${FAKE_STATE:-PENDING} Reason=${FAKE_REASON:-Priority} '
-                'Restarts=0 ExitCode=0:0"',
+                'echo "JobId=77 JobName=x JobState=${FAKE_STATE:-FAILED} Reason=${FAKE_REASON:-None} '
+                'Restarts=0 ExitCode=1:0"',  # a job nobody asked about has failed: no test can wait for ever
     "scancel": 'echo "scancel $*" >> "$FAKE_LOG"',
 }
 TWO_SMALL_NODES = "n1|debug*|8|gpu:8|infinite\\nn2|debug*|8|gpu:8|infinite\\n"  # the local test cluster
@@ -197,13 +196,17 @@ def test_a_request_that_fits_goes_through(ready: Path) -> None:
     assert len(_calls(ready.parent, "sbatch")) == 1
 
 
-def test_a_job_pending_for_a_reason_that_cannot_clear_is_cancelled_and_named(ready: Path, capsys) -> None:
-    """Without sinfo's view (or when Slurm knows better) the job is followed: PartitionConfig never clears."""
-    os.environ.update(FAKE_STATE="PENDING", FAKE_REASON="PartitionConfig")
-    start = time.monotonic()
-    assert submit(["rl_qwen14b", "--validate", "--cpus-per-gpu", "1"]) == 2
-    assert time.monotonic() - start < 120, "it must not wait for ever"
-    err = _one_line_error(capsys)
+def test_a_job_pending_for_a_reason_that_cannot_clear_is_cancelled_and_named(ready: Path, repo_root: Path) -> None:
+    """Without sinfo's view (or when Slurm knows better) the job is followed: PartitionConfig never clears.
+
+    A subprocess with a deadline: before the fix the launcher waited for ever.
+    """
+    env = {**os.environ, "FAKE_STATE": "PENDING", "FAKE_REASON": "PartitionConfig"}
+    argv = [sys.executable, "-m", "launch.submit", "rl_qwen14b", "--validate", "--cpus-per-gpu", "1"]
+    result = subprocess.run(argv, env=env, cwd=repo_root, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 2
+    err = result.stderr.strip()
+    assert err.startswith("launch: error: ") and "\n" not in err and "Traceback" not in err, err
     assert "Slurm job 77 (rl_qwen14b-validate) can never start: it is pending with reason PartitionConfig" in err
     assert "lower --cpus-per-gpu (RMR1_CPUS_PER_GPU)" in err
     assert _calls(ready.parent, "scancel") == ["scancel 77"]
