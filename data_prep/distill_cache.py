@@ -2,8 +2,11 @@
 
 One JSON object per line, appended and fsynced as each response arrives, so a run that is
 interrupted, crashes or is SIGKILLed continues where it stopped without paying for an answer twice.
-A line torn by a kill mid-write (no trailing newline, or not JSON) is cut off on open; every complete
-line survives. A lock file keeps two runs from writing one cache at the same time.
+A last line torn by a kill mid-write (no trailing newline, not JSON) is cut off on open; a complete
+last record that only lacks its newline is kept. Complete lines that are not a usable answer (wrong
+types, nulls, another version) are skipped and their rows asked again; a file with no usable line at
+all is refused rather than appended to (it is not a cache). A lock file keeps two runs from writing
+one cache at the same time.
 
 The key is a hash of what determines the answer: model name, messages and sampling settings (not the
 URL, so the same model behind another address or port reuses its answers). Failed requests are never
@@ -22,6 +25,7 @@ cached, so a rerun asks again.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import os
@@ -71,13 +75,25 @@ class ResponseCache:
         self._entries: dict[str, CachedResponse] = {}
         self._handle: Any = None
         self._lock: Any = None
-        self.torn_lines = 0  # lines cut off on open (a kill mid-write)
+        self.torn_lines = 0  # a last line torn by a kill mid-write, cut off on open
+        self.bad_lines = 0  # complete lines that are not a usable answer (skipped: their rows are asked again)
 
     def __enter__(self) -> ResponseCache:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = _take_lock(self.path.with_name(self.path.name + ".lock"))
-        self._load()
-        self._handle = open(self.path, "a", encoding="utf-8", newline="\n")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = _take_lock(self.path.with_name(self.path.name + ".lock"))
+            self._load()
+            self._handle = open(self.path, "a", encoding="utf-8", newline="\n")
+        except OSError as err:
+            self.__exit__()
+            if err.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise  # a full disk is a failed run (exit 1), not a bad path
+            why = (err.strerror or str(err)).lower()
+            raise CacheError(f"cache {self.path} cannot be written ({why}); pass --cache a writable file "
+                             "path.") from None
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -103,29 +119,68 @@ class ResponseCache:
     def _load(self) -> None:
         if not self.path.exists():
             return
+        if not self.path.is_file():
+            raise CacheError(f"cache {self.path} is not a file; pass --cache a file path (or leave it out).")
         data = self.path.read_bytes()
-        good = 0  # byte offset after the last complete, readable line
-        for raw in data.splitlines(keepends=True):
-            entry = _entry(raw) if raw.endswith(b"\n") else None
+        lines = data.splitlines(keepends=True)
+        complete = lines if data.endswith(b"\n") else lines[:-1]
+        tail = b"" if data.endswith(b"\n") or not lines else lines[-1]
+        for raw in complete:
+            entry = _entry(raw)
             if entry is None:
-                break
-            self._entries[entry.key] = entry
-            good += len(raw)
-        if good < len(data):
-            self.torn_lines = data[good:].count(b"\n") + (0 if data.endswith(b"\n") else 1)
-            if self.torn_lines > 1:
-                raise CacheError(f"cache {self.path} has {self.torn_lines} unreadable lines, more than a kill "
-                                 "mid-write leaves; move it away (a fresh run asks the teacher again).")
-            with open(self.path, "r+b") as handle:
-                handle.truncate(good)
+                self.bad_lines += 1  # wrong types or not ours: not used, so its row is asked again
+            else:
+                self._entries[entry.key] = entry
+        if complete and not self._entries:
+            raise CacheError(f"{self.path} holds no teacher answers ({self.bad_lines} unreadable lines); it is not a "
+                             "distill cache, so pass --cache another path (a fresh one asks the teacher again).")
+        if tail:
+            self._repair_tail(tail, len(data) - len(tail))
+
+    def _repair_tail(self, tail: bytes, start: int) -> None:
+        """A last line without its newline: complete (kept, newline added) or torn by a kill (cut off)."""
+        entry = _entry(tail)
+        with open(self.path, "r+b") as handle:
+            if entry is not None:
+                self._entries[entry.key] = entry
+                handle.seek(0, os.SEEK_END)
+                handle.write(b"\n")
+            elif _RECORD_START.startswith(tail) or tail.startswith(_RECORD_START):
+                self.torn_lines = 1
+                handle.truncate(start)
+            else:
+                raise CacheError(f"{self.path} ends in a line that no distill run wrote; it is not a distill cache, "
+                                 "so pass --cache another path (a fresh one asks the teacher again).")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+_RECORD_START = b'{"completion_tokens": '  # every line put() writes starts so (sorted keys): a torn line too
+_TYPES: dict[str, tuple[type, ...]] = {
+    "key": (str,), "purpose": (str,), "row_id": (str,), "model": (str,), "content": (str,),
+    "reasoning": (str, type(None)), "finish_reason": (str, type(None)), "prompt_tokens": (int, type(None)),
+    "completion_tokens": (int, type(None)), "version": (str,),
+}
 
 
 def _entry(raw: bytes) -> CachedResponse | None:
+    """The response on one line, or None for anything else (torn, not JSON, other version, wrong types)."""
     try:
         data = json.loads(raw)
-        return CachedResponse(**data) if isinstance(data, dict) and data.get("version") == CACHE_VERSION else None
-    except (ValueError, TypeError):
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, a 5,000-digit number, or nested too deeply
         return None
+    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or set(data) != set(_TYPES):
+        return None
+    for name, kinds in _TYPES.items():
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, kinds) or (isinstance(value, int) and value < 0):
+            return None
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return None
+    return CachedResponse(**data)
 
 
 def _take_lock(path: Path) -> Any:

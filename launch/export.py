@@ -33,6 +33,7 @@ from launch.export_out import (
     replace_dir,
     staging,
     step_number,
+    storage_failure,
     token_env_shown,
 )
 from launch.model_card import CARD_FILE, render
@@ -88,9 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def export(step: StepDir, out: Path, card: str, *, force: bool = False) -> Path:
     """Merge ``step`` with verl's FSDP merger into ``out`` (built beside it, then renamed) with ``card``."""
     with staging(out) as work:  # stale partials of killed exports are cleaned first (launch/export_out.py)
-        merge_with_verl(step, work)
-        fold_lora(work)
-        (work / CARD_FILE).write_text(card, encoding="utf-8")
+        try:
+            merge_with_verl(step, work)
+            fold_lora(work)
+            (work / CARD_FILE).write_text(card, encoding="utf-8")
+        except Exception as err:  # safetensors and torch report a full disk as their own error types
+            why = storage_failure(err)
+            if why is None:
+                raise
+            raise RunFailed(f"could not write the export beside --out {out} ({why}); nothing was kept, free space "
+                            "or choose another folder, then run again.") from None
         if out.exists() and not force:
             raise ExportError(f"--out {out} appeared while exporting; pass --force to replace it.")
         replace_dir(work, out)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import fcntl
 import os
 import re
@@ -163,6 +164,26 @@ def safe_overrides(overrides: Iterable[str]) -> list[str]:
             value = MASK
         shown.append(f"{key}{eq}{strip_userinfo(value) if '://' in value else value}")
     return shown
+
+
+_STORAGE = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+            errno.EROFS: "the file system is read-only"}
+_STORAGE_TEXT = {"No space left on device": "the disk is full", "os error 28": "the disk is full",
+                 "Disk quota exceeded": "the disk quota is used up",
+                 "Read-only file system": "the file system is read-only"}
+
+
+def storage_failure(err: BaseException) -> str | None:
+    """"the disk is full" (or quota, read-only) when ``err`` or its cause says so in any library's words, else None."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _STORAGE:
+            return _STORAGE[seen.errno]
+        for text, why in _STORAGE_TEXT.items():
+            if text in str(seen):
+                return why
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def glob_escape(text: str) -> str:

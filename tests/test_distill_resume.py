@@ -59,8 +59,9 @@ def test_a_line_torn_by_a_kill_is_cut_off_and_the_rest_survives(tmp_path: Path) 
     key = request_key("m", [{"role": "user", "content": "q"}], {})
     with ResponseCache(path) as cache:
         cache.put(CachedResponse(key, "pass1", "r1", "m", "text", None, "stop", 1, 2))
+    whole = path.read_text(encoding="utf-8")
     with open(path, "a", encoding="utf-8") as handle:
-        handle.write('{"key": "half a li')  # what SIGKILL mid-write leaves
+        handle.write(whole[: len(whole) // 2])  # what SIGKILL mid-write leaves: the first half of a record
     with ResponseCache(path) as cache:
         assert cache.torn_lines == 1 and len(cache) == 1 and cache.get(key).content == "text"
     assert path.read_text(encoding="utf-8").endswith("}\n")

@@ -217,6 +217,8 @@ def _exported(tmp: Path, capsys, monkeypatch) -> tuple[Path, Path, dict[str, byt
 @pytest.mark.parametrize(("error", "code", "says"), [
     (KeyboardInterrupt(), 130, "interrupted"),  # Ctrl-C while merging
     (OSError(errno.ENOSPC, "No space left on device"), 1, "disk is full"),  # a full disk while merging
+    # safetensors' own error type for a full disk (seen on a real full tmpfs): a traceback before
+    (RuntimeError("Error while serializing: I/O error: No space left on device (os error 28)"), 1, "disk is full"),
 ])
 def test_a_failed_forced_export_keeps_the_old_one_and_leaves_no_partial(tmp_path, capsys, monkeypatch, error, code,
                                                                          says) -> None:
@@ -244,6 +246,14 @@ def test_stale_partials_are_removed_but_a_live_one_is_kept(tmp_path) -> None:
         assert live.is_dir() and not dead.exists()
     finally:
         os.close(fd)
+
+
+def test_a_killed_exports_partial_is_removed_by_the_next_export(tmp_path, capsys, monkeypatch) -> None:
+    dead = tmp_path / ".hf.partial-killed"  # what SIGKILL during a merge leaves beside --out
+    (dead / "model.safetensors").parent.mkdir(parents=True)
+    (dead / "model.safetensors").write_bytes(b"x" * 1000)
+    _run_dir, out, _ = _exported(tmp_path, capsys, monkeypatch)
+    assert not dead.exists() and (out / "model.safetensors").is_file()
 
 
 KILL_BETWEEN_RENAMES = """

@@ -312,6 +312,65 @@ def test_distill_refuses_an_out_holding_files_no_manifest_describes(judge, sourc
     assert (out / "train.parquet").read_bytes() == b"someone else's data"
 
 
+# distill: the response cache ------------------------------------------------------------------------------------
+
+def _cached(judge, source, tmp_path, capsys) -> Path:
+    out = tmp_path / "sft"
+    assert _call(distill.main, _distill(judge, source, out), capsys)[0] == 0
+    return out / "cache" / "teacher_responses.jsonl"
+
+
+@pytest.mark.parametrize("damage", [
+    lambda d: {**d, "content": None},  # text null: used as the text "None" (or a TypeError) before
+    lambda d: {**d, "content": 7},  # text a number
+    lambda d: {**d, "completion_tokens": "many"},  # token counts of the wrong type
+    lambda d: {**d, "prompt_tokens": True},
+])
+def test_distill_cache_lines_of_the_wrong_types_are_asked_again(judge, source, tmp_path, capsys, damage) -> None:
+    cache = _cached(judge, source, tmp_path, capsys)
+    lines = cache.read_text(encoding="utf-8").splitlines()
+    lines[0] = json.dumps(damage(json.loads(lines[0])))
+    cache.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    judge.reset()
+    code, _, err = _call(distill.main, _distill(judge, source, tmp_path / "sft"), capsys)
+    assert code == 0 and judge.call_count == 1, err  # only the damaged answer is paid for again
+
+
+def test_distill_cache_line_nested_too_deeply_is_asked_again(judge, source, tmp_path, capsys) -> None:
+    cache = _cached(judge, source, tmp_path, capsys)
+    lines = cache.read_text(encoding="utf-8").splitlines()
+    cache.write_text("\n".join(["[" * 100_000 + "]" * 100_000, *lines[1:]]) + "\n", encoding="utf-8")
+    judge.reset()
+    code, _, err = _call(distill.main, _distill(judge, source, tmp_path / "sft"), capsys)
+    assert code == 0 and judge.call_count == 1, err  # a RecursionError traceback before
+
+
+def test_distill_complete_last_answer_without_newline_is_kept(judge, source, tmp_path, capsys) -> None:
+    cache = _cached(judge, source, tmp_path, capsys)
+    cache.write_bytes(cache.read_bytes().rstrip(b"\n"))  # a kill after the record, before its newline
+    judge.reset()
+    assert _call(distill.main, _distill(judge, source, tmp_path / "sft"), capsys)[0] == 0
+    assert judge.call_count == 0 and cache.read_bytes().endswith(b"}\n")  # it was cut off and paid again before
+
+
+def test_distill_cache_pointed_at_someone_elses_file_is_refused_untouched(judge, source, tmp_path, capsys) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("one line of notes, no newline")
+    judge.reset()
+    code, _, err = _call(distill.main, _distill(judge, source, tmp_path / "sft", "--cache", notes), capsys)
+    assert code == 2 and "not a distill cache" in _one_sentence(err) and judge.call_count == 0
+    assert notes.read_text() == "one line of notes, no newline"  # truncated to nothing before
+
+
+@pytest.mark.parametrize("where", ["folder", "inside_file"])
+def test_distill_cache_path_that_cannot_be_a_file_is_one_sentence(judge, source, tmp_path, capsys, where) -> None:
+    (tmp_path / "a_file").write_text("x")
+    path = tmp_path if where == "folder" else tmp_path / "a_file" / "cache.jsonl"
+    judge.reset()
+    code, _, err = _call(distill.main, _distill(judge, source, tmp_path / "sft", "--cache", path), capsys)
+    assert code == 2 and "--cache" in _one_sentence(err) and judge.call_count == 0
+
+
 # distill: secrets -------------------------------------------------------------------------------------------------
 
 def test_distill_url_credentials_never_reach_a_file_or_the_console(source, tmp_path, capsys) -> None:
