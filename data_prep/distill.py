@@ -23,6 +23,7 @@ from pathlib import Path
 from data_prep.distill_flags import (
     OneLineParser,
     env_name,
+    folder,
     json_object,
     number,
     sampling_object,
@@ -45,7 +46,7 @@ def make_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--input", type=Path, required=True, help="distill.parquet from build_parquet.py --distill-fraction")
-    add("--out", type=Path, required=True, help="output folder for train.parquet, val.parquet, manifest.json")
+    add("--out", type=folder, required=True, help="output folder for train.parquet, val.parquet, manifest.json")
     add("--teacher-url", required=True, help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
     add("--teacher-model", required=True, help="the model name the teacher endpoint serves")
     add("--api-key-env", type=env_name, default=None, metavar="VAR",

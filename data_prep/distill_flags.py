@@ -22,6 +22,7 @@ import json
 import math
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 from data_prep.errors import DataPrepError
@@ -39,6 +40,13 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise FlagError(f"{message}; see {self.prog} --help.")
+
+
+def folder(text: str) -> Path:
+    """``--out``: a non-empty path (an unset shell variable must not mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; pass the output folder")
+    return Path(text)
 
 
 def shown(text: str, limit: int = 40) -> str:

@@ -15,6 +15,7 @@ ones in flight finish and are cached, and the pass reports how many rows it did 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,7 @@ from infra.chat_errors import (
 )
 from infra.redaction import redact, strip_userinfo
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _FATAL = (AuthError, ClientConfigError, EndpointError, UnknownModelError)  # every request would fail the same way
 
 
@@ -197,10 +199,16 @@ async def _ask(client: ChatClient, job: Job, key: str, purpose: str, model: str,
     except ChatClientError:
         return None
     choice = answer.choices[0]
-    reasoning = None if choice.reasoning is None else redact(choice.reasoning, secrets)
+    reasoning = None if choice.reasoning is None else _text(choice.reasoning, secrets)
     return CachedResponse(key=key, purpose=purpose, row_id=job.row.row_id, model=model,
-                          content=redact(choice.text, secrets), reasoning=reasoning, finish_reason=choice.finish_reason,
+                          content=_text(choice.text, secrets), reasoning=reasoning, finish_reason=choice.finish_reason,
                           prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
+
+
+def _text(text: str, secrets: Sequence[str]) -> str:
+    """The answer text as stored: URL credentials masked, and lone surrogates (a server's broken ``\\ud800``
+    escapes, which no UTF-8 file or parquet column can hold) replaced by U+FFFD; nothing else changes."""
+    return _SURROGATE.sub("\ufffd", redact(text, secrets))
 
 
 def _attempt(row: DistillRow, purpose: str, response: CachedResponse | None, check_leak: bool) -> Attempt:

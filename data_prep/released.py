@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.distill_commit import IDENTITY_KEY, OutputFiles, check_folder
-from data_prep.distill_flags import OneLineParser, seed, val_size, whole
+from data_prep.distill_flags import OneLineParser, folder, seed, val_size, whole
 from data_prep.distill_manifest import filter_config, pass_counts, sft_manifest
 from data_prep.distill_output import (
     MANIFEST_NAME,
@@ -68,7 +68,7 @@ def make_parser() -> argparse.ArgumentParser:
     add("--released-as", choices=MODES, default=None,
         help="for an RL set: 'prompts' keeps the released prompt (verl RL parquet), 'pairs' parses it back into "
         "preference pairs for build_parquet.py")
-    add("--out", type=Path, required=True, help="output folder")
+    add("--out", type=folder, required=True, help="output folder")
     add("--source", type=_source, default=None,
         help="source name for data_source: lower-case letters, digits, _ . - (default: from the dataset name)")
     add("--val-size", type=val_size, default=0.02, help="validation share (below 1) or whole count (default: 0.02)")

@@ -29,6 +29,7 @@ from launch.export_out import (
     OneLineParser,
     check_out,
     hub_token,
+    out_folder,
     redacted,
     replace_dir,
     staging,
@@ -45,7 +46,8 @@ DEFAULT_TOKEN_ENV = "HF_TOKEN"
 def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("ckpt_dir", type=Path, help="the run's trainer.default_local_dir (holds global_step_N/)")
-    p.add_argument("--out", type=Path, required=True, help="Hugging Face folder to write (must not exist; --force)")
+    p.add_argument("--out", type=out_folder, required=True,
+                   help="Hugging Face folder to write (must not exist; --force)")
     p.add_argument("--step", type=step_number, help="step to export (default: the latest complete one)")
     p.add_argument("--recipe", help="recipe that trained the run (default: read from CKPT_DIR/launch/*.spec.json)")
     p.add_argument("--spec", type=Path, help="the launch spec of the run (default: the newest in CKPT_DIR/launch/)")

@@ -43,6 +43,13 @@ class OneLineParser(argparse.ArgumentParser):
         raise ExportError(f"{message}; see {self.prog} --help.")
 
 
+def out_folder(text: str) -> Path:
+    """``--out``: a non-empty path (an unset shell variable must not mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; pass the folder to write the Hugging Face model to")
+    return Path(text)
+
+
 def step_number(text: str) -> int:
     """``--step``: a whole number of 0 or more (at most 18 digits)."""
     digits = text.strip()
@@ -68,9 +75,25 @@ def check_out(out: Path, run_dir: Path, force: bool) -> None:
         return
     if not force:
         raise ExportError(f"--out {out} already holds files; pass --force to replace it or choose another folder.")
-    if not out.is_dir() or not ((out / "README.md").is_file() or (out / "config.json").is_file()):
-        raise ExportError(f"--out {out} holds files but no exported model (README.md or config.json), so --force "
-                          "will not delete it; choose another folder.")
+    if not out.is_dir() or not looks_exported(out):
+        raise ExportError(f"--out {out} holds files but no exported model (a model card of this project, or "
+                          "config.json with weights), so --force will not delete it; choose another folder.")
+
+
+def looks_exported(folder: Path) -> bool:
+    """An earlier export (our model card), or a Hugging Face model folder (config.json beside weights).
+
+    A README.md alone is not enough: a source checkout has one, and --force must never delete that.
+    """
+    from launch.model_card import CardError, read_block
+
+    try:
+        if read_block(folder).get("stage"):
+            return True
+    except CardError:
+        pass
+    weights = any(folder.glob("*.safetensors")) or any(folder.glob("*.bin"))
+    return (folder / "config.json").is_file() and weights
 
 
 def clean_stale(out: Path) -> list[Path]:

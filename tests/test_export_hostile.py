@@ -93,6 +93,8 @@ BAD_OUTS = [
     ("inside_step", ["--force"], "inside the checkpoint step"),
     ("not_an_export", ["--force"], "no exported model"),  # --force would have deleted someone's folder
     ("non_empty", [], "already holds files"),
+    ("source_checkout", ["--force"], "no exported model"),  # a README.md alone counted as an export
+    ("empty_text", ["--force"], "is empty"),  # --out "$UNSET": the current folder, deleted with --force
 ]
 
 
@@ -103,9 +105,13 @@ def test_bad_out_is_refused_before_merging_and_nothing_is_deleted(tmp_path, caps
     (tmp_path / "a_file").write_text("x")
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "thesis.tex").write_text("years of work")
+    (tmp_path / "checkout").mkdir()
+    (tmp_path / "checkout" / "README.md").write_text("# a project")
+    (tmp_path / "checkout" / "config.json").write_text("{}")
+    monkeypatch.chdir(tmp_path / "checkout")
     out = {"file": tmp_path / "a_file", "inside_file": tmp_path / "a_file" / "hf", "the_run": run,
            "parent_of_run": tmp_path, "inside_step": run / "global_step_3" / "hf", "not_an_export": tmp_path / "notes",
-           "non_empty": tmp_path / "notes"}[case]
+           "non_empty": tmp_path / "notes", "source_checkout": tmp_path / "checkout", "empty_text": ""}[case]
     before = _tree(tmp_path)
     merges = []
     monkeypatch.setattr(export, "merge_with_verl", lambda step, target: merges.append(step))

@@ -371,6 +371,26 @@ def test_distill_cache_path_that_cannot_be_a_file_is_one_sentence(judge, source,
     assert code == 2 and "--cache" in _one_sentence(err) and judge.call_count == 0
 
 
+def test_distill_teacher_answer_with_a_lone_surrogate_is_stored_as_text(source, tmp_path, capsys) -> None:
+    def broken(prompt: str) -> str:  # a server whose JSON carries a lone \\ud800 escape
+        return case_teacher(prompt).replace("<eval>", "<eval> \ud800 ", 1)
+
+    with LoopbackJudge(broken) as server:
+        code, _, err = _call(distill.main, _distill(server, source, tmp_path / "sft"), capsys)
+    assert code == 0, err  # a UnicodeEncodeError traceback while caching before
+    texts = [r["messages"][-1]["content"] for r in pq.read_table(tmp_path / "sft" / "train.parquet").to_pylist()]
+    assert texts and all("\ufffd" in t for t in texts)
+
+
+@pytest.mark.parametrize("module", [distill, released])
+def test_an_empty_out_is_refused_not_taken_as_the_current_folder(module, tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["--input", "x.parquet", "--teacher-url", "http://127.0.0.1:9/v1", "--teacher-model", "m"] \
+        if module is distill else ["--inputs", str(RL), "--released-as", "prompts"]
+    code, _, err = _call(module.main, [*argv, "--out", ""], capsys)  # e.g. --out "$UNSET_VARIABLE"
+    assert code == 2 and "--out" in _one_sentence(err) and list(tmp_path.iterdir()) == []
+
+
 # distill: secrets -------------------------------------------------------------------------------------------------
 
 def test_distill_url_credentials_never_reach_a_file_or_the_console(source, tmp_path, capsys) -> None:
