@@ -24,6 +24,7 @@ cached, so a rerun asks again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import hashlib
@@ -77,8 +78,12 @@ class ResponseCache:
         self._lock: Any = None
         self.torn_lines = 0  # a last line torn by a kill mid-write, cut off on open
         self.bad_lines = 0  # complete lines that are not a usable answer (skipped: their rows are asked again)
+        self._made = False  # this run created the file (so may remove it again while it is empty)
+        self._made_dirs: list[Path] = []
 
     def __enter__(self) -> ResponseCache:
+        self._made = not self.path.exists()
+        self._made_dirs = [p for p in self.path.parents if not p.exists()]
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._lock = _take_lock(self.path.with_name(self.path.name + ".lock"))
@@ -99,8 +104,17 @@ class ResponseCache:
     def __exit__(self, *exc: object) -> None:
         if self._handle is not None:
             self._handle.close()
+            self._handle = None
+        if self._made and self.path.is_file() and self.path.stat().st_size == 0:
+            # a run that stopped before its first answer (a bad key, an unreachable server) leaves nothing behind
+            self.path.unlink()
+            self.path.with_name(self.path.name + ".lock").unlink(missing_ok=True)
+            for folder in self._made_dirs:  # deepest first; rmdir removes only empty folders
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
         if self._lock is not None:
             self._lock.close()  # closing the descriptor releases the flock
+            self._lock = None
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -391,6 +391,26 @@ def test_an_empty_out_is_refused_not_taken_as_the_current_folder(module, tmp_pat
     assert code == 2 and "--out" in _one_sentence(err) and list(tmp_path.iterdir()) == []
 
 
+def test_distill_unreachable_teacher_is_one_sentence_and_leaves_nothing(source, tmp_path, capsys) -> None:
+    with LoopbackJudge(case_teacher) as server:
+        url = server.base_url  # the port is closed again once the server stops
+    code, _, err = _call(distill.main, ["--input", source, "--out", tmp_path / "sft", "--teacher-url", url,
+                                        "--teacher-model", "m", "--no-progress", "--max-retries", "0"], capsys)
+    assert code == 2 and "could not connect" in _one_sentence(err)
+    assert not (tmp_path / "sft").exists()  # an empty cache folder, file and lock were left before
+
+
+def test_distill_wrong_key_is_one_sentence_never_echoed_and_leaves_nothing(source, tmp_path, capsys,
+                                                                           monkeypatch) -> None:
+    wrong = "sk-wrong-key-0123456789abcdef"
+    monkeypatch.setenv("HOSTILE_WRONG_KEY", wrong)
+    with LoopbackJudge(case_teacher, api_key="sk-the-right-key-000000") as server:  # its 401 echoes the key sent
+        code, out, err = _call(distill.main, _distill(server, source, tmp_path / "sft", "--api-key-env",
+                                                      "HOSTILE_WRONG_KEY"), capsys)
+    assert code == 2 and "HOSTILE_WRONG_KEY" in _one_sentence(err) and wrong not in out + err
+    assert not (tmp_path / "sft").exists()
+
+
 # distill: secrets -------------------------------------------------------------------------------------------------
 
 def test_distill_url_credentials_never_reach_a_file_or_the_console(source, tmp_path, capsys) -> None:
