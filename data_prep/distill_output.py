@@ -10,6 +10,7 @@ prompt + completion tokens); rows over the SFT recipe's ``data.max_length`` are 
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import statistics
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from data_prep.errors import DataPrepError
 from data_prep.writers import sft_row, write_parquet_rows
 from infra.run_metadata import OutputRef
 
@@ -55,6 +57,20 @@ def token_counter(tokenizer: Any, chat_template_kwargs: Mapping[str, Any]) -> Ca
             ids = ids["input_ids"]
         return len(ids)
 
+    return count
+
+
+def checked_counter(tokenizer: Any, chat_template_kwargs: Mapping[str, Any],
+                    probe: SftExample) -> Callable[[SftExample], int]:
+    """:func:`token_counter`, tried once on ``probe`` first, so template arguments that break the chat
+    template (``{"tokenize": false}``, a kwarg the template rejects) fail before any request, not after."""
+    count = token_counter(tokenizer, chat_template_kwargs)
+    try:
+        count(probe)
+    except Exception as err:  # the template and tokenizers raise many types (TypeError, TemplateError, ...)
+        raise DataPrepError(f"the tokenizer's chat template fails with --chat-template-kwargs "
+                            f"{json.dumps(dict(chat_template_kwargs))[:80]} ({type(err).__name__}: "
+                            f"{' '.join(str(err).split())[:120]}); drop the argument it names.") from None
     return count
 
 

@@ -28,9 +28,9 @@ from data_prep.distill_output import (
     OUTPUT_NAMES,
     SFT_MAX_LENGTH,
     SftExample,
+    checked_counter,
     length_stats,
     split_examples,
-    token_counter,
     write_splits,
 )
 from data_prep.distill_passes import Attempt, DistillRow, Job, PassResult, Teacher, run_pass
@@ -156,7 +156,7 @@ def _passes(options: DistillOptions, source: DistillSource, cache: ResponseCache
             ) -> tuple[PassResult, PassResult, Accounting, Callable[[Attempt], int | None]]:
     """Pass 1 over every row, then pass 2 (with a fix teacher) over pass 1's rejections."""
     prompt_tokens: dict[str, int | None] = {}  # pass 1's prompt tokens per row: a pass-2 row trains that prompt
-    measure = _measure(options, prompt_tokens)
+    measure = _measure(options, prompt_tokens, source.rows[0])
     accounting = Accounting(options.prices, options.max_cost)
     first = _checked_pass("pass1", [Job(r, r.prompt) for r in source.rows], options.teacher, cache, accounting,
                           options, measure)
@@ -188,7 +188,8 @@ def _checked_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: Re
     return result
 
 
-def _measure(options: DistillOptions, prompt_tokens: Mapping[str, int | None]) -> Callable[[Attempt], int | None]:
+def _measure(options: DistillOptions, prompt_tokens: Mapping[str, int | None],
+             probe: DistillRow) -> Callable[[Attempt], int | None]:
     """Row length in tokens: the tokenizer's chat template if given, else the teacher's usage.
 
     A pass-2 request's prompt also holds the failed judgment and the correction, so its row counts
@@ -197,7 +198,8 @@ def _measure(options: DistillOptions, prompt_tokens: Mapping[str, int | None]) -
     if options.tokenizer is not None:
         from data_prep.length_filter import load_tokenizer
 
-        count = token_counter(load_tokenizer(options.tokenizer), options.chat_template_kwargs)
+        example = SftExample(probe.row_id, probe.prompt, "", probe.data_source, {})
+        count = checked_counter(load_tokenizer(options.tokenizer), options.chat_template_kwargs, example)
         return lambda attempt: count(_example(attempt, None))
 
     def from_usage(attempt: Attempt) -> int | None:

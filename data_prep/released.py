@@ -32,9 +32,9 @@ from data_prep.distill_output import (
     MANIFEST_NAME,
     OUTPUT_NAMES,
     SFT_MAX_LENGTH,
+    checked_counter,
     length_stats,
     split_examples,
-    token_counter,
     write_splits,
 )
 from data_prep.manifest import tool_version
@@ -178,7 +178,7 @@ def _sft(rows: Any, files: ResolvedFiles, source: str, where: str, args: argpars
     if args.tokenizer is not None:
         from data_prep.length_filter import load_tokenizer
 
-        count = token_counter(load_tokenizer(args.tokenizer), {})
+        count = checked_counter(load_tokenizer(args.tokenizer), {}, checked[0][0]) if checked else None
     kept, too_long = [], 0
     for example, check in checked:
         if not check.kept:

@@ -411,6 +411,15 @@ def test_distill_wrong_key_is_one_sentence_never_echoed_and_leaves_nothing(sourc
     assert not (tmp_path / "sft").exists()
 
 
+def test_distill_template_kwargs_that_break_the_template_fail_before_any_request(judge, source, tmp_path, capsys,
+                                                                                   tiny_model_dir) -> None:
+    judge.reset()
+    code, _, err = _call(distill.main, _distill(judge, source, tmp_path / "sft", "--tokenizer", tiny_model_dir,
+                                                "--chat-template-kwargs", '{"tokenize": false}'), capsys)
+    assert code == 2 and "--chat-template-kwargs" in _one_sentence(err)  # a TypeError traceback after paying before
+    assert judge.call_count == 0 and not (tmp_path / "sft").exists()
+
+
 # distill: secrets -------------------------------------------------------------------------------------------------
 
 def test_distill_url_credentials_never_reach_a_file_or_the_console(source, tmp_path, capsys) -> None:
