@@ -420,6 +420,30 @@ def test_distill_template_kwargs_that_break_the_template_fail_before_any_request
     assert judge.call_count == 0 and not (tmp_path / "sft").exists()
 
 
+def test_distill_ctrl_c_mid_pass_exits_130_without_traceback_and_the_rerun_resumes(tmp_path, capsys,
+                                                                                    repo_root) -> None:
+    import time
+
+    source = write_case_rows(tmp_path / "distill.parquet", [("correct", "A"), ("correct", "B")] * 3)
+    out = tmp_path / "sft"
+    cache = out / "cache" / "teacher_responses.jsonl"
+    with LoopbackJudge(case_teacher, delay_s=0.3) as slow:
+        argv = [str(a) for a in _distill(slow, source, out, "--max-concurrency", "1")]
+        child = subprocess.Popen([sys.executable, "data_prep/distill.py", *argv], cwd=repo_root,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not cache.exists() or cache.read_bytes().count(b"\n") < 2):
+            time.sleep(0.02)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+    assert child.returncode == 130 and "interrupted" in _one_sentence(err)
+    assert not (out / "train.parquet").exists() and not list(out.glob(STAGE_PREFIX + "*"))
+    cached = cache.read_bytes().count(b"\n")
+    with LoopbackJudge(case_teacher) as server:
+        assert _call(distill.main, _distill(server, source, out), capsys)[0] == 0
+        assert server.call_count == 6 - cached  # nothing asked twice
+
+
 # distill: secrets -------------------------------------------------------------------------------------------------
 
 def test_distill_url_credentials_never_reach_a_file_or_the_console(source, tmp_path, capsys) -> None:
