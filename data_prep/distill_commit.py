@@ -133,8 +133,18 @@ def check_folder(folder: Path, flag: str = "--out") -> None:
         where = "is a file" if probe == folder else f"is inside {os.fspath(probe)!r}, which is a file"
         raise OutputError(f"{flag} {os.fspath(folder)!r} {where}; pass a folder.")
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputError(f"{flag} {os.fspath(folder)!r} cannot be written (permission denied on "
-                          f"{os.fspath(probe)!r}); choose a writable folder.")
+        raise OutputError(f"{flag} {os.fspath(folder)!r} cannot be written ({unwritable(probe)}); choose a "
+                          "writable folder.")
+
+
+def unwritable(path: Path) -> str:
+    """Why ``path`` cannot be written: a read-only file system, or permissions."""
+    try:
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    return f"{os.fspath(path)!r} is on a read-only file system" if read_only else \
+        f"permission denied on {os.fspath(path)!r}"
 
 
 def check_identity(folder: Path, managed: Sequence[str], identity: Mapping[str, Any], flag: str = "--out") -> None:

@@ -66,6 +66,10 @@ def check_out(out: Path, run_dir: Path, force: bool) -> None:
     if not probe.is_dir():
         where = "is a file" if probe == out else f"is inside {probe}, which is a file"
         raise ExportError(f"--out {out} {where}; pass a folder for the Hugging Face model.")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        from data_prep.distill_commit import unwritable
+
+        raise ExportError(f"--out {out} cannot be written ({unwritable(probe)}); choose a writable folder.")
     if out == run_dir or run_dir.is_relative_to(out):
         raise ExportError(f"--out {out} is or holds the checkpoint folder {run_dir}; pass a folder outside it.")
     inside = out.relative_to(run_dir).parts if out.is_relative_to(run_dir) else ()

@@ -120,6 +120,17 @@ def test_bad_out_is_refused_before_merging_and_nothing_is_deleted(tmp_path, caps
     assert merges == [] and _tree(tmp_path) == before
 
 
+def test_read_only_out_is_refused_before_merging(tmp_path, capsys, monkeypatch) -> None:
+    import launch.export_out as out_mod
+
+    run = _run(tmp_path)
+    merges = []
+    monkeypatch.setattr(export, "merge_with_verl", lambda step, target: merges.append(step))
+    monkeypatch.setattr(out_mod.os, "access", lambda path, mode: False)  # as on a read-only mount (root ignores modes)
+    code, _, err = _call([run, "--out", tmp_path / "hf", "--recipe", "sft_qwen7b"], capsys)
+    assert code == 2 and "cannot be written" in _one_sentence(err) and merges == []  # failed after the checks before
+
+
 def _hostile(run: Path, case: str) -> None:
     step = run / "global_step_3"
     files = {
