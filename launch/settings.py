@@ -8,7 +8,9 @@ source is cited. Resources (nodes, GPUs per node) are NOT knobs: the recipe decl
 The env file holds ``KEY=VALUE`` lines (``#`` comments, optional ``export``, shell-style quotes); it
 is parsed, never executed. ``RMR1_*`` keys must be knobs below (a typo is an error, not a silently
 ignored setting); other keys (``NCCL_SOCKET_IFNAME``, ``HF_HOME``...) are exported to the job, except
-secrets, which come only from the environment.
+secrets (any name :func:`infra.redaction.is_secret_name` calls secret: ``OPENAI_APIKEY``, ``GH_PAT``,
+``AWS_CREDENTIALS``...), which come only from the environment. Integer knobs carry their range, so ``0``
+CPUs or a ``0`` s timeout is refused instead of silently meaning "the default".
 """
 
 from __future__ import annotations
