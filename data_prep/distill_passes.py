@@ -37,7 +37,7 @@ from infra.chat_errors import (
     RetriesExhaustedError,
     UnknownModelError,
 )
-from infra.redaction import redact, strip_userinfo
+from infra.redaction import MASK, is_secret_name, redact, strip_userinfo
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _FATAL = (AuthError, ClientConfigError, EndpointError, UnknownModelError)  # every request would fail the same way
@@ -87,7 +87,11 @@ class Teacher:
     def describe(self) -> dict[str, Any]:
         return {"base_url": strip_userinfo(self.base_url), "model": self.model, "api_key_env": self.api_key_env,
                 "max_concurrency": self.max_concurrency, "requests_per_minute": self.requests_per_minute,
-                "timeout_s": self.timeout_s, "max_retries": self.max_retries, "sampling": dict(self.sampling)}
+                "timeout_s": self.timeout_s, "max_retries": self.max_retries, "sampling": self.public_sampling()}
+
+    def public_sampling(self) -> dict[str, Any]:
+        """The sampling fields as manifests record them: values under secret-looking names masked."""
+        return _masked(self.sampling)
 
 
 @dataclass(frozen=True)
@@ -203,6 +207,14 @@ async def _ask(client: ChatClient, job: Job, key: str, purpose: str, model: str,
     return CachedResponse(key=key, purpose=purpose, row_id=job.row.row_id, model=model,
                           content=_text(choice.text, secrets), reasoning=reasoning, finish_reason=choice.finish_reason,
                           prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
+
+
+def _masked(value: Any, name: str = "") -> Any:
+    if isinstance(value, Mapping):
+        return {k: _masked(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, name) for v in value]
+    return MASK if isinstance(value, str) and value and is_secret_name(name) else value
 
 
 def _text(text: str, secrets: Sequence[str]) -> str:

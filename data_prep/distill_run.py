@@ -140,7 +140,7 @@ def distill(options: DistillOptions) -> DistillResult:
         counts = _counts(first, second, examples, splits, accounting, options)
         meta = sft_manifest(
             tool=TOOL, inputs=[source.input_ref], prompt_version=source.prompt_version, seed=options.seed,
-            model=options.teacher.model, sampling=options.teacher.sampling,
+            model=options.teacher.model, sampling=options.teacher.public_sampling(),
             config=_config(options, source.variant, splits) | {IDENTITY_KEY: identity}, counts=counts,
             outputs=outputs, volatile={"this_run": accounting.run_summary(), "cache": os.fspath(options.cache_path),
                                        "cache_entries": len(cache)},

@@ -479,6 +479,15 @@ def test_distill_api_key_echoed_in_a_200_answer_is_never_stored(source, tmp_path
     assert all(key.encode() not in data for data in _tree(tmp_path / "sft").values())
 
 
+def test_distill_secret_fields_in_sampling_are_masked_in_the_manifest(judge, source, tmp_path, capsys) -> None:
+    secret = "sk-in-sampling-0123456789"
+    code, out, err = _call(distill.main, _distill(judge, source, tmp_path / "sft", "--sampling",
+                                                  json.dumps({"top_p": 0.9, "extra_body": {"api_key": secret}})),
+                           capsys)
+    manifest = (tmp_path / "sft" / "manifest.json").read_text()
+    assert code == 0 and secret not in manifest and secret not in out + err and '"top_p": 0.9' in manifest
+
+
 # released ---------------------------------------------------------------------------------------------------------
 
 def _released(inputs, out, *extra) -> list:
