@@ -159,7 +159,8 @@ def check_identity(folder: Path, managed: Sequence[str], identity: Mapping[str, 
         what = f"holds {', '.join(present)} that no manifest of this tool describes"
     else:
         diff = sorted(k for k in set(held) | set(identity) if held.get(k) != identity.get(k))
-        what = "holds data made from " + "; ".join(f"{k} {held.get(k)!r}, not {identity.get(k)!r}" for k in diff)
+        what = f"holds data made from {_inputs_of(folder / 'manifest.json')} (" + "; ".join(
+            f"{k} {_short(held.get(k))}, not {_short(identity.get(k))}" for k in diff) + ")"
     raise OutputError(f"{flag} {os.fspath(folder)!r} {what}; pass another {flag} (or remove that folder) so the two "
                       "datasets do not mix.")
 
@@ -173,6 +174,21 @@ def held_identity(manifest: Path) -> dict[str, Any] | None:
     value = data.get("config", {}).get(IDENTITY_KEY) if isinstance(data, dict) and \
         isinstance(data.get("config"), dict) else None
     return dict(value) if isinstance(value, dict) else None
+
+
+def _inputs_of(manifest: Path) -> str:
+    """The input names a manifest lists, for a message."""
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        names = [str(i.get("name")) for i in data.get("inputs") or [] if isinstance(i, dict)]
+    except (OSError, ValueError, RecursionError, AttributeError):
+        names = []
+    return ", ".join(repr(n) for n in names[:3]) or "another input"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 24 else text[:20] + "...'"
 
 
 def recover(folder: Path) -> list[Path]:
