@@ -78,10 +78,24 @@ def check_out(out: Path, run_dir: Path, force: bool) -> None:
     if not (out.exists() and any(out.iterdir())):
         return
     if not force:
-        raise ExportError(f"--out {out} already holds files; pass --force to replace it or choose another folder.")
+        raise ExportError(f"--out {out} already holds {held_export(out)}; pass --force to replace it or choose "
+                          "another folder.")
     if not out.is_dir() or not looks_exported(out):
         raise ExportError(f"--out {out} holds files but no exported model (a model card of this project, or "
                           "config.json with weights), so --force will not delete it; choose another folder.")
+
+
+def held_export(folder: Path) -> str:
+    """What an occupied --out holds, for a message: the earlier export's recipe and step when its card says."""
+    from launch.model_card import CardError, read_block
+
+    try:
+        block = read_block(folder) if folder.is_dir() else {}
+    except CardError:
+        block = {}
+    if block.get("stage"):
+        return f"an export of {block.get('recipe') or 'a run'} step {block.get('step')} ({block.get('stage')})"
+    return "files"
 
 
 def looks_exported(folder: Path) -> bool:

@@ -251,6 +251,13 @@ def test_a_failed_forced_export_keeps_the_old_one_and_leaves_no_partial(tmp_path
     assert _tree(out) == before and sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".hf")) == []
 
 
+def test_an_out_holding_another_export_is_refused_naming_it(tmp_path, capsys, monkeypatch) -> None:
+    run, out, before = _exported(tmp_path, capsys, monkeypatch)
+    code, _, err = _call([run, "--out", out, "--recipe", "sft_qwen7b"], capsys)
+    assert code == 2 and "an export of sft_qwen7b step 3" in _one_sentence(err) and "--force" in err
+    assert _tree(out) == before
+
+
 def test_stale_partials_are_removed_but_a_live_one_is_kept(tmp_path) -> None:
     out = tmp_path / "hf"
     dead, live = tmp_path / ".hf.partial-dead", tmp_path / ".hf.partial-live"
