@@ -161,8 +161,8 @@ def check_identity(folder: Path, managed: Sequence[str], identity: Mapping[str, 
         diff = sorted(k for k in set(held) | set(identity) if held.get(k) != identity.get(k))
         what = f"holds data made from {_inputs_of(folder / 'manifest.json')} (" + "; ".join(
             f"{k} {_short(held.get(k))}, not {_short(identity.get(k))}" for k in diff) + ")"
-    raise OutputError(f"{flag} {os.fspath(folder)!r} {what}; pass another {flag} (or remove that folder) so the two "
-                      "datasets do not mix.")
+    raise OutputError(f"{flag} {os.fspath(folder)!r} {what}; so the two datasets do not mix, pass another {flag} "
+                      f"or delete {', '.join(present)} there to replace them (anything else in it can stay).")
 
 
 def held_identity(manifest: Path) -> dict[str, Any] | None:
