@@ -191,6 +191,10 @@ def summary(report: dict[str, Any]) -> str:
     c = report["cluster"]
     lines.append(f"cluster: {c['registered_nodes']}/{c['expected_nodes']} nodes, "
                  f"{c['registered_gpus']}/{c['expected_gpus']} GPUs registered")
+    same = report.get("consistency", {"ok": True})
+    if not same["ok"]:  # otherwise a FAILED verdict could follow lines that all say ok
+        lines.append(f"code: DIFFERS between nodes: git commits {', '.join(same['git_commits'])}, project versions "
+                     f"{', '.join(same['project_versions'])}; run every node from one checkout and install")
     config = report["config"]
     problems = config["recipe_report"]["problems"]
     errors = [p["message"] for p in problems if p["level"] == "error"]

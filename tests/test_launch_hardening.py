@@ -370,3 +370,14 @@ def test_offline_validate_refuses_an_uncached_hub_model(ready: Path, capsys) -> 
     assert submit(["rl_qwen7b", "--dry-run", "--validate", "--model-path", "rmr1-test/never-cached-model"]) == 2
     assert "missing a cached copy of hub model rmr1-test/never-cached-model (HF_HUB_OFFLINE is set" in (
         _one_line_error(capsys))
+
+
+def test_validate_summary_names_a_code_difference_between_nodes() -> None:
+    """A FAILED verdict must not follow lines that all say ok (seen when the nodes read different commits)."""
+    from launch.validate import summary
+
+    report = {"ok": False, "recipe": "rl_qwen14b", "nodes": [],
+              "cluster": {"registered_nodes": 2, "expected_nodes": 2, "registered_gpus": 16, "expected_gpus": 16},
+              "consistency": {"ok": False, "git_commits": ["aaa", "bbb"], "project_versions": ["0.1.0"]},
+              "config": {"ok": True, "launch_problems": [], "recipe_report": {"problems": []}}}
+    assert "code: DIFFERS between nodes: git commits aaa, bbb, project versions 0.1.0" in summary(report)

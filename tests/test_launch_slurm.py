@@ -128,12 +128,38 @@ def requeue_job(slurm: LocalSlurm, inputs: dict[str, str], repo_root: Path, tmp_
     return {"job_id": job_id.group(1), "record": work / "record.jsonl", "logs": out / "rm_r1" / "rl_qwen7b" / "launch"}
 
 
-def test_two_node_validate_passes_on_real_slurm(slurm, inputs, repo_root, requeue_job, tmp_path) -> None:
-    report_path = tmp_path / "validate.json"
-    env = _env(slurm, inputs, tmp_path / "out")
-    result = _wrapper(repo_root, "rl_qwen14b", ["--validate", "--report", str(report_path)], env, timeout=400)
+def readme_local_slurm_commands(repo_root: Path) -> list[str]:
+    """The README's local-Slurm recipe, one command per line (continuation lines joined)."""
+    text = (repo_root / "README.md").read_text(encoding="utf-8")
+    block = text[text.index("**Try Slurm on one machine (root):**"):]
+    block = block[block.index("```bash\n") + 8:]
+    block = block[: block.index("```")].replace("\\\n", " ")
+    return [line.strip() for line in block.splitlines() if line.strip()]
+
+
+def test_readme_two_node_validate_passes_on_real_slurm(slurm, inputs, repo_root, requeue_job, tmp_path) -> None:
+    """The README's recipe, run as written with its paths pointed at this test's cluster, model and data.
+
+    Its start/stop lines are the fixture's job (this cluster also runs the requeue test on n3). The README's
+    flags matter: the env example's 8 CPUs per GPU would be refused (issue 12 item 22).
+    """
+    out = tmp_path / "out"
+    paths = {"/tmp/slurm-dev": str(slurm.state), "$PWD/outputs/local-slurm": str(out),
+             "$PWD/outputs/preflight/launch/tiny_model/tiny-qwen2-v1-seed0": inputs["RMR1_MODEL_PATH"],
+             "$PWD/outputs/preflight/launch/data": inputs["RMR1_DATA_DIR"]}
+    lines = [line for line in readme_local_slurm_commands(repo_root) if "testkit.local_slurm" not in line]
+    assert lines[-1].startswith("bash launch/rl_qwen14b.sh --validate")
+    script = "\n".join(lines)
+    for old, new in paths.items():
+        script = script.replace(old, new)
+    assert "$PWD/outputs" not in script and "/tmp/slurm-dev" not in script
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RMR1_", "SLURM_"))}
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, cwd=repo_root, capture_output=True,
+                            text=True, timeout=400)
     assert result.returncode == 0, result.stdout + result.stderr
-    report = json.loads(report_path.read_text())
+    reports = list((out / "rm_r1" / "rl_qwen14b" / "launch").glob("validate-*.json"))
+    assert len(reports) == 1, result.stdout
+    report = json.loads(reports[0].read_text())
     assert report["ok"], json.dumps(report, indent=1)
     assert (report["cluster"]["registered_nodes"], report["cluster"]["registered_gpus"]) == (2, 16)
     assert (report["cluster"]["expected_nodes"], report["cluster"]["expected_gpus"]) == (2, 16)
@@ -146,7 +172,20 @@ def test_two_node_validate_passes_on_real_slurm(slurm, inputs, repo_root, requeu
     # the resolved config is echoed first, with sources; the sbatch request comes from the recipe
     assert result.stdout.startswith("== rl_qwen14b: resolved launch configuration")
     assert "--nodes=2 " in result.stdout and "--gpus-per-node=8 " in result.stdout
-    assert "validate PASSED: rl_qwen14b" in result.stdout
+    assert "--cpus-per-task=8 " in result.stdout  # 8 GPUs x --cpus-per-gpu 1
+    assert re.search(r"^validate PASSED: rl_qwen14b \(\d+ warning\(s\)\)$", result.stdout, re.MULTILINE)
+    assert "warning: [data-size]" in result.stdout  # the sample data's 0 steps per epoch is said, not hidden
+
+
+def test_the_env_example_cpus_are_refused_before_submission(slurm, inputs, repo_root, tmp_path) -> None:
+    """Issue 12 item 22: RMR1_CPUS_PER_GPU=8 asks 64 CPUs of these 8-CPU nodes; it used to pend for ever."""
+    before = _known_jobs(slurm)
+    env = {**_env(slurm, inputs, tmp_path / "out"), "RMR1_ENV_FILE": str(repo_root / "launch" / "cluster.env.example")}
+    result = _wrapper(repo_root, "rl_qwen14b", ["--validate"], env, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "asks for 2 node(s) with 8 GPUs and 64 CPUs each" in result.stderr
+    assert "pass --cpus-per-gpu 1 (RMR1_CPUS_PER_GPU)" in result.stderr
+    assert _known_jobs(slurm) == before, "nothing may reach Slurm"
 
 
 def test_missing_data_dir_fails_before_submission(slurm, inputs, repo_root, tmp_path) -> None:
