@@ -194,7 +194,7 @@ def test_missing_data_dir_fails_before_submission(slurm, inputs, repo_root, tmp_
     result = _wrapper(repo_root, "rl_qwen14b", ["--validate"], env, timeout=120)
     assert result.returncode == 2
     message = result.stderr.strip()
-    assert message.startswith("error: Not submitting rl_qwen14b: missing data file(s)")
+    assert message.startswith("launch: error: Not submitting rl_qwen14b: missing data file(s)")
     assert f"{tmp_path / 'no_data'}/instruct/train.parquet" in message and "RMR1_DATA_DIR" in message
     assert message.count(".") >= 1 and "\n" not in message  # one sentence, no traceback
     assert _known_jobs(slurm) == before, "nothing may reach Slurm"
