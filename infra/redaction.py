@@ -28,6 +28,7 @@ _SECRET_SUFFIXES = ("apikey", "token", "secret", "password", "passwd", "credenti
 _KEY_AFTER = {"api", "access", "private", "secret", "ssh", "signing", "encryption", "master", "license",
               "service", "account", "client", "session", "auth", "openai", "anthropic", "hf", "wandb"}
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+_SHELL_NAMES = frozenset({"PWD", "OLDPWD"})  # the shell's working directories, not passwords
 _MIN_SECRET_LEN = 4  # shorter values would mask ordinary words
 
 
@@ -37,6 +38,8 @@ def _words(name: str) -> list[str]:
 
 def is_secret_name(name: str) -> bool:
     """True if ``name`` (an env variable, a config key, a flag) names a secret; see the module doc."""
+    if name in _SHELL_NAMES:
+        return False
     words = _words(name)
     env_style = name.upper() == name and "." not in name
     for i, word in enumerate(words):

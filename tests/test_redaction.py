@@ -26,6 +26,9 @@ from infra.redaction import MASK, is_secret_name, mask_value, redact, redact_the
     ("bypass_cache", False),  # contains "pass" inside a word
     ("RMR1_CPUS_PER_GPU", False),  # an ordinary launcher setting
     ("trainer.logger", False),  # an ordinary override
+    ("PWD", False),  # the shell's working directory
+    ("OLDPWD", False),  # the shell's previous working directory
+    ("DB_PWD", True),  # a password spelled pwd
 ])
 def test_secret_names(name: str, secret: bool) -> None:
     assert is_secret_name(name) is secret
