@@ -18,14 +18,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from data_prep.distill_flags import (
     OneLineParser,
     env_name,
     folder,
     json_object,
+    location,
     number,
+    path,
     sampling_object,
     seed,
     val_size,
@@ -45,7 +46,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog=PROG, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
-    add("--input", type=Path, required=True, help="distill.parquet from build_parquet.py --distill-fraction")
+    add("--input", type=path, required=True, help="distill.parquet from build_parquet.py --distill-fraction")
     add("--out", type=folder, required=True, help="output folder for train.parquet, val.parquet, manifest.json")
     add("--teacher-url", required=True, help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
     add("--teacher-model", required=True, help="the model name the teacher endpoint serves")
@@ -70,7 +71,7 @@ def make_parser() -> argparse.ArgumentParser:
     add("--max-tokens", type=whole(least=1), default=8192, help="completion token limit per request (default: 8192)")
     add("--sampling", type=sampling_object, default={}, metavar="JSON",
         help='further request fields, e.g. \'{"top_p": 0.95}\' (part of the cache key)')
-    add("--tokenizer", default=None, metavar="PATH",
+    add("--tokenizer", type=location, default=None, metavar="PATH",
         help="the student's tokenizer: row lengths are counted through its chat template as the trainer does "
         "(default: the teacher's reported tokens)")
     add("--max-length", type=whole(least=1), default=SFT_MAX_LENGTH,
@@ -80,7 +81,7 @@ def make_parser() -> argparse.ArgumentParser:
     add("--val-size", type=val_size, default=0.02, help="validation share (below 1) or whole count (default: 0.02)")
     add("--seed", type=seed, default=0, help="seed of the train/val split (default: 0)")
     add("--limit", type=whole(least=1), default=None, help="distil only the first N rows by id (a trial run)")
-    add("--cache", type=Path, default=None, help="response cache file (default: {out}/cache/teacher_responses.jsonl)")
+    add("--cache", type=path, default=None, help="response cache file (default: {out}/cache/teacher_responses.jsonl)")
     add("--no-progress", action="store_true", help="hide progress bars")
     return parser
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any, NoReturn
 from data_prep.errors import DataPrepError
 
 MAX_SEED = 2**63 - 1  # seeds are stored in rows' extra_info as parquet int64
+_PATH_MAX, _NAME_MAX = 4096, 255  # Linux's limits; longer paths fail with ENAMETOOLONG
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
 
 
@@ -42,11 +44,38 @@ class OneLineParser(argparse.ArgumentParser):
         raise FlagError(f"{message}; see {self.prog} --help.")
 
 
+def path_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a path on this system (too long, a part too long), or None."""
+    encoded = os.fsencode(text)
+    if len(encoded) >= _PATH_MAX:
+        return f"is {len(encoded):,} bytes long, more than a path can be ({_PATH_MAX - 1:,})"
+    longest = max((len(part) for part in encoded.split(b"/")), default=0)
+    if longest > _NAME_MAX:
+        return f"has a part of {longest:,} bytes, more than a file name can be ({_NAME_MAX})"
+    return None
+
+
+def path(text: str) -> Path:
+    """A ``type=`` for an input path: non-empty and short enough to exist."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; pass a path")
+    problem = path_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{shown(text)} {problem}")
+    return Path(text)
+
+
+def location(text: str) -> str:
+    """A ``type=`` for a path or a hub name, checked like :func:`path` and kept as given."""
+    path(text)
+    return text
+
+
 def folder(text: str) -> Path:
     """``--out``: a non-empty path (an unset shell variable must not mean the current folder)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("is empty; pass the output folder")
-    return Path(text)
+    return path(text)
 
 
 def shown(text: str, limit: int = 40) -> str:

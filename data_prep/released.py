@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.distill_commit import IDENTITY_KEY, OutputFiles, check_folder
-from data_prep.distill_flags import OneLineParser, folder, seed, val_size, whole
+from data_prep.distill_flags import OneLineParser, folder, location, seed, val_size, whole
 from data_prep.distill_manifest import filter_config, pass_counts, sft_manifest
 from data_prep.distill_output import (
     MANIFEST_NAME,
@@ -64,7 +64,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog=PROG, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
-    add("--inputs", required=True, metavar="FILE|DIR|OWNER/NAME@COMMIT", help="one released dataset")
+    add("--inputs", type=location, required=True, metavar="FILE|DIR|OWNER/NAME@COMMIT", help="one released dataset")
     add("--released-as", choices=MODES, default=None,
         help="for an RL set: 'prompts' keeps the released prompt (verl RL parquet), 'pairs' parses it back into "
         "preference pairs for build_parquet.py")
@@ -73,7 +73,8 @@ def make_parser() -> argparse.ArgumentParser:
         help="source name for data_source: lower-case letters, digits, _ . - (default: from the dataset name)")
     add("--val-size", type=val_size, default=0.02, help="validation share (below 1) or whole count (default: 0.02)")
     add("--seed", type=seed, default=0, help="seed of the train/val split, 0 to 2**63-1 (default: 0)")
-    add("--tokenizer", default=None, metavar="PATH", help="SFT set: count row lengths with this tokenizer")
+    add("--tokenizer", type=location, default=None, metavar="PATH",
+        help="SFT set: count row lengths with this tokenizer")
     add("--max-length", type=whole(least=1), default=SFT_MAX_LENGTH,
         help=f"SFT set: drop longer rows (default {SFT_MAX_LENGTH})")
     return parser
@@ -94,6 +95,9 @@ def identity(files: ResolvedFiles, mode: str) -> dict[str, Any]:
 def resolve_input(text: str) -> ResolvedFiles:
     """A file, folder or pinned hub name (``OWNER/NAME@COMMIT``) to its data files."""
     location, _, revision = text.partition("@") if not Path(text).exists() else (text, "", "")
+    if not location.strip():
+        raise ReleasedDataError(f"--inputs {text[:40]!r} names no file, folder or hub dataset; pass one, e.g. "
+                                "OWNER/NAME@COMMIT.")
     return resolve(location, what=f"released dataset {location}", fix="--inputs", revision=revision or None,
                    split="train")
 

@@ -30,6 +30,7 @@ from launch.export_out import (
     check_out,
     hub_token,
     out_folder,
+    path_arg,
     redacted,
     replace_dir,
     staging,
@@ -45,12 +46,12 @@ DEFAULT_TOKEN_ENV = "HF_TOKEN"
 
 def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog=PROG, description=__doc__.splitlines()[0])
-    p.add_argument("ckpt_dir", type=Path, help="the run's trainer.default_local_dir (holds global_step_N/)")
+    p.add_argument("ckpt_dir", type=path_arg, help="the run's trainer.default_local_dir (holds global_step_N/)")
     p.add_argument("--out", type=out_folder, required=True,
                    help="Hugging Face folder to write (must not exist; --force)")
     p.add_argument("--step", type=step_number, help="step to export (default: the latest complete one)")
     p.add_argument("--recipe", help="recipe that trained the run (default: read from CKPT_DIR/launch/*.spec.json)")
-    p.add_argument("--spec", type=Path, help="the launch spec of the run (default: the newest in CKPT_DIR/launch/)")
+    p.add_argument("--spec", type=path_arg, help="the launch spec of the run (default: the newest in CKPT_DIR/launch/)")
     p.add_argument("--force", action="store_true", help="replace --out if it holds an earlier export")
     p.add_argument("--push-to", metavar="ORG/NAME", help="upload the folder to this Hugging Face model repo")
     p.add_argument("--token-env", default=DEFAULT_TOKEN_ENV, metavar="VAR",

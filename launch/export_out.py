@@ -43,11 +43,23 @@ class OneLineParser(argparse.ArgumentParser):
         raise ExportError(f"{message}; see {self.prog} --help.")
 
 
+def path_arg(text: str) -> Path:
+    """A path flag: non-empty and short enough to exist (else ENAMETOOLONG tracebacks)."""
+    from data_prep.distill_flags import path_problem
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; pass a path")
+    problem = path_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r}... {problem}")
+    return Path(text)
+
+
 def out_folder(text: str) -> Path:
     """``--out``: a non-empty path (an unset shell variable must not mean the current folder)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("is empty; pass the folder to write the Hugging Face model to")
-    return Path(text)
+    return path_arg(text)
 
 
 def step_number(text: str) -> int:

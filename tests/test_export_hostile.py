@@ -84,6 +84,17 @@ def test_bad_flags_are_one_sentence(tmp_path, capsys, monkeypatch, extra, says) 
     assert code == 2 and says in _one_sentence(err)
 
 
+@pytest.mark.parametrize(("which", "says"), [("ckpt_dir", "ckpt_dir"), ("--out", "--out"), ("--spec", "--spec")])
+def test_paths_no_file_system_can_hold_are_one_sentence(tmp_path, capsys, which, says) -> None:
+    long = str(tmp_path / ("x" * 5000))  # ENAMETOOLONG tracebacks before
+    run = _run(tmp_path)
+    argv = {"ckpt_dir": [long, "--out", tmp_path / "hf", "--recipe", "sft_qwen7b"],
+            "--out": [run, "--out", long, "--recipe", "sft_qwen7b"],
+            "--spec": [run, "--out", tmp_path / "hf", "--spec", long]}[which]
+    code, _, err = _call(argv, capsys)
+    assert code == 2 and says in _one_sentence(err)
+
+
 # (what --out is, the flags, what the message says): each refused before any merge, nothing deleted.
 BAD_OUTS = [
     ("file", [], "is a file"),  # was exit 1 after the checks, "a part of the path is not a directory"
