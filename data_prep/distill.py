@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from data_prep.distill_flags import (
     OneLineParser,
@@ -82,7 +83,8 @@ def make_parser() -> argparse.ArgumentParser:
     add("--seed", type=seed, default=0, help="seed of the train/val split (default: 0)")
     add("--limit", type=whole(least=1), default=None, help="distil only the first N rows by id (a trial run)")
     add("--cache", type=path, default=None, help="response cache file (default: {out}/cache/teacher_responses.jsonl)")
-    add("--no-progress", action="store_true", help="hide progress bars")
+    add("--no-progress", action="store_true",
+        help="hide progress bars (they show only when stderr is a terminal, so logs and pipes get none)")
     return parser
 
 
@@ -108,8 +110,16 @@ def options_from_args(args: argparse.Namespace) -> DistillOptions:
         input=args.input, out=args.out, teacher=teacher, fix_teacher=fix, prices=prices, max_cost=args.max_cost,
         seed=args.seed, val_size=args.val_size, tokenizer=args.tokenizer, max_length=args.max_length,
         chat_template_kwargs=args.chat_template_kwargs, limit=args.limit, cache=args.cache,
-        progress=not args.no_progress,
+        progress=not args.no_progress and _terminal(sys.stderr),
     )
+
+
+def _terminal(stream: Any) -> bool:
+    """True for an interactive terminal: a captured or piped stderr keeps errors to their one line."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def summary_text(result: DistillResult) -> str:

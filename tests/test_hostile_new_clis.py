@@ -475,6 +475,15 @@ def test_paths_no_file_system_can_hold_are_one_sentence(module, argv, flag, tmp_
     assert code == 2 and flag in _one_sentence(err) and list(tmp_path.iterdir()) == []
 
 
+def test_distill_error_without_no_progress_is_still_one_line(source, tmp_path, repo_root) -> None:
+    with LoopbackJudge(case_teacher) as server:
+        url = server.base_url  # closed once the server stops
+    child = subprocess.run([sys.executable, "data_prep/distill.py", "--input", str(source), "--out",
+                            str(tmp_path / "sft"), "--teacher-url", url, "--teacher-model", "m", "--max-retries", "0"],
+                           cwd=repo_root, capture_output=True, text=True, timeout=120)
+    assert child.returncode == 2 and "could not connect" in _one_sentence(child.stderr)  # a progress bar line before
+
+
 # distill: secrets -------------------------------------------------------------------------------------------------
 
 def test_distill_url_credentials_never_reach_a_file_or_the_console(source, tmp_path, capsys) -> None:
