@@ -182,7 +182,7 @@ def test_hostile_checkpoint_files_are_one_sentence(tmp_path, capsys, case, code,
 @pytest.mark.parametrize(("content", "says"), [
     (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),  # RecursionError traceback before
     ('{"recipe": "caf\u00e9"}'.encode("latin-1"), "cannot be read"),
-    (b'["a", "list"]', "cannot be read"),  # TypeError traceback before
+    (b'["a", "list"]', "cannot be read"),  # a spec that is not an object
 ])
 def test_hostile_launch_spec_is_one_sentence(tmp_path, capsys, content, says) -> None:
     spec = tmp_path / "run.spec.json"
