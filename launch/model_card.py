@@ -25,6 +25,8 @@ card before it submits. Everything else records where the weights came from::
 
 from __future__ import annotations
 
+import dataclasses
+
 import argparse
 import json
 import sys
@@ -147,6 +149,22 @@ def facts_of(folder: str | Path) -> CardFacts:
     return CardFacts(base_model=front.get("base_model"), **{k: v for k, v in block.items() if k in known})
 
 
+def _public_path(path: Any) -> Any:
+    """A machine path cut to its last three parts (``run/global_step_2/actor``): lineage without the machine."""
+    if not isinstance(path, str) or not Path(path).is_absolute():
+        return path
+    return "/".join(Path(path).parts[-3:])
+
+
+def public_facts(facts: CardFacts) -> CardFacts:
+    """``facts`` as a card published on a hub may show them: no absolute path of the exporting machine."""
+    def scrub(block: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if block is None else {k: _public_path(v) if k == "path" else v for k, v in block.items()}
+
+    return dataclasses.replace(facts, data_manifest=scrub(facts.data_manifest), parent=scrub(facts.parent),
+                               source_checkpoint=_public_path(facts.source_checkpoint))
+
+
 def eval_numbers(summary: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """``(benchmark, numbers)`` from an eval summary.json (CardError when it is not one)."""
     name = summary.get("benchmark")
@@ -163,8 +181,10 @@ def add_eval(folder: str | Path, summary_path: str | Path) -> Path:
     """Record an eval summary's numbers in the folder's card (replacing that benchmark's earlier numbers)."""
     try:
         summary = json.loads(Path(summary_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise CardError(f"eval summary {summary_path} cannot be read ({err}); pass the summary.json of a run.") from err
+    except (OSError, ValueError, RecursionError) as err:  # RecursionError: JSON nested too deeply
+        why = "nested too deeply" if isinstance(err, RecursionError) else " ".join(str(err).split())[:160]
+        raise CardError(f"eval summary {summary_path} cannot be read ({why}); pass the summary.json of a "
+                        "run.") from None
     facts = facts_of(folder)
     name, numbers = eval_numbers(summary if isinstance(summary, dict) else {})
     facts.eval = {**(facts.eval or {}), name: numbers}

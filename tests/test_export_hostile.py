@@ -323,3 +323,22 @@ def test_sigkill_between_the_two_renames_is_undone_by_the_next_run(tmp_path, cap
     clean_stale(out)  # what the next export does first
     assert _tree(out) == before and not [p for p in tmp_path.iterdir() if p.name.startswith(".hf.")]
     assert _call([run, "--out", out, "--recipe", "sft_qwen7b", "--force"], capsys)[0] == 0
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),  # RecursionError traceback before
+    (b'{"benchmark": "rewardbench", "score": ' + b"9" * 5000 + b"}", "cannot be read"),
+    ("caf\u00e9".encode("latin-1"), "cannot be read"),
+])
+def test_model_card_eval_summary_that_cannot_be_read_is_one_sentence(tmp_path, capsys, content, says) -> None:
+    from launch.model_card import CardFacts, main, render
+
+    (tmp_path / "README.md").write_text(render(CardFacts(stage="sft", recipe="sft_qwen7b", step=3,
+                                                         prompt_variant="instruct", prompt_version="cor-v1",
+                                                         verdict_version="v")))
+    summary = tmp_path / "summary.json"
+    summary.write_bytes(content)
+    before = (tmp_path / "README.md").read_bytes()
+    code = run_cli(main, [str(tmp_path), "--eval", str(summary)], prog="model_card")
+    assert code == 2 and says in _one_sentence(capsys.readouterr().err)
+    assert (tmp_path / "README.md").read_bytes() == before
