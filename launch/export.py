@@ -38,7 +38,7 @@ from launch.export_out import (
     storage_failure,
     token_env_shown,
 )
-from launch.model_card import CARD_FILE, render
+from launch.model_card import CARD_FILE, facts_of, public_facts, render
 
 PROG = "python -m launch.export"
 DEFAULT_TOKEN_ENV = "HF_TOKEN"
@@ -151,8 +151,12 @@ def push(folder: Path, repo: str, token: str, *, private: bool, api_factory: Cal
     api = api_factory(token=token)
     try:
         api.create_repo(repo_id=repo, repo_type="model", private=private, exist_ok=True)
-        api.upload_folder(folder_path=str(folder), repo_id=repo, repo_type="model",
+        # the local card keeps full lineage paths; the published one names no folder of this machine
+        card = render(public_facts(facts_of(folder))).encode("utf-8")
+        api.upload_folder(folder_path=str(folder), repo_id=repo, repo_type="model", ignore_patterns=[CARD_FILE],
                           commit_message=f"Export {folder.name} with launch.export")
+        api.upload_file(path_or_fileobj=card, path_in_repo=CARD_FILE, repo_id=repo, repo_type="model",
+                        commit_message="Model card")
     except Exception as err:  # hub, network and auth errors all end the same way: say which and stop
         raise RunFailed(f"uploading {folder} to {repo} failed ({type(err).__name__}: {redacted(str(err), [token])}); "
                         "the export is kept, rerun with --push-to after fixing it.") from None

@@ -25,9 +25,8 @@ card before it submits. Everything else records where the weights came from::
 
 from __future__ import annotations
 
-import dataclasses
-
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence

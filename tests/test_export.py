@@ -382,7 +382,11 @@ def test_push_uses_the_token_from_the_environment_only(checkpoints, data_manifes
             calls.append(("create", kwargs["repo_id"], kwargs["private"]))
 
         def upload_folder(self, **kwargs) -> None:
-            calls.append(("upload", sorted(p.name for p in Path(kwargs["folder_path"]).iterdir())))
+            calls.append(("upload", sorted(p.name for p in Path(kwargs["folder_path"]).iterdir()),
+                          kwargs.get("ignore_patterns")))
+
+        def upload_file(self, **kwargs) -> None:
+            calls.append(("card", kwargs["path_in_repo"], kwargs["path_or_fileobj"].decode("utf-8")))
 
     real_push = export.push
     monkeypatch.setattr(export, "push", lambda *a, **k: real_push(*a, **k, api_factory=FakeApi))
@@ -394,7 +398,16 @@ def test_push_uses_the_token_from_the_environment_only(checkpoints, data_manifes
     assert calls == [] and not (tmp_path / "dry").exists()
     assert _export([*base, "--out", tmp_path / "hf"]) == 0
     assert calls[0] == ("token", "hf_secret_value") and calls[1] == ("create", "org/judge", True)
-    assert calls[2][0] == "upload" and "README.md" in calls[2][1] and "model.safetensors" in calls[2][1]
+    assert calls[2][0] == "upload" and "model.safetensors" in calls[2][1] and calls[2][2] == ["README.md"]
+    # the published card is the local one without machine paths (the local one keeps full lineage)
+    assert calls[3][:2] == ("card", "README.md")
+    published, local = calls[3][2], (tmp_path / "hf" / "README.md").read_text(encoding="utf-8")
+    def paths(card: str) -> list[str]:
+        return [line.split(": ", 1)[1] for line in card.splitlines() if line.strip().startswith(("path:", "source_"))]
+
+    assert any(p.startswith("/") for p in paths(local))  # the local card keeps the full lineage
+    assert paths(published) and not any(p.startswith("/") for p in paths(published))
+    assert "prompt_variant: instruct" in published and "content_hash:" in published
     assert "hf_secret_value" not in capsys.readouterr().out
 
 
