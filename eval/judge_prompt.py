@@ -84,6 +84,9 @@ def choose_prompt(variant: str | None, template_file: str | None, ckpt: str | os
                 print(f"warning: --variant {variant} overrides the model card's prompt_variant {card_variant}",
                       file=sys.stderr)
             return PromptChoice(builtin_template(variant), "--variant", variant)
+        if card_variant is None and ckpt is not None and not Path(ckpt).is_dir():
+            raise EvalError(f"--ckpt {os.fspath(ckpt)!r} is not a model folder, so no model card names its prompt; "
+                            "pass a local HF folder (python -m launch.export writes one).")
         if card_variant is None:
             raise EvalError("cannot tell which prompt this judge expects (no --variant and no rm_r1.prompt_variant "
                             f"in the model card); pass --variant {' or --variant '.join(VARIANTS)}.")

@@ -8,6 +8,9 @@ infra only): the orchestrator imports this on a node's system Python.
 
 from __future__ import annotations
 
+import argparse
+from typing import NoReturn
+
 from infra.cli_errors import EXIT_INTERRUPTED, RunFailed, UserError
 
 
@@ -35,3 +38,10 @@ class Cancelled(RunFailed):
     """Ctrl-C while following a job: the job was cancelled (or left running) as the message says."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one LaunchError sentence (exit 2 through run_cli), not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        raise LaunchError(f"{message}; see {self.prog} --help.")

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from data_prep.prompts import VARIANTS
 from infra.cli_errors import UserError, run_cli
+from launch.errors import OneLineParser
 from launch.model_card import read_block
 from launch.settings import KNOBS, effective_python, flag_dest, resolve_settings
 from launch.stage_inputs import dependency_flag
@@ -117,7 +118,7 @@ class EvalSpec:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    p = OneLineParser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("--ckpt", type=Path, required=True, help="exported Hugging Face folder (python -m launch.export)")
     p.add_argument("--benchmarks", default=DEFAULT_BENCHMARKS, help="comma-separated eval CLIs (default rewardbench)")
     p.add_argument("--out", type=Path, help="report folder (default HF_DIR-eval beside the model folder)")

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.cli_errors import RunFailed, UserError, run_cli
+from launch.errors import OneLineParser
 
 PROG = "launch/pipeline.sh"
 REPO = Path(__file__).resolve().parents[1]
@@ -257,7 +258,7 @@ def cpu_job(stage: Stage, after: str | None, log_dir: Path) -> list[str]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    p = OneLineParser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("model", choices=sorted(MODELS), help="which paper model's chain")
     p.add_argument("--data-args", default="", help="flags for data_prep/build_parquet.py (e.g. '--inputs x.jsonl')")
     p.add_argument("--distill-args", default="", help="flags for data_prep/distill.py (teacher URL, model, key var)")

@@ -26,7 +26,7 @@ from infra.cli_errors import run_cli
 from infra.redaction import is_secret_name, redact, secret_values
 from launch.checks import check_node_env, check_recipe, print_warnings
 from launch.echo import describe
-from launch.errors import Cancelled, LaunchError, SubmitError
+from launch.errors import Cancelled, LaunchError, OneLineParser, SubmitError
 from launch.inputs import missing_inputs, missing_sentence, read_inputs
 from launch.settings import KNOBS, Settings, absolute, effective_python, flag_dest, resolve_settings, switch
 from launch.slurm_args import resources_of, sbatch_argv, signal_seconds
@@ -45,7 +45,7 @@ NOT_SECRETS = ("PWD", "OLDPWD")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="launch/<recipe>.sh", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="launch/<recipe>.sh", description=__doc__.splitlines()[0])
     p.add_argument("recipe", help="a recipe in recipes/, e.g. rl_qwen7b")
     p.add_argument("overrides", nargs="*", help="Hydra overrides key=value, passed to verl")
     p.add_argument("--validate", action="store_true", help="check every node and the config instead of training")

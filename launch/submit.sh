@@ -11,8 +11,12 @@
 # Everything after the flags is passed to verl as Hydra overrides.
 set -euo pipefail
 
-if [ "$#" -lt 1 ] || [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then  # asked for: exit 0; no recipe at all: exit 2
   sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  exit 0
+fi
+if [ "$#" -lt 1 ]; then
+  echo "launch/submit.sh: error: no recipe given; pass one, e.g. bash launch/submit.sh rl_qwen7b (--help for more)." >&2
   exit 2
 fi
 

@@ -11,6 +11,7 @@ import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from infra.cli_errors import run_cli
 from recipes.compose import compose_recipe, list_recipes
@@ -37,8 +38,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_cli(_main, argv, prog=PROG)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one RecipeError sentence (exit 2 through run_cli), not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        raise RecipeError(f"{message}; see {self.prog} --help.")
+
+
 def _main(argv: Sequence[str] | None) -> int:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser = _Parser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("recipe", help=f"one of: {', '.join(list_recipes())}")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. trainer.nnodes=2 size=14b")
     parser.add_argument("--manifest", type=Path, help="data manifest.json (default: beside data.train_files)")
