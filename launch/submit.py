@@ -47,7 +47,7 @@ NOT_SECRETS = ("PWD", "OLDPWD")
 def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="launch/<recipe>.sh", description=__doc__.splitlines()[0])
     p.add_argument("recipe", help="a recipe in recipes/, e.g. rl_qwen7b")
-    p.add_argument("overrides", nargs="*", help="Hydra overrides key=value, passed to verl")
+    p.add_argument("overrides", nargs="*", default=[], help="Hydra overrides key=value, passed to verl")
     p.add_argument("--validate", action="store_true", help="check every node and the config instead of training")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and commands, submit nothing")
     p.add_argument("--local", action="store_true", help="run on this machine with a local Ray node, no Slurm")

@@ -48,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
 def _main(argv: Sequence[str] | None) -> int:
     parser = _Parser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("recipe", help=f"one of: {', '.join(list_recipes())}")
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. trainer.nnodes=2 size=14b")
+    parser.add_argument("overrides", nargs="*", default=[], help="Hydra overrides, e.g. trainer.nnodes=2 size=14b")
     parser.add_argument("--manifest", type=Path, help="data manifest.json (default: beside data.train_files)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)

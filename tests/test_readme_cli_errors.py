@@ -69,6 +69,7 @@ def test_bad_flags_are_one_line_exit_2(name: str, cli: Callable[[Sequence[str]],
     assert err.count("\n") == 1, err  # one line: no usage block before it
     assert "usage:" not in err and "Traceback" not in err
     assert named in err and "--help" in err  # names the bad input and where the flags are listed
+    assert "overrides" not in err  # the Hydra overrides are optional: never reported as required
 
 
 def test_submit_sh_help_exits_0_and_no_recipe_exits_2(repo_root: Path) -> None:
