@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.cli_errors import RunFailed, UserError, run_cli
+from infra.hub import looks_like_hub_id
 from launch.errors import OneLineParser
 
 PROG = "launch/pipeline.sh"
@@ -133,8 +134,11 @@ def _local_paths(text: str) -> list[str]:
     """Local files named in pass-through flags (``x.jsonl``, ``name=./dir``); hub names are left alone."""
     found = []
     for token in shlex.split(text):
-        value = token.split("=", 1)[1] if "=" in token and not token.startswith("-") else token
-        if value.startswith(("/", "./", "../", "~")) or re.search(r"\.(jsonl|json|parquet)$", value):
+        named = "=" in token and not token.startswith("-")
+        value = token.split("=", 1)[1] if named else token
+        # a NAME=VALUE source is a hub id (owner/name) or else a local folder or file, which must exist now
+        local_source = named and value and not looks_like_hub_id(value)
+        if local_source or value.startswith(("/", "./", "../", "~")) or re.search(r"\.(jsonl|json|parquet)$", value):
             found.append(os.path.expanduser(value))
     return found
 
@@ -193,6 +197,12 @@ def _teacher_key_problems(distill_args: str) -> list[str]:
     if "--teacher-url" not in tokens or "--teacher-model" not in tokens:
         return ["distill: --distill-args must name the teacher (--teacher-url URL --teacher-model NAME ...)"]
     problems = []
+    for flag in ("--teacher-url", "--fix-teacher-url"):
+        if flag in tokens and tokens.index(flag) + 1 < len(tokens):
+            url = tokens[tokens.index(flag) + 1]
+            if not re.match(r"^https?://[^/\s]+", url):
+                problems.append(f"distill: {flag} {url!r} is not an http(s) URL; pass the server's base URL "
+                                "(e.g. http://127.0.0.1:8000/v1)")
     for flag in ("--api-key-env", "--fix-api-key-env"):
         if flag in tokens and tokens.index(flag) + 1 < len(tokens):
             var = tokens[tokens.index(flag) + 1]

@@ -104,6 +104,10 @@ BAD = [
     ("from_rl", "skips the SFT export but"),
     # the output folder does not exist
     ("no_out", "chain: output dir"),
+    # a mix source given as a bare folder name that is not there (not owner/name, so not a hub id)
+    ("missing_source_dir", "data: DIR does not exist"),
+    # the README's placeholder left in as the teacher URL
+    ("teacher_url_placeholder", "distill: --teacher-url 'URL' is not an http(s) URL"),
 ]
 
 
@@ -126,6 +130,10 @@ def test_inputs_are_checked_before_submission(repo_root, tiny_model_dir, tmp_pat
         argv[2] = "/nonexistent/base"
     if case == "from_rl":
         argv += ["--from", "rl"]
+    if case == "missing_source_dir":
+        argv[4] = "--mix rm_r1 --source skywork=DIR"
+    if case == "teacher_url_placeholder":
+        argv[6] = argv[6].replace(argv[6].split()[1], "URL", 1)
     assert run_cli(main, argv, prog="launch/pipeline.sh") == 2
     captured = capsys.readouterr()
     assert captured.err.startswith("launch/pipeline.sh: error: Not submitting the qwen7b chain: ")
