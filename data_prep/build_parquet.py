@@ -92,7 +92,7 @@ def make_parser() -> argparse.ArgumentParser:
     add("--chat-template-kwargs", type=_json_object, default={}, metavar="JSON",
         help='extra apply_chat_template arguments, e.g. \'{"enable_thinking": true}\'; used by the length filter '
         "and recorded in the manifest for the recipes")
-    add("--no-progress", action="store_true", help="hide progress bars")
+    add("--no-progress", action="store_true", help="hide progress bars (they show only on a terminal)")
     return parser
 
 
@@ -161,7 +161,7 @@ def options_from_args(args: argparse.Namespace) -> BuildOptions:
         tokenizer=args.tokenizer,
         max_prompt_length=max_len,
         chat_template_kwargs=args.chat_template_kwargs,
-        progress=not args.no_progress,
+        progress=not args.no_progress and sys.stderr.isatty(),  # a piped stderr keeps errors to one line
     )
 
 

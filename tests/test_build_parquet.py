@@ -236,3 +236,12 @@ def test_a_missing_tokenizer_is_a_one_sentence_error(tmp_path: Path) -> None:
     with pytest.raises(TokenizerError, match="neither a model folder nor in the local hub cache"):
         build(_options(tmp_path / "o", tokenizer=str(tmp_path / "no-model"), max_prompt_length=100))
     assert not (tmp_path / "o").exists()
+
+
+def test_a_piped_stderr_gets_no_progress_bars(repo_root: Path, tmp_path: Path) -> None:
+    # a captured stderr holds only real messages (progress bars are for terminals)
+    pairs = repo_root / "preflight" / "samples" / "pairs.jsonl"
+    done = subprocess.run([sys.executable, "data_prep/build_parquet.py", "--inputs", str(pairs), "--out",
+                           str(tmp_path / "out")], cwd=repo_root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "it/s" not in done.stderr and "rows/s" not in done.stderr and "\r" not in done.stderr
