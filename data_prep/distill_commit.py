@@ -20,24 +20,20 @@ never silently replaces or joins the first.
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import fcntl
 import json
 import os
-import shutil
-import tempfile
+import tempfile  # noqa: F401  (the staging folder is made by output_tree through it; tests patch it here)
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from data_prep.errors import DataPrepError
-from infra.atomic_files import current_umask, write_text_atomic
+from data_prep.output_tree import StagedSwap, first_existing, fsync_path, not_a_folder, reason, recover_stages
+from infra.atomic_files import current_umask
 from infra.cli_errors import RunFailed
 
 STAGE_PREFIX = ".commit-"
-JOURNAL = "journal.json"
 IDENTITY_KEY = "output_identity"  # where the identity lives in a manifest's config
 
 
@@ -45,30 +41,24 @@ class OutputError(DataPrepError):
     """An output folder that cannot be used (a file, read-only, in use, or holding another dataset)."""
 
 
-class OutputFiles:
+class OutputFiles(StagedSwap):
     """A set of files committed into ``folder`` together (see the module doc)."""
+
+    prefix = STAGE_PREFIX
+    journal_key = "existed"
 
     def __init__(self, folder: str | os.PathLike[str], managed: Sequence[str], identity: Mapping[str, Any],
                  flag: str = "--out") -> None:
-        self.folder = Path(folder)
+        super().__init__(folder)
+        self.folder = self.root
         self.managed = tuple(managed)
         self.identity = dict(identity)
         self.flag = flag
-        self.stage: Path | None = None
-        self._lock: int | None = None
-        self._created: list[Path] = []
-        self._committed = False
 
     def __enter__(self) -> OutputFiles:
         check_folder(self.folder, self.flag)
-        self._created = [p for p in (self.folder, *self.folder.parents) if not p.exists()]
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._lock = _lock(self.folder, self.flag)
-            recover(self.folder)
-            check_identity(self.folder, self.managed, self.identity, self.flag)
-            self.stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=self.folder))
-            (self.stage / "new").mkdir()
+            self._begin()
         except OSError as err:
             self._cleanup()
             raise OutputError(f"{self.flag} {os.fspath(self.folder)!r} cannot be written ({reason(err)}); choose a "
@@ -78,6 +68,19 @@ class OutputFiles:
             raise
         return self
 
+    def _busy(self) -> Exception:
+        return OutputError(f"another run is writing to {self.flag} {os.fspath(self.folder)!r}; wait for it to "
+                           "finish or choose another folder.")
+
+    def _check(self) -> None:
+        check_identity(self.folder, self.managed, self.identity, self.flag)
+
+    def _seal(self, new: Path, names: Sequence[str]) -> None:
+        for path in new.iterdir():
+            os.chmod(path, 0o666 & ~current_umask())
+            fsync_path(path)
+        fsync_path(new)
+
     def path(self, name: str) -> Path:
         """Where to write the new ``name`` (one of the managed names)."""
         assert self.stage is not None and name in self.managed, name
@@ -85,23 +88,7 @@ class OutputFiles:
 
     def commit(self) -> None:
         """Swap the new files in and remove stale managed ones; rolled back on any error before the end."""
-        assert self.stage is not None
-        new = self.stage / "new"
-        for path in new.iterdir():
-            os.chmod(path, 0o666 & ~current_umask())
-            _fsync(path)
-        _fsync(new)
-        existed = {name: (self.folder / name).exists() for name in self.managed}
-        write_text_atomic(self.stage / JOURNAL, json.dumps({"existed": existed}, sort_keys=True) + "\n")
-        (self.stage / "old").mkdir()
-        for name in self.managed:
-            if existed[name]:
-                os.replace(self.folder / name, self.stage / "old" / name)
-            if (new / name).exists():
-                os.replace(new / name, self.folder / name)
-        _fsync(self.folder)
-        os.unlink(self.stage / JOURNAL)  # the commit point
-        self._committed = True
+        self._swap(self.managed)
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
         self._cleanup()
@@ -109,29 +96,13 @@ class OutputFiles:
             raise RunFailed(f"could not write into {self.flag} {os.fspath(self.folder)!r} ({reason(err)}); its old "
                             "contents are unchanged; free space or fix the folder, then run again.") from err
 
-    def _cleanup(self) -> None:
-        try:
-            if self.stage is not None:
-                _undo(self.folder, self.stage)  # a no-op after the commit: the journal is gone
-                shutil.rmtree(self.stage, ignore_errors=True)
-            if not self._committed:
-                for folder in self._created:  # deepest first; rmdir removes only empty folders
-                    with contextlib.suppress(OSError):
-                        folder.rmdir()
-        finally:
-            if self._lock is not None:
-                os.close(self._lock)  # closing the descriptor drops the flock
-                self._lock = None
-
 
 def check_folder(folder: Path, flag: str = "--out") -> None:
     """Refuse a folder that is a file, or inside one, before anything is read or asked."""
-    probe = folder
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        where = "is a file" if probe == folder else f"is inside {os.fspath(probe)!r}, which is a file"
+    where = not_a_folder(folder)
+    if where:
         raise OutputError(f"{flag} {os.fspath(folder)!r} {where}; pass a folder.")
+    probe = first_existing(folder)
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
         raise OutputError(f"{flag} {os.fspath(folder)!r} cannot be written ({unwritable(probe)}); choose a "
                           "writable folder.")
@@ -193,54 +164,4 @@ def _short(value: Any) -> str:
 
 def recover(folder: Path) -> list[Path]:
     """Roll back a swap a killed run left half done and remove stale staging folders (hold the lock)."""
-    removed = []
-    for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
-        if entry.is_dir() and not entry.is_symlink() and entry.name.startswith(STAGE_PREFIX):
-            _undo(folder, entry)
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
-    return removed
-
-
-def _undo(folder: Path, stage: Path) -> None:
-    journal = stage / JOURNAL
-    if not journal.exists():
-        return
-    existed: dict[str, bool] = json.loads(journal.read_text(encoding="utf-8"))["existed"]
-    for name, was in existed.items():
-        final, old = folder / name, stage / "old" / name
-        if old.exists():  # moved aside: whatever stands in its place now is new
-            os.replace(old, final)
-        elif not was and final.exists() and not (stage / "new" / name).exists():  # new where none was before
-            final.unlink()
-    _fsync(folder)
-    journal.unlink()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError as err:  # some file systems cannot fsync a folder; the renames are still atomic
-        if err.errno not in (errno.EINVAL, errno.ENOTSUP):
-            raise
-    finally:
-        os.close(fd)
-
-
-def _lock(folder: Path, flag: str) -> int:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise OutputError(f"another run is writing to {flag} {os.fspath(folder)!r}; wait for it to finish or "
-                          "choose another folder.") from None
-    return fd
-
-
-def reason(err: OSError) -> str:
-    """A full disk, a read-only file system, or the OS's own words, in lower case."""
-    return {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
-            errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied"}.get(
-        err.errno or -1, (err.strerror or str(err)).lower())
+    return recover_stages(folder, STAGE_PREFIX, OutputFiles.journal_key)

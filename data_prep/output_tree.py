@@ -14,6 +14,10 @@ commit point). Each rename is atomic, the sequence is not, so:
 
 Two builds into one ``--out`` at once would undo each other, so the folder is locked (``flock`` on the
 folder itself: no lock file to leave behind, and a killed holder releases it).
+
+The mechanism itself (stage, journal, lock, swap, undo, recover) is :class:`StagedSwap`, which
+:mod:`data_prep.distill_commit` also builds on for its output files; :class:`OutputTree` is the
+variant-folder flavour of it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -39,30 +44,109 @@ JOURNAL = "journal.json"
 _LEGACY = re.compile(r"^\.[a-z0-9][a-z0-9_.-]{0,63}\.(tmp|old)-[a-z0-9_]{8}$")
 
 
-class OutputTree:
+class StagedSwap:
+    """Entries staged in ``{folder}/{prefix}XXXX/new/`` and swapped into ``folder`` together behind a journal.
+
+    Subclasses set ``prefix`` and ``journal_key`` (the journal's on-disk format), say what a busy lock
+    raises (:meth:`_busy`) and may seal the new entries before the swap (:meth:`_seal`).
+    """
+
+    prefix = STAGE_PREFIX
+    journal_key = "variants"
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.root = Path(folder)
+        self.stage: Path | None = None
+        self._lock: int | None = None
+        self._created: list[Path] = []  # folders this run made (removed again if nothing is committed)
+        self._committed = False
+
+    def _begin(self) -> None:
+        """Create and lock ``folder``, undo what a killed run left, check it, then make the staging folder."""
+        self._created = [p for p in (self.root, *self.root.parents) if not p.exists()]
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = lock_folder(self.root)
+        if self._lock is None:
+            raise self._busy()
+        self._recover()
+        self._check()
+        self.stage = Path(tempfile.mkdtemp(prefix=self.prefix, dir=self.root))
+        (self.stage / "new").mkdir()
+
+    def _busy(self) -> Exception:
+        raise NotImplementedError
+
+    def _check(self) -> None:
+        """Refuse the locked, recovered folder before anything is staged (nothing by default)."""
+
+    def _recover(self) -> None:
+        recover_stages(self.root, self.prefix, self.journal_key)
+
+    def _seal(self, new: Path, names: Sequence[str]) -> None:
+        """Make the staged entries durable before they are swapped in."""
+        for name in names:
+            fsync_tree(new / name)
+
+    def _swap(self, names: Sequence[str]) -> None:
+        """Swap ``names`` in (those not staged are removed); on any error the old ones are put back later."""
+        assert self.stage is not None, "use it as a context manager"
+        new = self.stage / "new"
+        self._seal(new, names)
+        existed = {name: (self.root / name).exists() for name in names}
+        write_text_atomic(self.stage / JOURNAL, json.dumps({self.journal_key: existed}, sort_keys=True) + "\n")
+        (self.stage / "old").mkdir()
+        for name in names:
+            if existed[name]:
+                os.replace(self.root / name, self.stage / "old" / name)
+            if (new / name).exists():
+                os.replace(new / name, self.root / name)
+        fsync_path(self.root)
+        os.unlink(self.stage / JOURNAL)  # the commit point: from here on the new entries stand
+        self._committed = True
+
+    def _cleanup(self) -> None:
+        """Put back whatever was not committed, remove the staging folder, release the lock."""
+        try:
+            if self.stage is not None:
+                undo(self.root, self.stage, self.journal_key)  # a no-op after commit: the journal is gone
+                shutil.rmtree(self.stage, ignore_errors=True)
+            if not self._committed:
+                for folder in self._created:  # deepest first; rmdir only removes empty folders
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor drops the flock
+            self._lock = None
+
+
+class OutputTree(StagedSwap):
     """``with OutputTree(out) as tree:`` write into :meth:`folder`, then :meth:`commit` (else nothing lands)."""
 
     def __init__(self, out: str | os.PathLike[str]) -> None:
-        self.out = Path(out)
-        self.stage: Path | None = None
-        self._lock: int | None = None
-        self._created: list[Path] = []  # folders this build made (removed again if nothing is committed)
+        super().__init__(out)
+        self.out = self.root
         self._variants: list[str] = []
-        self._committed = False
 
     def __enter__(self) -> OutputTree:
         check_out(self.out)
-        self._created = [p for p in (self.out, *self.out.parents) if not p.exists()]
         try:
-            self.out.mkdir(parents=True, exist_ok=True)
-            self._lock = _lock(self.out)
-            recover(self.out)
-            self.stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=self.out))
+            self._begin()
         except OSError as err:
             self._release()
-            raise BuildError(f"--out {os.fspath(self.out)!r} cannot be written ({_reason(err)}); "
+            raise BuildError(f"--out {os.fspath(self.out)!r} cannot be written ({reason(err)}); "
                              "choose a writable folder.") from err
         return self
+
+    def _busy(self) -> Exception:
+        return BuildError(f"another build is writing to --out {os.fspath(self.out)!r}; wait for it to finish or "
+                          "choose another --out.")
+
+    def _recover(self) -> None:
+        recover(self.out)
 
     def folder(self, variant: str) -> Path:
         """The staging folder for ``variant`` (created empty)."""
@@ -74,34 +158,13 @@ class OutputTree:
 
     def commit(self) -> None:
         """Swap every staged variant in; on any error the old folders are put back before it propagates."""
-        assert self.stage is not None, "use OutputTree as a context manager"
-        for variant in self._variants:
-            _fsync_tree(self.stage / "new" / variant)
-        had_old = {v: (self.out / v).exists() for v in self._variants}
-        write_text_atomic(self.stage / JOURNAL, json.dumps({"variants": had_old}, sort_keys=True) + "\n")
-        (self.stage / "old").mkdir()
-        for variant in self._variants:
-            if had_old[variant]:
-                os.replace(self.out / variant, self.stage / "old" / variant)
-            os.replace(self.stage / "new" / variant, self.out / variant)
-        _fsync_dir(self.out)
-        os.unlink(self.stage / JOURNAL)  # the commit point: from here on the new tree stands
-        self._committed = True
+        self._swap(self._variants)
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
         """Put back whatever the build had not committed; a write error becomes one sentence (exit 1)."""
-        try:
-            if self.stage is not None:
-                _undo(self.out, self.stage)  # a no-op after commit: the journal is gone
-                shutil.rmtree(self.stage, ignore_errors=True)
-            if not self._committed:
-                for folder in self._created:  # deepest first; rmdir only removes empty folders
-                    with contextlib.suppress(OSError):
-                        folder.rmdir()
-        finally:
-            self._release()
+        self._cleanup()
         if isinstance(err, OSError) and self._is_write_error(err):
-            raise RunFailed(f"could not write the build into --out {os.fspath(self.out)!r} ({_reason(err)}); "
+            raise RunFailed(f"could not write the build into --out {os.fspath(self.out)!r} ({reason(err)}); "
                             "the old contents are unchanged; free space or fix the folder, then run again.") from err
 
     def _is_write_error(self, err: OSError) -> bool:
@@ -110,20 +173,27 @@ class OutputTree:
             return True
         return bool(err.filename) and Path(os.fspath(err.filename)).resolve().is_relative_to(self.out.resolve())
 
-    def _release(self) -> None:
-        if self._lock is not None:
-            os.close(self._lock)  # closing the descriptor drops the flock
-            self._lock = None
-
 
 def check_out(out: Path) -> None:
     """Refuse an ``--out`` that is a file, or inside one, before anything is read."""
-    probe = out
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        where = "is a file" if probe == out else f"is inside {os.fspath(probe)!r}, which is a file"
+    where = not_a_folder(out)
+    if where:
         raise BuildError(f"--out {os.fspath(out)!r} {where}; pass a folder (one subfolder per variant).")
+
+
+def not_a_folder(folder: Path) -> str | None:
+    """Why ``folder`` can never be a folder (it "is a file" or "is inside ..., which is a file"), else None."""
+    probe = first_existing(folder)
+    if probe.is_dir():
+        return None
+    return "is a file" if probe == folder else f"is inside {os.fspath(probe)!r}, which is a file"
+
+
+def first_existing(path: Path) -> Path:
+    """``path`` or its nearest parent that exists."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 def recover(out: str | os.PathLike[str]) -> list[Path]:
@@ -132,36 +202,41 @@ def recover(out: str | os.PathLike[str]) -> list[Path]:
     Call only while holding the folder's lock (as :class:`OutputTree` does). Returns what it removed.
     """
     root = Path(out)
+    removed = recover_stages(root, STAGE_PREFIX, OutputTree.journal_key)
+    for entry in sorted(root.iterdir()) if root.is_dir() else ():
+        if entry.is_dir() and not entry.is_symlink() and _LEGACY.match(entry.name):
+            _undo_legacy(root, entry)
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return sorted(removed)
+
+
+def recover_stages(root: Path, prefix: str, journal_key: str) -> list[Path]:
+    """Roll back the swap of every ``{prefix}*`` staging folder in ``root`` and delete them (hold the lock)."""
     removed = []
     for entry in sorted(root.iterdir()) if root.is_dir() else ():
-        if not entry.is_dir() or entry.is_symlink():
-            continue
-        if entry.name.startswith(STAGE_PREFIX):
-            _undo(root, entry)
-        elif _LEGACY.match(entry.name):
-            _undo_legacy(root, entry)
-        else:
-            continue
-        shutil.rmtree(entry, ignore_errors=True)
-        removed.append(entry)
+        if entry.is_dir() and not entry.is_symlink() and entry.name.startswith(prefix):
+            undo(root, entry, journal_key)
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
     return removed
 
 
-def _undo(out: Path, stage: Path) -> None:
+def undo(root: Path, stage: Path, journal_key: str) -> None:
     """Roll back the renames the journal in ``stage`` announced (any prefix of them may have happened)."""
     journal = stage / JOURNAL
     if not journal.exists():
         return
-    had_old: dict[str, bool] = json.loads(journal.read_text(encoding="utf-8"))["variants"]
-    for variant, existed in had_old.items():
-        final, old, new = out / variant, stage / "old" / variant, stage / "new" / variant
-        if old.exists():  # the old folder was moved aside; what stands in its place (if anything) is new
+    existed: dict[str, bool] = json.loads(journal.read_text(encoding="utf-8"))[journal_key]
+    for name, was in existed.items():
+        final, old, new = root / name, stage / "old" / name, stage / "new" / name
+        if old.exists():  # the old entry was moved aside; what stands in its place (if anything) is new
             if final.exists():
                 _discard(final, stage)
             os.replace(old, final)
-        elif not existed and final.exists() and not new.exists():  # a new folder where none was before
+        elif not was and final.exists() and not new.exists():  # a new entry where none was before
             _discard(final, stage)
-    _fsync_dir(out)
+    fsync_path(root)
     journal.unlink()
 
 
@@ -172,24 +247,23 @@ def _undo_legacy(out: Path, entry: Path) -> None:
         os.replace(entry / variant, out / variant)
 
 
-def _discard(folder: Path, stage: Path) -> None:
+def _discard(path: Path, stage: Path) -> None:
+    """Move ``path`` (a file or a folder) into ``stage``, which is deleted afterwards."""
     trash = Path(tempfile.mkdtemp(prefix="discard-", dir=stage))
-    os.replace(folder, trash / folder.name)
+    os.replace(path, trash / path.name)
 
 
-def _fsync_tree(folder: Path) -> None:
+def fsync_tree(folder: Path) -> None:
+    """fsync every file under ``folder``, then the folder itself."""
     for path in folder.rglob("*"):
         if path.is_file():
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-    _fsync_dir(folder)
+            fsync_path(path)
+    fsync_path(folder)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """fsync a file or a folder."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     except OSError as err:  # some file systems cannot fsync a folder; the renames are still atomic
@@ -199,18 +273,19 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _lock(out: Path) -> int:
-    fd = os.open(out, os.O_RDONLY)
+def lock_folder(folder: Path) -> int | None:
+    """An ``flock`` on ``folder`` (close the descriptor to drop it), or None when another run holds it."""
+    fd = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise BuildError(f"another build is writing to --out {os.fspath(out)!r}; wait for it to finish or "
-                         "choose another --out.") from None
+        return None
     return fd
 
 
-
-def _reason(err: OSError) -> str:
+def reason(err: OSError) -> str:
+    """A full disk, a read-only file system, or the OS's own words, in lower case."""
     return {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
-            errno.EROFS: "the file system is read-only"}.get(err.errno or -1, (err.strerror or str(err)).lower())
+            errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied"}.get(
+        err.errno or -1, (err.strerror or str(err)).lower())
