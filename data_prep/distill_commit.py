@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile  # noqa: F401  (the staging folder is made by output_tree through it; tests patch it here)
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType

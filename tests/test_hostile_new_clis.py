@@ -222,12 +222,12 @@ def test_distill_out_that_is_a_file_is_refused_before_any_request(judge, source,
 
 
 def test_distill_read_only_out_is_refused_before_any_request(judge, source, tmp_path, capsys, monkeypatch) -> None:
-    import data_prep.distill_commit as commit
+    import tempfile
 
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / "sft"))
 
-    monkeypatch.setattr(commit.tempfile, "mkdtemp", read_only)
+    monkeypatch.setattr(tempfile, "mkdtemp", read_only)  # where the staging folder is made
     judge.reset()
     code, _, err = _call(distill.main, _distill(judge, source, tmp_path / "sft"), capsys)
     assert code == 2 and "read-only" in _one_sentence(err) and judge.call_count == 0
