@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from data_prep.adapters import parse_input_spec
 from data_prep.benchmark_prompts import BENCHMARKS, parse_benchmark_spec
@@ -29,18 +29,17 @@ from data_prep.mix import Mix, builtin_mixes, load_mix, with_overrides
 from data_prep.options import DEFAULT_MAX_PROMPT_LENGTH, DEFAULT_OUT, DEFAULT_VAL_SIZE, MAX_SEED, BuildOptions
 from data_prep.pipeline import BuildResult, build, describe
 from data_prep.prompts import PROMPT_VERSION, VARIANTS
-from infra.cli_errors import run_cli
+from infra.cli_errors import OneLineParser, run_cli
 
 __all__ = ["build", "cli", "main"]
 SAMPLES = Path(__file__).resolve().parents[1] / "preflight" / "samples" / "pairs.jsonl"  # synthetic, shipped
 PROG = "build_parquet"
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad flag is one line through the project's convention (exit 2), not usage + error."""
+class _Parser(OneLineParser):
+    """argparse errors as one BuildError sentence (exit 2)."""
 
-    def error(self, message: str) -> NoReturn:
-        raise BuildError(f"{message}; run with --help to see every flag.")
+    error_class = BuildError
 
 
 def make_parser() -> argparse.ArgumentParser:

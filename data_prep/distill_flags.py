@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from data_prep.errors import DataPrepError
+from infra.cli_errors import OneLineParser
 
 MAX_SEED = 2**63 - 1  # seeds are stored in rows' extra_info as parquet int64
 _PATH_MAX, _NAME_MAX = 4096, 255  # Linux's limits; longer paths fail with ENAMETOOLONG
@@ -37,11 +38,10 @@ class FlagError(DataPrepError):
     """A flag value that cannot work; the message names the flag and the fix."""
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """argparse whose errors are one sentence through run_cli (exit 2), not a usage dump."""
+class OneLineParser(OneLineParser):
+    """argparse errors as one FlagError sentence (exit 2)."""
 
-    def error(self, message: str) -> NoReturn:
-        raise FlagError(f"{message}; see {self.prog} --help.")
+    error_class = FlagError
 
 
 def path_problem(text: str) -> str | None:

@@ -11,7 +11,6 @@ import argparse
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from eval.benchmark import Benchmark
 from eval.budgets import apply_budget
@@ -24,14 +23,13 @@ from eval.report import EvalRun, write_reports
 from eval.report_text import console_summary
 from eval.run_identity import check_identity, identity_of, record_identity
 from eval.shards import parsed_shard, shard_data
-from infra.cli_errors import run_cli
+from infra.cli_errors import OneLineParser, run_cli
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with its errors as one-sentence EvalErrors (exit 2 through run_cli, no usage dump)."""
+class _Parser(OneLineParser):
+    """argparse errors as one EvalError sentence (exit 2)."""
 
-    def error(self, message: str) -> NoReturn:
-        raise EvalError(f"{message}; see {self.prog} --help.")
+    error_class = EvalError
 
 
 def make_parser(benchmark: Benchmark, prog: str, doc: str | None) -> argparse.ArgumentParser:

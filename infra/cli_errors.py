@@ -26,9 +26,11 @@ which prints that sentence (never a traceback) and returns the documented code.
 
 from __future__ import annotations
 
+import argparse
 import errno
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -61,6 +63,18 @@ class RunFailed(RuntimeError):
     """The run could not finish for a reason outside the user's input; exits 1 with the message only."""
 
     exit_code: int = EXIT_FAILED
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one sentence (exit 2 through :func:`run_cli`), not a usage dump.
+
+    A package sets ``error_class`` to its own :class:`UserError` subclass.
+    """
+
+    error_class: type[UserError] = UserError
+
+    def error(self, message: str) -> NoReturn:
+        raise self.error_class(f"{message}; see {self.prog} --help.")
 
 
 def describe_os_error(err: OSError) -> str:

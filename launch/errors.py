@@ -8,10 +8,7 @@ infra only): the orchestrator imports this on a node's system Python.
 
 from __future__ import annotations
 
-import argparse
-from typing import NoReturn
-
-from infra.cli_errors import EXIT_INTERRUPTED, RunFailed, UserError
+from infra.cli_errors import EXIT_INTERRUPTED, OneLineParser, RunFailed, UserError
 
 
 class LaunchError(UserError):
@@ -40,8 +37,7 @@ class Cancelled(RunFailed):
     exit_code = EXIT_INTERRUPTED
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """argparse whose errors are one LaunchError sentence (exit 2 through run_cli), not a usage dump."""
+class OneLineParser(OneLineParser):
+    """argparse errors as one LaunchError sentence (exit 2)."""
 
-    def error(self, message: str) -> NoReturn:
-        raise LaunchError(f"{message}; see {self.prog} --help.")
+    error_class = LaunchError

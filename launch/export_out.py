@@ -25,9 +25,9 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
 
 from infra.atomic_files import current_umask
+from infra.cli_errors import OneLineParser
 from infra.redaction import MASK, is_secret_name, redact_then_cut, strip_userinfo
 from launch.export_layout import ExportError
 
@@ -36,11 +36,10 @@ _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """argparse whose errors are one ExportError sentence (exit 2 through run_cli), not a usage dump."""
+class OneLineParser(OneLineParser):
+    """argparse errors as one ExportError sentence (exit 2)."""
 
-    def error(self, message: str) -> NoReturn:
-        raise ExportError(f"{message}; see {self.prog} --help.")
+    error_class = ExportError
 
 
 def path_arg(text: str) -> Path:

@@ -7,13 +7,11 @@ not exist), one sentence and no traceback; 130 on Ctrl-C.
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
-from infra.cli_errors import run_cli
+from infra.cli_errors import OneLineParser, run_cli
 from recipes.compose import compose_recipe, list_recipes
 from recipes.errors import RecipeError
 from recipes.plan import format_plan
@@ -38,11 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_cli(_main, argv, prog=PROG)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse whose errors are one RecipeError sentence (exit 2 through run_cli), not a usage dump."""
+class _Parser(OneLineParser):
+    """argparse errors as one RecipeError sentence (exit 2)."""
 
-    def error(self, message: str) -> NoReturn:
-        raise RecipeError(f"{message}; see {self.prog} --help.")
+    error_class = RecipeError
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -70,7 +70,7 @@ CASES = [
     # a directory passed to --inputs is a folder, not "does not exist"
     ("sub/in.jsonl", _jsonl(GOOD), ["--inputs", "sub"], "input 'sub' passed to --inputs is a folder"),
     # an unknown flag: one line too, not usage + error
-    ("in.jsonl", _jsonl(GOOD), ["--bogus"], "unrecognized arguments: --bogus; run with --help"),
+    ("in.jsonl", _jsonl(GOOD), ["--bogus"], "unrecognized arguments: --bogus; see python"),
     # a mix file in latin-1, and one nested too deeply for yaml
     ("mix.yaml", "name: caf\xe9\n".encode("latin-1"), ["--mix", "mix.yaml"], "mix 'mix.yaml' is not UTF-8 text"),
     ("mix.yaml", b"sources: " + b"[" * 50_000 + b"]" * 50_000, ["--mix", "mix.yaml"], "nests too deeply to read"),
