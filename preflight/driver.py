@@ -20,6 +20,7 @@ from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.cli_errors import OneLineParser, run_cli
 from preflight import benchmarks_stage, data_stage, distill_stage, eval_stage, launch_stage, reward_stage
 
 DEFAULT_WORK_DIR = Path("outputs") / "preflight"
@@ -100,7 +101,8 @@ def run(stages: list[Stage], work_dir: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     names = [s.name for s in STAGES]
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(prog="python -m preflight", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--work-dir", type=Path, default=DEFAULT_WORK_DIR, help=f"scratch folder (default {DEFAULT_WORK_DIR})"
     )
@@ -112,4 +114,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main, prog="python -m preflight"))

@@ -16,7 +16,6 @@ root (munge runs as the ``munge`` user).
 
 from __future__ import annotations
 
-import argparse
 import os
 import pwd
 import shutil
@@ -29,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.cli_errors import RunFailed, run_cli
+from infra.cli_errors import OneLineParser, RunFailed, run_cli
 from launch.ray_node import free_ports
 
 BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "scontrol", "sinfo", "srun")
@@ -271,7 +270,7 @@ def _stop_pid_file(path: Path, grace: float = 15.0) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m testkit.local_slurm", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m testkit.local_slurm", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["start", "stop"])
     parser.add_argument("--state", type=Path, required=True, help="state folder (short path, e.g. /tmp/slurm-dev)")
     parser.add_argument("--nodes", type=int, default=2)

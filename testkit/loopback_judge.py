@@ -25,7 +25,6 @@ of stdout and serves until SIGINT/SIGTERM or ``--max-seconds``.
 
 from __future__ import annotations
 
-import argparse
 import errno
 import json
 import os
@@ -39,7 +38,7 @@ from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from infra.cli_errors import UserError, run_cli
+from infra.cli_errors import OneLineParser, UserError, run_cli
 from testkit.loopback_policies import POLICY_NAMES, ExtractionError, Policy, make_policy
 from testkit.loopback_protocol import (
     CallRecord,
@@ -255,7 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point: serve a scripted judge and print its base URL."""
-    parser = argparse.ArgumentParser(prog="python -m testkit.loopback_judge", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m testkit.loopback_judge", description=__doc__.splitlines()[0])
     parser.add_argument("--policy", choices=POLICY_NAMES, default="always_a")
     parser.add_argument("--marker", help="marker string for --policy marker")
     parser.add_argument("--fallback", choices=("A", "B"), default="A", help="label when the policy cannot decide")

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.cli_errors import OneLineParser, run_cli
 from testkit.synthetic_text import TextMaker
 
 # Skywork subsets kept by the paper, with their counts (docs/rm_r1_method.md); magpie_ultra is dropped.
@@ -191,7 +192,7 @@ def _write_jsonl(rows: list[dict[str, Any]], path: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write synthetic source folders for a dry run of ``--mix rm_r1``."""
-    parser = argparse.ArgumentParser(prog="python -m testkit.synthetic_sources", description=__doc__,
+    parser = OneLineParser(prog="python -m testkit.synthetic_sources", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path, help="folder to write skywork/, code/ and math/ into")
     parser.add_argument("--scale", type=float, default=0.01, help="fraction of the paper's row counts (default 0.01)")
@@ -203,4 +204,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main, prog="python -m testkit.synthetic_sources"))

@@ -18,6 +18,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from infra.cli_errors import OneLineParser, run_cli
+
 KIT_VERSION = "tiny-qwen2-v1"
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 THINK_TOKENS = ["<think>", "</think>"]
@@ -129,7 +131,8 @@ def tokenizer_fingerprint(tokenizer) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(prog="python -m testkit.tiny_model", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir", help="folder to write the model to (replaced if it exists)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the random weights (default 0)")
     args = parser.parse_args(argv)
@@ -138,4 +141,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main, prog="python -m testkit.tiny_model"))

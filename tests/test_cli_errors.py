@@ -53,3 +53,20 @@ def test_bugs_keep_their_traceback() -> None:
         run_cli(_raiser(ZeroDivisionError()), [], prog="demo")
     with pytest.raises(OSError):  # an OSError nobody could fix from the command line is a bug
         run_cli(_raiser(OSError(errno.EBADF, "Bad file descriptor")), [], prog="demo")
+
+
+@pytest.mark.parametrize("module", [
+    "preflight",  # the preflight driver
+    "testkit.tiny_model",  # the tiny model builder
+    "testkit.synthetic_sources",  # the stand-in hub sources
+    "testkit.loopback_judge",  # the scripted judge server
+    "testkit.local_slurm",  # the local two-node Slurm kit
+])
+def test_kit_clis_say_a_bad_flag_in_one_line(module: str) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", module, "--bogus"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "usage:" not in done.stderr and "Traceback" not in done.stderr
+    assert f"see python -m {module} --help" in done.stderr

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import preflight.driver as preflight
 
 
@@ -40,10 +38,11 @@ def test_failed_stage_fails_the_run_and_shows_its_log(tmp_path: Path, capfd) -> 
 
 
 def test_unknown_stage_name_is_rejected(capsys) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        preflight.main(["--only", "nope"])
-    assert exit_info.value.code == 2
-    assert "invalid choice: 'nope'" in capsys.readouterr().err
+    from infra.cli_errors import run_cli
+
+    assert run_cli(preflight.main, ["--only", "nope"], prog="python -m preflight") == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'nope'" in err and err.count("\n") == 1
 
 
 def test_stages_are_plain_callables_in_one_list() -> None:
