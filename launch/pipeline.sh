@@ -6,16 +6,6 @@
 # Needs RMR1_OUTPUT_DIR (an existing shared folder); see launch/pipeline.py and the README quickstart.
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if [ -n "${RMR1_PYTHON:-}" ]; then
-  python="$RMR1_PYTHON"
-elif [ -x "$repo/.venv/bin/python" ]; then
-  python="$repo/.venv/bin/python"
-else
-  python="python3"
-fi
-if ! "$python" -c 'import launch' 2>/dev/null; then
-  echo "The launcher's Python ($python) cannot import the project; run 'make setup' or 'pip install -e .' in it, or set RMR1_PYTHON." >&2
-  exit 2
-fi
+# shellcheck source=launch/project_python.sh
+source "$(dirname "${BASH_SOURCE[0]}")/project_python.sh"  # sets $python
 exec "$python" -m launch.pipeline "$@"
