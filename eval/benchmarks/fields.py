@@ -14,10 +14,20 @@ eval.errors.EvalError: row 1 has id None; an id must be a non-empty string or a 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from eval.errors import EvalError
+
+
+def object_row(row: Any, columns: Sequence[str], place: str) -> Mapping[str, Any]:
+    """``row`` if it is an object holding every one of ``columns``; else one sentence naming the place."""
+    if not isinstance(row, Mapping):
+        raise EvalError(f"{place} is a {type(row).__name__}; each row must be an object.")
+    missing = [c for c in columns if c not in row]
+    if missing:
+        raise EvalError(f"{place} lacks columns {missing}; rows need {list(columns)}.")
+    return row
 
 
 def row_id(row: Mapping[str, Any], column: str, place: str) -> str:

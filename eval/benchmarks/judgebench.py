@@ -22,9 +22,8 @@ from typing import Any
 
 from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
 from eval.benchmarks.comparisons import Picks, all_picks, items_of, mean, order_rule
-from eval.benchmarks.fields import label_field, row_id, text_field
+from eval.benchmarks.fields import label_field, object_row, row_id, text_field
 from eval.benchmarks.sources import load_located
-from eval.errors import EvalError
 from eval.report_text import pct
 from eval.scoring import ScoredJudgment
 from infra.run_metadata import InputRef
@@ -56,11 +55,7 @@ def load_items(source: str = HUB_NAME, split: str = SPLIT,
 
 
 def _item(row: Any, place: str) -> Item:
-    if not isinstance(row, Mapping):
-        raise EvalError(f"JudgeBench {place} is a {type(row).__name__}; each row must be an object.")
-    missing = [c for c in COLUMNS if c not in row]
-    if missing:
-        raise EvalError(f"JudgeBench {place} lacks columns {missing}; rows need {list(COLUMNS)}.")
+    row = object_row(row, COLUMNS, f"JudgeBench {place}")
     pair_id = row_id(row, "pair_id", f"JudgeBench {place}")
     label_field(row, "label", LABELS, f"JudgeBench {place} (pair {pair_id})")
     text_field(row, "source", f"JudgeBench {place} (pair {pair_id})")

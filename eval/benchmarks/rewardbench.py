@@ -20,7 +20,7 @@ from typing import Any
 
 from data_prep.pairs import PairError, PreferencePair, make_pair
 from eval.benchmark import Benchmark, Comparison, Item, ViewInput, stratified
-from eval.benchmarks.fields import row_id
+from eval.benchmarks.fields import object_row, row_id
 from eval.benchmarks.sources import load_located
 from eval.comparison import SAME_ANSWER
 from eval.errors import EvalError
@@ -65,11 +65,7 @@ def load_items(source: str = HUB_NAME, split: str = SPLIT,
 def row_to_pair(row: Mapping[str, Any], where: str | int) -> PreferencePair:
     """One RewardBench row as a PreferencePair (the subset and model names go into its metadata)."""
     place = f"row {where}" if isinstance(where, int) else where
-    if not isinstance(row, Mapping):
-        raise EvalError(f"RewardBench {place} is a {type(row).__name__}; each row must be an object.")
-    missing = [c for c in COLUMNS if c not in row]
-    if missing:
-        raise EvalError(f"RewardBench {place} lacks columns {missing}; rows need {list(COLUMNS)}.")
+    row = object_row(row, COLUMNS, f"RewardBench {place}")
     item_id = row_id(row, "id", f"RewardBench {place}")
     subset = row["subset"]
     if not isinstance(subset, str) or subset not in SECTION_OF:

@@ -27,7 +27,7 @@ from typing import Any
 
 from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
 from eval.benchmarks.comparisons import Picks, all_picks, every_order, mean, mean_or_none, order_rule
-from eval.benchmarks.fields import label_field, row_id
+from eval.benchmarks.fields import label_field, object_row, row_id
 from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
 from eval.report_text import pct
@@ -60,11 +60,7 @@ def load_items(source: str = HUB_NAME, split: str = SPLIT,
 
 
 def _item(row: Any, place: str) -> Item:
-    if not isinstance(row, Mapping):
-        raise EvalError(f"RewardBench 2 {place} is a {type(row).__name__}; each row must be an object.")
-    missing = [c for c in COLUMNS if c not in row]
-    if missing:
-        raise EvalError(f"RewardBench 2 {place} lacks columns {missing}; rows need {list(COLUMNS)}.")
+    row = object_row(row, COLUMNS, f"RewardBench 2 {place}")
     item_id = row_id(row, "id", f"RewardBench 2 {place}")
     label_field(row, "subset", SUBSETS, f"RewardBench 2 {place} (id {item_id})")
     for side in ("chosen", "rejected"):

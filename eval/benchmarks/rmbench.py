@@ -24,7 +24,7 @@ from typing import Any
 
 from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
 from eval.benchmarks.comparisons import mean, mean_or_none
-from eval.benchmarks.fields import label_field, row_id
+from eval.benchmarks.fields import label_field, object_row, row_id
 from eval.benchmarks.rmbench_report import heatmaps, report_lines
 from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
@@ -59,11 +59,7 @@ def load_items(source: str = HUB_NAME, split: str = SPLIT,
 
 
 def _item(row: Any, place: str) -> Item:
-    if not isinstance(row, Mapping):
-        raise EvalError(f"RM-Bench {place} is a {type(row).__name__}; each row must be an object.")
-    missing = [c for c in COLUMNS if c not in row]
-    if missing:
-        raise EvalError(f"RM-Bench {place} lacks columns {missing}; rows need {list(COLUMNS)}.")
+    row = object_row(row, COLUMNS, f"RM-Bench {place}")
     item_id = row_id(row, "id", f"RM-Bench {place}")
     domain = label_field(row, "domain", DOMAIN_OF, f"RM-Bench {place} (id {item_id})")
     for side in ("chosen", "rejected"):
