@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
+
+if TYPE_CHECKING:
+    from testkit.local_slurm import LocalSlurm
 
 # CI runs hypothesis derandomized so a red build is reproducible; locally it explores new examples.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
@@ -34,3 +41,51 @@ def tiny_tokenizer(tiny_model_dir: Path):
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
+def running_local_slurm(prefix: str, nodes: tuple[str, ...], cluster_env: str) -> Iterator[LocalSlurm]:
+    """A real local Slurm for one test module (``yield from`` it in a module fixture).
+
+    Skips locally without slurm-wlm/munge or root, fails under CI; after the module, every daemon and
+    every process that mentions the cluster's state folder must be gone.
+    """
+    from testkit.local_slurm import INSTALL_HINT, LocalSlurm, missing_binaries, processes_mentioning
+
+    missing = missing_binaries()
+    why = f"{', '.join(missing)} not installed ({INSTALL_HINT})" if missing else None
+    if why is None and os.geteuid() != 0:
+        why = "the local Slurm cluster needs root (munged runs as the munge user)"
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"Slurm tests cannot run in CI: {why}; .ci/system_packages.sh should install them.")
+        pytest.skip(f"real-Slurm tests need {why}")
+    state = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))  # short: munge and Ray socket paths
+    cluster = LocalSlurm(state, nodes=nodes)
+    try:
+        cluster.start()
+        (state / "cluster.env").write_text(cluster_env.format(state=state))
+        yield cluster
+    finally:
+        cluster.stop()
+        daemons = [p for p in state.rglob("*.pid") if _pid_alive(p)]
+        leftovers = processes_mentioning(str(state))
+        shutil.rmtree(state, ignore_errors=True)
+    assert not daemons, f"daemons still running after stop: {daemons}"
+    assert not leftovers, f"processes of the test cluster still running: {leftovers}"
+
+
+def _pid_alive(pid_file: Path) -> bool:
+    text = pid_file.read_text().strip()
+    if not (text.isdigit() and Path(f"/proc/{text}").exists()):
+        return False
+    try:
+        state = Path(f"/proc/{text}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has exited
+
+
+@pytest.fixture(scope="session")
+def local_slurm_cluster():
+    """:func:`running_local_slurm`, for module fixtures: ``yield from local_slurm_cluster(prefix, nodes, env)``."""
+    return running_local_slurm

@@ -91,32 +91,9 @@ def test_bad_requests_fail_before_sbatch(model: Path, capsys, case: str, flags: 
 
 
 @pytest.fixture(scope="module")
-def slurm():
-    import os
-    import shutil
-    import tempfile
-
-    from testkit.local_slurm import INSTALL_HINT, LocalSlurm, missing_binaries, processes_mentioning
-
-    missing = missing_binaries()
-    why = f"{', '.join(missing)} not installed ({INSTALL_HINT})" if missing else None
-    if why is None and os.geteuid() != 0:
-        why = "the local Slurm cluster needs root (munged runs as the munge user)"
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"Slurm tests cannot run in CI: {why}; .ci/system_packages.sh should install them.")
-        pytest.skip(f"real-Slurm eval tests need {why}")
-    state = Path(tempfile.mkdtemp(prefix="rmr1-eval-", dir="/tmp"))
-    cluster = LocalSlurm(state, nodes=("n1", "n2"))
-    try:
-        cluster.start()
-        (state / "cluster.env").write_text("RMR1_CPUS_PER_GPU=1\nRMR1_TIME=00:10:00\nRMR1_SIGNAL_SECONDS=120\n")
-        yield cluster
-    finally:
-        cluster.stop()
-        leftovers = processes_mentioning(str(state))
-        shutil.rmtree(state, ignore_errors=True)
-    assert not leftovers, f"processes of the test cluster still running: {leftovers}"
+def slurm(local_slurm_cluster):
+    yield from local_slurm_cluster("rmr1-eval-", ("n1", "n2"),
+                                   "RMR1_CPUS_PER_GPU=1\nRMR1_TIME=00:10:00\nRMR1_SIGNAL_SECONDS=120\n")
 
 
 def test_two_replicas_on_real_slurm_equal_a_single_run(slurm, tiny_model_dir, repo_root, tmp_path) -> None:

@@ -14,16 +14,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from launch.slurm_jobs import wait_for_job
-from testkit.local_slurm import INSTALL_HINT, LocalSlurm, missing_binaries, processes_mentioning
+from testkit.local_slurm import LocalSlurm
 
 NODES = ("n1", "n2", "n3")
 # Cluster settings for a 2-core test machine: 1 CPU per placeholder GPU (nodes declare 8 CPUs), one Ray CPU.
@@ -62,28 +60,8 @@ print("fake driver: resumed and finished", flush=True)
 
 
 @pytest.fixture(scope="module")
-def slurm() -> Iterator[LocalSlurm]:
-    missing = missing_binaries()
-    why = f"{', '.join(missing)} not installed ({INSTALL_HINT})" if missing else None
-    if why is None and os.geteuid() != 0:
-        why = "the local Slurm cluster needs root (munged runs as the munge user)"
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"Slurm tests cannot run in CI: {why}; .ci/system_packages.sh should install them.")
-        pytest.skip(f"real-Slurm launcher tests need {why}")
-    state = Path(tempfile.mkdtemp(prefix="rmr1-slurm-", dir="/tmp"))  # short: munge and Ray socket paths
-    cluster = LocalSlurm(state, nodes=NODES)
-    try:
-        cluster.start()
-        (state / "cluster.env").write_text(CLUSTER_ENV.format(state=state))
-        yield cluster
-    finally:
-        cluster.stop()
-        daemons = [p for p in state.rglob("*.pid") if _alive(p)]
-        leftovers = processes_mentioning(str(state))
-        shutil.rmtree(state, ignore_errors=True)
-    assert not daemons, f"daemons still running after stop: {daemons}"
-    assert not leftovers, f"processes of the test cluster still running: {leftovers}"
+def slurm(local_slurm_cluster) -> Iterator[LocalSlurm]:
+    yield from local_slurm_cluster("rmr1-slurm-", NODES, CLUSTER_ENV)
 
 
 @pytest.fixture(scope="module")
@@ -223,15 +201,3 @@ def _known_jobs(slurm: LocalSlurm) -> list[str]:
     out = subprocess.run(["squeue", "-h", "-a", "-t", "all", "-o", "%i"], env={**os.environ, **slurm.env},
                          capture_output=True, text=True, check=True)
     return sorted(out.stdout.split())
-
-
-def _alive(pid_file: Path) -> bool:
-    text = pid_file.read_text().strip()
-    return text.isdigit() and Path(f"/proc/{text}").exists() and "Z" not in _proc_state(text)
-
-
-def _proc_state(pid: str) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "Z"

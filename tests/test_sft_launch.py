@@ -16,13 +16,12 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from testkit.local_slurm import INSTALL_HINT, LocalSlurm, missing_binaries, processes_mentioning
+from testkit.local_slurm import LocalSlurm
 
 CLUSTER_ENV = """\
 RMR1_CPUS_PER_GPU=1
@@ -167,26 +166,8 @@ def test_rl_launcher_checks_the_sft_exports_card(tiny_model_dir, repo_root, tmp_
 
 
 @pytest.fixture(scope="module")
-def slurm() -> Iterator[LocalSlurm]:
-    missing = missing_binaries()
-    why = f"{', '.join(missing)} not installed ({INSTALL_HINT})" if missing else None
-    if why is None and os.geteuid() != 0:
-        why = "the local Slurm cluster needs root (munged runs as the munge user)"
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"Slurm tests cannot run in CI: {why}; .ci/system_packages.sh should install them.")
-        pytest.skip(f"real-Slurm launcher tests need {why}")
-    state = Path(tempfile.mkdtemp(prefix="rmr1-sft-", dir="/tmp"))
-    cluster = LocalSlurm(state, nodes=("n1", "n2"))
-    try:
-        cluster.start()
-        (state / "cluster.env").write_text(CLUSTER_ENV)
-        yield cluster
-    finally:
-        cluster.stop()
-        leftovers = processes_mentioning(str(state))
-        shutil.rmtree(state, ignore_errors=True)
-    assert not leftovers, f"processes of the test cluster still running: {leftovers}"
+def slurm(local_slurm_cluster) -> Iterator[LocalSlurm]:
+    yield from local_slurm_cluster("rmr1-sft-", ("n1", "n2"), CLUSTER_ENV)
 
 
 def test_two_node_sft_validate_passes_on_real_slurm(slurm, sft_inputs, repo_root, tmp_path) -> None:
