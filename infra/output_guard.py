@@ -1,0 +1,74 @@
+"""Never destroy an input: the one check every CLI runs on an output path before it writes anything.
+
+An output path (a file such as ``--cache``, or a folder such as ``--out``) is refused when
+
+* it is an input of the same command, holds one, or sits inside one (real paths: symlinks resolved), or
+* it already exists and is not something this command made (the caller says what its own previous
+  output looks like, so a rerun may resume or replace it).
+
+The refusal is one sentence naming the output flag, what it collides with and the fix (exit 2 through
+:func:`infra.cli_errors.run_cli`).
+
+>>> import tempfile, pathlib
+>>> data = pathlib.Path(tempfile.mkdtemp()) / "data.jsonl"
+>>> _ = data.write_text("{}")
+>>> check_output("--cache", data, [("--data", data)])
+Traceback (most recent call last):
+...
+infra.output_guard.OutputClash: --cache ... is --data ...; writing there could destroy that input, ... another --cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from infra.cli_errors import UserError
+
+PathLike = str | os.PathLike[str]
+_FIXES = {"is": "another {flag}", "holds": "an {flag} that does not hold it", "is inside": "an {flag} outside it"}
+
+
+class OutputClash(UserError):
+    """An output path that would overwrite an input or something the command did not make."""
+
+
+def check_output(flag: str, out: PathLike, inputs: Iterable[tuple[str, PathLike | None]] = (), *,
+                 ours: Callable[[Path], bool] | None = None) -> None:
+    """Refuse ``out`` (given as ``flag``) when writing it could destroy an input or a stranger's file.
+
+    ``inputs`` are ``(flag, path)`` pairs of the same command; ``None`` paths and names that are not
+    local paths (hub ids) are skipped. ``ours(out)`` tells whether an existing ``out`` is this command's
+    own earlier output (an empty folder may count as ours; the caller decides); without it any existing
+    ``out`` is refused.
+    """
+    real_out = Path(os.path.realpath(out))
+    for input_flag, path in inputs:
+        if path is None or not os.path.lexists(path):
+            continue
+        clash = _relation(real_out, Path(os.path.realpath(path)))
+        if clash:
+            raise OutputClash(f"{flag} {_shown(out)} {clash} {input_flag} {_shown(path)}; writing there could "
+                              f"destroy that input, so pass {_FIXES[clash].format(flag=flag)}.")
+    if os.path.lexists(out) and (ours is None or not ours(Path(out))):
+        kind = "folder" if os.path.isdir(out) else "file"
+        raise OutputClash(f"{flag} {_shown(out)} is an existing {kind} this command did not make; pass a new "
+                          f"{flag}, or move that {kind} away first if it may be replaced.")
+
+
+def _relation(out: Path, data: Path) -> str | None:
+    """How the real output path relates to a real input path ("is", "holds", "is inside"), or None."""
+    if out == data:
+        return "is"
+    if data.is_relative_to(out):
+        return "holds"
+    if out.is_relative_to(data):
+        return "is inside"
+    return None
+
+
+def _shown(path: PathLike, limit: int = 60) -> str:
+    """``path`` quoted for a message, cut when long (the message stays one readable line)."""
+    text = os.fspath(path)
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}..."
