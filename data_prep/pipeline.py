@@ -28,7 +28,7 @@ from data_prep.errors import BuildError
 from data_prep.length_filter import PromptLengthFilter, load_tokenizer, tokenizer_name, tokenizer_sha256
 from data_prep.length_stream import BackgroundLengths
 from data_prep.options import BuildOptions, check_options
-from data_prep.output_tree import OutputTree
+from data_prep.output_tree import OutputTree, check_out
 from data_prep.pairs import PreferencePair
 from data_prep.placement import balance, place
 from data_prep.prompts import PromptTemplate, builtin_template, load_template
@@ -36,6 +36,8 @@ from data_prep.splits import SPLITS, split_pairs
 from data_prep.stage_timer import StageTimer
 from data_prep.variant_plan import VariantPlan, check_plans, plan_variant
 from data_prep.writers import rl_row, write_parquet_rows
+from infra.output_guard import check_output
+from infra.user_json import read_json_file
 
 __all__ = ["BuildError", "BuildOptions", "BuildResult", "VariantBuild", "build", "check_options", "describe",
            "read_pairs"]
@@ -71,6 +73,7 @@ class BuildResult:
 def build(options: BuildOptions) -> BuildResult:
     """Build every requested variant into ``options.out``: all of them, or (on any error) none."""
     check_options(options)
+    check_out_path(options)
     timer = StageTimer()
     with OutputTree(options.out) as tree:  # locked, stale temporaries gone, writable: before any reading
         with timer("setup"):
@@ -91,6 +94,24 @@ def build(options: BuildOptions) -> BuildResult:
     shared = {reason: counts for reason, counts in ledger.dropped_counts().items() if reason != "too_long"}
     return BuildResult(variants=variants, input_pairs=ledger.read_counts(), duplicates=shared["duplicate"],
                        dropped=shared, timings=timer.rounded())
+
+
+def check_out_path(options: BuildOptions) -> None:
+    """Refuse an ``--out`` that is, holds or sits in an input, or holds variant folders another tool made."""
+    check_out(options.out)
+    sources = [s.location for s in options.mix.sources if s.location] if options.mix else []
+    inputs = [("--inputs", spec.location) for spec in options.inputs] + [("--source", p) for p in sources] + \
+        [("--decontaminate", b.location) for b in options.benchmarks] + \
+        [("--prompt-template", options.prompt_template), ("--tokenizer", options.tokenizer)]
+    check_output("--out", options.out, inputs, ours=lambda out: all(_built_here(out / v) for v in options.variants))
+
+
+def _built_here(folder: Path) -> bool:
+    """A variant folder that is absent, empty, or holds a manifest this builder wrote (a rerun replaces it)."""
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return not folder.exists() or folder.is_dir()
+    held = read_json_file(folder / manifest.MANIFEST_NAME, default=None)
+    return isinstance(held, dict) and held.get("tool") == manifest.TOOL
 
 
 def _collect(

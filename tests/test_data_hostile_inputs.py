@@ -56,6 +56,11 @@ CASES = [
     ("in.jsonl", _jsonl(GOOD), ["--out", "in.jsonl"], "--out 'in.jsonl' is a file; pass a folder"),
     # --out below a file
     ("in.jsonl", _jsonl(GOOD), ["--out", "in.jsonl/data"], "is inside 'in.jsonl', which is a file"),
+    # --out the folder that holds the input (issue 25 item 2): the build would write beside and over its input
+    ("in.jsonl", _jsonl(GOOD), ["--out", "."], "--out '.' holds --inputs 'in.jsonl'; writing there could destroy"),
+    # --out inside a --decontaminate benchmark folder (a class not in the issue: an input that is a folder)
+    ("bench/rb.jsonl", _jsonl(GOOD), ["--inputs", "bench/rb.jsonl", "--decontaminate", "rewardbench=bench",
+                                      "--out", "bench/built"], "--out 'bench/built' is inside --decontaminate 'bench'"),
     # --val-size inf / nan
     ("in.jsonl", _jsonl(GOOD), ["--val-size", "inf"], "--val-size inf is not a fraction in (0, 1)"),
     ("in.jsonl", _jsonl(GOOD), ["--val-size", "nan"], "--val-size nan is not a fraction in (0, 1)"),
@@ -96,6 +101,27 @@ def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(tmp_path: Path, nam
     assert len(lines) == 1 and lines[0].startswith("build_parquet: error: ") and message in lines[0], lines[:3]
     assert len(lines[0]) < 400  # a sentence, not a dump of the input
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    # a variant folder the user made by hand: a build would have replaced it whole
+    (lambda out: (out / "instruct").mkdir(parents=True) or (out / "instruct" / "notes.txt").write_text("mine"),
+     "--out 'data' is an existing folder this command did not make"),
+    # a variant folder another tool made (a manifest, but not this builder's)
+    (lambda out: (out / "instruct").mkdir(parents=True) or (out / "instruct" / "manifest.json").write_text(
+        '{"tool": "data_prep.released"}'), "--out 'data' is an existing folder this command did not make"),
+    # --out a symlink to the folder holding the input
+    (lambda out: out.symlink_to(out.parent), "--out 'data' holds --inputs 'in.jsonl'"),
+])
+def test_an_out_holding_what_the_build_did_not_make_is_kept(tmp_path: Path, make, message: str) -> None:
+    (tmp_path / "in.jsonl").write_bytes(_jsonl(GOOD, GOOD | {"prompt": "Name a prime."}))
+    make(tmp_path / "data")
+    before = sorted(p.name for p in (tmp_path / "data").iterdir())
+    done = subprocess.run([sys.executable, "-m", "data_prep.build_parquet", "--inputs", "in.jsonl", "--val-size",
+                           "0.5", "--variant", "instruct", "--out", "data", "--no-progress"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env=_env())
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and message in done.stderr, done.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == before
 
 
 def _env() -> dict[str, str]:

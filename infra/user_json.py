@@ -1,0 +1,102 @@
+"""The one reader for JSON a user (or a server) hands us: every exotic-input guard lives here, once.
+
+``json.loads`` alone lets through or crashes on: nesting deep enough to hit the recursion limit
+(RecursionError), integers of more than 4,300 digits (ValueError from ``int``), ``NaN``/``Infinity``
+(not JSON; they later break a strict writer), lone surrogate escapes such as ``"\\ud800"`` (they parse,
+then fail when the text is written as UTF-8) and bytes that are not UTF-8. :func:`parse_json` turns
+each into :class:`BadJson` carrying a short phrase for a message; :func:`load_json` words it as one
+sentence naming the input and the fix.
+
+>>> parse_json('{"a": [1, 2.5, "x"]}')
+{'a': [1, 2.5, 'x']}
+>>> parse_json('[NaN]')
+Traceback (most recent call last):
+...
+infra.user_json.BadJson: NaN is not a JSON number
+>>> load_json('"\\\\ud800"', "--sampling", "pass plain text")
+Traceback (most recent call last):
+...
+infra.user_json.JsonInputError: --sampling holds a lone surrogate escape (\\ud800), which is not text; pass plain text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, NoReturn
+
+from infra.cli_errors import UserError
+
+_MISSING: Any = object()
+
+
+class BadJson(ValueError):
+    """Text that is not usable JSON; ``str(err)`` is a short phrase such as "nested too deeply"."""
+
+
+class JsonInputError(UserError):
+    """JSON from a flag or a user's file that cannot be used; one sentence naming it and the fix."""
+
+
+def parse_json(text: str | bytes) -> Any:
+    """The value ``text`` holds, or :class:`BadJson` saying in a few words why it cannot be used."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise BadJson(f"is not UTF-8 text (byte 0x{text[err.start]:02x} at offset {err.start})") from err
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as err:
+        raise BadJson(f"is not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from err
+    except RecursionError as err:
+        raise BadJson("nests arrays or objects too deeply to read") from err
+    except ValueError as err:  # the int-digits limit, or a NaN/Infinity constant
+        raise BadJson("holds an integer of more than 4,300 digits" if "digits" in str(err) else str(err)) from err
+    if "\\u" in text and _has_lone_surrogate(value):
+        raise BadJson("holds a lone surrogate escape (\\ud800), which is not text")
+    return value
+
+
+def load_json(text: str | bytes, where: str, fix: str) -> Any:
+    """:func:`parse_json`, refusing bad input as ``"{where} {why}; {fix}."`` (exit 2)."""
+    try:
+        return parse_json(text)
+    except BadJson as err:
+        raise JsonInputError(f"{where} {err}; {fix}.") from err
+
+
+def read_json_file(path: str | os.PathLike[str], default: Any = _MISSING, *, fix: str = "fix or replace the file",
+                   ) -> Any:
+    """The JSON value in the file ``path``; on any problem ``default`` when given, else a one-sentence error."""
+    try:
+        return parse_json(Path(path).read_bytes())
+    except (OSError, BadJson) as err:
+        if default is not _MISSING:
+            return default
+        if isinstance(err, OSError):
+            raise
+        raise JsonInputError(f"{os.fspath(path)!r} {err}; {fix}.") from err
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """True if any string (key or value) in ``value`` cannot be encoded as UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
