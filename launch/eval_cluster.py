@@ -31,7 +31,7 @@ from pathlib import Path
 from data_prep.prompts import VARIANTS
 from infra.cli_errors import UserError, run_cli
 from launch.errors import OneLineParser
-from launch.model_card import read_block
+from launch.export.card import read_block
 from launch.settings import KNOBS, effective_python, flag_dest, resolve_settings
 from launch.stage_inputs import dependency_flag
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from infra.atomic_files import write_text_atomic
 from launch.eval_cluster import EvalSpec
-from launch.model_card import read_block
+from launch.export.card import read_block
 
 BACKEND_MODULES = {"vllm": "vllm", "hf": "transformers"}
 

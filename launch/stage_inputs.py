@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from launch.model_card import CARD_FILE, read_block
+from launch.export.card import CARD_FILE, read_block
 
 SFT_DRIVER = "verl.trainer.sft_trainer"
 

@@ -144,7 +144,7 @@ def data_manifests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _export(argv: list[str]) -> int:
     from infra.cli_errors import run_cli
-    from launch.export import main
+    from launch.export.cli import main
 
     return run_cli(main, [str(a) for a in argv], prog="python -m launch.export")
 
@@ -182,7 +182,7 @@ def test_sft_layout_round_trip(checkpoints, data_manifests, tie, tmp_path, monke
 @pytest.mark.parametrize("tie", ["tied", "untied"])
 def test_rl_layout_round_trip_reads_the_launch_spec(checkpoints, data_manifests, tie, tmp_path, monkeypatch) -> None:
     from infra.run_metadata import RunMetadata
-    from launch.model_card import read_front
+    from launch.export.card import read_front
 
     monkeypatch.delenv("RMR1_SFT_DATA_DIR", raising=False)
     monkeypatch.delenv("RMR1_MODEL_PATH", raising=False)
@@ -214,7 +214,7 @@ def test_rl_layout_round_trip_reads_the_launch_spec(checkpoints, data_manifests,
 def test_sft_card_contents_and_eval_reads_the_variant(checkpoints, data_manifests, tmp_path, monkeypatch) -> None:
     from eval.judge_prompt import choose_prompt
     from infra.run_metadata import RunMetadata
-    from launch.model_card import add_eval, read_front
+    from launch.export.card import add_eval, read_front
     from reward_fns import VERDICT_FORMAT_VERSION
 
     monkeypatch.delenv("RMR1_MODEL_PATH", raising=False)
@@ -269,8 +269,8 @@ def test_lora_checkpoint_exports_with_the_adapter_folded_in(checkpoints, data_ma
 
 
 def test_base_model_is_a_hub_id_or_nothing(tmp_path) -> None:
-    from launch.export_facts import lineage
-    from launch.model_card import CardFacts, render
+    from launch.export.card import CardFacts, render
+    from launch.export.facts import lineage
 
     plain, exported = tmp_path / "plain", tmp_path / "exported"
     plain.mkdir()
@@ -290,7 +290,7 @@ def test_base_model_is_a_hub_id_or_nothing(tmp_path) -> None:
 
 def test_reasoning_card_makes_eval_use_the_reasoning_prompt(tmp_path) -> None:
     from eval.judge_prompt import choose_prompt
-    from launch.model_card import CardFacts, render
+    from launch.export.card import CardFacts, render
 
     facts = CardFacts(stage="rl", recipe="rl_ds7b", step=1, prompt_variant="reasoning", prompt_version="cor-v1",
                       verdict_version="v")
@@ -368,7 +368,7 @@ def test_bad_inputs_are_one_sentence(checkpoints, tmp_path, capsys, monkeypatch,
 
 def test_push_uses_the_token_from_the_environment_only(checkpoints, data_manifests, tmp_path, monkeypatch,
                                                        capsys) -> None:
-    import launch.export as export
+    import launch.export.cli as export
 
     monkeypatch.setenv("RMR1_SFT_DATA_DIR", str(data_manifests["sft"]))
     monkeypatch.setenv("RMR1_TEST_HUB_TOKEN", "hf_secret_value")

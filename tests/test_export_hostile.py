@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from infra.cli_errors import run_cli
-from launch import export
-from launch.export_out import clean_stale
+from launch.export import cli as export
+from launch.export.out import clean_stale
 
 TOKEN = "hf_HostileTestToken0123456789"
 
@@ -132,7 +132,7 @@ def test_bad_out_is_refused_before_merging_and_nothing_is_deleted(tmp_path, caps
 
 
 def test_read_only_out_is_refused_before_merging(tmp_path, capsys, monkeypatch) -> None:
-    import launch.export_out as out_mod
+    import launch.export.out as out_mod
 
     run = _run(tmp_path)
     merges = []
@@ -294,8 +294,8 @@ def test_a_killed_exports_partial_is_removed_by_the_next_export(tmp_path, capsys
 KILL_BETWEEN_RENAMES = """
 import os, signal, sys
 from pathlib import Path
-from launch import export
-import launch.export_out as out_mod
+from launch.export import cli as export
+import launch.export.out as out_mod
 def merge(step, target):
     (target / "config.json").write_text('{"architectures": ["Qwen2ForCausalLM"]}')
     (target / "model.safetensors").write_bytes(b"new weights")
@@ -331,7 +331,7 @@ def test_sigkill_between_the_two_renames_is_undone_by_the_next_run(tmp_path, cap
     ("caf\u00e9".encode("latin-1"), "cannot be read"),
 ])
 def test_model_card_eval_summary_that_cannot_be_read_is_one_sentence(tmp_path, capsys, content, says) -> None:
-    from launch.model_card import CardFacts, main, render
+    from launch.export.card import CardFacts, main, render
 
     (tmp_path / "README.md").write_text(render(CardFacts(stage="sft", recipe="sft_qwen7b", step=3,
                                                          prompt_variant="instruct", prompt_version="cor-v1",

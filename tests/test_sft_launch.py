@@ -142,7 +142,7 @@ CARDS = [
 
 @pytest.mark.parametrize(("variant", "message"), CARDS)
 def test_rl_launcher_checks_the_sft_exports_card(tiny_model_dir, repo_root, tmp_path, variant, message) -> None:
-    from launch.model_card import CardFacts, render
+    from launch.export.card import CardFacts, render
     from preflight.data_stage import build_samples
 
     model = tmp_path / "sft_hf"

@@ -4,10 +4,10 @@
                             [--push-to ORG/NAME [--token-env HF_TOKEN] [--public]] [--dry-run] [--force]
 
 CKPT_DIR is the run's ``trainer.default_local_dir`` (RL: ``global_step_N/actor/``, SFT: shards in
-``global_step_N/``; launch/export_layout.py). Without ``--step`` the latest complete step is exported.
+``global_step_N/``; launch/export/layout.py). Without ``--step`` the latest complete step is exported.
 verl's ``FSDPModelMerger`` (what ``python -m verl.model_merger merge --backend fsdp`` runs) writes the
 bf16 weights, config and tokenizer; a LoRA run's adapter is folded into the weights (and kept in
-``lora_adapter/``). ``README.md`` gets the model card (launch/model_card.py) the eval CLIs and the RL
+``lora_adapter/``). ``README.md`` gets the model card (launch/export/card.py) the eval CLIs and the RL
 launcher read. The folder appears complete or not at all: it is built beside HF_DIR, then renamed.
 ``--push-to`` uploads it with the token from the environment variable ``--token-env`` names, never
 from a flag, a file or a cached login. ``--dry-run`` resolves everything and prints the plan and the
@@ -17,15 +17,15 @@ card, writing and uploading nothing.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from infra.cli_errors import RunFailed, run_cli
-from launch.export_facts import recipe_source, run_facts
-from launch.export_layout import ExportError, StepDir, architectures, pick_step
-from launch.export_out import (
+from infra.cli_errors import RunFailed
+from launch.export.card import CARD_FILE, facts_of, public_facts, render
+from launch.export.facts import recipe_source, run_facts
+from launch.export.layout import ExportError, StepDir, architectures, pick_step
+from launch.export.out import (
     OneLineParser,
     check_out,
     hub_token,
@@ -38,7 +38,6 @@ from launch.export_out import (
     storage_failure,
     token_env_shown,
 )
-from launch.model_card import CARD_FILE, facts_of, public_facts, render
 
 PROG = "python -m launch.export"
 DEFAULT_TOKEN_ENV = "HF_TOKEN"
@@ -91,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def export(step: StepDir, out: Path, card: str, *, force: bool = False) -> Path:
     """Merge ``step`` with verl's FSDP merger into ``out`` (built beside it, then renamed) with ``card``."""
-    with staging(out) as work:  # stale partials of killed exports are cleaned first (launch/export_out.py)
+    with staging(out) as work:  # stale partials of killed exports are cleaned first (launch/export/out.py)
         try:
             merge_with_verl(step, work)
             fold_lora(work)
@@ -165,6 +164,3 @@ def push(folder: Path, repo: str, token: str, *, private: bool, api_factory: Cal
 def _visibility(args: argparse.Namespace) -> str:
     return "public" if args.public else "private"
 
-
-if __name__ == "__main__":
-    sys.exit(run_cli(main, prog=PROG))

@@ -22,12 +22,12 @@ from typing import Any
 from data_prep.prompts import PROMPT_VERSION
 from infra.hub import looks_like_hub_id
 from infra.run_metadata import RunMetadata, git_commit
-from launch.export_layout import ExportError, StepDir
-from launch.export_out import safe_overrides
-from launch.model_card import CardFacts, read_block, read_front
+from launch.export.card import CardFacts, read_block, read_front
+from launch.export.layout import ExportError, StepDir
+from launch.export.out import safe_overrides
 from reward_fns import VERDICT_FORMAT_VERSION
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MODEL_KEYS = {"rl": "actor_rollout_ref.model.path", "sft": "model.path"}
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from infra.atomic_files import current_umask
 from infra.cli_errors import OneLineParser
 from infra.redaction import MASK, is_secret_name, redact_then_cut, strip_userinfo
-from launch.export_layout import ExportError
+from launch.export.layout import ExportError
 
 PARTIAL, ASIDE = ".partial-", ".old-"
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
@@ -98,7 +98,7 @@ def check_out(out: Path, run_dir: Path, force: bool) -> None:
 
 def held_export(folder: Path) -> str:
     """What an occupied --out holds, for a message: the earlier export's recipe and step when its card says."""
-    from launch.model_card import CardError, read_block
+    from launch.export.card import CardError, read_block
 
     try:
         block = read_block(folder) if folder.is_dir() else {}
@@ -114,7 +114,7 @@ def looks_exported(folder: Path) -> bool:
 
     A README.md alone is not enough: a source checkout has one, and --force must never delete that.
     """
-    from launch.model_card import CardError, read_block
+    from launch.export.card import CardError, read_block
 
     try:
         if read_block(folder).get("stage"):
