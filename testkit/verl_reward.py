@@ -29,15 +29,17 @@ class Rollout:
     extra_info: dict[str, Any] = field(default_factory=dict)
 
 
-def compose_reward_config(model_path: str, reward_kwargs: dict[str, Any] | None = None, overrides: Sequence[str] = ()):
-    """verl's real `ppo_trainer` config with our reward wired by the 0.9.1 keys."""
+def compose_reward_config(
+    model_path: str, reward_kwargs: dict[str, Any] | None = None, overrides: Sequence[str] = (), path: str = REWARD_PATH
+):
+    """verl's real `ppo_trainer` config with a reward (``path``; default: the RM-R1 reward) by the 0.9.1 keys."""
     from hydra import compose, initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
     args = [
         "actor_rollout_ref.rollout.name=vllm",
         f"actor_rollout_ref.model.path={model_path}",
-        f"reward.custom_reward_function.path={REWARD_PATH}",
+        f"reward.custom_reward_function.path={path}",
         f"reward.custom_reward_function.name={REWARD_NAME}",
         *(f"+reward.custom_reward_function.reward_kwargs.{k}={v}" for k, v in (reward_kwargs or {}).items()),
         *overrides,
@@ -86,11 +88,12 @@ def build_batch(tokenizer, rollouts: Sequence[Rollout]):
 class VerlRewardScorer:
     """Holds one verl `RewardLoopWorker` built from a composed config; scores batches of rollouts."""
 
-    def __init__(self, config) -> None:
+    def __init__(self, config, reward_router_address: str | None = None) -> None:
         from verl.experimental.reward_loop.reward_loop import RewardLoopWorker
 
         self.config = config
-        self.worker = RewardLoopWorker(config)
+        # What verl's RewardLoopManager passes when it launched judge servers ("ip:port", no scheme).
+        self.worker = RewardLoopWorker(config, reward_router_address)
         self.tokenizer = self.worker.input_tokenizer
 
     def score(self, batch):
