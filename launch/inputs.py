@@ -19,8 +19,8 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from infra.hub import is_offline, looks_like_hub_id
-from recipes.checks import setting_file
 from recipes.compose import Composed, safe_select
+from recipes.verl_checks import setting_file
 
 MODEL_KEY = "actor_rollout_ref.model.path"
 MODEL_KEYS = {"rl": MODEL_KEY, "sft": "model.path"}  # where each recipe kind names its model

@@ -1,4 +1,4 @@
-"""CLI: ``python -m recipes.check <recipe> [overrides...] [--manifest PATH] [--json]``.
+"""CLI: ``python -m recipes.check <recipe> [overrides...] [--manifest PATH] [--json]`` (the checks: recipes.validate).
 
 Prints the plan and every problem. Exit codes (infra.cli_errors): 0 ready, 1 the check found an error
 in the recipe, 2 bad input (an unknown recipe, an override that does not compose, a --manifest that does

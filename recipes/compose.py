@@ -97,7 +97,7 @@ def safe_select(cfg: DictConfig, key: str) -> Any:
     """``cfg``'s resolved value at dotted ``key``; None when absent, ``???`` or not resolvable."""
     try:
         return OmegaConf.select(cfg, key, throw_on_missing=False)
-    except Exception:  # an unresolvable interpolation: reported by recipes.checks.check_required
+    except Exception:  # an unresolvable interpolation: reported by recipes.verl_checks.check_required
         return None
 
 

@@ -8,7 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from recipes.batches import check_batches, check_memory
-from recipes.checks import (
+from recipes.compose import Composed, RecipeError, compose_recipe
+from recipes.manifest import Manifest, check_manifest, default_manifest_path, read_manifest
+from recipes.plan import Plan, make_plan
+from recipes.problems import Problem, error, warning
+from recipes.verl_checks import (
     check_known_keys,
     check_legacy_reward,
     check_model_path,
@@ -17,10 +21,6 @@ from recipes.checks import (
     check_sft_messages,
     check_verl_validation,
 )
-from recipes.compose import Composed, RecipeError, compose_recipe
-from recipes.manifest import Manifest, check_manifest, default_manifest_path, read_manifest
-from recipes.plan import Plan, make_plan
-from recipes.problems import Problem, error, warning
 
 CONFIG_CHECKS = (
     check_known_keys,
