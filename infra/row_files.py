@@ -56,7 +56,7 @@ def count_rows(path: str | os.PathLike[str]) -> int:
     """How many rows :func:`iter_rows` yields (parquet from its metadata, without reading the data)."""
     file = Path(path)
     if file.suffix.lower() == ".parquet":
-        return _parquet(file).metadata.num_rows
+        return int(_parquet(file).metadata.num_rows)
     if file.suffix.lower() == ".jsonl":
         with file.open("rb") as handle:
             return sum(1 for line in handle if line.decode("utf-8", "replace").strip())

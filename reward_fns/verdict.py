@@ -76,7 +76,7 @@ ANSWER_CLOSE = "</answer>"
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
 Mode = Literal["strict", "lenient"]
-MODES: tuple[str, str] = ("strict", "lenient")
+MODES: tuple[Mode, Mode] = ("strict", "lenient")
 
 
 class Failure(str, Enum):

@@ -23,6 +23,18 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses the real local Slurm (directly or through a module fixture) is in the cluster tier.
+
+    ``item.fixturenames`` is the closure of the fixtures a test requests, so a new test on a fixture built
+    from ``local_slurm_cluster`` cannot forget the marker; tests of a local Ray node or torchrun rendezvous
+    carry ``@pytest.mark.cluster`` themselves.
+    """
+    for item in items:
+        if "local_slurm_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.cluster)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT

@@ -21,6 +21,7 @@ from data_prep.build_parquet import SAMPLES
 from data_prep.errors import BuildError
 from data_prep.output_tree import recover
 from data_prep.pipeline import BuildOptions, build
+from testkit.signals import default_sigint
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -79,7 +80,7 @@ sys.exit(cli(sys.argv[3:]))
 def _run_broken(out: Path, where: str, sig: str) -> subprocess.CompletedProcess:
     args = ["--inputs", str(SAMPLES), "--val-size", "0.2", "--seed", "2", "--out", str(out), "--no-progress"]
     return subprocess.run([sys.executable, "-c", _HARNESS, where, sig, *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, preexec_fn=default_sigint)
 
 
 def test_a_failure_in_the_second_variant_leaves_the_old_tree(old, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,6 +25,7 @@ from data_prep.distill_commit import STAGE_PREFIX, recover
 from infra.cli_errors import run_cli
 from testkit.cor_policies import case_teacher, write_case_rows
 from testkit.loopback_judge import LoopbackJudge
+from testkit.signals import default_sigint
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "released"
 CASES = [("correct", "A"), ("correct", "B"), ("wrong", "A"), ("correct", "A")]
@@ -439,7 +440,7 @@ def test_distill_ctrl_c_mid_pass_exits_130_without_traceback_and_the_rerun_resum
     with LoopbackJudge(case_teacher, delay_s=0.3) as slow:
         argv = [str(a) for a in _distill(slow, source, out, "--max-concurrency", "1")]
         child = subprocess.Popen([sys.executable, "data_prep/distill.py", *argv], cwd=repo_root,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and (not cache.exists() or cache.read_bytes().count(b"\n") < 2):
             time.sleep(0.02)

@@ -19,6 +19,7 @@ import pytest
 
 from launch.settings import SettingsError, read_env_file, resolve_settings
 from launch.submit import main as submit
+from testkit.signals import default_sigint
 
 SECRET = "sekrit-value-123"
 # Stand-ins for Slurm's commands; FAKE_* variables choose their answers.
@@ -218,7 +219,8 @@ def test_a_job_pending_for_a_reason_that_cannot_clear_is_cancelled_and_named(rea
 def test_ctrl_c_during_slurm_validate_cancels_the_job_and_names_it(ready: Path, repo_root: Path) -> None:
     env = {**os.environ, "FAKE_STATE": "PENDING", "FAKE_REASON": "Priority", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "launch.submit", "rl_qwen14b", "--validate", "--cpus-per-gpu", "1"],
-                            env=env, cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
