@@ -15,11 +15,12 @@ name pinned as OWNER/NAME@COMMIT; with HF_HUB_OFFLINE=1 only local copies and th
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import re
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from itertools import islice
 from pathlib import Path
@@ -39,7 +40,7 @@ from data_prep.distill_output import (
 )
 from data_prep.manifest import tool_version
 from data_prep.pairs import source_name_from
-from data_prep.released_schema import ReleasedDataError, detect
+from data_prep.released_schema import ReleasedDataError, detect, prompt_key, same_candidates
 from data_prep.released_writers import (
     RELEASED_PROMPT_VERSION,
     placed,
@@ -51,6 +52,7 @@ from data_prep.released_writers import (
 from data_prep.source_files import ResolvedFiles, columns, iter_rows, resolve
 from data_prep.writers import write_parquet_rows
 from infra.cli_errors import run_cli
+from infra.output_guard import check_output
 from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
 
 PROG = "python data_prep/released.py"
@@ -105,6 +107,9 @@ def resolve_input(text: str) -> ResolvedFiles:
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     check_folder(args.out)
+    local = [("--inputs", args.inputs.partition("@")[0] if not Path(args.inputs).exists() else args.inputs),
+             ("--tokenizer", args.tokenizer)]
+    check_output("--out", args.out, local, ours=lambda _: True)  # the files it replaces are checked by identity
     files = resolve_input(args.inputs)
     where = f"released dataset {files.name}"
     kind = detect(columns(files.files, where), list(islice(iter_rows(files.files, where), 8)), where)
@@ -127,55 +132,93 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _prompts(rows: Any, files: ResolvedFiles, source: str, where: str, args: argparse.Namespace) -> str:
-    built = sorted((rl_row(raw, i, source, where) for i, raw in enumerate(rows, start=1)),
-                   key=lambda r: r["extra_info"]["pair_id"])
-    variants = sorted({r["extra_info"]["variant"] for r in built})
-    if len(variants) != 1:
-        raise ReleasedDataError(f"{where} mixes prompts with and without a system message; pass one released set.")
-    out = args.out / variants[0]
-    splits = _split(built, args.val_size, args.seed)
-    refs = []
+    numbered = enumerate(rows, start=1)
+    first = next(numbered, None)
+    variant = rl_row(first[1], first[0], source, where)["extra_info"]["variant"] if first else "instruct"
+    out = args.out / variant
     made_of = identity(files, "prompts")
-    with OutputFiles(out, OUTPUT_NAMES, made_of) as target:
+    with OutputFiles(out, OUTPUT_NAMES, made_of) as target:  # locked before the long read, as every writer is
+        built, repeats = unique_prompts(itertools.chain([first] if first else [], numbered), source, where)
+        if {r["extra_info"]["variant"] for r in built} != {variant}:
+            raise ReleasedDataError(f"{where} mixes prompts with and without a system message; pass one released "
+                                    "set.")
+        splits = _split(built, args.val_size, args.seed)
+        refs = []
         for split, chunk in splits.items():
             path = target.path(f"{split}.parquet")
             write_parquet_rows(placed(chunk, split, args.seed), path)
             refs.append(OutputRef.for_file(path, path.parent, rows=len(chunk)))
         leaks = sum(r["extra_info"]["label_leak"] for r in built)
-        counts = {"read": len(built), "rows": {s: len(c) for s, c in splits.items()}, "label_leak": leaks,
-                  "multi_turn": sum(r["extra_info"]["multi_turn"] for r in built),
+        counts = {"read": len(built) + repeats["duplicate_prompts"], "rows": {s: len(c) for s, c in splits.items()},
+                  "label_leak": leaks, "multi_turn": sum(r["extra_info"]["multi_turn"] for r in built), **repeats,
                   "chosen_position_total": dict(sorted(Counter(r["reward_model"]["ground_truth"]
                                                                for r in built).items()))}
-        config = {"data_kind": "rl", "released_as": "prompts", "variant": variants[0], "tokenizer": None,
+        config = {"data_kind": "rl", "released_as": "prompts", "variant": variant, "tokenizer": None,
                   "max_prompt_length": None, "chat_template_kwargs": {}, "splits": {s: f"{s}.parquet" for s in splits},
                   "val_size": args.val_size, IDENTITY_KEY: made_of}
         _manifest(files, RELEASED_PROMPT_VERSION, args.seed, config, counts, refs).write(target.path(MANIFEST_NAME))
         target.commit()
-    note = f"; {leaks} rows carry upstream's 'Chabot' label leak (kept, counted)" if leaks else ""
+    notes = [f"{leaks} rows carry upstream's 'Chabot' label leak (kept, counted)"] if leaks else []
+    notes += [f"{n} {what.replace('_', ' ')}" for what, n in repeats.items() if n]
     return f"{out}: {', '.join(f'{s} {len(c)}' for s, c in splits.items())} rows (prompt {RELEASED_PROMPT_VERSION})" \
-           f"{note}"
+           + "".join(f"; {note}" for note in notes)
+
+
+def unique_prompts(rows: Iterable[tuple[int, Any]], source: str, where: str
+                   ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """RL rows, each released prompt once (the first copy kept, so no prompt lands in both train and val), sorted by
+    pair id; and the counts of repeated prompts dropped, those among them naming the other winner, and rows whose
+    two candidates are the same text (kept: the released prompt is not ours to edit)."""
+    seen: dict[bytes, str] = {}
+    built, counts = [], {"duplicate_prompts": 0, "duplicates_with_the_other_winner": 0, "identical_candidates": 0}
+    for number, raw in rows:
+        row = rl_row(raw, number, source, where)
+        key = prompt_key(row["prompt"])
+        label = row["reward_model"]["ground_truth"]
+        if key in seen:
+            counts["duplicate_prompts"] += 1
+            counts["duplicates_with_the_other_winner"] += seen[key] != label
+            continue
+        seen[key] = label
+        counts["identical_candidates"] += same_candidates(row["prompt"][-1]["content"])
+        built.append(row)
+    return sorted(built, key=lambda r: r["extra_info"]["pair_id"]), counts
 
 
 def _pairs(rows: Any, files: ResolvedFiles, source: str, where: str, args: argparse.Namespace) -> str:
-    pairs = [released_pair(raw, i, source, where) for i, raw in enumerate(rows, start=1)]
-    if not pairs:
-        raise ReleasedDataError(f"{where} has no rows; pass a released RL set.")
-    leaks = sum(bool(p.metadata.get("label_leak")) for p in pairs)
-    counts = {"read": len(pairs), "pairs": len(pairs), "multi_turn": sum(p.is_multi_turn for p in pairs),
-              "label_leak": leaks}
     made_of = identity(files, "pairs")
-    config = {"data_kind": "pairs", "released_as": "pairs", "variant": None, IDENTITY_KEY: made_of}
-    with OutputFiles(args.out, PAIR_NAMES, made_of) as target:
+    with OutputFiles(args.out, PAIR_NAMES, made_of) as target:  # locked before the long read, as every writer is
+        pairs, prompts = [], set()
+        for number, raw in enumerate(rows, start=1):
+            pairs.append(released_pair(raw, number, source, where))
+            prompts.add(prompt_key(raw["context_messages"]))
+        if not pairs:
+            raise ReleasedDataError(f"{where} has no rows; pass a released RL set.")
+        leaks = sum(bool(p.metadata.get("label_leak")) for p in pairs)
+        # kept and counted: build_parquet drops identical and duplicate pairs (never across splits) and says so
+        counts = {"read": len(pairs), "pairs": len(pairs), "multi_turn": sum(p.is_multi_turn for p in pairs),
+                  "label_leak": leaks, "duplicate_prompts": len(pairs) - len(prompts),
+                  "identical_candidates": sum(p.chosen == p.rejected for p in pairs)}
+        config = {"data_kind": "pairs", "released_as": "pairs", "variant": None, IDENTITY_KEY: made_of}
         staged = write_pair_file(pairs, target.path("pairs.jsonl"))
         refs = [OutputRef.for_file(staged, staged.parent, rows=len(pairs))]
         _manifest(files, None, args.seed, config, counts, refs).write(target.path(MANIFEST_NAME))
         target.commit()
     path = args.out / "pairs.jsonl"
+    repeats = "".join(f", {counts[k]} {k.replace('_', ' ')}" for k in ("duplicate_prompts", "identical_candidates")
+                      if counts[k])
     return (f"{path}: {len(pairs)} pairs ({counts['multi_turn']} multi-turn, {leaks} had the 'Chabot' label leak, "
-            f"gone once re-rendered); next: python data_prep/build_parquet.py --inputs {path} [--variant ...]")
+            f"gone once re-rendered{repeats}); next: python data_prep/build_parquet.py --inputs {path} [--variant ...]")
 
 
 def _sft(rows: Any, files: ResolvedFiles, source: str, where: str, args: argparse.Namespace) -> str:
+    made_of = identity(files, "sft")
+    with OutputFiles(args.out, OUTPUT_NAMES, made_of) as target:  # locked before the long read, as every writer is
+        return _sft_into(target, made_of, rows, files, source, where, args)
+
+
+def _sft_into(target: OutputFiles, made_of: dict[str, Any], rows: Any, files: ResolvedFiles, source: str, where: str,
+              args: argparse.Namespace) -> str:
     checked = [sft_example(raw, i, source, where) for i, raw in enumerate(rows, start=1)]
     variants = sorted({e.extra_info["variant"] for e, _ in checked})
     count = None
@@ -196,9 +239,7 @@ def _sft(rows: Any, files: ResolvedFiles, source: str, where: str, args: argpars
         reasons = {r: n for r, n in pass_counts(c for _, c in checked)["rejected"].items() if n}
         raise ReleasedDataError(f"{where}: no trace passed the filter (rejected: {reasons}); check the dataset.")
     splits = split_examples(kept, args.val_size, args.seed)
-    made_of = identity(files, "sft")
-    with OutputFiles(args.out, OUTPUT_NAMES, made_of) as target:
-        _write_sft(target, splits, checked, kept, too_long, files, args, count is not None, variants[0], made_of)
+    _write_sft(target, splits, checked, kept, too_long, files, args, count is not None, variants[0], made_of)
     rejected = ", ".join(f"{r} {n}" for r, n in pass_counts(c for _, c in checked)["rejected"].items() if n) or "none"
     return (f"{args.out}: {', '.join(f'{s} {len(e)}' for s, e in splits.items())} rows from {len(checked)} released "
             f"traces; rejected: {rejected}; too long {too_long}")

@@ -60,7 +60,7 @@ def detect(columns: Sequence[str], first_rows: Sequence[Mapping[str, Any]], wher
         raise ReleasedDataError(f"{where} lacks columns {missing} (found {sorted(columns)}); released RM-R1 data has "
                                 "context_messages and winner (pass our own pair files to build_parquet.py instead).")
     winners = [row.get("winner") for row in first_rows]
-    if winners and all(w in WINNERS for w in winners):
+    if winners and all(isinstance(w, str) and w in WINNERS for w in winners):
         return "rl"
     if winners and all(isinstance(w, str) and w not in WINNERS for w in winners):
         return "sft"
@@ -68,11 +68,32 @@ def detect(columns: Sequence[str], first_rows: Sequence[Mapping[str, Any]], wher
                             "model_b (an RL set) nor all traces (the SFT set); pass one released dataset at a time.")
 
 
+def winner_of(row: Mapping[str, Any], where: str) -> str:
+    """An RL row's ``winner`` (``model_a`` or ``model_b``), refused in one sentence when it is anything else."""
+    value = row.get("winner")
+    if isinstance(value, str) and value in WINNERS:
+        return value
+    kind = "a string" if isinstance(value, str) else f"a JSON {json_kind(value)}"
+    raise ReleasedDataError(f"{where}: winner is {kind} ({str(value)[:40]!r}), not 'model_a' or 'model_b'; fix or "
+                            "drop the row.")
+
+
+def json_kind(value: Any) -> str:
+    """The JSON name of a parsed value's type, for a message."""
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return "list"
+    return {bool: "boolean", type(None): "null", int: "number", float: "number"}.get(type(value), type(value).__name__)
+
+
 def messages_of(row: Mapping[str, Any], where: str) -> list[Message]:
     """``context_messages`` as messages, checked."""
     value = row.get("context_messages")
     if not isinstance(value, Sequence) or isinstance(value, str) or not value:
-        raise ReleasedDataError(f"{where}: context_messages is not a list of messages; re-download the dataset.")
+        what = "an empty list" if isinstance(value, Sequence) and not isinstance(value, str) else \
+            f"a JSON {json_kind(value)}"
+        raise ReleasedDataError(f"{where}: context_messages is {what}, not a list of messages; re-download it.")
     out = []
     for message in value:
         if not isinstance(message, Mapping) or message.get("role") not in ("system", "user", "assistant") \
@@ -109,6 +130,21 @@ def row_id(messages: Sequence[Message], winner: str) -> str:
     """A stable id from the row's content (the released sets have no id column)."""
     blob = json.dumps([list(map(dict, messages)), winner], ensure_ascii=False, separators=(",", ":"))
     return "u" + hashlib.blake2b(blob.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def same_candidates(text: str) -> bool:
+    """True when a released prompt's two candidates are the same text (False when it does not parse back)."""
+    try:
+        parsed = parse_prompt(text, "")
+    except ReleasedDataError:
+        return False
+    return parsed.answer_a == parsed.answer_b
+
+
+def prompt_key(messages: Sequence[Message]) -> bytes:
+    """A digest of a released prompt: equal for the same messages, so repeats can be found in little memory."""
+    blob = json.dumps([list(map(dict, messages))], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.blake2b(blob.encode("utf-8"), digest_size=16).digest()
 
 
 def parse_prompt(text: str, where: str) -> ParsedPrompt:

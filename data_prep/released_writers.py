@@ -29,6 +29,7 @@ from data_prep.released_schema import (
     parse_prompt,
     row_id,
     variant_of,
+    winner_of,
 )
 from data_prep.writers import ABILITY, data_source
 from infra.atomic_files import atomic_path
@@ -40,7 +41,7 @@ RELEASED_PROMPT_VERSION = "upstream-released"
 def rl_row(raw: Mapping[str, Any], number: int, source: str, where: str) -> dict[str, Any]:
     """One released RL row as a verl RL row (split, index and seed are filled in when written)."""
     messages = messages_of(raw, f"{where} row {number}")
-    label = WINNERS[raw["winner"]]
+    label = WINNERS[winner_of(raw, f"{where} row {number}")]
     text = messages[-1]["content"]
     return {
         "data_source": data_source(source),
@@ -68,7 +69,7 @@ def released_pair(raw: Mapping[str, Any], number: int, source: str, where: str) 
     at = f"{where} row {number}"
     messages = messages_of(raw, at)
     parsed = parse_prompt(messages[-1]["content"], at)
-    chosen, rejected = (parsed.answer_a, parsed.answer_b) if raw["winner"] == "model_a" else \
+    chosen, rejected = (parsed.answer_a, parsed.answer_b) if winner_of(raw, at) == "model_a" else \
         (parsed.answer_b, parsed.answer_a)
     metadata = {"released_row": number, "released_variant": variant_of(messages),
                 "label_leak": has_label_leak(messages[-1]["content"])}

@@ -68,7 +68,7 @@ def _relation(out: Path, data: Path) -> str | None:
     return None
 
 
-def _shown(path: PathLike, limit: int = 60) -> str:
-    """``path`` quoted for a message, cut when long (the message stays one readable line)."""
+def _shown(path: PathLike, limit: int = 160) -> str:
+    """``path`` quoted for a message; a very long one keeps its start and its end (the telling part)."""
     text = os.fspath(path)
-    return repr(text) if len(text) <= limit else f"{text[:limit]!r}..."
+    return repr(text) if len(text) <= limit else f"{text[:40]!r}...{text[-100:]!r}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -150,7 +151,7 @@ def test_a_hub_name_needs_a_pinned_revision(tmp_path: Path, capsys, monkeypatch)
 
 
 def test_sft_set_goes_through_the_trace_filter(tmp_path: Path, capsys, tiny_model_dir: Path, tiny_tokenizer) -> None:
-    folder = _hub_folder(tmp_path, "sft.jsonl")
+    folder = _hub_folder(tmp_path / "hub", "sft.jsonl")  # beside --out, not holding it
     code, _, _ = _run(capsys, "--inputs", str(folder), "--out", str(tmp_path / "sft"), "--tokenizer",
                         str(tiny_model_dir), "--val-size", "0")
     assert code == 0
@@ -165,3 +166,119 @@ def test_sft_set_goes_through_the_trace_filter(tmp_path: Path, capsys, tiny_mode
         dataset = verl_sft_dataset([tmp_path / "sft" / "train.parquet"], tiny_tokenizer, 8192)
     rows = pq.read_table(tmp_path / "sft" / "train.parquet").to_pylist()
     assert len(dataset) == 2 and assistant_only_loss(dataset[0], tiny_tokenizer, rows[0]["messages"][-1]["content"])
+
+
+# Issue 25 items 2, 5 and 6 ---------------------------------------------------------------------------------------
+
+def _rl_file(tmp: Path, rows: list[dict], name: str = "rl.jsonl") -> Path:
+    path = tmp / name
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("row_at", "winner", "says"), [
+    (0, ["model_a"], "['model_a']\", 'model_a', 'model_b'], neither"),  # the issue's traceback: a list
+    (0, {"side": "model_a"}, "'model_b', \"{'side': 'model_a'}\"], neither"),  # an object: unhashable too
+    (9, ["model_b"], "row 10: winner is a JSON list"),  # past the 8 rows the schema is detected from
+    (9, "model_c", "row 10: winner is a string ('model_c')"),  # a string that names no side (a KeyError before)
+    (9, None, "row 10: winner is a JSON null"),  # a missing winner late in the file
+])
+@pytest.mark.parametrize("mode", ["prompts", "pairs"])
+def test_a_winner_of_the_wrong_json_type_is_one_sentence(tmp_path: Path, capsys, row_at, winner, says, mode) -> None:
+    rows = (_rows("rl_instruct.jsonl") * 3)[:10]
+    rows[row_at] = {**rows[row_at], "winner": winner}
+    code, _, err = _run(capsys, "--inputs", str(_rl_file(tmp_path, rows)), "--released-as", mode,
+                        "--out", str(tmp_path / "o"))
+    assert code == 2 and says in err and "Traceback" not in err and err.count("\n") == 1, err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ({"role": "user", "content": "hi"}, "context_messages is a JSON object"),  # one message, not a list of them
+    (7, "context_messages is a JSON number"),  # a number
+    ([], "context_messages is an empty list"),  # an empty list
+])
+def test_context_messages_of_the_wrong_json_type_is_one_sentence(tmp_path: Path, capsys, value, says) -> None:
+    rows = _rows("rl_instruct.jsonl")
+    rows[2] = {**rows[2], "context_messages": value}
+    code, _, err = _run(capsys, "--inputs", str(_rl_file(tmp_path, rows)), "--released-as", "prompts",
+                        "--out", str(tmp_path / "o"))
+    assert code == 2 and f"row 3: {says}" in err and err.count("\n") == 1, err
+
+
+def test_repeated_prompts_are_kept_once_so_none_is_in_both_train_and_val(tmp_path: Path, capsys) -> None:
+    rows = _rows("rl_instruct.jsonl")
+    flipped = {**rows[0], "winner": "model_b" if rows[0]["winner"] == "model_a" else "model_a"}
+    same = json.loads(json.dumps(rows[1]))
+    text = same["context_messages"][-1]["content"]  # row 2 with its B answer made equal to its A answer
+    a_start = text.index("[The Start of Chatbot A's Response]")
+    b_start = text.index("[The Start of Chatbot B's Response]")
+    answer_a = text[a_start:text.index("[The End of Chatbot A's Response]")]
+    body = answer_a.replace("[The Start of Chatbot A's Response]", "")
+    b_end = text.index("[The End of Chatbot B's Response]")
+    same["context_messages"][-1]["content"] = (text[:b_start] + "[The Start of Chatbot B's Response]" + body
+                                                + text[b_end:])
+    copies = rows * 50 + [flipped, same]  # 200 rows holding 4 prompts, one of them also with the other winner
+    code, out, err = _run(capsys, "--inputs", str(_rl_file(tmp_path, copies)), "--released-as", "prompts",
+                          "--out", str(tmp_path / "o"), "--val-size", "0.5")
+    assert code == 0, err
+    meta = RunMetadata.read(tmp_path / "o" / "instruct" / "manifest.json")
+    assert meta.counts["read"] == 202 and meta.counts["duplicate_prompts"] == 197
+    assert meta.counts["duplicates_with_the_other_winner"] == 1 and meta.counts["identical_candidates"] == 1
+    assert "197 duplicate prompts" in out and "1 identical candidates" in out
+    split = {s: [json.dumps(r["prompt"]) for r in pq.read_table(tmp_path / "o" / "instruct" / f"{s}.parquet")
+                 .to_pylist()] for s in ("train", "val")}
+    assert sum(map(len, split.values())) == 5 and not set(split["train"]) & set(split["val"])
+
+
+def test_pairs_mode_counts_repeated_prompts_and_identical_candidates(tmp_path: Path, capsys) -> None:
+    rows = _rows("rl_instruct.jsonl")
+    code, out, err = _run(capsys, "--inputs", str(_rl_file(tmp_path, rows * 3)), "--released-as", "pairs",
+                          "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    meta = RunMetadata.read(tmp_path / "o" / "manifest.json")
+    assert meta.counts["duplicate_prompts"] == 8 and meta.counts["identical_candidates"] == 0
+    assert "8 duplicate prompts" in out
+
+
+@pytest.mark.parametrize("mode", ["prompts", "pairs", "sft"])
+def test_the_out_folder_is_locked_while_the_rows_are_read(tmp_path: Path, capsys, monkeypatch, mode) -> None:
+    """Two runs on one --out: the second is refused at once, not after the first's long read."""
+    import data_prep.released as module
+    from data_prep.output_tree import lock_folder
+
+    seen: list[list[bool]] = []  # per read of the input: was --out locked at each row?
+    real = module.iter_rows
+
+    def reading(*args, **kwargs):
+        seen.append([])
+        for row in real(*args, **kwargs):
+            target = tmp_path / "o" / ("instruct" if mode == "prompts" else "")
+            fd = lock_folder(target) if target.is_dir() else None
+            seen[-1].append(target.is_dir() and fd is None)  # True: a run holds it while we read
+            if fd is not None:
+                os.close(fd)
+            yield row
+
+    monkeypatch.setattr(module, "iter_rows", reading)
+    name = "sft.jsonl" if mode == "sft" else "rl_instruct.jsonl"
+    args = [] if mode == "sft" else ["--released-as", mode]
+    code, _, err = _run(capsys, "--inputs", str(FIXTURES / name), *args, "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    assert len(seen) == 2 and all(seen[1][1:])  # the schema probe, then the full read: under the lock past row 1
+
+
+@pytest.mark.parametrize(("out", "says"), [
+    ("hub", "--out '{tmp}/hub' is --inputs"),  # --out the snapshot folder itself
+    ("hub/data/built", "--out '{tmp}/hub/data/built' is inside --inputs"),  # inside the snapshot
+    ("link", "--out '{tmp}/link' is --inputs"),  # a symlink to the snapshot (not in the issue)
+])
+def test_an_out_that_collides_with_the_input_is_refused(tmp_path: Path, capsys, out, says) -> None:
+    folder = _hub_folder(tmp_path / "x", "rl_instruct.jsonl")
+    os.replace(folder, tmp_path / "hub")
+    (tmp_path / "link").symlink_to(tmp_path / "hub")
+    before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "hub").rglob("*"))
+    code, _, err = _run(capsys, "--inputs", str(tmp_path / "hub"), "--released-as", "prompts",
+                        "--out", str(tmp_path / out))
+    assert code == 2 and says.format(tmp=tmp_path) in err and err.count("\n") == 1, err
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "hub").rglob("*")) == before
