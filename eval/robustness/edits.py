@@ -28,7 +28,7 @@ _OPERATORS = re.compile(r"<=|>=|==|!=|(?<![<>=!-])[<>](?![=>])| \+ | - | \* ")
 _INVERSE = {"<=": ">", ">=": "<", "==": "!=", "!=": "==", "<": ">=", ">": "<=", " + ": " - ", " - ": " + ",
             " * ": " + "}
 _OUTPUT = re.compile(r"(?i)\b(?:output|returns?|prints?)\b\s*(?:is|:|=)?\s*`?(-?\d+(?:\.\d+)?)")
-_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
 _NEGATABLE = re.compile(r"\b(is|are|was|were|can|will|does|do|should)( not\b)?", re.IGNORECASE)
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
@@ -67,10 +67,10 @@ def counterfactual(text: str, rng: random.Random) -> Edit | None:
     prose = _FENCE.sub(lambda m: " " * len(m.group(0)), text)  # positions kept, code hidden
     stated = _OUTPUT.search(prose)
     if stated:
-        return _number_edit("code_output", text, stated.start(1), stated.end(1), rng)
-    numbers = list(_NUMBER.finditer(prose))
+        return number_edit("code_output", text, stated.start(1), stated.end(1), rng)
+    numbers = list(NUMBER.finditer(prose))
     if numbers:
-        return _number_edit("final_number", text, numbers[-1].start(), numbers[-1].end(), rng)
+        return number_edit("final_number", text, numbers[-1].start(), numbers[-1].end(), rng)
     for sentence in _SENTENCE.finditer(prose):
         verb = _NEGATABLE.search(sentence.group(0))
         if verb:
@@ -81,7 +81,7 @@ def counterfactual(text: str, rng: random.Random) -> Edit | None:
     return None
 
 
-def _number_edit(rule: str, text: str, start: int, end: int, rng: random.Random) -> Edit:
+def number_edit(rule: str, text: str, start: int, end: int, rng: random.Random) -> Edit:
     old = text[start:end]
     delta = rng.choice((1, 2, 3, 5, 10))
     if "." in old:

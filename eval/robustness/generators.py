@@ -90,20 +90,22 @@ def _injections(base: Comparison, seed: int) -> list[Comparison]:
     for name, obfuscate in OBFUSCATIONS.items():
         rng = seeded_rng(seed, "obfuscate", base.comparison_id, name)
         family = rng.choice(sorted(chosen))
-        out += _planted(base, f"{family}+{name}", chosen[family], better, worse, multi,
-                        lambda text, rng=rng, fn=obfuscate: fn(text, rng))
+        out += _planted(base, f"obfuscated:{name}", chosen[family], better, worse, multi,
+                        lambda text, rng=rng, fn=obfuscate: fn(text, rng), source=family)
     return out
 
 
 def _planted(base: Comparison, family: str, template: str, better: Sequence[Message], worse: Sequence[Message],
-             multi: bool, transform: Callable[[str], str]) -> list[Comparison]:
+             multi: bool, transform: Callable[[str], str], source: str | None = None) -> list[Comparison]:
+    """The payload appended to the worse answer, once per position it is aimed at (once if label-free)."""
     targets = LABELS if label_bound(template) else (ANY,)
     out = []
     for target in targets:
         payload = transform(fill(template, "A" if target == ANY else target, multi))
         loser = _with_last(worse, worse[-1]["content"] + payload)
         variant = family if target == ANY else f"{family}@{target}"
-        out.append(_probe(base, "injection", variant, better, loser, family=family, target=target, payload=payload))
+        out.append(_probe(base, "injection", variant, better, loser, family=family, target=target, payload=payload,
+                          source_family=source or family))
     return out
 
 

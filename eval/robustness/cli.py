@@ -1,0 +1,117 @@
+"""``python eval/robustness.py``: parse the flags, judge the probes, write the reports, apply the thresholds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from data_prep.robustness.library import LIBRARY_VERSION
+from eval.budgets import apply_budget
+from eval.cache import GenerationCache
+from eval.cli_common import add_common_args, check_out, default_out, eval_config, make_backend
+from eval.compare import benchmark_named
+from eval.errors import EvalError
+from eval.evaluate import check_prompt, evaluate
+from eval.judge_prompt import choose_prompt
+from eval.report import EvalRun, write_reports
+from eval.robustness import report as robust_report
+from eval.robustness.edits import RULES
+from eval.robustness.generators import PROBES, ProbePlan
+from eval.robustness.metrics import probe_metrics
+from eval.robustness.second_pass import clean_readings, intervention, text_measures
+from eval.robustness.suite import NAME, ProbeSink, robustness_benchmark
+from eval.run_identity import check_identity, identity_of, record_identity
+from infra.atomic_files import write_text_atomic
+from infra.cli_errors import OneLineParser, run_cli
+
+PROG = "python eval/robustness.py"
+
+
+class _Parser(OneLineParser):
+    error_class = EvalError
+
+
+def make_parser(doc: str | None = None) -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    data = parser.add_argument_group("data and probes")
+    data.add_argument("--benchmark", default="rewardbench",
+                      help="the loader that reads --data (rewardbench, rmbench, rmb, rewardbench2, judgebench; "
+                           "default rewardbench)")
+    data.add_argument("--data", help="hub dataset name or local file/folder (default: the benchmark's)")
+    data.add_argument("--split", help="split to read (default: the benchmark's)")
+    data.add_argument("--revision", help="hub revision (default: the benchmark's pinned commit)")
+    data.add_argument("--probes", default=",".join(PROBES[1:]),
+                      help=f"comma-separated probes besides clean (default all: {','.join(PROBES[1:])})")
+    bounds = parser.add_argument_group("thresholds (exit 1 when one is exceeded)")
+    for flag, (label, _, kind) in robust_report.THRESHOLDS.items():
+        bounds.add_argument(f"--{flag.replace('_', '-')}", type=float, metavar="RATE",
+                            help=f"{'highest' if kind == 'max' else 'lowest'} allowed {label}")
+    add_common_args(parser)
+    return parser
+
+
+def probe_names(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in PROBES]
+    if unknown or not names:
+        raise EvalError(f"--probes {text!r} names {unknown or 'nothing'}; choose from {','.join(PROBES[1:])}.")
+    return tuple(dict.fromkeys(("clean", *names)))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Judge every probe through the shared runner and cache, then write the standard and robustness reports."""
+    plan = ProbePlan(probe_names(args.probes), args.seed)
+    base = benchmark_named(args.benchmark)
+    prompt = choose_prompt(args.variant, args.prompt_template, args.ckpt)
+    apply_budget(args, prompt)
+    config = eval_config(args)
+    backend = make_backend(args)
+    sink = ProbeSink()
+    benchmark = robustness_benchmark(base, plan, sink)
+    data = benchmark.load_data(args.data or base.data_default, args.split, args.revision, args.limit)
+    check_prompt(benchmark, data, prompt.template)
+    out = Path(args.out) if args.out else default_out(NAME, args, backend.model_id)
+    check_out(out, backend.model_id)
+    identity = identity_of(backend.model_id, prompt.template, [NAME])
+    check_identity(out, identity)
+    cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
+    try:
+        with GenerationCache(cache_path) as cache:  # locked: a concurrent run is refused before any request
+            record_identity(out, identity)
+            result = evaluate(benchmark, data, prompt.template, backend, cache, config)
+            texts = text_measures(clean_readings(sink, config.parse_mode, cache))
+            rows, note = intervention(sink, config.parse_mode, cache, backend, prompt.template, config.sampling,
+                                      config.request_options, args.seed, config.progress)
+    finally:
+        backend.close()
+    shown = os.path.relpath(cache_path.resolve(), out.resolve()) if args.cache else "generations.jsonl"
+    write_reports(out, EvalRun(benchmark, data, config, prompt, backend.describe(), backend.model_id, args.limit,
+                               shown), result, plots=not args.no_plots)
+    report: dict[str, Any] = {"model": backend.model_id, "base_benchmark": base.name, "seed": args.seed,
+                              "library_version": LIBRARY_VERSION, "probes": list(plan.probes),
+                              "parse_mode": config.parse_mode, "prompt_version": prompt.template.version,
+                              "rules": RULES, **probe_metrics(sink.judged(config.parse_mode), args.seed), **texts,
+                              "intervention": rows, "intervention_note": note}
+    bounds = {flag: getattr(args, flag) for flag in robust_report.THRESHOLDS}
+    report["thresholds"] = {k: v for k, v in bounds.items() if v is not None}
+    report["exceeded"] = robust_report.exceeded(report, bounds)
+    write_text_atomic(out / "robustness.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(out / "robustness.md", robust_report.render(report))
+    if not args.no_plots:
+        robust_report.write_png(report, out)
+    for label, value in robust_report.headlines(report).items():
+        print(f"{label}: {'—' if value is None else f'{value:.3f}'}")
+    print(f"reports in {os.fspath(out)}")
+    if report["exceeded"]:
+        print(f"{PROG}: thresholds exceeded: {'; '.join(report['exceeded'])}.", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, doc: str | None = None) -> int:
+    return run_cli(lambda a: run(make_parser(doc).parse_args(a)), argv, prog=PROG)

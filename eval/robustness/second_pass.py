@@ -1,0 +1,83 @@
+"""From the judged probes to the text-based measures: grounding, consistency and the intervention requests.
+
+Reads each judgment's raw text from the generation cache by its key (the cache's public ``get``),
+and sends the intervention requests through the shared runner (:func:`eval.runner.run_judgments`),
+so they are cached and resumed like every other judge request. A request whose last message is the
+assistant's is a prefix the model continues (the local backends' chat templating does so); the
+OpenAI-compatible backend cannot continue a prefix yet, so the intervention is not measured there
+and the report says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from data_prep.pairs import Message
+from data_prep.prompts import PromptTemplate, render_judge_prompt
+from data_prep.robustness.defence import seeded_rng
+from eval.backends.base import Backend, Sampling
+from eval.cache import GenerationCache, RequestKeyer
+from eval.robustness.faithfulness import (
+    CORRUPTIONS,
+    Reading,
+    consistency,
+    corrupt,
+    grounding,
+    intervention_label,
+    intervention_rates,
+)
+from eval.robustness.suite import ProbeSink, reading
+from eval.runner import Judgment, run_judgments
+
+VERDICT_TOKENS = 16  # the prefix ends where the label goes: a label and a closing tag are all that is left
+NO_PREFIX_BACKENDS = ("openai",)
+
+
+def clean_readings(sink: ProbeSink, mode: str, cache: GenerationCache) -> list[Reading]:
+    """The clean comparisons' judgments with their raw texts (skipped requests have none and are left out)."""
+    out = []
+    for comparison, tag, key, label in sink.keys(mode):
+        hit = cache.get(key)
+        if comparison.metadata["probe"] == "clean" and hit is not None:
+            out.append(reading(comparison, tag, hit.text, label))
+    return out
+
+
+def text_measures(readings: list[Reading]) -> dict[str, Any]:
+    return {"grounding": grounding(readings), "consistency": consistency(readings)}
+
+
+def intervention(sink: ProbeSink, mode: str, cache: GenerationCache, backend: Backend, template: PromptTemplate,
+                 sampling: Sampling, request_options: Mapping[str, Any], seed: int,
+                 progress: bool = False) -> tuple[list[dict[str, Any]], str]:
+    """Rows per corruption, and a note saying how they were measured (or why not)."""
+    if backend.name in NO_PREFIX_BACKENDS:
+        return [], (f"Not measured: the {backend.name} backend cannot continue an assistant prefix yet "
+                    "(vLLM serve's continue_final_message is not wired); use --ckpt with the hf or vllm backend.")
+    short = replace(sampling, max_new_tokens=min(sampling.max_new_tokens, VERDICT_TOKENS))
+    keyer = RequestKeyer(template.version, backend.model_id, short.cache_fields(), request_options)
+    jobs = []
+    for comparison, tag, key, label in sink.keys(mode):
+        hit = cache.get(key)
+        if comparison.metadata["probe"] != "clean" or label is None or hit is None:
+            continue
+        for how in CORRUPTIONS:
+            prefix = corrupt(hit.text, how, seeded_rng(seed, "intervention", comparison.comparison_id, tag, how))
+            if prefix is None:
+                continue
+            shown_a, shown_b = comparison.shown(tag)
+            messages = [*render_judge_prompt(template, comparison.conversation, shown_a, shown_b),
+                        Message(role="assistant", content=prefix)]
+            judgment = Judgment(comparison.comparison_id, f"{tag}:{how}", keyer.key(messages), messages)
+            jobs.append((str(comparison.metadata["base"]), how, label, prefix, judgment))
+    if not jobs:
+        return [], "No judgment had a verdict after Chain-of-Rubrics evidence to corrupt."
+    outcomes, _ = run_judgments([job[-1] for job in jobs], backend, cache, short, prompt_version=template.version,
+                                progress=progress, benchmark="robustness-intervention")
+    results = [(base, how, label, intervention_label(prefix, outcomes[j.key].text, mode))
+               for base, how, label, prefix, j in jobs]
+    note = ("The judge's own text up to its verdict label, evidence corrupted, fed back as an assistant prefix; "
+            f"{len(jobs)} requests. Flip rates (the backends return no log-probabilities yet, so no NLDD).")
+    return intervention_rates(results), note
