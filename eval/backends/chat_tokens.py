@@ -38,12 +38,18 @@ class ChatTokenizer:
         return self._tokenizer
 
     def ids(self, messages: Messages) -> list[int]:
-        """Token ids of the chat-templated prompt, generation prompt included."""
+        """Token ids of the chat-templated prompt, generation prompt included.
+
+        A last message from the assistant is a prefix the model continues (the robustness suite feeds a
+        judge its own reasoning back this way), not a finished turn.
+        """
         key = tuple((m["role"], m["content"]) for m in messages)
         found = self._memo.get(key)
         if found is None:
+            prefix = bool(messages) and messages[-1]["role"] == "assistant"
             encoded = self.tokenizer.apply_chat_template(
-                [dict(m) for m in messages], add_generation_prompt=True, tokenize=True, **self.chat_template_kwargs
+                [dict(m) for m in messages], add_generation_prompt=not prefix, continue_final_message=prefix,
+                tokenize=True, **self.chat_template_kwargs
             )
             if len(self._memo) >= _MEMO_SIZE:
                 self._memo.clear()
