@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0+cpu
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 STAMP := $(VENV)/.installed-cpu
 
-.PHONY: setup preflight test lint bench gpu-setup clean-venv
+.PHONY: setup preflight test test-cluster lint bench gpu-setup clean-venv
 
 setup: $(STAMP)
 
@@ -27,12 +27,21 @@ $(STAMP): pyproject.toml
 preflight: $(STAMP)
 	$(PY) -m preflight
 
+# Two tiers (markers in pyproject.toml): `test` needs no cluster; `test-cluster` brings up a real two-node
+# Slurm, local Ray nodes and torchrun rendezvous (root, slurm-wlm, munge: .ci/system_packages.sh).
 test: $(STAMP)
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q --durations=15 -m "not cluster and not lint"
 
+test-cluster: $(STAMP)
+	$(PY) -m pytest -q --durations=15 -m cluster
+
+# Code and repository shape: style, import layering and circles, types, shell scripts, the README's tree.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
+	git ls-files -z '*.sh' '*.sbatch' .ci/run | xargs -0 shellcheck -x
+	$(PY) -m pytest -q -m lint
 
 bench: $(STAMP)
 	$(PY) benchmarks/reward_speed.py

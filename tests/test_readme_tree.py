@@ -6,6 +6,10 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.lint  # a check of the checkout's shape: `make lint`
+
 
 def _tracked_top_folders(repo_root: Path) -> set[str]:
     files = subprocess.run(["git", "ls-files"], cwd=repo_root, capture_output=True, text=True, check=True).stdout
