@@ -28,6 +28,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from reward_fns.marks import MARK_BODY, OPEN_RUN
 
@@ -109,7 +110,7 @@ def monitor_from_dump(path: str | Path) -> dict[str, float]:
     return monitor_metrics({key: [row[key] for row in rows] for key in rows[0] if _numeric(rows[0][key])})
 
 
-def _json_lines(lines: Iterable[str]) -> list[dict]:
+def _json_lines(lines: Iterable[str]) -> list[dict[str, Any]]:
     return [row for row in (json.loads(line) for line in lines if line.strip()) if isinstance(row, dict)]
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -201,7 +201,9 @@ class _Parts:
         from data_prep.prompts import CONVERSATION_MARKERS, RESPONSE_MARKERS, builtin_template, render_judge_prompt
 
         self.template = builtin_template(variant)
-        self._render, self._neutralise = render_judge_prompt, neutralise
+        # Typed loosely: the prompt module's Message type lives above reward_fns.
+        self._render: Callable[..., Any] = render_judge_prompt
+        self._neutralise: Callable[[str], str] = neutralise
         self.delimiters: tuple[str, ...] = tuple(
             d for markers in (RESPONSE_MARKERS, CONVERSATION_MARKERS) for pair in markers.values() for d in pair
         )

@@ -182,3 +182,15 @@ def test_cap_by_tokens(tiny_tokenizer) -> None:
     capped, cut = cap_text(text, 8, tiny_tokenizer)
     assert cut and len(tiny_tokenizer.encode(capped, add_special_tokens=False)) <= 8
     assert cap_text("short", 8, tiny_tokenizer) == ("short", False)
+
+
+def test_demo_batch_per_key_rewards_and_monitor(tiny_model_dir: Path) -> None:
+    from testkit.judge_reward_demo import score_demo_batch
+
+    result = score_demo_batch(str(tiny_model_dir))
+    assert result["token_rewards"] == result["rewards"]["score"] == [1.0, -1.0, -1.0, -1.0]
+    assert result["rewards"]["monitor_verdict"] == [0.0, 0.0, 1.0, 0.0]  # the planted verdict
+    assert result["rewards"]["monitor_master_key"] == [0.0, 0.0, 0.0, 1.0]  # "Thought process:"
+    monitor = result["monitor"]
+    assert monitor["judge_monitor/agreement"] == 1.0
+    assert monitor["judge_monitor/verdict_share"] == monitor["judge_monitor/master_key_share"] == 0.25
