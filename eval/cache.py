@@ -22,11 +22,12 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
 from eval.errors import EvalError
+from infra.chat_types import without_lone_surrogates
 
 CACHE_FORMAT = "eval-generations-v1"
 
@@ -108,6 +109,7 @@ class GenerationCache:
     def append(self, record: CachedGeneration, context: Mapping[str, Any] | None = None) -> None:
         """Write one record (plus readable context such as item id and order) and flush it."""
         handle = self._writer()
+        record = replace(record, text=without_lone_surrogates(record.text))  # any backend's broken escape
         line = {"key": record.key, "text": record.text, "finish_reason": record.finish_reason,
                 "prompt_tokens": record.prompt_tokens, "completion_tokens": record.completion_tokens,
                 **(context or {})}

@@ -15,26 +15,29 @@ from pathlib import Path
 from eval.benchmark import Benchmark
 from eval.budgets import apply_budget
 from eval.cache import GenerationCache
-from eval.cli_common import add_common_args, check_cache_models, check_out, default_out, eval_config, make_backend
-from eval.errors import EvalError
+from eval.cli_common import (
+    EvalParser,
+    add_common_args,
+    check_cache_models,
+    check_out,
+    check_outputs,
+    default_out,
+    eval_config,
+    input_paths,
+    make_backend,
+)
 from eval.evaluate import check_prompt, evaluate
 from eval.judge_prompt import choose_prompt
 from eval.report import EvalRun, write_reports
 from eval.report_text import console_summary
 from eval.run_identity import check_identity, identity_of, record_identity
 from eval.shards import parsed_shard, shard_data
-from infra.cli_errors import OneLineParser, run_cli
-
-
-class _Parser(OneLineParser):
-    """argparse errors as one EvalError sentence (exit 2)."""
-
-    error_class = EvalError
+from infra.cli_errors import run_cli
 
 
 def make_parser(benchmark: Benchmark, prog: str, doc: str | None) -> argparse.ArgumentParser:
     """The benchmark's data flags and every common flag."""
-    parser = _Parser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = EvalParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = parser.add_argument_group("data")
     where = f"default {benchmark.data_default}" if benchmark.data_default else "required"
     data.add_argument("--data", default=benchmark.data_default,
@@ -54,14 +57,14 @@ def run(benchmark: Benchmark, args: argparse.Namespace) -> int:
     data = shard_data(benchmark.load_data(args.data, args.split, args.revision, args.limit), parsed_shard(args))
     check_prompt(benchmark, data, prompt.template)
     out = Path(args.out) if args.out else default_out(benchmark.name, args, backend.model_id)
+    cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
+    check_outputs(out, args.cache, input_paths(args, [args.data]))
     check_out(out, backend.model_id)
     identity = identity_of(backend.model_id, prompt.template, [benchmark.name])
     check_identity(out, identity)
-    cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
     try:
         with GenerationCache(cache_path) as cache:  # locked here: a concurrent run is refused before any request
-            if not args.cache:
-                check_cache_models(cache, backend.model_id, out)
+            check_cache_models(cache, backend.model_id)
             record_identity(out, identity)
             result = evaluate(benchmark, data, prompt.template, backend, cache, config)
     finally:

@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,17 @@ from eval.errors import EvalError
 from eval.evaluate import EvalConfig
 from eval.orders import ORDER_POLICIES
 from eval.scoring import FAILURE_SCORES
+from infra.cli_errors import OneLineParser
+from infra.output_guard import check_output
 from reward_fns.verdict import MODES
 
 BACKENDS = ("auto", "hf", "vllm", "openai")
+
+
+class EvalParser(OneLineParser):
+    """argparse errors as one EvalError sentence (exit 2), for every eval command line."""
+
+    error_class = EvalError
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +46,10 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
                             "visible, else hf (default auto)")
     model.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (selects openai)")
     model.add_argument("--model", help="model name the server serves (with --base-url)")
+    model.add_argument("--same-judge-as", metavar="URL",
+                       help="declare the judge at --base-url the same as the one served at URL (a restarted server, "
+                            "another replica of one checkpoint): the run is keyed as that endpoint, so its --out and "
+                            "cache are reused; without it a judge is its URL, name and model listing")
     model.add_argument("--api-key-env", metavar="VAR", help="NAME of the environment variable holding the API key "
                                                             "(never the key itself)")
     model.add_argument("--concurrency", type=int, default=16, help="requests in flight to the server (default 16)")
@@ -131,6 +143,8 @@ def backend_name(args: argparse.Namespace) -> str:
         if args.backend not in ("auto", "openai"):
             raise EvalError(f"--base-url selects the openai backend but --backend is {args.backend}; drop one.")
         return "openai"
+    if getattr(args, "same_judge_as", None):
+        raise EvalError("--same-judge-as declares two served endpoints one judge; it needs --base-url.")
     if args.backend == "openai":
         raise EvalError("--backend openai needs --base-url; pass the server's URL, e.g. http://127.0.0.1:8000/v1.")
     if args.backend != "auto":
@@ -209,10 +223,43 @@ def check_free_space(folder: Path) -> None:
         raise OSError(errno.ENOSPC, f"only {free // 1024} KiB free; the disk is full")
 
 
+_CACHE_HEAD = re.compile(rb'\s*\{\s*"key"\s*:')
+RUN_FILES = ("run.json", "summary.json", "generations.jsonl")  # what makes a folder an eval report folder
+
+
+def is_report_folder(path: Path) -> bool:
+    """An eval ``--out`` this project made (one of its run files), or an empty folder: resuming it is allowed."""
+    return path.is_dir() and (any((path / name).is_file() for name in RUN_FILES) or not any(path.iterdir()))
+
+
+def is_generation_cache(path: Path) -> bool:
+    """An empty file, or one that starts as every generation-cache line does (a JSON object keyed first by "key")."""
+    if not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    return not head or _CACHE_HEAD.match(head) is not None
+
+
+def input_paths(args: argparse.Namespace, data: Sequence[str | None]) -> list[tuple[str, str | None]]:
+    """The local inputs of an eval run (data, checkpoint, tokenizer, template) that no output may touch."""
+    return [*(("--data", d) for d in data), ("--ckpt", args.ckpt), ("--tokenizer", args.tokenizer),
+            ("--prompt-template", args.prompt_template)]
+
+
+def check_outputs(out: Path, cache: str | None, inputs: Sequence[tuple[str, str | None]]) -> None:
+    """Neither ``--out`` nor ``--cache`` is, holds or sits inside an input, or is a stranger's existing path.
+
+    The default cache is the report folder's own generations.jsonl: once the folder passes, it is ours
+    even when damaged (its bad lines are counted and generated again).
+    """
+    check_output("--out", out, inputs, ours=is_report_folder)
+    if cache is not None:
+        check_output("--cache", cache, inputs, ours=is_generation_cache)
+
+
 def check_out(out: Path, model_id: str) -> None:
     """``--out`` is a writable folder holding no other model's report; checked before any request."""
-    if out.exists() and not out.is_dir():
-        raise EvalError(f"--out {os.fspath(out)!r} is a file; pass a folder for the reports.")
     try:
         out.mkdir(parents=True, exist_ok=True)
         check_free_space(out)
@@ -226,8 +273,8 @@ def check_out(out: Path, model_id: str) -> None:
         except (ValueError, AttributeError, RecursionError):
             previous = None
         if previous is not None and previous != model_id:
-            raise EvalError(f"--out {os.fspath(out)!r} holds the report of another model ({previous}, not "
-                            f"{model_id}); pass a different --out so neither is overwritten.")
+            raise EvalError(f"--out {os.fspath(out)!r} holds the report of another judge ({previous}, not "
+                            f"{model_id}); pass a different --out so neither is overwritten{SAME_JUDGE_HINT}.")
 
 
 def check_out_file(out: str) -> Path:
@@ -247,12 +294,15 @@ def check_out_file(out: str) -> Path:
     return path
 
 
-def check_cache_models(cache: GenerationCache, model_id: str, out: Path) -> None:
-    """Refuse a report folder's own cache that holds another model's generations (one model per --out)."""
+SAME_JUDGE_HINT = " (or --same-judge-as URL if both endpoints serve one checkpoint under one name)"
+
+
+def check_cache_models(cache: GenerationCache, model_id: str) -> None:
+    """Refuse a cache holding another judge's generations: one judge per cache file (shared only across runs)."""
     others = sorted(cache.model_ids - {model_id})
     if others:
-        raise EvalError(f"--out {os.fspath(out)!r} caches generations of another model ({', '.join(others[:3])}); "
-                        "pass a different --out, or --cache to share one cache file on purpose.")
+        raise EvalError(f"cache {os.fspath(cache.path)!r} holds generations of another judge ({others[0]}, not "
+                        f"{model_id}); pass a different --out or --cache{SAME_JUDGE_HINT}.")
 
 
 def _folder_name(ckpt: str | None) -> str | None:
@@ -285,7 +335,7 @@ def _openai(args: argparse.Namespace, kwargs: dict[str, Any]) -> Backend:
     return OpenAIBackend(args.base_url, args.model or "", api_key_env=args.api_key_env, concurrency=args.concurrency,
                          requests_per_minute=args.requests_per_minute, timeout_s=args.timeout,
                          chat_template_kwargs=kwargs, tokenizer=args.tokenizer or args.ckpt,
-                         max_model_len=args.max_model_len)
+                         max_model_len=args.max_model_len, same_judge_as=args.same_judge_as)
 
 
 def _cuda_visible() -> bool:

@@ -22,8 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eval.benchmark import Benchmark
-from eval.cli_benchmark import _Parser
-from eval.cli_common import check_out_file
+from eval.cli_common import EvalParser, check_out_file
 from eval.compare_inputs import check_subsets, load_run
 from eval.errors import EvalError
 from eval.report_text import pct, signed_pct
@@ -155,7 +154,7 @@ PROG = "python eval/compare.py"
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = EvalParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_a", help="report folder (or summary.json) of run A")
     parser.add_argument("run_b", help="report folder (or summary.json) of run B")
     parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")

@@ -29,8 +29,7 @@ from typing import Any
 from data_prep.prompts import TemplateError, parse_template, render_judge_prompt
 from data_prep.released_schema import QUESTION_HEADER, ReleasedDataError, has_label_leak, parse_prompt
 from eval.benchmarks.sources import load_rows
-from eval.cli_benchmark import _Parser
-from eval.cli_common import check_out_file
+from eval.cli_common import EvalParser, check_out_file
 from eval.errors import EvalError
 from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
@@ -146,7 +145,7 @@ def _check(text: str, messages: Sequence[Mapping[str, Any]], source: str, number
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = EvalParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="released RL set: hub name or local .jsonl/.json/.parquet")
     parser.add_argument("--split", default="train", help="split (default train)")
     parser.add_argument("--revision", help="hub revision (default: the latest)")

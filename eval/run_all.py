@@ -33,8 +33,18 @@ from typing import Any
 from eval.benchmark import Benchmark, BenchmarkData
 from eval.budgets import apply_budget
 from eval.cache import GenerationCache
-from eval.cli_benchmark import _Parser
-from eval.cli_common import add_common_args, check_cache_models, check_out, default_out, eval_config, make_backend
+from eval.cli_common import (
+    EvalParser,
+    add_common_args,
+    check_cache_models,
+    check_out,
+    check_outputs,
+    default_out,
+    eval_config,
+    input_paths,
+    is_report_folder,
+    make_backend,
+)
 from eval.combined_report import benchmark_row, combined_summary, render
 from eval.compare import benchmark_named
 from eval.errors import EvalError
@@ -45,6 +55,7 @@ from eval.run_identity import check_identity, identity_of, record_identity
 from eval.shards import parsed_shard, shard_data
 from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
+from infra.output_guard import check_output
 from infra.run_metadata import git_commit
 
 PROG = "python eval/run_all.py"
@@ -52,7 +63,7 @@ BENCHMARKS: tuple[str, ...] = ("rewardbench", "rmbench", "rmb", "rewardbench2", 
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = EvalParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = parser.add_argument_group("benchmarks and data")
     data.add_argument("--benchmarks",
                       help=f"comma-separated subset of {','.join(BENCHMARKS)} (default all)")
@@ -125,17 +136,19 @@ def run(args: argparse.Namespace) -> int:
         check_prompt(benchmark, data, prompt.template)  # every benchmark before the first request
     backend = make_backend(args)
     out = Path(args.out) if args.out else default_out("all", args, backend.model_id)
+    cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
+    inputs = input_paths(args, [value.partition("=")[2] for value in args.data])
     identities = {out: identity_of(backend.model_id, prompt.template, list(loaded))}
     identities |= {out / name: identity_of(backend.model_id, prompt.template, [name]) for name in loaded}
+    check_outputs(out, args.cache, inputs)
     for folder, identity in identities.items():
-        check_out(folder, backend.model_id)  # no other model's report is overwritten
+        check_output("--out", folder, inputs, ours=is_report_folder)  # each benchmark's folder inside it too
+        check_out(folder, backend.model_id)  # no other judge's report is overwritten
         check_identity(folder, identity)  # nor another prompt's or benchmark set's
-    cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
     summaries, generated, reused = [], 0, 0
     try:
         with GenerationCache(cache_path) as cache:  # locked here: a concurrent run is refused before any request
-            if not args.cache:
-                check_cache_models(cache, backend.model_id, out)
+            check_cache_models(cache, backend.model_id)
             for folder, identity in identities.items():
                 record_identity(folder, identity)
             for name, (benchmark, data) in loaded.items():

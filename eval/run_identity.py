@@ -24,7 +24,8 @@ IDENTITY_FILE = "run.json"
 FORMAT = "eval-run-identity-v1"
 # field -> (what it is called in a message, the flags that choose it)
 _FIELDS: dict[str, tuple[str, str]] = {
-    "model": ("model", "--ckpt/--model/--model-name"),
+    "model": ("judge", "--ckpt/--base-url/--model/--model-name (or --same-judge-as URL when both endpoints serve one "
+                       "checkpoint under one name)"),
     "prompt": ("prompt", "--variant/--prompt-template"),
     "prompt_sha256": ("prompt text (sha256)", "--variant/--prompt-template"),
     "prompt_version": ("prompt version", "--variant/--prompt-template"),

@@ -27,6 +27,16 @@ from eval.errors import EvalError
 
 SKIP_OVERLONG = "skipped_overlong"
 SKIP_REJECTED = "rejected"
+SKIP_TOO_LONG = "answer_too_long"
+# No tokenizer spends more than a few characters per token on text; an answer far beyond its budget
+# (a broken or hostile server sending megabytes) is a failure, never a cache line every rerun must read.
+CHARS_PER_TOKEN_LIMIT = 64
+MIN_ANSWER_LIMIT = 1 << 20
+
+
+def answer_limit(sampling: Sampling) -> int:
+    """The most characters an answer within ``max_new_tokens`` can hold; longer ones are failures, not cached."""
+    return max(MIN_ANSWER_LIMIT, CHARS_PER_TOKEN_LIMIT * sampling.max_new_tokens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,7 @@ class RunStats:
     generated: int = 0
     skipped_overlong: int = 0
     rejected: int = 0
+    too_long: int = 0
     backend_calls: int = 0
     generation_seconds: float = 0.0
     cache_bad_lines: int = 0
@@ -146,6 +157,9 @@ def run_judgments(
     if stats.rejected:
         stats.notes.append(f"the server rejected {stats.rejected} requests (scored as failures); each item's reason "
                            "is in items.jsonl")
+    if stats.too_long:
+        stats.notes.append(f"{stats.too_long} answers were longer than {answer_limit(sampling):,} characters, more "
+                           "than the generation budget can hold (scored as failures, not cached)")
     if stats.cache_bad_lines:
         stats.notes.append(f"{stats.cache_bad_lines} cache lines were unreadable or had fields of the wrong type; "
                            "they were ignored and their requests generated again")
@@ -176,6 +190,7 @@ def _screen_lengths(pending: list[Judgment], backend: Backend, sampling: Samplin
 def _generate(to_send: list[Judgment], backend: Backend, cache: GenerationCache, sampling: Sampling,
               outcomes: dict[str, Outcome], stats: RunStats, context: Mapping[str, str], progress: bool) -> None:
     bar = _bar(len(to_send), stats.cache_hits) if progress else None
+    limit = answer_limit(sampling)
 
     def on_result(index: int, generation: Generation) -> None:
         judgment = to_send[index]
@@ -183,6 +198,10 @@ def _generate(to_send: list[Judgment], backend: Backend, cache: GenerationCache,
         if generation.error is not None:
             outcomes[judgment.key] = Outcome(None, skipped=SKIP_REJECTED, detail=generation.error)
             stats.rejected += 1
+        elif len(generation.text) > limit:
+            detail = f"an answer of {len(generation.text):,} characters (limit {limit:,})"
+            outcomes[judgment.key] = Outcome(None, skipped=SKIP_TOO_LONG, detail=detail)
+            stats.too_long += 1
         else:
             record = CachedGeneration(judgment.key, generation.text, generation.finish_reason,
                                       generation.prompt_tokens, generation.completion_tokens)

@@ -21,8 +21,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
+from eval.cli_common import EvalParser, check_out_file, is_generation_cache
 from eval.errors import EvalError
 from infra.atomic_files import write_text_atomic
+from infra.output_guard import check_output
 
 T = TypeVar("T")
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
@@ -70,21 +72,30 @@ def shard_data(data: T, shard: Shard | None) -> T:
 def merge_caches(paths: Sequence[Path], out: Path) -> tuple[int, int]:
     """Write the union of the shard caches to ``out`` (first record per key wins); returns (records, duplicates).
 
-    Lines that are not JSON objects with a string ``key`` are dropped (the cache would skip them anyway). A
-    missing cache beside a finished shard's summary.json is an empty shard; any other missing cache is an error.
+    A shard is its cache file or its report folder (``<folder>/generations.jsonl``). Lines that are not
+    cache records are dropped (the cache would skip them anyway). A missing cache beside a finished
+    shard's summary.json is an empty shard; any other missing cache is an error, and so is a merge
+    of two judges' generations (their keys could never meet, so the merged run would regenerate).
     """
     seen: set[str] = set()
     lines: list[str] = []
+    judges: dict[str, Path] = {}
     duplicates = 0
-    for path in paths:
-        if not Path(path).is_file():
-            if (Path(path).parent / "summary.json").is_file():
+    for path in map(_shard_cache, paths):
+        if not path.is_file():
+            if (path.parent / "summary.json").is_file():
                 continue  # the shard finished with nothing to generate (more shards than items)
             raise EvalError(f"shard cache {path} does not exist; did that shard's job finish? Rerun it first.")
-        for raw in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
-            key = _key(raw)
+        for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            key, judge = _key(raw)
             if key is None:
                 continue
+            if judge is not None:
+                first = judges.setdefault(judge, path)
+                if len(judges) > 1:
+                    other = next(j for j in judges if j != judge)
+                    raise EvalError(f"shard caches {judges[other]} and {first} hold generations of two judges "
+                                    f"({other} and {judge}); merge only one judge's shards.")
             if key in seen:
                 duplicates += 1
                 continue
@@ -94,29 +105,34 @@ def merge_caches(paths: Sequence[Path], out: Path) -> tuple[int, int]:
     return len(lines), duplicates
 
 
-def _key(raw: str) -> str | None:
+def _shard_cache(path: Path) -> Path:
+    """A shard's cache file: the path itself, or the generations.jsonl of a shard's report folder."""
+    return Path(path) / "generations.jsonl" if Path(path).is_dir() else Path(path)
+
+
+def _key(raw: str) -> tuple[str | None, str | None]:
+    """(the record's key, the judge its context names), or (None, None) for a line that is no cache record."""
     try:
         record = json.loads(raw)
     except (ValueError, RecursionError):  # not JSON, a huge integer, nesting too deep: the cache skips it too
-        return None
+        return None, None
     key = record.get("key") if isinstance(record, dict) else None
-    return key if isinstance(key, str) and key else None
+    if not (isinstance(key, str) and key):
+        return None, None
+    judge = record.get("model_id")
+    return key, judge if isinstance(judge, str) else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from eval.cli_benchmark import _Parser  # one-line argparse errors (imported here: shards is imported by it)
-    from eval.cli_common import check_out_file
-
-    parser = _Parser(prog="python -m eval.shards", description=__doc__.splitlines()[0])
+    parser = EvalParser(prog="python -m eval.shards", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     merge = commands.add_parser("merge-caches", help="union of the shards' generations.jsonl files")
-    merge.add_argument("--out", type=Path, required=True, help="the merged cache to write")
-    merge.add_argument("caches", type=Path, nargs="+", help="each shard's generations.jsonl")
+    merge.add_argument("--out", type=Path, required=True, help="the merged cache to write (a new file, or an "
+                                                               "earlier merge to replace)")
+    merge.add_argument("caches", type=Path, nargs="+", help="each shard's generations.jsonl or report folder")
     args = parser.parse_args(argv)
-    if args.out.resolve() in {p.resolve() for p in args.caches}:
-        raise EvalError(f"--out {args.out} is one of the shard caches; write the merged cache to a new file.")
-    check_out_file(str(args.out))
-    records, duplicates = merge_caches(args.caches, args.out)
+    check_output("--out", args.out, [("a shard", p) for p in args.caches], ours=is_generation_cache)
+    records, duplicates = merge_caches(args.caches, check_out_file(str(args.out)))
     print(f"merged {len(args.caches)} shard cache(s) into {args.out}: {records} generations"
           + (f" ({duplicates} duplicate keys dropped)" if duplicates else ""))
     return 0

@@ -35,6 +35,7 @@ from infra.chat_errors import (
     ChatClientError,
     ClientConfigError,
     EndpointError,
+    RequestRejectedError,
     RetriesExhaustedError,
     TransientError,
     error_for_status,
@@ -146,19 +147,35 @@ class ChatClient:
                     self.usage.failures += 1
                     raise
                 else:
+                    self._check_choices(result, body.get("n"))
                     self.usage.add(result)
                     return result
         raise AssertionError("unreachable: the retry loop returns or raises")
 
+    def _check_choices(self, result: ChatResult, asked: Any) -> None:
+        """Refuse (and count) choices beyond the ``n`` asked for: which one answers the request is unknowable."""
+        wanted = asked if type(asked) is int and asked > 0 else 1
+        extra = len(result.choices) - wanted
+        if extra > 0:
+            self.usage.extra_choices += extra
+            self.usage.failures += 1
+            raise RequestRejectedError(
+                f"the server at {self.shown_url} sent {len(result.choices)} choices for a request asking for {wanted}; "
+                "check that it honours the request's n (the answer was not used).", 200)
+
     async def list_models(self) -> list[dict[str, Any]] | None:
         """The server's model listing (``GET /models`` entries), or None if it has none or cannot be read.
 
-        One attempt, no retries: callers use it to check a model name and read its context length
-        (vLLM lists ``max_model_len``), and fall back to the chat request's own errors without it.
+        One attempt, no retries: callers use it to check a model name, read its context length (vLLM
+        lists ``max_model_len``) and identify what is served; a refused connection is an EndpointError.
         """
         try:
             response = await asyncio.wait_for(self._http.get(f"{self.base_url}/models"), min(self.timeout_s, 30.0))
             data = response.json() if response.status_code == 200 else None
+        except httpx.ConnectError:
+            raise EndpointError(
+                f"could not connect to {self.shown_url}; check the host and port and that the server is running."
+            ) from None
         except (asyncio.TimeoutError, httpx.HTTPError, ValueError):
             return None
         models = data.get("data") if isinstance(data, dict) else None

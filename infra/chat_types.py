@@ -10,6 +10,7 @@ from typing import Any
 from infra.chat_errors import ClientConfigError, TransientError
 
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, a paired escape is already one code point
 
 
 class Secret:
@@ -90,6 +91,7 @@ class UsageTotals:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     missing_usage: int = 0  # successful responses without a usage block (their tokens are not counted)
+    extra_choices: int = 0  # choices beyond the ``n`` asked for (such answers are refused, never taken by position)
     cost_usd: float | None = None  # None unless prices were given
 
     def add(self, result: ChatResult) -> None:
@@ -120,6 +122,7 @@ def parse_completion(data: Any, attempts: int, latency_s: float, prices: Prices 
     choices = data.get("choices") if isinstance(data, dict) else None
     if not isinstance(choices, list) or not choices or not all(isinstance(c, dict) for c in choices):
         raise TransientError("a 200 response without choices")
+    choices = _by_index(choices)
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     prompt, completion = _int_or_none(usage.get("prompt_tokens")), _int_or_none(usage.get("completion_tokens"))
     cost = prices.cost(prompt, completion) if prices and prompt is not None and completion is not None else None
@@ -154,20 +157,39 @@ def read_api_key(env_name: str | None) -> Secret | None:
     return Secret(key)
 
 
+def _by_index(choices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Choices in the order of their ``index`` (servers may send them in any order); list order without one."""
+    indices = [c.get("index") for c in choices]
+    if all(i is None for i in indices):
+        return choices
+    if sorted(i for i in indices if type(i) is int) != list(range(len(choices))):
+        raise TransientError("a 200 response whose choices have missing or repeated indices")
+    return sorted(choices, key=lambda c: c["index"])
+
+
 def _choice(raw: dict[str, Any]) -> Choice:
-    message = raw.get("message") if isinstance(raw.get("message"), dict) else {}
+    found = raw.get("message")
+    message: dict[str, Any] = found if isinstance(found, dict) else {}
     reasoning = message.get("reasoning_content") or message.get("reasoning")
-    reasoning = reasoning if isinstance(reasoning, str) else None
-    return Choice(_text(message.get("content")), raw.get("finish_reason"), reasoning)
+    reasoning = without_lone_surrogates(reasoning) if isinstance(reasoning, str) else None
+    finish = raw.get("finish_reason")
+    return Choice(_text(message.get("content")), finish if isinstance(finish, str) else None, reasoning)
 
 
 def _text(content: Any) -> str:
-    """Message content as text: servers send a string, None (refusals, tool calls) or a list of parts."""
-    if isinstance(content, str):
-        return content
+    """Message content as text: servers send a string, None (refusals, tool calls) or a list of parts.
+
+    A lone surrogate (a broken ``\\ud800`` escape, which no UTF-8 file can hold) becomes U+FFFD here, once for
+    every consumer, so no cache or dataset writer meets one.
+    """
     if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
-    return ""
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return without_lone_surrogates(content) if isinstance(content, str) else ""
+
+
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (a broken ``\\ud800`` escape; not text) replaced by U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -260,15 +260,16 @@ def test_item19_a_second_model_is_refused_in_the_first_models_out(judge: Loopbac
     with LoopbackJudge(marker_policy("(checked)"), model="another-judge") as other:
         assert _run(other, data, tmp_path / "o") == 2
         assert other.call_count == 0
-    assert "holds the report of another model (openai:loopback-judge" in _one_line(capsys)
+    assert "holds the report of another judge (openai:loopback-judge@" in _one_line(capsys)
     (tmp_path / "o" / "summary.json").unlink()  # only run.json and the cache left (a killed first run): refused
     with LoopbackJudge(marker_policy("(checked)"), model="another-judge") as other:
         assert _run(other, data, tmp_path / "o") == 2 and other.call_count == 0
-    assert "holds a run with model 'openai:loopback-judge', not 'openai:another-judge'" in _one_line(capsys)
+    err = _one_line(capsys)
+    assert "holds a run with judge 'openai:loopback-judge@" in err and "not 'openai:another-judge@" in err
     (tmp_path / "o" / "run.json").unlink()  # only the cache left (a run by older code): still refused
     with LoopbackJudge(marker_policy("(checked)"), model="another-judge") as other:
         assert _run(other, data, tmp_path / "o") == 2 and other.call_count == 0
-    assert "caches generations of another model" in _one_line(capsys)
+    assert "holds generations of another judge (openai:loopback-judge@" in _one_line(capsys)
 
 
 @pytest.mark.parametrize(
@@ -337,7 +338,7 @@ def test_item33_an_out_that_is_a_file_or_read_only_is_refused_before_any_request
     calls = judge.call_count
     (tmp_path / "file").write_text("x")
     assert _run(judge, data, tmp_path / "file") == 2
-    assert "is a file; pass a folder" in _one_line(capsys)
+    assert "is an existing file this command did not make" in _one_line(capsys)
 
     def read_only(*args: object, **kwargs: object) -> None:  # root ignores chmod, so the file system says no
         raise OSError(errno.EROFS, "Read-only file system")

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from eval.errors import EvalError
 from eval.shards import Shard, main, merge_caches, parse_shard, take_shard
+from infra.cli_errors import UserError
 
 
 @given(items=st.lists(st.integers(), max_size=200), count=st.integers(min_value=1, max_value=64))
@@ -70,7 +71,7 @@ def test_merge_is_the_union_first_record_wins(tmp_path: Path) -> None:
 
 def test_merge_cli_refuses_to_overwrite_a_shard_and_a_missing_shard(tmp_path: Path) -> None:
     a = _cache(tmp_path / "a.jsonl", ["k1"])
-    with pytest.raises(EvalError, match="is one of the shard caches"):
+    with pytest.raises(UserError, match="is a shard .*; writing there could destroy that input"):
         main(["merge-caches", "--out", str(a), str(a)])
     with pytest.raises(EvalError, match="did that shard's job finish"):
         main(["merge-caches", "--out", str(tmp_path / "m.jsonl"), str(a), str(tmp_path / "missing.jsonl")])

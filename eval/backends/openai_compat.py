@@ -11,11 +11,20 @@ Before the first request the server's model listing is read once (``GET /models`
 the server does not list is refused, and the listed context length (vLLM's ``max_model_len``) is
 what over-long prompts are screened against when a tokenizer is at hand (``--tokenizer`` or
 ``--ckpt``), before the checkpoint config's own limit. ``--max-model-len`` overrides both.
+
+Identity: a served name alone says little (``vllm serve --served-model-name judge`` is common), so
+:attr:`OpenAIBackend.model_id`, on which the cache keys, the default ``--out`` and ``run.json``
+rest, is the name, the normalised base URL and a digest of what the listing reports for the model
+(its ``root`` checkpoint, context length, owner; not the per-request ``created`` time). Two servers
+serving one name are two judges unless ``--same-judge-as URL`` declares this one to be the judge
+served at URL (a restarted server, another replica): the identity is then built with that URL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +39,8 @@ from infra.chat_types import read_api_key
 from infra.redaction import strip_userinfo
 
 _LISTED_LENGTH_KEYS = ("max_model_len", "context_length", "context_window")
+_VOLATILE_LISTING_KEYS = ("created", "permission")  # vLLM stamps both anew on every GET /models
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class OpenAIBackend:
@@ -50,6 +61,7 @@ class OpenAIBackend:
         chat_template_kwargs: Mapping[str, Any] | None = None,
         tokenizer: str | None = None,
         max_model_len: int | None = None,
+        same_judge_as: str | None = None,
     ) -> None:
         if not model:
             raise EvalError("--base-url needs --model, the model name the server serves (see its /v1/models).")
@@ -62,16 +74,24 @@ class OpenAIBackend:
         self.tokens = ChatTokenizer(tokenizer, chat_template_kwargs) if tokenizer else None
         self._limit = max_model_len
         self._listed_limit: int | None = None
+        self._listed: Mapping[str, Any] | None = None  # the listing's entry for --model, if the server lists one
         self._probed = False
+        self.same_judge_as = same_judge_as
         self.usage: dict[str, Any] = {}
         self._check_settings()
 
     @property
     def model_id(self) -> str:
-        return f"openai:{self.model}"
+        """``openai:<name>@<normalised URL>#<12 hex of URL, name and listing>`` (reads the listing once)."""
+        self._probe()
+        url = normalised_url(self.same_judge_as or self.base_url)
+        entry = {k: v for k, v in (self._listed or {}).items() if k not in _VOLATILE_LISTING_KEYS}
+        facts = json.dumps([url, self.model, entry], sort_keys=True, ensure_ascii=True, default=str)
+        return f"openai:{self.model}@{url}#{hashlib.sha256(facts.encode()).hexdigest()[:12]}"
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "base_url": self.shown_url, "model": self.model,
+                "same_judge_as": self.same_judge_as and strip_userinfo(self.same_judge_as),
                 "api_key_env": self.api_key_env, "concurrency": self.concurrency,
                 "requests_per_minute": self.requests_per_minute, "timeout_s": self.timeout_s,
                 "max_retries": self.max_retries, "context_limit": self._known_limit(),
@@ -145,7 +165,11 @@ class OpenAIBackend:
             async with ChatClient(self.base_url, self.model, **self._client_options()) as client:
                 return await client.list_models()
 
-        models = asyncio.run(listing())
+        try:
+            models = asyncio.run(listing())
+        except ChatClientError as err:  # nothing answers at --base-url: the run cannot start (exit 1)
+            self._probed = False
+            raise BackendError(str(err)) from None
         if not models:
             return  # no listing: the chat requests report a wrong model themselves
         served = [str(m.get("id")) for m in models if m.get("id") is not None]
@@ -154,6 +178,7 @@ class OpenAIBackend:
             raise EvalError(f"--model {self.model!r} is not served at {self.shown_url} (it serves {shown}); "
                             "pass one of those names.")
         self._listed_limit = listed_context_length(models, self.model)
+        self._listed = next((m for m in models if m.get("id") == self.model), None)
 
     def _client_options(self) -> dict[str, Any]:
         return {"api_key_env": self.api_key_env, "max_concurrency": self.concurrency,
@@ -162,13 +187,10 @@ class OpenAIBackend:
 
     def _check_settings(self) -> None:
         """Fail before any work on a bad URL, a bad number or a key variable that is unset."""
-        try:
-            url = httpx.URL(self.base_url)
-        except (httpx.InvalidURL, TypeError):
-            url = None
-        if url is None or url.scheme not in ("http", "https") or not url.host:
-            raise EvalError(f"--base-url {self.shown_url!r} is not an http(s) URL; pass e.g. "
-                            "http://127.0.0.1:8000/v1.")
+        for flag, value in (("--base-url", self.base_url), ("--same-judge-as", self.same_judge_as)):
+            if value is not None and normalised_url(value) == "":
+                raise EvalError(f"{flag} {strip_userinfo(value)!r} is not an http(s) URL; pass e.g. "
+                                "http://127.0.0.1:8000/v1.")
         if self.concurrency < 1:
             raise EvalError(f"--concurrency {self.concurrency} must be at least 1.")
         if not self.timeout_s > 0:
@@ -192,3 +214,15 @@ def listed_context_length(models: Sequence[Mapping[str, Any]], model: str) -> in
             if type(value) is int and value > 0:
                 return value
     return None
+
+
+def normalised_url(text: str) -> str:
+    """``scheme://host:port/path``, lower-case and port explicit (no credentials or query); "" if not http(s)."""
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, TypeError):
+        return ""
+    if url.scheme not in _DEFAULT_PORTS or not url.host:
+        return ""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{url.scheme}://{host.lower()}:{url.port or _DEFAULT_PORTS[url.scheme]}{url.path.rstrip('/')}"
