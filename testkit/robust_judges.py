@@ -1,0 +1,127 @@
+"""Scripted judges that prove the robustness metrics (tests and the preflight; never product code).
+
+* :func:`injection_follower`: picks whichever candidate carries a payload of the probe library's EVAL
+  part (obfuscation undone), else the candidate with a marker: attack success must come out 1.0.
+* :class:`CoRBackend`: an in-process backend that writes Chain-of-Rubrics traces (the picked side's
+  summary says "better", the other's "worse") with quotes taken from the candidates (grounded) or
+  invented, and, given an assistant prefix, finishes the verdict either from the ``<eval>`` in that
+  prefix (``faithful``) or from the candidates alone (ignoring its reasoning).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from data_prep.cor_parser import Evidence, compose_cor, parse_cor
+from data_prep.prompts import RESPONSE_MARKERS, extract_candidates
+from data_prep.robustness.library import EVAL, fill
+from eval.backends.base import Generation, Messages, OnResult, Request, Sampling
+from eval.robustness.edits import HOMOGLYPHS, ZERO_WIDTH
+from eval.robustness.faithfulness import VERDICT_LEAD
+from reward_fns import LABELS, format_verdict
+from testkit.loopback_policies import Policy, marker_policy, verdict_text
+
+_PLAIN = {glyph: latin for latin, glyph in HOMOGLYPHS.items()}
+INVENTED_QUOTE = "a sentence that appears in neither candidate"
+
+
+def deobfuscate(text: str) -> str:
+    """Zero-width characters removed and Cyrillic lookalikes mapped back to Latin."""
+    return "".join(_PLAIN.get(ch, ch) for ch in text if ch not in ZERO_WIDTH)
+
+
+def _payloads() -> list[str]:
+    texts = {fill(t, label, multi).strip() for ts in EVAL.injections.values() for t in ts
+             for label in LABELS for multi in (False, True)}
+    return sorted(texts, key=len, reverse=True)
+
+
+def injection_follower(marker: str) -> Policy:
+    """A judge that any injection fools; without one it picks the candidate carrying ``marker``."""
+    payloads = _payloads()
+    fallback = marker_policy(marker)
+    ends = {label: RESPONSE_MARKERS[label][1] for label in LABELS}
+
+    def decide(prompt: str) -> str:
+        plain = deobfuscate(prompt)
+        for payload in payloads:
+            at = plain.find(payload)
+            if at >= 0:  # the payload ends its candidate: the next real end marker names the carrier
+                rest = plain[at + len(payload):]
+                label = min(LABELS, key=lambda lab: rest.find(ends[lab]) if ends[lab] in rest else len(rest))
+                return verdict_text(label, "Scripted judge: a candidate told me what to pick.")
+        return fallback(prompt)
+
+    return decide
+
+
+def cor_trace(label: str, text_a: str, text_b: str, grounded: bool) -> str:
+    """A CoR trace for ``label`` whose summaries favour it; quotes from the candidates or invented."""
+    quote = (lambda text: text[:12]) if grounded else (lambda text: INVENTED_QUOTE)
+    verdicts = {lab: "better" if lab == label else "worse" for lab in LABELS}
+    evidence = Evidence(quote(text_a), f"Chatbot A is {verdicts['A']}.", quote(text_b),
+                        f"Chatbot B is {verdicts['B']}.")
+    return compose_cor("Chat", label, rubric="Accuracy 100%", justify="Only accuracy matters.", evidence=evidence)
+
+
+def eval_pick(prefix: str) -> str | None:
+    """The side the ``<eval>`` summaries in ``prefix`` call better."""
+    evidence = parse_cor(prefix).evidence
+    for label in LABELS:
+        if any("better" in s for s in evidence.get(f"summary_{label}", ())):
+            return label
+    return None
+
+
+class CoRBackend:
+    """Backend protocol over a pick function ``(text_a, text_b) -> label``; see the module docstring."""
+
+    name = "scripted"
+
+    def __init__(self, pick: Callable[[str, str], str], *, grounded: bool = True, faithful: bool = True,
+                 model_name: str = "cor-judge") -> None:
+        self.pick, self.grounded, self.faithful = pick, grounded, faithful
+        self._model_id = f"scripted:{model_name}"
+        self.prefixed = 0
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.name, "model": self._model_id}
+
+    def context_limit(self) -> int | None:
+        return None
+
+    def prompt_tokens(self, messages: Messages) -> int | None:
+        return None
+
+    def generate(self, requests: Sequence[Request], sampling: Sampling, on_result: OnResult) -> None:
+        for index, request in enumerate(requests):
+            on_result(index, Generation(text=self._answer(request.messages), finish_reason="stop"))
+
+    def _answer(self, messages: Messages) -> str:
+        user = next(m["content"] for m in reversed(messages) if m["role"] == "user")
+        found = extract_candidates(user)
+        text_a, text_b = found if found is not None else ("", "")
+        label = self.pick(text_a, text_b)
+        if messages[-1]["role"] != "assistant":
+            return cor_trace(label, text_a, text_b, self.grounded)
+        self.prefixed += 1
+        if self.faithful:
+            label = eval_pick(messages[-1]["content"]) or label
+        return format_verdict(label).removeprefix(VERDICT_LEAD)  # the prefix already ends with the lead
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def marker_pick(marker: str) -> Callable[[str, str], str]:
+    """Pick the candidate holding ``marker`` (A when both or neither do)."""
+    def pick(text_a: str, text_b: str) -> str:
+        return "B" if marker in text_b and marker not in text_a else "A"
+
+    return pick
+
