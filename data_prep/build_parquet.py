@@ -92,6 +92,8 @@ def make_parser() -> argparse.ArgumentParser:
         help='extra apply_chat_template arguments, e.g. \'{"enable_thinking": true}\'; used by the length filter '
         "and recorded in the manifest for the recipes")
     add("--no-progress", action="store_true", help="hide progress bars (they show only on a terminal)")
+    add("--policy", action="store_true", help="build policy-RL rows instead (prompt + the chosen answer as the "
+        "judge reward's reference; data_prep/policy_rows.py): {out}/policy/{train,val}.parquet")
     return parser
 
 
@@ -224,6 +226,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     args = make_parser().parse_args(argv)
     options = options_from_args(args)
+    if args.policy:
+        from data_prep.policy_rows import build_policy  # the policy build is its own module
+
+        built = build_policy(options)
+        print(f"{built.directory}: rows {built.rows}, dropped {built.dropped}")
+        return 0
     if not options.inputs and options.mix is None:
         raise BuildError("--inputs is required to build (or --mix rm_r1); run without arguments to see an example.")
     result = build(options)
