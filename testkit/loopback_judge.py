@@ -20,7 +20,8 @@ tests can check that clients redact it. Faults are scripted by arrival order: ``
 the i-th chat request (a callable ``index -> Fault | None`` works too).
 
 CLI: ``python -m testkit.loopback_judge --policy always_a --port 0`` prints its base URL on the first line
-of stdout and serves until SIGINT/SIGTERM or ``--max-seconds``.
+of stdout and serves until SIGINT/SIGTERM (or ``--max-seconds``, saying so on stderr). ``--policy cor``
+is the scripted Chain-of-Rubrics teacher of :mod:`testkit.cor_policies` (complete traces for distillation).
 """
 
 from __future__ import annotations
@@ -255,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point: serve a scripted judge and print its base URL."""
     parser = OneLineParser(prog="python -m testkit.loopback_judge", description=__doc__.splitlines()[0])
-    parser.add_argument("--policy", choices=POLICY_NAMES, default="always_a")
+    parser.add_argument("--policy", choices=(*POLICY_NAMES, "cor"), default="always_a")
     parser.add_argument("--marker", help="marker string for --policy marker")
     parser.add_argument("--fallback", choices=("A", "B"), default="A", help="label when the policy cannot decide")
     parser.add_argument("--text", help="the fixed answer for --policy fixed")
@@ -265,10 +266,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before every answer")
     parser.add_argument("--fault", action="append", default=[], help="fault for the next call, in order (repeatable)")
     parser.add_argument("--api-key-env", help="require the key held in this environment variable")
-    parser.add_argument("--max-seconds", type=float, default=3600.0, help="stop after this long (bounded lifetime)")
+    parser.add_argument("--max-seconds", type=float, help="stop after this long (default: serve until stopped)")
     args = parser.parse_args(argv)
     try:
-        policy = make_policy(
+        policy = _cor_teacher() if args.policy == "cor" else make_policy(
             args.policy, marker=args.marker, fallback=args.fallback, text=args.text, reasoning=not args.no_reasoning
         )
         faults = [Fault.parse(spec) for spec in args.fault]
@@ -287,10 +288,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError(f"--port {args.port} is already in use; pass --port 0 to take a free port.") from None
     try:
         print(judge.base_url, flush=True)
-        done.wait(args.max_seconds)
+        if not done.wait(args.max_seconds):
+            print(f"loopback judge: stopped after --max-seconds {args.max_seconds:g}.", file=sys.stderr)
     finally:
         judge.stop()
     return 0
+
+
+def _cor_teacher() -> Policy:
+    # Imported on demand: the CoR teacher pulls in the data writers, which the other policies do not need.
+    from testkit.cor_policies import cor_judge
+
+    return cor_judge()
 
 
 def _key_from_env(name: str | None) -> str | None:
