@@ -43,6 +43,7 @@ def ray_tmp() -> Iterator[Path]:
     assert not leftovers, f"Ray processes left running: {leftovers}"
 
 
+@pytest.mark.cluster
 def test_local_job_runs_the_driver_on_its_own_ray_and_stops_it(repo_root: Path, tmp_path: Path, ray_tmp) -> None:
     (tmp_path / "fake_main_ppo.py").write_text(FAKE_DRIVER)
     spec = JobSpec(
@@ -65,6 +66,7 @@ def test_local_job_runs_the_driver_on_its_own_ray_and_stops_it(repo_root: Path, 
     assert head["address"].startswith("127.0.0.1:") and record["node_ips"] == ["127.0.0.1"]
 
 
+@pytest.mark.cluster
 def test_waiting_for_missing_nodes_times_out_with_a_clear_message(tmp_path: Path, ray_tmp) -> None:
     from launch.ray_node import LOOPBACK_ENV
 

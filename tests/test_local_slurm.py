@@ -115,6 +115,7 @@ def _pid_files(state: Path) -> dict[str, str]:
     return {str(p.relative_to(state)): p.read_text().strip() for p in sorted(state.rglob("*.pid"))}
 
 
+@pytest.mark.cluster
 def test_cli_start_twice_then_stop_leaves_no_daemon() -> None:
     """Real daemons: the second start used to fail with a garbled message and orphan the first munged."""
     if missing_binaries() or os.geteuid() != 0:

@@ -85,6 +85,7 @@ def test_missing_sft_data_fails_before_anything(sft_inputs, repo_root, tmp_path)
     assert f"{tmp_path / 'none'}/train.parquet" in result.stderr and result.stderr.count("\n") == 1
 
 
+@pytest.mark.cluster
 def test_local_validate_runs_torchrun_and_checks_the_data(sft_inputs, repo_root, tmp_path) -> None:
     report_path = tmp_path / "validate.json"
     env = _env(sft_inputs, tmp_path / "out", RMR1_MIN_FREE_GB="1")
@@ -199,6 +200,7 @@ with open(os.environ["FAKE_RECORD"], "a") as handle:
 """
 
 
+@pytest.mark.cluster
 @pytest.mark.parametrize("resumable", [False, True])
 def test_train_mode_runs_the_driver_under_torchrun_on_every_rank(sft_inputs, repo_root, tmp_path, resumable) -> None:
     (tmp_path / "fake_sft.py").write_text(FAKE_SFT)
