@@ -105,18 +105,20 @@ def make_pair(
     *,
     pair_id: str | int | None = None,
     metadata: Mapping[str, Any] | None = None,
+    allow_empty: bool = False,
 ) -> PreferencePair:
     """Validate and normalise one pair; raises :class:`PairError` with a one-sentence reason.
 
     Strings become single messages (the conversation a user turn, the answers assistant turns).
     Answer message lists that repeat the conversation first (full-conversation layouts) are cut back
     to the part after it. Without ``pair_id`` the id is a hash of the content, so it is stable.
+    ``allow_empty`` keeps empty or whitespace-only turns (benchmarks score their official rows as published).
     """
     check_source_name(source)
     conv = _messages(conversation, "user", "conversation")
     sides = [_strip_prefix(_messages(side, "assistant", name), conv, name) for side, name in
              ((chosen, "chosen"), (rejected, "rejected"))]
-    _check_shape(conv, sides[0], sides[1])
+    _check_shape(conv, sides[0], sides[1], allow_empty)
     meta = dict(metadata or {})
     try:
         json.dumps(meta, ensure_ascii=False, allow_nan=False).encode("utf-8")  # surrogates fail here too
@@ -209,7 +211,8 @@ def _strip_prefix(side: tuple[Message, ...], conv: tuple[Message, ...], name: st
     return side
 
 
-def _check_shape(conv: tuple[Message, ...], chosen: tuple[Message, ...], rejected: tuple[Message, ...]) -> None:
+def _check_shape(conv: tuple[Message, ...], chosen: tuple[Message, ...], rejected: tuple[Message, ...],
+                 allow_empty: bool = False) -> None:
     if not conv or conv[-1]["role"] != "user":
         raise PairError("the conversation must end with the client's (user) message; fix the prompt or messages.")
     if any(m["role"] == "system" for m in conv[1:]):
@@ -219,9 +222,9 @@ def _check_shape(conv: tuple[Message, ...], chosen: tuple[Message, ...], rejecte
             raise PairError(f"{name} must start and end with an assistant reply after the conversation; fix it.")
         if any(m["role"] == "system" for m in side):
             raise PairError(f"{name} holds a system message; only the conversation may open with one.")
-        if any(not m["content"].strip() for m in side):
+        if not allow_empty and any(not m["content"].strip() for m in side):
             raise PairError(f"{name} has an empty message; drop the row or fill in the reply.")
-    if any(not m["content"].strip() for m in conv if m["role"] == "user"):
+    if not allow_empty and any(not m["content"].strip() for m in conv if m["role"] == "user"):
         raise PairError("the conversation has an empty client message; drop the row or fill it in.")
 
 

@@ -41,18 +41,19 @@ How to add a benchmark (``eval/benchmarks/<name>.py`` plus ``eval/<name>.py``):
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from eval.comparison import TRUTHS, Comparison, make_comparison
-from eval.errors import EvalError
+from eval.errors import EvalError, refused
 from eval.scoring import ScoredJudgment
 from infra.run_metadata import InputRef
 
-__all__ = ["TRUTHS", "Benchmark", "BenchmarkData", "Comparison", "Item", "ViewInput", "make_comparison",
-           "mean_item_score", "stratified"]
+__all__ = ["TRUTHS", "Benchmark", "BenchmarkData", "Comparison", "Item", "Official", "ViewInput", "make_comparison",
+           "mean_item_score", "stratified", "subset_census"]
 
 @dataclass(frozen=True)
 class Item:
@@ -66,11 +67,32 @@ class Item:
 
 @dataclass(frozen=True)
 class BenchmarkData:
-    """The items to judge (after ``--limit``), the input reference for the report, the count before the limit."""
+    """The items to judge (after ``--limit``), the input reference for the report, the count before the limit.
+
+    ``skipped``: rows whose judge request cannot be rendered at all (their place and why), never judged
+    and never dropped silently; ``degenerate``: item id -> why its comparisons are degenerate (judged as
+    published, listed in the report); ``split``: the split read, for the official counts.
+    """
 
     items: list[Item]
     input: InputRef
     total_items: int
+    split: str = ""
+    skipped: tuple[tuple[str, str], ...] = ()
+    degenerate: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def subset_census(items: Sequence[Item]) -> dict[str, int]:
+    """Rows per subset: how a run's rows are counted against the official counts by default."""
+    return dict(Counter(item.subset for item in items))
+
+
+@dataclass(frozen=True)
+class Official:
+    """The benchmark as published: rows per group for each split (None: not published) and how a run counts its rows."""
+
+    counts: Mapping[str, Mapping[str, int | None]]  # split -> group -> official rows
+    census: Callable[[Sequence[Item]], dict[str, int]] = subset_census  # a run's rows per group
 
 
 @dataclass(frozen=True)
@@ -126,6 +148,10 @@ class Benchmark:
     view_titles: Mapping[str, str] = field(default_factory=dict)  # e.g. mean_of_orders -> "net of both orders"
     report_lines: ReportLines | None = None
     plots: Plots | None = None
+    official: Official = Official({})  # the published row counts a complete run must match
+    # how a judgment without a verdict counts ({score}, {flag}: --parse-failure-score), stated in every report
+    failure_rule: str = "no verdict scores {score} ({flag})"
+    micro_label: str = "micro mean (all comparisons; not the score)"  # what the summary's micro_mean averages
 
     def section_of(self, subset: str) -> str:
         """The section a subset belongs to (a subset outside the table is its own section)."""
@@ -134,30 +160,37 @@ class Benchmark:
                 return section
         return subset
 
+    def failure_text(self, score: float, flag: str) -> str:
+        """How a judgment without a verdict counts in this benchmark's score, under ``--parse-failure-score``."""
+        return self.failure_rule.format(score=f"{score:g}", flag=flag)
+
     def load_data(self, source: str | None, split: str | None, revision: str | None,
                   limit: int | None = None) -> BenchmarkData:
         """Load the items, check their ids are unique, and apply ``--limit`` stratified by section."""
         if source is None:
             raise EvalError(f"{self.name} needs --data; pass the benchmark's local file or folder.")
-        items, ref = self.load(source, split or self.split, revision)
-        seen: set[str] = set()
-        for item in items:
-            if item.id in seen:
-                raise EvalError(f"--data {source!r} has the id {item.id!r} twice; ids must be unique.")
-            seen.add(item.id)
-            self._check_expands(item)  # every row, whatever --limit keeps: a bad row never waits for its turn
-        chosen = stratified(items, limit, self.section_of) if limit is not None else list(items)
-        return BenchmarkData(chosen, ref, len(items))
-
-
-    def _check_expands(self, item: Item) -> None:
-        """Expand one item now, so a row no judge could read is refused before any folder or request."""
-        try:
-            comparisons = list(self.expand(item))
-        except EvalError as err:
-            raise EvalError(f"{item.place or f'{self.name} item {item.id!r}'}: {err}") from err
-        if not comparisons:
-            raise EvalError(f"{item.place or f'{self.name} item {item.id!r}'} expands to no comparison; fix the row.")
+        split = split or self.split
+        loaded, ref = self.load(source, split, revision)
+        counts = Counter(item.id for item in loaded)
+        refused([f"the id {i!r} {'twice' if n == 2 else f'{n} times'}" for i, n in counts.items() if n > 1],
+                f"--data {source!r} has", "ids must be unique")
+        items, skipped, degenerate = [], [], {}
+        for item in loaded:  # every row, whatever --limit keeps: a row no judge could read is named now
+            where = item.place or f"{self.name} item {item.id!r}"
+            try:
+                comparisons = list(self.expand(item))
+            except EvalError as err:
+                skipped.append((where, str(err)))
+                continue
+            if not comparisons:
+                skipped.append((where, "expands to no comparison"))
+                continue
+            items.append(item)
+            reasons = sorted({reason for c in comparisons for reason in c.degenerate})
+            if reasons:
+                degenerate[item.id] = tuple(reasons)
+        chosen = stratified(items, limit, self.section_of) if limit is not None else items
+        return BenchmarkData(chosen, ref, len(items), split, tuple(skipped), degenerate)
 
 
 def stratified(items: Sequence[Item], limit: int | None, section_of: Callable[[str], str]) -> list[Item]:

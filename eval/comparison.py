@@ -1,4 +1,10 @@
-"""One pairwise judge question, as a benchmark expands its items into them (see :mod:`eval.benchmark`)."""
+"""One pairwise judge question, as a benchmark expands its items into them (see :mod:`eval.benchmark`).
+
+Official benchmark rows include degenerate comparisons that the official scorers simply count: two
+identical answers, an empty or whitespace-only answer, a conversation whose last user turn is empty.
+They are judged as they are (a judge shown two identical answers still picks one, and that pick is
+scored by the benchmark's rule) and named in :attr:`Comparison.degenerate` so the report can list them.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from data_prep.pairs import Message, PairError, make_pair
 from eval.errors import EvalError
 
 TRUTHS: tuple[str, ...] = ("1", "2")
-SAME_ANSWER = "shows the same answer as both candidates, so no judge can prefer one; fix or drop the row."
+IDENTICAL, EMPTY_ANSWER, EMPTY_TURN = "identical answers", "empty answer", "empty last user turn"
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class Comparison:
     truth: str = "1"  # "1": answer_1 is the better one; "2": answer_2 is
     metadata: Mapping[str, Any] = field(default_factory=dict)
     sample: int = 0  # > 0: another independent sample of the same request (voting)
+    degenerate: tuple[str, ...] = ()  # IDENTICAL, EMPTY_ANSWER, EMPTY_TURN: judged as published, listed in reports
 
     def __post_init__(self) -> None:
         if self.truth not in TRUTHS:
@@ -43,12 +50,21 @@ def make_comparison(item_id: str, comparison_id: str, conversation: str | Sequen
 
     A string conversation is one user turn and a string answer one assistant turn; answer lists that
     repeat the conversation first are cut back to what follows it (:func:`data_prep.pairs.make_pair`).
+    Empty turns and identical answers are kept and named in ``degenerate``.
     """
     try:
-        pair = make_pair("eval", conversation, answer_1, answer_2, pair_id=comparison_id)
+        pair = make_pair("eval", conversation, answer_1, answer_2, pair_id=comparison_id, allow_empty=True)
     except PairError as err:
         raise EvalError(f"comparison {comparison_id!r} is unusable: {err}") from err
-    if pair.chosen == pair.rejected:
-        raise EvalError(f"comparison {comparison_id!r} {SAME_ANSWER}")
     return Comparison(item_id, comparison_id, pair.conversation, pair.chosen, pair.rejected, truth,
-                      dict(metadata or {}), sample)
+                      dict(metadata or {}), sample, degenerate_reasons(pair.conversation, pair.chosen, pair.rejected))
+
+
+def degenerate_reasons(conversation: Sequence[Message], answer_1: Sequence[Message],
+                       answer_2: Sequence[Message]) -> tuple[str, ...]:
+    """Why a comparison is degenerate (identical answers, an empty answer, an empty last user turn), if it is."""
+    last_user = next((m["content"] for m in reversed(conversation) if m["role"] == "user"), "")
+    checks = ((IDENTICAL, answer_1 == answer_2),
+              (EMPTY_ANSWER, any(not m["content"].strip() for m in (*answer_1, *answer_2))),
+              (EMPTY_TURN, not last_user.strip()))
+    return tuple(reason for reason, found in checks if found)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.benchmark import Benchmark, BenchmarkData
+from eval.benchmarks.coverage import run_status
 from eval.evaluate import EvalConfig, PairwiseResult
 from eval.judge_prompt import PromptChoice
 from eval.report_text import render_markdown
@@ -67,13 +68,13 @@ class EvalRun:
 def conventions(config: EvalConfig, limit: int | None, benchmark: Benchmark) -> dict[str, Any]:
     """The conventions every report states (benchmarks.md: make them explicit)."""
     flag = f"--parse-failure-score {config.parse_failure_score}"
-    rule = f"a judgment without a verdict scores {config.failure_score:g} ({flag})"
+    rule = benchmark.failure_text(config.failure_score, flag)
     out: dict[str, Any] = {
         "order": config.order,
         "order_seed": config.seed if config.order == "random" else None,
         "headline_view": config.headline_view,
         "average": benchmark.conventions,
-        "micro_mean": "unweighted mean over all comparisons; reported for reference, NOT the benchmark score",
+        "micro_mean": benchmark.micro_label,
         "parse_mode": config.parse_mode,
         "parse_failure_score": config.failure_score,
         "parse_failure_rule": rule,
@@ -123,7 +124,7 @@ def write_reports(out_dir: str | os.PathLike[str], run: EvalRun, result: Pairwis
     summary = {
         "benchmark": benchmark.name,
         "score": result.headline(config),
-        "complete": run.limit is None and result.headline(config) is not None,
+        **run_status(benchmark, run.data, result.headline(config)),  # complete, coverage (official row counts)
         "conventions": conventions(config, run.limit, benchmark),
         "scores": result.scores,
         "position": result.position,

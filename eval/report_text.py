@@ -39,9 +39,42 @@ def headline_line(summary: Mapping[str, Any]) -> str:
     """One line: the score and the conventions it was computed under."""
     conv = summary["conventions"]
     view = view_titles(conv)[conv["headline_view"]]
-    done = "" if summary["complete"] else " — INCOMPLETE (limited run or missing sections; not comparable)"
     return (f"score {pct(summary['score'])} ({conv['average']}; {view}; {conv['parse_mode']} parse; "
-            f"no verdict scores {conv['parse_failure_score']:g}){done}")
+            f"{conv['parse_failure_rule']}){status_text(summary)}")
+
+
+def status_text(summary: Mapping[str, Any]) -> str:
+    """`` — COMPLETE: N of N official rows`` or `` — INCOMPLETE (partial: N of M official rows scored; ...)``."""
+    cov = summary.get("coverage")
+    if cov is None:  # a summary written before coverage was recorded
+        return "" if summary["complete"] else " — INCOMPLETE (limited run or missing sections; not comparable)"
+    official = "an unknown number of" if cov["official"] is None else _count(cov["official"])
+    counted = f"{cov['scored']:,} of {official} official rows scored"
+    if summary["complete"]:
+        return f" — COMPLETE ({counted}; split {cov['split']})"
+    why = cov["partial"][:4] + ([f"{len(cov['partial']) - 4} more"] if len(cov["partial"]) > 4 else [])
+    why = why or ["a section has no judged items"]
+    return f" — INCOMPLETE (partial: {counted}; {', '.join(why)}; not comparable with published scores)"
+
+
+def coverage_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Markdown: scored against official rows per group, skipped rows, degenerate rows (count and ids)."""
+    cov = summary.get("coverage")
+    if cov is None:
+        return []
+    lines = ["## Official rows", "", f"Split `{cov['split']}`: {status_text(summary).lstrip(' —')}.", "",
+             "| group | scored | official |", "|---|---:|---:|"]
+    lines += [f"| {g} | {c['scored']:,} | {_count(c['official'])} |" for g, c in cov["groups"].items()]
+    skipped, degenerate = cov["skipped"], cov["degenerate"]
+    lines += ["", f"- rows skipped (no judge request could be rendered; not judged, counted as missing): "
+                  f"{skipped['count']}"]
+    lines += [f"  - {row}" for row in skipped["rows"][:20]]
+    reasons = ", ".join(f"{r} {n}" for r, n in degenerate["reasons"].items()) or "none"
+    ids = ", ".join(f"`{i}`" for i in degenerate["ids"][:50])
+    more = " …" if degenerate["count"] > 50 else ""
+    lines.append(f"- degenerate rows, judged as published and scored by the benchmark's rule: {degenerate['count']} "
+                 f"({reasons})" + (f": {ids}{more}" if ids else ""))
+    return lines + [""]
 
 
 def render_markdown(summary: Mapping[str, Any], benchmark: Benchmark | None = None) -> str:
@@ -52,9 +85,11 @@ def render_markdown(summary: Mapping[str, Any], benchmark: Benchmark | None = No
     views = list(summary["scores"][mode])
     label = benchmark.score_label if benchmark is not None else "score"
     lines = [f"# {summary['benchmark']}: {meta['model']}", "", f"**{headline_line(summary)}**", ""]
-    lines += _section_table(summary["scores"][mode], views, label, view_titles(conv))
+    lines += _section_table(summary["scores"][mode], views, label, view_titles(conv),
+                            conv.get("micro_mean", "micro mean (not the score)"))
     other_score = summary["scores"][other][conv["headline_view"]]["overall"]
     lines += ["", f"With the {other} parse the score would be {pct(other_score)}.", ""]
+    lines += coverage_lines(summary)
     lines += _position_lines(summary["position"][mode], conv["order"])
     lines += _failure_lines(summary["failures"])
     lines += _subset_table(summary["scores"][mode], views, view_titles(conv))
@@ -65,14 +100,14 @@ def render_markdown(summary: Mapping[str, Any], benchmark: Benchmark | None = No
 
 
 def _section_table(scores: Mapping[str, Any], views: list[str], label: str,
-                   titles: Mapping[str, str] = VIEW_TITLES) -> list[str]:
+                   titles: Mapping[str, str] = VIEW_TITLES, micro: str = "micro mean (not the score)") -> list[str]:
     head = "| section | " + " | ".join(titles[v] for v in views) + " |"
     rows = [head, "|---|" + "---:|" * len(views)]
     for section in scores[views[0]]["sections"]:
         rows.append(f"| {section} | " + " | ".join(pct(scores[v]["sections"][section]) for v in views) + " |")
     rows.append(f"| **{label}** | "
                 + " | ".join(f"**{pct(scores[v]['overall'])}**" for v in views) + " |")
-    rows.append("| micro mean (all comparisons; not the score) | "
+    rows.append(f"| {micro} | "
                 + " | ".join(pct(scores[v]["micro_mean"]) for v in views) + " |")
     return rows
 
@@ -155,6 +190,10 @@ def console_summary(summary: Mapping[str, Any], out_dir: str) -> str:
     lines.append(f"  this run: {vol.get('cache_hits')} cached, {vol.get('generated')} generated, "
                  f"{vol.get('backend_calls')} backend calls; reports in {out_dir}")
     return "\n".join(lines)
+
+
+def _count(value: int | None) -> str:
+    return "unknown" if value is None else f"{value:,}"
 
 
 def _kv(values: Mapping[str, Any]) -> str:

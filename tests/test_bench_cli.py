@@ -27,14 +27,17 @@ def test_cli_scores_its_fixture(tmp_path: Path, capsys: pytest.CaptureFixture[st
         assert main(["--base-url", judge.base_url, "--model", "loopback-judge", "--variant", "instruct",
                      "--data", str(SAMPLES / data), "--out", str(tmp_path), "--no-progress", "--no-plots"]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["benchmark"] == cli and summary["score"] == pytest.approx(score) and summary["complete"]
-    assert f"{100 * score:.2f}" in capsys.readouterr().out  # the console summary shows the headline
+    assert summary["benchmark"] == cli and summary["score"] == pytest.approx(score)
+    # a fixture is a few rows of the official set: partial, with the counts in the headline and summary
+    assert summary["complete"] is False and summary["coverage"]["scored"] < (summary["coverage"]["official"] or 99)
+    out = capsys.readouterr().out
+    assert f"{100 * score:.2f}" in out and "INCOMPLETE (partial: " in out  # the console headline says partial
 
 
 @pytest.mark.parametrize("cli, data, message", [
     ("rmb", None, "needs --data"),  # RMB has no default: never downloaded
     ("rmb", "rmbench_sample.jsonl", "is not a folder"),  # a file where RMB's folder belongs
-    ("rmbench", "rmb_sample", "lacks columns"),  # a folder of another benchmark's rows
+    ("rmbench", "rmb_sample", "has no file of split 'train'"),  # a folder of another benchmark's rows
     ("judgebench", "rewardbench_sample.jsonl", "lacks columns"),  # another benchmark's rows
 ])
 def test_bad_data_exits_2_with_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str], cli: str,

@@ -61,7 +61,7 @@ def test_hand_computed_scores_hard_differs_from_easy_and_from_upstream(tmp_path:
     assert view["hard"] == pytest.approx(0.4375)  # (0 + 1 + 0 + 0.75) / 4
     assert view["easy"] == pytest.approx(29 / 48)  # (2/3 + 1 + 0 + 0.75) / 4
     assert view["upstream_mixup"]["hard"] == pytest.approx(23 / 48)  # (1/6 + 1 + 0 + 0.75) / 4
-    assert result.item_scores["rmb-chat-1"]["strict"]["mean_of_orders"] == pytest.approx(1 / 3)  # mean of 9 cells
+    assert result.item_scores["chat:rmb-chat-1"]["strict"]["mean_of_orders"] == pytest.approx(1 / 3)  # mean of 9 cells
 
 
 def test_per_order_views_split_the_half_cells(tmp_path: Path) -> None:

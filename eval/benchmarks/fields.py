@@ -14,10 +14,25 @@ eval.errors.EvalError: row 1 has id None; an id must be a non-empty string or a 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from eval.errors import EvalError
+from eval.errors import EvalError, refused
+
+T = TypeVar("T")
+
+
+def every_row(rows: Iterable[tuple[Any, str]], make: Callable[[Any, str], T], what: str) -> list[T]:
+    """``make(row, place)`` for every row; the rows it refuses are all named in one error (not the first only)."""
+    made: list[T] = []
+    problems: list[str] = []
+    for row, place in rows:
+        try:
+            made.append(make(row, place))
+        except EvalError as err:
+            problems.append(str(err))
+    refused(problems, what, "fix or drop those rows")
+    return made
 
 
 def object_row(row: Any, columns: Sequence[str], place: str) -> Mapping[str, Any]:

@@ -20,9 +20,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
+from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
 from eval.benchmarks.comparisons import Picks, all_picks, items_of, mean, order_rule
-from eval.benchmarks.fields import label_field, object_row, row_id, text_field
+from eval.benchmarks.fields import every_row, label_field, object_row, row_id, text_field
 from eval.benchmarks.sources import load_located
 from eval.report_text import pct
 from eval.scoring import ScoredJudgment
@@ -36,6 +36,11 @@ COLUMNS = ("pair_id", "source", "question", "response_A", "response_B", "label")
 LABELS = ("A>B", "B>A")
 PREFIXES: tuple[str, ...] = ("mmlu-pro", "livebench-reasoning", "livebench-math", "livecodebench")
 SUBSET = "pairs"
+# The repository's files are data/dataset=judgebench,response_model=gpt-4o-2024-05-13.jsonl (split gpt) and
+# ...response_model=claude-3-5-sonnet-20240620.jsonl (split claude): a --data folder holding both reads --split's.
+OFFICIAL = Official({"gpt": {SUBSET: 350}, "claude": {SUBSET: 270}}, lambda items: {SUBSET: len(items)})
+FAILURE_RULE = ("a judgment without a verdict counts 0 in the net of both orders (+1 right, -1 wrong), whatever {flag} "
+                "says")
 AVERAGE = ("micro accuracy over pairs; with both orders each decision counts +1 right, -1 wrong, 0 without a "
            "verdict, and a pair is correct iff the net is > 0 (the official rule)")
 NOTES = ("--order random judges one seeded order per pair (the official single-order mode judges the dataset's "
@@ -51,14 +56,15 @@ def load_items(source: str = HUB_NAME, split: str = SPLIT,
                revision: str | None = REVISION) -> tuple[list[Item], InputRef]:
     """JudgeBench rows as items (one pair each; the row is the payload)."""
     rows, where, ref = load_located(source, split, revision)
-    return [_item(row, place) for row, place in zip(rows, where, strict=True)], ref
+    return every_row(zip(rows, where, strict=True), _item, "JudgeBench --data has"), ref
 
 
 def _item(row: Any, place: str) -> Item:
     row = object_row(row, COLUMNS, f"JudgeBench {place}")
     pair_id = row_id(row, "pair_id", f"JudgeBench {place}")
     label_field(row, "label", LABELS, f"JudgeBench {place} (pair {pair_id})")
-    text_field(row, "source", f"JudgeBench {place} (pair {pair_id})")
+    for column in ("source", "question", "response_A", "response_B"):
+        text_field(row, column, f"JudgeBench {place} (pair {pair_id})")
     return Item(pair_id, SUBSET, row, place=f"JudgeBench {place}")
 
 
@@ -133,4 +139,5 @@ BENCHMARK = Benchmark(name=NAME, tool="eval.judgebench", load=load_items, expand
                       sections={"all pairs": (SUBSET,)}, conventions=AVERAGE, section_scores=section_scores,
                       overall_score=overall_score, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
                       item_rule=item_rule, score_label="accuracy (micro, net of both orders)", notes=NOTES,
-                      report_lines=report_lines, view_titles={"mean_of_orders": "net of both orders (official)"})
+                      report_lines=report_lines, view_titles={"mean_of_orders": "net of both orders (official)"},
+                      official=OFFICIAL, failure_rule=FAILURE_RULE)

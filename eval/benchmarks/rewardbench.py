@@ -19,10 +19,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from data_prep.pairs import PairError, PreferencePair, make_pair
-from eval.benchmark import Benchmark, Comparison, Item, ViewInput, stratified
-from eval.benchmarks.fields import object_row, row_id
+from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, stratified
+from eval.benchmarks.comparisons import mean_or_none
+from eval.benchmarks.fields import every_row, object_row, row_id
 from eval.benchmarks.sources import load_located
-from eval.comparison import SAME_ANSWER
+from eval.comparison import degenerate_reasons
 from eval.errors import EvalError
 from infra.run_metadata import InputRef
 
@@ -49,6 +50,8 @@ EXAMPLE_COUNTS: dict[str, int] = {
     "donotanswer": 136,
     "math-prm": 984, "hep-cpp": 164, "hep-go": 164, "hep-java": 164, "hep-js": 164, "hep-python": 164, "hep-rust": 164,
 }
+# Official rows of split "filtered" (2,985): EXAMPLE_COUNTS, except math-prm's 447 rows weighing 984.
+OFFICIAL = Official({SPLIT: {**EXAMPLE_COUNTS, "math-prm": 447}})
 SECTION_OF: dict[str, str] = {subset: section for section, subsets in SECTIONS.items() for subset in subsets}
 _POSITION = {subset: i for i, subset in enumerate(SECTION_OF)}
 AVERAGE = "mean of the 4 section scores; each section = subset accuracies weighted by the official example counts"
@@ -58,8 +61,12 @@ def load_items(source: str = HUB_NAME, split: str = SPLIT,
                revision: str | None = REVISION) -> tuple[list[Item], InputRef]:
     """RewardBench rows as items (one comparison each; the PreferencePair is the payload)."""
     rows, where, ref = load_located(source, split, revision)
-    pairs = [(row_to_pair(row, place), place) for row, place in zip(rows, where, strict=True)]
-    return [Item(pair.id, pair.metadata["subset"], pair, place=f"RewardBench {place}") for pair, place in pairs], ref
+    return every_row(zip(rows, where, strict=True), _item, "RewardBench --data has"), ref
+
+
+def _item(row: Mapping[str, Any], place: str) -> Item:
+    pair = row_to_pair(row, place)
+    return Item(pair.id, pair.metadata["subset"], pair, place=f"RewardBench {place}")
 
 
 def row_to_pair(row: Mapping[str, Any], where: str | int) -> PreferencePair:
@@ -73,18 +80,17 @@ def row_to_pair(row: Mapping[str, Any], where: str | int) -> PreferencePair:
                         "expected one of the 23 official subsets (split 'filtered').")
     metadata = {"subset": subset, "chosen_model": row.get("chosen_model"), "rejected_model": row.get("rejected_model")}
     try:
-        pair = make_pair(NAME, row["prompt"], row["chosen"], row["rejected"], pair_id=item_id, metadata=metadata)
+        return make_pair(NAME, row["prompt"], row["chosen"], row["rejected"], pair_id=item_id, metadata=metadata,
+                         allow_empty=True)  # identical or empty answers are official rows: judged as published
     except PairError as err:
         raise EvalError(f"RewardBench {place} (id {item_id}) is unusable: {err}") from err
-    if pair.chosen == pair.rejected:
-        raise EvalError(f"RewardBench {place} (id {item_id}) {SAME_ANSWER}")
-    return pair
 
 
 def expand(item: Item) -> list[Comparison]:
     """One comparison per item: the chosen answer against the rejected one, under the item's own id."""
     pair: PreferencePair = item.payload
-    return [Comparison(item.id, item.id, pair.conversation, pair.chosen, pair.rejected, truth="1")]
+    return [Comparison(item.id, item.id, pair.conversation, pair.chosen, pair.rejected, truth="1",
+                       degenerate=degenerate_reasons(pair.conversation, pair.chosen, pair.rejected))]
 
 
 def round_robin(pairs: Sequence[PreferencePair], limit: int) -> list[PreferencePair]:
@@ -105,8 +111,7 @@ def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
 
 def overall_score(sections: Mapping[str, Any]) -> Any:
     """Plain mean of the 4 section scores; None if any section has no judged items."""
-    values = list(sections.values())
-    return None if any(v is None for v in values) else sum(values) / len(values)
+    return mean_or_none(sections.values())
 
 
 def aggregate_view(subset_scores: Mapping[str, Sequence[float]]) -> dict[str, Any]:
@@ -144,4 +149,5 @@ BENCHMARK = Benchmark(
     split=SPLIT,
     revision=REVISION,
     score_label="score (mean of sections)",
+    official=OFFICIAL,
 )

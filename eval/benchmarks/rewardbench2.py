@@ -22,12 +22,13 @@ Overall = unweighted mean of the 6 subsets (the official definition).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
+from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
 from eval.benchmarks.comparisons import Picks, all_picks, every_order, mean, mean_or_none, order_rule
-from eval.benchmarks.fields import label_field, object_row, row_id
+from eval.benchmarks.fields import every_row, label_field, object_row, row_id, text_field
 from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
 from eval.report_text import pct
@@ -44,28 +45,34 @@ TIES = "Ties"
 # Ties items sit in two subsets so the substitute (the mean of the two accuracies) is a section score
 TIES_PARTS: tuple[str, str] = ("Ties (reference)", "Ties (tied)")
 SECTIONS: dict[str, tuple[str, ...]] = {**{s: (s,) for s in SUBSETS if s != TIES}, TIES: TIES_PARTS}
+OFFICIAL = Official({SPLIT: {"Factuality": 475, "Precise IF": 160, "Math": 183, "Safety": 450, "Focus": 495,
+                             "Ties": 102}},  # 1,865 rows
+                    lambda items: dict(Counter(TIES if i.subset in TIES_PARTS else i.subset for i in items)))
+FAILURE_RULE = "a judgment without a verdict is never a win, whatever {flag} says"
 AVERAGE = ("unweighted mean of the 6 subsets; best-of-4 = the chosen answer must beat each rejected one (a comparison "
            "won in one order only is a tie; no loss and k ties scores 1/(k+1), like the official shared top)")
 NOTES = ("Ties is a pairwise substitute (accuracy only: every correct answer must beat every incorrect one in every "
          "order; the mean of reference-prompt and tied-prompt accuracy); it is NOT comparable with the official "
-         "leaderboard's weighted composite, and neither is an overall that includes it (see overall_without_ties)",
-         "a missing verdict is never a win, whatever --parse-failure-score says")
+         "leaderboard's weighted composite, and neither is an overall that includes it (see overall_without_ties)",)
 
 
 def load_items(source: str = HUB_NAME, split: str = SPLIT,
                revision: str | None = REVISION) -> tuple[list[Item], InputRef]:
     """RewardBench 2 rows as items (the subset is the row's; the row is the payload)."""
     rows, where, ref = load_located(source, split, revision)
-    return [_item(row, place) for row, place in zip(rows, where, strict=True)], ref
+    return every_row(zip(rows, where, strict=True), _item, "RewardBench 2 --data has"), ref
 
 
 def _item(row: Any, place: str) -> Item:
     row = object_row(row, COLUMNS, f"RewardBench 2 {place}")
     item_id = row_id(row, "id", f"RewardBench 2 {place}")
     label_field(row, "subset", SUBSETS, f"RewardBench 2 {place} (id {item_id})")
+    text_field(row, "prompt", f"RewardBench 2 {place} (id {item_id})")
     for side in ("chosen", "rejected"):
-        if not isinstance(row[side], Sequence) or isinstance(row[side], str) or not row[side]:
-            raise EvalError(f"RewardBench 2 {place} (id {item_id}) needs a non-empty list of {side} answers.")
+        value = row[side]
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise EvalError(f"RewardBench 2 {place} (id {item_id}) needs a non-empty list of {side} answers "
+                            "(texts); fix the row.")
     if row["subset"] != TIES and len(row["chosen"]) != 1:
         raise EvalError(f"RewardBench 2 {place} (id {item_id}) has {len(row['chosen'])} chosen answers; "
                         "only Ties rows may have more than one.")
@@ -146,4 +153,6 @@ BENCHMARK = Benchmark(name=NAME, tool="eval.rewardbench2", load=load_items, expa
                       sections=SECTIONS, conventions=AVERAGE, section_scores=section_scores,
                       overall_score=overall_score, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
                       item_rule=item_rule, score_label="score (mean of 6 subsets; Ties substitute)", notes=NOTES,
-                      report_lines=report_lines, view_titles={"mean_of_orders": "both orders (shared top)"})
+                      report_lines=report_lines, view_titles={"mean_of_orders": "both orders (shared top)"},
+                      official=OFFICIAL, failure_rule=FAILURE_RULE,
+                      micro_label="micro mean over prompts (each prompt's best-of-4 score; not the score)")

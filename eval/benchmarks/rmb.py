@@ -16,25 +16,32 @@ the item counts only if the best wins EVERY comparison in EVERY order judged (a 
 win); the per-order views count one order alone. The RMB score, as RM-R1 reports it, is the mean of
 {pairwise helpfulness, pairwise harmlessness, BoN helpfulness, BoN harmlessness}.
 uids repeat across files, so an item id is ``<set>:<category_path>:<uid>``. The subsets are the four
-parts; per category path scores are reported beside them.
+parts; per category path scores are reported beside them. Folder names are matched whatever their
+case (``pairwise_set`` is ``Pairwise_set``); two folders that differ only in case are refused.
+
+Best-of-N with both orders needs a win in every order, which is stricter than RM-R1's protocol (one
+random order per comparison). Beside it the report gives the one-random-order expectation (per item
+the product over its comparisons of the share of orders won; pairs as they are): that number is the
+one comparable with RM-R1's published RMB score. Official counts: 98 files; best-of-N rows
+helpfulness 2,109, harmlessness 1,677; the pairwise total is not published (unknown here).
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
+from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
 from eval.benchmarks.comparisons import all_picks, every_order, items_of, mean, mean_or_none, order_rule
-from eval.benchmarks.fields import row_id, text_field
-from eval.benchmarks.sources import checked_sha256
-from eval.errors import EvalError
+from eval.benchmarks.fields import every_row, row_id, text_field
+from eval.benchmarks.sources import checked_sha256, file_rows
+from eval.errors import EvalError, refused
 from eval.report_text import pct
 from eval.scoring import ScoredJudgment
-from infra.row_files import RowFileError, iter_rows
 from infra.run_metadata import InputRef
 
 NAME = "rmb"
@@ -45,8 +52,16 @@ _KEYS = {"pairwise": ("pair_uid", "chosen", "reject"), "bon": ("bon_uid", "bon_b
 AVERAGE = ("mean of {pairwise helpfulness, pairwise harmlessness, BoN helpfulness, BoN harmlessness} as RM-R1 "
            "reports it; pairwise = micro accuracy over pairs; BoN = share of items whose best answer beats every "
            "loser in every order judged")
-NOTES = ("BoN: a missing verdict is never a win, whatever --parse-failure-score says (it applies to pairs only)",
+NOTES = ("BoN with both orders needs a win in every order, stricter than RM-R1's one random order per comparison: "
+         "the one-random-order expectation beside it is the number comparable with RM-R1's published RMB",
          "RMB has no license: the data is read from a local copy and never shipped or downloaded")
+FAILURE_RULE = ("a pair's judgment without a verdict scores {score} ({flag}); in best-of-N a missing verdict is never "
+                "a win, whatever {flag} says")
+FILES = 98  # RMB_dataset's JSON files as published
+OFFICIAL = Official({"all": {"files": FILES, "BoN helpfulness": 2109, "BoN harmlessness": 1677,
+                             "Pairwise helpfulness": None, "Pairwise harmlessness": None}},
+                    lambda items: {**Counter(i.subset for i in items),
+                                   "files": len({i.payload["file"] for i in items})})
 
 
 def part_name(kind: str, goal: str) -> str:
@@ -55,53 +70,62 @@ def part_name(kind: str, goal: str) -> str:
 
 
 def find_root(data: str | os.PathLike[str]) -> Path:
-    """The folder holding ``Pairwise_set`` and ``BoN_set`` (``data`` itself or its ``RMB_dataset``)."""
+    """The folder holding ``Pairwise_set`` and ``BoN_set`` (``data`` itself or its ``RMB_dataset``), any case."""
     path = Path(data)
     if not path.is_dir():
         raise EvalError(f"--data {os.fspath(data)!r} is not a folder; point it at a local clone's RMB_dataset folder "
                         "(RMB has no license and is never downloaded).")
-    for candidate in (path, path / "RMB_dataset"):
-        if any((candidate / name).is_dir() for name in SETS):
+    for candidate in (path, *_children(path, ("RMB_dataset",)).values()):
+        if _children(candidate, SETS):
             return candidate
     raise EvalError(f"--data {os.fspath(data)!r} has no Pairwise_set or BoN_set folder; point it at RMB_dataset.")
+
+
+def _children(folder: Path, names: Sequence[str]) -> dict[str, Path]:
+    """The sub-folders of ``folder`` named one of ``names`` in any case; two spellings of one name are refused."""
+    wanted = {name.lower(): name for name in names}
+    found: dict[str, list[Path]] = defaultdict(list)
+    for child in sorted(folder.iterdir()):
+        if child.is_dir() and child.name.lower() in wanted:
+            found[wanted[child.name.lower()]].append(child)
+    refused([f"{' and '.join(repr(p.name) for p in paths)} are both {name}" for name, paths in found.items()
+             if len(paths) > 1], f"RMB folder {os.fspath(folder)!r} has", "keep one of them")
+    return {name: paths[0] for name, paths in found.items()}
 
 
 def load_items(source: str, split: str | None = None, revision: str | None = None) -> tuple[list[Item], InputRef]:
     """Every RMB row under the local folder ``source`` as an item (``split`` and ``revision`` do not apply)."""
     root = find_root(source)
-    items: list[Item] = []
-    rows: list[dict[str, Any]] = []
-    places: list[str] = []
-    for folder, kind in SETS.items():
-        for file in sorted((root / folder).rglob("*.json")):
-            goal = file.relative_to(root / folder).parts[0]
-            if goal not in GOALS:
-                raise EvalError(f"RMB file {os.fspath(file)!r} is not under Helpfulness or Harmlessness; "
-                                "keep the repository's layout.")
-            for place, row in _file_rows(file):
-                where = f"{place} of {file.relative_to(root).as_posix()}"
-                items.append(_item(kind, goal, row, where))
-                places.append(f"RMB {where}")
-                rows.append(row)
+    rows: list[Any] = []
+    places: list[tuple[str, str, str, str]] = []  # (place, set kind, goal, file)
+    problems: list[str] = []
+    for folder_name, folder in _children(root, SETS).items():
+        for goal_name, goal_folder in _children(folder, GOALS).items():
+            for file in sorted(goal_folder.rglob("*.json")):
+                shown = file.relative_to(root).as_posix()
+                try:
+                    more, where = file_rows(file, shown, "RMB file")
+                except EvalError as err:
+                    problems.append(str(err))
+                    continue
+                rows += more
+                places += [(place, SETS[folder_name], goal_name, shown) for place in where]
+        others = [p.name for p in sorted(folder.iterdir()) if (p.is_dir() or p.suffix.lower() == ".json")
+                  and p.name.lower() not in {g.lower() for g in GOALS}]
+        problems += [f"RMB {(folder / name).relative_to(root).as_posix()!r} is not under Helpfulness or "
+                     "Harmlessness; keep the repository's layout" for name in others]
+    refused(problems, f"--data {os.fspath(source)!r} has", "fix those files")
+    items = every_row(zip(rows, places, strict=True), lambda row, at: _item(row, *at), "RMB --data has")
     if not items:
         raise EvalError(f"--data {os.fspath(source)!r} holds no RMB rows; point it at RMB_dataset.")
     return items, InputRef(name=f"RMB_dataset (local, {len(items)} rows)", revision=None,
-                           sha256=checked_sha256(rows, places))
+                           sha256=checked_sha256(rows, [f"RMB {p[0]}" for p in places]))
 
 
-def _file_rows(file: Path) -> list[tuple[str, dict[str, Any]]]:
-    """The rows of one RMB file and their places, read by the one shared reader."""
-    try:
-        return list(iter_rows(file))
-    except RowFileError as err:
-        raise EvalError(f"RMB file {err}") from err
-    except OSError as err:  # unreadable (permissions): an input problem, not a failed write
-        raise EvalError(f"RMB file {os.fspath(file)!r} cannot be read ({err.strerror or err}); check its "
-                        "permissions.") from err
-
-
-def _item(kind: str, goal: str, row: Mapping[str, Any], place: str) -> Item:
+def _item(row: Any, place: str, kind: str, goal: str, file: str) -> Item:
     uid, best, losers = _KEYS[kind]
+    if not isinstance(row, Mapping):
+        raise EvalError(f"RMB {place} is a {type(row).__name__}; each row must be an object.")
     missing = [k for k in (uid, "conversation_input", best, losers, "category_path") if k not in row]
     if missing:
         raise EvalError(f"RMB {place} lacks {missing}; {kind} rows need the RMB schema.")
@@ -112,7 +136,7 @@ def _item(kind: str, goal: str, row: Mapping[str, Any], place: str) -> Item:
         raise EvalError(f"RMB {place} has a conversation_input that is not a list of messages; fix the row.")
     uid_text = row_id(row, uid, f"RMB {place}")
     category = text_field(row, "category_path", f"RMB {place}")
-    payload = {"kind": kind, "goal": goal, "category_path": category, "place": place,
+    payload = {"kind": kind, "goal": goal, "category_path": category, "place": place, "file": file,
                "conversation": [{"role": m.get("role"), "content": m.get("content")}
                                 for m in row["conversation_input"] if isinstance(m, Mapping)],
                "best": _answer(row[best], place), "losers": [_answer(x, place) for x in loser_list]}
@@ -163,7 +187,27 @@ def aggregate(view: ViewInput) -> dict[str, Any]:
         "subset_items": {p: len(parts[p]) for p in PARTS if parts.get(p)},
         "categories": {c: mean(v) for c, v in sorted(categories.items())},
         "category_items": {c: len(v) for c, v in sorted(categories.items())},
+        "random_order_expectation": random_order_expectation(view),
     }
+
+
+def random_order_expectation(view: ViewInput) -> dict[str, Any] | None:
+    """With both orders: the score expected from one random order per comparison (RM-R1's protocol).
+
+    A pair scores its mean of orders; a best-of-N item the product over its comparisons of the share of
+    orders won (each comparison's order drawn independently). None for any other view.
+    """
+    if view.view != "mean_of_orders":
+        return None
+    parts: dict[str, list[float]] = defaultdict(list)
+    for item_id, comparison_ids in items_of(view).items():
+        first = view.comparisons[comparison_ids[0]].metadata
+        picks = all_picks([view.verdicts[c] for c in comparison_ids], view.mode)
+        score = view.item_scores[item_id] if first["kind"] == "pairwise" else \
+            math.prod(sum(p is True for p in by_order.values()) / len(by_order) for by_order in picks)
+        parts[first["subset"]].append(score)
+    sections = section_scores({p: mean(v) for p, v in parts.items()})
+    return {"sections": sections, "overall": overall_score(sections)}
 
 
 def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
@@ -180,7 +224,13 @@ def report_lines(summary: Mapping[str, Any]) -> list[str]:
     """Markdown: accuracy per category path (the headline view)."""
     conv = summary["conventions"]
     scores = summary["scores"][conv["parse_mode"]][conv["headline_view"]]
-    lines = ["## Category paths", "", "| category path | items | score |", "|---|---:|---:|"]
+    expected = scores.get("random_order_expectation")
+    lines = [] if expected is None else [
+        f"One-random-order expectation (RM-R1's protocol: one random order per comparison; the number comparable "
+        f"with RM-R1's published RMB): {pct(expected['overall'])} ("
+        + ", ".join(f"{p} {pct(v)}" for p, v in expected["sections"].items())
+        + "). The headline needs a best-of-N win in every order, which is stricter.", ""]
+    lines += ["## Category paths", "", "| category path | items | score |", "|---|---:|---:|"]
     lines += [f"| {c} | {scores['category_items'][c]} | {pct(v)} |" for c, v in scores["categories"].items()]
     return lines
 
@@ -189,4 +239,5 @@ BENCHMARK = Benchmark(name=NAME, tool="eval.rmb", load=load_items, expand=expand
                       sections={p: (p,) for p in PARTS}, conventions=AVERAGE, section_scores=section_scores,
                       overall_score=overall_score, data_default=None, split="all", item_rule=item_rule,
                       score_label="score (mean of 4 parts)", notes=NOTES, report_lines=report_lines,
-                      view_titles={"mean_of_orders": "mean of orders (BoN: every order)"})
+                      view_titles={"mean_of_orders": "mean of orders (BoN: every order)"}, official=OFFICIAL,
+                      failure_rule=FAILURE_RULE)

@@ -11,6 +11,13 @@ rejected one), normal = the diagonal, easy = the lower triangle. A domain's scor
 cells; "safety" pools the items of both safety domains; the overall score is the mean of the 4 domain
 scores, and the reported hard/normal/easy are means over the 4 domains (the official definitions).
 
+Two layouts are read: the hub rows (a ``domain`` column) and the repository's per-domain files
+``data/{chat,code,math,safety-refuse,safety-response}_filtered.json`` (or the folder holding them;
+no ``domain`` column: the domain is the file, and ``total_dataset.json`` beside them is not read). Ids
+repeat across those files, so an item id is ``<domain>:<id>`` in both layouts.
+Official rows per domain (split ``train``): chat 129, code 228, math 529, safety-refuse 284,
+safety-response 157 (1,327 prompts).
+
 Upstream RM-R1 judged 3 rotated files of 3 comparisons each and loaded the third file twice, so its
 cells (0,1), (1,2), (2,0) hold comparisons (0,2), (1,0), (2,1): one easy comparison counted as hard.
 :func:`upstream_mixup` rebuilds that matrix from the same judgments so reports can say how far
@@ -19,27 +26,34 @@ upstream's published hard/easy numbers would move on this run.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from eval.benchmark import Benchmark, Comparison, Item, ViewInput, make_comparison
+from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
 from eval.benchmarks.comparisons import mean, mean_or_none
-from eval.benchmarks.fields import label_field, object_row, row_id
-from eval.benchmarks.rmbench_report import heatmaps, report_lines
-from eval.benchmarks.sources import load_located
+from eval.benchmarks.fields import every_row, label_field, object_row, row_id, text_field
+from eval.benchmarks.sources import checked_sha256, file_rows, load_located
 from eval.errors import EvalError
+from eval.report_text import pct
+from infra.atomic_files import atomic_path
 from infra.run_metadata import InputRef
 
 NAME = "rmbench"
 HUB_NAME = "THU-KEG/RM-Bench"
 SPLIT = "train"
 REVISION: str | None = None  # no pinned commit yet: the report records the rows' sha256 instead
-COLUMNS = ("id", "prompt", "chosen", "rejected", "domain")
+COLUMNS = ("id", "prompt", "chosen", "rejected")  # + domain in the hub rows (the file names it in the repository's)
 SIZE = 3
 STYLES: tuple[str, ...] = ("concise", "detailed plain", "detailed markdown")
 DOMAIN_OF: dict[str, str] = {"chat": "chat", "math": "math", "code": "code",
                              "safety-refuse": "safety", "safety-response": "safety"}
 DOMAINS: tuple[str, ...] = ("chat", "math", "code", "safety")
+OFFICIAL = Official({SPLIT: {"chat": 129, "code": 228, "math": 529, "safety-refuse": 284, "safety-response": 157}},
+                    lambda items: dict(Counter(item.payload["domain"] for item in items)))
+DOMAIN_FILE = re.compile(r"^(chat|code|math|safety-refuse|safety-response)_filtered\.json$")
 PARTS: tuple[str, ...] = ("hard", "normal", "easy")
 # Upstream's mix-up: the cell on the left was filled from the comparison on the right.
 UPSTREAM_SWAPS: dict[tuple[int, int], tuple[int, int]] = {(0, 1): (0, 2), (1, 2): (1, 0), (2, 0): (2, 1)}
@@ -53,21 +67,44 @@ NOTES = ("all 9 chosen x rejected style comparisons are judged per prompt (upstr
 
 def load_items(source: str = HUB_NAME, split: str = SPLIT,
                revision: str | None = REVISION) -> tuple[list[Item], InputRef]:
-    """RM-Bench rows as items; the subset is the merged domain (the row is the payload)."""
-    rows, where, ref = load_located(source, split, revision)
-    return [_item(row, place) for row, place in zip(rows, where, strict=True)], ref
+    """RM-Bench rows as items, from either layout; the subset is the merged domain (the row is the payload)."""
+    files = domain_files(Path(source))
+    if not files:
+        rows, where, ref = load_located(source, split, revision)
+        return every_row(zip(rows, where, strict=True), _item, "RM-Bench --data has"), ref
+    rows: list[Any] = []
+    where: list[str] = []
+    domains: list[str] = []
+    for file in files:
+        more, places = file_rows(file, file.name)
+        rows += more
+        where += places
+        domains += [file.name.removesuffix("_filtered.json")] * len(more)
+    items = every_row(zip(rows, zip(where, domains, strict=True), strict=True),
+                      lambda row, at: _item(row, *at), "RM-Bench --data has")
+    names = ", ".join(f.name for f in files)
+    return items, InputRef(name=f"{source} (RM-Bench repository files: {names})", revision=None,
+                           sha256=checked_sha256(rows, where, "--data "))
 
 
-def _item(row: Any, place: str) -> Item:
-    row = object_row(row, COLUMNS, f"RM-Bench {place}")
-    item_id = row_id(row, "id", f"RM-Bench {place}")
-    domain = label_field(row, "domain", DOMAIN_OF, f"RM-Bench {place} (id {item_id})")
+def domain_files(path: Path) -> list[Path]:
+    """The repository's per-domain files: ``path`` itself if it is one, or those below the folder ``path``."""
+    if path.is_file():
+        return [path] if DOMAIN_FILE.match(path.name) else []
+    return sorted(p for p in path.rglob("*_filtered.json") if DOMAIN_FILE.match(p.name)) if path.is_dir() else []
+
+
+def _item(row: Any, place: str, file_domain: str | None = None) -> Item:
+    row = object_row(row, COLUMNS if file_domain else (*COLUMNS, "domain"), f"RM-Bench {place}")
+    number = row_id(row, "id", f"RM-Bench {place}")
+    domain = file_domain or label_field(row, "domain", DOMAIN_OF, f"RM-Bench {place} (id {number})")
+    text_field(row, "prompt", f"RM-Bench {place} (id {number})")
     for side in ("chosen", "rejected"):
         value = row[side]
-        if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != SIZE:
-            raise EvalError(f"RM-Bench {place} (id {item_id}) needs {SIZE} {side} variants "
+        if not isinstance(value, list) or len(value) != SIZE or not all(isinstance(v, str) for v in value):
+            raise EvalError(f"RM-Bench {place} (id {number}) needs {SIZE} {side} texts "
                             f"({', '.join(STYLES)}); fix the row.")
-    return Item(item_id, DOMAIN_OF[domain], row, place=f"RM-Bench {place}")
+    return Item(f"{domain}:{number}", DOMAIN_OF[domain], {**row, "domain": domain}, place=f"RM-Bench {place}")
 
 
 def expand(item: Item) -> list[Comparison]:
@@ -141,11 +178,74 @@ def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
 
 def overall_score(sections: Mapping[str, Any]) -> Any:
     """Plain mean of the 4 domain scores; None if a domain has no judged items."""
-    values = list(sections.values())
-    return None if any(v is None for v in values) else sum(values) / len(values)
+    return mean_or_none(sections.values())
+
+
+def headline_scores(summary: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The aggregate of the headline view under the headline parse mode."""
+    conv = summary["conventions"]
+    return summary["scores"][conv["parse_mode"]][conv["headline_view"]]
+
+
+def report_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Markdown: hard/normal/easy per domain, upstream's equivalent, and each domain's matrix."""
+    scores = headline_scores(summary)
+    lines = ["## Style matrix (hard / normal / easy)", "",
+             "| domain | items | hard | normal | easy | score (mean of 9 cells) |", "|---|---:|---:|---:|---:|---:|"]
+    for domain, d in scores["domains"].items():
+        lines.append(f"| {domain} | {d['items']} | {pct(d['hard'])} | {pct(d['normal'])} | {pct(d['easy'])} | "
+                     f"{pct(d['score'])} |")
+    lines.append(f"| **mean of domains** | | **{pct(scores['hard'])}** | **{pct(scores['normal'])}** | "
+                 f"**{pct(scores['easy'])}** | **{pct(scores['overall'])}** |")
+    up = scores["upstream_mixup"]
+    lines += ["", "Upstream RM-R1's scorer filled cells (0,1), (1,2), (2,0) from comparisons (0,2), (1,0), (2,1) "
+              "(one easy comparison counted as hard). From these same judgments it would print "
+              f"hard {pct(up['hard'])}, "
+              f"normal {pct(up['normal'])}, easy {pct(up['easy'])}, score {pct(up['score'])} (here: hard "
+              f"{pct(scores['hard'])}, easy {pct(scores['easy'])}); compare with the paper's hard/easy numbers only "
+              "with that in mind.", ""]
+    for domain, d in scores["domains"].items():
+        lines += [f"Matrix `{domain}` (rows: chosen style, columns: rejected style):", "",
+                  "| chosen \\ rejected | " + " | ".join(STYLES) + " |", "|---|---:|---:|---:|"]
+        lines += [f"| {STYLES[i]} | " + " | ".join(pct(v) for v in row) + " |" for i, row in enumerate(d["matrix"])]
+        lines.append("")
+    return lines
+
+
+def heatmaps(summary: Mapping[str, Any], out_dir: Path, title: str) -> list[Path]:
+    """One heatmap PNG per domain, ``rmbench_<domain>.png``; none without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    written = []
+    for domain, d in headline_scores(summary)["domains"].items():
+        fig, ax = plt.subplots(figsize=(4.8, 4.2), dpi=100)
+        fig.subplots_adjust(left=0.3, right=0.95, top=0.85, bottom=0.25)
+        ax.imshow([[100 * v for v in row] for row in d["matrix"]], vmin=0, vmax=100, cmap="viridis")
+        for i, row in enumerate(d["matrix"]):
+            for j, value in enumerate(row):
+                ax.text(j, i, f"{100 * value:.1f}", ha="center", va="center",
+                        color="black" if value > 0.6 else "white", fontsize=9)
+        ax.set_xticks(range(3), [s.replace(" ", "\n") for s in STYLES], fontsize=8)
+        ax.set_yticks(range(3), list(STYLES), fontsize=8)
+        ax.set_xlabel("rejected style", fontsize=8)
+        ax.set_ylabel("chosen style", fontsize=8)
+        ax.set_title(f"{title}\n{domain}: hard {pct(d['hard'])}, normal {pct(d['normal'])}, easy {pct(d['easy'])}",
+                     fontsize=8)
+        target = out_dir / f"rmbench_{domain}.png"
+        with atomic_path(target, suffix=".png") as tmp:
+            fig.savefig(tmp, format="png", metadata={"Software": None})
+        plt.close(fig)
+        written.append(target)
+    return written
 
 
 BENCHMARK = Benchmark(name=NAME, tool="eval.rmbench", load=load_items, expand=expand, aggregate=aggregate,
                       sections={d: (d,) for d in DOMAINS}, conventions=AVERAGE, section_scores=section_scores,
                       overall_score=overall_score, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
-                      score_label="score (mean of 4 domains)", notes=NOTES, report_lines=report_lines, plots=heatmaps)
+                      score_label="score (mean of 4 domains)", notes=NOTES, report_lines=report_lines, plots=heatmaps,
+                      official=OFFICIAL)

@@ -1,8 +1,12 @@
 """Benchmark rows from a Hugging Face hub dataset (pinned revision) or a local file or folder.
 
 Local: a ``.jsonl``, ``.json`` (a list of rows) or ``.parquet`` file, or a folder of them (for
-instance a downloaded hub snapshot); in a folder, files whose name starts with the split name are
-preferred, so ``data/filtered-00000-of-00001.parquet`` is found for split ``filtered``.
+instance a downloaded hub snapshot). In a folder, only the files of the split are read: a file
+belongs to split S when its name starts with S, or one of its comma-separated ``key=value`` parts has
+a value starting with S, in both cases followed by the end of the name or a character other than a
+letter, digit or ``_`` (so ``data/filtered-00000-of-00001.parquet`` is split ``filtered``, and
+JudgeBench's ``dataset=judgebench,response_model=gpt-4o-2024-05-13.jsonl`` is split ``gpt``). A folder
+with no file of the split is refused, naming the files found; two splits are never merged.
 Hub: ``datasets.load_dataset(name, split=..., revision=...)``. With ``HF_HUB_OFFLINE=1`` (or
 ``HF_DATASETS_OFFLINE=1``) only the local HF cache is read; a miss is one sentence saying what to do.
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -83,22 +88,40 @@ def rows_sha256(rows: list[dict[str, Any]]) -> str:
 
 def _local_rows(path: Path, split: str) -> tuple[list[Any], list[str]]:
     if path.is_file():
-        return _file_rows(path, path.name)
+        return file_rows(path, path.name)
     files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
-    preferred = [p for p in files if p.name.startswith(split)]
-    chosen = preferred or files
-    if not chosen:
+    if not files:
         raise EvalError(f"--data folder {os.fspath(path)!r} has no {', '.join(SUFFIXES)} files; point it at the data.")
+    chosen = [p for p in files if of_split(p.name, split)]
+    if not chosen:
+        found = ", ".join(repr(p.relative_to(path).as_posix()) for p in files[:5])
+        more = f" and {len(files) - 5} more" if len(files) > 5 else ""
+        raise EvalError(f"--data folder {os.fspath(path)!r} has no file of split {split!r} (found {found}{more}); "
+                        "pass --split naming one of them, or the file itself with --data.")
     rows: list[Any] = []
     where: list[str] = []
     for file in chosen:
-        more, places = _file_rows(file, file.relative_to(path).as_posix())
+        more, places = file_rows(file, file.relative_to(path).as_posix())
         rows += more
         where += places
     return rows, where
 
 
-def _file_rows(file: Path, shown: str) -> tuple[list[Any], list[str]]:
+def of_split(name: str, split: str) -> bool:
+    """True if the file ``name`` belongs to ``split`` (the rule in the module docstring).
+
+    >>> of_split("dataset=judgebench,response_model=gpt-4o-2024-05-13.jsonl", "gpt")
+    True
+    >>> of_split("test_hard-00000.parquet", "test"), of_split("test-00000.parquet", "test")
+    (False, True)
+    """
+    stem = name.rsplit(".", 1)[0]
+    candidates = [stem] + [part.partition("=")[2] for part in stem.split(",") if "=" in part]
+    follows = re.compile(re.escape(split) + r"(?![A-Za-z0-9_])")
+    return any(follows.match(text) for text in candidates)
+
+
+def file_rows(file: Path, shown: str, what: str = "--data file") -> tuple[list[Any], list[str]]:
     """Every row of one local file and its place (``line 7 of x.jsonl``), read by the one shared reader."""
     rows: list[Any] = []
     where: list[str] = []
@@ -107,9 +130,9 @@ def _file_rows(file: Path, shown: str) -> tuple[list[Any], list[str]]:
             rows.append(row)
             where.append(f"{place} of {shown}")
     except RowFileError as err:
-        raise EvalError(f"--data file {err}") from err
+        raise EvalError(f"{what} {err}") from err
     except OSError as err:  # unreadable (permissions, a vanished mount): an input problem, not a failed write
-        raise EvalError(f"--data file {os.fspath(file)!r} cannot be read ({err.strerror or err}); check the path "
+        raise EvalError(f"{what} {os.fspath(file)!r} cannot be read ({err.strerror or err}); check the path "
                         "and its permissions.") from err
     return rows, where
 
