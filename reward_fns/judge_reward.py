@@ -48,7 +48,7 @@ JUDGE_KEYS: tuple[str, ...] = (
     "monitor_verdict", "monitor_delimiter", "monitor_master_key",
 )  # fmt: skip
 CHARS_PER_TOKEN = 4  # the cap without a tokenizer: generous for English, so it rarely cuts early
-_CLIENTS: dict[tuple[Any, ...], Any] = {}  # one chat client per (event loop, endpoint) in this process
+_CLIENTS: dict[tuple[Any, ...], Any] = {}  # one chat-client task per (event loop, endpoint) in this process
 
 
 def strip_thinking(text: str) -> str:
@@ -101,7 +101,7 @@ async def compute_score(
     reward_router_address: str | None = None,
     reward_model_tokenizer: Any = None,
     judge_url: str | None = None,
-    judge_model: str = "judge",
+    judge_model: str | None = None,
     api_key_env: str | None = None,
     variant: str = "instruct",
     max_answer_tokens: int = 4096,
@@ -133,10 +133,10 @@ async def compute_score(
     shown, reference = parts.safe(shown), parts.safe(reference)
     sampling = {"temperature": temperature} | ({"max_tokens": max_tokens} if max_tokens else {})
     asks = [parts.render(question, shown, reference), parts.render(question, reference, shown)]
-    client = _client(judge_base_url(reward_router_address, judge_url), judge_model, api_key_env, timeout_s,
-                     max_retries, max_concurrency)
+    endpoint = (judge_base_url(reward_router_address, judge_url), judge_model, api_key_env, timeout_s, max_retries,
+                max_concurrency)
     store = _cache(cache_dir) if cache_dir else None
-    answers = await asyncio.gather(*(_ask(client, store, judge_model, m, sampling, timeout_s) for m in asks))
+    answers = await asyncio.gather(*(_ask(endpoint, store, m, sampling, timeout_s) for m in asks))
     texts = [text for text, _cached in answers]
     outcomes = [order_outcome(text, label, mode) for text, label in zip(texts, ("A", "B"), strict=True)]
     wins = sum(0.5 if o is None else o for o in outcomes)
@@ -159,14 +159,18 @@ async def compute_score(
     }
 
 
-async def _ask(client: Any, store: FolderCache | None, model: str, messages: list[dict[str, str]],
+async def _ask(endpoint: tuple[Any, ...], store: FolderCache | None, messages: list[dict[str, str]],
                sampling: Mapping[str, Any], timeout_s: float) -> tuple[str | None, bool]:
     """The judge's raw answer (None if it failed or timed out) and whether it came from the cache."""
-    key = request_key(model, messages, sampling)
-    if store is not None and (hit := store.get(key)) is not None:
-        return hit, True
     from infra.chat_client import ChatClientError
 
+    try:
+        client = await _client(*endpoint)
+    except ChatClientError:
+        return None, False
+    key = request_key(client.model, messages, sampling)
+    if store is not None and (hit := store.get(key)) is not None:
+        return hit, True
     try:
         result = await asyncio.wait_for(client.chat(messages, **sampling), timeout_s)
     except (ChatClientError, asyncio.TimeoutError):
@@ -176,16 +180,40 @@ async def _ask(client: Any, store: FolderCache | None, model: str, messages: lis
     return result.text, False
 
 
-def _client(base_url: str, model: str, api_key_env: str | None, timeout_s: float, max_retries: int,
-            max_concurrency: int) -> Any:
-    """This process's client for the endpoint on the running event loop (httpx pools are loop-bound)."""
-    from infra.chat_client import ChatClient
+async def _client(base_url: str, model: str | None, api_key_env: str | None, timeout_s: float, max_retries: int,
+                  max_concurrency: int) -> Any:
+    """This process's client for the endpoint on the running event loop (httpx pools are loop-bound).
 
+    The first caller makes it (one task that every concurrent caller awaits); a judge that could not be
+    reached then is tried again on the next call."""
     key = (id(asyncio.get_running_loop()), base_url, model, api_key_env, timeout_s, max_retries, max_concurrency)
-    if key not in _CLIENTS:
-        _CLIENTS[key] = ChatClient(base_url, model, api_key_env=api_key_env, timeout_s=timeout_s,
-                                   max_retries=max_retries, max_concurrency=max_concurrency)
-    return _CLIENTS[key]
+    task = _CLIENTS.get(key)
+    if task is None:
+        task = _CLIENTS[key] = asyncio.ensure_future(
+            _new_client(base_url, model, api_key_env, timeout_s, max_retries, max_concurrency))
+    try:
+        return await task
+    except Exception:
+        _CLIENTS.pop(key, None)
+        raise
+
+
+async def _new_client(base_url: str, model: str | None, api_key_env: str | None, timeout_s: float,
+                      max_retries: int, max_concurrency: int) -> Any:
+    """A chat client; without a model name, the first model the server lists (verl serves the judge under
+    its local path, which the recipe need not restate)."""
+    from infra.chat_client import ChatClient, ChatClientError
+
+    client = ChatClient(base_url, model or "served-model", api_key_env=api_key_env, timeout_s=timeout_s,
+                        max_retries=max_retries, max_concurrency=max_concurrency)
+    if model is None:
+        listed = await client.list_models()
+        served = listed[0].get("id") if listed else None
+        if not isinstance(served, str):
+            await client.aclose()
+            raise ChatClientError(f"the judge at {client.shown_url} lists no model; set reward_kwargs.judge_model.")
+        client.model = served
+    return client
 
 
 @cache

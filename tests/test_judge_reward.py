@@ -143,6 +143,12 @@ def test_cache_asks_nothing_twice(tiny_model_dir: Path, fresh: LoopbackJudge, tm
     assert extra["judge_cached"][0] == 2.0
 
 
+def test_model_name_from_the_servers_listing(fresh: LoopbackJudge) -> None:
+    # verl serves its judge under the model's local path: without judge_model the reward asks /v1/models.
+    result = asyncio.run(compute_score("d", "GOOD.", "ref", dict(QUESTION), judge_url=fresh.base_url))
+    assert result["score"] == 1.0 and {call.model for call in fresh.calls} == {"loopback-judge"}
+
+
 def test_pickle_round_trip(tiny_model_dir: Path) -> None:
     from verl.trainer.ppo.reward import get_custom_reward_fn
 
