@@ -85,6 +85,24 @@ class HFBackend:
                 new = out[row, width:].tolist()
                 on_result(index, _generation(new, eos, tokenizer, len(prompts[index])))
 
+    def label_logprobs(self, prompts: Sequence[Messages], labels: Sequence[str]) -> list[dict[str, float]]:
+        """Each label's next-token log-probability after each prompt (a last assistant message is continued).
+
+        One forward pass per prompt, uncached: the robustness suite's NLDD-style intervention reads the
+        verdict-label margin after a prefix that ends where the label goes.
+        """
+        import torch
+
+        model, tokenizer = self._load(), self.tokens.tokenizer
+        first = {label: tokenizer.encode(label, add_special_tokens=False)[0] for label in labels}
+        out = []
+        for messages in prompts:
+            ids = torch.tensor([self.tokens.ids(messages)], device=model.device)
+            with torch.inference_mode():
+                logprobs = torch.log_softmax(model(input_ids=ids).logits[0, -1].float(), dim=-1)
+            out.append({label: float(logprobs[token]) for label, token in first.items()})
+        return out
+
     def close(self) -> None:
         self._model = None
 
