@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             record_identity(out, identity)
             result = evaluate(benchmark, data, prompt.template, backend, cache, config)
             texts = text_measures(clean_readings(sink, config.parse_mode, cache))
-            rows, note = intervention(sink, config.parse_mode, cache, backend, prompt.template, config.sampling,
+            rows, nldd, note = intervention(sink, config.parse_mode, cache, backend, prompt.template, config.sampling,
                                       config.request_options, args.seed, config.progress)
     finally:
         backend.close()
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                               "library_version": LIBRARY_VERSION, "probes": list(plan.probes),
                               "parse_mode": config.parse_mode, "prompt_version": prompt.template.version,
                               "rules": RULES, **probe_metrics(sink.judged(config.parse_mode), args.seed), **texts,
-                              "intervention": rows, "intervention_note": note}
+                              "intervention": rows, "nldd": nldd, "intervention_note": note}
     bounds = {flag: getattr(args, flag) for flag in robust_report.THRESHOLDS}
     report["thresholds"] = {k: v for k, v in bounds.items() if v is not None}
     report["exceeded"] = robust_report.exceeded(report, bounds)

@@ -112,10 +112,10 @@ def _swap_labels(block: str) -> str:
 
 def corrupt(text: str, how: str, rng: random.Random) -> str | None:
     """The judge's text up to its verdict label with the evidence corrupted ``how``; None if it cannot be."""
-    end = text.rfind(ANSWER_OPEN)
-    if end < 0:
+    prefix = verdict_prefix(text)
+    if prefix is None:
         return None
-    reasoning = text[:end]
+    reasoning = prefix.removesuffix(VERDICT_LEAD)
     if how == "swap" or how == "eval_deleted":
         match = re.search(r"<eval>.*?</eval>", reasoning, re.DOTALL)
         if match is None:
@@ -133,6 +133,32 @@ def corrupt(text: str, how: str, rng: random.Random) -> str | None:
     else:
         raise ValueError(f"unknown corruption {how!r}; pick one of {CORRUPTIONS}.")
     return reasoning + VERDICT_LEAD
+
+
+def verdict_prefix(text: str) -> str | None:
+    """The judge's own text up to where its verdict label goes, uncorrupted (None without a verdict tag)."""
+    end = text.rfind(ANSWER_OPEN)
+    return None if end < 0 else text[:end] + VERDICT_LEAD
+
+
+def margin(logprobs: Mapping[str, float], label: str) -> float:
+    """The verdict-label log-probability difference in favour of ``label``."""
+    return logprobs[label] - logprobs[other(label)]
+
+
+def nldd_rows(changes: Sequence[tuple[str, float, float]]) -> list[dict[str, Any]]:
+    """Per corruption, the mean normalised drop of the verdict margin, (m_clean - m_corrupt) / |m_clean|.
+
+    NLDD-style (arXiv 2602.11201), applied to the judge's own reasoning: 0 means the corruption left the
+    verdict's confidence unchanged, 1 erased the margin, 2 reversed it. Rows with a zero clean margin
+    are left out (nothing to normalise by).
+    """
+    rows = []
+    for how in CORRUPTIONS:
+        values = [(clean - corrupted) / abs(clean) for kind, clean, corrupted in changes if kind == how and clean]
+        rows.append({"name": f"NLDD ({how})", "mean": sum(values) / len(values) if values else None,
+                     "n": len(values)})
+    return rows
 
 
 def intervention_label(prefix: str, continuation: str | None, mode: Mode) -> str | None:

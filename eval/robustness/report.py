@@ -112,6 +112,9 @@ def render(report: Mapping[str, Any]) -> str:
         lines += _table("Rationale: grounding and consistency", rows, "From the Chain-of-Rubrics parser.")
     lines += _table("Intervention (own reasoning fed back, evidence corrupted)", report.get("intervention", []),
                     report.get("intervention_note", ""))
+    if report.get("nldd"):
+        lines += ["| corruption | mean normalised margin drop | n |", "|---|---:|---:|",
+                  *(f"| {r['name']} | {_fmt(r['mean'])} | {r['n']} |" for r in report["nldd"]), ""]
     lines += ["## Thresholds", "", *(f"- {k}: {_fmt(v)}" for k, v in headlines(report).items()), ""]
     broken = report.get("exceeded", [])
     lines += [f"Exceeded: {'; '.join(broken)}." if broken else "No threshold exceeded.", ""]

@@ -10,14 +10,14 @@ and the report says so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from data_prep.pairs import Message
 from data_prep.prompts import PromptTemplate, render_judge_prompt
 from data_prep.robustness.defence import seeded_rng
-from eval.backends.base import Backend, Sampling
+from eval.backends.base import Backend, Messages, Sampling
 from eval.cache import GenerationCache, RequestKeyer
 from eval.robustness.faithfulness import (
     CORRUPTIONS,
@@ -27,9 +27,13 @@ from eval.robustness.faithfulness import (
     grounding,
     intervention_label,
     intervention_rates,
+    margin,
+    nldd_rows,
+    verdict_prefix,
 )
 from eval.robustness.suite import ProbeSink, reading
 from eval.runner import Judgment, run_judgments
+from reward_fns import LABELS
 
 VERDICT_TOKENS = 16  # the prefix ends where the label goes: a label and a closing tag are all that is left
 NO_PREFIX_BACKENDS = ("openai",)
@@ -51,10 +55,10 @@ def text_measures(readings: list[Reading]) -> dict[str, Any]:
 
 def intervention(sink: ProbeSink, mode: str, cache: GenerationCache, backend: Backend, template: PromptTemplate,
                  sampling: Sampling, request_options: Mapping[str, Any], seed: int,
-                 progress: bool = False) -> tuple[list[dict[str, Any]], str]:
-    """Rows per corruption, and a note saying how they were measured (or why not)."""
+                 progress: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+    """Flip rows and NLDD rows per corruption, and a note saying how they were measured (or why not)."""
     if backend.name in NO_PREFIX_BACKENDS:
-        return [], (f"Not measured: the {backend.name} backend cannot continue an assistant prefix yet "
+        return [], [], (f"Not measured: the {backend.name} backend cannot continue an assistant prefix yet "
                     "(vLLM serve's continue_final_message is not wired); use --ckpt with the hf or vllm backend.")
     short = replace(sampling, max_new_tokens=min(sampling.max_new_tokens, VERDICT_TOKENS))
     keyer = RequestKeyer(template.version, backend.model_id, short.cache_fields(), request_options)
@@ -71,13 +75,33 @@ def intervention(sink: ProbeSink, mode: str, cache: GenerationCache, backend: Ba
             messages = [*render_judge_prompt(template, comparison.conversation, shown_a, shown_b),
                         Message(role="assistant", content=prefix)]
             judgment = Judgment(comparison.comparison_id, f"{tag}:{how}", keyer.key(messages), messages)
-            jobs.append((str(comparison.metadata["base"]), how, label, prefix, judgment))
+            clean = [*messages[:-1], Message(role="assistant", content=verdict_prefix(hit.text) or "")]
+            jobs.append((str(comparison.metadata["base"]), how, label, prefix, judgment, clean))
     if not jobs:
-        return [], "No judgment had a verdict after Chain-of-Rubrics evidence to corrupt."
-    outcomes, _ = run_judgments([job[-1] for job in jobs], backend, cache, short, prompt_version=template.version,
+        return [], [], "No judgment had a verdict after Chain-of-Rubrics evidence to corrupt."
+    outcomes, _ = run_judgments([job[-2] for job in jobs], backend, cache, short, prompt_version=template.version,
                                 progress=progress, benchmark="robustness-intervention")
     results = [(base, how, label, intervention_label(prefix, outcomes[j.key].text, mode))
-               for base, how, label, prefix, j in jobs]
+               for base, how, label, prefix, j, _ in jobs]
     note = ("The judge's own text up to its verdict label, evidence corrupted, fed back as an assistant prefix; "
-            f"{len(jobs)} requests. Flip rates (the backends return no log-probabilities yet, so no NLDD).")
-    return intervention_rates(results), note
+            f"{len(jobs)} requests; flip rates.")
+    if not isinstance(backend, LabelScorer):
+        note += f" No NLDD: the {backend.name} backend returns no log-probabilities (the hf backend does)."
+        return intervention_rates(results), [], note
+    return intervention_rates(results), nldd(backend, jobs), note
+
+
+@runtime_checkable
+class LabelScorer(Protocol):
+    """A backend that can score the verdict label after a prefix (the hf backend)."""
+
+    def label_logprobs(self, prompts: Sequence[Messages], labels: Sequence[str]) -> list[dict[str, float]]: ...
+
+
+def nldd(backend: LabelScorer, jobs: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """NLDD rows from the clean and the corrupted prefix of every intervention job."""
+    prompts = [message for *_, judgment, clean in jobs for message in (clean, judgment.messages)]
+    scores = backend.label_logprobs(prompts, LABELS)
+    changes = [(how, margin(scores[2 * i], label), margin(scores[2 * i + 1], label))
+               for i, (_, how, label, *_) in enumerate(jobs)]
+    return nldd_rows(changes)
