@@ -19,16 +19,18 @@ import importlib
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from eval.benchmark import Benchmark
 from eval.cli_common import EvalParser, check_out_file
-from eval.compare_inputs import check_subsets, load_run
+from eval.compare_inputs import check_subsets, load_run, run_folder
 from eval.errors import EvalError
 from eval.report_text import pct, signed_pct
 from eval.resample import Interval, paired_bootstrap
 from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
+from infra.output_guard import check_output
 
 _MODULE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 # Differences that change what the score means: compare refuses them unless --allow-different.
@@ -151,16 +153,28 @@ def _diff(a: float | None, b: float | None) -> float | None:
 
 
 PROG = "python eval/compare.py"
+MIN_RESAMPLES, MAX_RESAMPLES = 100, 100_000  # the bootstrap costs resamples x items: a typo of 10^9 never ends
+_HEADER = re.compile(rb"# [^\n]*: A = ")  # the first line every comparison this tool writes starts with
+
+
+def _is_comparison(path: Path) -> bool:
+    """An earlier comparison this tool wrote (its header line), which a rerun may replace."""
+    if not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        return _HEADER.match(handle.read(4096)) is not None
 
 
 def make_parser() -> argparse.ArgumentParser:
     parser = EvalParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_a", help="report folder (or summary.json) of run A")
     parser.add_argument("run_b", help="report folder (or summary.json) of run B")
-    parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    parser.add_argument("--resamples", type=int, default=2000,
+                        help=f"bootstrap resamples, {MIN_RESAMPLES} to {MAX_RESAMPLES:,} (default 2000)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed, 0 or more (default 0)")
     parser.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
-    parser.add_argument("--out", help="also write the markdown table to this file")
+    parser.add_argument("--out", help="also write the markdown table to this file (a new file, or an earlier "
+                                      "comparison to replace; never inside either run)")
     parser.add_argument("--allow-different", action="store_true",
                         help="compare runs judged with different prompts, parse modes, orders or failure scores "
                              "(refused by default; the table and stderr then say how they differ)")
@@ -169,10 +183,13 @@ def make_parser() -> argparse.ArgumentParser:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = make_parser().parse_args(argv)
-    if args.resamples < 100 or not 0 < args.confidence < 1 or args.seed < 0:
-        raise EvalError("--resamples must be >= 100, --confidence in (0, 1) and --seed >= 0; fix the flag.")
-    if args.out:
-        check_out_file(args.out)  # before the work, so a bad --out costs nothing
+    if not MIN_RESAMPLES <= args.resamples <= MAX_RESAMPLES or not 0 < args.confidence < 1 or args.seed < 0:
+        raise EvalError(f"--resamples must be {MIN_RESAMPLES} to {MAX_RESAMPLES:,}, --confidence in (0, 1) and --seed "
+                        ">= 0; fix the flag.")
+    if args.out:  # before the work, so a bad --out costs nothing
+        runs = [("a compared run", run_folder(path)) for path in (args.run_a, args.run_b)]
+        check_output("--out", args.out, runs, ours=_is_comparison)
+        check_out_file(args.out)
     text = compare(args.run_a, args.run_b, resamples=args.resamples, seed=args.seed, confidence=args.confidence,
                    allow_different=args.allow_different)
     if args.out:

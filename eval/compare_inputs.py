@@ -24,6 +24,11 @@ SUMMARY, ITEMS = "summary.json", "items.jsonl"
 _RERUN = "rerun that evaluation or pass another report folder"
 
 
+def run_folder(path: str) -> Path:
+    """The report folder a run argument names (the folder itself, or the one holding the summary.json named)."""
+    return Path(path) if Path(path).is_dir() else Path(path).parent
+
+
 def load_run(path: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """A run's summary and its items (id -> record) from a report folder or summary.json path."""
     target = Path(path)

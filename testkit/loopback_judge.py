@@ -14,7 +14,8 @@ socket level (connection resets, truncated JSON) in ways a framework would tidy 
 Behaviour: POST ``/v1/chat/completions`` runs the policy on the last user message and answers with a
 full chat-completions JSON (``usage`` counts whitespace-separated words as tokens; ``max_tokens`` cuts
 the text and sets ``finish_reason="length"``). GET ``/v1/models`` lists the served model. A request
-naming another model gets OpenAI's 404 ``model_not_found``; with ``api_key`` set, a request without
+naming another model gets OpenAI's 404 ``model_not_found``; ``listing`` adds fields to the model's
+listing entry (vLLM lists ``root``, the checkpoint it serves); with ``api_key`` set, a request without
 ``Authorization: Bearer <key>`` gets 401 whose message echoes the received key, as some servers do, so
 tests can check that clients redact it. Faults are scripted by arrival order: ``faults[i]`` applies to
 the i-th chat request (a callable ``index -> Fault | None`` works too).
@@ -68,6 +69,7 @@ class LoopbackJudge:
         faults: FaultSchedule = (),
         delay_s: float = 0.0,
         port: int = 0,
+        listing: dict | None = None,
     ) -> None:
         self.policy: Policy = make_policy(policy) if isinstance(policy, str) else policy
         self.model = model
@@ -75,6 +77,7 @@ class LoopbackJudge:
         self._faults = faults
         self.delay_s = delay_s
         self._port = port
+        self.listing = dict(listing or {})  # more fields of the model's /v1/models entry, e.g. vLLM's root
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._calls: list[CallRecord] = []
@@ -175,7 +178,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.rstrip("/") == MODELS_PATH:
-            models = [] if self.judge.model is None else [{"id": self.judge.model, "object": "model"}]
+            entry = {**self.judge.listing, "id": self.judge.model, "object": "model"}
+            models = [] if self.judge.model is None else [entry]
             self._send_json(200, {"object": "list", "data": models})
         else:
             self._send_error(404, f"no route GET {self.path}", "not_found")
@@ -223,7 +227,8 @@ class _Handler(BaseHTTPRequestHandler):
         cut = None
         if fault and fault.kind == "truncated":
             cut = len(text) // 2 if fault.keep_chars is None else fault.keep_chars
-        return self._send_json(200, completion_body(index, request, text, cut))
+        choices = fault.keep_chars if fault and fault.kind == "extra_choices" else None
+        return self._send_json(200, completion_body(index, request, text, cut, choices))
 
     def _send_error(self, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> int:
         return self._send_json(status, error_body(message, code), headers)

@@ -14,10 +14,10 @@ FaultSchedule = Sequence["Fault | None"] | Callable[[int], "Fault | None"]
 class Fault:
     """One scripted misbehaviour. Build with the class methods; ``Fault.parse`` reads the CLI form."""
 
-    kind: str  # rate_limit | server_error | slow | malformed_json | truncated | reset
+    kind: str  # rate_limit | server_error | slow | malformed_json | truncated | reset | extra_choices
     seconds: float = 0.0  # Retry-After for rate_limit, the delay for slow
     status: int = 500  # for server_error
-    keep_chars: int | None = None  # for truncated; None keeps half the text
+    keep_chars: int | None = None  # for truncated; None keeps half the text; for extra_choices, how many choices
 
     @classmethod
     def rate_limit(cls, retry_after: float = 1.0) -> Fault:
@@ -42,6 +42,11 @@ class Fault:
     @classmethod
     def reset(cls) -> Fault:
         return cls("reset")
+
+    @classmethod
+    def extra_choices(cls, count: int = 3) -> Fault:
+        """``count`` choices whatever ``n`` asked, listed last index first (index 0 holds the policy's answer)."""
+        return cls("extra_choices", keep_chars=count)
 
     @classmethod
     def parse(cls, spec: str) -> Fault:
@@ -102,8 +107,12 @@ def last_user_message(request: dict) -> str | None:
     return None
 
 
-def completion_body(index: int, request: dict, text: str, cut: int | None) -> dict:
-    """A full chat-completions body; tokens are whitespace-separated words."""
+def completion_body(index: int, request: dict, text: str, cut: int | None, choices: int | None = None) -> dict:
+    """A full chat-completions body; tokens are whitespace-separated words.
+
+    ``choices`` forces that many choices (whatever ``n`` asked), in reverse index order: index 0, the
+    policy's answer, comes last, and the others hold a decoy verdict.
+    """
     finish = "stop"
     limit = request.get("max_completion_tokens") or request.get("max_tokens")
     if isinstance(limit, int) and len(text.split()) > limit:
@@ -113,12 +122,17 @@ def completion_body(index: int, request: dict, text: str, cut: int | None) -> di
     prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in request["messages"] if isinstance(m, dict))
     n = request.get("n") if isinstance(request.get("n"), int) and request["n"] > 0 else 1
     message = {"role": "assistant", "content": text}
+    listed = [{"index": i, "message": message, "finish_reason": finish, "logprobs": None} for i in range(n)]
+    if choices is not None:
+        decoy = {"role": "assistant", "content": "A decoy choice. <answer>[[B]]</answer>"}
+        listed = [{"index": i, "message": decoy if i else message, "finish_reason": finish, "logprobs": None}
+                  for i in reversed(range(choices))]
     return {
         "id": f"chatcmpl-loopback-{index}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": request.get("model"),
-        "choices": [{"index": i, "message": message, "finish_reason": finish, "logprobs": None} for i in range(n)],
+        "choices": listed,
         "usage": {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": n * len(text.split()),
