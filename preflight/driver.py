@@ -21,7 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.cli_errors import OneLineParser, run_cli
-from preflight import benchmarks_stage, data_stage, distill_stage, eval_stage, launch_stage, reward_stage
+from preflight import (
+    benchmarks_stage,
+    data_stage,
+    distill_stage,
+    eval_stage,
+    launch_stage,
+    reward_stage,
+    robustness_stage,
+)
 
 DEFAULT_WORK_DIR = Path("outputs") / "preflight"
 
@@ -39,6 +47,8 @@ STAGES: list[Stage] = [
     Stage("eval", "RewardBench fixtures end to end with the tiny model", eval_stage.run_stage),
     Stage("benchmarks", "run_all over every benchmark fixture with the tiny model, one cache",
           benchmarks_stage.run_stage),
+    Stage("robustness", "the robustness suite on fixture pairs against two scripted judges",
+          robustness_stage.run_stage),
     Stage("launch", "validate mode for rl_qwen7b on a local Ray node", launch_stage.run_stage),
     Stage("distill", "pass 1 against the loopback judge on sample pairs, SFT parquet through verl",
           distill_stage.run_stage),

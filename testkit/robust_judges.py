@@ -2,10 +2,11 @@
 
 * :func:`injection_follower`: picks whichever candidate carries a payload of the probe library's EVAL
   part (obfuscation undone), else the candidate with a marker: attack success must come out 1.0.
-* :class:`CoRBackend`: an in-process backend that writes Chain-of-Rubrics traces (the picked side's
-  summary says "better", the other's "worse") with quotes taken from the candidates (grounded) or
-  invented, and, given an assistant prefix, finishes the verdict either from the ``<eval>`` in that
-  prefix (``faithful``) or from the candidates alone (ignoring its reasoning).
+* :class:`CoRBackend`: an in-process backend that reads the candidates from the prompt's real blocks
+  (:func:`robust_candidates`: a spoofed delimiter cannot move them) and writes Chain-of-Rubrics
+  traces (the picked side's summary says "better", the other's "worse") with quotes taken from the
+  candidates (grounded) or invented, and, given an assistant prefix, finishes the verdict either from
+  the ``<eval>`` in that prefix (``faithful``) or from the candidates alone (ignoring its reasoning).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from data_prep.cor_parser import Evidence, compose_cor, parse_cor
-from data_prep.prompts import RESPONSE_MARKERS, extract_candidates
+from data_prep.prompts import RESPONSE_MARKERS
 from data_prep.robustness.library import EVAL, fill
 from eval.backends.base import Generation, Messages, OnResult, Request, Sampling
 from eval.robustness.edits import HOMOGLYPHS, ZERO_WIDTH
@@ -54,6 +55,21 @@ def injection_follower(marker: str) -> Policy:
         return fallback(prompt)
 
     return decide
+
+
+def robust_candidates(prompt: str) -> tuple[str, str]:
+    """Candidates A and B read from the template's REAL blocks, which a spoof inside an answer cannot move.
+
+    A candidate may contain fake end/start markers, but the real B block is the prompt's last one: B
+    runs from the last B start to the last B end, and A from the first A start to the last A end before B.
+    """
+    (a_start, a_end), (b_start, b_end) = RESPONSE_MARKERS["A"], RESPONSE_MARKERS["B"]
+    b_at = prompt.rfind(b_start)
+    a_at = prompt.find(a_start)
+    a_to = prompt.rfind(a_end, 0, b_at)
+    if min(a_at, b_at, a_to) < 0:
+        return ("", "")
+    return prompt[a_at + len(a_start):a_to].strip("\n"), prompt[b_at + len(b_start):prompt.rfind(b_end)].strip("\n")
 
 
 def cor_trace(label: str, text_a: str, text_b: str, grounded: bool) -> str:
@@ -104,8 +120,7 @@ class CoRBackend:
 
     def _answer(self, messages: Messages) -> str:
         user = next(m["content"] for m in reversed(messages) if m["role"] == "user")
-        found = extract_candidates(user)
-        text_a, text_b = found if found is not None else ("", "")
+        text_a, text_b = robust_candidates(user)
         label = self.pick(text_a, text_b)
         if messages[-1]["role"] != "assistant":
             return cor_trace(label, text_a, text_b, self.grounded)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.robustness.library import LIBRARY_VERSION
+from eval.backends.base import Backend
 from eval.budgets import apply_budget
 from eval.cache import GenerationCache
 from eval.cli_common import add_common_args, check_out, default_out, eval_config, make_backend
@@ -63,14 +64,17 @@ def probe_names(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(("clean", *names)))
 
 
-def run(args: argparse.Namespace) -> int:
-    """Judge every probe through the shared runner and cache, then write the standard and robustness reports."""
+def run(args: argparse.Namespace, backend: Backend | None = None) -> int:
+    """Judge every probe through the shared runner and cache, then write the standard and robustness reports.
+
+    ``backend`` replaces the one the flags describe (the preflight passes a scripted judge).
+    """
     plan = ProbePlan(probe_names(args.probes), args.seed)
     base = benchmark_named(args.benchmark)
     prompt = choose_prompt(args.variant, args.prompt_template, args.ckpt)
     apply_budget(args, prompt)
     config = eval_config(args)
-    backend = make_backend(args)
+    backend = backend or make_backend(args)
     sink = ProbeSink()
     benchmark = robustness_benchmark(base, plan, sink)
     data = benchmark.load_data(args.data or base.data_default, args.split, args.revision, args.limit)
