@@ -134,6 +134,9 @@ def summary_text(result: DistillResult) -> str:
     cost = counts["cost_usd"]
     spend = "" if cost is None else f"; cost {cost:.4f} USD in all ({result.run_cost_usd:.4f} this run)"
     lines.append(f"{result.out}: {rows} rows, {result.manifest.name}{spend}")
+    if counts["tokens"]["all"]["missing_usage"]:
+        lines.append(f"note: {counts['tokens']['all']['missing_usage']} answers came without token usage; their tokens "
+                     "and cost are local counts (an upper bound: a token is one byte or more).")
     lengths = counts["lengths"]
     if lengths.get("count"):
         lines.append(f"lengths ({lengths['source']}): median {lengths['median']}, p95 {lengths['p95']}, "

@@ -1,27 +1,49 @@
-"""Token and cost accounting for distillation, and the spend cap.
+"""Token and cost accounting for distillation, and the spend cap that holds.
 
 Costs come from user-given prices (USD per million prompt / completion tokens, as providers quote
-them) applied to the tokens each response's ``usage`` reports; a response without ``usage`` is
-counted in ``missing_usage`` and costs nothing here, so the manifest says how much is unpriced.
+them) applied to the tokens each response's ``usage`` reports. A response without ``usage`` is costed
+from local counts (:func:`token_bound`: an upper bound) and counted in ``missing_usage``, so the run
+and the manifest say how much of the spend is estimated.
 
 Two views: ``total`` covers every response the output is built from (cached ones included: what the
 data cost), ``this_run`` only the requests sent now. The spend cap (``--max-cost``) applies to the
 total, so a rerun with the same cap does not spend it again: raise the cap to continue.
+
+The cap is hard: before a request is sent, :meth:`Accounting.reserve` sets aside its worst case
+(the prompt's token bound plus ``max_tokens``, at the given prices) and refuses it when the spend so far
+plus every reservation in flight would pass the cap, whatever the concurrency.
 
 >>> from infra.chat_types import Prices
 >>> spend = Accounting(Prices(2.0, 8.0), max_cost=1.0)
 >>> spend.add("pass1", 100_000, 50_000, cached=False)
 >>> round(spend.total_cost, 6), spend.over_cap()
 (0.6, False)
+>>> held = spend.reserve([{"role": "user", "content": "hi"}], max_tokens=100_000)  # up to 0.8 USD: refused
+>>> held is None
+True
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from infra.chat_types import Prices
+
+# Tokens a chat template adds around each message (role markers, separators): generous, it is a bound.
+_PER_MESSAGE = 16
+
+
+def token_bound(messages: Sequence[Mapping[str, str]]) -> int:
+    """At most this many tokens, for any BPE tokenizer: every token stands for one byte or more."""
+    return sum(len(m["content"].encode("utf-8", "surrogatepass")) + _PER_MESSAGE for m in messages) + _PER_MESSAGE
+
+
+def text_bound(*texts: str | None) -> int:
+    """At most this many tokens in the answer texts (the same bound, for a teacher that reports no usage)."""
+    return sum(len(t.encode("utf-8", "surrogatepass")) for t in texts if t)
 
 
 @dataclass
@@ -33,11 +55,14 @@ class Tokens:
     completion_tokens: int = 0
     missing_usage: int = 0
 
-    def add(self, prompt: int | None, completion: int | None) -> None:
+    def add(self, prompt: int | None, completion: int | None, local: tuple[int, int] | None = None) -> None:
         self.responses += 1
         if prompt is None or completion is None:
             self.missing_usage += 1
-            return
+            if local is None:
+                return
+            prompt = local[0] if prompt is None else prompt
+            completion = local[1] if completion is None else completion
         self.prompt_tokens += prompt
         self.completion_tokens += completion
 
@@ -59,13 +84,38 @@ class Accounting:
     this_run: dict[str, Tokens] = field(default_factory=lambda: defaultdict(Tokens))
     cache_hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-    def add(self, purpose: str, prompt: int | None, completion: int | None, *, cached: bool) -> None:
-        """Count one response of pass ``purpose`` (``cached``: read from the cache, not paid now)."""
-        self.total[purpose].add(prompt, completion)
+    reserved: float = 0.0  # USD set aside for the requests in flight
+
+    def add(self, purpose: str, prompt: int | None, completion: int | None, *, cached: bool,
+            local: tuple[int, int] | None = None) -> None:
+        """Count one response of pass ``purpose`` (``cached``: read from the cache, not paid now).
+
+        ``local`` (prompt, completion token bounds) stands in for counts the teacher did not report.
+        """
+        self.total[purpose].add(prompt, completion, local)
         if cached:
             self.cache_hits[purpose] += 1
         else:
-            self.this_run[purpose].add(prompt, completion)
+            self.this_run[purpose].add(prompt, completion, local)
+
+    def reserve(self, messages: Sequence[Mapping[str, str]], max_tokens: int) -> float | None:
+        """Set aside a request's worst-case cost and return it, or None when that could pass the cap."""
+        if self.max_cost is None or self.prices is None:
+            return 0.0
+        worst = self.prices.cost(token_bound(messages), max_tokens)
+        if self.total_cost + self.reserved + worst > self.max_cost:
+            return None
+        self.reserved += worst
+        return worst
+
+    def release(self, amount: float) -> None:
+        """Give back a reservation once its answer is counted (or its request failed)."""
+        self.reserved = max(0.0, self.reserved - amount)
+
+    @property
+    def estimated(self) -> int:
+        """Responses costed from local counts because the teacher reported no usage."""
+        return sum(t.missing_usage for t in self.total.values())
 
     @property
     def total_cost(self) -> float:

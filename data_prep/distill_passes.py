@@ -8,22 +8,23 @@ rows pass 1 rejected, showing its failed judgment and the correct verdict
 Requests go through :class:`infra.chat_client.ChatClient` (bounded concurrency, requests-per-minute
 pacing, retries with backoff on 429/5xx/timeouts). Every answer is written to the
 :class:`~data_prep.distill_cache.ResponseCache` before it is used, and a cached answer is never asked
-for again. Before each new request the spend cap is checked; once reached no new request starts, the
-ones in flight finish and are cached, and the pass reports how many rows it did not ask.
+for again. Before each new request its worst-case cost is reserved against the spend cap; a request that
+could pass the cap is not sent, the ones in flight finish and are cached, and the pass reports how many
+rows it did not ask. A row whose prompt alone is over the length limit is refused before it is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
-from data_prep.distill_accounting import Accounting
+from data_prep.distill_accounting import Accounting, text_bound, token_bound
 from data_prep.distill_cache import CachedResponse, ResponseCache, request_key
 from data_prep.distill_checks import TraceCheck, assemble_trace, check_trace
 from data_prep.errors import DataPrepError
@@ -138,34 +139,48 @@ class PassResult:
 
 
 def run_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: ResponseCache, accounting: Accounting,
-             *, check_leak: bool, progress: bool) -> PassResult:
-    """Run one pass synchronously (a fresh event loop)."""
-    return asyncio.run(_run(purpose, jobs, teacher, cache, accounting, check_leak, progress))
+             *, check_leak: bool, progress: bool, too_long: Callable[[DistillRow], str | None] | None = None,
+             ) -> PassResult:
+    """Run one pass synchronously (a fresh event loop). ``too_long(row)`` says why a row's prompt alone is
+    already over the length limit (it is then refused without a request), or None."""
+    return asyncio.run(_run(purpose, jobs, teacher, cache, accounting, check_leak, progress, too_long))
 
 
 async def _run(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: ResponseCache, accounting: Accounting,
-               check_leak: bool, progress: bool) -> PassResult:
+               check_leak: bool, progress: bool, too_long: Callable[[DistillRow], str | None] | None) -> PassResult:
     result = PassResult({}, [])
     sampling = dict(teacher.sampling)
+    max_tokens = int(sampling.get("max_tokens") or 0)
     gate = asyncio.Semaphore(teacher.max_concurrency)  # the cap is checked right before a request is sent
     bar = tqdm(total=len(jobs), desc=f"{purpose} ({teacher.model})", unit=" rows", disable=not progress,
                mininterval=0.5)
 
     async def one(job: Job, client: ChatClient) -> None:
+        over = too_long(job.row) if too_long is not None else None
         key = request_key(teacher.model, job.messages, sampling)
-        response = cache.get(key)
+        response = None if over else cache.get(key)
+        if over:
+            result.attempts[job.row.row_id] = Attempt(job.row, purpose, None, TraceCheck("too_long", over))
+            bar.update(1)
+            return
         if response is not None:
-            accounting.add(purpose, response.prompt_tokens, response.completion_tokens, cached=True)
+            accounting.add(purpose, response.prompt_tokens, response.completion_tokens, cached=True,
+                           local=_local_counts(job, response, max_tokens))
         else:
             async with gate:
-                if accounting.over_cap():
+                held = accounting.reserve(job.messages, max_tokens)  # the worst case, before anything is sent
+                if held is None:
                     result.not_asked.append(job.row.row_id)
                     bar.update(1)
                     return
-                response = await _ask(client, job, key, purpose, teacher.model, teacher.url_secrets())
-            if response is not None:
-                cache.put(response)
-                accounting.add(purpose, response.prompt_tokens, response.completion_tokens, cached=False)
+                try:
+                    response = await _ask(client, job, key, purpose, teacher.model, teacher.url_secrets())
+                    if response is not None:
+                        cache.put(response)
+                        accounting.add(purpose, response.prompt_tokens, response.completion_tokens, cached=False,
+                                       local=_local_counts(job, response, max_tokens))
+                finally:
+                    accounting.release(held)
         result.attempts[job.row.row_id] = _attempt(job.row, purpose, response, check_leak)
         bar.update(1)
 
@@ -185,6 +200,12 @@ async def _run(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: Respo
         bar.close()
     result.not_asked.sort()
     return result
+
+
+def _local_counts(job: Job, response: CachedResponse, max_tokens: int) -> tuple[int, int]:
+    """Token bounds of the request and its answer (at most ``max_tokens``), for a teacher that reported no usage."""
+    answer = text_bound(response.content, response.reasoning)
+    return token_bound(job.messages), min(answer, max_tokens) if max_tokens > 0 else answer
 
 
 async def _ask(client: ChatClient, job: Job, key: str, purpose: str, model: str,

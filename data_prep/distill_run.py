@@ -10,6 +10,7 @@ cached answers carry over to the next run.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +39,7 @@ from data_prep.distill_prompts import correction_messages
 from data_prep.errors import DataPrepError
 from infra.chat_types import Prices
 from infra.cli_errors import RunFailed
+from infra.output_guard import check_output
 
 TOOL = "data_prep.distill"
 CACHE_NAME = "cache/teacher_responses.jsonl"
@@ -92,6 +94,10 @@ def check_options(options: DistillOptions) -> None:
     if options.max_cost is not None and options.prices is None:
         raise DistillError("--max-cost needs prices to count spend; pass --price-prompt and --price-completion "
                            "(USD per million tokens).")
+    if options.max_cost is not None and not all(int(t.sampling.get("max_tokens") or 0) > 0 for t in
+                                                (options.teacher, options.fix_teacher) if t is not None):
+        raise DistillError("--max-cost reserves each request's worst case, which needs a completion limit; pass "
+                           "--max-tokens.")
     if options.max_cost is not None and not (math.isfinite(options.max_cost) and options.max_cost > 0):
         raise DistillError(f"--max-cost {options.max_cost} is not a finite budget above 0; pass USD, e.g. 50.")
     prices = () if options.prices is None else (options.prices.prompt_per_mtok, options.prices.completion_per_mtok)
@@ -123,6 +129,9 @@ def output_identity(source: DistillSource, options: DistillOptions) -> dict[str,
 def distill(options: DistillOptions) -> DistillResult:
     """Run both passes (the second only with a fix teacher), write the SFT files and the manifest."""
     check_options(options)
+    inputs = [("--input", options.input), ("--tokenizer", options.tokenizer)]
+    check_output("--out", options.out, inputs, ours=lambda _: True)  # the files it replaces are checked by identity
+    check_output("--cache", options.cache_path, inputs, ours=Path.is_file)  # the cache refuses a file it did not write
     source = read_distill_rows(options.input, options.limit)
     for purpose, teacher in (("pass1", options.teacher), ("pass2", options.fix_teacher)):
         if teacher is not None:
@@ -156,29 +165,33 @@ def _passes(options: DistillOptions, source: DistillSource, cache: ResponseCache
             ) -> tuple[PassResult, PassResult, Accounting, Callable[[Attempt], int | None]]:
     """Pass 1 over every row, then pass 2 (with a fix teacher) over pass 1's rejections."""
     prompt_tokens: dict[str, int | None] = {}  # pass 1's prompt tokens per row: a pass-2 row trains that prompt
-    measure = _measure(options, prompt_tokens, source.rows[0])
+    measure, too_long = _lengths(options, prompt_tokens, source.rows[0])
     accounting = Accounting(options.prices, options.max_cost)
     first = _checked_pass("pass1", [Job(r, r.prompt) for r in source.rows], options.teacher, cache, accounting,
-                          options, measure)
+                          options, measure, functools.partial(too_long, "pass1"))
     prompt_tokens.update({i: a.response.prompt_tokens for i, a in first.attempts.items() if a.response})
     second = PassResult({}, [])
     retry = [a for a in first.attempts.values() if not a.kept and a.check.reason != "request_failed"]
     if options.fix_teacher is not None and retry:
         jobs = [Job(a.row, correction_messages(a.row.prompt, a.trace, a.check.reason or "", a.row.ground_truth))
                 for a in sorted(retry, key=lambda a: a.row.row_id)]
-        second = _checked_pass("pass2", jobs, options.fix_teacher, cache, accounting, options, measure)
+        second = _checked_pass("pass2", jobs, options.fix_teacher, cache, accounting, options, measure,
+                               functools.partial(too_long, "pass2"))
     return first, second, accounting, measure
 
 
 def _checked_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: ResponseCache, accounting: Accounting,
-                  options: DistillOptions, measure: Callable[[Attempt], int | None]) -> PassResult:
+                  options: DistillOptions, measure: Callable[[Attempt], int | None],
+                  too_long: Callable[[DistillRow], str | None]) -> PassResult:
     result = run_pass(purpose, jobs, teacher, cache, accounting, check_leak=purpose == "pass2",
-                      progress=options.progress)
+                      progress=options.progress, too_long=too_long)
     if result.not_asked:
         raise SpendCapReached(
-            f"the spend cap --max-cost {options.max_cost:g} USD was reached at {accounting.total_cost:.4f} USD in "
-            f"{purpose}: {len(result.not_asked)} rows were not asked and nothing was written; every answer so far "
-            f"is cached in {options.cache_path}, so rerunning with a higher --max-cost continues without paying twice."
+            f"the spend cap --max-cost {options.max_cost:g} USD stopped {purpose} at {accounting.total_cost:.4f} USD "
+            f"spent{_estimated(accounting)}: each request's worst case (its prompt and --max-tokens) is reserved "
+            f"before it is sent, so {len(result.not_asked)} rows were not asked and nothing was written; every answer "
+            f"so far is cached in {options.cache_path}, so rerunning with a higher --max-cost continues without "
+            "paying twice."
         )
     for row_id, attempt in result.attempts.items():
         length = measure(attempt) if attempt.kept else None
@@ -188,28 +201,45 @@ def _checked_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: Re
     return result
 
 
-def _measure(options: DistillOptions, prompt_tokens: Mapping[str, int | None],
-             probe: DistillRow) -> Callable[[Attempt], int | None]:
-    """Row length in tokens: the tokenizer's chat template if given, else the teacher's usage.
+def _estimated(accounting: Accounting) -> str:
+    n = accounting.estimated
+    return f" ({n} answers came without token usage and were costed from local counts, an upper bound)" if n else ""
 
-    A pass-2 request's prompt also holds the failed judgment and the correction, so its row counts
-    pass 1's prompt tokens (the prompt it trains with) plus its own completion.
+
+def _lengths(options: DistillOptions, prompt_tokens: Mapping[str, int | None], probe: DistillRow
+             ) -> tuple[Callable[[Attempt], int | None], Callable[[str, DistillRow], str | None]]:
+    """How long a kept row is in tokens, and why a row's prompt alone is already over --max-length (None if not).
+
+    With --tokenizer both count through the chat template as the trainer does. Without, a row's length is
+    the teacher's usage; a pass-2 request's prompt also holds the failed judgment and the correction, so its
+    row counts pass 1's prompt tokens (the prompt it trains with) plus its own completion, and pass 2 refuses
+    a row whose pass-1 prompt was over the limit before asking (pass 1 cannot know before it asks).
     """
+    count = None
     if options.tokenizer is not None:
         from data_prep.length_filter import load_tokenizer
 
-        example = SftExample(probe.row_id, probe.prompt, "", probe.data_source, {})
-        count = checked_counter(load_tokenizer(options.tokenizer), options.chat_template_kwargs, example)
-        return lambda attempt: count(_example(attempt, None))
+        count = checked_counter(load_tokenizer(options.tokenizer), options.chat_template_kwargs,
+                                SftExample(probe.row_id, probe.prompt, "", probe.data_source, {}))
 
-    def from_usage(attempt: Attempt) -> int | None:
+    def measure(attempt: Attempt) -> int | None:
+        if count is not None:
+            return count(_example(attempt, None))
         response = attempt.response
         if response is None or response.completion_tokens is None:
             return None
         prompt = prompt_tokens.get(attempt.row.row_id) if attempt.purpose == "pass2" else response.prompt_tokens
         return None if prompt is None else prompt + response.completion_tokens
 
-    return from_usage
+    def over(purpose: str, row: DistillRow) -> str | None:
+        if count is not None:
+            tokens = count(SftExample(row.row_id, row.prompt, "", row.data_source, {}))
+        else:
+            tokens = prompt_tokens.get(row.row_id) if purpose == "pass2" else None
+        fits = tokens is None or tokens <= options.max_length
+        return None if fits else f"prompt {tokens} > {options.max_length} before any answer (not sent)"
+
+    return measure, over
 
 
 def _example(attempt: Attempt, measure: Callable[[Attempt], int | None] | None) -> SftExample:

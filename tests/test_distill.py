@@ -136,10 +136,10 @@ def test_failed_requests_are_counted_and_only_they_are_asked_again(tmp_path: Pat
 
 
 def test_spend_cap_stops_cleanly_and_a_higher_cap_continues(tmp_path: Path, distill_file: Path) -> None:
-    prices = Prices(1000.0, 1000.0)  # each answer costs about 0.1-0.4 USD at these made-up prices
+    prices = Prices(0.0, 4000.0)  # a request may cost up to 1.0 USD (250 tokens); answers cost 0.1-0.4 USD
     with LoopbackJudge(scripted) as judge:
-        with pytest.raises(SpendCapReached, match=r"--max-cost 0\.5"):
-            distill(options(tmp_path, judge, concurrency=1, prices=prices, max_cost=0.5))
+        with pytest.raises(SpendCapReached, match=r"--max-cost 1\.05"):
+            distill(options(tmp_path, judge, concurrency=1, prices=prices, max_cost=1.05))
         asked = judge.call_count
         assert 0 < asked < 7 and not (tmp_path / "sft" / "train.parquet").exists()
         judge.reset()
