@@ -125,6 +125,8 @@ def test_cached_rerun_sends_nothing(tmp_path: Path, data: str, monkeypatch: pyte
     (["--probes", "injection,nonsense"], "--probes"),  # an unknown probe is named
     (["--benchmark", "nosuch"], "nosuch"),  # an unknown loader is named
     (["--max-attack-success", "x"], "--max-attack-success"),  # argparse errors are one line
+    (["--order", "random"], "--order both"),  # a probe is compared with its clean pair in the same order
+    (["--shard", "0/2"], "--shard"),  # rates need every probe of an item in one run
 ])
 def test_bad_flags_are_one_line(tmp_path: Path, data: str, capsys: pytest.CaptureFixture[str],
                                 monkeypatch: pytest.MonkeyPatch, flags: list[str], message: str) -> None:

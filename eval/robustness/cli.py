@@ -70,6 +70,11 @@ def run(args: argparse.Namespace, backend: Backend | None = None) -> int:
     ``backend`` replaces the one the flags describe (the preflight passes a scripted judge).
     """
     plan = ProbePlan(probe_names(args.probes), args.seed)
+    if args.order != "both":  # every rate compares a probe with its clean pair judged in the same order
+        raise EvalError(f"--order {args.order} cannot pair each probe with its clean comparison; use --order both.")
+    if getattr(args, "shard", None):
+        raise EvalError("--shard is not supported by the robustness suite (its rates need every probe of an item "
+                        "in one run); use --limit for a smaller run.")
     base = benchmark_named(args.benchmark)
     prompt = choose_prompt(args.variant, args.prompt_template, args.ckpt)
     apply_budget(args, prompt)
