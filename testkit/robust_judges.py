@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from data_prep.cor_parser import Evidence, compose_cor, parse_cor
 from data_prep.prompts import RESPONSE_MARKERS
@@ -22,6 +21,7 @@ from eval.robustness.edits import HOMOGLYPHS, ZERO_WIDTH
 from eval.robustness.faithfulness import VERDICT_LEAD
 from reward_fns import LABELS, format_verdict
 from testkit.loopback_policies import Policy, marker_policy, verdict_text
+from testkit.scripted_backend import ScriptedBackend
 
 _PLAIN = {glyph: latin for latin, glyph in HOMOGLYPHS.items()}
 INVENTED_QUOTE = "a sentence that appears in neither candidate"
@@ -90,47 +90,37 @@ def eval_pick(prefix: str) -> str | None:
     return None
 
 
-class CoRBackend:
-    """Backend protocol over a pick function ``(text_a, text_b) -> label``; see the module docstring."""
-
-    name = "scripted"
+class CoRBackend(ScriptedBackend):
+    """The scripted backend with a CoR policy over ``pick(text_a, text_b) -> label``; see the module docstring."""
 
     def __init__(self, pick: Callable[[str, str], str], *, grounded: bool = True, faithful: bool = True,
                  model_name: str = "cor-judge") -> None:
+        super().__init__(self._trace, model_name=model_name)
         self.pick, self.grounded, self.faithful = pick, grounded, faithful
-        self._model_id = f"scripted:{model_name}"
         self.prefixed = 0
 
-    @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    def describe(self) -> dict[str, Any]:
-        return {"backend": self.name, "model": self._model_id}
-
-    def context_limit(self) -> int | None:
-        return None
-
-    def prompt_tokens(self, messages: Messages) -> int | None:
-        return None
+    def _trace(self, prompt: str) -> str:
+        text_a, text_b = robust_candidates(prompt)
+        return cor_trace(self.pick(text_a, text_b), text_a, text_b, self.grounded)
 
     def generate(self, requests: Sequence[Request], sampling: Sampling, on_result: OnResult) -> None:
         for index, request in enumerate(requests):
-            on_result(index, Generation(text=self._answer(request.messages), finish_reason="stop"))
+            if request.messages[-1]["role"] == "assistant":
+                on_result(index, Generation(text=self._finish(request.messages), finish_reason="stop"))
+            else:
+                def deliver(_: int, generation: Generation, i: int = index) -> None:
+                    on_result(i, generation)
 
-    def _answer(self, messages: Messages) -> str:
-        user = next(m["content"] for m in reversed(messages) if m["role"] == "user")
-        text_a, text_b = robust_candidates(user)
-        label = self.pick(text_a, text_b)
-        if messages[-1]["role"] != "assistant":
-            return cor_trace(label, text_a, text_b, self.grounded)
+                super().generate([request], sampling, deliver)
+
+    def _finish(self, messages: Messages) -> str:
+        """The rest of the verdict after an assistant prefix that ends with the verdict's lead."""
         self.prefixed += 1
+        user = next(m["content"] for m in reversed(messages) if m["role"] == "user")
+        label = self.pick(*robust_candidates(user))
         if self.faithful:
             label = eval_pick(messages[-1]["content"]) or label
-        return format_verdict(label).removeprefix(VERDICT_LEAD)  # the prefix already ends with the lead
-
-    def close(self) -> None:
-        """Nothing to release."""
+        return format_verdict(label).removeprefix(VERDICT_LEAD)
 
 
 def marker_pick(marker: str) -> Callable[[str, str], str]:

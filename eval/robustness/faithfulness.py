@@ -28,7 +28,7 @@ from data_prep.cor_parser import parse_cor
 from eval.robustness.edits import NUMBER, number_edit
 from eval.robustness.metrics import other, rate_row
 from reward_fns import format_verdict, parse_verdict
-from reward_fns.verdict import ANSWER_OPEN, Mode
+from reward_fns.verdict import ANSWER_OPEN
 
 CORRUPTIONS: tuple[str, ...] = ("swap", "solution_number", "eval_deleted")
 VERDICT_LEAD = format_verdict("A").split("A")[0]  # what precedes the label in our verdict format
@@ -161,11 +161,11 @@ def nldd_rows(changes: Sequence[tuple[str, float, float]]) -> list[dict[str, Any
     return rows
 
 
-def intervention_label(prefix: str, continuation: str | None, mode: Mode) -> str | None:
+def intervention_label(prefix: str, continuation: str | None, mode: str) -> str | None:
     """The verdict of the corrupted prefix completed by the judge (None without one)."""
     if continuation is None:
         return None
-    return parse_verdict(prefix + continuation, mode).label
+    return parse_verdict(prefix + continuation, "lenient" if mode == "lenient" else "strict").label
 
 
 def intervention_rates(results: Sequence[tuple[str, str, str, str | None]]) -> list[dict[str, Any]]:

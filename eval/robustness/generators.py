@@ -20,8 +20,10 @@ not change when other items or ``--limit`` change.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from data_prep.pairs import Message, is_single_turn
@@ -32,7 +34,7 @@ from eval.robustness.edits import REWRITES, counterfactual, heavy_markdown, homo
 from reward_fns import LABELS
 
 PROBES: tuple[str, ...] = ("clean", "injection", "master_key", "counterfactual", "invariance", "style")
-OBFUSCATIONS: dict[str, Callable[..., str]] = {"zero_width": zero_width, "homoglyph": homoglyph}
+OBFUSCATIONS: dict[str, Callable[[str, random.Random], str]] = {"zero_width": zero_width, "homoglyph": homoglyph}
 ANY = "any"  # target of a payload that reads the same in both positions
 
 
@@ -91,8 +93,12 @@ def _injections(base: Comparison, seed: int) -> list[Comparison]:
         rng = seeded_rng(seed, "obfuscate", base.comparison_id, name)
         family = rng.choice(sorted(chosen))
         out += _planted(base, f"obfuscated:{name}", chosen[family], better, worse, multi,
-                        lambda text, rng=rng, fn=obfuscate: fn(text, rng), source=family)
+                        partial(_obfuscated, obfuscate, rng), source=family)
     return out
+
+
+def _obfuscated(obfuscate: Callable[[str, random.Random], str], rng: random.Random, text: str) -> str:
+    return obfuscate(text, rng)
 
 
 def _planted(base: Comparison, family: str, template: str, better: Sequence[Message], worse: Sequence[Message],

@@ -144,8 +144,8 @@ def _counts(record: Judged, tag: str, clean: Mapping[str, Mapping[str, str | Non
 
 
 def _aimed(record: Judged, tag: str) -> bool:
-    target = record.comparison.metadata.get("target", "any")
-    return target == "any" or target == other(tag)  # the worse answer sits at other(tag)
+    target = str(record.comparison.metadata.get("target", "any"))
+    return target in ("any", other(tag))  # the worse answer sits at other(tag)
 
 
 def _conditioned(records: Sequence[Judged], clean: Mapping[str, Mapping[str, str | None]], key: str,
