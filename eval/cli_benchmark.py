@@ -70,7 +70,7 @@ def run(benchmark: Benchmark, args: argparse.Namespace) -> int:
     finally:
         backend.close()
     run_info = EvalRun(benchmark, data, config, prompt, backend.describe(), backend.model_id, args.limit,
-                       _shown(cache_path, out))
+                       _shown(cache_path, out), shard=args.shard and str(parsed_shard(args)))
     summary = write_reports(out, run_info, result, plots=not args.no_plots)
     print(console_summary(summary, os.fspath(out)))
     return 0

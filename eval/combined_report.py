@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eval.report_text import VIEW_TITLES, pct
+from eval.report_text import VIEW_TITLES, pct, shard_text
 
 COLUMNS = ("benchmark", "score", "both-order accuracy", "position consistency", "parse failures",
            "hit the budget", "judgments")
@@ -27,6 +27,7 @@ def benchmark_row(summary: Mapping[str, Any]) -> dict[str, Any]:
         "benchmark": summary["benchmark"],
         "score": summary["score"],
         "complete": summary["complete"],
+        "shard": summary.get("shard"),
         "both_orders_accuracy": position.get("both_orders_accuracy"),
         "position_consistency": position.get("position_consistency"),
         "parse_failures": failures[mode]["parse_failures"],
@@ -52,7 +53,8 @@ def render(summary: Mapping[str, Any]) -> str:
     lines = [f"# All benchmarks: {conv['model']}", "",
              "| " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * (len(COLUMNS) - 1)]
     for row in summary["benchmarks"].values():
-        score = pct(row["score"]) + ("" if row["complete"] else " (incomplete)")
+        shard = shard_text(row)
+        score = pct(row["score"]) + (f" ({shard} only)" if shard else "" if row["complete"] else " (incomplete)")
         failures = f"{row['parse_failures']} ({pct(row['parse_failure_rate'])}%)"
         lines.append(f"| [{row['benchmark']}]({row['benchmark']}/report.md) | {score} | "
                      f"{pct(row['both_orders_accuracy'])} | {pct(row['position_consistency'])} | {failures} | "
@@ -81,4 +83,5 @@ def _convention_lines(conv: Mapping[str, Any]) -> list[str]:
         f"- one generation cache for every benchmark ({conv['cache']}): identical prompts are generated once; "
         f"this run generated {conv['generated']} and reused {conv['reused']} cached judgments",
         f"- --limit: {conv['limit']}" if conv["limit"] else "- every item of every benchmark was judged",
-    ]
+    ] + ([f"- {shard_text(conv)} only: no score above is a benchmark score until the shards are merged"]
+         if shard_text(conv) else [])

@@ -59,6 +59,7 @@ class EvalRun:
     limit: int | None = None
     cache_path: str = "generations.jsonl"  # as recorded: relative to --out when inside it
     tool: str | None = None  # run metadata "tool"; default the benchmark's
+    shard: str | None = None  # "i/N" when the run judged one shard of N (never a benchmark score alone)
 
     @property
     def tool_name(self) -> str:
@@ -125,6 +126,7 @@ def write_reports(out_dir: str | os.PathLike[str], run: EvalRun, result: Pairwis
         "benchmark": benchmark.name,
         "score": result.headline(config),
         **run_status(benchmark, run.data, result.headline(config)),  # complete, coverage (official row counts)
+        "shard": run.shard,
         "conventions": conventions(config, run.limit, benchmark),
         "scores": result.scores,
         "position": result.position,
@@ -140,6 +142,8 @@ def write_reports(out_dir: str | os.PathLike[str], run: EvalRun, result: Pairwis
         if benchmark.plots is not None and written:
             written += benchmark.plots(summary, out, title)
         outputs += [OutputRef.for_file(p, out) for p in written]
+    if run.shard is not None and run.shard.split("/")[1] != "1":
+        summary["complete"] = False  # one shard of several is never the benchmark, whatever the counts say
     summary["plots"] = [o.path for o in outputs[1:]]
     summary["notes"] = plot_notes + result.stats.notes
     meta = _metadata(run, result)

@@ -45,6 +45,9 @@ def headline_line(summary: Mapping[str, Any]) -> str:
 
 def status_text(summary: Mapping[str, Any]) -> str:
     """`` — COMPLETE: N of N official rows`` or `` — INCOMPLETE (partial: N of M official rows scored; ...)``."""
+    shard = shard_text(summary)
+    if shard:
+        return f" — {shard.upper()} ONLY (not the benchmark score: merge every shard's cache and re-score)"
     cov = summary.get("coverage")
     if cov is None:  # a summary written before coverage was recorded
         return "" if summary["complete"] else " — INCOMPLETE (limited run or missing sections; not comparable)"
@@ -55,6 +58,12 @@ def status_text(summary: Mapping[str, Any]) -> str:
     why = cov["partial"][:4] + ([f"{len(cov['partial']) - 4} more"] if len(cov["partial"]) > 4 else [])
     why = why or ["a section has no judged items"]
     return f" — INCOMPLETE (partial: {counted}; {', '.join(why)}; not comparable with published scores)"
+
+
+def shard_text(summary: Mapping[str, Any]) -> str:
+    """``shard 2 of 4`` for a summary of one shard of several, else ""."""
+    index, _, count = str(summary.get("shard") or "").partition("/")
+    return f"shard {index} of {count}" if count and count != "1" else ""
 
 
 def coverage_lines(summary: Mapping[str, Any]) -> list[str]:

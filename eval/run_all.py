@@ -51,6 +51,7 @@ from eval.errors import EvalError
 from eval.evaluate import EvalConfig, check_prompt, evaluate
 from eval.judge_prompt import PromptChoice, choose_prompt
 from eval.report import EvalRun, write_reports
+from eval.report_text import shard_text
 from eval.run_identity import check_identity, identity_of, record_identity
 from eval.shards import parsed_shard, shard_data
 from infra.atomic_files import write_text_atomic
@@ -155,9 +156,12 @@ def run(args: argparse.Namespace) -> int:
                 result = evaluate(benchmark, data, prompt.template, backend, cache, config)
                 generated, reused = generated + result.stats.generated, reused + result.stats.cache_hits
                 run_info = EvalRun(benchmark, data, config, prompt, backend.describe(), backend.model_id, args.limit,
-                                   _relative(cache_path, out / name), tool="eval.run_all")
+                                   _relative(cache_path, out / name), tool="eval.run_all",
+                                   shard=args.shard and str(parsed_shard(args)))
                 summaries.append(write_reports(out / name, run_info, result, plots=not args.no_plots))
-                print(f"{name}: score {_pct(summaries[-1]['score'])}", file=sys.stderr)
+                shard = shard_text(summaries[-1])
+                print(f"{name}: score {_pct(summaries[-1]['score'])}" + (f" ({shard} only)" if shard else ""),
+                      file=sys.stderr)
     finally:
         backend.close()
     shared = _shared(config, prompt, backend.describe(), backend.model_id, budget_source, summaries, args,
@@ -183,7 +187,8 @@ def _shared(config: EvalConfig, prompt: PromptChoice, backend_info: dict[str, An
             "seed": config.seed, "headline_view": config.headline_view, "parse_mode": config.parse_mode,
             "parse_failure_rule": rule,
             "sampling": config.sampling.to_dict(), "budget_source": budget_source, "cache": cache,
-            "generated": generated, "reused": reused, "limit": args.limit}
+            "generated": generated, "reused": reused, "limit": args.limit,
+            "shard": args.shard and str(parsed_shard(args))}
 
 
 def _relative(path: Path, start: Path) -> str:

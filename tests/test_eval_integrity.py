@@ -378,3 +378,34 @@ def test_an_over_long_answer_is_a_failure_and_not_cached(extra: int, cached: boo
     cache = tmp_path / "o" / "generations.jsonl"
     assert cache.exists() == cached
     assert (summary["failures"]["skipped"] == {"answer_too_long": 2}) != cached
+
+
+# --- Issue 24 item 3: a shard's summary says it is one shard -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("cli", "shard"), [
+    ("rewardbench", "1/3"),  # the issue: a single shard's summary printed a bare score
+    ("run_all", "0/2"),  # not in the issue: run_all's combined report and its per-benchmark line
+])
+def test_a_shard_summary_says_it_covers_one_shard(cli: str, shard: str, good: LoopbackJudge, fixture_path: str,
+                                                  tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from eval import run_all
+
+    out = tmp_path / "o"
+    index, count = shard.split("/")
+    if cli == "rewardbench":
+        assert rewardbench.main(_argv(good, fixture_path, "--out", str(out), "--shard", shard)) == 0
+    else:
+        argv = _argv(good, fixture_path, "--out", str(out), "--shard", shard)
+        argv[argv.index("--data") + 1] = f"rewardbench={fixture_path}"
+        assert run_all.main([*argv, "--benchmarks", "rewardbench"]) == 0
+    said = f"shard {index} of {count}"
+    printed = capsys.readouterr()
+    summary = _summary(out / ("rewardbench" if cli == "run_all" else "."))
+    assert summary["shard"] == shard and summary["complete"] is False
+    report = (out / "report.md").read_text()
+    if cli == "run_all":
+        assert f"({said} only)" in printed.err and f"({said} only)" in report
+        assert json.loads((out / "summary.json").read_text())["conventions"]["shard"] == shard
+    else:
+        assert f"{said.upper()} ONLY" in printed.out and f"{said.upper()} ONLY" in report

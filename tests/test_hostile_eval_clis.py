@@ -456,7 +456,7 @@ def test_compare_names_a_damaged_run(file: str, edit: Callable[[bytes], bytes], 
 @pytest.mark.parametrize(("extra", "named"), [
     (["--resamples", "abc"], "invalid int value: 'abc'; see python eval/compare.py --help"),  # usage dump
     (["--seed", "-1"], "--seed >= 0"),  # numpy ValueError traceback
-    (["--out", "."], "is a folder"),  # exit 1 after the bootstrap
+    (["--out", "."], "is an existing folder this command did not make"),  # exit 1 after the bootstrap
 ])
 def test_compare_flags_are_one_line(extra: list[str], named: str, runs: Path, tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
