@@ -24,13 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from data_prep.prompts import PROMPT_VERSION, VARIANTS, PromptTemplate, TemplateError, builtin_template, load_template
 from eval.errors import EvalError
-
-CARD_FILE = "README.md"
-CARD_KEY = "rm_r1"
+from launch.export.card import read_block
 
 
 @dataclass(frozen=True)
@@ -43,31 +39,9 @@ class PromptChoice:
 
 
 def read_card(ckpt: str | os.PathLike[str] | None) -> dict[str, Any]:
-    """The ``rm_r1`` block of a checkpoint's model card front matter, or {} if there is none."""
-    if ckpt is None:
-        return {}
-    card = Path(ckpt) / CARD_FILE
-    if not card.is_file():
-        return {}
-    try:
-        text = card.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise EvalError(f"the model card {os.fspath(card)!r} is not UTF-8 text; fix it or pass --variant.") from err
-    if not text.startswith("---"):
-        return {}
-    end = text.find("\n---", 3)
-    if end < 0:
-        return {}
-    try:
-        front = yaml.safe_load(text[3:end]) or {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 2}" if mark is not None else ""  # +1: 0-based, +1: the opening ---
-        problem = " ".join(str(getattr(err, "problem", None) or type(err).__name__).split())
-        raise EvalError(f"the model card {os.fspath(card)!r} has invalid YAML front matter{where} ({problem}); "
-                        "fix it or pass --variant.") from err
-    block = front.get(CARD_KEY) if isinstance(front, dict) else None
-    return dict(block) if isinstance(block, dict) else {}
+    """The ``rm_r1`` block of a checkpoint's model card front matter, or {} if there is none (the card's one
+    codec, launch/export/card.py, reads it; a broken card is one sentence, exit 2)."""
+    return {} if ckpt is None else read_block(ckpt)
 
 
 def choose_prompt(variant: str | None, template_file: str | None, ckpt: str | os.PathLike[str] | None) -> PromptChoice:

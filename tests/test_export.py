@@ -142,6 +142,15 @@ def data_manifests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return folders
 
 
+@pytest.fixture(autouse=True)
+def _tiny_base(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sft_qwen7b's base model is Qwen2.5-7B; these checkpoints are the tiny model, so the export compares with it."""
+    from launch.export import facts
+
+    config = json.loads((tiny_model_dir / "config.json").read_text())
+    monkeypatch.setitem(facts.BASE_MODELS, BASE, facts.model_facts(config))
+
+
 def _export(argv: list[str]) -> int:
     from infra.cli_errors import run_cli
     from launch.export.cli import main
@@ -213,8 +222,10 @@ def test_rl_layout_round_trip_reads_the_launch_spec(checkpoints, data_manifests,
 
 def test_sft_card_contents_and_eval_reads_the_variant(checkpoints, data_manifests, tmp_path, monkeypatch) -> None:
     from eval.judge_prompt import choose_prompt
+    from infra.checkpoint_id import checkpoint_fingerprint
     from infra.run_metadata import RunMetadata
-    from launch.export.card import add_eval, read_front
+    from launch.export.card import read_front
+    from launch.export.card_eval import add_eval
     from reward_fns import VERDICT_FORMAT_VERSION
 
     monkeypatch.delenv("RMR1_MODEL_PATH", raising=False)
@@ -234,11 +245,14 @@ def test_sft_card_contents_and_eval_reads_the_variant(checkpoints, data_manifest
     choice = choose_prompt(None, None, out)  # what `python eval/rewardbench.py --ckpt OUT` does without --variant
     assert (choice.source, choice.variant) == ("model card", "instruct")
     summary = tmp_path / "summary.json"
+    judge = f"hf:ckpt-{checkpoint_fingerprint(out)[:24]}"  # what eval's hf backend names this folder
     summary.write_text(json.dumps({"benchmark": "rewardbench", "score": 0.75, "complete": True,
-                                   "metadata": {"counts": {"items": 4}}}))
+                                   "coverage": {"complete": True, "scored": 4, "official": 4},
+                                   "metadata": {"model": judge, "counts": {"items": 4}}}))
     add_eval(out, summary)
     block = read_front(out)["rm_r1"]
-    assert block["eval"] == {"rewardbench": {"score": 0.75, "complete": True, "counts": {"items": 4}}}
+    assert block["eval"] == {"rewardbench": {"score": 0.75, "complete": True, "rows": {"scored": 4, "official": 4},
+                                             "counts": {"items": 4}, "judge": judge}}
     assert block["step"] == 3 and choose_prompt(None, None, out).variant == "instruct"  # the rest is kept
     assert "| rewardbench | 75.00 |" in (out / "README.md").read_text()
 

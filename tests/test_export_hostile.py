@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,8 @@ def _run(tmp: Path) -> Path:
     step = tmp / "run" / "global_step_3"
     (step / "huggingface").mkdir(parents=True)
     (step / "fsdp_config.json").write_text('{"world_size": 1}')
-    (step / "model_world_size_1_rank_0.pt").write_bytes(b"shard")
+    with zipfile.ZipFile(step / "model_world_size_1_rank_0.pt", "w") as shard:  # torch's archive format
+        shard.writestr("shard/data.pkl", b"weights")
     (step / "huggingface" / "config.json").write_text('{"architectures": ["Qwen2ForCausalLM"]}')
     (tmp / "run" / "latest_checkpointed_iteration.txt").write_text("3")
     return tmp / "run"
@@ -101,10 +103,14 @@ BAD_OUTS = [
     ("inside_file", [], "which is a file"),
     ("the_run", ["--force"], "holds the checkpoint"),  # --force would have deleted the checkpoint
     ("parent_of_run", ["--force"], "holds the checkpoint"),
-    ("inside_step", ["--force"], "inside the checkpoint step"),
-    ("not_an_export", ["--force"], "no exported model"),  # --force would have deleted someone's folder
-    ("non_empty", [], "already holds files"),
-    ("source_checkout", ["--force"], "no exported model"),  # a README.md alone counted as an export
+    ("inside_step", ["--force"], "is inside the checkpoint"),
+    ("not_an_export", ["--force"], "no export of this project wrote"),  # --force would have deleted someone's folder
+    ("non_empty", [], "no export of this project wrote"),
+    ("source_checkout", ["--force"], "no export of this project wrote"),  # a README.md alone counted as an export
+    # issue 25: a model folder (config.json beside weights) counted as an earlier export, so --force deleted it
+    ("a_model", ["--force"], "no export of this project wrote"),
+    # issue 25: an export of ours plus the user's own file: --force deleted the file with the export
+    ("export_plus_notes", ["--force"], "no export of this project wrote"),
     ("empty_text", ["--force"], "is empty"),  # --out "$UNSET": the current folder, deleted with --force
 ]
 
@@ -119,10 +125,16 @@ def test_bad_out_is_refused_before_merging_and_nothing_is_deleted(tmp_path, caps
     (tmp_path / "checkout").mkdir()
     (tmp_path / "checkout" / "README.md").write_text("# a project")
     (tmp_path / "checkout" / "config.json").write_text("{}")
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    (tmp_path / "model" / "model.safetensors").write_bytes(b"someone's weights")
+    _card(tmp_path / "ours", files=["config.json"])
+    (tmp_path / "ours" / "notes.txt").write_text("mine")
     monkeypatch.chdir(tmp_path / "checkout")
     out = {"file": tmp_path / "a_file", "inside_file": tmp_path / "a_file" / "hf", "the_run": run,
            "parent_of_run": tmp_path, "inside_step": run / "global_step_3" / "hf", "not_an_export": tmp_path / "notes",
-           "non_empty": tmp_path / "notes", "source_checkout": tmp_path / "checkout", "empty_text": ""}[case]
+           "non_empty": tmp_path / "notes", "source_checkout": tmp_path / "checkout", "empty_text": "",
+           "a_model": tmp_path / "model", "export_plus_notes": tmp_path / "ours"}[case]
     before = _tree(tmp_path)
     merges = []
     monkeypatch.setattr(export, "merge_with_verl", lambda step, target: merges.append(step))
@@ -180,7 +192,7 @@ def test_hostile_checkpoint_files_are_one_sentence(tmp_path, capsys, case, code,
 
 
 @pytest.mark.parametrize(("content", "says"), [
-    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),  # RecursionError traceback before
+    (b"[" * 100_000 + b"]" * 100_000, "too deeply"),  # RecursionError traceback before
     ('{"recipe": "caf\u00e9"}'.encode("latin-1"), "cannot be read"),
     (b'["a", "list"]', "cannot be read"),  # a spec that is not an object
 ])
@@ -262,11 +274,109 @@ def test_a_failed_forced_export_keeps_the_old_one_and_leaves_no_partial(tmp_path
     assert _tree(out) == before and sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".hf")) == []
 
 
+def _card(folder: Path, files: list[str], **facts) -> None:
+    """An export's folder as this project writes one: the listed files and a card with its provenance."""
+    from launch.export.card import CardFacts, render
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in files:
+        (folder / name).write_text("{}")
+    facts = {"stage": "sft", "recipe": "sft_qwen7b", "step": 1, "prompt_variant": "instruct",
+             "prompt_version": "cor-v1", "verdict_version": "v", "exported_at": "2026-01-01", "files": files, **facts}
+    (folder / "README.md").write_text(render(CardFacts(**facts)))
+
+
 def test_an_out_holding_another_export_is_refused_naming_it(tmp_path, capsys, monkeypatch) -> None:
-    run, out, before = _exported(tmp_path, capsys, monkeypatch)
+    run = _run(tmp_path)
+    out = tmp_path / "hf"
+    _card(out, ["config.json"], step=1)  # an export of step 1; this command exports step 3
+    before = _tree(out)
     code, _, err = _call([run, "--out", out, "--recipe", "sft_qwen7b"], capsys)
-    assert code == 2 and "an export of sft_qwen7b step 3" in _one_sentence(err) and "--force" in err
+    assert code == 2 and "an export of sft_qwen7b step 1" in _one_sentence(err) and "--force" in err
     assert _tree(out) == before
+
+
+@pytest.mark.parametrize("other", [
+    {"stage": "rl", "recipe": "rl_qwen7b"},  # issue 25: the pipeline's --force replaced an export of another stage
+    {"recipe": "sft_qwen14b"},  # the same stage of another recipe
+])
+def test_force_replaces_only_an_export_of_the_same_stage(tmp_path, capsys, monkeypatch, other) -> None:
+    run = _run(tmp_path)
+    out = tmp_path / "hf"
+    _card(out, ["config.json"], **other)
+    before = _tree(out)
+    monkeypatch.setattr(export, "merge_with_verl", _fake_merge)
+    code, _, err = _call([run, "--out", out, "--recipe", "sft_qwen7b", "--force"], capsys)
+    assert code == 2 and "only an earlier export of the same stage" in _one_sentence(err)
+    assert _tree(out) == before
+
+
+def test_force_never_replaces_the_runs_base_model(tmp_path, capsys, monkeypatch) -> None:
+    """The base model is an export of ours (an SFT export an RL run started from): --force deleted it."""
+    run = _run(tmp_path)
+    base = tmp_path / "base"
+    _card(base, ["config.json"])
+    (base / "config.json").write_text('{"architectures": ["Qwen2ForCausalLM"]}')
+    monkeypatch.setenv("RMR1_MODEL_PATH", str(base))
+    before = _tree(base)
+    monkeypatch.setattr(export, "merge_with_verl", _fake_merge)
+    code, _, err = _call([run, "--out", base, "--recipe", "sft_qwen7b", "--force"], capsys)
+    assert code == 2 and "is the run's base model" in _one_sentence(err)
+    assert _tree(base) == before
+
+
+def test_a_rerun_keeps_the_same_export_and_force_replaces_it(tmp_path, capsys, monkeypatch) -> None:
+    run, out, before = _exported(tmp_path, capsys, monkeypatch)
+    assert "README.md" in before
+    merges = []
+    monkeypatch.setattr(export, "merge_with_verl", lambda step, target: merges.append(step))
+    code, printed, _ = _call([run, "--out", out, "--recipe", "sft_qwen7b"], capsys)
+    assert code == 0 and "already holds this export" in printed and merges == [] and _tree(out) == before
+    monkeypatch.setattr(export, "merge_with_verl", _fake_merge)
+    assert _call([run, "--out", out, "--recipe", "sft_qwen7b", "--force"], capsys)[0] == 0
+
+
+class _Hub:
+    """A hub stand-in: records uploads; fails the first upload when told to (a network error mid-push)."""
+
+    def __init__(self, calls: list[str], fail: bool) -> None:
+        self.calls, self.fail = calls, fail
+
+    def create_repo(self, **kwargs) -> None:
+        pass
+
+    def upload_folder(self, **kwargs) -> None:
+        if self.fail:
+            raise ConnectionError("connection reset")
+        self.calls.append(kwargs["folder_path"])
+
+    def upload_file(self, **kwargs) -> None:
+        pass
+
+
+def test_after_a_failed_push_the_suggested_rerun_uploads_the_kept_export(tmp_path, capsys, monkeypatch) -> None:
+    """Issue 25: the rerun the message suggested was refused (--out exists) and there was no push-only path."""
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    run, out, calls = _run(tmp_path), tmp_path / "hf", []
+    hub = _Hub(calls, fail=True)
+    monkeypatch.setattr("huggingface_hub.HfApi", lambda token: hub)
+    monkeypatch.setattr(export, "merge_with_verl", _fake_merge)
+    argv = [run, "--out", out, "--recipe", "sft_qwen7b", "--push-to", "me/judge"]
+    code, _, err = _call(argv, capsys)
+    assert code == 1 and "rerun the same command" in _one_sentence(err) and TOKEN not in err
+    kept, merges, hub.fail = _tree(out), [], False
+    monkeypatch.setattr(export, "merge_with_verl", lambda step, target: merges.append(step))
+    code, printed, _ = _call(argv, capsys)
+    assert code == 0 and merges == [] and calls == [str(out)] and _tree(out) == kept
+    assert "uploaded" in printed and TOKEN not in printed
+
+
+@pytest.mark.parametrize("value", [TOKEN, "ghp_0123456789abcdefABCDEF0123456789abcd"])
+def test_a_token_passed_as_push_to_is_never_echoed(tmp_path, capsys, value) -> None:
+    """Issue 25 item 7: the token pasted into --push-to was repeated in the error."""
+    code, out, err = _call([_run(tmp_path), "--out", tmp_path / "hf", "--recipe", "sft_qwen7b", "--push-to", value,
+                            "--dry-run"], capsys)
+    assert code == 2 and "--push-to" in _one_sentence(err) and value not in out + err
 
 
 def test_stale_partials_are_removed_but_a_live_one_is_kept(tmp_path) -> None:
@@ -326,12 +436,13 @@ def test_sigkill_between_the_two_renames_is_undone_by_the_next_run(tmp_path, cap
 
 
 @pytest.mark.parametrize(("content", "says"), [
-    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),  # RecursionError traceback before
+    (b"[" * 100_000 + b"]" * 100_000, "too deeply"),  # RecursionError traceback before
     (b'{"benchmark": "rewardbench", "score": ' + b"9" * 5000 + b"}", "cannot be read"),
     ("caf\u00e9".encode("latin-1"), "cannot be read"),
 ])
 def test_model_card_eval_summary_that_cannot_be_read_is_one_sentence(tmp_path, capsys, content, says) -> None:
-    from launch.export.card import CardFacts, main, render
+    from launch.export.card import CardFacts, render
+    from launch.export.card_eval import main
 
     (tmp_path / "README.md").write_text(render(CardFacts(stage="sft", recipe="sft_qwen7b", step=3,
                                                          prompt_variant="instruct", prompt_version="cor-v1",
@@ -342,3 +453,64 @@ def test_model_card_eval_summary_that_cannot_be_read_is_one_sentence(tmp_path, c
     code = run_cli(main, [str(tmp_path), "--eval", str(summary)], prog="model_card")
     assert code == 2 and says in _one_sentence(capsys.readouterr().err)
     assert (tmp_path / "README.md").read_bytes() == before
+
+
+def _safetensors(header: bytes, body: bytes = b"") -> bytes:
+    return len(header).to_bytes(8, "little") + header + body
+
+
+_TENSOR = b'{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}'
+
+
+# (file in the step folder, its bytes): each was a traceback from inside torch or safetensors (issue 25 item 5).
+DAMAGED = [
+    ("model_world_size_1_rank_0.pt", b""),  # an empty shard (the disk filled mid-save)
+    ("model_world_size_1_rank_0.pt", b"PK\x03\x04garbage"),  # a truncated archive: its directory is gone
+    ("model_world_size_1_rank_0.pt", b"\x80\x02garbage pickle"),  # garbage in place of an archive
+    ("huggingface/model.safetensors", b""),  # an empty safetensors file
+    ("huggingface/model.safetensors", _safetensors(_TENSOR, b"\0" * 4)),  # cut short: 4 of 8 data bytes
+    ("huggingface/model.safetensors", b"\xff" * 8 + b"{}"),  # a header length no file could hold
+    ("huggingface/model.safetensors", _safetensors(b"not json")),  # a header that is not JSON
+]
+
+
+@pytest.mark.parametrize(("name", "content"), DAMAGED)
+def test_a_damaged_checkpoint_file_is_one_sentence(tmp_path, capsys, monkeypatch, name, content) -> None:
+    run = _run(tmp_path)
+    (run / "global_step_3" / name).write_bytes(content)
+    merges = []
+    monkeypatch.setattr(export, "merge_with_verl", lambda step, target: merges.append(step))
+    for step in ([], ["--step", "3"]):  # the latest complete step, and the step asked for
+        code, _, err = _call([run, "--out", tmp_path / "hf", "--recipe", "sft_qwen7b", *step], capsys)
+        assert code == 2 and "is damaged" in _one_sentence(err) and name.split("/")[-1] in err
+    assert merges == [] and not (tmp_path / "hf").exists()
+
+
+def test_a_sound_safetensors_file_is_not_called_damaged(tmp_path) -> None:
+    from launch.export.layout import damaged_file
+
+    (tmp_path / "model.safetensors").write_bytes(_safetensors(_TENSOR, b"\0" * 8))
+    assert damaged_file(tmp_path) is None
+
+
+@pytest.mark.parametrize(("config", "says"), [
+    # issue 24: a tiny checkpoint exported with --recipe sft_qwen7b claimed to be Qwen2.5-7B-Instruct
+    ({"architectures": ["Qwen2ForCausalLM"], "hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 152064},
+     "hidden_size, layers"),
+    # another model family under the same recipe
+    ({"architectures": ["LlamaForCausalLM"], "hidden_size": 3584, "num_hidden_layers": 28, "vocab_size": 152064},
+     "architecture"),
+])
+def test_a_checkpoint_that_is_not_the_recipes_base_model_is_refused(tmp_path, capsys, config, says) -> None:
+    run = _run(tmp_path)
+    (run / "global_step_3" / "huggingface" / "config.json").write_text(json.dumps(config))
+    code, _, err = _call([run, "--out", tmp_path / "hf", "--recipe", "sft_qwen7b", "--dry-run"], capsys)
+    assert code == 2 and says in _one_sentence(err) and "Qwen/Qwen2.5-7B-Instruct" in err and "hidden_size 3584" in err
+
+
+def test_the_card_records_the_checkpoints_own_facts(tmp_path, capsys) -> None:
+    run = _run(tmp_path)
+    config = {"architectures": ["Qwen2ForCausalLM"], "hidden_size": 3584, "num_hidden_layers": 28, "vocab_size": 152064}
+    (run / "global_step_3" / "huggingface" / "config.json").write_text(json.dumps(config))
+    code, out, _ = _call([run, "--out", tmp_path / "hf", "--recipe", "sft_qwen7b", "--dry-run"], capsys)
+    assert code == 0 and "hidden_size: 3584" in out and "layers: 28" in out

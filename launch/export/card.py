@@ -1,51 +1,40 @@
-"""The model card (``README.md`` with YAML front matter) an exported checkpoint carries.
+"""The model card (``README.md``) of an exported checkpoint: the one codec that writes and reads it.
 
-The eval CLIs read ``rm_r1.prompt_variant`` and ``rm_r1.prompt_version`` from it (eval/judge_prompt.py),
-so a judge is never scored with a prompt it did not learn; the RL launcher checks the SFT export's
-card before it submits. Everything else records where the weights came from::
+It goes through huggingface_hub's ``ModelCard`` / ``ModelCardData`` / ``EvalResult``, so the hub reads
+the same front matter we do. The project's facts sit under ``rm_r1``; the eval CLIs read
+``rm_r1.prompt_variant`` and ``prompt_version`` from it (eval/judge_prompt.py), the RL launcher checks an
+SFT export's card, and ``--force`` replaces only a folder whose card says this export made it::
 
-    ---
     base_model: Qwen/Qwen2.5-7B-Instruct
-    library_name: transformers
-    tags: [rm-r1, reward-model, generative-reward-model, verl]
     rm_r1:
-      stage: rl                       # sft or rl
+      stage: rl                        # sft or rl
       recipe: rl_qwen7b
       step: 62
       prompt_variant: instruct
       prompt_version: cor-v1
-      verdict_version: ...
+      checkpoint: {architecture: Qwen2ForCausalLM, hidden_size: 3584, layers: 28, vocab_size: 152064}
       data_manifest: {path: ..., content_hash: ...}
-      parent: {recipe: sft_qwen7b, step: 68, path: ...}    # the model this run started from
-      eval: {rewardbench: {score: 0.87, ...}}                # added by `--eval SUMMARY.json` later
-    ---
-
-    python -m launch.model_card HF_DIR --eval outputs/eval/rewardbench/<model>/summary.json
+      parent: {recipe: sft_qwen7b, step: 68, path: ...}   # the model this run started from
+      files: [config.json, ...]        # what the export wrote (all --force may delete)
+      eval: {rewardbench: {score: 0.87, complete: true, data: ..., rows: ...}}   # launch/export/card_eval.py
+    model-index: [...]                 # EvalResult rows: complete runs only, never a partial one
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from infra.atomic_files import write_text_atomic
 from infra.cli_errors import UserError
 
-PROG = "python -m launch.model_card"
 CARD_FILE = "README.md"
 CARD_KEY = "rm_r1"
 TAGS = ["rm-r1", "reward-model", "generative-reward-model", "verl"]
-# Summary keys copied into the card: the headline and how much it covers (the full report, with every
-# convention, stays in the eval folder).
-EVAL_KEYS = ("score", "complete")
-COUNT_KEYS = ("items", "judgments")
 
 
 class CardError(UserError):
@@ -63,55 +52,95 @@ class CardFacts:
     prompt_version: str
     verdict_version: str
     base_model: str | None = None
+    checkpoint: dict[str, Any] | None = None
     data_manifest: dict[str, Any] | None = None
     parent: dict[str, Any] | None = None
     overrides: list[str] = field(default_factory=list)
     source_checkpoint: str | None = None
     git_commit: str | None = None
     exported_at: str | None = None
+    files: list[str] = field(default_factory=list)
     eval: dict[str, Any] = field(default_factory=dict)
 
     def block(self) -> dict[str, Any]:
-        """The ``rm_r1`` front-matter block (None-valued keys left out)."""
-        keys = ("stage", "recipe", "step", "prompt_variant", "prompt_version", "verdict_version", "data_manifest",
-                "parent", "overrides", "source_checkpoint", "git_commit", "exported_at", "eval")
-        return {k: getattr(self, k) for k in keys if getattr(self, k) not in (None, [], {})}
+        """The ``rm_r1`` front-matter block (empty values left out)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name != "base_model" and getattr(self, f.name) not in (None, [], {})}
 
 
 def render(facts: CardFacts) -> str:
-    """The whole README.md: front matter, then a short human-readable body."""
-    front: dict[str, Any] = {}
-    if facts.base_model:
-        front["base_model"] = facts.base_model
-    front |= {"library_name": "transformers", "pipeline_tag": "text-generation", "tags": TAGS,
-              CARD_KEY: facts.block()}
-    text = "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True) + "---\n\n"
-    return text + _body(facts)
+    """The whole README.md: ModelCardData front matter, then a short human-readable body."""
+    results = [_eval_result(name, entry) for name, entry in sorted(facts.eval.items()) if entry.get("complete") is True]
+    data = ModelCardData(base_model=facts.base_model, library_name="transformers", pipeline_tag="text-generation",
+                         tags=TAGS, model_name=_title(facts), eval_results=results or None, **{CARD_KEY: facts.block()})
+    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n{_body(facts)}"))
+
+
+def _title(facts: CardFacts) -> str:
+    return f"{facts.recipe or 'RM-R1 judge'} (step {facts.step})"
+
+
+def _eval_result(name: str, entry: dict[str, Any]) -> EvalResult:
+    """A complete run as the hub's EvalResult (headline score in percent)."""
+    data = entry.get("data") or {}
+    source = str(data.get("source") or name)
+    return EvalResult(task_type="text-classification", task_name="pairwise preference judgment",
+                      dataset_type=source if "/" in source and not source.startswith("/") else name,
+                      dataset_name=name, dataset_split=entry.get("split"), dataset_revision=data.get("revision"),
+                      metric_type="accuracy", metric_name="headline score", metric_value=round(100 * entry["score"], 2))
 
 
 def _body(facts: CardFacts) -> str:
-    title = f"{facts.recipe or 'RM-R1 judge'} (step {facts.step})"
-    lines = [f"# {title}", "",
+    lines = [f"# {_title(facts)}", "",
              f"A generative reward model (RM-R1 recipe, {facts.stage.upper()} stage) exported from a verl checkpoint.",
              f"It judges with the `{facts.prompt_variant}` prompt ({facts.prompt_version}); the eval CLIs read that "
              "from this card, so `python eval/rewardbench.py --ckpt <this folder>` needs no `--variant`.", ""]
     if facts.base_model:
         lines.append(f"- base model: `{facts.base_model}`")
+    if facts.checkpoint:
+        lines.append("- checkpoint: " + ", ".join(f"{k} {v}" for k, v in facts.checkpoint.items()))
     if facts.parent:
         lines.append(f"- started from: `{facts.parent.get('recipe')}` step {facts.parent.get('step')}")
     if facts.data_manifest:
         lines.append(f"- data manifest: `{facts.data_manifest.get('content_hash')}`")
     lines.append(f"- verdict format: `{facts.verdict_version}`")
-    if facts.eval:
-        lines += ["", "| benchmark | score |", "|---|---|"]
-        for name, numbers in sorted(facts.eval.items()):
-            score = numbers.get("score")
-            lines.append(f"| {name} | {'n/a' if score is None else f'{100 * float(score):.2f}'} |")
+    complete = {k: v for k, v in facts.eval.items() if v.get("complete") is True}
+    if complete:
+        lines += ["", "| benchmark | score | rows | data | max new tokens | parse failures | prompt |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {name} | {_score(e)} | {_rows(e)} | {_data(e)} | {e.get('max_new_tokens', '?')} | {_rate(e)} "
+                  f"| {e.get('prompt_version', '?')} |" for name, e in sorted(complete.items())]
+    partial = {k: v for k, v in facts.eval.items() if k not in complete}
+    if partial:
+        lines += ["", "Partial runs (not benchmark results):"]
+        lines += [f"- {name}: {_score(e)} on {_rows(e)} rows, partial: {'; '.join(e.get('partial') or ['unknown'])}"
+                  for name, e in sorted(partial.items())]
     return "\n".join(lines) + "\n"
 
 
+def _rows(entry: dict[str, Any]) -> str:
+    rows = entry.get("rows") or {}
+    return f"{rows.get('scored', '?')} of {rows.get('official') or '?'}"
+
+
+def _data(entry: dict[str, Any]) -> str:
+    data = entry.get("data") or {}
+    digest = str(data.get("sha256") or data.get("revision") or "")[:12]
+    return f"`{Path(str(data.get('source', '?'))).name}` {digest}".strip()
+
+
+def _rate(entry: dict[str, Any]) -> str:
+    rate = entry.get("parse_failure_rate")
+    return "?" if not isinstance(rate, (int, float)) else f"{100 * rate:.1f}%"
+
+
+def _score(entry: dict[str, Any]) -> str:
+    score = entry.get("score")
+    return "n/a" if not isinstance(score, (int, float)) else f"{100 * score:.2f}"
+
+
 def read_front(folder: str | Path) -> dict[str, Any]:
-    """The card's whole front matter ({} without a card); CardError when the YAML is broken."""
+    """The card's whole front matter ({} without a card); CardError when it cannot be parsed."""
     card = Path(folder) / CARD_FILE
     if not card.is_file():
         return {}
@@ -120,15 +149,19 @@ def read_front(folder: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as err:
         raise CardError(f"the model card {card} cannot be read as UTF-8 text ({str(err)[:120]}); fix or re-export "
                         "it.") from None
-    end = text.find("\n---", 3)
-    if not text.startswith("---") or end < 0:
-        return {}
+    if not text.startswith("---"):
+        return {}  # a plain README (no front matter) says nothing about a model
     try:
-        front = yaml.safe_load(text[3:end]) or {}
-    except (yaml.YAMLError, RecursionError) as err:
-        why = "nested too deeply" if isinstance(err, RecursionError) else " ".join(str(err).split())[:200]
-        raise CardError(f"the model card {card} has invalid YAML front matter ({why}); fix or re-export it.") from None
-    return front if isinstance(front, dict) else {}
+        return ModelCard(text).data.to_dict()
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""  # +1: 0-based, +1: the opening ---
+        problem = " ".join(str(getattr(err, "problem", None) or type(err).__name__).split())
+        raise CardError(f"the model card {card} has invalid YAML front matter{where} ({problem}); fix or re-export "
+                        "it.") from None
+    except (ValueError, TypeError, RecursionError) as err:
+        why = "nested too deeply" if isinstance(err, RecursionError) else " ".join(str(err).split())[:160]
+        raise CardError(f"the model card {card} has invalid front matter ({why}); fix or re-export it.") from None
 
 
 def read_block(folder: str | Path) -> dict[str, Any]:
@@ -144,7 +177,7 @@ def facts_of(folder: str | Path) -> CardFacts:
     if missing:
         raise CardError(f"{Path(folder) / CARD_FILE} lacks rm_r1.{', rm_r1.'.join(missing)}; "
                         "re-export the checkpoint with python -m launch.export.")
-    known = set(CardFacts.__dataclass_fields__)
+    known = {f.name for f in dataclasses.fields(CardFacts)}
     return CardFacts(base_model=front.get("base_model"), **{k: v for k, v in block.items() if k in known})
 
 
@@ -157,47 +190,10 @@ def _public_path(path: Any) -> Any:
 
 def public_facts(facts: CardFacts) -> CardFacts:
     """``facts`` as a card published on a hub may show them: no absolute path of the exporting machine."""
-    def scrub(block: dict[str, Any] | None) -> dict[str, Any] | None:
-        return None if block is None else {k: _public_path(v) if k == "path" else v for k, v in block.items()}
+    def scrub(block: dict[str, Any] | None, key: str = "path") -> dict[str, Any] | None:
+        return None if block is None else {k: _public_path(v) if k == key else v for k, v in block.items()}
 
+    scores = {name: {**entry, "data": scrub(entry.get("data"), "source")} if entry.get("data") else entry
+              for name, entry in facts.eval.items()}
     return dataclasses.replace(facts, data_manifest=scrub(facts.data_manifest), parent=scrub(facts.parent),
-                               source_checkpoint=_public_path(facts.source_checkpoint))
-
-
-def eval_numbers(summary: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """``(benchmark, numbers)`` from an eval summary.json (CardError when it is not one)."""
-    name = summary.get("benchmark")
-    if not isinstance(name, str) or "score" not in summary:
-        raise CardError("the eval summary has no 'benchmark' and 'score'; pass the summary.json an eval CLI wrote.")
-    numbers = {k: summary[k] for k in EVAL_KEYS if k in summary}
-    meta = summary.get("metadata") or {}
-    if isinstance(meta, dict) and isinstance(meta.get("counts"), dict):
-        numbers["counts"] = {k: meta["counts"][k] for k in COUNT_KEYS if k in meta["counts"]}
-    return name, numbers
-
-
-def add_eval(folder: str | Path, summary_path: str | Path) -> Path:
-    """Record an eval summary's numbers in the folder's card (replacing that benchmark's earlier numbers)."""
-    try:
-        summary = json.loads(Path(summary_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as err:  # RecursionError: JSON nested too deeply
-        why = "nested too deeply" if isinstance(err, RecursionError) else " ".join(str(err).split())[:160]
-        raise CardError(f"eval summary {summary_path} cannot be read ({why}); pass the summary.json of a "
-                        "run.") from None
-    facts = facts_of(folder)
-    name, numbers = eval_numbers(summary if isinstance(summary, dict) else {})
-    facts.eval = {**(facts.eval or {}), name: numbers}
-    return write_text_atomic(Path(folder) / CARD_FILE, render(facts))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path, help="an exported model folder (python -m launch.export --out)")
-    parser.add_argument("--eval", dest="summaries", type=Path, action="append", default=[], metavar="SUMMARY.json",
-                        help="record this eval summary's numbers in the card (repeatable)")
-    args = parser.parse_args(argv)
-    for summary in args.summaries:
-        add_eval(args.folder, summary)
-    print(yaml.safe_dump(read_block(args.folder), sort_keys=False), end="")
-    return 0
-
+                               source_checkpoint=_public_path(facts.source_checkpoint), eval=scores)

@@ -8,7 +8,9 @@ CKPT_DIR is the run's ``trainer.default_local_dir`` (RL: ``global_step_N/actor/`
 verl's ``FSDPModelMerger`` (what ``python -m verl.model_merger merge --backend fsdp`` runs) writes the
 bf16 weights, config and tokenizer; a LoRA run's adapter is folded into the weights (and kept in
 ``lora_adapter/``). ``README.md`` gets the model card (launch/export/card.py) the eval CLIs and the RL
-launcher read. The folder appears complete or not at all: it is built beside HF_DIR, then renamed.
+launcher read. The folder appears complete or not at all: it is built beside HF_DIR, then renamed. A rerun onto a
+folder that already holds this step's export keeps it (and only uploads it with ``--push-to``);
+``--force`` replaces only an earlier export of the same stage and recipe (launch/export/out.py).
 ``--push-to`` uploads it with the token from the environment variable ``--token-env`` names, never
 from a flag, a file or a cached login. ``--dry-run`` resolves everything and prints the plan and the
 card, writing and uploading nothing.
@@ -22,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from infra.cli_errors import RunFailed
-from launch.export.card import CARD_FILE, facts_of, public_facts, render
+from launch.export.card import CARD_FILE, CardFacts, facts_of, public_facts, render
 from launch.export.facts import recipe_source, run_facts
 from launch.export.layout import ExportError, StepDir, architectures, pick_step
 from launch.export.out import (
     OneLineParser,
     check_out,
+    check_writable,
     hub_token,
     out_folder,
     path_arg,
@@ -65,36 +68,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_dir = args.ckpt_dir.expanduser().resolve()
     out = args.out.expanduser().resolve()
     token = hub_token(args.token_env, args.push_to) if args.push_to else None  # checked before minutes of merging
-    check_out(out, run_dir, args.force)
+    check_writable(out)
     step = pick_step(run_dir, args.step)
     arch = architectures(step)
     recipe, overrides, env = recipe_source(run_dir, args.spec, args.recipe)
     facts = run_facts(step, recipe, overrides, env)
-    card = render(facts)
+    base = Path(facts.parent["path"]) if facts.parent else None
+    kept = check_out(out, [("the checkpoint", step.path), ("the run's base model", base)], args.force, facts)
     print(f"export: {step.layout.upper()} checkpoint {step.local_dir} (step {step.step}, world size "
           f"{step.world_size}, {','.join(arch)}) -> {out}", flush=True)
     if args.dry_run:
-        print(card, end="")
+        print(render(facts), end="")
         if args.push_to:
             print(f"dry run: would upload {out} to {args.push_to} ({_visibility(args)}) with the token in "
                   f"{token_env_shown(args.token_env)}")
         print("dry run: nothing written")
         return 0
-    export(step, out, card, force=args.force)
-    print(f"exported {out} (model card {out / CARD_FILE})", flush=True)
+    if kept:
+        print(f"--out {out} already holds this export (step {step.step}); kept as it is (--force exports it again)")
+    else:
+        export(step, out, facts, force=args.force)
+        print(f"exported {out} (model card {out / CARD_FILE})", flush=True)
     if args.push_to:
         push(out, args.push_to, token or "", private=not args.public)
         print(f"uploaded {out} to https://huggingface.co/{args.push_to}", flush=True)
     return 0
 
 
-def export(step: StepDir, out: Path, card: str, *, force: bool = False) -> Path:
-    """Merge ``step`` with verl's FSDP merger into ``out`` (built beside it, then renamed) with ``card``."""
+def export(step: StepDir, out: Path, facts: CardFacts, *, force: bool = False) -> Path:
+    """Merge ``step`` with verl's FSDP merger into ``out`` (built beside it, then renamed) with its card."""
     with staging(out) as work:  # stale partials of killed exports are cleaned first (launch/export/out.py)
         try:
             merge_with_verl(step, work)
             fold_lora(work)
-            (work / CARD_FILE).write_text(card, encoding="utf-8")
+            facts.files = sorted(p.name for p in work.iterdir())  # all that --force may later replace
+            (work / CARD_FILE).write_text(render(facts), encoding="utf-8")
         except Exception as err:  # safetensors and torch report a full disk as their own error types
             why = storage_failure(err)
             if why is None:
@@ -158,7 +166,8 @@ def push(folder: Path, repo: str, token: str, *, private: bool, api_factory: Cal
                         commit_message="Model card")
     except Exception as err:  # hub, network and auth errors all end the same way: say which and stop
         raise RunFailed(f"uploading {folder} to {repo} failed ({type(err).__name__}: {redacted(str(err), [token])}); "
-                        "the export is kept, rerun with --push-to after fixing it.") from None
+                        "the export is kept, so rerun the same command after fixing it (it uploads the kept "
+                        "folder).") from None
 
 
 def _visibility(args: argparse.Namespace) -> str:

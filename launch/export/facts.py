@@ -23,12 +23,20 @@ from data_prep.prompts import PROMPT_VERSION
 from infra.hub import looks_like_hub_id
 from infra.run_metadata import RunMetadata, git_commit
 from launch.export.card import CardFacts, read_block, read_front
-from launch.export.layout import ExportError, StepDir
+from launch.export.layout import ExportError, StepDir, hf_config
 from launch.export.out import safe_overrides
 from reward_fns import VERDICT_FORMAT_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL_KEYS = {"rl": "actor_rollout_ref.model.path", "sft": "model.path"}
+# The recipes' default base models (their config.json on the hub), to compare a checkpoint with offline.
+_QWEN2 = {"architecture": "Qwen2ForCausalLM", "vocab_size": 152064}
+BASE_MODELS: dict[str, dict[str, Any]] = {
+    **{f"{org}/{name}-{size}{tail}": {**_QWEN2, "hidden_size": hidden, "layers": layers}
+       for size, hidden, layers in (("7B", 3584, 28), ("14B", 5120, 48), ("32B", 5120, 64))
+       for org, name, tail in (("Qwen", "Qwen2.5", "-Instruct"), ("deepseek-ai", "DeepSeek-R1-Distill-Qwen", ""))},
+    "Qwen/Qwen3-8B": {"architecture": "Qwen3ForCausalLM", "hidden_size": 4096, "layers": 36, "vocab_size": 151936},
+}
 
 
 def find_spec(run_dir: Path) -> Path | None:
@@ -102,6 +110,8 @@ def card_facts(step: StepDir, composed: Any, *, now: datetime | None = None) -> 
                           f"{composed.kind.upper()}; pass the recipe that trained it with --recipe.")
     manifest, meta = _manifest(default_manifest_path(composed))
     model = str(safe_select(composed.cfg, MODEL_KEYS[composed.kind]))
+    own = model_facts(hf_config(step))
+    same_model(own, model, step, composed.name)
     base, parent = lineage(model)
     variant = recipe_variant(composed) or "instruct"
     when = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
@@ -113,6 +123,7 @@ def card_facts(step: StepDir, composed: Any, *, now: datetime | None = None) -> 
         prompt_version=(meta.prompt_version if meta and meta.prompt_version else PROMPT_VERSION),
         verdict_version=(meta.verdict_format_version if meta else VERDICT_FORMAT_VERSION),
         base_model=base,
+        checkpoint=own,
         data_manifest=manifest,
         parent=parent,
         overrides=safe_overrides(composed.overrides),
@@ -120,6 +131,43 @@ def card_facts(step: StepDir, composed: Any, *, now: datetime | None = None) -> 
         git_commit=git_commit(REPO),
         exported_at=when,
     )
+
+
+def model_facts(config: dict[str, Any]) -> dict[str, Any]:
+    """What tells two models apart in a Hugging Face config: architecture, hidden size, layers, vocabulary."""
+    names = config.get("architectures") or [None]
+    facts = {"architecture": names[0], "hidden_size": config.get("hidden_size"),
+             "layers": config.get("num_hidden_layers"), "vocab_size": config.get("vocab_size")}
+    return {k: v for k, v in facts.items() if v is not None}
+
+
+def base_facts(model: str) -> dict[str, Any] | None:
+    """The recipe's base model's facts: a local folder's config.json, a known hub id's, else None (unknown)."""
+    config = Path(os.path.expanduser(model)) / "config.json"
+    if config.is_file():
+        try:
+            return model_facts(json.loads(config.read_text(encoding="utf-8")))
+        except (OSError, ValueError, AttributeError, TypeError, RecursionError):
+            return None
+    return BASE_MODELS.get(model)
+
+
+def same_model(own: dict[str, Any], model: str, step: StepDir, recipe: str) -> None:
+    """ExportError when the checkpoint is not the recipe's base model (a tiny model must not claim to be 7B)."""
+    base = base_facts(model)
+    if base is None:
+        print(f"warning: the facts of {recipe}'s base model {model} are not known here, so the checkpoint was not "
+              "compared with it; the card records the checkpoint's own", file=sys.stderr, flush=True)
+        return
+    differ = [k for k in own if k in base and own[k] != base[k]]
+    if differ:
+        raise ExportError(f"checkpoint {step.local_dir} is {_shown(own)} but recipe {recipe}'s base model {model} is "
+                          f"{_shown(base)} (they differ in {', '.join(differ)}); pass the recipe that trained it "
+                          "with --recipe or --spec.")
+
+
+def _shown(facts: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in facts.items())
 
 
 def lineage(model: str) -> tuple[str | None, dict[str, Any] | None]:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import re
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from infra.cli_errors import UserError
 
@@ -142,21 +143,63 @@ def pick_step(run_dir: Path, step: int | None = None) -> StepDir:
                       "wait for the save to finish or resume the run.")
 
 
-def architectures(step: StepDir) -> list[str]:
-    """``architectures`` of the step's HF config; ExportError when absent (verl's merger needs it)."""
+def hf_config(step: StepDir) -> dict[str, Any]:
+    """The step's Hugging Face config (``huggingface/config.json``); ExportError when unreadable."""
     path = step.hf_config_dir / "config.json"
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as err:
         why = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:200]
         raise ExportError(f"{path} cannot be read as JSON ({why}); restore it from the base model.") from None
-    names = config.get("architectures") if isinstance(config, dict) else None
+    return config if isinstance(config, dict) else {}
+
+
+def architectures(step: StepDir) -> list[str]:
+    """``architectures`` of the step's HF config; ExportError when absent (verl's merger needs it)."""
+    names = hf_config(step).get("architectures")
     if not names or not isinstance(names, list):
         raise ExportError(
-            f"{path} has no 'architectures'; add the base model's, e.g. \"architectures\": [\"Qwen2ForCausalLM\"], "
-            "since verl's merger picks the model class from it."
+            f"{step.hf_config_dir / 'config.json'} has no 'architectures'; add the base model's, e.g. "
+            "\"architectures\": [\"Qwen2ForCausalLM\"], since verl's merger picks the model class from it."
         )
     return [str(n) for n in names]
+
+
+def damaged_file(local: Path) -> tuple[Path, str] | None:
+    """The first weight file of a step that cannot be read whole, and why; None when all look sound.
+
+    Cheap checks that catch an empty, truncated or foreign file before verl's merger loads it (a
+    traceback from deep inside torch or safetensors): a ``.pt`` shard is a zip archive whose central
+    directory sits at its very end; a ``.safetensors`` file starts with its header's length, and the
+    header's last tensor ends exactly where the file does.
+    """
+    for path in sorted(local.rglob("*.pt")) + sorted(local.rglob("*.safetensors")):
+        why = _zip_problem(path) if path.suffix == ".pt" else _safetensors_problem(path)
+        if why:
+            return path, why
+    return None
+
+
+def _zip_problem(path: Path) -> str | None:
+    try:
+        with zipfile.ZipFile(path):
+            return None
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        return "it is empty" if path.stat().st_size == 0 else f"it is not a whole torch archive ({err})"
+
+
+def _safetensors_problem(path: Path) -> str | None:
+    size = path.stat().st_size
+    try:
+        with path.open("rb") as handle:
+            length = int.from_bytes(handle.read(8), "little")
+            if size < 8 or length > size - 8:
+                return "it is empty" if size == 0 else "its header is cut off or not a safetensors header"
+            header = json.loads(handle.read(length))
+        end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError):
+        return "its header is not a safetensors header"
+    return None if 8 + length + end == size else f"it holds {size:,} bytes where its header needs {8 + length + end:,}"
 
 
 def _step_dir(step: int, path: Path) -> StepDir:
@@ -165,6 +208,10 @@ def _step_dir(step: int, path: Path) -> StepDir:
     layout, local = found
     world = world_size(local)
     assert world is not None, "complete steps have a world size"
+    bad = damaged_file(local)
+    if bad:
+        raise ExportError(f"checkpoint file {bad[0]} is damaged ({bad[1]}); export another --step, or resume the run "
+                          "so it saves this step again.")
     return StepDir(step=step, path=path, layout=layout, local_dir=local, world_size=world)
 
 

@@ -1,9 +1,10 @@
 """Where an export may go, how it lands there, and what of the hub token may be said.
 
-* :func:`check_out` refuses, before any merging: an ``--out`` that is a file (or inside one); one that is
-  the checkpoint folder, holds it, or sits inside a step folder (``--force`` would delete the
-  checkpoint); one that holds files without ``--force``; and, with ``--force``, a folder that is not an
-  earlier export (a model card or a model ``config.json``), so ``--force`` never deletes arbitrary data.
+* :func:`check_writable` and :func:`check_out` refuse, before any merging: an ``--out`` that is a file (or
+  inside one); one that is, holds or sits inside an input (the checkpoint step, the run's base model;
+  infra.output_guard); one that holds anything its model card does not say this project's export
+  wrote; an earlier export without ``--force``; and, even with ``--force``, an export of another stage
+  or recipe. A folder already holding this very export is kept (a rerun only pushes it).
 * :func:`staging` builds the export in ``.{name}.partial-XXXX`` beside ``--out`` and holds an ``flock`` on
   it while it is in use; :func:`clean_stale` (run first) removes the ones no live export holds, which a
   SIGKILL left behind, and puts back an ``--out`` a kill left set aside mid-replace.
@@ -25,10 +26,13 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from infra.atomic_files import current_umask
 from infra.cli_errors import OneLineParser
+from infra.output_guard import check_output
 from infra.redaction import MASK, is_secret_name, redact_then_cut, strip_userinfo
+from launch.export.card import CARD_FILE, CardError, CardFacts, read_block
 from launch.export.layout import ExportError
 
 PARTIAL, ASIDE = ".partial-", ".old-"
@@ -69,8 +73,8 @@ def step_number(text: str) -> int:
     return int(digits)
 
 
-def check_out(out: Path, run_dir: Path, force: bool) -> None:
-    """Refuse an ``--out`` that cannot or must not receive this export (see the module doc)."""
+def check_writable(out: Path) -> None:
+    """Refuse an ``--out`` that is a file, sits inside one, or cannot be written (before any merging)."""
     probe = out
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
@@ -81,48 +85,49 @@ def check_out(out: Path, run_dir: Path, force: bool) -> None:
         from data_prep.distill_commit import unwritable
 
         raise ExportError(f"--out {out} cannot be written ({unwritable(probe)}); choose a writable folder.")
-    if out == run_dir or run_dir.is_relative_to(out):
-        raise ExportError(f"--out {out} is or holds the checkpoint folder {run_dir}; pass a folder outside it.")
-    inside = out.relative_to(run_dir).parts if out.is_relative_to(run_dir) else ()
-    if inside and inside[0].startswith("global_step_"):
-        raise ExportError(f"--out {out} is inside the checkpoint step {run_dir / inside[0]}; pass a folder outside it.")
-    if not (out.exists() and any(out.iterdir())):
-        return
+
+
+def check_out(out: Path, inputs: list[tuple[str, Path | None]], force: bool, facts: CardFacts) -> bool:
+    """Refuse an ``--out`` that must not receive this export (see the module doc); True when it already
+    holds this very export (the same checkpoint step), which is then kept as it is."""
+    check_output("--out", out, inputs, ours=lambda _: True)  # never an input; what is there is judged below
+    if not (out.is_dir() and any(out.iterdir())):
+        return False
+    block = _block(out)
+    if not own_export(out, block):
+        raise ExportError(f"--out {out} holds files that no export of this project wrote (its model card does not "
+                          "list them all), so not even --force replaces it; choose another folder.")
+    if not force and (block.get("source_checkpoint"), block.get("step")) == (facts.source_checkpoint, facts.step):
+        return True
     if not force:
-        raise ExportError(f"--out {out} already holds {held_export(out)}; pass --force to replace it or choose "
+        raise ExportError(f"--out {out} already holds {held_export(block)}; pass --force to replace it or choose "
                           "another folder.")
-    if not out.is_dir() or not looks_exported(out):
-        raise ExportError(f"--out {out} holds files but no exported model (a model card of this project, or "
-                          "config.json with weights), so --force will not delete it; choose another folder.")
+    if (block.get("stage"), block.get("recipe")) != (facts.stage, facts.recipe):
+        raise ExportError(f"--out {out} holds {held_export(block)}, not an export of {facts.recipe} "
+                          f"({facts.stage}); --force replaces only an earlier export of the same stage, so choose "
+                          "another folder.")
+    return False
 
 
-def held_export(folder: Path) -> str:
-    """What an occupied --out holds, for a message: the earlier export's recipe and step when its card says."""
-    from launch.export.card import CardError, read_block
+def own_export(folder: Path, block: dict[str, Any] | None = None) -> bool:
+    """True when ``folder``'s card says this project's export made it and lists every file in it."""
+    block = _block(folder) if block is None else block
+    files = block.get("files")
+    if not (block.get("stage") and block.get("exported_at") and isinstance(files, list)):
+        return False
+    return {p.name for p in folder.iterdir()} <= {*map(str, files), CARD_FILE}
 
+
+def held_export(block: dict[str, Any]) -> str:
+    """What an occupied --out holds, for a message: the earlier export's recipe and step."""
+    return f"an export of {block.get('recipe') or 'a run'} step {block.get('step')} ({block.get('stage')})"
+
+
+def _block(folder: Path) -> dict[str, Any]:
     try:
-        block = read_block(folder) if folder.is_dir() else {}
+        return read_block(folder)
     except CardError:
-        block = {}
-    if block.get("stage"):
-        return f"an export of {block.get('recipe') or 'a run'} step {block.get('step')} ({block.get('stage')})"
-    return "files"
-
-
-def looks_exported(folder: Path) -> bool:
-    """An earlier export (our model card), or a Hugging Face model folder (config.json beside weights).
-
-    A README.md alone is not enough: a source checkout has one, and --force must never delete that.
-    """
-    from launch.export.card import CardError, read_block
-
-    try:
-        if read_block(folder).get("stage"):
-            return True
-    except CardError:
-        pass
-    weights = any(folder.glob("*.safetensors")) or any(folder.glob("*.bin"))
-    return (folder / "config.json").is_file() and weights
+        return {}
 
 
 def clean_stale(out: Path) -> list[Path]:
@@ -191,7 +196,8 @@ def token_env_shown(name: str) -> str:
 def hub_token(name: str, repo: str) -> str:
     """The token from the environment variable ``name``; ExportError naming neither the token nor a pasted one."""
     if not _REPO_ID.fullmatch(repo):
-        raise ExportError(f"--push-to {repo[:80]!r} is not a hub repo id; pass ORG/NAME (letters, digits, . _ -).")
+        shown = repr(repo[:80]) if "/" in repo else "(not shown: without a '/' it may be a token)"
+        raise ExportError(f"--push-to {shown} is not a hub repo id; pass ORG/NAME (letters, digits, . _ -).")
     if not _ENV_NAME.fullmatch(name):
         raise ExportError("--token-env must be the NAME of an environment variable (upper-case letters, digits, "
                           "underscores, e.g. HF_TOKEN), never the token itself; the value given is not shown.")
