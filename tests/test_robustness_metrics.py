@@ -155,3 +155,14 @@ def test_paired_bootstrap_resamples_items_together() -> None:
     mixed = [(f"b{i}", i % 2 == 0) for i in range(40)]
     low, high = paired_bootstrap(mixed, seed=1) or (None, None)
     assert low is not None and high is not None and low < 0.5 < high
+
+
+def test_an_output_never_overwrites_the_data(tmp_path: Path, data: str, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "make_backend", lambda args: ScriptedBackend("always_a"))
+    before = Path(data).read_bytes()
+    code = cli.main(["--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--variant", "instruct", "--data", data,
+                     "--out", str(tmp_path / "o"), "--cache", data])
+    err = capsys.readouterr().err
+    assert code == 2 and "--cache" in err and len(err.strip().splitlines()) == 1
+    assert Path(data).read_bytes() == before

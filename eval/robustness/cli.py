@@ -14,7 +14,17 @@ from data_prep.robustness.library import LIBRARY_VERSION
 from eval.backends.base import Backend
 from eval.budgets import apply_budget
 from eval.cache import GenerationCache
-from eval.cli_common import add_common_args, check_out, default_out, eval_config, make_backend
+from eval.cli_common import (
+    EvalParser,
+    add_common_args,
+    check_cache_models,
+    check_out,
+    check_outputs,
+    default_out,
+    eval_config,
+    input_paths,
+    make_backend,
+)
 from eval.compare import benchmark_named
 from eval.errors import EvalError
 from eval.evaluate import check_prompt, evaluate
@@ -28,17 +38,13 @@ from eval.robustness.second_pass import clean_readings, intervention, text_measu
 from eval.robustness.suite import NAME, ProbeSink, robustness_benchmark
 from eval.run_identity import check_identity, identity_of, record_identity
 from infra.atomic_files import write_text_atomic
-from infra.cli_errors import OneLineParser, run_cli
+from infra.cli_errors import run_cli
 
 PROG = "python eval/robustness.py"
 
 
-class _Parser(OneLineParser):
-    error_class = EvalError
-
-
 def make_parser(doc: str | None = None) -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = EvalParser(prog=PROG, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = parser.add_argument_group("data and probes")
     data.add_argument("--benchmark", default="rewardbench",
                       help="the loader that reads --data (rewardbench, rmbench, rmb, rewardbench2, judgebench; "
@@ -85,12 +91,14 @@ def run(args: argparse.Namespace, backend: Backend | None = None) -> int:
     data = benchmark.load_data(args.data or base.data_default, args.split, args.revision, args.limit)
     check_prompt(benchmark, data, prompt.template)
     out = Path(args.out) if args.out else default_out(NAME, args, backend.model_id)
+    cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
+    check_outputs(out, args.cache, input_paths(args, [args.data]))
     check_out(out, backend.model_id)
     identity = identity_of(backend.model_id, prompt.template, [NAME])
     check_identity(out, identity)
-    cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
     try:
         with GenerationCache(cache_path) as cache:  # locked: a concurrent run is refused before any request
+            check_cache_models(cache, backend.model_id)
             record_identity(out, identity)
             result = evaluate(benchmark, data, prompt.template, backend, cache, config)
             texts = text_measures(clean_readings(sink, config.parse_mode, cache))
