@@ -27,6 +27,8 @@ def benchmark_row(summary: Mapping[str, Any]) -> dict[str, Any]:
         "benchmark": summary["benchmark"],
         "score": summary["score"],
         "complete": summary["complete"],
+        "coverage": summary.get("coverage"),  # scored/official rows, skipped and degenerate rows
+        "parse_failure_rule": conv.get("parse_failure_rule"),  # a benchmark's own rule (JudgeBench's net, BoN)
         "shard": summary.get("shard"),
         "both_orders_accuracy": position.get("both_orders_accuracy"),
         "position_consistency": position.get("position_consistency"),
@@ -54,7 +56,8 @@ def render(summary: Mapping[str, Any]) -> str:
              "| " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * (len(COLUMNS) - 1)]
     for row in summary["benchmarks"].values():
         shard = shard_text(row)
-        score = pct(row["score"]) + (f" ({shard} only)" if shard else "" if row["complete"] else " (incomplete)")
+        partial = f" (incomplete{_partial(row.get('coverage'))})"
+        score = pct(row["score"]) + (f" ({shard} only)" if shard else "" if row["complete"] else partial)
         failures = f"{row['parse_failures']} ({pct(row['parse_failure_rate'])}%)"
         lines.append(f"| [{row['benchmark']}]({row['benchmark']}/report.md) | {score} | "
                      f"{pct(row['both_orders_accuracy'])} | {pct(row['position_consistency'])} | {failures} | "
@@ -62,11 +65,18 @@ def render(summary: Mapping[str, Any]) -> str:
     lines += ["", "Scores are percentages. Each benchmark's score is its own official average:", ""]
     for row in summary["benchmarks"].values():
         lines.append(f"- **{row['benchmark']}**: {row['average']}")
-        lines += [f"  - {note}" for note in row["notes"]]
+        lines += [f"  - {note}" for note in [row.get("parse_failure_rule"), *row["notes"]] if note]
     lines += ["", "## Conventions (shared by every benchmark above)", ""] + _convention_lines(conv)
     if summary["skipped"]:
         lines += ["", "## Not run", ""] + [f"- {name}: {why}" for name, why in summary["skipped"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _partial(cov: Mapping[str, Any] | None) -> str:
+    if cov is None:
+        return ""
+    official = "?" if cov["official"] is None else f"{cov['official']:,}"
+    return f": {cov['scored']:,} of {official} official rows"
 
 
 def _convention_lines(conv: Mapping[str, Any]) -> list[str]:
