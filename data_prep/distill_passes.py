@@ -37,7 +37,9 @@ from infra.chat_errors import (
     RequestRejectedError,
     RetriesExhaustedError,
     UnknownModelError,
+    UnreachableError,
 )
+from infra.cli_errors import RunFailed
 from infra.redaction import MASK, is_secret_name, redact, strip_userinfo
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -46,6 +48,15 @@ _FATAL = (AuthError, ClientConfigError, EndpointError, UnknownModelError)  # eve
 
 class TeacherError(DataPrepError):
     """The teacher endpoint cannot be used as given (URL, model, key); nothing more is asked."""
+
+
+class TeacherUnreachable(RunFailed):
+    """Nothing answers at the teacher URL: the run failed (exit 1, as in eval); the cache keeps what was paid for."""
+
+
+def _teacher_error(purpose: str, model: str, err: Exception) -> Exception:
+    kind = TeacherUnreachable if isinstance(err, UnreachableError) else TeacherError
+    return kind(f"{purpose} teacher {model!r}: {err}")
 
 
 @dataclass(frozen=True)
@@ -195,7 +206,7 @@ async def _run(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: Respo
                 await asyncio.gather(*tasks, return_exceptions=True)
                 raise
     except _FATAL as err:
-        raise TeacherError(f"{purpose} teacher {teacher.model!r}: {err}") from None
+        raise _teacher_error(purpose, teacher.model, err) from None
     finally:
         bar.close()
     result.not_asked.sort()

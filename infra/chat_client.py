@@ -34,10 +34,10 @@ import httpx
 from infra.chat_errors import (
     ChatClientError,
     ClientConfigError,
-    EndpointError,
     RequestRejectedError,
     RetriesExhaustedError,
     TransientError,
+    UnreachableError,
     error_for_status,
 )
 from infra.chat_retry import RequestPacer, backoff_delay, parse_retry_after
@@ -167,13 +167,13 @@ class ChatClient:
         """The server's model listing (``GET /models`` entries), or None if it has none or cannot be read.
 
         One attempt, no retries: callers use it to check a model name, read its context length (vLLM
-        lists ``max_model_len``) and identify what is served; a refused connection is an EndpointError.
+        lists ``max_model_len``) and identify what is served; a refused connection is an UnreachableError.
         """
         try:
             response = await asyncio.wait_for(self._http.get(f"{self.base_url}/models"), min(self.timeout_s, 30.0))
             data = response.json() if response.status_code == 200 else None
         except httpx.ConnectError:
-            raise EndpointError(
+            raise UnreachableError(
                 f"could not connect to {self.shown_url}; check the host and port and that the server is running."
             ) from None
         except (asyncio.TimeoutError, httpx.HTTPError, ValueError):
@@ -233,7 +233,7 @@ class ChatClient:
         except httpx.ConnectError:
             if self._reached_server:  # it answered before: a restart or a blip, worth waiting for
                 raise TransientError("connection refused") from None
-            raise EndpointError(
+            raise UnreachableError(
                 f"could not connect to {self.shown_url}; check the host and port and that the server is running."
             ) from None
         except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):

@@ -29,6 +29,10 @@ class EndpointError(ChatClientError):
     """Nothing answers at the base URL: wrong host/port, or a path with no chat-completions route."""
 
 
+class UnreachableError(EndpointError):
+    """Nothing listens at the base URL (connection refused, no such host): the run failed, every CLI exits 1."""
+
+
 class AuthError(ChatClientError):
     """The server refused the credentials (HTTP 401/403)."""
 

@@ -406,7 +406,7 @@ def test_distill_unreachable_teacher_is_one_sentence_and_leaves_nothing(source, 
         url = server.base_url  # the port is closed again once the server stops
     code, _, err = _call(distill.main, ["--input", source, "--out", tmp_path / "sft", "--teacher-url", url,
                                         "--teacher-model", "m", "--no-progress", "--max-retries", "0"], capsys)
-    assert code == 2 and "could not connect" in _one_sentence(err)
+    assert code == 1 and "could not connect" in _one_sentence(err)  # the run failed, as in eval (README table)
     assert not (tmp_path / "sft").exists()  # an empty cache folder, file and lock were left before
 
 
@@ -482,7 +482,7 @@ def test_distill_error_without_no_progress_is_still_one_line(source, tmp_path, r
     child = subprocess.run([sys.executable, "data_prep/distill.py", "--input", str(source), "--out",
                             str(tmp_path / "sft"), "--teacher-url", url, "--teacher-model", "m", "--max-retries", "0"],
                            cwd=repo_root, capture_output=True, text=True, timeout=120)
-    assert child.returncode == 2 and "could not connect" in _one_sentence(child.stderr)  # a progress bar line before
+    assert child.returncode == 1 and "could not connect" in _one_sentence(child.stderr)  # a progress bar line before
 
 
 # distill: secrets -------------------------------------------------------------------------------------------------
