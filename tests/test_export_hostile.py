@@ -514,3 +514,17 @@ def test_the_card_records_the_checkpoints_own_facts(tmp_path, capsys) -> None:
     (run / "global_step_3" / "huggingface" / "config.json").write_text(json.dumps(config))
     code, out, _ = _call([run, "--out", tmp_path / "hf", "--recipe", "sft_qwen7b", "--dry-run"], capsys)
     assert code == 0 and "hidden_size: 3584" in out and "layers: 28" in out
+
+
+def test_the_pipeline_passes_force_only_for_its_own_export_of_the_stage(tmp_path) -> None:
+    """Issue 25: launch/pipeline.py always passed --force, so any folder at the export path could be replaced."""
+    from launch.export.out import force_flag
+
+    _card(tmp_path / "sft", ["config.json"])  # our own SFT export: a rerun replaces it
+    _card(tmp_path / "rl", ["config.json"], stage="rl", recipe="rl_qwen7b")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "config.json").write_text("{}")
+    assert force_flag(tmp_path / "sft", "sft") == ["--force"]
+    assert force_flag(tmp_path / "rl", "sft") == []  # another stage's export
+    assert force_flag(tmp_path / "mine", "sft") == []  # the user's folder
+    assert force_flag(tmp_path / "absent", "sft") == []  # nothing yet: nothing to replace

@@ -118,6 +118,12 @@ def own_export(folder: Path, block: dict[str, Any] | None = None) -> bool:
     return {p.name for p in folder.iterdir()} <= {*map(str, files), CARD_FILE}
 
 
+def force_flag(folder: Path, stage: str) -> list[str]:
+    """``["--force"]`` when ``folder`` holds this project's own earlier export of ``stage`` (the pipeline's rerun)."""
+    block = _block(folder) if folder.is_dir() else {}
+    return ["--force"] if block.get("stage") == stage and own_export(folder, block) else []
+
+
 def held_export(block: dict[str, Any]) -> str:
     """What an occupied --out holds, for a message: the earlier export's recipe and step."""
     return f"an export of {block.get('recipe') or 'a run'} step {block.get('step')} ({block.get('stage')})"
