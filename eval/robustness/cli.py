@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from data_prep.robustness.library import LIBRARY_VERSION
 from eval.backends.base import Backend
 from eval.budgets import apply_budget
 from eval.cache import GenerationCache
@@ -27,17 +24,14 @@ from eval.cli_common import (
 )
 from eval.compare import benchmark_named
 from eval.errors import EvalError
-from eval.evaluate import check_prompt, evaluate
+from eval.evaluate import check_prompt
 from eval.judge_prompt import choose_prompt
 from eval.report import EvalRun, write_reports
 from eval.robustness import report as robust_report
-from eval.robustness.edits import RULES
 from eval.robustness.generators import PROBES, ProbePlan
-from eval.robustness.metrics import probe_metrics
-from eval.robustness.second_pass import clean_readings, intervention, text_measures
-from eval.robustness.suite import NAME, ProbeSink, robustness_benchmark
+from eval.robustness.run import Suite, measure, write_robustness
+from eval.robustness.suite import NAME
 from eval.run_identity import check_identity, identity_of, record_identity
-from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
 
 PROG = "python eval/robustness.py"
@@ -81,14 +75,13 @@ def run(args: argparse.Namespace, backend: Backend | None = None) -> int:
     if getattr(args, "shard", None):
         raise EvalError("--shard is not supported by the robustness suite (its rates need every probe of an item "
                         "in one run); use --limit for a smaller run.")
-    base = benchmark_named(args.benchmark)
+    suite = Suite(benchmark_named(args.benchmark), plan)
     prompt = choose_prompt(args.variant, args.prompt_template, args.ckpt)
     apply_budget(args, prompt)
     config = eval_config(args)
     backend = backend or make_backend(args)
-    sink = ProbeSink()
-    benchmark = robustness_benchmark(base, plan, sink)
-    data = benchmark.load_data(args.data or base.data_default, args.split, args.revision, args.limit)
+    benchmark = suite.benchmark
+    data = benchmark.load_data(args.data or suite.base.data_default, args.split, args.revision, args.limit)
     check_prompt(benchmark, data, prompt.template)
     out = Path(args.out) if args.out else default_out(NAME, args, backend.model_id)
     cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
@@ -100,32 +93,19 @@ def run(args: argparse.Namespace, backend: Backend | None = None) -> int:
         with GenerationCache(cache_path) as cache:  # locked: a concurrent run is refused before any request
             check_cache_models(cache, backend.model_id)
             record_identity(out, identity)
-            result = evaluate(benchmark, data, prompt.template, backend, cache, config)
-            texts = text_measures(clean_readings(sink, config.parse_mode, cache))
-            rows, nldd, note = intervention(sink, config.parse_mode, cache, backend, prompt.template, config.sampling,
-                                      config.request_options, args.seed, config.progress)
+            result, report = measure(suite, benchmark, data, prompt.template, backend, cache, config)
     finally:
         backend.close()
     shown = os.path.relpath(cache_path.resolve(), out.resolve()) if args.cache else "generations.jsonl"
     write_reports(out, EvalRun(benchmark, data, config, prompt, backend.describe(), backend.model_id, args.limit,
                                shown), result, plots=not args.no_plots)
-    report: dict[str, Any] = {"model": backend.model_id, "base_benchmark": base.name, "seed": args.seed,
-                              "library_version": LIBRARY_VERSION, "probes": list(plan.probes),
-                              "parse_mode": config.parse_mode, "prompt_version": prompt.template.version,
-                              "rules": RULES, **probe_metrics(sink.judged(config.parse_mode), args.seed), **texts,
-                              "intervention": rows, "nldd": nldd, "intervention_note": note}
-    bounds = {flag: getattr(args, flag) for flag in robust_report.THRESHOLDS}
-    report["thresholds"] = {k: v for k, v in bounds.items() if v is not None}
-    report["exceeded"] = robust_report.exceeded(report, bounds)
-    write_text_atomic(out / "robustness.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    write_text_atomic(out / "robustness.md", robust_report.render(report))
-    if not args.no_plots:
-        robust_report.write_png(report, out)
+    exceeded = write_robustness(out, report, {flag: getattr(args, flag) for flag in robust_report.THRESHOLDS},
+                                plots=not args.no_plots)
     for label, value in robust_report.headlines(report).items():
         print(f"{label}: {'—' if value is None else f'{value:.3f}'}")
     print(f"reports in {os.fspath(out)}")
-    if report["exceeded"]:
-        print(f"{PROG}: thresholds exceeded: {'; '.join(report['exceeded'])}.", file=sys.stderr)
+    if exceeded:
+        print(f"{PROG}: thresholds exceeded: {'; '.join(exceeded)}.", file=sys.stderr)
         return 1
     return 0
 

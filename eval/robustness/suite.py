@@ -50,17 +50,22 @@ def reading(comparison: Comparison, tag: str, text: str, label: str | None) -> R
                    {"A": shown_a[-1]["content"], "B": shown_b[-1]["content"]}, label)
 
 
+def probe_items(base: Benchmark, items: Sequence[Item]) -> list[Item]:
+    """One robustness item per comparison of ``base``'s items (its payload is that comparison)."""
+    out = []
+    for item in items:
+        for comparison in base.expand(item):
+            if comparison.sample == 0:  # voting samples repeat a comparison; one is enough here
+                out.append(Item(comparison.comparison_id, item.subset, comparison, item.place))
+    return out
+
+
 def robustness_benchmark(base: Benchmark, plan: ProbePlan, sink: ProbeSink) -> Benchmark:
     """The probe benchmark over ``base``'s data (same --data, --split, --revision as the base CLI)."""
 
     def load(source: str, split: str, revision: str | None) -> tuple[list[Item], InputRef]:
         items, ref = base.load(source, split, revision)
-        out = []
-        for item in items:
-            for comparison in base.expand(item):
-                if comparison.sample == 0:  # voting samples repeat a comparison; one is enough here
-                    out.append(Item(comparison.comparison_id, item.subset, comparison, item.place))
-        return out, ref
+        return probe_items(base, items), ref
 
     def expand(item: Item) -> list[Comparison]:
         return probe_comparisons(item.payload, plan)
