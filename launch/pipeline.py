@@ -32,6 +32,7 @@ from pathlib import Path
 from infra.cli_errors import RunFailed, UserError, run_cli
 from infra.hub import looks_like_hub_id
 from launch.errors import OneLineParser
+from launch.export.out import force_flag
 
 PROG = "launch/pipeline.sh"
 REPO = Path(__file__).resolve().parents[1]
@@ -109,14 +110,15 @@ def plan(name: str, model: Model, paths: Paths, args: argparse.Namespace) -> lis
                           f"data.train_files={sft_data / 'train.parquet'}", *args.launcher_flags],
                   [str(paths.run(model.sft))], launcher=True),
             Stage("export_sft", [py, "-m", "launch.export", str(paths.run(model.sft)), "--out",
-                                 str(paths.export(model.sft)), "--force"], [str(paths.export(model.sft))]),
+                                 str(paths.export(model.sft)), *force_flag(paths.export(model.sft), "sft")],
+                  [str(paths.export(model.sft))]),
         ]
         start_model = str(paths.export(model.sft))
     stages += [
         Stage("rl", ["bash", str(REPO / "launch" / f"{model.rl}.sh"), "--model-path", start_model,
                      "--data-dir", str(paths.data), *args.launcher_flags], [str(paths.run(model.rl))], launcher=True),
         Stage("export_rl", [py, "-m", "launch.export", str(paths.run(model.rl)), "--out", str(paths.export(model.rl)),
-                            "--force"], [str(paths.export(model.rl))]),
+                            *force_flag(paths.export(model.rl), "rl")], [str(paths.export(model.rl))]),
         Stage("eval", ["bash", str(REPO / "launch" / "eval.sh"), "--ckpt", str(paths.export(model.rl)),
                        "--benchmarks", args.benchmarks, "--tp", str(model.eval_tp), *args.launcher_flags],
               [str(paths.export(model.rl).parent / "hf-eval")], launcher=True),

@@ -70,11 +70,12 @@ def test_each_stage_reads_what_the_previous_one_writes(qwen7b_dry_run, tiny_mode
     assert f"distill.py --input {data}/instruct/distill.parquet --out {data}/sft" in lines["distill"]
     assert f"sft_qwen7b.sh --model-path {tiny_model_dir} data.train_files={data}/sft/train.parquet" in lines["sft"]
     assert f"--pending {data}/sft" in lines["sft"]
-    assert f"launch.export {sft_run} --out {sft_run}/hf --force" in lines["export_sft"]
+    assert f"launch.export {sft_run} --out {sft_run}/hf" in lines["export_sft"]  # no earlier export: no --force
+    assert "--force" not in lines["export_sft"] + lines["export_rl"]
     assert f"rl_qwen7b.sh --model-path {sft_run}/hf --data-dir {data}" in lines["rl"]
     assert f"--pending {sft_run}/hf" in lines["rl"]
     rl_run = out / "rm_r1" / "rl_qwen7b"
-    assert f"launch.export {rl_run} --out {rl_run}/hf --force" in lines["export_rl"]
+    assert f"launch.export {rl_run} --out {rl_run}/hf" in lines["export_rl"]
     assert f"eval.sh --ckpt {rl_run}/hf --benchmarks rewardbench --tp 1 --time 2:00:00" in lines["eval"]
 
 
