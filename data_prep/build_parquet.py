@@ -14,7 +14,6 @@ Writes, for each variant, {out}/{variant}/train.parquet, val.parquet, distill.pa
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -26,29 +25,21 @@ from data_prep.benchmark_prompts import BENCHMARKS, parse_benchmark_spec
 from data_prep.decontamination import DEFAULT_NGRAM, DEFAULT_THRESHOLD
 from data_prep.errors import BuildError
 from data_prep.mix import Mix, builtin_mixes, load_mix, with_overrides
-from data_prep.options import DEFAULT_MAX_PROMPT_LENGTH, DEFAULT_OUT, DEFAULT_VAL_SIZE, MAX_SEED, BuildOptions
+from data_prep.options import DEFAULT_MAX_PROMPT_LENGTH, DEFAULT_OUT, DEFAULT_VAL_SIZE, BuildOptions
 from data_prep.pipeline import BuildResult, build, describe
 from data_prep.prompts import PROMPT_VERSION, VARIANTS
 from infra.cli_errors import OneLineParser, run_cli
+from infra.cli_flags import json_object, seed
 
 __all__ = ["build", "cli", "main"]
 SAMPLES = Path(__file__).resolve().parents[1] / "preflight" / "samples" / "pairs.jsonl"  # synthetic, shipped
 PROG = "build_parquet"
 
 
-class _Parser(OneLineParser):
-    """argparse errors as one BuildError sentence (exit 2)."""
-
-    error_class = BuildError
-
-
 def make_parser() -> argparse.ArgumentParser:
     """The command-line interface (every flag has help)."""
-    parser = _Parser(
-        prog="python data_prep/build_parquet.py",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = OneLineParser(prog="python data_prep/build_parquet.py", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter, error_class=BuildError)
     add = parser.add_argument
     add("--inputs", nargs="+", metavar="[SOURCE=]FILE",
         help="preference-pair files (.jsonl/.json/.parquet with prompt or messages, chosen, rejected); "
@@ -78,7 +69,7 @@ def make_parser() -> argparse.ArgumentParser:
         f"(default: {DEFAULT_VAL_SIZE})")
     add("--distill-fraction", type=float, default=0.0,
         help="share of the non-val pairs set aside as distill.parquet for distillation traces (paper: 0.12; default 0)")
-    add("--seed", type=_seed, default=0, help="seed for the splits and the A/B placement (default: 0)")
+    add("--seed", type=seed, default=0, help="seed for the splits and the A/B placement (default: 0)")
     add("--prompt-template", type=Path, default=None, metavar="FILE",
         help="use this template file instead of the built-in one (needs exactly one --variant; its hash becomes "
         "the prompt version)")
@@ -88,39 +79,13 @@ def make_parser() -> argparse.ArgumentParser:
     add("--max-prompt-length", type=int, default=None, metavar="TOKENS",
         help="drop pairs whose prompt (either A/B order) exceeds this many tokens; match data.max_prompt_length "
         f"(default with --tokenizer: {DEFAULT_MAX_PROMPT_LENGTH}; needs --tokenizer)")
-    add("--chat-template-kwargs", type=_json_object, default={}, metavar="JSON",
+    add("--chat-template-kwargs", type=json_object, default={}, metavar="JSON",
         help='extra apply_chat_template arguments, e.g. \'{"enable_thinking": true}\'; used by the length filter '
         "and recorded in the manifest for the recipes")
     add("--no-progress", action="store_true", help="hide progress bars (they show only on a terminal)")
     add("--policy", action="store_true", help="build policy-RL rows instead (prompt + the chosen answer as the "
         "judge reward's reference; data_prep/policy_rows.py): {out}/policy/{train,val}.parquet")
     return parser
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise argparse.ArgumentTypeError(f"{_shown(text)} is not JSON ({err.msg}); pass an object like '{{}}'") from err
-    except (ValueError, RecursionError) as err:  # a 5,000-digit number, or nesting too deep to parse
-        raise argparse.ArgumentTypeError(f"{_shown(text)} cannot be read as JSON ({type(err).__name__}); pass a "
-                                         "small object like '{}'") from err
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a JSON object; pass one like '{{\"k\": true}}'")
-    return value
-
-
-def _seed(text: str) -> int:
-    """A whole number from 0 to 2**63-1 (rows store it as int64); Python refuses str->int past 4,300 digits."""
-    digits = text.strip()
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19 or int(digits) > MAX_SEED:
-        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a whole number from 0 to 2**63-1")
-    return int(digits)
-
-
-def _shown(text: str, limit: int = 40) -> str:
-    """``text`` quoted for a message, cut if long (a message stays one readable line)."""
-    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
 def _assignments(values: Sequence[str], flag: str) -> dict[str, str]:

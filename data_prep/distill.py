@@ -20,32 +20,21 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from data_prep.distill_flags import (
-    OneLineParser,
-    env_name,
-    folder,
-    json_object,
-    location,
-    number,
-    path,
-    sampling_object,
-    seed,
-    val_size,
-    whole,
-)
+from data_prep.distill_flags import FlagError, sampling_object
 from data_prep.distill_output import SFT_MAX_LENGTH
 from data_prep.distill_passes import Teacher
 from data_prep.distill_run import DistillError, DistillOptions, DistillResult, distill
 from infra.chat_types import Prices
-from infra.cli_errors import EXIT_FAILED, run_cli
+from infra.cli_errors import EXIT_FAILED, OneLineParser, run_cli
+from infra.cli_flags import env_name, folder, json_object, location, number, path, seed, share_or_count, whole
 
 PROG = "python data_prep/distill.py"
 
 
 def make_parser() -> argparse.ArgumentParser:
     """The command-line interface (every flag has help)."""
-    parser = OneLineParser(prog=PROG, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                           error_class=FlagError)
     add = parser.add_argument
     add("--input", type=path, required=True, help="distill.parquet from build_parquet.py --distill-fraction")
     add("--out", type=folder, required=True, help="output folder for train.parquet, val.parquet, manifest.json")
@@ -79,7 +68,8 @@ def make_parser() -> argparse.ArgumentParser:
         help=f"drop rows longer than this many tokens: the SFT recipe's data.max_length (default: {SFT_MAX_LENGTH})")
     add("--chat-template-kwargs", type=json_object, default={}, metavar="JSON",
         help="extra apply_chat_template arguments for the length count")
-    add("--val-size", type=val_size, default=0.02, help="validation share (below 1) or whole count (default: 0.02)")
+    add("--val-size", type=share_or_count, default=0.02,
+        help="validation share (below 1) or whole count (default: 0.02)")
     add("--seed", type=seed, default=0, help="seed of the train/val split (default: 0)")
     add("--limit", type=whole(least=1), default=None, help="distil only the first N rows by id (a trial run)")
     add("--cache", type=path, default=None, help="response cache file (default: {out}/cache/teacher_responses.jsonl)")

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.errors import DataPrepError
+from infra.user_json import BadJson, parse_json
 
 CACHE_VERSION = "teacher-cache-v1"
 
@@ -180,8 +181,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
 def _entry(raw: bytes) -> CachedResponse | None:
     """The response on one line, or None for anything else (torn, not JSON, other version, wrong types)."""
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):  # not JSON, not UTF-8, a 5,000-digit number, or nested too deeply
+        data = parse_json(raw)  # also refuses lone surrogates, which no UTF-8 file can hold
+    except BadJson:
         return None
     if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or set(data) != set(_TYPES):
         return None
@@ -189,11 +190,6 @@ def _entry(raw: bytes) -> CachedResponse | None:
         value = data[name]
         if isinstance(value, bool) or not isinstance(value, kinds) or (isinstance(value, int) and value < 0):
             return None
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return None
     return CachedResponse(**data)
 
 

@@ -20,7 +20,6 @@ never silently replaces or joins the first.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,6 +30,7 @@ from data_prep.errors import DataPrepError
 from data_prep.output_tree import StagedSwap, first_existing, fsync_path, not_a_folder, reason, recover_stages
 from infra.atomic_files import current_umask
 from infra.cli_errors import RunFailed
+from infra.user_json import read_json_file
 
 STAGE_PREFIX = ".commit-"
 IDENTITY_KEY = "output_identity"  # where the identity lives in a manifest's config
@@ -137,22 +137,17 @@ def check_identity(folder: Path, managed: Sequence[str], identity: Mapping[str, 
 
 def held_identity(manifest: Path) -> dict[str, Any] | None:
     """The identity a manifest records, or None when there is no readable one."""
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
-    value = data.get("config", {}).get(IDENTITY_KEY) if isinstance(data, dict) and \
-        isinstance(data.get("config"), dict) else None
+    data = read_json_file(manifest, default=None)
+    config = data.get("config") if isinstance(data, dict) else None
+    value = config.get(IDENTITY_KEY) if isinstance(config, dict) else None
     return dict(value) if isinstance(value, dict) else None
 
 
 def _inputs_of(manifest: Path) -> str:
     """The input names a manifest lists, for a message."""
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        names = [str(i.get("name")) for i in data.get("inputs") or [] if isinstance(i, dict)]
-    except (OSError, ValueError, RecursionError, AttributeError):
-        names = []
+    data = read_json_file(manifest, default=None)
+    inputs = data.get("inputs") if isinstance(data, dict) else None
+    names = [str(i.get("name")) for i in inputs if isinstance(i, dict)] if isinstance(inputs, list) else []
     return ", ".join(repr(n) for n in names[:3]) or "another input"
 
 

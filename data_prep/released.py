@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.distill_commit import IDENTITY_KEY, OutputFiles, check_folder
-from data_prep.distill_flags import OneLineParser, folder, location, seed, val_size, whole
+from data_prep.distill_flags import FlagError
 from data_prep.distill_manifest import filter_config, pass_counts, sft_manifest
 from data_prep.distill_output import (
     MANIFEST_NAME,
@@ -51,7 +51,8 @@ from data_prep.released_writers import (
 )
 from data_prep.source_files import ResolvedFiles, columns, iter_rows, resolve
 from data_prep.writers import write_parquet_rows
-from infra.cli_errors import run_cli
+from infra.cli_errors import OneLineParser, run_cli
+from infra.cli_flags import folder, location, seed, share_or_count, whole
 from infra.output_guard import check_output
 from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
 
@@ -63,8 +64,8 @@ _SOURCE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog=PROG, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                           error_class=FlagError)
     add = parser.add_argument
     add("--inputs", type=location, required=True, metavar="FILE|DIR|OWNER/NAME@COMMIT", help="one released dataset")
     add("--released-as", choices=MODES, default=None,
@@ -73,7 +74,8 @@ def make_parser() -> argparse.ArgumentParser:
     add("--out", type=folder, required=True, help="output folder")
     add("--source", type=_source, default=None,
         help="source name for data_source: lower-case letters, digits, _ . - (default: from the dataset name)")
-    add("--val-size", type=val_size, default=0.02, help="validation share (below 1) or whole count (default: 0.02)")
+    add("--val-size", type=share_or_count, default=0.02,
+        help="validation share (below 1) or whole count (default: 0.02)")
     add("--seed", type=seed, default=0, help="seed of the train/val split, 0 to 2**63-1 (default: 0)")
     add("--tokenizer", type=location, default=None, metavar="PATH",
         help="SFT set: count row lengths with this tokenizer")

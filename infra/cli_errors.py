@@ -30,7 +30,7 @@ import argparse
 import errno
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -68,10 +68,16 @@ class RunFailed(RuntimeError):
 class OneLineParser(argparse.ArgumentParser):
     """argparse whose errors are one sentence (exit 2 through :func:`run_cli`), not a usage dump.
 
-    A package sets ``error_class`` to its own :class:`UserError` subclass.
+    ``OneLineParser(prog=..., error_class=PackageError)`` raises the package's own :class:`UserError`
+    subclass (the flag types live in :mod:`infra.cli_flags`).
     """
 
     error_class: type[UserError] = UserError
+
+    def __init__(self, *args: Any, error_class: type[UserError] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if error_class is not None:
+            self.error_class = error_class
 
     def error(self, message: str) -> NoReturn:
         raise self.error_class(f"{message}; see {self.prog} --help.")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.cli_errors import UserError
+from infra.user_json import BadJson, parse_json
 
 SUFFIXES: tuple[str, ...] = (".jsonl", ".json", ".parquet")
 _BATCH = 1024  # parquet rows per read
@@ -111,14 +112,14 @@ def _json_file(file: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     raw = file.read_bytes()
     text = _decode(raw[len(_BOM):] if raw.startswith(_BOM) else raw, file, "")
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        if err.msg == "Extra data":  # several JSON values: JSON lines under a .json name
+        data = parse_json(text, strict=False)
+    except BadJson as err:
+        cause = err.__cause__
+        if isinstance(cause, json.JSONDecodeError) and cause.msg == "Extra data":  # JSON lines under a .json name
             yield from _json_lines(file)
             return
-        raise _json_error(err, file, f"line {err.lineno}") from err
-    except (ValueError, RecursionError) as err:
-        raise _json_error(err, file, "") from err
+        raise _json_error(err, file, f"line {cause.lineno}" if isinstance(cause, json.JSONDecodeError) else "") \
+            from err
     if not isinstance(data, list):
         raise RowFileError(f"{_name(file)} holds a JSON {_kind(data)}; it must be a list of rows (objects).")
     for number, row in enumerate(data, start=1):
@@ -138,21 +139,18 @@ def _decode(raw: bytes, file: Path, place: str) -> str:
 
 def _loads(text: str, file: Path, place: str) -> Any:
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError, as is the int-digits limit
+        return parse_json(text, strict=False)
+    except BadJson as err:
         raise _json_error(err, file, place) from err
 
 
-def _json_error(err: Exception, file: Path, place: str) -> RowFileError:
+def _json_error(err: BadJson, file: Path, place: str) -> RowFileError:
     where = f"{_name(file)}{' ' + place if place else ''}"
-    if isinstance(err, RecursionError):
-        return RowFileError(f"{where} nests JSON arrays or objects too deeply to read; flatten the data.")
-    if isinstance(err, json.JSONDecodeError):
-        return RowFileError(f"{where} is not valid JSON ({err.msg}); fix or remove it.")
-    if "digits" in str(err):
-        return RowFileError(f"{where} holds an integer of more than 4,300 digits, which Python refuses to read; "
-                            "write it as a string or drop it.")
-    return RowFileError(f"{where} is not valid JSON ({err}); fix or remove it.")
+    if isinstance(err.__cause__, json.JSONDecodeError):
+        return RowFileError(f"{where} is not valid JSON ({err.__cause__.msg}); fix or remove it.")
+    fix = "flatten the data" if "deeply" in str(err) else "write it as a string or drop it" if "digits" in str(err) \
+        else "fix or remove it"
+    return RowFileError(f"{where} {err}; {fix}.")
 
 
 def _object(value: Any, file: Path, place: str) -> dict[str, Any]:

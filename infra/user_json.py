@@ -12,7 +12,7 @@ sentence naming the input and the fix.
 >>> parse_json('[NaN]')
 Traceback (most recent call last):
 ...
-infra.user_json.BadJson: NaN is not a JSON number
+infra.user_json.BadJson: holds NaN, which is not a JSON number
 >>> load_json('"\\\\ud800"', "--sampling", "pass plain text")
 Traceback (most recent call last):
 ...
@@ -39,22 +39,26 @@ class JsonInputError(UserError):
     """JSON from a flag or a user's file that cannot be used; one sentence naming it and the fix."""
 
 
-def parse_json(text: str | bytes) -> Any:
-    """The value ``text`` holds, or :class:`BadJson` saying in a few words why it cannot be used."""
+def parse_json(text: str | bytes, *, strict: bool = True) -> Any:
+    """The value ``text`` holds, or :class:`BadJson` saying in a few words why it cannot be used.
+
+    ``strict=False`` lets NaN/Infinity and lone surrogates through, for data files read as published
+    (their readers report such fields per row themselves).
+    """
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as err:
             raise BadJson(f"is not UTF-8 text (byte 0x{text[err.start]:02x} at offset {err.start})") from err
     try:
-        value = json.loads(text, parse_constant=_no_constant)
+        value = json.loads(text, parse_constant=_no_constant) if strict else json.loads(text)
     except json.JSONDecodeError as err:
         raise BadJson(f"is not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from err
     except RecursionError as err:
-        raise BadJson("nests arrays or objects too deeply to read") from err
+        raise BadJson("nests JSON arrays or objects too deeply to read") from err
     except ValueError as err:  # the int-digits limit, or a NaN/Infinity constant
         raise BadJson("holds an integer of more than 4,300 digits" if "digits" in str(err) else str(err)) from err
-    if "\\u" in text and _has_lone_surrogate(value):
+    if strict and "\\u" in text and _has_lone_surrogate(value):
         raise BadJson("holds a lone surrogate escape (\\ud800), which is not text")
     return value
 
@@ -81,7 +85,7 @@ def read_json_file(path: str | os.PathLike[str], default: Any = _MISSING, *, fix
 
 
 def _no_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not a JSON number")
+    raise ValueError(f"holds {name}, which is not a JSON number")
 
 
 def _has_lone_surrogate(value: Any) -> bool:

@@ -80,7 +80,11 @@ CASES = [
     ("mix.yaml", "name: caf\xe9\n".encode("latin-1"), ["--mix", "mix.yaml"], "mix 'mix.yaml' is not UTF-8 text"),
     ("mix.yaml", b"sources: " + b"[" * 50_000 + b"]" * 50_000, ["--mix", "mix.yaml"], "nests too deeply to read"),
     # --chat-template-kwargs nested too deeply to parse
-    ("in.jsonl", _jsonl(GOOD), ["--chat-template-kwargs", "[" * 100_000], "cannot be read as JSON (RecursionError)"),
+    ("in.jsonl", _jsonl(GOOD), ["--chat-template-kwargs", "[" * 100_000], "nests JSON arrays or objects too deeply"),
+    # --chat-template-kwargs holding NaN: a traceback from the manifest writer after the whole build (issue 19 item 4)
+    ("in.jsonl", _jsonl(GOOD), ["--chat-template-kwargs", '{"t": NaN}'], "holds NaN, which is not a JSON number"),
+    # ... and Infinity (not in the issue)
+    ("in.jsonl", _jsonl(GOOD), ["--chat-template-kwargs", '{"t": -Infinity}'], "holds -Infinity, which is not a JSON"),
 ]
 
 
