@@ -131,6 +131,8 @@ def check_reward_loads(composed: Composed) -> list[Problem]:
     if composed.kind != "rl":
         return []
     path = composed.cfg.reward.custom_reward_function.get("path")
+    if not path and composed.cfg.reward.reward_model.get("enable"):
+        return []  # verl's discriminative reward-model path: the RM's classifier output is the reward
     if not path:
         return [
             error(

@@ -346,7 +346,8 @@ def test_compose_leaves_an_existing_hydra_session_alone() -> None:
 
 CLI_BAD_INPUT = [
     # an unknown recipe: the known ones are listed
-    (["rl_qwen8b"], "no recipe named 'rl_qwen8b' in recipes/; use one of rl_byo,"),
+    (["rl_qwen8b"], "no recipe named 'rl_qwen8b' in recipes/; use one of policy_rl_qwen7b, policy_rl_qwen7b_scalar, "
+     "rl_byo,"),
     # an override Hydra rejects (a key verl lacks, given without +)
     (["rl_qwen7b", "trainer.no_such_key=1"], "does not compose"),
     # a --manifest that is not there

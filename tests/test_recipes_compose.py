@@ -21,6 +21,7 @@ PAPER_RL = ["rl_qwen7b", "rl_qwen14b", "rl_qwen32b", "rl_ds7b", "rl_ds14b", "rl_
 ALL = [*PAPER_RL, "rl_byo", "rl_qwen3_8b", "sft_qwen7b", "sft_qwen14b", "sft_qwen32b"]
 SFT_LORA = ["sft_qwen7b_lora", "sft_qwen14b_lora", "sft_qwen32b_lora"]  # launch/sft_*.sh docs; base/sft_lora.yaml
 ALL += SFT_LORA
+ALL += ["policy_rl_qwen7b", "policy_rl_qwen7b_scalar"]  # policy RL with the judge / a scalar RM (issue 22)
 # rl_byo has no default model on purpose; any hub id lets it compose.
 OVERRIDES = {"rl_byo": ["actor_rollout_ref.model.path=Qwen/Qwen2.5-7B-Instruct"]}
 

@@ -1,0 +1,99 @@
+"""Policy-RL recipes: the judge run and its scalar-RM baseline compose against verl, differ only in the reward."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from data_prep.build_parquet import cli as build_cli
+from recipes.compose import Composed, compose_recipe, flatten
+from recipes.validate import check_composed, validate_recipe
+
+ENV_VARS = ("RMR1_DATA_DIR", "RMR1_POLICY_DATA_DIR", "RMR1_POLICY_PATH", "RMR1_JUDGE_PATH", "RMR1_JUDGE_URL",
+            "RMR1_SCALAR_RM_PATH", "RMR1_OUTPUT_DIR", "RMR1_MODEL_PATH")
+JUDGE, SCALAR = "policy_rl_qwen7b", "policy_rl_qwen7b_scalar"
+
+
+@pytest.fixture(scope="module")
+def composed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Composed]]:
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ENV_VARS:
+            mp.delenv(name, raising=False)
+        mp.chdir(tmp_path_factory.mktemp("no_data"))  # relative defaults never reach the checkout's data/
+        mp.setenv("RMR1_JUDGE_URL", "http://judge.example:8000/v1")
+        yield {
+            JUDGE: compose_recipe(JUDGE),
+            SCALAR: compose_recipe(SCALAR),
+            "standalone": compose_recipe(JUDGE, ["judge=standalone"]),
+            "external": compose_recipe(JUDGE, ["judge=external"]),
+        }
+
+
+@pytest.mark.parametrize("name", [JUDGE, SCALAR, "standalone", "external"])
+def test_recipe_validates_against_verl(name: str, composed: dict[str, Composed]) -> None:
+    report = check_composed(composed[name])
+    assert [str(p) for p in report.errors] == []
+    assert {p.check for p in report.problems} <= {"manifest"}  # no data built in this folder
+
+
+def test_the_two_runs_differ_only_in_the_reward(composed: dict[str, Composed]) -> None:
+    judge, scalar = flatten(composed[JUDGE].cfg), flatten(composed[SCALAR].cfg)
+    differ = {k for k in judge.keys() | scalar.keys() if judge.get(k) != scalar.get(k)}
+    named = {"trainer.experiment_name", "trainer.default_local_dir", "trainer.rollout_data_dir",
+             "trainer.validation_data_dir"}  # paths follow the experiment name
+    assert differ - named and all(k.startswith("reward.") for k in differ - named)
+    for key in ("actor_rollout_ref.model.path", "data.train_files", "data.train_batch_size",
+                "actor_rollout_ref.rollout.n", "trainer.total_training_steps", "trainer.n_gpus_per_node"):
+        assert judge[key] == scalar[key], key
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "expected"),
+    [
+        (JUDGE, "reward.reward_model.enable", True),  # verl launches the judge servers
+        (JUDGE, "reward.reward_model.enable_resource_pool", False),  # colocated by default
+        ("standalone", "reward.reward_model.enable_resource_pool", True),  # its own GPUs
+        ("external", "reward.reward_model.enable", False),  # a served judge: verl starts none
+        ("external", "reward.custom_reward_function.reward_kwargs.judge_url", "http://judge.example:8000/v1"),
+        (SCALAR, "reward.custom_reward_function.path", None),  # verl's discriminative RM path
+        (JUDGE, "reward.custom_reward_function.reward_kwargs.max_tokens", 8192),  # CoR traces, not verl's 2,048
+        (JUDGE, "reward.custom_reward_function.reward_kwargs.max_answer_tokens", 2048),  # the policy's budget
+    ],
+)
+def test_reward_settings(name: str, key: str, expected: object, composed: dict[str, Composed]) -> None:
+    assert OmegaConf.select(composed[name].cfg, key) == expected  # resolved, as verl reads it
+
+
+def test_judge_budget_holds_a_cor_judgment(composed: dict[str, Composed]) -> None:
+    rollout = composed[JUDGE].cfg.reward.reward_model.rollout
+    assert rollout.response_length >= 8192  # RM-R1's response budget
+    assert rollout.max_model_len >= rollout.prompt_length + rollout.response_length
+    assert rollout.max_num_batched_tokens >= rollout.max_model_len  # one judgment per prefill chunk
+    # the prompt holds the template, the question and two answers capped at the policy's response length
+    data = composed[JUDGE].cfg.data
+    assert rollout.prompt_length >= data.max_prompt_length + 2 * data.max_response_length
+
+
+def test_judge_reward_loads_with_resolved_kwargs(composed: dict[str, Composed]) -> None:
+    from verl.trainer.ppo.reward import get_custom_reward_fn
+
+    from reward_fns.judge_reward import compute_score
+
+    loaded = get_custom_reward_fn(composed[JUDGE].cfg)
+    assert loaded.args[0] is compute_score
+    assert loaded.args[1]["cache_dir"].endswith("policy_rl_qwen7b/judge_cache")
+
+
+def test_policy_data_manifest_matches_both_recipes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"id": f"p{i}", "source": "toy", "prompt": f"Count to {i}.",
+                                         "chosen": "1 2", "rejected": "No."}) + "\n" for i in range(300)))
+    assert build_cli(["--policy", "--inputs", str(pairs), "--out", str(tmp_path / "data"), "--no-progress"]) == 0
+    monkeypatch.setenv("RMR1_POLICY_DATA_DIR", str(tmp_path / "data"))
+    for name in (JUDGE, SCALAR):
+        report = validate_recipe(name)
+        assert report.errors == [] and report.problems == [], name
