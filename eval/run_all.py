@@ -52,6 +52,7 @@ from eval.evaluate import EvalConfig, check_prompt, evaluate
 from eval.judge_prompt import PromptChoice, choose_prompt
 from eval.report import EvalRun, write_reports
 from eval.report_text import shard_text
+from eval.robustness import run as robustness_run
 from eval.run_identity import check_identity, identity_of, record_identity
 from eval.shards import parsed_shard, shard_data
 from infra.atomic_files import write_text_atomic
@@ -71,6 +72,8 @@ def make_parser() -> argparse.ArgumentParser:
     for flag, what in (("--data", "PATH"), ("--split", "SPLIT"), ("--revision", "REV")):
         data.add_argument(flag, action="append", default=[], metavar=f"NAME={what}",
                           help=f"per-benchmark {what.lower()} (repeatable), e.g. {flag} rmb=... ")
+    data.add_argument("--robustness", metavar="NAME", help="also run the robustness suite (eval/robustness.py) on "
+                                                            "NAME's data; its reports go to <out>/robustness/")
     add_common_args(parser)
     return parser
 
@@ -133,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
     budget_source = apply_budget(args, prompt)
     config = eval_config(args)
     loaded, skipped = load_all(args)
+    suite = robustness_run.planned(args.robustness, loaded, args.order, args.seed)
     for benchmark, data in loaded.values():
         check_prompt(benchmark, data, prompt.template)  # every benchmark before the first request
     backend = make_backend(args)
@@ -140,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
     cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
     inputs = input_paths(args, [value.partition("=")[2] for value in args.data])
     identities = {out: identity_of(backend.model_id, prompt.template, list(loaded))}
-    identities |= {out / name: identity_of(backend.model_id, prompt.template, [name]) for name in loaded}
+    identities |= {out / name: identity_of(backend.model_id, prompt.template, [name])
+                   for name in [*loaded, *(["robustness"] if suite else [])]}
     check_outputs(out, args.cache, inputs)
     for folder, identity in identities.items():
         check_output("--out", folder, inputs, ours=is_report_folder)  # each benchmark's folder inside it too
@@ -162,6 +167,9 @@ def run(args: argparse.Namespace) -> int:
                 shard = shard_text(summaries[-1])
                 print(f"{name}: score {_pct(summaries[-1]['score'])}" + (f" ({shard} only)" if shard else ""),
                       file=sys.stderr)
+            if suite is not None:
+                robustness_run.run_in_all(out / "robustness", suite, prompt, backend, cache, config, args.limit,
+                                          _relative(cache_path, out / "robustness"), not args.no_plots)
     finally:
         backend.close()
     shared = _shared(config, prompt, backend.describe(), backend.model_id, budget_source, summaries, args,

@@ -8,6 +8,7 @@ output checks, the backend and the cache lock; this module only uses the evaluat
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -19,7 +20,10 @@ from data_prep.robustness.library import LIBRARY_VERSION
 from eval.backends.base import Backend
 from eval.benchmark import Benchmark, BenchmarkData
 from eval.cache import GenerationCache
+from eval.errors import EvalError
 from eval.evaluate import EvalConfig, PairwiseResult, evaluate
+from eval.judge_prompt import PromptChoice
+from eval.report import EvalRun, write_reports
 from eval.robustness import report as robust_report
 from eval.robustness.edits import RULES
 from eval.robustness.generators import ProbePlan
@@ -72,3 +76,32 @@ def write_robustness(out: Path, report: dict[str, Any], bounds: Mapping[str, flo
     if plots:
         robust_report.write_png(report, out)
     return list(report["exceeded"])
+
+
+def planned(name: str | None, loaded: Mapping[str, tuple[Benchmark, BenchmarkData]], order: str,
+            seed: int) -> tuple[Suite, BenchmarkData] | None:
+    """run_all's ``--robustness NAME``: the suite over NAME's loaded data (None without the flag)."""
+    if name is None:
+        return None
+    if name not in loaded:
+        raise EvalError(f"--robustness {name!r} must name a benchmark this run loads ({', '.join(loaded)}); "
+                        "add it to --benchmarks or give it --data.")
+    if order != "both":
+        raise EvalError(f"--robustness needs --order both (each probe is compared with its clean pair in the same "
+                        f"order), not --order {order}.")
+    suite = Suite(loaded[name][0], ProbePlan(seed=seed))
+    return suite, suite.data_from(loaded[name][1])
+
+
+def run_in_all(out: Path, planned_suite: tuple[Suite, BenchmarkData], prompt: PromptChoice, backend: Backend,
+               cache: GenerationCache, config: EvalConfig, limit: int | None, cache_shown: str,
+               plots: bool) -> dict[str, Any]:
+    """Judge and report the suite into ``out`` (run_all's <out>/robustness); returns the robustness report."""
+    suite, data = planned_suite
+    result, report = measure(suite, suite.benchmark, data, prompt.template, backend, cache, config)
+    write_reports(out, EvalRun(suite.benchmark, data, config, prompt, backend.describe(), backend.model_id, limit,
+                               cache_shown, tool="eval.run_all"), result, plots=plots)
+    write_robustness(out, report, {}, plots)
+    shown = ", ".join(f"{k} {'—' if v is None else f'{v:.3f}'}" for k, v in robust_report.headlines(report).items())
+    print(f"robustness ({suite.base.name} data): {shown}", file=sys.stderr)
+    return report

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from data_prep.pairs import Message
 from data_prep.prompts import PromptTemplate, render_judge_prompt
@@ -74,8 +74,7 @@ def intervention(sink: ProbeSink, mode: str, cache: GenerationCache, backend: Ba
             shown_a, shown_b = comparison.shown(tag)
             messages = [*render_judge_prompt(template, comparison.conversation, shown_a, shown_b),
                         Message(role="assistant", content=prefix)]
-            key = keyer.key(cast(Sequence[Mapping[str, str]], messages))  # a Message is a str -> str mapping
-            judgment = Judgment(comparison.comparison_id, f"{tag}:{how}", key, messages)
+            judgment = Judgment(comparison.comparison_id, f"{tag}:{how}", keyer.key(messages), messages)
             clean = [*messages[:-1], Message(role="assistant", content=verdict_prefix(hit.text) or "")]
             jobs.append((str(comparison.metadata["base"]), how, label, prefix, judgment, clean))
     if not jobs:
