@@ -26,6 +26,7 @@ from testkit.loopback_judge import LoopbackJudge
 from testkit.tiny_model import ensure_tiny_model
 from testkit.verl_datasets import assistant_only_loss, datasets_cache_in, verl_sft_dataset
 
+TEACHER_MODEL = "loopback-teacher"
 PRICES = Prices(2.0, 8.0)  # illustrative USD per million tokens: the stage checks the arithmetic, not a price
 
 
@@ -39,7 +40,7 @@ def run_stage(work_dir: Path) -> str:
     built = build(BuildOptions(inputs=(InputSpec(os.fspath(SAMPLES)),), out=work_dir / "data", variants=("instruct",),
                                val_size=0.2, distill_fraction=0.5, seed=0, progress=False))
     source = built.variants["instruct"].files["distill"]
-    with LoopbackJudge(cor_judge()) as judge:
+    with LoopbackJudge(cor_judge(), model=TEACHER_MODEL) as judge:
         result = _distill(source, work_dir, judge, model_dir)
         digests = {p.name: sha256_file(p) for p in result.out.glob("*.parquet")}
         judge.reset()
@@ -63,6 +64,6 @@ def run_stage(work_dir: Path) -> str:
 
 
 def _distill(source: Path, work_dir: Path, judge: LoopbackJudge, model_dir: Path) -> DistillResult:
-    teacher = Teacher(judge.base_url, judge.model, max_concurrency=4)
+    teacher = Teacher(judge.base_url, TEACHER_MODEL, max_concurrency=4)
     return distill(DistillOptions(input=source, out=work_dir / "sft", teacher=teacher, prices=PRICES, val_size=0.2,
                                   tokenizer=os.fspath(model_dir), max_length=PREFLIGHT_SFT_MAX_LENGTH, progress=False))

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,7 +109,7 @@ def run(stages: list[Stage], work_dir: Path) -> bool:
     return ok
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     names = [s.name for s in STAGES]
     parser = OneLineParser(prog="python -m preflight", description=__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
