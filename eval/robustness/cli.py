@@ -31,6 +31,7 @@ from eval.robustness import report as robust_report
 from eval.robustness.generators import PROBES, ProbePlan
 from eval.robustness.run import Suite, measure, write_robustness
 from eval.robustness.suite import NAME
+from eval.run_all import BENCHMARKS
 from eval.run_identity import check_identity, identity_of, record_identity
 from infra.cli_errors import run_cli
 
@@ -40,9 +41,8 @@ PROG = "python eval/robustness.py"
 def make_parser(doc: str | None = None) -> argparse.ArgumentParser:
     parser = EvalParser(prog=PROG, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = parser.add_argument_group("data and probes")
-    data.add_argument("--benchmark", default="rewardbench",
-                      help="the loader that reads --data (rewardbench, rmbench, rmb, rewardbench2, judgebench; "
-                           "default rewardbench)")
+    data.add_argument("--benchmark", default="rewardbench", choices=BENCHMARKS,
+                      help="the loader that reads --data (default rewardbench)")
     data.add_argument("--data", help="hub dataset name or local file/folder (default: the benchmark's)")
     data.add_argument("--split", help="split to read (default: the benchmark's)")
     data.add_argument("--revision", help="hub revision (default: the benchmark's pinned commit)")
