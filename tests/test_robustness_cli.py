@@ -83,3 +83,11 @@ def test_an_assistant_prefix_is_continued_not_closed(tiny_model_dir: Path) -> No
     closed = tokens.tokenizer.decode(tokens.ids(user))
     continued = tokens.tokenizer.decode(tokens.ids([*user, {"role": "assistant", "content": prefix}]))
     assert continued == closed + prefix  # the generation prompt, then the prefix, and no end-of-turn after it
+
+
+def test_preflight_stage_tells_a_robust_judge_from_a_fooled_one(tmp_path: Path) -> None:
+    from preflight import robustness_stage
+
+    summary = robustness_stage.run_stage(tmp_path)
+    assert summary.splitlines()[0].startswith("robustness suite on 8 fixture pairs")
+    assert "## Injection" in summary and "## Master keys" in summary

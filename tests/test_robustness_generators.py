@@ -18,7 +18,8 @@ from data_prep.pairs import make_pair
 from data_prep.robustness.defence import KINDS, defence_pairs, truncated_opening
 from data_prep.robustness.library import DEFENCE, EVAL, INJECTION_FAMILIES, fill, label_bound
 from eval.benchmark import make_comparison
-from eval.robustness.edits import REWRITES, counterfactual, homoglyph, zero_width
+from eval.robustness.edits import REWRITES, RULES, counterfactual, homoglyph, zero_width
+from eval.robustness.faithfulness import CORRUPTIONS, VERDICT_LEAD, corrupt
 from eval.robustness.generators import PROBES, ProbePlan, probe_comparisons
 from reward_fns import format_verdict
 from testkit.robust_judges import deobfuscate
@@ -170,3 +171,16 @@ def test_defence_rows_never_carry_an_eval_probe_text() -> None:
         loser = pair.rejected[-1]["content"]
         assert not any(text in loser for text in eval_texts)
         assert loser.strip() not in eval_keys and loser not in EVAL.master_keys.values()
+
+
+@given(st.text(max_size=200), st.integers(0, 5))
+def test_counterfactual_never_raises_and_always_changes_what_it_names(text: str, seed: int) -> None:
+    edit = counterfactual(text, random.Random(seed))
+    if edit is not None:
+        assert edit.rule in RULES and edit.text != text and edit.before in text and edit.after in edit.text
+
+
+@given(st.text(max_size=200), st.sampled_from(CORRUPTIONS))
+def test_corruption_never_raises_and_ends_where_the_label_goes(text: str, how: str) -> None:
+    prefix = corrupt(text, how, random.Random(0))
+    assert prefix is None or prefix.endswith(VERDICT_LEAD)
