@@ -112,6 +112,7 @@ class OpenAIBackend:
                                 "max_tokens": sampling.max_new_tokens}
         if self.chat_template_kwargs:
             body["chat_template_kwargs"] = self.chat_template_kwargs  # vLLM and SGLang read this extension
+        body |= continuation_fields(requests)
 
         def deliver(index: int, outcome: ChatResult | ChatClientError) -> None:
             if isinstance(outcome, RequestRejectedError):
@@ -202,6 +203,18 @@ class OpenAIBackend:
             read_api_key(self.api_key_env)
         except ClientConfigError as err:
             raise EvalError(str(err)) from err
+
+
+def continuation_fields(requests: Sequence[Request]) -> dict[str, Any]:
+    """vLLM's and SGLang's request fields that continue a last assistant message instead of closing it.
+
+    Requests ending with an assistant message are prefixes the model continues (the robustness suite's
+    intervention); a batch is all prefixes or none, since the fields apply to the whole call.
+    """
+    prefixed = {bool(r.messages) and r.messages[-1]["role"] == "assistant" for r in requests}
+    if len(prefixed) > 1:
+        raise BackendError("a batch mixes assistant prefixes with ordinary requests; send them in separate calls.")
+    return {"continue_final_message": True, "add_generation_prompt": False} if prefixed == {True} else {}
 
 
 def listed_context_length(models: Sequence[Mapping[str, Any]], model: str) -> int | None:
