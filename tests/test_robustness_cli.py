@@ -91,3 +91,39 @@ def test_preflight_stage_tells_a_robust_judge_from_a_fooled_one(tmp_path: Path) 
     summary = robustness_stage.run_stage(tmp_path)
     assert summary.splitlines()[0].startswith("robustness suite on 8 fixture pairs")
     assert "## Injection" in summary and "## Master keys" in summary
+
+
+def test_a_served_judge_is_asked_to_continue_the_prefix(tmp_path: Path, data: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra.chat_client import ChatClient
+    from testkit.loopback_judge import LoopbackJudge
+    from testkit.robust_judges import CoRBackend
+
+    sent: list[dict[str, object]] = []
+    original = ChatClient.chat
+
+    async def recording(self: ChatClient, messages: object, **fields: object) -> object:
+        sent.append({"last_role": messages[-1]["role"], **fields})  # type: ignore[index]
+        return await original(self, messages, **fields)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ChatClient, "chat", recording)
+    policy = CoRBackend(marker_pick("42")).policy  # full CoR traces, so there is evidence to corrupt
+    with LoopbackJudge(policy) as judge:
+        argv = ["--base-url", judge.base_url, "--model", "loopback-judge", "--variant", "instruct", "--data", data,
+                "--out", str(tmp_path / "out"), "--probes", "style", "--no-progress", "--no-plots"]
+        assert cli.main(argv) == 0
+    prefixed = [s for s in sent if s["last_role"] == "assistant"]
+    assert len(prefixed) == 8  # swap and eval_deleted for 2 clean comparisons x 2 orders
+    assert all(s["continue_final_message"] is True and s["add_generation_prompt"] is False for s in prefixed)
+    assert not any("continue_final_message" in s for s in sent if s["last_role"] != "assistant")
+
+
+def test_continuation_fields_refuse_a_mixed_batch() -> None:
+    from eval.backends.openai_compat import continuation_fields
+    from eval.errors import BackendError
+
+    ask = Request([{"role": "user", "content": "q"}], "k1")
+    prefix = Request([{"role": "user", "content": "q"}, {"role": "assistant", "content": "<eval>"}], "k2")
+    assert continuation_fields([ask]) == {} and continuation_fields([prefix])["continue_final_message"] is True
+    with pytest.raises(BackendError, match="mixes"):
+        continuation_fields([ask, prefix])

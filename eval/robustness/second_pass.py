@@ -3,9 +3,9 @@
 Reads each judgment's raw text from the generation cache by its key (the cache's public ``get``),
 and sends the intervention requests through the shared runner (:func:`eval.runner.run_judgments`),
 so they are cached and resumed like every other judge request. A request whose last message is the
-assistant's is a prefix the model continues (the local backends' chat templating does so); the
-OpenAI-compatible backend cannot continue a prefix yet, so the intervention is not measured there
-and the report says so.
+assistant's is a prefix the model continues: the local backends' chat templating does so, and the
+OpenAI-compatible backend sends vLLM's and SGLang's ``continue_final_message`` (a server without it
+rejects the requests, which are then counted as failures).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from eval.runner import Judgment, run_judgments
 from reward_fns import LABELS
 
 VERDICT_TOKENS = 16  # the prefix ends where the label goes: a label and a closing tag are all that is left
-NO_PREFIX_BACKENDS = ("openai",)
 
 
 def clean_readings(sink: ProbeSink, mode: str, cache: GenerationCache) -> list[Reading]:
@@ -56,10 +55,7 @@ def text_measures(readings: list[Reading]) -> dict[str, Any]:
 def intervention(sink: ProbeSink, mode: str, cache: GenerationCache, backend: Backend, template: PromptTemplate,
                  sampling: Sampling, request_options: Mapping[str, Any], seed: int,
                  progress: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
-    """Flip rows and NLDD rows per corruption, and a note saying how they were measured (or why not)."""
-    if backend.name in NO_PREFIX_BACKENDS:
-        return [], [], (f"Not measured: the {backend.name} backend cannot continue an assistant prefix yet "
-                    "(vLLM serve's continue_final_message is not wired); use --ckpt with the hf or vllm backend.")
+    """Flip rows and NLDD rows per corruption, and a note saying how they were measured."""
     short = replace(sampling, max_new_tokens=min(sampling.max_new_tokens, VERDICT_TOKENS))
     keyer = RequestKeyer(template.version, backend.model_id, short.cache_fields(), request_options)
     jobs = []
