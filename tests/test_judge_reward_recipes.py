@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,3 +99,23 @@ def test_policy_data_manifest_matches_both_recipes(tmp_path: Path, monkeypatch: 
     for name in (JUDGE, SCALAR):
         report = validate_recipe(name)
         assert report.errors == [] and report.problems == [], name
+
+
+@pytest.mark.slow  # the launcher composes and checks the recipe in a fresh interpreter (~15-30 s on 2 cores)
+@pytest.mark.parametrize("recipe", [JUDGE, SCALAR])
+def test_launch_wrapper_is_thin_and_dry_runs(recipe: str, repo_root: Path, tmp_path: Path) -> None:
+    lines = (repo_root / "launch" / f"{recipe}.sh").read_text().splitlines()
+    assert lines[1].startswith(f"# Usage: bash launch/{recipe}.sh") and "set -euo pipefail" in lines
+    assert lines[-1] == f'exec bash "$(dirname "${{BASH_SOURCE[0]}}")/submit.sh" {recipe} "$@"'
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"id": f"p{i}", "source": "toy", "prompt": f"Count to {i}.",
+                                         "chosen": "1 2", "rejected": "No."}) + "\n" for i in range(300)))
+    assert build_cli(["--policy", "--inputs", str(pairs), "--out", str(tmp_path / "data"), "--no-progress"]) == 0
+    (tmp_path / "out").mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS} | {
+        "RMR1_POLICY_DATA_DIR": str(tmp_path / "data"), "RMR1_OUTPUT_DIR": str(tmp_path / "out")}
+    result = subprocess.run(["bash", str(repo_root / "launch" / f"{recipe}.sh"), "--dry-run"], env=env,
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"== {recipe}: resolved launch configuration")
+    assert f"{tmp_path / 'data'}/policy/train.parquet  [RMR1_POLICY_DATA_DIR" in result.stdout
