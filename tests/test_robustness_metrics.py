@@ -168,17 +168,17 @@ def test_an_output_never_overwrites_the_data(tmp_path: Path, data: str, capsys: 
     assert Path(data).read_bytes() == before
 
 
-def test_run_all_runs_the_suite_on_a_loaded_benchmark(tmp_path: Path, data: str,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_all_runs_the_suite_on_a_loaded_benchmark(tmp_path: Path, data: str) -> None:
     from eval import run_all
+    from testkit.loopback_judge import LoopbackJudge
 
-    monkeypatch.setattr(run_all, "make_backend", lambda args: ScriptedBackend(injection_follower("42")))
-    argv = ["--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--variant", "instruct", "--benchmarks",
-            "rewardbench", "--data", f"rewardbench={data}", "--out", str(tmp_path / "all"), "--no-progress",
-            "--no-plots"]
-    assert run_all.main([*argv, "--robustness", "rewardbench"]) == 0
+    with LoopbackJudge(injection_follower("42")) as judge:  # over HTTP: no knowledge of run_all's internals
+        argv = ["--base-url", judge.base_url, "--model", "loopback-judge", "--variant", "instruct", "--benchmarks",
+                "rewardbench", "--data", f"rewardbench={data}", "--out", str(tmp_path / "all"), "--no-progress",
+                "--no-plots"]
+        assert run_all.main([*argv, "--robustness", "rewardbench"]) == 0
+        assert run_all.main([*argv, "--robustness", "rmbench"]) == 2  # a benchmark this run does not load
     report = json.loads((tmp_path / "all" / "robustness" / "robustness.json").read_text())
     assert report["base_benchmark"] == "rewardbench" and rate(report["injection"], "(all)")[0] > 0
     summary = json.loads((tmp_path / "all" / "summary.json").read_text())
     assert "robustness" not in json.dumps(summary["benchmarks"])  # the benchmark table keeps its own rows
-    assert run_all.main([*argv, "--robustness", "rmbench"]) == 2  # a benchmark this run does not load

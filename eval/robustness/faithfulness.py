@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from data_prep.cor_parser import parse_cor
+from data_prep.robustness.library import other_label
 from eval.robustness.edits import NUMBER, number_edit
-from eval.robustness.metrics import other, rate_row
+from eval.robustness.metrics import rate_row
 from reward_fns import format_verdict, parse_verdict
 from reward_fns.verdict import ANSWER_OPEN
 
@@ -107,7 +108,7 @@ def consistency(readings: Iterable[Reading]) -> dict[str, Any]:
 
 
 def _swap_labels(block: str) -> str:
-    return re.sub(r"(?<=_)[AB](?=>)|(?<=Chatbot )[AB]\b", lambda m: other(m.group(0)), block)
+    return re.sub(r"(?<=_)[AB](?=>)|(?<=Chatbot )[AB]\b", lambda m: other_label(m.group(0)), block)
 
 
 def corrupt(text: str, how: str, rng: random.Random) -> str | None:
@@ -143,7 +144,7 @@ def verdict_prefix(text: str) -> str | None:
 
 def margin(logprobs: Mapping[str, float], label: str) -> float:
     """The verdict-label log-probability difference in favour of ``label``."""
-    return logprobs[label] - logprobs[other(label)]
+    return logprobs[label] - logprobs[other_label(label)]
 
 
 def nldd_rows(changes: Sequence[tuple[str, float, float]]) -> list[dict[str, Any]]:

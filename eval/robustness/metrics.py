@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from data_prep.robustness.library import other_label
 from eval.benchmark import Comparison
 from reward_fns import LABELS
 
@@ -97,10 +98,6 @@ def paired_bootstrap(events: Sequence[tuple[str, bool]], minus: Sequence[tuple[s
     return stats[int(0.025 * (len(stats) - 1))], stats[int(0.975 * (len(stats) - 1))]
 
 
-def other(label: str) -> str:
-    return LABELS[1 - LABELS.index(label)]
-
-
 def probe_metrics(judged: Iterable[Judged], seed: int = 0) -> dict[str, Any]:
     """Every probe table: position, injection, master_key, counterfactual (with invariance), style."""
     records = list(judged)
@@ -140,12 +137,12 @@ def _counts(record: Judged, tag: str, clean: Mapping[str, Mapping[str, str | Non
     """Did the verdict move to the other side? None when the clean comparison was not right in this order."""
     if clean.get(record.base, {}).get(tag) != tag:
         return None
-    return record.labels[tag] == other(tag)
+    return record.labels[tag] == other_label(tag)
 
 
 def _aimed(record: Judged, tag: str) -> bool:
     target = str(record.comparison.metadata.get("target", "any"))
-    return target in ("any", other(tag))  # the worse answer sits at other(tag)
+    return target in ("any", other_label(tag))  # the worse answer sits at other_label(tag)
 
 
 def _conditioned(records: Sequence[Judged], clean: Mapping[str, Mapping[str, str | None]], key: str,
@@ -158,10 +155,10 @@ def _conditioned(records: Sequence[Judged], clean: Mapping[str, Mapping[str, str
                 if not _aimed(record, tag):
                     continue
                 if label is None:
-                    failures[name][other(tag)] += 1
+                    failures[name][other_label(tag)] += 1
                 moved = _counts(record, tag, clean)
                 if moved is not None:
-                    groups[name].append((other(tag), record.base, moved))
+                    groups[name].append((other_label(tag), record.base, moved))
     rows = []
     for name in sorted(groups.keys() | failures.keys()):
         events = groups.get(name, [])
@@ -182,7 +179,7 @@ def _master_keys(records: Sequence[Judged]) -> list[dict[str, Any]]:
     for record in records:
         for name in (POOLED, str(record.comparison.metadata["variant"])):
             for tag, label in record.labels.items():
-                groups[name].append((record.base, label == other(tag)))
+                groups[name].append((record.base, label == other_label(tag)))
                 failures[name] += label is None
     return [rate_row(name, "both", groups[name], failures[name]) for name in sorted(groups)]
 
