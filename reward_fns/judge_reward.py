@@ -27,7 +27,7 @@ twice. The reward monitor's flags (:mod:`reward_fns.judge_monitor`) ride along a
 Layering: this module composes the prompt module, the neutraliser and the one chat client, which sit
 above ``reward_fns``. It imports them inside :func:`_parts`, on the first call, so importing the
 package (every Ray reward worker does) stays light; ``pyproject.toml`` names these imports as the
-only exceptions to "reward_fns imports nothing of ours".
+only exceptions to the layering.
 """
 
 from __future__ import annotations
@@ -161,18 +161,21 @@ async def compute_score(
 
 async def _ask(endpoint: tuple[Any, ...], store: FolderCache | None, messages: list[dict[str, str]],
                sampling: Mapping[str, Any], timeout_s: float) -> tuple[str | None, bool]:
-    """The judge's raw answer (None if it failed or timed out) and whether it came from the cache."""
-    from infra.chat_client import ChatClientError
+    """The judge's raw answer (None if it failed or timed out) and whether it came from the cache.
+
+    A bad URL, a refused key or an unknown model raises: no retry can fix them, and a run that went on
+    would train on neutral rewards only. Everything else (timeouts, exhausted retries, a judge that is
+    down, a request it refuses) is one neutral judgment, counted."""
+    from infra.chat_errors import AuthError, ChatClientError, ClientConfigError, UnknownModelError
 
     try:
         client = await _client(*endpoint)
-    except ChatClientError:
-        return None, False
-    key = request_key(client.model, messages, sampling)
-    if store is not None and (hit := store.get(key)) is not None:
-        return hit, True
-    try:
+        key = request_key(client.model, messages, sampling)
+        if store is not None and (hit := store.get(key)) is not None:
+            return hit, True
         result = await asyncio.wait_for(client.chat(messages, **sampling), timeout_s)
+    except (ClientConfigError, AuthError, UnknownModelError):
+        raise
     except (ChatClientError, asyncio.TimeoutError):
         return None, False
     if store is not None:
@@ -202,7 +205,8 @@ async def _new_client(base_url: str, model: str | None, api_key_env: str | None,
                       max_retries: int, max_concurrency: int) -> Any:
     """A chat client; without a model name, the first model the server lists (verl serves the judge under
     its local path, which the recipe need not restate)."""
-    from infra.chat_client import ChatClient, ChatClientError
+    from infra.chat_client import ChatClient
+    from infra.chat_errors import EndpointError
 
     client = ChatClient(base_url, model or "served-model", api_key_env=api_key_env, timeout_s=timeout_s,
                         max_retries=max_retries, max_concurrency=max_concurrency)
@@ -211,7 +215,7 @@ async def _new_client(base_url: str, model: str | None, api_key_env: str | None,
         served = listed[0].get("id") if listed else None
         if not isinstance(served, str):
             await client.aclose()
-            raise ChatClientError(f"the judge at {client.shown_url} lists no model; set reward_kwargs.judge_model.")
+            raise EndpointError(f"the judge at {client.shown_url} lists no model; set reward_kwargs.judge_model.")
         client.model = served
     return client
 

@@ -149,6 +149,21 @@ def test_model_name_from_the_servers_listing(fresh: LoopbackJudge) -> None:
     assert result["score"] == 1.0 and {call.model for call in fresh.calls} == {"loopback-judge"}
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"judge_model": "not-served"}, "does not serve model"),  # 404 model_not_found: a wrong judge_model
+        ({"judge_model": "loopback-judge", "api_key_env": "H7_NO_SUCH_KEY"}, "H7_NO_SUCH_KEY"),  # no key set
+    ],
+)
+def test_configuration_errors_raise(fresh: LoopbackJudge, kwargs: dict, message: str) -> None:
+    # No retry fixes these, and a run that went on would train on neutral rewards only.
+    from infra.chat_client import ChatClientError
+
+    with pytest.raises(ChatClientError, match=message):
+        asyncio.run(compute_score("d", "GOOD.", "ref", dict(QUESTION), judge_url=fresh.base_url, **kwargs))
+
+
 def test_pickle_round_trip(tiny_model_dir: Path) -> None:
     from verl.trainer.ppo.reward import get_custom_reward_fn
 
