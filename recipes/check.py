@@ -2,7 +2,9 @@
 
 Prints the plan and every problem. Exit codes (infra.cli_errors): 0 ready, 1 the check found an error
 in the recipe, 2 bad input (an unknown recipe, an override that does not compose, a --manifest that does
-not exist), one sentence and no traceback; 130 on Ctrl-C.
+not exist, a train or validation file that does not exist, data that gives 0 steps per epoch), one
+sentence and no traceback; 130 on Ctrl-C. The plan is printed first even then, so a recipe can be
+sized on paper before its data exists.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.cli_errors import OneLineParser, run_cli
-from recipes.compose import compose_recipe, list_recipes
+from recipes.compose import Composed, compose_recipe, list_recipes, safe_select
 from recipes.errors import RecipeError
 from recipes.plan import format_plan
+from recipes.problems import error
 from recipes.validate import Report, check_composed
 
 PROG = "python -m recipes.check"
@@ -54,8 +57,27 @@ def _main(argv: Sequence[str] | None) -> int:
         raise RecipeError(f"--manifest {args.manifest} {what}; pass the manifest.json the data builder wrote.")
     composed = compose_recipe(args.recipe, args.overrides)  # RecipeError: exit 2
     report = check_composed(composed, args.manifest)
-    print(json.dumps(report.to_dict(), indent=2) if args.json else render(report))
+    if not report.errors:
+        report.problems += [error("data-files", message) for message in missing_data(composed)]
+    # 0 steps per epoch stays a warning for the launcher (its demo runs on sample data); here it refuses.
+    report.problems = [error(p.check, p.message) if p.check == "data-size" else p for p in report.problems]
+    print(json.dumps(report.to_dict(), indent=2) if args.json else render(report), flush=True)
+    refusal = [p.message for p in report.errors if p.check in ("data-files", "data-size")]
+    if refusal:
+        raise RecipeError(refusal[0])
     return 0 if report.ok else 1
+
+
+def missing_data(composed: Composed) -> list[str]:
+    """One sentence per data file the recipe names that does not exist here (nothing would train)."""
+    found = []
+    for key in ("data.train_files", "data.val_files"):
+        value = safe_select(composed.cfg, key)
+        files = [value] if isinstance(value, str) else list(value or []) if value is not None else []
+        found += [f"{key} {file} does not exist; build the data first (README: Data) "
+                  f"or pass {key}=<an existing parquet file>." for file in map(str, files)
+                  if not Path(file).expanduser().is_file()]
+    return found
 
 
 if __name__ == "__main__":

@@ -214,17 +214,19 @@ def test_golden_plan_printout_for_the_7b_recipe(
     # Run from an empty folder so the relative data and model paths exist nowhere, as on a fresh machine.
     monkeypatch.chdir(tmp_path)
     code = check_main(["rl_qwen7b"])
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.write_text(out, encoding="utf-8")
-    assert code == 0
-    assert out == GOLDEN.read_text(encoding="utf-8")
+    assert out == GOLDEN.read_text(encoding="utf-8")  # the plan is printed even before the data exists
+    assert code == 2 and "data.train_files data/rm_r1/instruct/train.parquet does not exist" in err
 
 
-def test_cli_json_report(clean_env: None, capsys: pytest.CaptureFixture[str]) -> None:
-    assert check_main(["sft_qwen7b", "--json"]) == 0
+def test_cli_json_report(clean_env: None, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no data here: the report says so, and the plan is still there
+    assert check_main(["sft_qwen7b", "--json"]) == 2
     report = json.loads(capsys.readouterr().out)
-    assert report["ok"] is True
+    assert report["ok"] is False and [p["check"] for p in report["problems"] if p["level"] == "error"] == ["data-files"]
     assert report["plan"]["steps_per_epoch"] == round(8700 * 0.98) // 128  # traces minus the 2% validation split
     assert report["plan"]["ckpt_gb"] == 92 + 15  # model + optimizer + extra, plus the hf_model copy
 
