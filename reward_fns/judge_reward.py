@@ -25,7 +25,8 @@ One HTTP client (connection pool) per worker process and event loop; raw judge a
 twice. The reward monitor's flags (:mod:`reward_fns.judge_monitor`) ride along as keys.
 
 Layering: this module composes the prompt module, the neutraliser and the one chat client, which sit
-above ``reward_fns``. It imports them inside :func:`_parts`, on the first call, so importing the
+above ``reward_fns`` (and the robustness library's master keys for the monitor). It imports them inside
+:func:`_parts`, on the first call, so importing the
 package (every Ray reward worker does) stays light; ``pyproject.toml`` names these imports as the
 only exceptions to the layering.
 """
@@ -127,7 +128,7 @@ async def compute_score(
         )
     parts = _parts(variant)
     answer = strip_thinking(solution_str)
-    flags = answer_flags(answer, parts.delimiters)
+    flags = answer_flags(answer, parts.delimiters, parts.master_keys)
     shown, truncated = cap_text(answer, max_answer_tokens, reward_model_tokenizer)
     reference, _cut = cap_text(str(ground_truth), max_answer_tokens, reward_model_tokenizer)
     shown, reference = parts.safe(shown), parts.safe(reference)
@@ -231,6 +232,7 @@ class _Parts:
     def __init__(self, variant: str) -> None:
         from data_prep.neutralise import MARKER, neutralise
         from data_prep.prompts import CONVERSATION_MARKERS, RESPONSE_MARKERS, builtin_template, render_judge_prompt
+        from data_prep.robustness.library import PARTS
 
         self.template = builtin_template(variant)
         # Typed loosely: the prompt module's Message type lives above reward_fns.
@@ -242,6 +244,8 @@ class _Parts:
         # The neutraliser's marker right after the "[" of a delimiter: it reads the same, matches nothing.
         self._delimiter = re.compile("|".join(re.escape(d) for d in self.delimiters), re.IGNORECASE)
         self._marker = MARKER
+        # Both parts of the robustness library: the monitor watches for every known master key.
+        self.master_keys: tuple[str, ...] = tuple(key for part in PARTS.values() for key in part.master_keys.values())
 
     def safe(self, text: str) -> str:
         """``text`` with judge markup and the template's delimiters broken (idempotent)."""
