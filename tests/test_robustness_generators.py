@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_prep.pairs import make_pair
-from data_prep.robustness.defence import KINDS, defence_pairs, truncated_opening
+from data_prep.pairs import PreferencePair, make_pair
+from data_prep.robustness.defence import KINDS, defence_pairs, truncated_opening, with_defence
 from data_prep.robustness.library import DEFENCE, EVAL, INJECTION_FAMILIES, fill, label_bound
 from eval.benchmark import make_comparison
 from eval.robustness.edits import REWRITES, RULES, counterfactual, homoglyph, zero_width
@@ -184,3 +184,18 @@ def test_counterfactual_never_raises_and_always_changes_what_it_names(text: str,
 def test_corruption_never_raises_and_ends_where_the_label_goes(text: str, how: str) -> None:
     prefix = corrupt(text, how, random.Random(0))
     assert prefix is None or prefix.endswith(VERDICT_LEAD)
+
+
+def test_with_defence_streams_each_defence_pair_right_after_its_source() -> None:
+    pairs = _pairs(50)
+    counts: Counter[str] = Counter()
+    stream = list(with_defence(["not a pair", *pairs], 0.5, seed=3, counts=counts))
+    assert stream[0] == "not a pair"  # other items (a dropped row) pass through untouched
+    extras = [(i, item) for i, item in enumerate(stream) if isinstance(item, PreferencePair)
+              and "defence" in item.metadata]
+    assert extras and sum(counts.values()) == len(extras)
+    for i, extra in extras:
+        source = stream[i - 1]
+        assert isinstance(source, PreferencePair) and extra.metadata["defence"]["source_pair"] == source.id
+        assert extra.source == source.source and extra.conversation == source.conversation  # same split group
+    assert [p for p in stream if isinstance(p, PreferencePair) and "defence" not in p.metadata] == pairs

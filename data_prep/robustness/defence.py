@@ -14,13 +14,15 @@ import hashlib
 import random
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from data_prep.pairs import Message, PreferencePair
 from data_prep.robustness.library import DEFENCE, LIBRARY_VERSION, fill
 
 KINDS: tuple[str, ...] = ("master_key", "truncated", "injection")
+T = TypeVar("T")
 _FIRST_SENTENCE = re.compile(r"\s*[^.!?\n]*[.!?\n]")
 
 
@@ -50,12 +52,27 @@ def truncated_opening(text: str) -> str:
 
 def defence_pairs(pairs: Sequence[PreferencePair], fraction: float, seed: int) -> DefenceSet:
     """About ``fraction`` x len(pairs) extra pairs, each from a seeded-chosen source pair and kind."""
+    counts: Counter[str] = Counter()
+    out = [item for item in with_defence(pairs, fraction, seed, counts) if isinstance(item, PreferencePair)
+           and "defence" in item.metadata]
+    return DefenceSet(out, {kind: counts[kind] for kind in KINDS}, seed, fraction)
+
+
+def with_defence(items: Iterable[T], fraction: float, seed: int, counts: Counter[str]) -> Iterator[T | PreferencePair]:
+    """``items`` as they are, each picked pair followed by its defence pair (``counts`` per kind, updated).
+
+    Streaming, so a build reads its inputs once and the defence pair goes through the same cleaning,
+    decontamination, length measurement and source split as the pair it comes from (one conversation
+    never lands in two splits). The pick depends only on the seed and the pair id.
+    """
     if not 0 <= fraction <= 1:
         raise ValueError(f"the adversarial fraction {fraction} must be between 0 and 1.")
-    picked = [p for p in pairs if seeded_rng(seed, "pick", p.id).random() < fraction]
-    out = [_defence_pair(pair, seed) for pair in picked]
-    counts = Counter(p.metadata["defence"]["kind"] for p in out)
-    return DefenceSet(out, {kind: counts[kind] for kind in KINDS}, seed, fraction)
+    for item in items:
+        yield item
+        if fraction and isinstance(item, PreferencePair) and seeded_rng(seed, "pick", item.id).random() < fraction:
+            extra = _defence_pair(item, seed)
+            counts[extra.metadata["defence"]["kind"]] += 1
+            yield extra
 
 
 def _defence_pair(pair: PreferencePair, seed: int) -> PreferencePair:
