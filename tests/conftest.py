@@ -49,6 +49,19 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sample_data(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both variants built from the bundled sample pairs (as the preflight builds them), once per session.
+
+    Tests only read it (a test that changes data builds or copies its own).
+    """
+    from preflight.data_stage import build_samples
+
+    work = tmp_path_factory.mktemp("sample_data")
+    build_samples(work, tiny_model_dir)
+    return work / "data"
+
+
+@pytest.fixture(scope="session")
 def tiny_tokenizer(tiny_model_dir: Path):
     from transformers import AutoTokenizer
 

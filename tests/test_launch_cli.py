@@ -16,15 +16,6 @@ from launch.submit import main as submit
 WRAPPED = ["rl_qwen7b", "rl_qwen14b", "rl_qwen32b", "rl_ds7b", "rl_ds14b", "rl_ds32b"]
 
 
-@pytest.fixture(scope="module")
-def data_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from preflight.data_stage import build_samples
-
-    work = tmp_path_factory.mktemp("cli_data")
-    build_samples(work, tiny_model_dir)
-    return work / "data"
-
-
 @pytest.fixture
 def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A process environment without launcher or Slurm variables, restored afterwards (submit exports inputs)."""
@@ -37,11 +28,11 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[
 
 
 @pytest.fixture
-def ready(clean_env, tiny_model_dir: Path, data_dir: Path, tmp_path: Path) -> Path:
+def ready(clean_env, tiny_model_dir: Path, sample_data: Path, tmp_path: Path) -> Path:
     """Every input present; returns the output dir."""
     out = tmp_path / "out"
     out.mkdir()
-    clean_env.update(RMR1_MODEL_PATH=str(tiny_model_dir), RMR1_DATA_DIR=str(data_dir), RMR1_OUTPUT_DIR=str(out))
+    clean_env.update(RMR1_MODEL_PATH=str(tiny_model_dir), RMR1_DATA_DIR=str(sample_data), RMR1_OUTPUT_DIR=str(out))
     return out
 
 
@@ -153,10 +144,10 @@ def test_no_sbatch_outside_an_allocation_suggests_local(ready: Path, tmp_path: P
     assert "sbatch is not on PATH; run this on a Slurm login node, or pass --local" in capsys.readouterr().err
 
 
-def test_relative_default_paths_are_pinned_absolute(clean_env, tiny_model_dir, data_dir, tmp_path, capsys) -> None:
+def test_relative_default_paths_are_pinned_absolute(clean_env, tiny_model_dir, sample_data, tmp_path, capsys) -> None:
     """Nodes do not share the submitter's working directory: relative defaults become absolute overrides."""
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "rm_r1").symlink_to(data_dir)
+    (tmp_path / "data" / "rm_r1").symlink_to(sample_data)
     (tmp_path / "checkpoints").mkdir()
     clean_env["RMR1_MODEL_PATH"] = str(tiny_model_dir)
     assert submit(["rl_qwen7b", "--dry-run"]) == 0

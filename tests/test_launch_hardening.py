@@ -35,17 +35,8 @@ FAKE = {
 TWO_SMALL_NODES = "n1|debug*|8|gpu:8|infinite\\nn2|debug*|8|gpu:8|infinite\\n"  # the local test cluster
 
 
-@pytest.fixture(scope="module")
-def data_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from preflight.data_stage import build_samples
-
-    work = tmp_path_factory.mktemp("hardening_data")
-    build_samples(work, tiny_model_dir)
-    return work / "data"
-
-
 @pytest.fixture
-def ready(tmp_path: Path, tiny_model_dir: Path, data_dir: Path, monkeypatch) -> Iterator[Path]:
+def ready(tmp_path: Path, tiny_model_dir: Path, sample_data: Path, monkeypatch) -> Iterator[Path]:
     """Every input present, Slurm stand-ins first on PATH; returns the output dir (its launch/ is the log dir)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -59,7 +50,7 @@ def ready(tmp_path: Path, tiny_model_dir: Path, data_dir: Path, monkeypatch) -> 
             if key.startswith(("RMR1_", "SLURM_", "WANDB_", "FAKE_", "HF_HUB_OFFLINE")) or key in ("VALIDATE",):
                 del os.environ[key]
         os.environ.update(PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", FAKE_LOG=str(tmp_path / "calls.log"),
-                          RMR1_MODEL_PATH=str(tiny_model_dir), RMR1_DATA_DIR=str(data_dir), RMR1_OUTPUT_DIR=str(out))
+                          RMR1_MODEL_PATH=str(tiny_model_dir), RMR1_DATA_DIR=str(sample_data), RMR1_OUTPUT_DIR=str(out))
         monkeypatch.chdir(tmp_path)
         yield out
 

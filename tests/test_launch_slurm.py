@@ -65,13 +65,9 @@ def slurm(local_slurm_cluster) -> Iterator[LocalSlurm]:
 
 
 @pytest.fixture(scope="module")
-def inputs(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def inputs(tiny_model_dir: Path, sample_data: Path) -> dict[str, str]:
     """Readable model path and data dir for the recipes (tiny model, sample pairs)."""
-    from preflight.data_stage import build_samples
-
-    work = tmp_path_factory.mktemp("launch_inputs")
-    build_samples(work, tiny_model_dir)
-    return {"RMR1_MODEL_PATH": str(tiny_model_dir), "RMR1_DATA_DIR": str(work / "data")}
+    return {"RMR1_MODEL_PATH": str(tiny_model_dir), "RMR1_DATA_DIR": str(sample_data)}
 
 
 def _env(slurm: LocalSlurm, inputs: dict[str, str], output: Path, **extra: str) -> dict[str, str]:

@@ -16,13 +16,11 @@ from launch.validate import assemble, launch_problems, summary
 
 
 @pytest.fixture(scope="module")
-def good_request(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> dict[str, Any]:
-    from preflight.data_stage import build_samples
-
+def good_request(tiny_model_dir: Path, sample_data: Path, tmp_path_factory: pytest.TempPathFactory,
+                 repo_root: Path) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("node_checks")
-    build_samples(work, tiny_model_dir)
     (work / "out").mkdir()
-    data = work / "data" / "instruct"
+    data = sample_data / "instruct"
     return {
         "repo": str(repo_root),
         "reward": {"path": "pkg://reward_fns.score", "name": "compute_score", "reward_kwargs": {}},

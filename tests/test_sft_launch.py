@@ -142,9 +142,9 @@ CARDS = [
 
 
 @pytest.mark.parametrize(("variant", "message"), CARDS)
-def test_rl_launcher_checks_the_sft_exports_card(tiny_model_dir, repo_root, tmp_path, variant, message) -> None:
+def test_rl_launcher_checks_the_sft_exports_card(tiny_model_dir, sample_data, repo_root, tmp_path, variant,
+                                                 message) -> None:
     from launch.export.card import CardFacts, render
-    from preflight.data_stage import build_samples
 
     model = tmp_path / "sft_hf"
     shutil.copytree(tiny_model_dir, model)
@@ -152,9 +152,7 @@ def test_rl_launcher_checks_the_sft_exports_card(tiny_model_dir, repo_root, tmp_
         facts = CardFacts(stage="sft", recipe="sft_qwen7b", step=3, prompt_variant=variant, prompt_version="cor-v1",
                           verdict_version="v")
         (model / "README.md").write_text(render(facts))
-    data = tmp_path / "data"
-    build_samples(tmp_path, tiny_model_dir)
-    env = _env({"RMR1_MODEL_PATH": str(model), "RMR1_DATA_DIR": str(data)}, tmp_path / "out")
+    env = _env({"RMR1_MODEL_PATH": str(model), "RMR1_DATA_DIR": str(sample_data)}, tmp_path / "out")
     result = _wrapper(repo_root, "rl_qwen7b", ["--dry-run"], env, timeout=180)
     if variant == "reasoning":
         assert result.returncode == 2 and message in result.stderr, result.stderr
