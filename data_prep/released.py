@@ -14,11 +14,19 @@ name pinned as OWNER/NAME@COMMIT; with HF_HUB_OFFLINE=1 only local copies and th
 
 from __future__ import annotations
 
+import sys
+
+try:  # a Python without the project says so in one line, not a traceback (infra/environment.py)
+    import infra.environment  # noqa: F401
+except ModuleNotFoundError as err:
+    print(f"{sys.argv[0]}: error: this Python ({sys.executable}) lacks {err.name!r}; run the project's own "
+          "(.venv/bin/python after make setup, or pip install -e . in yours).", file=sys.stderr)
+    raise SystemExit(2) from None
+
 import argparse
 import itertools
 import random
 import re
-import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace

@@ -14,10 +14,18 @@ Exit status: 0 done, 1 the --out write failed (a full disk), 2 a bad flag or run
 
 from __future__ import annotations
 
+import sys
+
+try:  # a Python without the project says so in one line, not a traceback (infra/environment.py)
+    import infra.environment  # noqa: F401
+except ModuleNotFoundError as err:
+    print(f"{sys.argv[0]}: error: this Python ({sys.executable}) lacks {err.name!r}; run the project's own "
+          "(.venv/bin/python after make setup, or pip install -e . in yours).", file=sys.stderr)
+    raise SystemExit(2) from None
+
 import argparse
 import importlib
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any

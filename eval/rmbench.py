@@ -20,8 +20,16 @@ Exit status: 0 done, 1 the run failed (cached results are kept), 2 a bad flag or
 
 from __future__ import annotations
 
-import argparse
 import sys
+
+try:  # a Python without the project says so in one line, not a traceback (infra/environment.py)
+    import infra.environment  # noqa: F401
+except ModuleNotFoundError as err:
+    print(f"{sys.argv[0]}: error: this Python ({sys.executable}) lacks {err.name!r}; run the project's own "
+          "(.venv/bin/python after make setup, or pip install -e . in yours).", file=sys.stderr)
+    raise SystemExit(2) from None
+
+import argparse
 from collections.abc import Sequence
 
 from eval import cli_benchmark
