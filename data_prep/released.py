@@ -34,7 +34,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from data_prep.distill_commit import IDENTITY_KEY, OutputFiles, check_folder
+from data_prep.distill_commit import IDENTITY_KEY, OutputError, OutputFiles
 from data_prep.distill_flags import FlagError
 from data_prep.distill_manifest import filter_config, pass_counts, sft_manifest
 from data_prep.distill_output import (
@@ -63,6 +63,7 @@ from infra.cli_errors import OneLineParser, run_cli
 from infra.cli_flags import folder, location, seed, share_or_count, whole
 from infra.output_guard import check_output
 from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
+from infra.staged_output import check_folder
 
 PROG = "python data_prep/released.py"
 TOOL = "data_prep.released"
@@ -116,7 +117,7 @@ def resolve_input(text: str) -> ResolvedFiles:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    check_folder(args.out)
+    check_folder(args.out, "--out", OutputError)
     local = [("--inputs", args.inputs.partition("@")[0] if not Path(args.inputs).exists() else args.inputs),
              ("--tokenizer", args.tokenizer)]
     check_output("--out", args.out, local, ours=lambda _: True)  # the files it replaces are checked by identity

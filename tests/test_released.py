@@ -245,7 +245,7 @@ def test_pairs_mode_counts_repeated_prompts_and_identical_candidates(tmp_path: P
 def test_the_out_folder_is_locked_while_the_rows_are_read(tmp_path: Path, capsys, monkeypatch, mode) -> None:
     """Two runs on one --out: the second is refused at once, not after the first's long read."""
     import data_prep.released as module
-    from data_prep.output_tree import lock_folder
+    from infra.staged_output import lock_folder
 
     seen: list[list[bool]] = []  # per read of the input: was --out locked at each row?
     real = module.iter_rows
