@@ -1,16 +1,15 @@
-"""The prompt fields of the benchmarks we report on, read only to keep them out of the training mix.
+"""The benchmarks we report on: ONE identity table (name, hub id, revision, split, prompt field) for the
+eval loaders and for decontamination, which reads the prompt fields to keep them out of the training mix.
 
-Each benchmark prompt becomes its list of client turns:
-
-================  ==============================  ======================================================
-name              hub dataset                     prompt field
-================  ==============================  ======================================================
-``rewardbench``   ``allenai/reward-bench``        ``prompt`` (the first client turn)
-``rm-bench``      ``THU-KEG/RM-Bench``            ``prompt``
-``rmb``           (GitHub only, no license)       ``conversation_input``: the ``user`` turns
-``rewardbench2``  ``allenai/reward-bench-2``      ``prompt``
-``judgebench``    ``ScalerLab/JudgeBench``        ``question``
-================  ==============================  ======================================================
+================  ==============================  ========  ======================================================
+name              hub dataset                     split     prompt field
+================  ==============================  ========  ======================================================
+``rewardbench``   ``allenai/reward-bench``        filtered  ``prompt`` (the first client turn)
+``rmbench``       ``THU-KEG/RM-Bench``            train     ``prompt`` (old spelling ``rm-bench`` accepted)
+``rmb``           (GitHub only, no license)       all       ``conversation_input``: the ``user`` turns
+``rewardbench2``  ``allenai/reward-bench-2``      test      ``prompt``
+``judgebench``    ``ScalerLab/JudgeBench``        gpt       ``question``
+================  ==============================  ========  ======================================================
 
 A benchmark is given as ``NAME=PATH`` (a .jsonl/.json/.parquet file, or a folder: every data file
 below it, all splits, e.g. RMB's ``RMB_dataset`` tree of json files) or ``NAME=OWNER/REPO@COMMIT``
@@ -28,21 +27,41 @@ from data_prep.source_files import ResolvedFiles, SourceError, iter_rows, resolv
 
 
 @dataclass(frozen=True)
-class BenchmarkFormat:
-    """Where one benchmark's prompts are: its hub name (None if not on the hub) and prompt field."""
+class BenchmarkIdentity:
+    """One benchmark: its name, hub dataset (None if not on the hub), pinned revision, split and prompt field."""
 
+    name: str
     hub: str | None
+    revision: str | None  # None: no pinned commit yet (eval records the rows' sha256 instead)
+    split: str
     field: str
     conversation: bool = False  # the field is a list of messages; keep the user turns
+    aliases: tuple[str, ...] = ()  # older spellings, still accepted
 
 
-BENCHMARKS: dict[str, BenchmarkFormat] = {
-    "rewardbench": BenchmarkFormat("allenai/reward-bench", "prompt"),
-    "rm-bench": BenchmarkFormat("THU-KEG/RM-Bench", "prompt"),
-    "rmb": BenchmarkFormat(None, "conversation_input", conversation=True),
-    "rewardbench2": BenchmarkFormat("allenai/reward-bench-2", "prompt"),
-    "judgebench": BenchmarkFormat("ScalerLab/JudgeBench", "question"),
-}
+BENCHMARKS: dict[str, BenchmarkIdentity] = {b.name: b for b in (
+    BenchmarkIdentity("rewardbench", "allenai/reward-bench", "d61ac5c97d0f2f7eb922da3c0b6bbaf614ae8d02", "filtered",
+                      "prompt"),
+    BenchmarkIdentity("rmbench", "THU-KEG/RM-Bench", None, "train", "prompt", aliases=("rm-bench",)),
+    BenchmarkIdentity("rmb", None, None, "all", "conversation_input", conversation=True),
+    BenchmarkIdentity("rewardbench2", "allenai/reward-bench-2", None, "test", "prompt"),
+    BenchmarkIdentity("judgebench", "ScalerLab/JudgeBench", None, "gpt", "question"),
+)}
+_CANONICAL = {spelling: b.name for b in BENCHMARKS.values() for spelling in (b.name, *b.aliases)}
+
+
+def canonical_name(name: str) -> str | None:
+    """The benchmark's one name for ``name`` or one of its old spellings; None if it names no benchmark.
+
+    >>> canonical_name("rm-bench"), canonical_name("rmbench"), canonical_name("mmlu")
+    ('rmbench', 'rmbench', None)
+    """
+    return _CANONICAL.get(name)
+
+
+def identity(name: str) -> BenchmarkIdentity:
+    """The table's row for ``name`` (or an old spelling of it)."""
+    return BENCHMARKS[_CANONICAL[name]]
 
 
 @dataclass(frozen=True)
@@ -61,8 +80,9 @@ def parse_benchmark_spec(text: str) -> BenchmarkSpec:
     if not sep:
         name, _, revision = text.partition("@")
         revision = revision or None
-    if name not in BENCHMARKS:
+    if canonical_name(name) is None:
         raise SourceError(f"--decontaminate {text!r} names benchmark {name!r}; use one of {sorted(BENCHMARKS)}.")
+    name = identity(name).name
     if not sep:
         hub = BENCHMARKS[name].hub
         if hub is None:
@@ -83,7 +103,7 @@ def resolve_benchmark(spec: BenchmarkSpec) -> ResolvedFiles:
 
 def benchmark_prompts(spec: BenchmarkSpec, resolved: ResolvedFiles) -> Iterator[list[str]]:
     """The client turns of every prompt of the benchmark, in file order."""
-    fmt = BENCHMARKS[spec.name]
+    fmt = identity(spec.name)
     what = f"benchmark {spec.name}"
     for number, row in enumerate(iter_rows(resolved.files, what), start=1):
         if fmt.field not in row:

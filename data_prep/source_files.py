@@ -25,7 +25,7 @@ from typing import Any
 
 from data_prep.errors import DataPrepError
 from infra import row_files
-from infra.hub import is_offline, looks_like_hub_id
+from infra.hub import HubUnavailable, looks_like_hub_id, snapshot
 from infra.run_metadata import InputRef, sha256_file
 
 DATA_SUFFIXES: tuple[str, ...] = (".parquet", ".jsonl", ".json")
@@ -107,24 +107,17 @@ def _snapshot(name: str, revision: str | None, what: str, fix: str, revision_fix
                else f"write {fix}={name}@COMMIT (the dataset's commit hash)")
         raise SourceError(f"{what}: hub dataset {name!r} needs a pinned revision; {pin} or local files with "
                           f"{fix}=PATH.")
-    from huggingface_hub import snapshot_download
-
-    offline = is_offline()
     try:
-        folder = snapshot_download(name, repo_type="dataset", revision=revision, local_files_only=offline,
-                                   allow_patterns=[f"*{s}" for s in DATA_SUFFIXES])
-    except Exception as err:  # hub errors come in many types (offline, missing repo, network)
-        if offline:
+        folder = snapshot(name, revision, DATA_SUFFIXES)
+    except HubUnavailable as err:
+        if err.offline:
             raise SourceError(
                 f"{what}: hub dataset {name!r} at revision {revision!r} is not in the local cache and downloads are "
                 f"off (HF_HUB_OFFLINE=1); fetch it on a connected machine (huggingface-cli download --repo-type "
                 f"dataset {name} --revision {revision} --local-dir DIR) and pass {fix}=DIR."
             ) from err
-        raise SourceError(
-            f"{what}: could not fetch hub dataset {name!r} at revision {revision!r} ({type(err).__name__}: "
-            f"{str(err).splitlines()[0] if str(err) else ''}); check the name and revision or pass {fix}=PATH."
-        ) from err
-    folder = Path(folder)
+        raise SourceError(f"{what}: could not fetch hub dataset {name!r} at revision {revision!r} ({err.reason}); "
+                          f"check the name and revision or pass {fix}=PATH.") from err
     return folder, folder.name
 
 

@@ -127,14 +127,3 @@ def skip_reason(judgment: ScoredJudgment) -> str:
     """
     detail = _NUMBER.sub("N", " ".join((judgment.detail or "no reason given").split()))
     return f"{judgment.skipped}: {detail[:_REASON_CHARS]}"
-
-
-def view_scores_by_subset(item_scores: Mapping[str, Mapping[str, float]], subset_of: Mapping[str, str],
-                          views: Sequence[str]) -> dict[str, dict[str, list[float]]]:
-    """For each view, each subset's per-item scores (the input to a benchmark's aggregation)."""
-    out: dict[str, dict[str, list[float]]] = {view: defaultdict(list) for view in views}
-    for item_id, scores in item_scores.items():
-        subset = subset_of[item_id]
-        for view in views:
-            out[view][subset].append(scores[view])
-    return {view: dict(subsets) for view, subsets in out.items()}

@@ -4,7 +4,11 @@
     python eval/judgebench.py --split claude --base-url http://127.0.0.1:8000/v1 --model NAME --variant instruct
 
 Data: the hub dataset ScalerLab/JudgeBench (split gpt, or claude; HF_HUB_OFFLINE=1 reads only the
-local cache) or a local .jsonl/.json/.parquet file or folder with --data.
+local cache) or a local .jsonl/.json/.parquet file or folder with --data. A folder holding the
+repository's two files (dataset=judgebench,response_model=gpt-4o-....jsonl and ...claude-3-5-sonnet-....jsonl)
+is read for --split alone (a file belongs to split S when its name, or a key=value part of it, starts
+with S); a folder with no file of the split is refused. Identical responses (one claude pair) are judged
+as they are and listed in the report. Complete = the official 350 (gpt) or 270 (claude) pairs.
 Score: micro accuracy over pairs, overall and per source prefix (mmlu-pro, livebench-reasoning,
 livebench-math, livecodebench). With --order both (default, the official protocol) each order's decision
 counts +1 if right, -1 if wrong, 0 without a verdict, and a pair is correct iff the net is positive: a

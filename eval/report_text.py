@@ -21,6 +21,12 @@ VIEW_TITLES = {
 }
 
 
+def headline_scores(summary: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The aggregate of the headline view under the headline parse mode (what a benchmark's own lines show)."""
+    conv = summary["conventions"]
+    return summary["scores"][conv["parse_mode"]][conv["headline_view"]]
+
+
 def pct(value: Any) -> str:
     """A fraction as a percentage with two decimals; an em dash for no value."""
     return "—" if value is None else f"{100 * value:.2f}"
@@ -189,7 +195,7 @@ def console_summary(summary: Mapping[str, Any], out_dir: str) -> str:
     position = summary["position"][conv["parse_mode"]]
     failures = summary["failures"]
     lines = [f"{summary['benchmark']}: {headline_line(summary)}"]
-    for section, value in summary["scores"][conv["parse_mode"]][conv["headline_view"]]["sections"].items():
+    for section, value in headline_scores(summary)["sections"].items():
         lines.append(f"  {section:<10} {pct(value)}")
     if conv["order"] == "both":
         lines.append(f"  both-orders accuracy {pct(position['both_orders_accuracy'])}, position consistency "

@@ -6,12 +6,16 @@
 Data: RMB has NO license, so it is never shipped or downloaded: clone
 https://github.com/Zhou-Zoey/RMB-Reward-Model-Benchmark yourself and pass its RMB_dataset folder (or the
 clone) with --data; the layout {Pairwise_set,BoN_set}/{Helpfulness/<Category>/<Scenario>.json,
-Harmlessness/*.json} is read as it is (--split and --revision do not apply).
+Harmlessness/*.json} is read as it is, folder names in any case (--split and --revision do not apply).
+Degenerate rows (identical or blank answers, an empty last user turn) are judged as published and listed;
+a row no prompt can show is skipped and named. Complete = all 98 files and the published best-of-N counts
+(2,109 helpfulness, 1,677 harmlessness; the pairwise total is not published).
 Score, as RM-R1 reports it: the mean of {pairwise helpfulness, pairwise harmlessness, BoN helpfulness,
 BoN harmlessness}. Pairwise = micro accuracy over pairs (with --order both, each pair's mean of the two
 orders). Best-of-N: the best answer is compared with every loser and the item counts only if it wins
-EVERY comparison in EVERY order judged (a parse failure is never a win). Per category path scores are in
-the report. Raw generations are cached in <out>/generations.jsonl: rerunning resumes without repeating a request.
+EVERY comparison in EVERY order judged (a parse failure is never a win); the report gives beside it the
+one-random-order expectation, the number comparable with RM-R1's published RMB. Per category path scores
+are in the report. Raw generations are cached in <out>/generations.jsonl: rerunning resumes without repeating a request.
 Outputs in --out: summary.json, items.jsonl, report.md, sections.png, subsets.png.
 Exit status: 0 done, 1 the run failed (cached results are kept), 2 a bad flag or input, 130 interrupted.
 """

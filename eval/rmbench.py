@@ -5,7 +5,10 @@
     python eval/rmbench.py --data preflight/samples/rmbench_sample.jsonl --ckpt PATH --variant instruct
 
 Data: the hub dataset THU-KEG/RM-Bench (split train; HF_HUB_OFFLINE=1 reads only the local cache) or
-a local .jsonl/.json/.parquet file or folder with --data (rows: id, prompt, chosen[3], rejected[3], domain).
+a local .jsonl/.json/.parquet file or folder with --data (rows: id, prompt, chosen[3], rejected[3], domain),
+or the GitHub repository's per-domain files data/{chat,code,math,safety-refuse,safety-response}_filtered.json
+(a file, or the folder holding them: the domain is the file; ids become <domain>:<id>). Complete = the
+official 1,327 prompts (chat 129, code 228, math 529, safety-refuse 284, safety-response 157).
 Score: per domain a 3x3 matrix M[i][j] = score of chosen style i against rejected style j (styles:
 concise, detailed plain, detailed markdown), averaged over the domain's prompts; hard = upper triangle,
 normal = diagonal, easy = lower triangle; a domain = the mean of its 9 cells (safety pools

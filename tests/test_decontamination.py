@@ -149,7 +149,7 @@ def test_a_file_without_the_prompt_field_is_an_error(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ("rewardbench=data/rb.jsonl", BenchmarkSpec("rewardbench", "data/rb.jsonl")),  # a local file
-        ("rm-bench=THU-KEG/RM-Bench@abc123", BenchmarkSpec("rm-bench", "THU-KEG/RM-Bench", "abc123")),  # hub + pin
+        ("rm-bench=THU-KEG/RM-Bench@abc123", BenchmarkSpec("rmbench", "THU-KEG/RM-Bench", "abc123")),  # old spelling
         ("judgebench@abc123", BenchmarkSpec("judgebench", "ScalerLab/JudgeBench", "abc123")),  # its usual hub name
         ("rewardbench2", BenchmarkSpec("rewardbench2", "allenai/reward-bench-2")),  # unpinned: fails when resolved
     ],

@@ -11,7 +11,8 @@ from data_prep.pairs import make_pair
 from data_prep.prompts import builtin_template
 from eval.aggregate import by_item, failure_stats, item_views, position_stats
 from eval.backends.base import Generation, Messages, OnResult, Request, Sampling
-from eval.benchmarks.rewardbench import round_robin
+from eval.benchmark import Item, stratified
+from eval.benchmarks import rewardbench
 from eval.cache import GenerationCache
 from eval.errors import EvalError
 from eval.orders import plan_orders, random_order
@@ -108,11 +109,14 @@ def test_random_order_is_seeded_and_independent_of_the_item_set() -> None:
 
 
 def test_round_robin_limit_covers_every_subset_first() -> None:
-    pairs = [make_pair("rewardbench", f"q{i}", "good", "bad", pair_id=i, metadata={"subset": s})
-             for i, s in enumerate(["math-prm"] * 5 + ["donotanswer"] * 2 + ["alpacaeval-easy"])]
-    assert [p.id for p in round_robin(pairs, 3)] == ["0", "5", "7"]  # one per subset, in dataset order
-    assert [p.id for p in round_robin(pairs, 5)] == ["0", "1", "5", "6", "7"]
-    assert len(round_robin(pairs, 100)) == 8
+    items = [Item(str(i), s) for i, s in enumerate(["math-prm"] * 5 + ["donotanswer"] * 2 + ["alpacaeval-easy"])]
+
+    def round_robin(limit: int) -> list[str]:
+        return [item.id for item in stratified(items, limit, rewardbench.BENCHMARK.section_of)]
+
+    assert round_robin(3) == ["0", "5", "7"]  # one per subset, in dataset order
+    assert round_robin(5) == ["0", "1", "5", "6", "7"]
+    assert len(round_robin(100)) == 8
 
 
 class _LimitedBackend(ScriptedBackend):

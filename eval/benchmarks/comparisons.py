@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from eval.aggregate import mean  # one mean for every aggregation (re-exported for the benchmark modules)
-from eval.benchmark import Comparison, ViewInput
+from eval.benchmark import ViewInput
 from eval.scoring import ScoredJudgment
 
 __all__ = ["ORDER_VIEWS", "Pick", "Picks", "all_picks", "every_order", "items_of", "mean", "mean_or_none",
-           "order_rule", "pick_of", "picks_of", "subset_of_comparison", "won_in"]
+           "order_rule", "pick_of", "picks_of", "won_in"]
 Pick = bool | None
 Picks = Mapping[str, Pick]
 ORDER_VIEWS: dict[str, str] = {"chosen_as_A": "A", "chosen_as_B": "B"}
@@ -69,11 +69,6 @@ def items_of(view: ViewInput) -> dict[str, list[str]]:
 def all_picks(judged: Sequence[Mapping[str, ScoredJudgment]], mode: str) -> list[dict[str, Pick]]:
     """The picks of an item's comparisons under parse ``mode``."""
     return [picks_of(j, mode) for j in judged]
-
-
-def subset_of_comparison(comparison: Comparison) -> str:
-    """The subset an expander stored in the comparison's metadata."""
-    return str(comparison.metadata["subset"])
 
 
 def mean_or_none(values: Iterable[float | None]) -> float | None:

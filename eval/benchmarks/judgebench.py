@@ -20,18 +20,17 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from data_prep.benchmark_prompts import identity
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
 from eval.benchmarks.comparisons import Picks, all_picks, items_of, mean, order_rule
 from eval.benchmarks.fields import every_row, label_field, object_row, row_id, text_field
 from eval.benchmarks.sources import load_located
-from eval.report_text import pct
+from eval.report_text import headline_scores, pct
 from eval.scoring import ScoredJudgment
 from infra.run_metadata import InputRef
 
-NAME = "judgebench"
-HUB_NAME = "ScalerLab/JudgeBench"
-SPLIT = "gpt"
-REVISION: str | None = None  # no pinned commit yet: the report records the rows' sha256 instead
+IDENTITY = identity("judgebench")  # name, hub id, revision, split: the one table in data_prep.benchmark_prompts
+NAME, HUB_NAME, SPLIT, REVISION = IDENTITY.name, str(IDENTITY.hub), IDENTITY.split, IDENTITY.revision
 COLUMNS = ("pair_id", "source", "question", "response_A", "response_B", "label")
 LABELS = ("A>B", "B>A")
 PREFIXES: tuple[str, ...] = ("mmlu-pro", "livebench-reasoning", "livebench-math", "livecodebench")
@@ -118,8 +117,7 @@ def aggregate(view: ViewInput) -> dict[str, Any]:
 
 def report_lines(summary: Mapping[str, Any]) -> list[str]:
     """Markdown: micro accuracy per source prefix (the headline view)."""
-    conv = summary["conventions"]
-    scores = summary["scores"][conv["parse_mode"]][conv["headline_view"]]
+    scores = headline_scores(summary)
     lines = ["## Source prefixes", "", "| prefix | pairs | accuracy |", "|---|---:|---:|"]
     lines += [f"| {p} | {scores['prefix_items'].get(p, 0)} | {pct(v)} |" for p, v in scores["prefixes"].items()]
     return lines

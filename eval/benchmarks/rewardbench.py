@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from data_prep.benchmark_prompts import identity
 from data_prep.pairs import PairError, PreferencePair, make_pair
-from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, stratified
+from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput
 from eval.benchmarks.comparisons import mean_or_none
 from eval.benchmarks.fields import every_row, object_row, row_id
 from eval.benchmarks.sources import load_located
@@ -27,11 +28,8 @@ from eval.comparison import degenerate_reasons
 from eval.errors import EvalError
 from infra.run_metadata import InputRef
 
-NAME = "rewardbench"
-HUB_NAME = "allenai/reward-bench"
-SPLIT = "filtered"
-# The hub dataset's commit this recipe pins (override with --revision).
-REVISION = "d61ac5c97d0f2f7eb922da3c0b6bbaf614ae8d02"
+IDENTITY = identity("rewardbench")  # name, hub id, revision, split: the one table in data_prep.benchmark_prompts
+NAME, HUB_NAME, SPLIT, REVISION = IDENTITY.name, str(IDENTITY.hub), IDENTITY.split, IDENTITY.revision
 COLUMNS = ("id", "prompt", "chosen", "rejected", "subset")
 
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -91,12 +89,6 @@ def expand(item: Item) -> list[Comparison]:
     pair: PreferencePair = item.payload
     return [Comparison(item.id, item.id, pair.conversation, pair.chosen, pair.rejected, truth="1",
                        degenerate=degenerate_reasons(pair.conversation, pair.chosen, pair.rejected))]
-
-
-def round_robin(pairs: Sequence[PreferencePair], limit: int) -> list[PreferencePair]:
-    """The first ``limit`` pairs taken a section, then a subset, at a time (a small limit covers every section)."""
-    items = [Item(p.id, p.metadata["subset"], p) for p in pairs]
-    return [item.payload for item in stratified(items, limit, BENCHMARK.section_of)]
 
 
 def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:

@@ -26,19 +26,18 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from data_prep.benchmark_prompts import identity
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
 from eval.benchmarks.comparisons import Picks, all_picks, every_order, mean, mean_or_none, order_rule
 from eval.benchmarks.fields import every_row, label_field, object_row, row_id, text_field
 from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
-from eval.report_text import pct
+from eval.report_text import headline_scores, pct
 from eval.scoring import ScoredJudgment
 from infra.run_metadata import InputRef
 
-NAME = "rewardbench2"
-HUB_NAME = "allenai/reward-bench-2"
-SPLIT = "test"
-REVISION: str | None = None  # no pinned commit yet: the report records the rows' sha256 instead
+IDENTITY = identity("rewardbench2")  # name, hub id, revision, split: the one table in data_prep.benchmark_prompts
+NAME, HUB_NAME, SPLIT, REVISION = IDENTITY.name, str(IDENTITY.hub), IDENTITY.split, IDENTITY.revision
 COLUMNS = ("id", "prompt", "chosen", "rejected", "subset")
 SUBSETS: tuple[str, ...] = ("Factuality", "Precise IF", "Math", "Safety", "Focus", "Ties")
 TIES = "Ties"
@@ -141,8 +140,7 @@ def overall_score(sections: Mapping[str, Any]) -> Any:
 
 def report_lines(summary: Mapping[str, Any]) -> list[str]:
     """Markdown: the overall without Ties (comparable in spirit with the leaderboard's five subsets) and Ties' parts."""
-    conv = summary["conventions"]
-    scores = summary["scores"][conv["parse_mode"]][conv["headline_view"]]
+    scores = headline_scores(summary)
     parts = scores["subsets"]
     return [f"Mean of the 5 subsets without Ties: {pct(scores['overall_without_ties'])}. Ties (pairwise substitute, "
             f"not the official composite): reference prompts {pct(parts.get(TIES_PARTS[0]))}, tied prompts "

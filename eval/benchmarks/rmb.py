@@ -35,16 +35,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from data_prep.benchmark_prompts import identity
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
 from eval.benchmarks.comparisons import all_picks, every_order, items_of, mean, mean_or_none, order_rule
 from eval.benchmarks.fields import every_row, row_id, text_field
 from eval.benchmarks.sources import checked_sha256, file_rows
 from eval.errors import EvalError, refused
-from eval.report_text import pct
+from eval.report_text import headline_scores, pct
 from eval.scoring import ScoredJudgment
 from infra.run_metadata import InputRef
 
-NAME = "rmb"
+IDENTITY = identity("rmb")  # name, hub id, revision, split: the one table in data_prep.benchmark_prompts
+NAME, SPLIT = IDENTITY.name, IDENTITY.split
 SETS: dict[str, str] = {"Pairwise_set": "pairwise", "BoN_set": "bon"}
 GOALS: tuple[str, ...] = ("Helpfulness", "Harmlessness")
 PARTS: tuple[str, ...] = ("Pairwise helpfulness", "Pairwise harmlessness", "BoN helpfulness", "BoN harmlessness")
@@ -58,7 +60,7 @@ NOTES = ("BoN with both orders needs a win in every order, stricter than RM-R1's
 FAILURE_RULE = ("a pair's judgment without a verdict scores {score} ({flag}); in best-of-N a missing verdict is never "
                 "a win, whatever {flag} says")
 FILES = 98  # RMB_dataset's JSON files as published
-OFFICIAL = Official({"all": {"files": FILES, "BoN helpfulness": 2109, "BoN harmlessness": 1677,
+OFFICIAL = Official({SPLIT: {"files": FILES, "BoN helpfulness": 2109, "BoN harmlessness": 1677,
                              "Pairwise helpfulness": None, "Pairwise harmlessness": None}},
                     lambda items: {**Counter(i.subset for i in items),
                                    "files": len({i.payload["file"] for i in items})})
@@ -222,8 +224,7 @@ def overall_score(sections: Mapping[str, Any]) -> Any:
 
 def report_lines(summary: Mapping[str, Any]) -> list[str]:
     """Markdown: accuracy per category path (the headline view)."""
-    conv = summary["conventions"]
-    scores = summary["scores"][conv["parse_mode"]][conv["headline_view"]]
+    scores = headline_scores(summary)
     expected = scores.get("random_order_expectation")
     lines = [] if expected is None else [
         f"One-random-order expectation (RM-R1's protocol: one random order per comparison; the number comparable "
@@ -237,7 +238,7 @@ def report_lines(summary: Mapping[str, Any]) -> list[str]:
 
 BENCHMARK = Benchmark(name=NAME, tool="eval.rmb", load=load_items, expand=expand, aggregate=aggregate,
                       sections={p: (p,) for p in PARTS}, conventions=AVERAGE, section_scores=section_scores,
-                      overall_score=overall_score, data_default=None, split="all", item_rule=item_rule,
+                      overall_score=overall_score, data_default=None, split=SPLIT, item_rule=item_rule,
                       score_label="score (mean of 4 parts)", notes=NOTES, report_lines=report_lines,
                       view_titles={"mean_of_orders": "mean of orders (BoN: every order)"}, official=OFFICIAL,
                       failure_rule=FAILURE_RULE)

@@ -32,19 +32,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from data_prep.benchmark_prompts import identity
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
 from eval.benchmarks.comparisons import mean, mean_or_none
 from eval.benchmarks.fields import every_row, label_field, object_row, row_id, text_field
 from eval.benchmarks.sources import checked_sha256, file_rows, load_located
 from eval.errors import EvalError
-from eval.report_text import pct
+from eval.report_text import headline_scores, pct
 from infra.atomic_files import atomic_path
 from infra.run_metadata import InputRef
 
-NAME = "rmbench"
-HUB_NAME = "THU-KEG/RM-Bench"
-SPLIT = "train"
-REVISION: str | None = None  # no pinned commit yet: the report records the rows' sha256 instead
+IDENTITY = identity("rmbench")  # name, hub id, revision, split: the one table in data_prep.benchmark_prompts
+NAME, HUB_NAME, SPLIT, REVISION = IDENTITY.name, str(IDENTITY.hub), IDENTITY.split, IDENTITY.revision
 COLUMNS = ("id", "prompt", "chosen", "rejected")  # + domain in the hub rows (the file names it in the repository's)
 SIZE = 3
 STYLES: tuple[str, ...] = ("concise", "detailed plain", "detailed markdown")
@@ -179,12 +178,6 @@ def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
 def overall_score(sections: Mapping[str, Any]) -> Any:
     """Plain mean of the 4 domain scores; None if a domain has no judged items."""
     return mean_or_none(sections.values())
-
-
-def headline_scores(summary: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The aggregate of the headline view under the headline parse mode."""
-    conv = summary["conventions"]
-    return summary["scores"][conv["parse_mode"]][conv["headline_view"]]
 
 
 def report_lines(summary: Mapping[str, Any]) -> list[str]:

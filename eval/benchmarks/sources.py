@@ -7,8 +7,10 @@ a value starting with S, in both cases followed by the end of the name or a char
 letter, digit or ``_`` (so ``data/filtered-00000-of-00001.parquet`` is split ``filtered``, and
 JudgeBench's ``dataset=judgebench,response_model=gpt-4o-2024-05-13.jsonl`` is split ``gpt``). A folder
 with no file of the split is refused, naming the files found; two splits are never merged.
-Hub: ``datasets.load_dataset(name, split=..., revision=...)``. With ``HF_HUB_OFFLINE=1`` (or
-``HF_DATASETS_OFFLINE=1``) only the local HF cache is read; a miss is one sentence saying what to do.
+Hub: the dataset's files at the revision through the one hub reader (:func:`infra.hub.snapshot`), then
+read as a local folder with the same split rule (as the hub does, a snapshot whose files name no split
+at all is split ``train``). With ``HF_HUB_OFFLINE=1`` (or ``HF_DATASETS_OFFLINE=1``) only the local HF
+cache is read; a miss is one sentence saying what to do.
 
 The input is recorded with the sha256 of the rows as loaded (:func:`rows_sha256`), so two runs on the
 same content carry the same hash whichever way it was read.
@@ -24,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from eval.errors import EvalError
-from infra.hub import HUB_ID as _HUB_NAME  # one hub-id rule and one offline check for every package
-from infra.hub import is_offline as offline_mode
+from infra.hub import HUB_ID as _HUB_NAME  # one hub-id rule and one hub reader for every package
+from infra.hub import HubUnavailable, snapshot
 from infra.row_files import SUFFIXES, RowFileError, iter_rows
 from infra.run_metadata import InputRef
 
@@ -45,8 +47,9 @@ def load_located(source: str, split: str, revision: str | None) -> tuple[list[An
     elif path.suffix.lower() in SUFFIXES or source.startswith((".", "/", "~")):
         raise EvalError(f"--data file {source!r} does not exist; check the path.")
     elif _HUB_NAME.match(source):
-        rows = _hub_rows(source, split, revision)
-        where = [f"row {n}" for n in range(1, len(rows) + 1)]
+        folder = _hub_folder(source, split, revision)
+        rows, where = _local_rows(folder, split, hub=True)
+        revision = folder.name  # the snapshot's commit: what was read, even when no revision was pinned
     else:
         raise EvalError(f"--data {source!r} is neither an existing file or folder nor a hub dataset name; "
                         "fix the path.")
@@ -86,13 +89,15 @@ def rows_sha256(rows: list[dict[str, Any]]) -> str:
     return digest.hexdigest()
 
 
-def _local_rows(path: Path, split: str) -> tuple[list[Any], list[str]]:
+def _local_rows(path: Path, split: str, hub: bool = False) -> tuple[list[Any], list[str]]:
     if path.is_file():
         return file_rows(path, path.name)
     files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
     if not files:
         raise EvalError(f"--data folder {os.fspath(path)!r} has no {', '.join(SUFFIXES)} files; point it at the data.")
     chosen = [p for p in files if of_split(p.name, split)]
+    if hub and not chosen and split == "train" and not any(of_split(p.name, s) for p in files for s in _SPLITS):
+        chosen = files  # the hub's rule: files that name no split are the train split
     if not chosen:
         found = ", ".join(repr(p.relative_to(path).as_posix()) for p in files[:5])
         more = f" and {len(files) - 5} more" if len(files) > 5 else ""
@@ -105,6 +110,9 @@ def _local_rows(path: Path, split: str) -> tuple[list[Any], list[str]]:
         rows += more
         where += places
     return rows, where
+
+
+_SPLITS = ("train", "test", "validation", "filtered", "raw", "dev")  # names that make a file another split's
 
 
 def of_split(name: str, split: str) -> bool:
@@ -137,19 +145,12 @@ def file_rows(file: Path, shown: str, what: str = "--data file") -> tuple[list[A
     return rows, where
 
 
-def _hub_rows(name: str, split: str, revision: str | None) -> list[dict[str, Any]]:
+def _hub_folder(name: str, split: str, revision: str | None) -> Path:
     try:
-        from datasets import load_dataset
-    except ImportError as err:
-        raise EvalError(f"loading {name!r} from the hub needs the `datasets` package; install it or pass a local "
-                        "file with --data.") from err
-    try:
-        dataset = load_dataset(name, split=split, revision=revision)
-    except Exception as err:  # datasets raises many types (network, missing split, offline cache miss)
-        first = (str(err).splitlines() or [type(err).__name__])[0][:200]
-        where = " in offline mode (HF_HUB_OFFLINE)" if offline_mode() else ""
+        return snapshot(name, revision, SUFFIXES)
+    except HubUnavailable as err:
+        where = " in offline mode (HF_HUB_OFFLINE)" if err.offline else ""
         raise EvalError(
-            f"could not load hub dataset {name!r} split {split!r} at revision {revision}{where} ({first}); "
+            f"could not load hub dataset {name!r} split {split!r} at revision {revision}{where} ({err.reason}); "
             "download it on a connected machine first (the same command caches it), or pass a local copy with --data."
         ) from err
-    return dataset.to_list()
