@@ -29,8 +29,10 @@ preflight: $(STAMP)
 
 # Two tiers (markers in pyproject.toml): `test` needs no cluster; `test-cluster` brings up a real two-node
 # Slurm, local Ray nodes and torchrun rendezvous (root, slurm-wlm, munge: .ci/system_packages.sh).
+# The fast tier runs on TEST_WORKERS processes (a test file stays on one, so module fixtures are built once).
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest -q --durations=15 -m "not cluster and not lint"
+	$(PY) -m pytest -q --durations=15 -m "not cluster and not lint" -n $(TEST_WORKERS) --dist loadfile
 
 test-cluster: $(STAMP)
 	$(PY) -m pytest -q --durations=15 -m cluster
