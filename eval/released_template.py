@@ -34,8 +34,8 @@ import argparse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from data_prep.distill.released_schema import QUESTION_HEADER, ReleasedDataError, has_label_leak, parse_prompt
 from data_prep.prompts import TemplateError, parse_template, render_judge_prompt
-from data_prep.released_schema import QUESTION_HEADER, ReleasedDataError, has_label_leak, parse_prompt
 from eval.benchmarks.sources import load_rows
 from eval.cli_common import EvalParser, check_out_file
 from eval.errors import EvalError

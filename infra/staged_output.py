@@ -30,11 +30,13 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 from infra.atomic_files import current_umask, write_text_atomic
 from infra.cli_errors import RunFailed, UserError
 
 JOURNAL = "journal.json"
+_Staged = TypeVar("_Staged", bound="StagedOutput")
 
 
 class StagedOutput:
@@ -57,7 +59,7 @@ class StagedOutput:
         self._created: list[Path] = []  # folders this run made (removed again if nothing is committed)
         self._committed = False
 
-    def __enter__(self) -> StagedOutput:
+    def __enter__(self: _Staged) -> _Staged:
         """Refuse a folder that cannot be one, then create, lock, recover and check it, and make the stage."""
         check_folder(self.root, self.flag, self.error)
         try:

@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 
 from data_prep.adapters import InputSpec
-from data_prep.distill_passes import Teacher
-from data_prep.distill_run import DistillOptions, DistillResult, distill
+from data_prep.distill.passes import Teacher
+from data_prep.distill.run import DistillOptions, DistillResult, distill
 from data_prep.options import BuildOptions
 from data_prep.pipeline import build
 from infra.chat_types import Prices

@@ -7,11 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from data_prep.cor_parser import Evidence, compose_cor
-from data_prep.distill_accounting import Accounting, cost_per_1k
-from data_prep.distill_checks import assemble_trace, check_trace
-from data_prep.distill_leaks import LEAK_PHRASES, LEAK_PHRASES_VERSION, find_leak, phrases_sha256
-from data_prep.distill_output import SftExample, split_examples
-from data_prep.distill_prompts import CORRECTION_PROMPT_VERSION, correction_messages, correction_sha256
+from data_prep.distill.accounting import Accounting, cost_per_1k
+from data_prep.distill.checks import assemble_trace, check_trace
+from data_prep.distill.leaks import LEAK_PHRASES, LEAK_PHRASES_VERSION, find_leak, phrases_sha256
+from data_prep.distill.output import SftExample, split_examples
+from data_prep.distill.prompts import CORRECTION_PROMPT_VERSION, correction_messages, correction_sha256
 from infra.chat_types import Prices
 from reward_fns import format_verdict
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from data_prep.distill_output import SFT_MAX_LENGTH
-from data_prep.distill_passes import Teacher
-from data_prep.distill_run import DistillOptions, distill
+from data_prep.distill.output import SFT_MAX_LENGTH
+from data_prep.distill.passes import Teacher
+from data_prep.distill.run import DistillOptions, distill
 from recipes.compose import RECIPES_DIR
 from recipes.validate import validate_recipe
 from testkit.cor_policies import case_teacher, write_case_rows

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import testkit.loopback_judge as loopback
-from data_prep import distill
-from data_prep.distill_accounting import token_bound
+from data_prep.distill import cli as distill
+from data_prep.distill.accounting import token_bound
 from infra.cli_errors import EXIT_FAILED, run_cli
 from testkit.cor_policies import case_teacher, write_case_rows
 from testkit.loopback_judge import LoopbackJudge

@@ -20,8 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from data_prep import distill, released
-from data_prep.distill_commit import STAGE_PREFIX, recover
+from data_prep.distill import cli as distill
+from data_prep.distill import released
+from data_prep.distill.commit import STAGE_PREFIX, recover
 from infra.cli_errors import run_cli
 from testkit.cor_policies import case_teacher, write_case_rows
 from testkit.loopback_judge import LoopbackJudge
@@ -236,7 +237,7 @@ def test_distill_read_only_out_is_refused_before_any_request(judge, source, tmp_
 
 def _fail_writing_val(monkeypatch, error: BaseException) -> None:
     """val.parquet (the second file) half-written, then ``error`` (a full disk, Ctrl-C)."""
-    import data_prep.distill_output as output
+    import data_prep.distill.output as output
 
     real = output.write_parquet_rows
 
@@ -270,8 +271,8 @@ def test_distill_failed_rerun_leaves_the_old_output_byte_identical(judge, source
 
 KILL_AT_THIRD_RENAME = """
 import os, signal, sys
-import data_prep.distill_commit as commit
-from data_prep import distill
+import data_prep.distill.commit as commit
+from data_prep.distill import cli as distill
 from infra.cli_errors import run_cli
 real, calls = os.replace, []
 def replace(a, b):
@@ -633,7 +634,7 @@ def test_released_disk_full_mid_write_keeps_the_old_output(tmp_path, capsys, mon
     out = tmp_path / "o"
     assert _call(released.main, _released(RL, out, "--released-as", "prompts", "--val-size", "1"), capsys)[0] == 0
     before = _tree(out)
-    import data_prep.released as module
+    import data_prep.distill.released as module
 
     real = module.write_parquet_rows
 

@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from data_prep.adapters import InputSpec
+from data_prep.distill.released import main
+from data_prep.distill.released_schema import ReleasedDataError, detect, has_label_leak, parse_prompt
 from data_prep.options import BuildOptions
 from data_prep.pipeline import build
-from data_prep.released import main
-from data_prep.released_schema import ReleasedDataError, detect, has_label_leak, parse_prompt
 from infra.cli_errors import run_cli
 from infra.run_metadata import RunMetadata
 from testkit.verl_datasets import assistant_only_loss, datasets_cache_in, verl_rl_dataset, verl_sft_dataset
@@ -244,7 +244,7 @@ def test_pairs_mode_counts_repeated_prompts_and_identical_candidates(tmp_path: P
 @pytest.mark.parametrize("mode", ["prompts", "pairs", "sft"])
 def test_the_out_folder_is_locked_while_the_rows_are_read(tmp_path: Path, capsys, monkeypatch, mode) -> None:
     """Two runs on one --out: the second is refused at once, not after the first's long read."""
-    import data_prep.released as module
+    import data_prep.distill.released as module
     from infra.staged_output import lock_folder
 
     seen: list[list[bool]] = []  # per read of the input: was --out locked at each row?

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from data_prep.distill_checks import FILTER_VERSION, REASONS, TraceCheck
-from data_prep.distill_leaks import LEAK_PHRASES_VERSION, phrases_sha256
-from data_prep.distill_output import DATA_KIND, MANIFEST_NAME
-from data_prep.distill_prompts import CORRECTION_PROMPT_VERSION, correction_sha256
+from data_prep.distill.checks import FILTER_VERSION, REASONS, TraceCheck
+from data_prep.distill.leaks import LEAK_PHRASES_VERSION, phrases_sha256
+from data_prep.distill.output import DATA_KIND, MANIFEST_NAME
+from data_prep.distill.prompts import CORRECTION_PROMPT_VERSION, correction_sha256
 from data_prep.manifest import tool_version
 from infra.run_metadata import InputRef, OutputRef, RunMetadata, git_commit, now_volatile
 

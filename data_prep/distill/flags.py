@@ -6,9 +6,7 @@ import argparse
 from typing import Any
 
 from data_prep.errors import DataPrepError
-from infra.cli_flags import json_object, path_problem, shown
-
-__all__ = ["FlagError", "path_problem", "sampling_object"]
+from infra.cli_flags import json_object, shown
 
 
 class FlagError(DataPrepError):

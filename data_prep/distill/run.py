@@ -1,7 +1,7 @@
 """A distillation run: distill.parquet -> pass 1 -> optional pass 2 -> merged SFT parquet + manifest.
 
 Pass 1 keeps a trace only if its strict verdict is the ground truth, its structure is complete and
-its row fits the SFT max length (:mod:`data_prep.distill_checks`). With a fix teacher, pass 2 asks
+its row fits the SFT max length (:mod:`data_prep.distill.checks`). With a fix teacher, pass 2 asks
 again for every pass-1 rejection except failed requests, and keeps a corrected trace only under the
 same checks plus the leak check. Rows whose request failed after all retries are counted and left
 out (a rerun asks only for them); when the spend cap stops a pass, nothing is written and the
@@ -18,13 +18,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from data_prep.distill_accounting import Accounting, cost_per_1k
-from data_prep.distill_cache import ResponseCache
-from data_prep.distill_checks import TraceCheck
-from data_prep.distill_commit import IDENTITY_KEY, OutputFiles
-from data_prep.distill_input import DistillSource, read_distill_rows
-from data_prep.distill_manifest import filter_config, pass_counts, sft_manifest
-from data_prep.distill_output import (
+from data_prep.distill.accounting import Accounting, cost_per_1k
+from data_prep.distill.cache import ResponseCache
+from data_prep.distill.checks import TraceCheck
+from data_prep.distill.commit import IDENTITY_KEY, OutputFiles
+from data_prep.distill.input import DistillSource, read_distill_rows
+from data_prep.distill.manifest import filter_config, pass_counts, sft_manifest
+from data_prep.distill.output import (
     MANIFEST_NAME,
     OUTPUT_NAMES,
     SFT_MAX_LENGTH,
@@ -34,8 +34,8 @@ from data_prep.distill_output import (
     split_examples,
     write_splits,
 )
-from data_prep.distill_passes import Attempt, DistillRow, Job, PassResult, Teacher, run_pass
-from data_prep.distill_prompts import correction_messages
+from data_prep.distill.passes import Attempt, DistillRow, Job, PassResult, Teacher, run_pass
+from data_prep.distill.prompts import correction_messages
 from data_prep.errors import DataPrepError
 from infra.chat_types import Prices
 from infra.cli_errors import RunFailed

@@ -3,7 +3,7 @@
 Pass 2 continues the pass-1 conversation: the judge prompt, the teacher's failed judgment as the
 assistant turn, then one user turn that says what was wrong and which verdict is correct, and asks
 for a complete new judgment written as if from scratch. The new trace is checked exactly like a
-pass-1 trace, plus the leak check (:mod:`data_prep.distill_leaks`). Bump
+pass-1 trace, plus the leak check (:mod:`data_prep.distill.leaks`). Bump
 :data:`CORRECTION_PROMPT_VERSION` whenever the wording changes (a test pins its hash).
 """
 

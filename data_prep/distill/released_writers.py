@@ -7,7 +7,7 @@
 * ``pairs`` (an RL set): every row parsed back into a :class:`~data_prep.pairs.PreferencePair`
   (winner = chosen) and written as a pair file that ``build_parquet.py --inputs`` reads, so our
   cleaning, neutralisation, decontamination and prompt apply. A row that does not parse stops the run.
-* the SFT set: each trace as an :class:`~data_prep.distill_output.SftExample` after the trace filter.
+* the SFT set: each trace as an :class:`~data_prep.distill.output.SftExample` after the trace filter.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from data_prep.distill_checks import TraceCheck, check_trace
-from data_prep.distill_output import SftExample
-from data_prep.pairs import PairError, PreferencePair, make_pair
-from data_prep.released_schema import (
+from data_prep.distill.checks import TraceCheck, check_trace
+from data_prep.distill.output import SftExample
+from data_prep.distill.released_schema import (
     WINNERS,
     ReleasedDataError,
     checked_text,
@@ -31,6 +30,7 @@ from data_prep.released_schema import (
     variant_of,
     winner_of,
 )
+from data_prep.pairs import PairError, PreferencePair, make_pair
 from data_prep.writers import ABILITY, data_source
 from infra.atomic_files import atomic_path
 from reward_fns import VERDICT_FORMAT_VERSION

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from data_prep.distill_passes import DistillRow
+from data_prep.distill.passes import DistillRow
 from data_prep.errors import DataPrepError
 from infra.row_files import RowFileError, iter_rows
 from infra.run_metadata import InputRef, sha256_file

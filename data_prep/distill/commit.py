@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.errors import DataPrepError
-from infra.staged_output import StagedOutput, unwritable  # noqa: F401  (unwritable: launch.export imports it here)
+from infra.staged_output import StagedOutput
 from infra.staged_output import recover as recover_stages
 from infra.user_json import read_json_file
 
@@ -38,7 +38,6 @@ class OutputFiles(StagedOutput):
                  flag: str = "--out") -> None:
         super().__init__(folder, flag=flag, error=OutputError, prefix=STAGE_PREFIX, journal_key=JOURNAL_KEY,
                          check=lambda root: check_identity(root, managed, identity, flag))
-        self.folder = self.root
         self.managed = tuple(managed)
 
     def commit(self, names: Sequence[str] | None = None) -> None:

@@ -3,11 +3,11 @@
 Pass 1 asks the teacher to judge each row with the row's own judge prompt (rendered by
 :mod:`data_prep.prompts` when distill.parquet was built). Pass 2 asks the fix teacher again for the
 rows pass 1 rejected, showing its failed judgment and the correct verdict
-(:mod:`data_prep.distill_prompts`); its traces go through the same checks plus the leak check.
+(:mod:`data_prep.distill.prompts`); its traces go through the same checks plus the leak check.
 
 Requests go through :class:`infra.chat_client.ChatClient` (bounded concurrency, requests-per-minute
 pacing, retries with backoff on 429/5xx/timeouts). Every answer is written to the
-:class:`~data_prep.distill_cache.ResponseCache` before it is used, and a cached answer is never asked
+:class:`~data_prep.distill.cache.ResponseCache` before it is used, and a cached answer is never asked
 for again. Before each new request its worst-case cost is reserved against the spend cap; a request that
 could pass the cap is not sent, the ones in flight finish and are cached, and the pass reports how many
 rows it did not ask. A row whose prompt alone is over the length limit is refused before it is sent.
@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
-from data_prep.distill_accounting import Accounting, text_bound, token_bound
-from data_prep.distill_cache import CachedResponse, ResponseCache, request_key
-from data_prep.distill_checks import TraceCheck, assemble_trace, check_trace
+from data_prep.distill.accounting import Accounting, text_bound, token_bound
+from data_prep.distill.cache import CachedResponse, ResponseCache, request_key
+from data_prep.distill.checks import TraceCheck, assemble_trace, check_trace
 from data_prep.errors import DataPrepError
 from infra.chat_client import ChatClient
 from infra.chat_errors import (

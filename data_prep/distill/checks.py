@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from data_prep.cor_parser import Problem, parse_cor
-from data_prep.distill_leaks import find_leak
+from data_prep.distill.leaks import find_leak
 from reward_fns import parse_verdict
 
 FILTER_VERSION = "trace-filter-v1"

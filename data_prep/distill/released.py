@@ -1,0 +1,294 @@
+"""Use the datasets upstream RM-R1 released, detected by their schema (see data_prep/distill/released_schema.py).
+
+    # an RL set, with its released prompt kept (prompt version upstream-released):
+    python data_prep/released.py --inputs gaotang/RM-R1-after-Distill-RLVR@COMMIT --released-as prompts --out data/rm_r1
+    # an RL set parsed back into preference pairs for our own build (cleaning, decontamination, our prompt):
+    python data_prep/released.py --inputs DIR --released-as pairs --out data/released_pairs
+    python data_prep/build_parquet.py --inputs data/released_pairs/pairs.jsonl ...
+    # the SFT set, through the same trace filter as distill.py:
+    python data_prep/released.py --inputs gaotang/RM-R1-Distill-SFT@COMMIT --out data/rm_r1/sft --tokenizer MODEL_DIR
+
+--inputs is a .parquet/.jsonl/.json file, a folder (a hub snapshot: data/train-*.parquet) or a hub
+name pinned as OWNER/NAME@COMMIT; with HF_HUB_OFFLINE=1 only local copies and the hub cache are used.
+"""
+
+from __future__ import annotations
+
+import sys
+
+try:  # a Python without the project says so in one line, not a traceback (infra/environment.py)
+    import infra.environment  # noqa: F401
+except ModuleNotFoundError as err:
+    print(f"{sys.argv[0]}: error: this Python ({sys.executable}) lacks {err.name!r}; run the project's own "
+          "(.venv/bin/python after make setup, or pip install -e . in yours).", file=sys.stderr)
+    raise SystemExit(2) from None
+
+import argparse
+import itertools
+import random
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from data_prep.distill.commit import IDENTITY_KEY, OutputError, OutputFiles
+from data_prep.distill.flags import FlagError
+from data_prep.distill.manifest import filter_config, pass_counts, sft_manifest
+from data_prep.distill.output import (
+    MANIFEST_NAME,
+    OUTPUT_NAMES,
+    SFT_MAX_LENGTH,
+    checked_counter,
+    length_stats,
+    split_examples,
+    write_splits,
+)
+from data_prep.distill.released_schema import ReleasedDataError, detect, prompt_key, same_candidates
+from data_prep.distill.released_writers import (
+    RELEASED_PROMPT_VERSION,
+    placed,
+    released_pair,
+    rl_row,
+    sft_example,
+    write_pair_file,
+)
+from data_prep.manifest import tool_version
+from data_prep.pairs import source_name_from
+from data_prep.source_files import ResolvedFiles, columns, iter_rows, resolve
+from data_prep.writers import write_parquet_rows
+from infra.cli_errors import OneLineParser
+from infra.cli_flags import folder, location, seed, share_or_count, whole
+from infra.output_guard import check_output
+from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
+from infra.staged_output import check_folder
+
+PROG = "python data_prep/released.py"
+TOOL = "data_prep.released"
+MODES = ("prompts", "pairs")
+PAIR_NAMES = ("pairs.jsonl", MANIFEST_NAME)  # what a pairs folder's commit replaces
+_SOURCE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                           error_class=FlagError)
+    add = parser.add_argument
+    add("--inputs", type=location, required=True, metavar="FILE|DIR|OWNER/NAME@COMMIT", help="one released dataset")
+    add("--released-as", choices=MODES, default=None,
+        help="for an RL set: 'prompts' keeps the released prompt (verl RL parquet), 'pairs' parses it back into "
+        "preference pairs for build_parquet.py")
+    add("--out", type=folder, required=True, help="output folder")
+    add("--source", type=_source, default=None,
+        help="source name for data_source: lower-case letters, digits, _ . - (default: from the dataset name)")
+    add("--val-size", type=share_or_count, default=0.02,
+        help="validation share (below 1) or whole count (default: 0.02)")
+    add("--seed", type=seed, default=0, help="seed of the train/val split, 0 to 2**63-1 (default: 0)")
+    add("--tokenizer", type=location, default=None, metavar="PATH",
+        help="SFT set: count row lengths with this tokenizer")
+    add("--max-length", type=whole(least=1), default=SFT_MAX_LENGTH,
+        help=f"SFT set: drop longer rows (default {SFT_MAX_LENGTH})")
+    return parser
+
+
+def _source(text: str) -> str:
+    if not _SOURCE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a source name (lower-case letters, digits, _ . -, "
+                                         "at most 64)")
+    return text
+
+
+def identity(files: ResolvedFiles, mode: str) -> dict[str, Any]:
+    """What an output folder's data is made from: a rerun must match it, another dataset is refused."""
+    return {"tool": TOOL, "input_sha256": files.sha256, "released_as": mode}
+
+
+def resolve_input(text: str) -> ResolvedFiles:
+    """A file, folder or pinned hub name (``OWNER/NAME@COMMIT``) to its data files."""
+    location, _, revision = text.partition("@") if not Path(text).exists() else (text, "", "")
+    if not location.strip():
+        raise ReleasedDataError(f"--inputs {text[:40]!r} names no file, folder or hub dataset; pass one, e.g. "
+                                "OWNER/NAME@COMMIT.")
+    return resolve(location, what=f"released dataset {location}", fix="--inputs", revision=revision or None,
+                   split="train")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    check_folder(args.out, "--out", OutputError)
+    local = [("--inputs", args.inputs.partition("@")[0] if not Path(args.inputs).exists() else args.inputs),
+             ("--tokenizer", args.tokenizer)]
+    check_output("--out", args.out, local, ours=lambda _: True)  # the files it replaces are checked by identity
+    files = resolve_input(args.inputs)
+    where = f"released dataset {files.name}"
+    kind = detect(columns(files.files, where), list(islice(iter_rows(files.files, where), 8)), where)
+    source = args.source or source_name_from(Path(files.name).stem if Path(files.name).exists()
+                                             else files.name.split("/")[-1])
+    rows = iter_rows(files.files, where)
+    if kind == "sft":
+        if args.released_as is not None:
+            raise ReleasedDataError(f"{where} is the SFT set (winner holds traces); --released-as is for the RL sets, "
+                                    "leave it out.")
+        print(_sft(rows, files, source, where, args))
+    elif args.released_as is None:
+        raise ReleasedDataError(f"{where} is an RL set (winner model_a/model_b); pass --released-as prompts to keep "
+                                "its prompt or --released-as pairs to rebuild it with ours.")
+    elif args.released_as == "prompts":
+        print(_prompts(rows, files, source, where, args))
+    else:
+        print(_pairs(rows, files, source, where, args))
+    return 0
+
+
+def _prompts(rows: Any, files: ResolvedFiles, source: str, where: str, args: argparse.Namespace) -> str:
+    numbered = enumerate(rows, start=1)
+    first = next(numbered, None)
+    variant = rl_row(first[1], first[0], source, where)["extra_info"]["variant"] if first else "instruct"
+    out = args.out / variant
+    made_of = identity(files, "prompts")
+    with OutputFiles(out, OUTPUT_NAMES, made_of) as target:  # locked before the long read, as every writer is
+        built, repeats = unique_prompts(itertools.chain([first] if first else [], numbered), source, where)
+        if {r["extra_info"]["variant"] for r in built} != {variant}:
+            raise ReleasedDataError(f"{where} mixes prompts with and without a system message; pass one released "
+                                    "set.")
+        splits = _split(built, args.val_size, args.seed)
+        refs = []
+        for split, chunk in splits.items():
+            path = target.path(f"{split}.parquet")
+            write_parquet_rows(placed(chunk, split, args.seed), path)
+            refs.append(OutputRef.for_file(path, path.parent, rows=len(chunk)))
+        leaks = sum(r["extra_info"]["label_leak"] for r in built)
+        counts = {"read": len(built) + repeats["duplicate_prompts"], "rows": {s: len(c) for s, c in splits.items()},
+                  "label_leak": leaks, "multi_turn": sum(r["extra_info"]["multi_turn"] for r in built), **repeats,
+                  "chosen_position_total": dict(sorted(Counter(r["reward_model"]["ground_truth"]
+                                                               for r in built).items()))}
+        config = {"data_kind": "rl", "released_as": "prompts", "variant": variant, "tokenizer": None,
+                  "max_prompt_length": None, "chat_template_kwargs": {}, "splits": {s: f"{s}.parquet" for s in splits},
+                  "val_size": args.val_size, IDENTITY_KEY: made_of}
+        _manifest(files, RELEASED_PROMPT_VERSION, args.seed, config, counts, refs).write(target.path(MANIFEST_NAME))
+        target.commit()
+    notes = [f"{leaks} rows carry upstream's 'Chabot' label leak (kept, counted)"] if leaks else []
+    notes += [f"{n} {what.replace('_', ' ')}" for what, n in repeats.items() if n]
+    return f"{out}: {', '.join(f'{s} {len(c)}' for s, c in splits.items())} rows (prompt {RELEASED_PROMPT_VERSION})" \
+           + "".join(f"; {note}" for note in notes)
+
+
+def unique_prompts(rows: Iterable[tuple[int, Any]], source: str, where: str
+                   ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """RL rows, each released prompt once (the first copy kept, so no prompt lands in both train and val), sorted by
+    pair id; and the counts of repeated prompts dropped, those among them naming the other winner, and rows whose
+    two candidates are the same text (kept: the released prompt is not ours to edit)."""
+    seen: dict[bytes, str] = {}
+    built, counts = [], {"duplicate_prompts": 0, "duplicates_with_the_other_winner": 0, "identical_candidates": 0}
+    for number, raw in rows:
+        row = rl_row(raw, number, source, where)
+        key = prompt_key(row["prompt"])
+        label = row["reward_model"]["ground_truth"]
+        if key in seen:
+            counts["duplicate_prompts"] += 1
+            counts["duplicates_with_the_other_winner"] += seen[key] != label
+            continue
+        seen[key] = label
+        counts["identical_candidates"] += same_candidates(row["prompt"][-1]["content"])
+        built.append(row)
+    return sorted(built, key=lambda r: r["extra_info"]["pair_id"]), counts
+
+
+def _pairs(rows: Any, files: ResolvedFiles, source: str, where: str, args: argparse.Namespace) -> str:
+    made_of = identity(files, "pairs")
+    with OutputFiles(args.out, PAIR_NAMES, made_of) as target:  # locked before the long read, as every writer is
+        pairs, prompts = [], set()
+        for number, raw in enumerate(rows, start=1):
+            pairs.append(released_pair(raw, number, source, where))
+            prompts.add(prompt_key(raw["context_messages"]))
+        if not pairs:
+            raise ReleasedDataError(f"{where} has no rows; pass a released RL set.")
+        leaks = sum(bool(p.metadata.get("label_leak")) for p in pairs)
+        # kept and counted: build_parquet drops identical and duplicate pairs (never across splits) and says so
+        counts = {"read": len(pairs), "pairs": len(pairs), "multi_turn": sum(p.is_multi_turn for p in pairs),
+                  "label_leak": leaks, "duplicate_prompts": len(pairs) - len(prompts),
+                  "identical_candidates": sum(p.chosen == p.rejected for p in pairs)}
+        config = {"data_kind": "pairs", "released_as": "pairs", "variant": None, IDENTITY_KEY: made_of}
+        staged = write_pair_file(pairs, target.path("pairs.jsonl"))
+        refs = [OutputRef.for_file(staged, staged.parent, rows=len(pairs))]
+        _manifest(files, None, args.seed, config, counts, refs).write(target.path(MANIFEST_NAME))
+        target.commit()
+    path = args.out / "pairs.jsonl"
+    repeats = "".join(f", {counts[k]} {k.replace('_', ' ')}" for k in ("duplicate_prompts", "identical_candidates")
+                      if counts[k])
+    return (f"{path}: {len(pairs)} pairs ({counts['multi_turn']} multi-turn, {leaks} had the 'Chabot' label leak, "
+            f"gone once re-rendered{repeats}); next: python data_prep/build_parquet.py --inputs {path} [--variant ...]")
+
+
+def _sft(rows: Any, files: ResolvedFiles, source: str, where: str, args: argparse.Namespace) -> str:
+    made_of = identity(files, "sft")
+    with OutputFiles(args.out, OUTPUT_NAMES, made_of) as target:  # locked before the long read, as every writer is
+        return _sft_into(target, made_of, rows, files, source, where, args)
+
+
+def _sft_into(target: OutputFiles, made_of: dict[str, Any], rows: Any, files: ResolvedFiles, source: str, where: str,
+              args: argparse.Namespace) -> str:
+    checked = [sft_example(raw, i, source, where) for i, raw in enumerate(rows, start=1)]
+    variants = sorted({e.extra_info["variant"] for e, _ in checked})
+    count = None
+    if args.tokenizer is not None:
+        from data_prep.length_filter import load_tokenizer
+
+        count = checked_counter(load_tokenizer(args.tokenizer), {}, checked[0][0]) if checked else None
+    kept, too_long = [], 0
+    for example, check in checked:
+        if not check.kept:
+            continue
+        length = count(example) if count else None
+        if length is not None and length > args.max_length:
+            too_long += 1
+            continue
+        kept.append(replace(example, length=length))
+    if not kept:
+        reasons = {r: n for r, n in pass_counts(c for _, c in checked)["rejected"].items() if n}
+        raise ReleasedDataError(f"{where}: no trace passed the filter (rejected: {reasons}); check the dataset.")
+    splits = split_examples(kept, args.val_size, args.seed)
+    _write_sft(target, splits, checked, kept, too_long, files, args, count is not None, variants[0], made_of)
+    rejected = ", ".join(f"{r} {n}" for r, n in pass_counts(c for _, c in checked)["rejected"].items() if n) or "none"
+    return (f"{args.out}: {', '.join(f'{s} {len(e)}' for s, e in splits.items())} rows from {len(checked)} released "
+            f"traces; rejected: {rejected}; too long {too_long}")
+
+
+def _write_sft(target: OutputFiles, splits: dict[str, list[Any]], checked: list[Any], kept: list[Any], too_long: int,
+               files: ResolvedFiles, args: argparse.Namespace, measured: bool, variant: str,
+               made_of: dict[str, Any]) -> None:
+    refs = write_splits(splits, target.path)
+    counts = {"passes": {"released": pass_counts(c for _, c in checked)},
+              "merged": {"rows_in": len(checked), "kept": len(kept), "too_long_dropped": too_long,
+                         "label_leak": sum(e.extra_info["label_leak"] for e, _ in checked)},
+              "rows": {s: len(e) for s, e in splits.items()},
+              "lengths": length_stats([e.length for e in kept if e.length is not None],
+                                      args.max_length if measured else None, "tokenizer" if measured else "unmeasured",
+                                      too_long)}
+    config = filter_config(variant, args.max_length if measured else None, args.tokenizer, {},
+                           [s for s, e in splits.items() if e]) | {"ground_truth": "unavailable in the released set",
+                                                                    "released_as": "sft", IDENTITY_KEY: made_of}
+    meta = sft_manifest(tool=TOOL, inputs=[files.input_ref], prompt_version=RELEASED_PROMPT_VERSION, seed=args.seed,
+                        model=None, sampling={}, config=config, counts=counts, outputs=refs, volatile={})
+    meta.write(target.path(MANIFEST_NAME))
+    target.commit()
+
+
+def _split(rows: list[dict[str, Any]], val_size: float, seed: int) -> dict[str, list[dict[str, Any]]]:
+    if len(rows) < 2:
+        raise ReleasedDataError(f"the dataset has only {len(rows)} row(s); a train/val split needs at least 2, so pass "
+                                "the whole released set.")
+    wanted = min(len(rows) - 1, int(val_size) if val_size >= 1 else max(1, round(val_size * len(rows))))
+    chosen = set(random.Random(f"released-val:{seed}").sample(range(len(rows)), wanted))
+    return {"train": [r for i, r in enumerate(rows) if i not in chosen],
+            "val": [r for i, r in enumerate(rows) if i in chosen]}
+
+
+def _manifest(files: ResolvedFiles, prompt_version: str | None, seed: int, config: dict[str, Any],
+              counts: dict[str, Any], outputs: list[OutputRef]) -> RunMetadata:
+    return RunMetadata(tool=TOOL, tool_version=tool_version(), git_commit=git_commit(Path(__file__).resolve().parent),
+                       inputs=[files.input_ref], prompt_version=prompt_version, seed=seed, config=config,
+                       counts=counts, outputs=outputs, volatile=now_volatile())
+
