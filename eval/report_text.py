@@ -77,7 +77,7 @@ def coverage_lines(summary: Mapping[str, Any]) -> list[str]:
     cov = summary.get("coverage")
     if cov is None:
         return []
-    lines = ["## Official rows", "", f"Split `{cov['split']}`: {status_text(summary).lstrip(' —')}.", "",
+    lines = ["## Official rows", "", f"{status_text(summary).lstrip(' —')}.", "",
              "| group | scored | official |", "|---|---:|---:|"]
     lines += [f"| {g} | {c['scored']:,} | {_count(c['official'])} |" for g, c in cov["groups"].items()]
     skipped, degenerate = cov["skipped"], cov["degenerate"]
