@@ -21,7 +21,6 @@ import pytest
 
 from infra.cli_errors import run_cli
 from launch.export import cli as export
-from launch.export.out import clean_stale
 
 TOKEN = "hf_HostileTestToken0123456789"
 
@@ -144,7 +143,7 @@ def test_bad_out_is_refused_before_merging_and_nothing_is_deleted(tmp_path, caps
 
 
 def test_read_only_out_is_refused_before_merging(tmp_path, capsys, monkeypatch) -> None:
-    import launch.export.out as out_mod
+    import infra.staged_output as out_mod
 
     run = _run(tmp_path)
     merges = []
@@ -379,33 +378,34 @@ def test_a_token_passed_as_push_to_is_never_echoed(tmp_path, capsys, value) -> N
     assert code == 2 and "--push-to" in _one_sentence(err) and value not in out + err
 
 
-def test_stale_partials_are_removed_but_a_live_one_is_kept(tmp_path) -> None:
-    out = tmp_path / "hf"
-    dead, live = tmp_path / ".hf.partial-dead", tmp_path / ".hf.partial-live"
-    for folder in (dead, live):
-        (folder / "x").mkdir(parents=True)
-    fd = os.open(live, os.O_RDONLY)
+def test_an_export_already_writing_beside_out_is_said(tmp_path, capsys, monkeypatch) -> None:
+    run = _run(tmp_path)
+    out = tmp_path / "exports" / "hf"
+    out.parent.mkdir()
+    fd = os.open(out.parent, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # an export still running
-        assert clean_stale(out) == [dead]
-        assert live.is_dir() and not dead.exists()
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another export into the same folder, still running
+        monkeypatch.setattr(export, "merge_with_verl", _fake_merge)
+        code, _, err = _call([run, "--out", out, "--recipe", "sft_qwen7b"], capsys)
+        assert code == 2 and "another export is writing" in _one_sentence(err) and not out.exists()
     finally:
         os.close(fd)
 
 
-def test_a_killed_exports_partial_is_removed_by_the_next_export(tmp_path, capsys, monkeypatch) -> None:
-    dead = tmp_path / ".hf.partial-killed"  # what SIGKILL during a merge leaves beside --out
-    (dead / "model.safetensors").parent.mkdir(parents=True)
+def test_a_killed_exports_staging_folder_is_removed_by_the_next_export(tmp_path, capsys, monkeypatch) -> None:
+    dead = tmp_path / ".hf.commit-killed" / "new" / "hf"  # what SIGKILL during a merge leaves beside --out
+    dead.mkdir(parents=True)
     (dead / "model.safetensors").write_bytes(b"x" * 1000)
     _run_dir, out, _ = _exported(tmp_path, capsys, monkeypatch)
     assert not dead.exists() and (out / "model.safetensors").is_file()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".hf")] == []
 
 
 KILL_BETWEEN_RENAMES = """
 import os, signal, sys
 from pathlib import Path
 from launch.export import cli as export
-import launch.export.out as out_mod
+import infra.staged_output as staged
 def merge(step, target):
     (target / "config.json").write_text('{"architectures": ["Qwen2ForCausalLM"]}')
     (target / "model.safetensors").write_bytes(b"new weights")
@@ -413,24 +413,28 @@ export.merge_with_verl = merge
 real, calls = os.replace, []
 def replace(a, b):
     calls.append(a)
-    if len(calls) == 2:  # the old export is set aside, the new one not yet in place
+    if len(calls) == 3:  # the journal is written, the old export set aside, the new one not yet in place
         os.kill(os.getpid(), signal.SIGKILL)
     return real(a, b)
-out_mod.os.replace = replace
+staged.os.replace = replace
 from infra.cli_errors import run_cli
 sys.exit(run_cli(export.main, sys.argv[1:], prog="export"))
 """
 
 
 def test_sigkill_between_the_two_renames_is_undone_by_the_next_run(tmp_path, capsys, monkeypatch, repo_root) -> None:
-    run, out, before = _exported(tmp_path, capsys, monkeypatch)
+    from infra.staged_output import recover
+
+    run, out, _ = _exported(tmp_path, capsys, monkeypatch)
+    _card(out, ["config.json", "model.safetensors"], step=1)  # an earlier step's export: --force replaces it
+    before = _tree(out)
     env = {**os.environ, "RMR1_SFT_DATA_DIR": str(tmp_path / "data")}
     child = subprocess.run([sys.executable, "-c", KILL_BETWEEN_RENAMES, str(run), "--out", str(out), "--recipe",
                             "sft_qwen7b", "--force"], cwd=repo_root, env=env, capture_output=True, text=True,
                            timeout=120)
     assert child.returncode == -signal.SIGKILL, child.stderr
     assert not out.exists()  # killed with the old export set aside
-    clean_stale(out)  # what the next export does first
+    recover(tmp_path, ".hf.commit-", "existed")  # what the next export does first
     assert _tree(out) == before and not [p for p in tmp_path.iterdir() if p.name.startswith(".hf.")]
     assert _call([run, "--out", out, "--recipe", "sft_qwen7b", "--force"], capsys)[0] == 0
 

@@ -23,37 +23,28 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from infra.cli_errors import RunFailed
+from infra import cli_flags
+from infra.cli_errors import OneLineParser, RunFailed
+from infra.redaction import redact_then_cut
+from infra.staged_output import StagedOutput, check_folder
 from launch.export.card import CARD_FILE, CardFacts, facts_of, public_facts, render
 from launch.export.facts import recipe_source, run_facts
 from launch.export.layout import ExportError, StepDir, architectures, pick_step
-from launch.export.out import (
-    OneLineParser,
-    check_out,
-    check_writable,
-    hub_token,
-    out_folder,
-    path_arg,
-    redacted,
-    replace_dir,
-    staging,
-    step_number,
-    storage_failure,
-    token_env_shown,
-)
+from launch.export.out import check_out, hub_token, storage_failure, token_env_shown
 
 PROG = "python -m launch.export"
 DEFAULT_TOKEN_ENV = "HF_TOKEN"
 
 
 def parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog=PROG, description=__doc__.splitlines()[0])
-    p.add_argument("ckpt_dir", type=path_arg, help="the run's trainer.default_local_dir (holds global_step_N/)")
-    p.add_argument("--out", type=out_folder, required=True,
+    p = OneLineParser(prog=PROG, description=__doc__.splitlines()[0], error_class=ExportError)
+    p.add_argument("ckpt_dir", type=cli_flags.path, help="the run's trainer.default_local_dir (holds global_step_N/)")
+    p.add_argument("--out", type=cli_flags.folder, required=True,
                    help="Hugging Face folder to write (must not exist; --force)")
-    p.add_argument("--step", type=step_number, help="step to export (default: the latest complete one)")
+    p.add_argument("--step", type=cli_flags.whole(least=0), help="step to export (default: the latest complete one)")
     p.add_argument("--recipe", help="recipe that trained the run (default: read from CKPT_DIR/launch/*.spec.json)")
-    p.add_argument("--spec", type=path_arg, help="the launch spec of the run (default: the newest in CKPT_DIR/launch/)")
+    p.add_argument("--spec", type=cli_flags.path,
+                   help="the launch spec of the run (default: the newest in CKPT_DIR/launch/)")
     p.add_argument("--force", action="store_true", help="replace --out if it holds an earlier export")
     p.add_argument("--push-to", metavar="ORG/NAME", help="upload the folder to this Hugging Face model repo")
     p.add_argument("--token-env", default=DEFAULT_TOKEN_ENV, metavar="VAR",
@@ -68,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_dir = args.ckpt_dir.expanduser().resolve()
     out = args.out.expanduser().resolve()
     token = hub_token(args.token_env, args.push_to) if args.push_to else None  # checked before minutes of merging
-    check_writable(out)
+    check_folder(out, "--out", ExportError)
     step = pick_step(run_dir, args.step)
     arch = architectures(step)
     recipe, overrides, env = recipe_source(run_dir, args.spec, args.recipe)
@@ -96,8 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def export(step: StepDir, out: Path, facts: CardFacts, *, force: bool = False) -> Path:
-    """Merge ``step`` with verl's FSDP merger into ``out`` (built beside it, then renamed) with its card."""
-    with staging(out) as work:  # stale partials of killed exports are cleaned first (launch/export/out.py)
+    """Merge ``step`` with verl's FSDP merger into ``out`` with its card: all of it lands, or nothing.
+
+    Built in a staging folder beside ``out`` and swapped in by infra.staged_output, which also puts
+    back what a killed export left half-done.
+    """
+    with StagedOutput(out.parent, what="export", error=ExportError, prefix=f".{out.name}.commit-") as staged:
+        work = staged.folder(out.name)
         try:
             merge_with_verl(step, work)
             fold_lora(work)
@@ -111,7 +107,7 @@ def export(step: StepDir, out: Path, facts: CardFacts, *, force: bool = False) -
                             "or choose another folder, then run again.") from None
         if out.exists() and not force:
             raise ExportError(f"--out {out} appeared while exporting; pass --force to replace it.")
-        replace_dir(work, out)
+        staged.commit()
     return out
 
 
@@ -165,7 +161,8 @@ def push(folder: Path, repo: str, token: str, *, private: bool, api_factory: Cal
         api.upload_file(path_or_fileobj=card, path_in_repo=CARD_FILE, repo_id=repo, repo_type="model",
                         commit_message="Model card")
     except Exception as err:  # hub, network and auth errors all end the same way: say which and stop
-        raise RunFailed(f"uploading {folder} to {repo} failed ({type(err).__name__}: {redacted(str(err), [token])}); "
+        why = redact_then_cut(str(err), [token], 300)
+        raise RunFailed(f"uploading {folder} to {repo} failed ({type(err).__name__}: {why}); "
                         "the export is kept, so rerun the same command after fixing it (it uploads the kept "
                         "folder).") from None
 

@@ -1,90 +1,29 @@
-"""Where an export may go, how it lands there, and what of the hub token may be said.
+"""Where an export may go, and what of the hub token may be said.
 
-* :func:`check_writable` and :func:`check_out` refuse, before any merging: an ``--out`` that is a file (or
-  inside one); one that is, holds or sits inside an input (the checkpoint step, the run's base model;
-  infra.output_guard); one that holds anything its model card does not say this project's export
-  wrote; an earlier export without ``--force``; and, even with ``--force``, an export of another stage
-  or recipe. A folder already holding this very export is kept (a rerun only pushes it).
-* :func:`staging` builds the export in ``.{name}.partial-XXXX`` beside ``--out`` and holds an ``flock`` on
-  it while it is in use; :func:`clean_stale` (run first) removes the ones no live export holds, which a
-  SIGKILL left behind, and puts back an ``--out`` a kill left set aside mid-replace.
-* :func:`replace_dir` swaps the new folder in: the old one is renamed aside, the new one renamed into
-  place, then the old one removed; readers see the old export or the new one, never a mix.
-* :func:`token_env_shown` / :func:`hub_token` never echo what could be the token itself.
+:func:`check_out` refuses, before any merging: an ``--out`` that is, holds or sits inside an input (the
+checkpoint step, the run's base model; infra.output_guard); one that holds anything its model card
+does not say this project's export wrote; an earlier export without ``--force``; and, even with
+``--force``, an export of another stage or recipe. A folder already holding this very export is kept
+(a rerun only pushes it). The export lands through infra.staged_output (all or nothing, recovered
+after a kill). :func:`token_env_shown` / :func:`hub_token` never echo what could be the token itself.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import errno
-import fcntl
 import os
 import re
-import shutil
-import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from infra.atomic_files import current_umask
-from infra.cli_errors import OneLineParser
 from infra.output_guard import check_output
-from infra.redaction import MASK, is_secret_name, redact_then_cut, strip_userinfo
+from infra.redaction import MASK, is_secret_name, strip_userinfo
 from launch.export.card import CARD_FILE, CardError, CardFacts, read_block
 from launch.export.layout import ExportError
 
-PARTIAL, ASIDE = ".partial-", ".old-"
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
-
-
-class OneLineParser(OneLineParser):
-    """argparse errors as one ExportError sentence (exit 2)."""
-
-    error_class = ExportError
-
-
-def path_arg(text: str) -> Path:
-    """A path flag: non-empty and short enough to exist (else ENAMETOOLONG tracebacks)."""
-    from data_prep.distill_flags import path_problem
-
-    if not text.strip():
-        raise argparse.ArgumentTypeError("is empty; pass a path")
-    problem = path_problem(text)
-    if problem:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r}... {problem}")
-    return Path(text)
-
-
-def out_folder(text: str) -> Path:
-    """``--out``: a non-empty path (an unset shell variable must not mean the current folder)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("is empty; pass the folder to write the Hugging Face model to")
-    return path_arg(text)
-
-
-def step_number(text: str) -> int:
-    """``--step``: a whole number of 0 or more (at most 18 digits)."""
-    digits = text.strip()
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a step number (a whole number of 0 or more)")
-    return int(digits)
-
-
-def check_writable(out: Path) -> None:
-    """Refuse an ``--out`` that is a file, sits inside one, or cannot be written (before any merging)."""
-    probe = out
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        where = "is a file" if probe == out else f"is inside {probe}, which is a file"
-        raise ExportError(f"--out {out} {where}; pass a folder for the Hugging Face model.")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        from data_prep.distill_commit import unwritable
-
-        raise ExportError(f"--out {out} cannot be written ({unwritable(probe)}); choose a writable folder.")
 
 
 def check_out(out: Path, inputs: list[tuple[str, Path | None]], force: bool, facts: CardFacts) -> bool:
@@ -136,62 +75,6 @@ def _block(folder: Path) -> dict[str, Any]:
         return {}
 
 
-def clean_stale(out: Path) -> list[Path]:
-    """Remove staging folders of dead exports beside ``out``; restore an ``out`` a kill left set aside."""
-    removed: list[Path] = []
-    parent = out.parent
-    if not parent.is_dir():
-        return removed
-    for entry in sorted(parent.glob(f".{glob_escape(out.name)}.*")):
-        if not entry.is_dir() or entry.is_symlink() or not (PARTIAL in entry.name or ASIDE in entry.name):
-            continue
-        with _try_lock(entry) as free:
-            if not free:
-                continue  # a live export is using it
-            if ASIDE in entry.name and not out.exists():
-                os.replace(entry, out)  # killed between the two renames: the old export comes back
-                continue
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
-    return removed
-
-
-@contextmanager
-def staging(out: Path) -> Iterator[Path]:
-    """A locked, empty folder beside ``out`` to build in (removed afterwards unless renamed away)."""
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        clean_stale(out)
-        work = Path(tempfile.mkdtemp(prefix=f".{out.name}{PARTIAL}", dir=out.parent))
-    except OSError as err:
-        raise ExportError(f"--out {out} cannot be written ({(err.strerror or str(err)).lower()}); choose a writable "
-                          "folder.") from err
-    fd = os.open(work, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        yield work
-    finally:
-        os.close(fd)
-        shutil.rmtree(work, ignore_errors=True)  # a no-op once renamed to out
-
-
-def replace_dir(work: Path, out: Path) -> None:
-    """Put ``work`` at ``out``; an existing ``out`` is set aside (locked: no cleaner takes it), then removed."""
-    os.chmod(work, 0o777 & ~current_umask())  # mkdtemp makes it 0700; other users and nodes read exports
-    if not out.exists():
-        os.replace(work, out)
-        return
-    aside = Path(tempfile.mkdtemp(prefix=f".{out.name}{ASIDE}", dir=out.parent))
-    fd = os.open(out, os.O_RDONLY)  # the lock follows the folder through the rename
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.replace(out, aside)  # onto the empty folder mkdtemp made: atomic on POSIX
-        os.replace(work, out)
-    finally:
-        os.close(fd)
-    shutil.rmtree(aside, ignore_errors=True)
-
-
 def token_env_shown(name: str) -> str:
     """``$NAME`` for a well-formed variable name, else a phrase that does not repeat the text."""
     if _ENV_NAME.fullmatch(name):
@@ -212,11 +95,6 @@ def hub_token(name: str, repo: str) -> str:
         raise ExportError(f"--push-to {repo} needs a hub token in ${name}; export it in your shell "
                           "(tokens never go on the command line or in files).")
     return token
-
-
-def redacted(text: str, secrets: Iterable[str | None], limit: int = 300) -> str:
-    """``text`` with the secrets masked, then cut (never the other way round)."""
-    return redact_then_cut(text, secrets, limit)
 
 
 def safe_overrides(overrides: Iterable[str]) -> list[str]:
@@ -248,26 +126,3 @@ def storage_failure(err: BaseException) -> str | None:
                 return why
         seen = seen.__cause__ or seen.__context__
     return None
-
-
-def glob_escape(text: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", text)
-
-
-@contextmanager
-def _try_lock(folder: Path) -> Iterator[bool]:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        yield False
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        with contextlib.suppress(OSError):
-            os.close(fd)
