@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from data_prep.benchmark_prompts import BENCHMARKS, canonical_name, identity, parse_benchmark_spec
@@ -45,7 +47,10 @@ def _cached(hf_home: Path, repo: str, files: dict[str, list[dict]]) -> None:
     folder = hf_home / "hub" / f"datasets--{repo.replace('/', '--')}" / "snapshots" / COMMIT
     for name, rows in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+        if name.endswith(".parquet"):
+            pq.write_table(pa.Table.from_pylist(rows), folder / name)
+        else:
+            (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
     refs = folder.parents[1] / "refs"
     refs.mkdir(parents=True, exist_ok=True)
     (refs / "main").write_text(COMMIT)
@@ -57,9 +62,12 @@ def _pair(split: str, n: int) -> dict:
 
 
 def test_eval_reads_a_cached_hub_dataset_through_the_one_hub_reader_offline(repo_root: Path, tmp_path: Path) -> None:
-    _cached(tmp_path / "hf", "ScalerLab/JudgeBench", {"data/gpt-00000-of-00001.jsonl": [_pair("gpt", 1)],
-                                                      "data/claude-00000-of-00001.jsonl": [_pair("claude", n)
-                                                                                           for n in range(2)]})
+    claude = [_pair("claude", n) for n in range(2)]
+    _cached(tmp_path / "hf", "ScalerLab/JudgeBench", {
+        "data/gpt-00000-of-00001.parquet": [_pair("gpt", 1)],
+        "data/claude-00000-of-00001.parquet": claude,
+        "dataset=judgebench,response_model=claude-3-5-sonnet-20240620.jsonl": claude,  # a second copy: not read
+    })
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
     with LoopbackJudge(marker_policy(MARK)) as judge:
         done = subprocess.run([sys.executable, "eval/judgebench.py", "--split", "claude", "--variant", "instruct",
@@ -68,5 +76,5 @@ def test_eval_reads_a_cached_hub_dataset_through_the_one_hub_reader_offline(repo
                               cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
-    assert summary["coverage"]["scored"] == 2 and summary["score"] == 1.0  # claude's file only, not gpt's
+    assert summary["coverage"]["scored"] == 2 and summary["score"] == 1.0  # claude's parquet only: no gpt, no copy
     assert summary["metadata"]["inputs"][0]["revision"] == COMMIT  # the snapshot read, though none was pinned

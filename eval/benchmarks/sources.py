@@ -9,8 +9,9 @@ JudgeBench's ``dataset=judgebench,response_model=gpt-4o-2024-05-13.jsonl`` is sp
 with no file of the split is refused, naming the files found; two splits are never merged.
 Hub: the dataset's files at the revision through the one hub reader (:func:`infra.hub.snapshot`), then
 read as a local folder with the same split rule (as the hub does, a snapshot whose files name no split
-at all is split ``train``). With ``HF_HUB_OFFLINE=1`` (or ``HF_DATASETS_OFFLINE=1``) only the local HF
-cache is read; a miss is one sentence saying what to do.
+at all is split ``train``; where a split has parquet files, only those are read, never a second copy).
+With ``HF_HUB_OFFLINE=1`` (or ``HF_DATASETS_OFFLINE=1``) only the local HF cache is read; a miss is one
+sentence saying what to do.
 
 The input is recorded with the sha256 of the rows as loaded (:func:`rows_sha256`), so two runs on the
 same content carry the same hash whichever way it was read.
@@ -98,6 +99,8 @@ def _local_rows(path: Path, split: str, hub: bool = False) -> tuple[list[Any], l
     chosen = [p for p in files if of_split(p.name, split)]
     if hub and not chosen and split == "train" and not any(of_split(p.name, s) for p in files for s in _SPLITS):
         chosen = files  # the hub's rule: files that name no split are the train split
+    if hub and any(p.suffix == ".parquet" for p in chosen):
+        chosen = [p for p in chosen if p.suffix == ".parquet"]  # the hub's own conversion, not a second copy
     if not chosen:
         found = ", ".join(repr(p.relative_to(path).as_posix()) for p in files[:5])
         more = f" and {len(files) - 5} more" if len(files) > 5 else ""
