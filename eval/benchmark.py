@@ -80,6 +80,9 @@ class BenchmarkData:
     split: str = ""
     skipped: tuple[tuple[str, str], ...] = ()
     degenerate: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # (benchmark name, item id) -> the item's comparisons, as load_data expanded them (a derived benchmark
+    # over the same items, such as the robustness probes, expands its own)
+    expanded: Mapping[tuple[str, str], tuple[Comparison, ...]] = field(default_factory=dict)
 
 
 def subset_census(items: Sequence[Item]) -> dict[str, int]:
@@ -174,7 +177,7 @@ class Benchmark:
         counts = Counter(item.id for item in loaded)
         refused([f"the id {i!r} {'twice' if n == 2 else f'{n} times'}" for i, n in counts.items() if n > 1],
                 f"--data {source!r} has", "ids must be unique")
-        items, skipped, degenerate = [], [], {}
+        items, skipped, degenerate, expanded = [], [], {}, {}
         for item in loaded:  # every row, whatever --limit keeps: a row no judge could read is named now
             where = item.place or f"{self.name} item {item.id!r}"
             try:
@@ -186,11 +189,17 @@ class Benchmark:
                 skipped.append((where, "expands to no comparison"))
                 continue
             items.append(item)
+            expanded[self.name, item.id] = tuple(comparisons)  # expanded once per run: the runner and checks reuse them
             reasons = sorted({reason for c in comparisons for reason in c.degenerate})
             if reasons:
                 degenerate[item.id] = tuple(reasons)
         chosen = stratified(items, limit, self.section_of) if limit is not None else items
-        return BenchmarkData(chosen, ref, len(items), split, tuple(skipped), degenerate)
+        return BenchmarkData(chosen, ref, len(items), split, tuple(skipped), degenerate, expanded)
+
+    def comparisons(self, data: BenchmarkData, item: Item) -> Sequence[Comparison]:
+        """``item``'s comparisons: as :meth:`load_data` expanded them, else expanded now (hand-built data)."""
+        found = data.expanded.get((self.name, item.id))
+        return found if found is not None else self.expand(item)
 
 
 def stratified(items: Sequence[Item], limit: int | None, section_of: Callable[[str], str]) -> list[Item]:

@@ -13,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eval.report_text import VIEW_TITLES, pct, shard_text
+from eval.summary import BenchmarkRow, CombinedSummary, Summary
 
 COLUMNS = ("benchmark", "score", "both-order accuracy", "position consistency", "parse failures",
            "hit the budget", "judgments")
 
 
-def benchmark_row(summary: Mapping[str, Any]) -> dict[str, Any]:
+def benchmark_row(summary: Summary) -> BenchmarkRow:
     """One benchmark's numbers for the combined table (fractions; None where not defined)."""
     conv = summary["conventions"]
     mode = conv["parse_mode"]
@@ -42,14 +43,27 @@ def benchmark_row(summary: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def combined_summary(rows: Sequence[Mapping[str, Any]], shared: Mapping[str, Any],
-                     skipped: Mapping[str, str]) -> dict[str, Any]:
-    """The JSON summary: per-benchmark rows, the conventions every benchmark shares, what was skipped."""
-    return {"benchmarks": {row["benchmark"]: dict(row) for row in rows}, "conventions": dict(shared),
-            "skipped": dict(skipped)}
+def combined_summary(summaries: Sequence[Summary], skipped: Mapping[str, str], *, budget_source: str, cache: str,
+                     generated: int, reused: int) -> CombinedSummary:
+    """Per-benchmark rows, the conventions every benchmark shares (one judge, prompt, sampling and cache),
+    what was skipped, and a single run's metadata over every benchmark's input (each with its rows' hash)."""
+    meta, conv = summaries[0]["metadata"], summaries[0]["conventions"]
+    config = meta["config"]
+    shared = {"model": meta["model"], "backend": config["backend"].get("backend"), "prompt": config["prompt"]["name"],
+              "prompt_source": config["prompt"]["source"], "prompt_version": meta["prompt_version"],
+              "order": conv["order"], "seed": meta["seed"], "headline_view": conv["headline_view"],
+              "parse_mode": conv["parse_mode"], "parse_failure_rule": conv["parse_failure_rule"],
+              "sampling": meta["sampling"], "budget_source": budget_source, "cache": cache, "generated": generated,
+              "reused": reused, "limit": conv["limit"], "shard": summaries[0]["shard"]}
+    metadata = {**meta, "tool": "eval.run_all", "inputs": [s["metadata"]["inputs"][0] for s in summaries],
+                "config": {**config, "cache": cache}, "counts": {s["benchmark"]: s["metadata"]["counts"]
+                                                                 for s in summaries},
+                "outputs": [], "volatile": {**meta["volatile"], "generated": generated, "cache_hits": reused}}
+    return {"benchmarks": {s["benchmark"]: benchmark_row(s) for s in summaries}, "conventions": shared,
+            "skipped": dict(skipped), "metadata": metadata}
 
 
-def render(summary: Mapping[str, Any]) -> str:
+def render(summary: CombinedSummary) -> str:
     """The combined markdown report."""
     conv = summary["conventions"]
     lines = [f"# All benchmarks: {conv['model']}", "",

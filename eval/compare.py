@@ -24,23 +24,21 @@ except ModuleNotFoundError as err:
     raise SystemExit(2) from None
 
 import argparse
-import importlib
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.benchmark import Benchmark
 from eval.cli_common import EvalParser, check_out_file
 from eval.compare_inputs import check_subsets, load_run, run_folder
 from eval.errors import EvalError
 from eval.report_text import pct, signed_pct
 from eval.resample import Interval, paired_bootstrap
+from eval.session import benchmark_named
 from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
 from infra.output_guard import check_output
 
-_MODULE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 # Differences that change what the score means: compare refuses them unless --allow-different.
 _CONVENTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("parse mode", ("conventions", "parse_mode")),
@@ -55,20 +53,6 @@ _CONVENTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 _NOTED: tuple[tuple[str, tuple[str, ...]], ...] = (("limit", ("conventions", "limit")),
                                                    ("sampling", ("metadata", "sampling")))
-
-
-def benchmark_named(name: str) -> Benchmark:
-    """The Benchmark a summary names: ``BENCHMARK`` in ``eval/benchmarks/<name>.py``."""
-    module = None
-    if _MODULE_NAME.fullmatch(str(name)):
-        try:
-            module = importlib.import_module(f"eval.benchmarks.{name}")
-        except ModuleNotFoundError:
-            module = None
-    benchmark = getattr(module, "BENCHMARK", None)
-    if not isinstance(benchmark, Benchmark):
-        raise EvalError(f"no comparison is defined for benchmark {name!r}; compare runs of a known benchmark.")
-    return benchmark
 
 
 def differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[list[str], list[str]]:

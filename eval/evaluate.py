@@ -71,7 +71,7 @@ def expand_items(benchmark: Benchmark, data: BenchmarkData) -> dict[str, list[Co
     out: dict[str, list[Comparison]] = {}
     seen: set[str] = set()
     for item in data.items:
-        comparisons = list(benchmark.expand(item))
+        comparisons = list(benchmark.comparisons(data, item))
         if not comparisons:
             raise EvalError(f"{benchmark.name} item {item.id!r} expands to no comparison; fix its row.")
         for comparison in comparisons:
@@ -88,7 +88,7 @@ def check_prompt(benchmark: Benchmark, data: BenchmarkData, template: PromptTemp
     if template.user_multi is not None:
         return
     for item in data.items:
-        for comparison in benchmark.expand(item):
+        for comparison in benchmark.comparisons(data, item):
             if not is_single_turn(comparison.conversation, comparison.answer_1, comparison.answer_2):
                 where = item.place or f"{benchmark.name} item {item.id!r}"
                 raise EvalError(f"{where} is a multi-turn pair, but the prompt template {template.origin} has no "

@@ -23,6 +23,7 @@ from eval.benchmarks.coverage import run_status
 from eval.evaluate import EvalConfig, PairwiseResult
 from eval.judge_prompt import PromptChoice
 from eval.report_text import render_markdown
+from eval.summary import Summary
 from infra.atomic_files import write_text_atomic
 from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
 from infra.versions import tool_version
@@ -116,21 +117,26 @@ def item_records(result: PairwiseResult, run: EvalRun) -> Iterator[str]:
 
 
 def write_reports(out_dir: str | os.PathLike[str], run: EvalRun, result: PairwiseResult, *,
-                  plots: bool = True) -> dict[str, Any]:
+                  plots: bool = True) -> Summary:
     """Write items.jsonl, the plots, report.md and summary.json into ``out_dir``; returns the summary."""
     out = Path(out_dir)
     config, benchmark = run.config, run.benchmark
     lines = list(item_records(result, run))
     write_text_atomic(out / ITEMS, "\n".join(lines) + ("\n" if lines else ""))
-    summary = {
+    status = run_status(benchmark, run.data, result.headline(config))  # complete, coverage (official row counts)
+    summary: Summary = {
         "benchmark": benchmark.name,
         "score": result.headline(config),
-        **run_status(benchmark, run.data, result.headline(config)),  # complete, coverage (official row counts)
+        "complete": status["complete"],
+        "coverage": status["coverage"],
         "shard": run.shard,
         "conventions": conventions(config, run.limit, benchmark),
         "scores": result.scores,
         "position": result.position,
         "failures": result.failures,
+        "plots": [],
+        "notes": [],
+        "metadata": {},
     }
     outputs = [OutputRef.for_file(out / ITEMS, out, rows=len(lines))]
     plot_notes: list[str] = []

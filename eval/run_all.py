@@ -32,44 +32,18 @@ except ModuleNotFoundError as err:
     raise SystemExit(2) from None
 
 import argparse
-import json
-import os
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
+from eval import session
 from eval.benchmark import Benchmark, BenchmarkData
-from eval.budgets import apply_budget
-from eval.cache import GenerationCache
-from eval.cli_common import (
-    EvalParser,
-    add_common_args,
-    check_cache_models,
-    check_out,
-    check_outputs,
-    default_out,
-    eval_config,
-    input_paths,
-    is_report_folder,
-    make_backend,
-)
-from eval.combined_report import benchmark_row, combined_summary, render
-from eval.compare import benchmark_named
+from eval.cli_common import EvalParser, add_common_args
 from eval.errors import EvalError
-from eval.evaluate import EvalConfig, check_prompt, evaluate
-from eval.judge_prompt import PromptChoice, choose_prompt
-from eval.report import EvalRun, write_reports
-from eval.report_text import shard_text
 from eval.robustness import run as robustness_run
-from eval.run_identity import check_identity, identity_of, record_identity
-from eval.shards import parsed_shard, shard_data
-from infra.atomic_files import write_text_atomic
+from eval.session import NAMES as BENCHMARKS
+from eval.session import benchmark_named
 from infra.cli_errors import run_cli
-from infra.output_guard import check_output
-from infra.run_metadata import git_commit
 
 PROG = "python eval/run_all.py"
-BENCHMARKS: tuple[str, ...] = ("rewardbench", "rmbench", "rmb", "rewardbench2", "judgebench")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -132,88 +106,22 @@ def load_all(args: argparse.Namespace) -> tuple[dict[str, tuple[Benchmark, Bench
         if source is None:
             raise EvalError(f"{name} needs --data {name}=PATH (it has no hub copy); pass it or drop {name} from "
                             "--benchmarks.")
-        revision = revisions.get(name, benchmark.revision)
-        items = benchmark.load_data(source, splits.get(name), revision, args.limit)
-        loaded[name] = (benchmark, shard_data(items, parsed_shard(args)))
+        loaded[name] = (benchmark, session.load(benchmark, source, splits.get(name),
+                                                revisions.get(name, benchmark.revision), args))
     return loaded, skipped
 
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate every benchmark through one backend and one cache, then write the combined report."""
-    prompt = choose_prompt(args.variant, args.prompt_template, args.ckpt)
-    budget_source = apply_budget(args, prompt)
-    config = eval_config(args)
+    judge_run = session.EvalSession(args, tool="eval.run_all")
     loaded, skipped = load_all(args)
     suite = robustness_run.planned(args.robustness, loaded, args.order, args.seed)
-    for benchmark, data in loaded.values():
-        check_prompt(benchmark, data, prompt.template)  # every benchmark before the first request
-    backend = make_backend(args)
-    out = Path(args.out) if args.out else default_out("all", args, backend.model_id)
-    cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
-    inputs = input_paths(args, [value.partition("=")[2] for value in args.data])
-    identities = {out: identity_of(backend.model_id, prompt.template, list(loaded))}
-    identities |= {out / name: identity_of(backend.model_id, prompt.template, [name])
-                   for name in [*loaded, *(["robustness"] if suite else [])]}
-    check_outputs(out, args.cache, inputs)
-    for folder, identity in identities.items():
-        check_output("--out", folder, inputs, ours=is_report_folder)  # each benchmark's folder inside it too
-        check_out(folder, backend.model_id)  # no other judge's report is overwritten
-        check_identity(folder, identity)  # nor another prompt's or benchmark set's
-    summaries, generated, reused = [], 0, 0
-    try:
-        with GenerationCache(cache_path) as cache:  # locked here: a concurrent run is refused before any request
-            check_cache_models(cache, backend.model_id)
-            for folder, identity in identities.items():
-                record_identity(folder, identity)
-            for name, (benchmark, data) in loaded.items():
-                result = evaluate(benchmark, data, prompt.template, backend, cache, config)
-                generated, reused = generated + result.stats.generated, reused + result.stats.cache_hits
-                run_info = EvalRun(benchmark, data, config, prompt, backend.describe(), backend.model_id, args.limit,
-                                   _relative(cache_path, out / name), tool="eval.run_all",
-                                   shard=args.shard and str(parsed_shard(args)))
-                summaries.append(write_reports(out / name, run_info, result, plots=not args.no_plots))
-                shard = shard_text(summaries[-1])
-                print(f"{name}: score {_pct(summaries[-1]['score'])}" + (f" ({shard} only)" if shard else ""),
-                      file=sys.stderr)
-            if suite is not None:
-                robustness_run.run_in_all(out / "robustness", suite, prompt, backend, cache, config, args.limit,
-                                          _relative(cache_path, out / "robustness"), not args.no_plots)
-    finally:
-        backend.close()
-    shared = _shared(config, prompt, backend.describe(), backend.model_id, budget_source, summaries, args,
-                     _relative(cache_path, out), generated, reused)
-    summary = combined_summary([benchmark_row(s) for s in summaries], shared, skipped)
-    summary["metadata"] = {"tool": "eval.run_all", "model": backend.model_id,
-                           "git_commit": git_commit(Path(__file__).resolve().parent)}
-    write_text_atomic(out / "report.md", render(summary))
-    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-    print(render(summary).split("\n\nScores are")[0])
-    print(f"reports in {os.fspath(out)}")
-    return 0
-
-
-def _shared(config: EvalConfig, prompt: PromptChoice, backend_info: dict[str, Any], model_id: str, budget_source: str,
-            summaries: list[dict[str, Any]], args: argparse.Namespace, cache: str, generated: int,
-            reused: int) -> dict[str, Any]:
-    template = prompt.template
-    first = summaries[0]["conventions"] if summaries else {}
-    rule = first.get("parse_failure_rule", f"--parse-failure-score {config.parse_failure_score}")
-    return {"model": model_id, "backend": backend_info.get("backend"), "prompt": template.name,
-            "prompt_source": prompt.source, "prompt_version": template.version, "order": config.order,
-            "seed": config.seed, "headline_view": config.headline_view, "parse_mode": config.parse_mode,
-            "parse_failure_rule": rule,
-            "sampling": config.sampling.to_dict(), "budget_source": budget_source, "cache": cache,
-            "generated": generated, "reused": reused, "limit": args.limit,
-            "shard": args.shard and str(parsed_shard(args))}
-
-
-def _relative(path: Path, start: Path) -> str:
-    """A path as recorded in reports: relative to ``start`` (no machine paths)."""
-    return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
-
-
-def _pct(value: Any) -> str:
-    return "—" if value is None else f"{100 * value:.2f}"
+    extra: dict[str, session.Extra] = {}
+    if suite is not None:
+        extra["robustness"] = lambda s, folder, cache: robustness_run.run_in_all(
+            folder, suite, s.prompt, s.backend, s.locked_cache, s.config, args.limit, cache, not args.no_plots)
+    return session.run(judge_run, loaded, skipped, data=[value.partition("=")[2] for value in args.data],
+                       extra=extra)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

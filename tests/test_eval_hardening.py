@@ -384,7 +384,7 @@ def test_ctrl_c_is_exit_130_with_one_line(judge: LoopbackJudge, tmp_path: Path, 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("eval.cli_benchmark.evaluate", interrupted)
+    monkeypatch.setattr("eval.session.evaluate", interrupted)
     assert _run(judge, data, tmp_path / "o") == 130
     assert "interrupted" in _one_line(capsys)
 

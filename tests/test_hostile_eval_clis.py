@@ -352,21 +352,22 @@ def test_run_all_ctrl_c_is_exit_130_and_the_rerun_resumes(judge: LoopbackJudge, 
             "--no-plots", "--out", str(tmp_path / "o"), "--benchmarks", "judgebench,rewardbench2",
             "--data", f"judgebench={jb}", "--data", f"rewardbench2={rb2}"]
     import eval.run_all as run_all
+    import eval.session as session
 
-    real = run_all.evaluate
+    real = session.evaluate
 
     def second_interrupted(benchmark: Any, *args: Any) -> Any:
         if benchmark.name == "rewardbench2":
             raise KeyboardInterrupt
         return real(benchmark, *args)
 
-    monkeypatch.setattr(run_all, "evaluate", second_interrupted)
+    monkeypatch.setattr(session, "evaluate", second_interrupted)
     calls = judge.call_count
     assert run_all.main(argv) == 130
     err = capsys.readouterr().err  # the finished benchmark's score line, then one error line
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("python eval/run_all.py: error: interr")
     assert judge.call_count == calls + 2  # judgebench's two orders
-    monkeypatch.setattr(run_all, "evaluate", real)
+    monkeypatch.setattr(session, "evaluate", real)
     assert run_all.main(argv) == 0
     # nothing judged twice: rewardbench2's 3 comparisons x 2 orders, less the 2 prompts judgebench's row shares
     assert judge.call_count == calls + 2 + 4

@@ -22,7 +22,6 @@ from eval.cli_common import (
     input_paths,
     make_backend,
 )
-from eval.compare import benchmark_named
 from eval.errors import EvalError
 from eval.evaluate import check_prompt
 from eval.judge_prompt import choose_prompt
@@ -31,8 +30,9 @@ from eval.robustness import report as robust_report
 from eval.robustness.generators import PROBES, ProbePlan
 from eval.robustness.run import Suite, measure, write_robustness
 from eval.robustness.suite import NAME
-from eval.run_all import BENCHMARKS
 from eval.run_identity import check_identity, identity_of, record_identity
+from eval.session import NAMES as BENCHMARKS
+from eval.session import benchmark_named
 from infra.cli_errors import run_cli
 
 PROG = "python eval/robustness.py"

@@ -1,0 +1,174 @@
+"""One judge run over one or more benchmarks: every benchmark CLI is this with one name, run_all with several.
+
+:class:`EvalSession` owns what a run shares: the prompt (``--variant``, ``--prompt-template`` or the
+model card), the generation budget, the conventions, the backend, the output folder, the judge's
+identity in each report folder and the generation cache's lock. :func:`run` checks every input
+(data, prompt, outputs, identity) before the first request, judges each benchmark through the one
+cache, writes each benchmark's reports and, for several, the combined report, whose summary carries
+the same run metadata (inputs with their hashes) as a single benchmark's.
+
+The benchmark registry (:data:`NAMES`, :func:`benchmark_named`) is the one run_all and compare read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from eval.backends.base import Backend
+from eval.benchmark import Benchmark, BenchmarkData
+from eval.budgets import apply_budget
+from eval.cache import GenerationCache
+from eval.cli_common import (
+    check_cache_models,
+    check_out,
+    check_outputs,
+    default_out,
+    eval_config,
+    input_paths,
+    is_report_folder,
+    make_backend,
+)
+from eval.combined_report import combined_summary, render
+from eval.errors import EvalError
+from eval.evaluate import PairwiseResult, check_prompt, evaluate
+from eval.judge_prompt import choose_prompt
+from eval.report import EvalRun, Summary, write_reports
+from eval.report_text import console_summary, pct, shard_text
+from eval.run_identity import RunIdentity, check_identity, identity_of, record_identity
+from eval.shards import parsed_shard, shard_data
+from infra.atomic_files import write_text_atomic
+from infra.output_guard import check_output
+
+NAMES: tuple[str, ...] = ("rewardbench", "rmbench", "rmb", "rewardbench2", "judgebench")
+Loaded = Mapping[str, tuple[Benchmark, BenchmarkData]]
+
+
+def benchmark_named(name: str) -> Benchmark:
+    """The registered Benchmark called ``name`` (``BENCHMARK`` in ``eval/benchmarks/<name>.py``)."""
+    if name not in NAMES:
+        raise EvalError(f"no comparison is defined for benchmark {name!r}; compare runs of one of {', '.join(NAMES)}.")
+    benchmark: Benchmark = importlib.import_module(f"eval.benchmarks.{name}").BENCHMARK
+    return benchmark
+
+
+def load(benchmark: Benchmark, source: str | None, split: str | None, revision: str | None,
+         args: argparse.Namespace) -> BenchmarkData:
+    """The benchmark's items after ``--limit`` and ``--shard`` (every row checked, each expanded once)."""
+    return shard_data(benchmark.load_data(source, split, revision, args.limit), parsed_shard(args))
+
+
+class EvalSession:
+    """The prompt, budget, conventions, backend, output folder, identity and cache lock of one judge run."""
+
+    def __init__(self, args: argparse.Namespace, tool: str | None = None, backend: Backend | None = None) -> None:
+        self.args, self.tool = args, tool
+        self.prompt = choose_prompt(args.variant, args.prompt_template, args.ckpt)
+        self.budget_source = apply_budget(args, self.prompt)  # --max-new-tokens, else the variant's budget
+        self.config = eval_config(args)
+        self.backend = backend or make_backend(args)
+        self.shard = args.shard and str(parsed_shard(args))
+        self.cache: GenerationCache | None = None
+
+    def check_prompt(self, loaded: Loaded) -> None:
+        """Every item of every benchmark can be shown by the prompt (before any folder or request)."""
+        for benchmark, data in loaded.values():
+            check_prompt(benchmark, data, self.prompt.template)
+
+    def out(self, default_name: str) -> Path:
+        """``--out``, else ``outputs/eval/<default_name>/<name>-<8 hex of the judge identity>``."""
+        return Path(self.args.out) if self.args.out else default_out(default_name, self.args, self.backend.model_id)
+
+    def cache_path(self, out: Path) -> Path:
+        return Path(self.args.cache) if self.args.cache else out / "generations.jsonl"
+
+    @contextmanager
+    def opened(self, out: Path, folders: Mapping[Path, list[str]], data: list[str | None]) -> Iterator[None]:
+        """Check each report folder and the cache (no input touched, one judge, prompt and benchmark set per
+        folder), then lock the cache and record each folder's identity; the backend is closed on exit."""
+        inputs = input_paths(self.args, data)
+        check_outputs(out, self.args.cache, inputs)
+        identities: dict[Path, RunIdentity] = {}
+        for folder, names in folders.items():
+            check_output("--out", folder, inputs, ours=is_report_folder)
+            check_out(folder, self.backend.model_id)  # no other judge's report is overwritten
+            identities[folder] = identity_of(self.backend.model_id, self.prompt.template, names)
+            check_identity(folder, identities[folder])  # nor another prompt's or benchmark set's
+        try:
+            with GenerationCache(self.cache_path(out)) as cache:  # locked: a concurrent run is refused up front
+                check_cache_models(cache, self.backend.model_id)
+                for folder, identity in identities.items():
+                    record_identity(folder, identity)
+                self.cache = cache
+                yield
+        finally:
+            self.cache = None
+            self.backend.close()
+
+    @property
+    def locked_cache(self) -> GenerationCache:
+        """The generation cache, locked for this run (only inside :meth:`opened`)."""
+        if self.cache is None:
+            raise RuntimeError("the generation cache is used inside EvalSession.opened, where it is locked.")
+        return self.cache
+
+    def evaluate(self, benchmark: Benchmark, data: BenchmarkData) -> PairwiseResult:
+        """Judge every comparison (cached generations reused) and aggregate."""
+        return evaluate(benchmark, data, self.prompt.template, self.backend, self.locked_cache, self.config)
+
+    def write(self, folder: Path, benchmark: Benchmark, data: BenchmarkData, result: PairwiseResult,
+              cache_from: Path) -> Summary:
+        """The benchmark's reports in ``folder``; the cache path recorded relative to it (no machine paths)."""
+        run = EvalRun(benchmark, data, self.config, self.prompt, self.backend.describe(), self.backend.model_id,
+                      self.args.limit, _relative(self.cache_path(cache_from), folder), self.tool, self.shard)
+        return write_reports(folder, run, result, plots=not self.args.no_plots)
+
+
+Extra = Callable[["EvalSession", Path, str], object]  # (session, its report folder, the cache path shown there)
+
+
+def run(session: EvalSession, loaded: Loaded, skipped: Mapping[str, str] | None = None, *,
+        data: list[str | None], extra: Mapping[str, Extra] | None = None) -> int:
+    """Judge ``loaded`` in ``session``: one benchmark's reports in ``--out``, several in ``<out>/<name>/``
+    beside the combined report. ``skipped`` marks a run_all run (benchmarks it left out, and why);
+    ``extra`` judges more in ``<out>/<name>/`` after them (run_all's robustness suite), in the same cache."""
+    session.check_prompt(loaded)
+    single = skipped is None
+    out = session.out(next(iter(loaded)) if single else "all")
+    folders = {out if single else out / name: [name] for name in [*loaded, *(extra or {})]}
+    if not single:
+        folders = {out: list(loaded), **folders}
+    summaries: list[Summary] = []
+    generated = reused = 0
+    with session.opened(out, folders, data):
+        for name, (benchmark, items) in loaded.items():
+            result = session.evaluate(benchmark, items)
+            generated, reused = generated + result.stats.generated, reused + result.stats.cache_hits
+            summaries.append(session.write(out if single else out / name, benchmark, items, result, out))
+            if not single:
+                shard = shard_text(summaries[-1])
+                print(f"{name}: score {pct(summaries[-1]['score'])}" + (f" ({shard} only)" if shard else ""),
+                      file=sys.stderr)
+        for name, judge in (extra or {}).items():
+            judge(session, out / name, _relative(session.cache_path(out), out / name))
+    if single:
+        print(console_summary(summaries[0], os.fspath(out)))
+        return 0
+    summary = combined_summary(summaries, skipped or {}, budget_source=session.budget_source, generated=generated,
+                               cache=_relative(session.cache_path(out), out), reused=reused)
+    write_text_atomic(out / "report.md", render(summary))
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    print(render(summary).split("\n\nScores are")[0])
+    print(f"reports in {os.fspath(out)}")
+    return 0
+
+
+def _relative(path: Path, start: Path) -> str:
+    """A path as recorded in reports: relative to ``start`` (no machine paths)."""
+    return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
