@@ -7,7 +7,6 @@ the options, so they live below all of them and import none of them: no import c
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +17,13 @@ from data_prep.benchmark_prompts import BenchmarkSpec
 from data_prep.decontamination import DEFAULT_NGRAM, DEFAULT_THRESHOLD
 from data_prep.errors import BuildError
 from data_prep.mix import Mix
+from data_prep.pairs import NAME
 from data_prep.prompts import VARIANTS
 
 DEFAULT_OUT = Path("data/rm_r1")  # where the recipes look by default (recipes/variant/*.yaml)
 DEFAULT_VAL_SIZE = 0.02
 DEFAULT_MAX_PROMPT_LENGTH = 4096  # the paper's data.max_prompt_length
 MAX_SEED = 2**63 - 1  # the seed is stored in every row's extra_info as a parquet int64
-_FOLDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ def _check_variants(options: BuildOptions) -> None:
         raise BuildError("--prompt-template replaces one variant's prompt; pass exactly one --variant with it.")
     if options.prompt_template is None and (bad := [v for v in options.variants if v not in VARIANTS]):
         raise BuildError(f"variants {bad} are not among {list(VARIANTS)}; pick those, or give --prompt-template.")
-    if bad := [v for v in options.variants if not _FOLDER_NAME.match(v)]:
+    if bad := [v for v in options.variants if not NAME.fullmatch(v)]:
         raise BuildError(f"variant names {bad} cannot name a folder; use lowercase letters, digits, '_', '.' or '-'.")
     if (options.tokenizer is None) != (options.max_prompt_length is None):
         raise BuildError("--tokenizer and --max-prompt-length work together; pass both or neither.")

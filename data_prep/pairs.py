@@ -30,7 +30,7 @@ class Message(TypedDict):
 
 
 ROLES: tuple[str, ...] = ("system", "user", "assistant")
-_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")  # a source or variant name: part of data_source, a folder
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, paired surrogates are already one code point
 
 
@@ -149,7 +149,7 @@ def content_id(
 
 def check_source_name(source: str) -> str:
     """Return ``source`` if it is a usable source name (it becomes part of verl's ``data_source``)."""
-    if not isinstance(source, str) or not _SOURCE_NAME.match(source):
+    if not isinstance(source, str) or not NAME.fullmatch(source):
         raise PairError(
             f"source name {source!r} must be 1-64 characters of lowercase letters, digits, '_', '.' or '-'; "
             "rename it."

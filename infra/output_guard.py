@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from infra.cli_errors import UserError
+from infra.cli_flags import shown
 
 PathLike = str | os.PathLike[str]
 _FIXES = {"is": "another {flag}", "holds": "an {flag} that does not hold it", "is inside": "an {flag} outside it"}
@@ -43,18 +44,18 @@ def check_output(flag: str, out: PathLike, inputs: Iterable[tuple[str, PathLike 
     own earlier output (an empty folder may count as ours; the caller decides); without it any existing
     ``out`` is refused.
     """
-    real_out = Path(os.path.realpath(out))
+    real_out, named = Path(os.path.realpath(out)), f"{flag} {shown(os.fspath(out), 200)}"
     for input_flag, path in inputs:
         if path is None or not os.path.lexists(path):
             continue
         clash = _relation(real_out, Path(os.path.realpath(path)))
         if clash:
-            raise OutputClash(f"{flag} {_shown(out)} {clash} {input_flag} {_shown(path)}; writing there could "
+            raise OutputClash(f"{named} {clash} {input_flag} {shown(os.fspath(path), 200)}; writing there could "
                               f"destroy that input, so pass {_FIXES[clash].format(flag=flag)}.")
     if os.path.lexists(out) and (ours is None or not ours(Path(out))):
         kind = "folder" if os.path.isdir(out) else "file"
-        raise OutputClash(f"{flag} {_shown(out)} is an existing {kind} this command did not make; pass a new "
-                          f"{flag}, or move that {kind} away first if it may be replaced.")
+        raise OutputClash(f"{named} is an existing {kind} this command did not make; pass a new {flag}, or move "
+                          f"that {kind} away first if it may be replaced.")
 
 
 def _relation(out: Path, data: Path) -> str | None:
@@ -66,9 +67,3 @@ def _relation(out: Path, data: Path) -> str | None:
     if out.is_relative_to(data):
         return "is inside"
     return None
-
-
-def _shown(path: PathLike, limit: int = 160) -> str:
-    """``path`` quoted for a message; a very long one keeps its start and its end (the telling part)."""
-    text = os.fspath(path)
-    return repr(text) if len(text) <= limit else f"{text[:40]!r}...{text[-100:]!r}"

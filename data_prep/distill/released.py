@@ -26,7 +26,6 @@ except ModuleNotFoundError as err:
 import argparse
 import itertools
 import random
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -56,7 +55,7 @@ from data_prep.distill.released_writers import (
     write_pair_file,
 )
 from data_prep.manifest import tool_version
-from data_prep.pairs import source_name_from
+from data_prep.pairs import NAME, source_name_from
 from data_prep.source_files import ResolvedFiles, columns, iter_rows, resolve
 from data_prep.writers import write_parquet_rows
 from infra.cli_errors import OneLineParser
@@ -69,7 +68,6 @@ PROG = "python data_prep/released.py"
 TOOL = "data_prep.released"
 MODES = ("prompts", "pairs")
 PAIR_NAMES = ("pairs.jsonl", MANIFEST_NAME)  # what a pairs folder's commit replaces
-_SOURCE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -94,7 +92,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def _source(text: str) -> str:
-    if not _SOURCE.fullmatch(text):
+    if not NAME.fullmatch(text):
         raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a source name (lower-case letters, digits, _ . -, "
                                          "at most 64)")
     return text
