@@ -24,9 +24,8 @@ from pathlib import Path
 
 from infra.cli_errors import OneLineParser, run_cli
 from recipes.compose import Composed, compose_recipe, list_recipes, safe_select
-from recipes.errors import RecipeError
 from recipes.plan import format_plan
-from recipes.problems import error
+from recipes.problems import RecipeError, error
 from recipes.validate import Report, check_composed
 
 PROG = "python -m recipes.check"
@@ -48,14 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_cli(_main, argv, prog=PROG)
 
 
-class _Parser(OneLineParser):
-    """argparse errors as one RecipeError sentence (exit 2)."""
-
-    error_class = RecipeError
-
-
 def _main(argv: Sequence[str] | None) -> int:
-    parser = _Parser(prog=PROG, description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog=PROG, description=__doc__.splitlines()[0], error_class=RecipeError)
     parser.add_argument("recipe", help=f"one of: {', '.join(list_recipes())}")
     parser.add_argument("overrides", nargs="*", default=[], help="Hydra overrides, e.g. trainer.nnodes=2 size=14b")
     parser.add_argument("--manifest", type=Path, help="data manifest.json (default: beside data.train_files)")

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from omegaconf import DictConfig, OmegaConf
 
 from infra.hub import HUB_ID, looks_like_hub_id  # one hub-id rule for every package
-from recipes.errors import RecipeError
+from recipes.problems import RecipeError
 
 RECIPES_DIR = Path(__file__).resolve().parent
 Kind = Literal["rl", "sft"]

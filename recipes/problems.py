@@ -1,11 +1,21 @@
-"""The unit every check returns: one problem, one sentence naming the key and what to change."""
+"""The unit every check returns: one problem, one sentence naming the key and what to change.
+
+Problems a check finds are data; :class:`RecipeError` is for input that stops the check itself (an
+unknown recipe, an override that does not compose): one sentence and exit 2 through ``run_cli``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from infra.cli_errors import UserError
+
 Level = Literal["error", "warning"]
+
+
+class RecipeError(UserError):
+    """A recipe cannot be composed or checked as asked; the message names the input and the fix."""
 
 
 @dataclass(frozen=True)

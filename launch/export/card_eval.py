@@ -90,12 +90,9 @@ def add_eval(folder: str | Path, summary_path: str | Path) -> Path:
     return write_text_atomic(folder / CARD_FILE, render(facts))
 
 
-class _Parser(OneLineParser):
-    error_class = CardError
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _Parser(prog="python -m launch.model_card", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m launch.model_card", description=__doc__.splitlines()[0],
+                           error_class=CardError)
     parser.add_argument("folder", type=Path, help="an exported model folder (python -m launch.export --out)")
     parser.add_argument("--eval", dest="summaries", type=Path, action="append", default=[], metavar="SUMMARY.json",
                         help="record this eval summary's score and provenance in the card (repeatable)")
