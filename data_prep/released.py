@@ -1,5 +1,14 @@
 """``python data_prep/released.py``: the entry point of the released-data CLI, :mod:`data_prep.distill.released`."""
 
+import sys
+
+try:  # a Python without the project says so in one line, not a traceback (infra/environment.py)
+    import infra.environment  # noqa: F401
+except ModuleNotFoundError as err:
+    print(f"{sys.argv[0]}: error: this Python ({sys.executable}) lacks {err.name!r}; run the project's own "
+          "(.venv/bin/python after make setup, or pip install -e . in yours).", file=sys.stderr)
+    raise SystemExit(2) from None
+
 from data_prep.distill.released import PROG, main
 from infra.cli_errors import run_cli
 

@@ -15,26 +15,17 @@ rerun the same command after an interruption or crash and nothing is paid for tw
 
 from __future__ import annotations
 
-import sys
-
-try:  # a Python without the project says so in one line, not a traceback (infra/environment.py)
-    import infra.environment  # noqa: F401
-except ModuleNotFoundError as err:
-    print(f"{sys.argv[0]}: error: this Python ({sys.executable}) lacks {err.name!r}; run the project's own "
-          "(.venv/bin/python after make setup, or pip install -e . in yours).", file=sys.stderr)
-    raise SystemExit(2) from None
-
 import argparse
+import sys
 from collections.abc import Sequence
 from typing import Any
 
-from data_prep.distill.flags import FlagError, sampling_object
 from data_prep.distill.output import SFT_MAX_LENGTH
 from data_prep.distill.passes import Teacher
 from data_prep.distill.run import DistillError, DistillOptions, DistillResult, distill
 from infra.chat_types import Prices
 from infra.cli_errors import EXIT_FAILED, OneLineParser
-from infra.cli_flags import env_name, folder, json_object, location, number, path, seed, share_or_count, whole
+from infra.cli_flags import env_name, folder, json_object, location, number, path, seed, share_or_count, shown, whole
 
 PROG = "python data_prep/distill.py"
 
@@ -42,7 +33,7 @@ PROG = "python data_prep/distill.py"
 def make_parser() -> argparse.ArgumentParser:
     """The command-line interface (every flag has help)."""
     parser = OneLineParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                           error_class=FlagError)
+                           error_class=DistillError)
     add = parser.add_argument
     add("--input", type=path, required=True, help="distill.parquet from build_parquet.py --distill-fraction")
     add("--out", type=folder, required=True, help="output folder for train.parquet, val.parquet, manifest.json")
@@ -84,6 +75,16 @@ def make_parser() -> argparse.ArgumentParser:
     add("--no-progress", action="store_true",
         help="hide progress bars (they show only when stderr is a terminal, so logs and pipes get none)")
     return parser
+
+
+def sampling_object(text: str) -> dict[str, Any]:
+    """``--sampling``: a JSON object that leaves the request's own fields to the client."""
+    value = json_object(text)
+    owned = sorted(set(value) & {"model", "messages", "stream", "n"})
+    if owned:
+        raise argparse.ArgumentTypeError(f"{shown(text)} sets {owned}, which the client sets itself (one "
+                                         "non-streamed answer per request); leave them out")
+    return value
 
 
 def options_from_args(args: argparse.Namespace) -> DistillOptions:

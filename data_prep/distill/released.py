@@ -14,15 +14,6 @@ name pinned as OWNER/NAME@COMMIT; with HF_HUB_OFFLINE=1 only local copies and th
 
 from __future__ import annotations
 
-import sys
-
-try:  # a Python without the project says so in one line, not a traceback (infra/environment.py)
-    import infra.environment  # noqa: F401
-except ModuleNotFoundError as err:
-    print(f"{sys.argv[0]}: error: this Python ({sys.executable}) lacks {err.name!r}; run the project's own "
-          "(.venv/bin/python after make setup, or pip install -e . in yours).", file=sys.stderr)
-    raise SystemExit(2) from None
-
 import argparse
 import itertools
 import random
@@ -34,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.distill.commit import IDENTITY_KEY, OutputError, OutputFiles
-from data_prep.distill.flags import FlagError
 from data_prep.distill.manifest import filter_config, pass_counts, sft_manifest
 from data_prep.distill.output import (
     MANIFEST_NAME,
@@ -72,7 +62,7 @@ PAIR_NAMES = ("pairs.jsonl", MANIFEST_NAME)  # what a pairs folder's commit repl
 
 def make_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                           error_class=FlagError)
+                           error_class=ReleasedDataError)
     add = parser.add_argument
     add("--inputs", type=location, required=True, metavar="FILE|DIR|OWNER/NAME@COMMIT", help="one released dataset")
     add("--released-as", choices=MODES, default=None,
