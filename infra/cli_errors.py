@@ -83,9 +83,14 @@ class OneLineParser(argparse.ArgumentParser):
         raise self.error_class(f"{message}; see {self.prog} --help.")
 
 
+def os_reason(err: OSError) -> str:
+    """What went wrong, in a few lower-case words: "the disk is full", or the OS's own words."""
+    return _USER_OS_ERRNOS.get(err.errno or -1) or (err.strerror or str(err) or type(err).__name__).lower()
+
+
 def describe_os_error(err: OSError) -> str:
     """One sentence for an ``OSError`` such as a full disk or a read-only output folder."""
-    what = _USER_OS_ERRNOS.get(err.errno or -1) or (err.strerror or type(err).__name__).lower()
+    what = os_reason(err)
     where = f" writing {err.filename}" if err.filename else ""
     return f"could not finish{where}: {what}; free space or choose a writable path, then run again."
 

@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from infra.atomic_files import current_umask, write_text_atomic
-from infra.cli_errors import RunFailed, UserError
+from infra.cli_errors import RunFailed, UserError, os_reason
 
 JOURNAL = "journal.json"
 _Staged = TypeVar("_Staged", bound="StagedOutput")
@@ -76,7 +76,7 @@ class StagedOutput:
             (self.stage / "new").mkdir()
         except OSError as err:
             self._cleanup()
-            raise self.error(f"{self.flag} {os.fspath(self.root)!r} cannot be written ({reason(err)}); choose a "
+            raise self.error(f"{self.flag} {os.fspath(self.root)!r} cannot be written ({os_reason(err)}); choose a "
                              "writable folder.") from err
         except BaseException:
             self._cleanup()
@@ -122,7 +122,7 @@ class StagedOutput:
         """Put back whatever was not committed; an error writing into the folder becomes one sentence (exit 1)."""
         self._cleanup()
         if isinstance(err, OSError) and self._is_write_error(err):
-            raise RunFailed(f"could not write into {self.flag} {os.fspath(self.root)!r} ({reason(err)}); its old "
+            raise RunFailed(f"could not write into {self.flag} {os.fspath(self.root)!r} ({os_reason(err)}); its old "
                             "contents are unchanged; free space or fix the folder, then run again.") from err
 
     def _is_write_error(self, err: OSError) -> bool:
@@ -232,10 +232,3 @@ def lock_folder(folder: Path) -> int | None:
         os.close(fd)
         return None
     return fd
-
-
-def reason(err: OSError) -> str:
-    """A full disk, a read-only file system, or the OS's own words, in lower case."""
-    return {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
-            errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied"}.get(
-        err.errno or -1, (err.strerror or str(err)).lower())

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.errors import DataPrepError
+from infra.cli_errors import os_reason
 from infra.user_json import BadJson, parse_json
 
 CACHE_VERSION = "teacher-cache-v1"
@@ -94,8 +95,7 @@ class ResponseCache:
             self.__exit__()
             if err.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise  # a full disk is a failed run (exit 1), not a bad path
-            why = (err.strerror or str(err)).lower()
-            raise CacheError(f"cache {self.path} cannot be written ({why}); pass --cache a writable file "
+            raise CacheError(f"cache {self.path} cannot be written ({os_reason(err)}); pass --cache a writable file "
                              "path.") from None
         except BaseException:
             self.__exit__()
