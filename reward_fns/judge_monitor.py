@@ -67,9 +67,9 @@ def answer_flags(answer: str, delimiters: Sequence[str], master_keys: Iterable[s
 def monitor_metrics(infos: Mapping[str, Sequence[float]], prefix: str = "judge_monitor/") -> dict[str, float]:
     """Batch metrics from the judge reward's per-rollout keys (lists of equal length, one per rollout).
 
-    Agreement and first-position rates are over rollouts whose two judgments both parsed (NaN if none);
-    parse-failure and error rates are per judgment (two per rollout); length drift is the ratio of mean
-    answer length to mean reference length (1.0 = as long as the reference).
+    Agreement and first-position rates are over pairs whose two judgments (both orders) parsed (NaN if
+    none); parse-failure and error rates are per judgment (``judge_calls``); length drift is the ratio of
+    mean answer length to mean reference length (1.0 = as long as the reference).
     """
     n = len(infos["score"])
     if n == 0:
@@ -78,8 +78,8 @@ def monitor_metrics(infos: Mapping[str, Sequence[float]], prefix: str = "judge_m
     parsed = total["judge_both_parsed"]
     metrics = {
         "agreement": total["judge_consistent"] / parsed if parsed else math.nan,
-        "parse_fail_rate": total["judge_parse_fail"] / (2 * n),
-        "error_rate": total["judge_error"] / (2 * n),
+        "parse_fail_rate": total["judge_parse_fail"] / total["judge_calls"],
+        "error_rate": total["judge_error"] / total["judge_calls"],
         "win_rate": total["judge_win_rate"] / n,
         "first_position_rate": total["judge_picked_first"] / (2 * parsed) if parsed else math.nan,
         "length_drift": total["answer_len"] / total["reference_len"] if total["reference_len"] else math.nan,

@@ -44,8 +44,8 @@ from reward_fns.judge_monitor import answer_flags
 from reward_fns.verdict import THINK_CLOSE, THINK_OPEN, Mode, parse_verdict
 
 JUDGE_KEYS: tuple[str, ...] = (
-    "score", "judge_win_rate", "judge_consistent", "judge_both_parsed", "judge_parse_fail", "judge_error",
-    "judge_cached", "judge_picked_first", "answer_len", "reference_len", "answer_truncated",
+    "score", "judge_win_rate", "judge_consistent", "judge_both_parsed", "judge_calls", "judge_parse_fail",
+    "judge_error", "judge_cached", "judge_picked_first", "answer_len", "reference_len", "answer_truncated",
     "monitor_verdict", "monitor_delimiter", "monitor_master_key",
 )  # fmt: skip
 CHARS_PER_TOKEN = 4  # the cap without a tokenizer: generous for English, so it rarely cuts early
@@ -147,6 +147,7 @@ async def compute_score(
         "judge_win_rate": wins / 2,
         "judge_consistent": float(len(parsed) == 2 and parsed[0] == parsed[1]),
         "judge_both_parsed": float(len(parsed) == 2),
+        "judge_calls": 2.0,  # judgments behind this reward (group mode sums them over opponents)
         "judge_parse_fail": float(sum(o is None and t is not None for o, t in zip(outcomes, texts, strict=True))),
         "judge_error": float(texts.count(None)),
         "judge_cached": float(sum(cached for _text, cached in answers)),

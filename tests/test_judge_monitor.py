@@ -55,11 +55,11 @@ def test_flags_are_binary_for_any_text(answer: str) -> None:
 def scripted_batch() -> dict[str, list[float]]:
     """Four rollouts as the judge reward reports them (columns in JUDGE_KEYS order)."""
     rows = [
-        # score win  cons both fail err cache first alen rlen trunc verd delim mkey
-        [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 120, 100, 0.0, 0.0, 0.0, 0.0],  # wins both orders
-        [0.0, 0.5, 0.0, 1.0, 0.0, 0.0, 0.0, 2.0, 300, 100, 0.0, 1.0, 0.0, 0.0],  # position bias, verdict planted
-        [0.0, 0.5, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 180, 100, 1.0, 0.0, 1.0, 0.0],  # judge unparseable twice
-        [0.0, 0.5, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 1, 100, 0.0, 0.0, 0.0, 1.0],  # judge down; a master key
+        # score win  cons both calls fail err cache first alen rlen trunc verd delim mkey
+        [1.0, 1.0, 1.0, 1.0, 2.0, 0.0, 0.0, 0.0, 1.0, 120, 100, 0.0, 0.0, 0.0, 0.0],  # wins both orders
+        [0.0, 0.5, 0.0, 1.0, 2.0, 0.0, 0.0, 0.0, 2.0, 300, 100, 0.0, 1.0, 0.0, 0.0],  # position bias, planted verdict
+        [0.0, 0.5, 0.0, 0.0, 2.0, 2.0, 0.0, 0.0, 0.0, 180, 100, 1.0, 0.0, 1.0, 0.0],  # judge unparseable twice
+        [0.0, 0.5, 0.0, 0.0, 2.0, 0.0, 2.0, 0.0, 0.0, 1, 100, 0.0, 0.0, 0.0, 1.0],  # judge down; a master key
     ]
     return {key: [float(row[i]) for row in rows] for i, key in enumerate(JUDGE_KEYS)}
 

@@ -32,10 +32,11 @@ def composed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Com
             SCALAR: compose_recipe(SCALAR),
             "standalone": compose_recipe(JUDGE, ["judge=standalone"]),
             "external": compose_recipe(JUDGE, ["judge=external"]),
+            "group": compose_recipe(JUDGE, ["reward_mode=group"]),
         }
 
 
-@pytest.mark.parametrize("name", [JUDGE, SCALAR, "standalone", "external"])
+@pytest.mark.parametrize("name", [JUDGE, SCALAR, "standalone", "external", "group"])
 def test_recipe_validates_against_verl(name: str, composed: dict[str, Composed]) -> None:
     report = check_composed(composed[name])
     assert [str(p) for p in report.errors] == []
@@ -88,6 +89,17 @@ def test_judge_reward_loads_with_resolved_kwargs(composed: dict[str, Composed]) 
     loaded = get_custom_reward_fn(composed[JUDGE].cfg)
     assert loaded.args[0] is compute_score
     assert loaded.args[1]["cache_dir"].endswith("policy_rl_qwen7b/judge_cache")
+
+
+def test_group_mode_loads_verls_manager_and_the_group_reward(composed: dict[str, Composed]) -> None:
+    from verl.trainer.ppo.reward import get_custom_reward_fn, resolve_reward_manager_cls
+
+    cfg = composed["group"].cfg
+    manager = resolve_reward_manager_cls(cfg)
+    assert (manager.__module__, manager.__name__) == ("reward_fns.judge_group", "GroupRewardManager")
+    loaded = get_custom_reward_fn(cfg)  # verl may load the file as a second module object: compare by name
+    assert (loaded.args[0].__module__, loaded.args[0].__name__) == ("reward_fns.judge_group", "compute_score")
+    assert loaded.args[1]["group_size"] == cfg.actor_rollout_ref.rollout.n == 8
 
 
 def test_policy_data_manifest_matches_both_recipes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
