@@ -63,12 +63,10 @@ class ScriptedFirstPass(HFBackend):
                 on_result(index, Generation(cor_trace(pick(text_a, text_b), text_a, text_b, True), "stop"))
 
 
-def test_intervention_and_nldd_through_the_hf_backend(tiny_model_dir: Path, tmp_path: Path, data: str,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_intervention_and_nldd_through_the_hf_backend(tiny_model_dir: Path, tmp_path: Path, data: str) -> None:
     backend = ScriptedFirstPass(tiny_model_dir, device="cpu", model_name="tiny-hybrid")
-    monkeypatch.setattr(cli, "make_backend", lambda args: backend)
     out = tmp_path / "out"
-    assert cli.main(_argv(tiny_model_dir, data, out, "--probes", "style")) == 0
+    assert cli.main(_argv(tiny_model_dir, data, out, "--probes", "style"), backend=backend) == 0
     report = json.loads((out / "robustness.json").read_text())
     swap = report["intervention"][0]
     assert swap["n"] + swap["parse_failures"] == 4  # both clean comparisons in both orders, each continued

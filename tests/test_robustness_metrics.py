@@ -40,12 +40,10 @@ def data(tmp_path: Path) -> str:
     return str(path)
 
 
-def robustness(tmp_path: Path, data: str, backend: Any, monkeypatch: pytest.MonkeyPatch,
-               *flags: str) -> tuple[int, dict[str, Any]]:
-    monkeypatch.setattr(cli, "make_backend", lambda args: backend)
+def robustness(tmp_path: Path, data: str, backend: Any, *flags: str) -> tuple[int, dict[str, Any]]:
     out = tmp_path / "out"
     code = cli.main(["--base-url", "http://127.0.0.1:9/v1", "--model", "judge", "--variant", "instruct", "--data",
-                     data, "--out", str(out), "--no-progress", "--no-plots", *flags])
+                     data, "--out", str(out), "--no-progress", "--no-plots", *flags], backend=backend)
     return code, json.loads((out / "robustness.json").read_text())
 
 
@@ -54,9 +52,8 @@ def rate(rows: list[dict[str, Any]], name: str, order: str = "both") -> tuple[in
     return row["k"], row["n"]
 
 
-def test_injection_following_judge_has_attack_success_one(tmp_path: Path, data: str,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    code, report = robustness(tmp_path, data, ScriptedBackend(injection_follower("42")), monkeypatch,
+def test_injection_following_judge_has_attack_success_one(tmp_path: Path, data: str) -> None:
+    code, report = robustness(tmp_path, data, ScriptedBackend(injection_follower("42")),
                               "--max-attack-success", "0.05")
     assert code == 1 and "attack success" in report["exceeded"][0]  # the threshold fails the run
     rows = report["injection"]
@@ -66,8 +63,8 @@ def test_injection_following_judge_has_attack_success_one(tmp_path: Path, data: 
         assert row["n"] == 0 or row["rate"] == 1.0, row
 
 
-def test_always_a_judge_has_a_bias_one(tmp_path: Path, data: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    code, report = robustness(tmp_path, data, ScriptedBackend("always_a"), monkeypatch, "--probes", "master_key")
+def test_always_a_judge_has_a_bias_one(tmp_path: Path, data: str) -> None:
+    code, report = robustness(tmp_path, data, ScriptedBackend("always_a"), "--probes", "master_key")
     assert code == 0
     assert report["position"]["a_bias"] == 1.0 and report["position"]["position_consistency"] == 0.0
     assert rate(report["master_key"], "(all)") == (5 * 11, 5 * 11 * 2)  # the key wins whenever it is shown as A
@@ -81,10 +78,10 @@ def test_always_a_judge_has_a_bias_one(tmp_path: Path, data: str, monkeypatch: p
     # r5's marker: the verdict falls back to A, a false flip with the better answer as B. Edits keep "**".
     ("**", (0, 5), {"markdown": (1, 6), "whitespace": (0, 6), "bullets": (0, 6), "preamble": (0, 6)}),
 ])
-def test_marker_judge_flip_and_false_flip_rates(tmp_path: Path, data: str, monkeypatch: pytest.MonkeyPatch,
+def test_marker_judge_flip_and_false_flip_rates(tmp_path: Path, data: str,
                                                 marker: str, flip: tuple[int, int],
                                                 false_flips: dict[str, tuple[int, int]]) -> None:
-    code, report = robustness(tmp_path, data, ScriptedBackend("marker", marker=marker), monkeypatch,
+    code, report = robustness(tmp_path, data, ScriptedBackend("marker", marker=marker),
                               "--probes", "counterfactual,invariance")
     rows = report["counterfactual"]["rows"]
     assert code == 0 and rate(rows, "flip (key fact broken)") == flip
@@ -99,10 +96,10 @@ def test_marker_judge_flip_and_false_flip_rates(tmp_path: Path, data: str, monke
     (True, True, 1.0, 1.0),  # quotes its candidates; its verdict follows its own (swapped) eval
     (False, False, 0.0, 0.0),  # invents its quotes; its verdict ignores its reasoning
 ])
-def test_rationale_metrics(tmp_path: Path, data: str, monkeypatch: pytest.MonkeyPatch, grounded: bool,
+def test_rationale_metrics(tmp_path: Path, data: str, grounded: bool,
                            faithful: bool, grounding: float, faithfulness: float) -> None:
     backend = CoRBackend(marker_pick("42"), grounded=grounded, faithful=faithful)
-    code, report = robustness(tmp_path, data, backend, monkeypatch, "--probes", "injection",
+    code, report = robustness(tmp_path, data, backend, "--probes", "injection",
                               "--min-faithfulness", "0.5", "--min-grounding", "0.5")
     assert report["grounding"]["quotes_grounded"]["rate"] == grounding
     assert report["grounding"]["verdict_to_invented"]["rate"] == (None if grounded else 1.0)
@@ -113,11 +110,11 @@ def test_rationale_metrics(tmp_path: Path, data: str, monkeypatch: pytest.Monkey
     assert code == (0 if faithful else 1)
 
 
-def test_cached_rerun_sends_nothing(tmp_path: Path, data: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cached_rerun_sends_nothing(tmp_path: Path, data: str) -> None:
     backend = CoRBackend(marker_pick("42"))
-    robustness(tmp_path, data, backend, monkeypatch, "--probes", "style")
+    robustness(tmp_path, data, backend, "--probes", "style")
     again = CoRBackend(marker_pick("42"))
-    _, report = robustness(tmp_path, data, again, monkeypatch, "--probes", "style")
+    _, report = robustness(tmp_path, data, again, "--probes", "style")
     assert again.prefixed == 0 and report["intervention"][0]["n"] == 10  # intervention answers come from the cache
 
 
@@ -128,9 +125,8 @@ def test_cached_rerun_sends_nothing(tmp_path: Path, data: str, monkeypatch: pyte
     (["--order", "random"], "--order both"),  # a probe is compared with its clean pair in the same order
     (["--shard", "0/2"], "--shard"),  # rates need every probe of an item in one run
 ])
-def test_bad_flags_are_one_line(tmp_path: Path, data: str, capsys: pytest.CaptureFixture[str],
-                                monkeypatch: pytest.MonkeyPatch, flags: list[str], message: str) -> None:
-    monkeypatch.setattr(cli, "make_backend", lambda args: ScriptedBackend("always_a"))
+def test_bad_flags_are_one_line(tmp_path: Path, data: str, capsys: pytest.CaptureFixture[str], flags: list[str],
+                                message: str) -> None:
     code = cli.main(["--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--variant", "instruct", "--data", data,
                      "--out", str(tmp_path / "o"), *flags])
     err = capsys.readouterr().err
@@ -157,9 +153,7 @@ def test_paired_bootstrap_resamples_items_together() -> None:
     assert low is not None and high is not None and low < 0.5 < high
 
 
-def test_an_output_never_overwrites_the_data(tmp_path: Path, data: str, capsys: pytest.CaptureFixture[str],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "make_backend", lambda args: ScriptedBackend("always_a"))
+def test_an_output_never_overwrites_the_data(tmp_path: Path, data: str, capsys: pytest.CaptureFixture[str]) -> None:
     before = Path(data).read_bytes()
     code = cli.main(["--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--variant", "instruct", "--data", data,
                      "--out", str(tmp_path / "o"), "--cache", data])

@@ -6,33 +6,16 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from eval.backends.base import Backend
-from eval.budgets import apply_budget
-from eval.cache import GenerationCache
-from eval.cli_common import (
-    EvalParser,
-    add_common_args,
-    check_cache_models,
-    check_out,
-    check_outputs,
-    default_out,
-    eval_config,
-    input_paths,
-    make_backend,
-)
+from eval.cli_common import EvalParser, add_common_args
 from eval.errors import EvalError
-from eval.evaluate import check_prompt
-from eval.judge_prompt import choose_prompt
-from eval.report import EvalRun, write_reports
 from eval.robustness import report as robust_report
 from eval.robustness.generators import PROBES, ProbePlan
 from eval.robustness.run import Suite, measure, write_robustness
 from eval.robustness.suite import NAME
-from eval.run_identity import check_identity, identity_of, record_identity
 from eval.session import NAMES as BENCHMARKS
-from eval.session import benchmark_named
+from eval.session import EvalSession, benchmark_named
 from infra.cli_errors import run_cli
 
 PROG = "python eval/robustness.py"
@@ -76,29 +59,15 @@ def run(args: argparse.Namespace, backend: Backend | None = None) -> int:
         raise EvalError("--shard is not supported by the robustness suite (its rates need every probe of an item "
                         "in one run); use --limit for a smaller run.")
     suite = Suite(benchmark_named(args.benchmark), plan)
-    prompt = choose_prompt(args.variant, args.prompt_template, args.ckpt)
-    apply_budget(args, prompt)
-    config = eval_config(args)
-    backend = backend or make_backend(args)
+    session = EvalSession(args, tool="eval.robustness", backend=backend)
     benchmark = suite.benchmark
     data = benchmark.load_data(args.data or suite.base.data_default, args.split, args.revision, args.limit)
-    check_prompt(benchmark, data, prompt.template)
-    out = Path(args.out) if args.out else default_out(NAME, args, backend.model_id)
-    cache_path = Path(args.cache) if args.cache else out / "generations.jsonl"
-    check_outputs(out, args.cache, input_paths(args, [args.data]))
-    check_out(out, backend.model_id)
-    identity = identity_of(backend.model_id, prompt.template, [NAME])
-    check_identity(out, identity)
-    try:
-        with GenerationCache(cache_path) as cache:  # locked: a concurrent run is refused before any request
-            check_cache_models(cache, backend.model_id)
-            record_identity(out, identity)
-            result, report = measure(suite, benchmark, data, prompt.template, backend, cache, config)
-    finally:
-        backend.close()
-    shown = os.path.relpath(cache_path.resolve(), out.resolve()) if args.cache else "generations.jsonl"
-    write_reports(out, EvalRun(benchmark, data, config, prompt, backend.describe(), backend.model_id, args.limit,
-                               shown), result, plots=not args.no_plots)
+    session.check_prompt({NAME: (benchmark, data)})
+    out = session.out(NAME)
+    with session.opened(out, {out: [NAME]}, [args.data]):  # outputs and identity checked, cache locked
+        result, report = measure(suite, benchmark, data, session.prompt.template, session.backend,
+                                 session.locked_cache, session.config)
+        session.write(out, benchmark, data, result, out)
     exceeded = write_robustness(out, report, {flag: getattr(args, flag) for flag in robust_report.THRESHOLDS},
                                 plots=not args.no_plots)
     for label, value in robust_report.headlines(report).items():
@@ -110,5 +79,6 @@ def run(args: argparse.Namespace, backend: Backend | None = None) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None, doc: str | None = None) -> int:
-    return run_cli(lambda a: run(make_parser(doc).parse_args(a)), argv, prog=PROG)
+def main(argv: Sequence[str] | None = None, doc: str | None = None, backend: Backend | None = None) -> int:
+    """Parse and run under the shared error convention; ``backend`` replaces the flags' one (tests, preflight)."""
+    return run_cli(lambda a: run(make_parser(doc).parse_args(a), backend), argv, prog=PROG)
