@@ -34,6 +34,7 @@ from pathlib import Path
 from data_prep.errors import DataPrepError
 from data_prep.pairs import Message, PreferencePair, is_single_turn
 from reward_fns import LABELS, VERDICT_FORMAT_VERSION, format_verdict
+from reward_fns.pointwise import POINTWISE_FORMAT_VERSION, format_score
 
 PROMPT_VERSION = "cor-v1"
 VARIANTS: tuple[str, ...] = ("instruct", "reasoning")
@@ -222,6 +223,25 @@ def render_pair(template: PromptTemplate, pair: PreferencePair, chosen_position:
     if chosen_position == "A":
         return render_judge_prompt(template, pair.conversation, pair.chosen, pair.rejected)
     return render_judge_prompt(template, pair.conversation, pair.rejected, pair.chosen)
+
+
+# The pointwise judge (issue 23): one answer, a 1-10 score in reward_fns.pointwise's tag. Its version
+# names this text and the score format; a change to either needs a new POINTWISE_VERSION (cache keys).
+POINTWISE_VERSION = f"pointwise-v1+{POINTWISE_FORMAT_VERSION}"
+POINTWISE_USER = (
+    "Please act as an impartial judge and rate the quality of the chatbot's response to the client below. "
+    "First write your reasoning: the rubric the question calls for and how the response meets it. Then rate "
+    "the response on a scale of 1 (useless or harmful) to 10 (excellent), written last as {example}.\n\n"
+    "[Client Question]\n{question}\n\n[The Start of Chatbot's Response]\n{answer}\n[The End of Chatbot's Response]"
+)
+
+
+def render_pointwise_prompt(conversation: Sequence[Message], response: Sequence[Message]) -> list[Message]:
+    """The pointwise judge's messages for one answer (a multi-turn context is written out with neutral names)."""
+    question = conversation[0]["content"] if len(conversation) == 1 else render_turns(conversation, "")
+    answer = response[0]["content"] if len(response) == 1 else render_turns(response, "")
+    values = {"example": format_score(7), "question": question, "answer": answer}
+    return [Message(role="user", content=_PLACEHOLDER.sub(lambda m: values[m.group(1)], POINTWISE_USER))]
 
 
 def extract_candidates(text: str) -> tuple[str, str] | None:
