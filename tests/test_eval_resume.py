@@ -51,9 +51,10 @@ def _lines(path: Path) -> int:
     return len(path.read_bytes().splitlines()) if path.exists() else 0
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+def _wait_for(condition: Callable[[], bool], process: subprocess.Popen, errors: Path, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
+        assert process.poll() is None, f"the run ended before the kill point: {errors.read_text()}"
         assert time.monotonic() < deadline, "the run did not reach the kill point in time"
         time.sleep(0.02)
 
@@ -82,10 +83,12 @@ def test_sigkill_then_resume_repeats_no_call_and_gives_identical_outputs(repo_ro
     with LoopbackJudge(marker_policy("(checked)"), faults=faults) as judge:
         out = tmp_path / "killed"
         cache = out / "generations.jsonl"
-        process = subprocess.Popen(_command(cli, judge.base_url, out), cwd=repo_root, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        errors = tmp_path / "killed.stderr"
+        with errors.open("wb") as stderr:
+            process = subprocess.Popen(_command(cli, judge.base_url, out), cwd=repo_root, stdout=subprocess.DEVNULL,
+                                       stderr=stderr)
         try:
-            _wait_for(lambda: _lines(cache) == held and judge.call_count == held + 1)
+            _wait_for(lambda: _lines(cache) == held and judge.call_count == held + 1, process, errors)
             process.send_signal(signal.SIGKILL)
         finally:
             process.wait(timeout=30)
