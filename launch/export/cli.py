@@ -30,7 +30,7 @@ from infra.staged_output import StagedOutput, check_folder
 from launch.export.card import CARD_FILE, CardFacts, facts_of, public_facts, render
 from launch.export.facts import recipe_source, run_facts
 from launch.export.layout import ExportError, StepDir, architectures, pick_step
-from launch.export.out import check_out, hub_token, storage_failure, token_env_shown
+from launch.export.out import check_out, hub_token, storage_failure
 
 PROG = "python -m launch.export"
 DEFAULT_TOKEN_ENV = "HF_TOKEN"
@@ -47,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
                    help="the launch spec of the run (default: the newest in CKPT_DIR/launch/)")
     p.add_argument("--force", action="store_true", help="replace --out if it holds an earlier export")
     p.add_argument("--push-to", metavar="ORG/NAME", help="upload the folder to this Hugging Face model repo")
-    p.add_argument("--token-env", default=DEFAULT_TOKEN_ENV, metavar="VAR",
+    p.add_argument("--token-env", type=cli_flags.env_name, default=DEFAULT_TOKEN_ENV, metavar="VAR",
                    help=f"NAME of the environment variable holding the hub token (default {DEFAULT_TOKEN_ENV})")
     p.add_argument("--public", action="store_true", help="create the hub repo public (default private)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and the card; write and upload nothing")
@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(render(facts), end="")
         if args.push_to:
             print(f"dry run: would upload {out} to {args.push_to} ({_visibility(args)}) with the token in "
-                  f"{token_env_shown(args.token_env)}")
+                  f"${args.token_env}")
         print("dry run: nothing written")
         return 0
     if kept:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from data_prep.prompts import PROMPT_VERSION
 from infra.hub import looks_like_hub_id
@@ -69,21 +69,6 @@ def recipe_source(run_dir: Path, spec: Path | None, recipe: str | None) -> tuple
         raise ExportError(f"launch spec {path} cannot be read ({why}); pass --recipe NAME instead.") from None
 
 
-@contextmanager
-def _environment(extra: dict[str, str]) -> Iterator[None]:
-    """The run's RMR1_* inputs in os.environ while its recipe composes (they resolve ${oc.env:...})."""
-    saved = {k: os.environ.get(k) for k in extra}
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def run_facts(step: StepDir, recipe: str, overrides: Sequence[str], env: dict[str, str]) -> CardFacts:
     """Compose the run's recipe with its inputs and read the card's facts, all with those inputs set.
 
@@ -92,7 +77,7 @@ def run_facts(step: StepDir, recipe: str, overrides: Sequence[str], env: dict[st
     """
     from recipes.compose import RecipeError, compose_recipe
 
-    with _environment(env):
+    with patch.dict(os.environ, env):  # the ${oc.env:RMR1_...} interpolations read them
         try:
             composed = compose_recipe(recipe, list(overrides))
         except RecipeError as err:

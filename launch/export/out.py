@@ -5,7 +5,7 @@ checkpoint step, the run's base model; infra.output_guard); one that holds anyth
 does not say this project's export wrote; an earlier export without ``--force``; and, even with
 ``--force``, an export of another stage or recipe. A folder already holding this very export is kept
 (a rerun only pushes it). The export lands through infra.staged_output (all or nothing, recovered
-after a kill). :func:`token_env_shown` / :func:`hub_token` never echo what could be the token itself.
+after a kill). :func:`hub_token` never echoes what could be the token itself.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from infra.redaction import MASK, is_secret_name, strip_userinfo
 from launch.export.card import CARD_FILE, CardError, CardFacts, read_block
 from launch.export.layout import ExportError
 
-_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 
 
@@ -75,21 +74,11 @@ def _block(folder: Path) -> dict[str, Any]:
         return {}
 
 
-def token_env_shown(name: str) -> str:
-    """``$NAME`` for a well-formed variable name, else a phrase that does not repeat the text."""
-    if _ENV_NAME.fullmatch(name):
-        return f"${name}"
-    return "the variable --token-env names (not shown: it may be the token)"
-
-
 def hub_token(name: str, repo: str) -> str:
-    """The token from the environment variable ``name``; ExportError naming neither the token nor a pasted one."""
+    """The token from the environment variable ``name`` (cli_flags.env_name checked it); never echoed."""
     if not _REPO_ID.fullmatch(repo):
         shown = repr(repo[:80]) if "/" in repo else "(not shown: without a '/' it may be a token)"
         raise ExportError(f"--push-to {shown} is not a hub repo id; pass ORG/NAME (letters, digits, . _ -).")
-    if not _ENV_NAME.fullmatch(name):
-        raise ExportError("--token-env must be the NAME of an environment variable (upper-case letters, digits, "
-                          "underscores, e.g. HF_TOKEN), never the token itself; the value given is not shown.")
     token = os.environ.get(name, "").strip()
     if not token:
         raise ExportError(f"--push-to {repo} needs a hub token in ${name}; export it in your shell "
