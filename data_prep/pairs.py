@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from data_prep.errors import DataPrepError
+from infra.user_json import lone_surrogate
 
 
 class Message(TypedDict):
@@ -31,7 +32,6 @@ class Message(TypedDict):
 
 ROLES: tuple[str, ...] = ("system", "user", "assistant")
 NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")  # a source or variant name: part of data_source, a folder
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, paired surrogates are already one code point
 
 
 class PairError(DataPrepError):
@@ -200,9 +200,8 @@ def _messages(value: Any, default_role: str, name: str) -> tuple[Message, ...]:
 
 def _check_text(text: str, name: str) -> None:
     """Refuse lone surrogates (a JSON escape such as \\ud800 with no partner): no UTF-8 writer can store them."""
-    if not text.isascii() and (found := _LONE_SURROGATE.search(text)):
-        raise PairError(f"{name} holds a lone surrogate escape (\\u{ord(found.group()):04x}), which is not text; "
-                        "fix the escape in the source file or drop the row.")
+    if problem := lone_surrogate(text):
+        raise PairError(f"{name} {problem}; fix the escape in the source file or drop the row.")
 
 
 def _strip_prefix(side: tuple[Message, ...], conv: tuple[Message, ...], name: str) -> tuple[Message, ...]:

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, NoReturn
 
 from infra.cli_errors import UserError
 
 _MISSING: Any = object()
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, a paired escape is already one code point
 
 
 class BadJson(ValueError):
@@ -58,8 +60,8 @@ def parse_json(text: str | bytes, *, strict: bool = True) -> Any:
         raise BadJson("nests JSON arrays or objects too deeply to read") from err
     except ValueError as err:  # the int-digits limit, or a NaN/Infinity constant
         raise BadJson("holds an integer of more than 4,300 digits" if "digits" in str(err) else str(err)) from err
-    if strict and "\\u" in text and _has_lone_surrogate(value):
-        raise BadJson("holds a lone surrogate escape (\\ud800), which is not text")
+    if strict and "\\u" in text and (problem := _lone_surrogate_in(value)):
+        raise BadJson(problem)
     return value
 
 
@@ -88,19 +90,23 @@ def _no_constant(name: str) -> NoReturn:
     raise ValueError(f"holds {name}, which is not a JSON number")
 
 
-def _has_lone_surrogate(value: Any) -> bool:
-    """True if any string (key or value) in ``value`` cannot be encoded as UTF-8."""
+def lone_surrogate(text: str) -> str | None:
+    """The phrase for a string holding a lone surrogate (no UTF-8 writer can store it), else None."""
+    found = None if text.isascii() else _LONE_SURROGATE.search(text)
+    return None if found is None else f"holds a lone surrogate escape (\\u{ord(found.group()):04x}), which is not text"
+
+
+def _lone_surrogate_in(value: Any) -> str | None:
+    """:func:`lone_surrogate`'s phrase for the first string (key or value) in ``value`` that holds one."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
+            if problem := lone_surrogate(item):
+                return problem
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return False
+    return None

@@ -21,6 +21,7 @@ from data_prep.distill.passes import DistillRow
 from data_prep.errors import DataPrepError
 from infra.row_files import RowFileError, iter_rows
 from infra.run_metadata import InputRef, sha256_file
+from infra.user_json import lone_surrogate
 from reward_fns import LABELS
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("prompt", "reward_model", "extra_info", "data_source")
@@ -109,11 +110,8 @@ def _messages(prompt: Any, at: str) -> tuple[dict[str, str], ...]:
 
 
 def _utf8(text: str, at: str) -> str:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise DistillInputError(f"{at} holds a lone surrogate ({text[err.start]!r} at character {err.start}), which "
-                                "is not text; fix the row or drop it.") from None
+    if problem := lone_surrogate(text):
+        raise DistillInputError(f"{at} {problem}; fix the row or drop it.")
     return text
 
 

@@ -16,7 +16,6 @@ rows it did not ask. A row whose prompt alone is over the length limit is refuse
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +41,6 @@ from infra.chat_errors import (
 from infra.cli_errors import RunFailed
 from infra.redaction import MASK, is_secret_name, redact, strip_userinfo
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _FATAL = (AuthError, ClientConfigError, EndpointError, UnknownModelError)  # every request would fail the same way
 
 
@@ -235,9 +233,9 @@ async def _ask(client: ChatClient, job: Job, key: str, purpose: str, model: str,
     except ChatClientError:
         return None
     choice = answer.choices[0]
-    reasoning = None if choice.reasoning is None else _text(choice.reasoning, secrets)
+    reasoning = None if choice.reasoning is None else redact(choice.reasoning, secrets)
     return CachedResponse(key=key, purpose=purpose, row_id=job.row.row_id, model=model,
-                          content=_text(choice.text, secrets), reasoning=reasoning, finish_reason=choice.finish_reason,
+                          content=redact(choice.text, secrets), reasoning=reasoning, finish_reason=choice.finish_reason,
                           prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
 
 
@@ -247,12 +245,6 @@ def _masked(value: Any, name: str = "") -> Any:
     if isinstance(value, list):
         return [_masked(v, name) for v in value]
     return MASK if isinstance(value, str) and value and is_secret_name(name) else value
-
-
-def _text(text: str, secrets: Sequence[str]) -> str:
-    """The answer text as stored: URL credentials masked, and lone surrogates (a server's broken ``\\ud800``
-    escapes, which no UTF-8 file or parquet column can hold) replaced by U+FFFD; nothing else changes."""
-    return _SURROGATE.sub("\ufffd", redact(text, secrets))
 
 
 def _attempt(row: DistillRow, purpose: str, response: CachedResponse | None, check_leak: bool) -> Attempt:

@@ -27,6 +27,7 @@ from typing import Any
 
 from data_prep.errors import DataPrepError
 from data_prep.pairs import Message
+from infra.user_json import lone_surrogate
 
 COLUMNS: tuple[str, str] = ("context_messages", "winner")
 WINNERS: dict[str, str] = {"model_a": "A", "model_b": "B"}
@@ -108,11 +109,8 @@ def messages_of(row: Mapping[str, Any], where: str) -> list[Message]:
 
 def checked_text(text: str, where: str) -> str:
     """``text``, refused when it holds a lone surrogate (a broken escape that parquet and UTF-8 cannot store)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise ReleasedDataError(f"{where} holds a lone surrogate ({text[err.start]!r} at character {err.start}), "
-                                "which is not text; fix the row or drop it.") from None
+    if problem := lone_surrogate(text):
+        raise ReleasedDataError(f"{where} {problem}; fix the row or drop it.")
     return text
 
 
