@@ -1,0 +1,116 @@
+"""Scripted judges of known per-comparison accuracy for voting, ranking and pointwise tests (issue 23).
+
+Two kinds, both deterministic so expected accuracies are exact:
+
+* :func:`digit_judge` (pure, for :mod:`eval.ranking` and :mod:`eval.voting`): for item ``n``, the
+  judgment in slot ``t`` is right iff digit ``t`` of ``n`` written in base ``base`` is below ``right``.
+  Enumerating ``n`` over ``base ** slots`` items makes the slots exactly independent with accuracy
+  ``right / base`` each, so majority, knockout and round-robin accuracies are binomial sums.
+* :class:`SeededJudgeBackend` (an eval backend): reads each candidate's ``(quality N)`` marker and
+  picks the better one iff the request's seed (:meth:`Sampling.request_seed`, which includes the
+  sample index through the cache key) falls in the right share; pointwise prompts get the quality as
+  the score when right and ``11 - quality`` when wrong. A test replays :func:`seeded_right` to predict
+  every number exactly. Each answer reports ``tokens`` completion tokens, so cost curves are exact too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from itertools import combinations
+from typing import Any
+
+from data_prep.prompts import extract_candidates
+from eval.backends.base import Generation, Messages, OnResult, Request, Sampling
+from reward_fns import format_verdict
+from reward_fns.pointwise import format_score
+
+QUALITY = re.compile(r"\(quality (\d+)\)")
+_POINTWISE_ANSWER = re.compile(r"\[The Start of Chatbot's Response\]\n(.*?)\n\[The End of Chatbot's Response\]",
+                               re.DOTALL)
+
+
+def digit_right(item: int, slot: int, base: int, right: int) -> bool:
+    """Whether judgment ``slot`` of ``item`` is right: its digit ``slot`` in base ``base`` is below ``right``."""
+    return (item // base ** slot) % base < right
+
+
+def pair_slots(n: int) -> dict[frozenset[int], int]:
+    """The slot index of every unordered pair of ``n`` candidates (in combinations order)."""
+    return {frozenset(pair): i for i, pair in enumerate(combinations(range(n), 2))}
+
+
+def digit_judge(item: int, n: int, *, votes: int = 1, base: int = 4, right: int = 3) -> Any:
+    """A ranking judge over candidates ``0..n-1`` (a lower index is better) with digit-determined rightness.
+
+    The judgment of pair {i, j}, sample s uses slot ``pair_slot * votes + s``.
+    """
+    slots = pair_slots(n)
+
+    def judge(first: int, second: int, sample: int) -> int:
+        better, worse = min(first, second), max(first, second)
+        slot = slots[frozenset((first, second))] * votes + sample
+        return better if digit_right(item, slot, base, right) else worse
+
+    return judge
+
+
+def seeded_right(seed: int, base: int = 4, right: int = 3) -> bool:
+    """Whether a request with this per-request seed is judged right by :class:`SeededJudgeBackend`."""
+    return seed % base < right
+
+
+class SeededJudgeBackend:
+    """An eval backend whose rightness is a function of each request's seed (see the module docstring)."""
+
+    name = "scripted"
+
+    def __init__(self, *, base: int = 4, right: int = 3, tokens: int = 100, model_name: str = "seeded-judge") -> None:
+        self.base, self.right, self.tokens = base, right, tokens
+        self._model_id = f"scripted:{model_name}"
+        self.calls = 0
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.name, "model": self._model_id}
+
+    def context_limit(self) -> int | None:
+        return None
+
+    def prompt_tokens(self, messages: Messages) -> int | None:
+        return None
+
+    def answer(self, prompt: str, seed: int) -> str:
+        """The response to one prompt under one per-request seed."""
+        right = seeded_right(seed, self.base, self.right)
+        pointwise = _POINTWISE_ANSWER.search(prompt)
+        if pointwise is not None:
+            quality = _quality(pointwise.group(1))
+            return f"<think>scripted</think>{format_score(quality if right else 11 - quality)}"
+        found = extract_candidates(prompt)
+        if found is None:
+            raise ValueError("the seeded judge found no candidates in the prompt")
+        qa, qb = (_quality(text) for text in found)
+        better = "A" if qa > qb else "B"
+        label = better if right else ("B" if better == "A" else "A")
+        return f"<think>scripted</think>{format_verdict(label)}"
+
+    def generate(self, requests: Sequence[Request], sampling: Sampling, on_result: OnResult) -> None:
+        for index, request in enumerate(requests):
+            prompt = next(m["content"] for m in reversed(request.messages) if m["role"] == "user")
+            self.calls += 1
+            text = self.answer(prompt, sampling.request_seed(request.key))
+            on_result(index, Generation(text, "stop", prompt_tokens=None, completion_tokens=self.tokens))
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _quality(text: str) -> int:
+    match = QUALITY.search(text)
+    if match is None:
+        raise ValueError("the seeded judge needs a '(quality N)' marker in every candidate")
+    return max(1, min(10, int(match.group(1))))
