@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.atomic_files import write_text_atomic
+from infra.user_json import load_json
 from reward_fns import VERDICT_FORMAT_VERSION
 
 SCHEMA_VERSION = "run-metadata-v1"
@@ -130,11 +131,7 @@ class RunMetadata:
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> RunMetadata:
         """Load a manifest written by :meth:`write`."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            where = os.fspath(path)
-            raise ValueError(f"run metadata file {where!r} is not valid JSON ({err.msg}); rewrite it.") from err
+        data = load_json(Path(path).read_bytes(), f"run metadata file {os.fspath(path)!r}", "rewrite it")
         if not isinstance(data, dict):
             raise ValueError(f"run metadata file {os.fspath(path)!r} holds a {type(data).__name__}, not an object.")
         return cls.from_dict(data)

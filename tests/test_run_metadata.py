@@ -288,3 +288,15 @@ def test_atomic_path_leaves_nothing_behind_on_error(tmp_path) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text("new")
     assert target.read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["data.bin"]
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("{not json", "is not valid JSON"),  # a torn or hand-edited manifest
+    ("[" * 100_000, "nests JSON arrays or objects too deeply"),  # a RecursionError traceback before
+    ('{"seed": ' + "1" * 5000 + "}", "an integer of more than 4,300 digits"),  # a ValueError from int() before
+])
+def test_reading_a_broken_manifest_is_one_sentence(tmp_path, text, says) -> None:
+    path = tmp_path / "manifest.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=f"^run metadata file '{path}' .*{says}.*; rewrite it.$"):
+        RunMetadata.read(path)
