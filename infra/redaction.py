@@ -50,11 +50,6 @@ def is_secret_name(name: str) -> bool:
     return False
 
 
-def mask_value(name: str, value: str) -> str:
-    """``value``, or the mask when ``name`` looks secret (for echoing settings and overrides)."""
-    return MASK if value and is_secret_name(name) else value
-
-
 def secret_values(environ: Mapping[str, str]) -> list[str]:
     """The values of secret-looking variables in ``environ``, longest first (so none is half-masked)."""
     found = {v for k, v in environ.items() if is_secret_name(k) and len(v) >= _MIN_SECRET_LEN}

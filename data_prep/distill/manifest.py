@@ -19,7 +19,7 @@ from typing import Any
 
 from data_prep.distill.checks import FILTER_VERSION, REASONS, TraceCheck
 from data_prep.distill.leaks import LEAK_PHRASES_VERSION, phrases_sha256
-from data_prep.distill.output import DATA_KIND, MANIFEST_NAME
+from data_prep.distill.output import DATA_KIND
 from data_prep.distill.prompts import CORRECTION_PROMPT_VERSION, correction_sha256
 from data_prep.manifest import tool_version
 from infra.run_metadata import InputRef, OutputRef, RunMetadata, git_commit, now_volatile
@@ -72,7 +72,3 @@ def sft_manifest(*, tool: str, inputs: list[InputRef], prompt_version: str, seed
         inputs=inputs, prompt_version=prompt_version, seed=seed, model=model, sampling=dict(sampling),
         config=dict(config), counts=dict(counts), outputs=outputs, volatile=now_volatile(**volatile),
     )
-
-
-def manifest_path(out: Path) -> Path:
-    return out / MANIFEST_NAME
