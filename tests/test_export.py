@@ -348,6 +348,8 @@ BAD_INPUTS = [
     ("wrong_kind", "is an SFT checkpoint but recipe rl_qwen7b is RL"),
     # --push-to without the token in the environment
     ("no_token", "needs a hub token in $RMR1_TEST_NO_TOKEN"),
+    # a shard that is a whole torch archive whose pickle is garbage: verl's merger failed with a traceback
+    ("garbage_pickle", "cannot be loaded"),
 ]
 
 
@@ -367,14 +369,25 @@ def test_bad_inputs_are_one_sentence(checkpoints, tmp_path, capsys, monkeypatch,
         kept = {k: v for k, v in json.loads(config.read_text()).items() if k != "architectures"}
         config.unlink()  # a hard link to the shared fixture: replace it, never write through it
         config.write_text(json.dumps(kept))
+    if case == "garbage_pickle":
+        import zipfile
+
+        shard = run / "global_step_3" / "model_world_size_2_rank_1.pt"
+        shard.unlink()  # a hard link to the shared fixture: replace it, never write through it
+        with zipfile.ZipFile(shard, "w") as archive:
+            archive.writestr("shard/data.pkl", b"\x80\x02garbage")
+            archive.writestr("shard/version", b"3")
     argv += {"missing_step": ["--step", "7"], "no_token": ["--push-to", "org/judge", "--token-env",
                                                             "RMR1_TEST_NO_TOKEN"]}.get(case, [])
     if case == "no_recipe":
         argv = argv[:3]
     if case == "wrong_kind":
         argv[4] = "rl_qwen7b"
+    monkeypatch.setenv("RMR1_SFT_DATA_DIR", str(tmp_path / "data"))  # never the checkout's data/
     assert _export(argv) == 2
     err = capsys.readouterr().err
+    if case == "garbage_pickle":  # found while merging: after the manifest warning and verl's progress bar
+        err = err.strip().splitlines()[-1] + "\n"
     assert err.startswith("python -m launch.export: error: ") and message in err, err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "hf").exists()

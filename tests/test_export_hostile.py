@@ -39,6 +39,7 @@ def _run(tmp: Path) -> Path:
     (step / "fsdp_config.json").write_text('{"world_size": 1}')
     with zipfile.ZipFile(step / "model_world_size_1_rank_0.pt", "w") as shard:  # torch's archive format
         shard.writestr("shard/data.pkl", b"weights")
+        shard.writestr("shard/version", b"3")
     (step / "huggingface" / "config.json").write_text('{"architectures": ["Qwen2ForCausalLM"]}')
     (tmp / "run" / "latest_checkpointed_iteration.txt").write_text("3")
     return tmp / "run"
@@ -463,6 +464,16 @@ def _safetensors(header: bytes, body: bytes = b"") -> bytes:
     return len(header).to_bytes(8, "little") + header + body
 
 
+def _zip(members: dict[str, bytes]) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
 _TENSOR = b'{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}'
 
 
@@ -471,6 +482,7 @@ DAMAGED = [
     ("model_world_size_1_rank_0.pt", b""),  # an empty shard (the disk filled mid-save)
     ("model_world_size_1_rank_0.pt", b"PK\x03\x04garbage"),  # a truncated archive: its directory is gone
     ("model_world_size_1_rank_0.pt", b"\x80\x02garbage pickle"),  # garbage in place of an archive
+    ("model_world_size_1_rank_0.pt", _zip({"notes.txt": b"x"})),  # a zip archive, but not torch's
     ("huggingface/model.safetensors", b""),  # an empty safetensors file
     ("huggingface/model.safetensors", _safetensors(_TENSOR, b"\0" * 4)),  # cut short: 4 of 8 data bytes
     ("huggingface/model.safetensors", b"\xff" * 8 + b"{}"),  # a header length no file could hold

@@ -19,6 +19,7 @@ card, writing and uploading nothing.
 from __future__ import annotations
 
 import argparse
+import pickle
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,9 @@ def merge_with_verl(step: StepDir, target: Path) -> None:
     merger = FSDPModelMerger(config)
     try:
         merger.merge_and_save()
+    except (pickle.UnpicklingError, EOFError) as err:  # torch.load of a shard whose archive looked whole
+        raise ExportError(f"a checkpoint file in {step.local_dir} cannot be loaded ({type(err).__name__}: "
+                          f"{str(err)[:120]}); export another --step, or resume the run so it saves again.") from None
     except (AssertionError, NotImplementedError, ValueError) as err:
         raise RunFailed(f"verl's merger could not merge {step.local_dir}: {err}") from err
     finally:

@@ -182,10 +182,13 @@ def damaged_file(local: Path) -> tuple[Path, str] | None:
 
 def _zip_problem(path: Path) -> str | None:
     try:
-        with zipfile.ZipFile(path):
-            return None
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
     except (zipfile.BadZipFile, OSError, ValueError) as err:
         return "it is empty" if path.stat().st_size == 0 else f"it is not a whole torch archive ({err})"
+    if not any(n.endswith("/data.pkl") for n in names) or not any(n.endswith("version") for n in names):
+        return "it is a zip archive without torch's data.pkl and version records"
+    return None
 
 
 def _safetensors_problem(path: Path) -> str | None:
