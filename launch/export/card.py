@@ -25,11 +25,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+if TYPE_CHECKING:
+    from huggingface_hub import EvalResult
 from infra.cli_errors import UserError
 
 CARD_FILE = "README.md"
@@ -70,6 +71,7 @@ class CardFacts:
 
 def render(facts: CardFacts) -> str:
     """The whole README.md: ModelCardData front matter, then a short human-readable body."""
+    from huggingface_hub import ModelCard, ModelCardData  # 0.25 s to import: only when a card is written
     results = [_eval_result(name, entry) for name, entry in sorted(facts.eval.items()) if entry.get("complete") is True]
     data = ModelCardData(base_model=facts.base_model, library_name="transformers", pipeline_tag="text-generation",
                          tags=TAGS, model_name=_title(facts), eval_results=results or None, **{CARD_KEY: facts.block()})
@@ -82,6 +84,7 @@ def _title(facts: CardFacts) -> str:
 
 def _eval_result(name: str, entry: dict[str, Any]) -> EvalResult:
     """A complete run as the hub's EvalResult (headline score in percent)."""
+    from huggingface_hub import EvalResult
     data = entry.get("data") or {}
     source = str(data.get("source") or name)
     return EvalResult(task_type="text-classification", task_name="pairwise preference judgment",
@@ -151,6 +154,8 @@ def read_front(folder: str | Path) -> dict[str, Any]:
                         "it.") from None
     if not text.startswith("---"):
         return {}  # a plain README (no front matter) says nothing about a model
+    from huggingface_hub import ModelCard
+
     try:
         return ModelCard(text).data.to_dict()
     except yaml.YAMLError as err:
