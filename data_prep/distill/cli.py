@@ -93,8 +93,6 @@ def options_from_args(args: argparse.Namespace) -> DistillOptions:
         raise DistillError("--fix-teacher-url and --fix-teacher-model work together; pass both or neither.")
     if (args.price_prompt is None) != (args.price_completion is None):
         raise DistillError("--price-prompt and --price-completion work together; pass both (USD per million tokens).")
-    if args.max_concurrency < 1 or args.max_retries < 0 or args.max_tokens < 1:
-        raise DistillError("--max-concurrency and --max-tokens must be 1 or more and --max-retries 0 or more.")
     sampling = {**args.sampling, "max_tokens": args.max_tokens}
     if args.temperature is not None:
         sampling["temperature"] = args.temperature

@@ -11,7 +11,6 @@ cached answers carry over to the next run.
 from __future__ import annotations
 
 import functools
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -90,7 +89,8 @@ class DistillResult:
 
 
 def check_options(options: DistillOptions) -> None:
-    """Raise :class:`DistillError` for option combinations and values that cannot work."""
+    """Raise :class:`DistillError` for option combinations that cannot work (each value's own range is the
+    CLI's flag type: :mod:`infra.cli_flags`)."""
     if options.max_cost is not None and options.prices is None:
         raise DistillError("--max-cost needs prices to count spend; pass --price-prompt and --price-completion "
                            "(USD per million tokens).")
@@ -98,27 +98,6 @@ def check_options(options: DistillOptions) -> None:
                                                 (options.teacher, options.fix_teacher) if t is not None):
         raise DistillError("--max-cost reserves each request's worst case, which needs a completion limit; pass "
                            "--max-tokens.")
-    if options.max_cost is not None and not (math.isfinite(options.max_cost) and options.max_cost > 0):
-        raise DistillError(f"--max-cost {options.max_cost} is not a finite budget above 0; pass USD, e.g. 50.")
-    prices = () if options.prices is None else (options.prices.prompt_per_mtok, options.prices.completion_per_mtok)
-    if not all(math.isfinite(p) and p >= 0 for p in prices):
-        raise DistillError(f"the prices {list(prices)} must be finite and 0 or more; pass --price-prompt and "
-                           "--price-completion in USD per million tokens.")
-    if options.max_length < 1:
-        raise DistillError(f"--max-length {options.max_length} is not positive; pass the SFT recipe's "
-                           "data.max_length (12288).")
-    if options.limit is not None and options.limit < 1:
-        raise DistillError(f"--limit {options.limit} is not positive; pass a row count of 1 or more.")
-    if not (math.isfinite(options.val_size) and options.val_size >= 0):
-        raise DistillError(f"--val-size {options.val_size} must be a share below 1 or a row count; pass e.g. 0.02.")
-    if not 0 <= options.seed <= 2**63 - 1:
-        raise DistillError("--seed is out of range; pass a whole number from 0 to 2**63-1.")
-    for teacher in (options.teacher, options.fix_teacher):
-        rpm = None if teacher is None else teacher.requests_per_minute
-        if rpm is not None and not (math.isfinite(rpm) and rpm > 0):
-            raise DistillError(f"--rpm {rpm} must be a finite rate above 0; leave it out for no limit.")
-        if teacher is not None and not (math.isfinite(teacher.timeout_s) and teacher.timeout_s > 0):
-            raise DistillError(f"--timeout {teacher.timeout_s} must be a finite number of seconds above 0.")
 
 
 def output_identity(source: DistillSource, options: DistillOptions) -> dict[str, Any]:
