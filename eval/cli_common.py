@@ -23,7 +23,9 @@ from eval.errors import EvalError
 from eval.evaluate import EvalConfig
 from eval.orders import ORDER_POLICIES
 from eval.scoring import FAILURE_SCORES
+from eval.voted import check_votes
 from infra.cli_errors import OneLineParser
+from infra.cli_flags import whole
 from infra.output_guard import check_output
 from reward_fns.verdict import MODES
 
@@ -89,6 +91,10 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     scoring.add_argument("--parse-failure-score", choices=sorted(FAILURE_SCORES), default="0",
                          help="what a judgment without a verdict scores: 0 (default) or 0.5 (the official "
                               "RewardBench generative runner)")
+    scoring.add_argument("--votes", type=whole(least=1, most=1024), default=1, metavar="K",
+                         help="K sampled judgments per comparison (needs --temperature > 0), orders alternated "
+                              "under --order both, voted per order (eval/voted.py); cached per sample, so a larger "
+                              "K reuses a smaller one's (default 1: one judgment per order)")
     run = parser.add_argument_group("run and outputs")
     run.add_argument("--limit", type=int, help="judge only N items, taken in turn from each section, then subset "
                                                "(smoke runs; the report is marked incomplete)")
@@ -112,9 +118,10 @@ def eval_config(args: argparse.Namespace) -> EvalConfig:
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
     kwargs = template_kwargs(args)
     options = {"chat_template_kwargs": kwargs} if kwargs else {}
+    check_votes(args.votes, sampling)
     return EvalConfig(order=args.order, seed=args.seed, parse_mode=args.parse_mode,
                       parse_failure_score=args.parse_failure_score, sampling=sampling, request_options=options,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, votes=args.votes)
 
 
 def template_kwargs(args: argparse.Namespace) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from eval.errors import EvalError
 from eval.orders import plan_orders
 from eval.runner import RunStats, comparison_judgments, run_judgments
 from eval.scoring import ScoredJudgment, check_mode, failure_score_value, score_judgments
+from eval.voted import collapse, sample_judgments
 from reward_fns.verdict import MODES
 
 Scores = dict[str, dict[str, float]]  # mode -> view -> score
@@ -38,6 +39,7 @@ class EvalConfig:
     sampling: Sampling = field(default_factory=Sampling)
     request_options: Mapping[str, Any] = field(default_factory=dict)  # e.g. chat_template_kwargs
     progress: bool = True
+    votes: int = 1  # sampled judgments per comparison, voted per order (eval/voted.py)
 
     @property
     def failure_score(self) -> float:
@@ -103,13 +105,17 @@ def evaluate(benchmark: Benchmark, data: BenchmarkData, template: PromptTemplate
     failure_score = config.failure_score
     per_item = expand_items(benchmark, data)
     flat = [c for comparisons in per_item.values() for c in comparisons]
-    orders = plan_orders((c.comparison_id for c in flat), config.order, config.seed)
-    judgments = comparison_judgments(flat, orders, template, backend.model_id, config.sampling,
-                                     config.request_options)
+    if config.votes > 1:
+        judgments = sample_judgments(flat, config.order, config.votes, config.seed, template, backend.model_id,
+                                     config.sampling, config.request_options)
+    else:
+        orders = plan_orders((c.comparison_id for c in flat), config.order, config.seed)
+        judgments = comparison_judgments(flat, orders, template, backend.model_id, config.sampling,
+                                         config.request_options)
     outcomes, stats = run_judgments(judgments, backend, cache, config.sampling, prompt_version=template.version,
                                     progress=config.progress, benchmark=benchmark.name)
     scored = score_judgments(judgments, outcomes)
-    verdicts = by_item(scored)
+    verdicts = by_item(collapse(scored) if config.votes > 1 else scored)  # every sample's failures stay counted
     comparison_scores = {cid: {mode: item_views(judged, config.order, mode, failure_score) for mode in MODES}
                          for cid, judged in verdicts.items()}
     views = VIEWS[config.order]

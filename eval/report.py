@@ -84,6 +84,10 @@ def conventions(config: EvalConfig, limit: int | None, benchmark: Benchmark) -> 
                     "as failures; prompts are never truncated",
         "limit": limit,
     }
+    if config.votes > 1:  # absent: one judgment per order (eval/leaderboard.py reads it as 1)
+        out["votes"] = config.votes
+        out["vote_rule"] = ("each order's samples voted: majority, a tie to the answer voted first; orders "
+                            f"{'alternated from the seeded order' if config.order == 'both' else 'all the seeded one'}")
     if benchmark.notes:
         out["notes"] = list(benchmark.notes)
     if benchmark.view_titles:

@@ -9,6 +9,9 @@ Rules (each report states them):
 * **Tie rule**: equal top counts between valid votes have no winner and score ``TIE_SCORE`` (0.5: the
   expectation of breaking the tie with a fair coin, without the coin's variance); no valid vote at all
   scores the run's parse-failure score, so k=1 scores exactly as a run without voting.
+* **Decided majority** (what eval's ``--votes`` reports, so every benchmark's own rule sees a verdict):
+  a tie goes to the tied answer voted first (the lowest sample index). Over the sample seeds this has
+  the same expectation as the half point.
 * **Both-order-consistent majority**: the majority among the samples shown in order A and the majority
   among those shown in order B must name the same answer; otherwise there is no winner and the
   comparison scores 0 (as the ``both_correct`` view counts an order-dependent verdict).
@@ -49,6 +52,15 @@ def majority(votes: Sequence[Hashable | None]) -> Majority:
     runner_up = ranked[1][1] if len(ranked) > 1 else 0
     lead = ranked[0][1] - runner_up
     return Majority(ranked[0][0] if lead > 0 else None, lead, sum(counts.values()))
+
+
+def decided(votes: Sequence[Hashable | None]) -> Hashable | None:
+    """The majority winner, a tie going to the tied answer voted first; None without a valid vote."""
+    counts = Counter(v for v in votes if v is not None)
+    if not counts:
+        return None
+    top = max(counts.values())
+    return next(v for v in votes if v is not None and counts[v] == top)
 
 
 def consistent_majority(votes_by_order: Mapping[str, Sequence[Hashable | None]]) -> Majority:

@@ -140,3 +140,19 @@ def test_consistent_curve_needs_each_orders_majority() -> None:
 def test_curve_refuses_a_k_beyond_the_samples() -> None:
     with pytest.raises(ValueError, match="fewer than k=3"):
         scaling_curve({"c": [Sample("1", "A")] * 2}, {"c": "1"}, [3])
+
+
+# (votes, decided winner)
+DECIDED_TABLE = [
+    (["2", "1"], "2"),  # a tie goes to the answer voted first
+    ([None, "1", "2"], "1"),  # failures are not votes
+    (["2", "1", "1"], "1"),  # a majority needs no tie rule
+    ([None], None),  # no valid vote
+]
+
+
+@pytest.mark.parametrize(("votes", "winner"), DECIDED_TABLE)
+def test_decided_majority(votes: list[str | None], winner: str | None) -> None:
+    from eval.voting import decided
+
+    assert decided(votes) == winner

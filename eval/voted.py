@@ -1,0 +1,93 @@
+"""``--votes k``: k sampled judgments per comparison, voted into one verdict per order before scoring.
+
+Which order each sample shows (:func:`sample_orders`): with ``--order both`` the orders alternate,
+starting from the comparison's seeded random order (:func:`eval.orders.random_order`), so k samples cost
+k calls and sample 0 is exactly the ``--order random`` judgment; with ``--order random`` every sample
+shows the seeded order (one order). Sample 0 keeps the cache key of a run without voting; sample s > 0
+is keyed with its index (:meth:`eval.cache.RequestKeyer.key`) and seeded by that key, so a k=8 run
+reuses k=4's samples and generates only the new ones.
+
+Voting (:func:`collapse`): the samples shown in one order become one judgment for that order whose
+verdict, per parse mode, is :func:`eval.voting.decided` over their verdicts (a tie goes to the tied
+answer voted first; no valid verdict keeps the first sample's failure). Every view and every
+benchmark's own rule then reads voted verdicts: ``chosen_as_A``/``chosen_as_B`` are each order's vote,
+``mean_of_orders`` their mean, ``both_correct`` the both-order-consistent majority, JudgeBench's net and
+best-of-N rules count voted verdicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from data_prep.prompts import PromptTemplate
+from eval.backends.base import Sampling
+from eval.comparison import Comparison
+from eval.errors import EvalError
+from eval.orders import random_order
+from eval.runner import Judgment, comparison_judgments
+from eval.scoring import ScoredJudgment, Verdict
+from eval.voting import alternated_order, decided
+
+
+def check_votes(votes: int, sampling: Sampling) -> None:
+    """k > 1 needs sampling: greedy samples of one prompt are the same judgment k times."""
+    if votes < 1:
+        raise EvalError(f"--votes {votes} must be at least 1.")
+    if votes > 1 and sampling.greedy:
+        raise EvalError(f"--votes {votes} samples judgments, but --temperature 0 is greedy (every sample the same); "
+                        "pass --temperature above 0, e.g. 0.6.")
+
+
+def sample_orders(comparison_ids: Iterable[str], policy: str, votes: int, seed: int) -> dict[str, tuple[str, ...]]:
+    """Each comparison's order per sample: alternated from its seeded order (``both``) or always that order."""
+    out = {}
+    for cid in comparison_ids:
+        first = random_order(cid, seed)
+        out[cid] = tuple(alternated_order(s, first) if policy == "both" else first for s in range(votes))
+    return out
+
+
+def sample_judgments(comparisons: Sequence[Comparison], policy: str, votes: int, seed: int, template: PromptTemplate,
+                     model_id: str, sampling: Sampling, request_options: Mapping[str, Any] | None = None
+                     ) -> list[Judgment]:
+    """Every sample's judgment, sample 0 of every comparison first (so each (comparison, order) lists its samples
+    in sample order)."""
+    plan = sample_orders((c.comparison_id for c in comparisons), policy, votes, seed)
+    out: list[Judgment] = []
+    for s in range(votes):
+        shown = [replace(c, sample=s) for c in comparisons]
+        out += comparison_judgments(shown, {c.comparison_id: (plan[c.comparison_id][s],) for c in comparisons},
+                                    template, model_id, sampling, request_options)
+    return out
+
+
+def collapse(scored: Sequence[ScoredJudgment]) -> list[ScoredJudgment]:
+    """One voted judgment per (comparison, order), in first-seen order (see the module docstring)."""
+    groups: dict[tuple[str, str], list[ScoredJudgment]] = {}
+    for judgment in scored:
+        groups.setdefault((judgment.item_id, judgment.tag), []).append(judgment)
+    return [_voted(samples) for samples in groups.values()]
+
+
+def _voted(samples: Sequence[ScoredJudgment]) -> ScoredJudgment:
+    first = samples[0]
+    strict, lenient = (_vote([s.verdict(mode) for s in samples]) for mode in ("strict", "lenient"))
+    valid = [s for s in samples if s.skipped is None]
+    return replace(first, strict=strict, lenient=lenient, skipped=None if valid else first.skipped,
+                   finish_reason=(valid[0] if valid else first).finish_reason)
+
+
+def _vote(verdicts: Sequence[Verdict]) -> Verdict:
+    label = decided([v.label for v in verdicts])
+    return Verdict(label, None) if isinstance(label, str) else verdicts[0]
+
+
+def generated_tokens(keys: Iterable[str], records: Mapping[str, Any]) -> int:
+    """Completion tokens of the unique cached generations behind ``keys`` (0 where the backend did not count)."""
+    total = 0
+    for key in set(keys):
+        record = records.get(key)
+        total += (getattr(record, "completion_tokens", None) or 0) if record is not None else 0
+    return total
