@@ -94,3 +94,18 @@ def test_a_second_writer_is_refused(tmp_path: Path) -> None:
 def test_cache_path_that_is_a_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(EvalError, match="is not a file"):
         GenerationCache(tmp_path)
+
+
+def test_eval_and_distillation_share_one_response_cache(tmp_path: Path) -> None:
+    from data_prep.distill.cache import CachedResponse, ResponseCache
+    from infra.response_log import ResponseLog
+
+    assert issubclass(GenerationCache, ResponseLog) and issubclass(ResponseCache, ResponseLog)
+    path = tmp_path / "teacher.jsonl"
+    with ResponseCache(path) as cache:
+        cache.put(CachedResponse("k", "pass1", "r1", "m", "text", None, "stop", 1, 2))
+    # the lock is the file's own (flock): no sidecar lock file is left beside a distill cache any more
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["teacher.jsonl"]
+    with GenerationCache(tmp_path / "new" / "deeper" / "gen.jsonl"):
+        pass  # locked, never written: neither the file nor the folders it made are left
+    assert not (tmp_path / "new").exists()
