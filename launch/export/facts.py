@@ -10,7 +10,6 @@ checked against that manifest.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from unittest.mock import patch
 from data_prep.prompts import PROMPT_VERSION
 from infra.hub import looks_like_hub_id
 from infra.run_metadata import RunMetadata, git_commit
+from infra.user_json import BadJson, parse_json, read_json_file
 from launch.export.card import CardFacts, read_block, read_front
 from launch.export.layout import ExportError, StepDir, hf_config
 from launch.export.out import safe_overrides
@@ -43,10 +43,7 @@ def find_spec(run_dir: Path) -> Path | None:
     """The newest training spec under ``run_dir/launch`` (validate runs train nothing), or None."""
     specs = []
     for path in (run_dir / "launch").glob("*.spec.json"):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):
-            continue
+        data = read_json_file(path, None)
         if isinstance(data, dict) and data.get("mode") == "train":
             specs.append((path.stat().st_mtime, path))
     return max(specs)[1] if specs else None
@@ -61,12 +58,12 @@ def recipe_source(run_dir: Path, spec: Path | None, recipe: str | None) -> tuple
         raise ExportError(f"no launch spec in {run_dir / 'launch'} says which recipe trained this run; "
                           "pass --recipe NAME (e.g. sft_qwen7b) or --spec <log dir>/<run id>.spec.json.")
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = parse_json(Path(path).read_bytes())
         env = {k: str(v) for k, v in (data.get("env") or {}).items() if k.startswith("RMR1_")}
         return str(data["recipe"]), [str(o) for o in data.get("overrides") or []], env
-    except (OSError, ValueError, KeyError, AttributeError, TypeError, RecursionError) as err:
-        why = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:200]
-        raise ExportError(f"launch spec {path} cannot be read ({why}); pass --recipe NAME instead.") from None
+    except (OSError, BadJson, KeyError, AttributeError, TypeError) as err:
+        raise ExportError(f"launch spec {path} cannot be read ({str(err)[:200]}); pass --recipe NAME "
+                          "instead.") from None
 
 
 def run_facts(step: StepDir, recipe: str, overrides: Sequence[str], env: dict[str, str]) -> CardFacts:
@@ -130,10 +127,8 @@ def base_facts(model: str) -> dict[str, Any] | None:
     """The recipe's base model's facts: a local folder's config.json, a known hub id's, else None (unknown)."""
     config = Path(os.path.expanduser(model)) / "config.json"
     if config.is_file():
-        try:
-            return model_facts(json.loads(config.read_text(encoding="utf-8")))
-        except (OSError, ValueError, AttributeError, TypeError, RecursionError):
-            return None
+        data = read_json_file(config, None)
+        return model_facts(data) if isinstance(data, dict) else None
     return BASE_MODELS.get(model)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from infra.cli_errors import UserError
+from infra.user_json import BadJson, parse_json, read_json_file
 
 Layout = Literal["rl", "sft"]
 TRACKER = "latest_checkpointed_iteration.txt"
@@ -106,10 +107,8 @@ def incomplete_reason(step_path: Path, tracked: int | None, step: int) -> str | 
 
 def world_size(local: Path) -> int | None:
     """``world_size`` of the step's ``fsdp_config.json``: a whole number from 1 to the shard files there, or None."""
-    try:
-        value = json.loads((local / "fsdp_config.json").read_text(encoding="utf-8"))["world_size"]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return None
+    config = read_json_file(local / "fsdp_config.json", None)
+    value = config.get("world_size") if isinstance(config, dict) else None
     shards = sum(1 for p in local.iterdir() if _SHARD.match(p.name))
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= max(shards, 1):
         return None  # a float, a string, 0, a negative, or more ranks than shard files (never a billion-step loop)
@@ -147,10 +146,10 @@ def hf_config(step: StepDir) -> dict[str, Any]:
     """The step's Hugging Face config (``huggingface/config.json``); ExportError when unreadable."""
     path = step.hf_config_dir / "config.json"
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as err:
-        why = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:200]
-        raise ExportError(f"{path} cannot be read as JSON ({why}); restore it from the base model.") from None
+        config = parse_json(path.read_bytes())
+    except (OSError, BadJson) as err:
+        raise ExportError(f"{path} cannot be read as JSON ({str(err)[:200]}); restore it from the base "
+                          "model.") from None
     return config if isinstance(config, dict) else {}
 
 
