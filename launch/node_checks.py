@@ -9,6 +9,7 @@ and the checkpoint folder is writable with enough free disk. It never raises: a 
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
@@ -64,8 +65,10 @@ def _reward(request: dict[str, Any]) -> str:
 
     section = request["reward"]
     fn = get_custom_reward_fn(OmegaConf.create({"reward": {"custom_reward_function": section}}))
-    if fn is None:
-        raise ValueError("reward.custom_reward_function.path is empty, so verl would use its built-in scorers")
+    if fn is None:  # the config check allows this only with a reward model (verl's discriminative path)
+        return "no custom reward function: verl scores with the reward model's classifier"
+    if inspect.iscoroutinefunction(fn):  # the judge reward: it needs the served judge, started with the run
+        return f"{section['path']}:{section['name']} loaded by verl (async; it asks the served judge at run time)"
     trace = "Both answers were compared on the rubric. " + format_verdict("A")
     right, wrong = (
         _score(fn(data_source="launch_validate", solution_str=trace, ground_truth=label, extra_info={}))

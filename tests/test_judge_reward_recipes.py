@@ -131,3 +131,17 @@ def test_launch_wrapper_is_thin_and_dry_runs(recipe: str, repo_root: Path, tmp_p
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"== {recipe}: resolved launch configuration")
     assert f"{tmp_path / 'data'}/policy/train.parquet  [RMR1_POLICY_DATA_DIR" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "detail"),
+    [
+        (JUDGE, "loaded by verl (async; it asks the served judge at run time)"),  # needs its judge: load only
+        (SCALAR, "no custom reward function: verl scores with the reward model's classifier"),
+    ],
+)
+def test_the_launchers_node_check_accepts_both_rewards(name: str, detail: str, composed: dict[str, Composed]) -> None:
+    from launch.node_checks import _reward
+
+    section = OmegaConf.to_container(composed[name].cfg.reward.custom_reward_function, resolve=True)
+    assert detail in _reward({"reward": section})
