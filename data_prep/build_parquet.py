@@ -37,7 +37,7 @@ from data_prep.options import DEFAULT_MAX_PROMPT_LENGTH, DEFAULT_OUT, DEFAULT_VA
 from data_prep.pipeline import BuildResult, build, describe
 from data_prep.prompts import PROMPT_VERSION, VARIANTS
 from infra.cli_errors import OneLineParser, run_cli
-from infra.cli_flags import json_object, seed
+from infra.cli_flags import folder, json_object, location, path, seed, whole
 
 __all__ = ["build", "cli", "main"]
 SAMPLES = Path(__file__).resolve().parents[1] / "preflight" / "samples" / "pairs.jsonl"  # synthetic, shipped
@@ -63,14 +63,14 @@ def make_parser() -> argparse.ArgumentParser:
     add("--decontaminate", nargs="+", action="extend", default=[], metavar="BENCH=PATH",
         help=f"drop pairs whose prompt overlaps a benchmark's prompts; BENCH is one of {sorted(BENCHMARKS)}, "
         "PATH a file or folder of its data, or OWNER/REPO@COMMIT (BENCH@COMMIT: its usual hub name)")
-    add("--decontam-ngram", type=int, default=DEFAULT_NGRAM, metavar="N",
+    add("--decontam-ngram", type=whole(least=1), default=DEFAULT_NGRAM, metavar="N",
         help=f"word n-gram size for the overlap test (default: {DEFAULT_NGRAM})")
     add("--decontam-threshold", type=float, default=DEFAULT_THRESHOLD, metavar="FRACTION",
         help="drop a pair when shared n-grams make up at least this fraction of the shorter prompt's n-grams "
         f"(default: {DEFAULT_THRESHOLD}); exact matches are always dropped")
     add("--variant", nargs="+", default=list(VARIANTS), metavar="NAME",
         help=f"prompt variants to build: {' and/or '.join(VARIANTS)} (default: both)")
-    add("--out", type=Path, default=DEFAULT_OUT,
+    add("--out", type=folder, default=DEFAULT_OUT,
         help=f"output folder; one subfolder per variant (default: {DEFAULT_OUT})")
     add("--val-size", type=float, default=DEFAULT_VAL_SIZE,
         help="validation split: a fraction of each source if below 1, else a total count "
@@ -78,13 +78,13 @@ def make_parser() -> argparse.ArgumentParser:
     add("--distill-fraction", type=float, default=0.0,
         help="share of the non-val pairs set aside as distill.parquet for distillation traces (paper: 0.12; default 0)")
     add("--seed", type=seed, default=0, help="seed for the splits and the A/B placement (default: 0)")
-    add("--prompt-template", type=Path, default=None, metavar="FILE",
+    add("--prompt-template", type=path, default=None, metavar="FILE",
         help="use this template file instead of the built-in one (needs exactly one --variant; its hash becomes "
         "the prompt version)")
-    add("--tokenizer", default=None, metavar="PATH",
+    add("--tokenizer", type=location, default=None, metavar="PATH",
         help="the judge model's tokenizer (model folder, or a hub name already cached) for the prompt-length "
         "filter; prompts are counted as verl does (chat template, generation prompt, --chat-template-kwargs)")
-    add("--max-prompt-length", type=int, default=None, metavar="TOKENS",
+    add("--max-prompt-length", type=whole(least=1), default=None, metavar="TOKENS",
         help="drop pairs whose prompt (either A/B order) exceeds this many tokens; match data.max_prompt_length "
         f"(default with --tokenizer: {DEFAULT_MAX_PROMPT_LENGTH}; needs --tokenizer)")
     add("--chat-template-kwargs", type=json_object, default={}, metavar="JSON",

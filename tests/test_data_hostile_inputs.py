@@ -61,6 +61,10 @@ CASES = [
     # --out inside a --decontaminate benchmark folder (a class not in the issue: an input that is a folder)
     ("bench/rb.jsonl", _jsonl(GOOD), ["--inputs", "bench/rb.jsonl", "--decontaminate", "rewardbench=bench",
                                       "--out", "bench/built"], "--out 'bench/built' is inside --decontaminate 'bench'"),
+    # an empty --out (an unset shell variable) would build into the current folder
+    ("in.jsonl", _jsonl(GOOD), ["--out", ""], "argument --out: is empty; pass the output folder"),
+    # a token limit of 0 or below, refused by the flag type before anything is read
+    ("in.jsonl", _jsonl(GOOD), ["--max-prompt-length", "0"], "'0' is not a whole number of 1 or more"),
     # --val-size inf / nan
     ("in.jsonl", _jsonl(GOOD), ["--val-size", "inf"], "--val-size inf is not a fraction in (0, 1)"),
     ("in.jsonl", _jsonl(GOOD), ["--val-size", "nan"], "--val-size nan is not a fraction in (0, 1)"),
