@@ -68,8 +68,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
                        help="context length (prompt + new tokens); default the model's; raise it to keep long items")
     model.add_argument("--chat-template-kwargs", default="{}", metavar="JSON",
                        help='extra chat-template arguments, e.g. \'{"enable_thinking": true}\' (part of the cache key)')
-    model.add_argument("--model-name", help="name the judge in reports and the cache instead of the checkpoint's "
-                                            "content fingerprint (only if you know two folders hold the same model)")
+    model.add_argument("--model-name", help="a readable name for a local judge in reports and the default --out "
+                                            "(its identity stays the checkpoint's content fingerprint)")
     prompt = parser.add_argument_group("judge prompt (never guessed from the checkpoint path)")
     prompt.add_argument("--variant", choices=VARIANTS, help="built-in prompt variant; default: the model card's "
                                                             "rm_r1.prompt_variant")

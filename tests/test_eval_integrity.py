@@ -409,3 +409,21 @@ def test_a_shard_summary_says_it_covers_one_shard(cli: str, shard: str, good: Lo
         assert json.loads((out / "summary.json").read_text())["conventions"]["shard"] == shard
     else:
         assert f"{said.upper()} ONLY" in printed.out and f"{said.upper()} ONLY" in report
+
+
+def test_a_local_judge_is_its_checkpoint_content_whatever_its_name(tiny_model_dir: Path, tmp_path: Path) -> None:
+    # not in the issue: --model-name used to replace the fingerprint, so two checkpoints could share one identity
+    from eval.backends.hf import HFBackend
+
+    other = tmp_path / "other"
+    other.mkdir()
+    for file in tiny_model_dir.iterdir():
+        if file.is_file():
+            (other / file.name).write_bytes(file.read_bytes())
+    weights = next(other.glob("*.safetensors"))
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF  # one weight byte differs
+    weights.write_bytes(bytes(data))
+    ids = [HFBackend(folder, model_name="judge").model_id for folder in (tiny_model_dir, other)]
+    assert ids[0] != ids[1] and all(i.startswith("hf:judge@ckpt-") for i in ids)
+    assert HFBackend(tiny_model_dir).model_id.split(":")[1] == ids[0].split("@")[1]  # the name only adds a label

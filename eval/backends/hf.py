@@ -43,7 +43,8 @@ class HFBackend:
         self.device, self.dtype, self.batch_size = device, dtype, batch_size
         self.tokens = ChatTokenizer(self.ckpt, chat_template_kwargs)
         self._limit = max_model_len or config_context_length(self.ckpt)
-        self._model_id = f"hf:{model_name or 'ckpt-' + checkpoint_fingerprint(self.ckpt)[:24]}"
+        # the content fingerprint always: a name alone would let two checkpoints share cache keys and reports
+        self._model_id = f"hf:{model_name + '@' if model_name else ''}ckpt-{checkpoint_fingerprint(self.ckpt)[:24]}"
         self._model: Any = None
 
     @property

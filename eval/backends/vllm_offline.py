@@ -51,7 +51,8 @@ class VLLMBackend:
         self.dtype, self.seed, self.chunk_size = dtype, seed, chunk_size
         self.max_model_len = max_model_len
         self.tokens = ChatTokenizer(self.ckpt, chat_template_kwargs)
-        self._model_id = f"vllm:{model_name or 'ckpt-' + checkpoint_fingerprint(self.ckpt)[:24]}"
+        # the content fingerprint always: a name alone would let two checkpoints share cache keys and reports
+        self._model_id = f"vllm:{model_name + '@' if model_name else ''}ckpt-{checkpoint_fingerprint(self.ckpt)[:24]}"
         self._llm: Any = None
 
     @property
