@@ -133,6 +133,7 @@ async def compute_score(
     reference, _cut = cap_text(str(ground_truth), max_answer_tokens, reward_model_tokenizer)
     shown, reference = parts.safe(shown), parts.safe(reference)
     sampling = {"temperature": temperature} | ({"max_tokens": max_tokens} if max_tokens else {})
+    question = parts.safe(question)  # built rows are neutralised already; the delimiters are not (idempotent)
     asks = [parts.render(question, shown, reference), parts.render(question, reference, shown)]
     endpoint = (judge_base_url(reward_router_address, judge_url), judge_model, api_key_env, timeout_s, max_retries,
                 max_concurrency)
