@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.cli_errors import OneLineParser, run_cli
+from infra.cli_flags import folder, number, seed
 from testkit.synthetic_text import TextMaker
 
 # Skywork subsets kept by the paper, with their counts (docs/rm_r1_method.md); magpie_ultra is dropped.
@@ -193,13 +194,14 @@ def _write_jsonl(rows: list[dict[str, Any]], path: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Write synthetic source folders for a dry run of ``--mix rm_r1``."""
     parser = OneLineParser(prog="python -m testkit.synthetic_sources", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out", type=Path, help="folder to write skywork/, code/ and math/ into")
-    parser.add_argument("--scale", type=float, default=0.01, help="fraction of the paper's row counts (default 0.01)")
-    parser.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=folder, help="folder to write skywork/, code/ and math/ into")
+    parser.add_argument("--scale", type=number(above=0), default=0.01,
+                        help="fraction of the paper's row counts (default 0.01)")
+    parser.add_argument("--seed", type=seed, default=0, help="generator seed (default 0)")
     args = parser.parse_args(argv)
-    for name, folder in write_sources(args.out, Sizes.scaled(args.scale), seed=args.seed).items():
-        print(f"{name}: {folder / HUB_FILE}")
+    for name, where in write_sources(args.out, Sizes.scaled(args.scale), seed=args.seed).items():
+        print(f"{name}: {where / HUB_FILE}")
     return 0
 
 
