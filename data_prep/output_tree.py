@@ -11,7 +11,6 @@ from pathlib import Path
 
 from data_prep.errors import BuildError
 from infra.staged_output import StagedOutput, check_folder
-from infra.staged_output import recover as recover_stages
 
 STAGE_PREFIX, JOURNAL_KEY = ".build-", "variants"
 
@@ -21,14 +20,9 @@ class OutputTree(StagedOutput):
 
     def __init__(self, out: str | os.PathLike[str]) -> None:
         super().__init__(out, what="build", error=BuildError, prefix=STAGE_PREFIX, journal_key=JOURNAL_KEY)
-        self.out = self.root
 
 
 def check_out(out: Path) -> None:
     """Refuse an ``--out`` that is a file, or inside one, or not writable, before anything is read."""
     check_folder(out, "--out", BuildError)
 
-
-def recover(out: str | os.PathLike[str]) -> list[Path]:
-    """Undo any half-done swap a killed build left in ``out`` and delete stale staging folders (hold the lock)."""
-    return recover_stages(Path(out), STAGE_PREFIX, JOURNAL_KEY)

@@ -19,8 +19,9 @@ import pytest
 from data_prep.adapters import InputSpec
 from data_prep.build_parquet import SAMPLES
 from data_prep.errors import BuildError
-from data_prep.output_tree import recover
+from data_prep.output_tree import JOURNAL_KEY, STAGE_PREFIX
 from data_prep.pipeline import BuildOptions, build
+from infra.staged_output import recover
 from testkit.signals import default_sigint
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,7 +119,7 @@ def test_an_interrupted_build_leaves_the_old_tree(old, where: str, sig: str, cod
         assert _tree(out) == before
     else:
         assert {p for p in _tree(out) if not p.startswith(".build-")} == set(before)
-        recover(out)
+        recover(out, STAGE_PREFIX, JOURNAL_KEY)
         assert _tree(out) == before
 
 
@@ -129,7 +130,7 @@ def test_a_kill_between_two_renames_is_rolled_back_by_the_next_run(old, rename: 
     assert done.returncode == -9, done.stderr
     if rename == "rename2":
         assert not (out / "instruct").exists()  # the state the old one-folder swap could leave for good
-    assert recover(out)  # it found the staging folder and rolled the swap back
+    assert recover(out, STAGE_PREFIX, JOURNAL_KEY)  # it found the staging folder and rolled the swap back
     assert _tree(out) == before
     # and a real next run after another such kill recovers by itself, then builds, leaving nothing hidden
     assert _run_broken(out, rename, "SIGKILL").returncode == -9

@@ -22,8 +22,9 @@ import pytest
 
 from data_prep.distill import cli as distill
 from data_prep.distill import released
-from data_prep.distill.commit import STAGE_PREFIX, recover
+from data_prep.distill.commit import JOURNAL_KEY, STAGE_PREFIX
 from infra.cli_errors import run_cli
+from infra.staged_output import recover
 from testkit.cor_policies import case_teacher, write_case_rows
 from testkit.loopback_judge import LoopbackJudge
 from testkit.signals import default_sigint
@@ -294,7 +295,7 @@ def test_distill_sigkill_mid_commit_is_undone_by_the_next_run(judge, source, tmp
                            cwd=repo_root, capture_output=True, text=True, timeout=120)
     assert child.returncode == -signal.SIGKILL, child.stderr
     assert list(out.glob(STAGE_PREFIX + "*"))  # the kill left its staging folder (and a half-done swap)
-    recover(out)  # what the next run does first, under the folder's lock
+    recover(out, STAGE_PREFIX, JOURNAL_KEY)  # what the next run does first, under the folder's lock
     assert _outputs(out) == before and not list(out.glob(STAGE_PREFIX + "*"))
     assert _call(distill.main, _distill(judge, source, out, "--seed", "3"), capsys)[0] == 0
 

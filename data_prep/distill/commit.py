@@ -20,7 +20,6 @@ from typing import Any
 
 from data_prep.errors import DataPrepError
 from infra.staged_output import StagedOutput
-from infra.staged_output import recover as recover_stages
 from infra.user_json import read_json_file
 
 STAGE_PREFIX, JOURNAL_KEY = ".commit-", "existed"
@@ -83,7 +82,3 @@ def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 24 else text[:20] + "...'"
 
-
-def recover(folder: Path) -> list[Path]:
-    """Roll back a swap a killed run left half done and remove stale staging folders (hold the lock)."""
-    return recover_stages(folder, STAGE_PREFIX, JOURNAL_KEY)
