@@ -1,9 +1,8 @@
-"""The resolved configuration the launcher prints first: every value with the place it came from."""
+"""The resolved configuration the launcher prints first: every value with its source, then the job script."""
 
 from __future__ import annotations
 
 import os
-import shlex
 from typing import Any
 
 from launch.inputs import CKPT_KEY, RunInputs, value_of
@@ -13,13 +12,14 @@ from launch.spec import JobSpec
 INPUT_KNOBS = ("RMR1_MODEL_PATH", "RMR1_DATA_DIR", "RMR1_OUTPUT_DIR")
 
 
-def describe(spec: JobSpec, settings: Settings, inputs: RunInputs, composed: Any, sbatch: list[str], where: str) -> str:
-    """The echo: run facts, cluster settings, then the exact commands."""
+def describe(spec: JobSpec, settings: Settings, inputs: RunInputs, composed: Any, job: Any, mode: str,
+             where: str) -> str:
+    """The echo: run facts, cluster settings, then the whole job script (``job``: launch.submit.Prepared)."""
     nodes = value_of(composed, "trainer.nnodes")
     save = value_of(composed, "trainer.save_freq")
     rows = [
         ("recipe", spec.recipe, f"recipes/{spec.recipe}.yaml"),
-        ("mode", f"{spec.mode} via {where}", "--validate / VALIDATE=1" if spec.mode == "validate" else "default"),
+        ("mode", f"{mode} via {where}", "--validate / VALIDATE=1" if mode == "validate" else "default"),
         ("resources", f"{spec.nnodes} node(s) x {spec.gpus_per_node} GPUs", f"trainer.nnodes: {nodes.source}"),
         ("model", inputs.model.value, inputs.model.source),
         ("train data", ", ".join(inputs.train_files), inputs.data_source),
@@ -28,12 +28,11 @@ def describe(spec: JobSpec, settings: Settings, inputs: RunInputs, composed: Any
         ("save_freq", f"every {save.value} steps: a requeue loses at most {save.value} steps", save.source),
         ("resume", "trainer.resume_mode=auto" if spec.requeue else "off (RMR1_REQUEUE=0)", "launcher"),
         ("logger", _logger(composed), "trainer.logger"),
-        ("ray auth", *_ray_auth()),
-        ("python", spec.python, settings.source("RMR1_PYTHON")),
+        ("python", settings.get("RMR1_PYTHON") or "the launcher's", settings.source("RMR1_PYTHON")),
         ("logs", spec.log_dir, settings.source("RMR1_LOG_DIR")),
     ]
-    if spec.report:
-        rows.append(("report", spec.report, "--report" if "validate-" not in spec.report else "default"))
+    if job.report:
+        rows.append(("report", str(job.report), "--report" if "validate-" not in job.report.name else "default"))
     if inputs.pins:
         rows.append(("pinned", " ".join(inputs.pins), "relative paths made absolute for the nodes"))
     lines = [f"== {spec.recipe}: resolved launch configuration [source]"]
@@ -45,14 +44,10 @@ def describe(spec: JobSpec, settings: Settings, inputs: RunInputs, composed: Any
             lines.append(f"{knob.env:<22}{value if value is not None else '(unset)'}  [{settings.source(knob.env)}]")
     for key, value in sorted(settings.extra_env.items()):
         lines.append(f"{key:<22}{value}  [env file, exported to the job]")
-    lines.append("-- commands")
-    lines.append(shlex.join(sbatch) if where in ("sbatch", "dry run") else f"(no sbatch: running in {where})")
-    if spec.kind == "sft":
-        lines.append(f"driver on each of {spec.nnodes} node(s): torchrun --nnodes {spec.nnodes} --nproc-per-node "
-                     f"{spec.gpus_per_node} --node-rank I --master-addr HEAD --master-port PORT -m "
-                     + shlex.join(spec.driver_argv()[2:]))
-    else:
-        lines.append("driver: " + shlex.join(spec.driver_argv()))
+    run = "sbatch --parsable" if where in ("sbatch", "dry run") else "bash"
+    lines.append(f"-- job script: {run} {job.script_path if where != 'dry run' else '<this script>'}")
+    lines.append(job.script.rstrip("\n"))
+    lines.append("-- end of job script")
     return "\n".join(lines)
 
 
@@ -61,9 +56,3 @@ def _logger(composed: Any) -> str:
     loggers = [loggers] if isinstance(loggers, str) else list(loggers or [])
     key = "WANDB_API_KEY set in environment (hidden)" if os.environ.get("WANDB_API_KEY") else "WANDB_API_KEY unset"
     return f"{','.join(loggers)}; {key}" if "wandb" in loggers else ",".join(loggers)
-
-
-def _ray_auth() -> tuple[str, str]:
-    if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
-        return "disabled", "RAY_AUTH_MODE from environment"
-    return "token, one file per run in the log folder (0600)", "default"

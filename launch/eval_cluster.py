@@ -4,15 +4,18 @@
                         [--validate] [--dry-run] [cluster flags] [-- extra eval/run_all.py flags]
 
 N data-parallel vLLM replicas (``--tp`` GPUs each, tensor parallel inside a replica; by default as many
-as the nodes hold) each judge a disjoint shard (``eval/run_all.py --shard i/N``, one Slurm step with
-its own GPUs). Their generation caches are merged (``python -m eval.shards merge-caches``) and one
+as the nodes hold) each judge a disjoint shard (``eval/run_all.py --shard i/N``, one ``srun`` step with
+its own GPUs in the rendered job script, ``launch/jobs/eval.sh.in``). Their generation caches are merged
+(``python -m eval.shards merge-caches``) and one
 unsharded ``eval/run_all.py`` on the merged cache re-scores everything, so the report's numbers are
 those of a single-process run. Finally the scores go into the checkpoint's model card
 (``python -m launch.model_card HF_DIR --eval ...``). vLLM's prefix caching is on in the backend
 (every judgment shares the system prompt). Everything is checked before ``sbatch``: the folder is a
 Hugging Face model, its card (or ``--variant``) names the judge prompt, the benchmarks exist, the
-GPU layout divides. ``--validate`` runs one check step per replica (its GPUs, vLLM, the model) instead.
-Cluster flags and the env file are the training launcher's (launch/settings.py).
+GPU layout divides, the request fits the partition (sinfo). ``--validate`` runs one check step per
+replica (its GPUs, vLLM, the model) instead. ``--wait`` prints the merged scores; Ctrl-C while waiting
+cancels a validate job and says what a running eval will still write. Cluster flags and the env file
+are the training launcher's (launch/settings.py, the one resource model in launch/jobs/request.py).
 """
 
 from __future__ import annotations
@@ -21,19 +24,19 @@ import argparse
 import json
 import math
 import os
-import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from data_prep.prompts import VARIANTS
 from infra.cli_errors import UserError, run_cli
 from launch.errors import OneLineParser
 from launch.export.card import read_block
 from launch.settings import KNOBS, effective_python, flag_dest, resolve_settings
-from launch.stage_inputs import dependency_flag
+from launch.stage_inputs import key_name_problems
 
 PROG = "launch/eval.sh"
 REPO = Path(__file__).resolve().parents[1]
@@ -64,7 +67,6 @@ class EvalSpec:
     mode: str
     extra: list[str] = field(default_factory=list)
     variant: str | None = None
-    node_env: dict[str, str] = field(default_factory=dict)
     schema: str = SCHEMA
 
     def eval_argv(self, *more: str) -> list[str]:
@@ -87,7 +89,7 @@ class EvalSpec:
 
     @property
     def report_path(self) -> str:
-        """The validate report (one row per replica)."""
+        """The validate report (one row per replica, launch.eval_validate --report)."""
         return str(Path(self.out) / "launch" / f"validate-{self.run_id}.json")
 
     @property
@@ -104,10 +106,8 @@ class EvalSpec:
         summaries = [a for b in self.benchmarks for a in ("--eval", str(Path(self.out) / b / "summary.json"))]
         return [self.python, "-m", "launch.model_card", self.ckpt, *summaries]
 
-    def write(self, path: Path) -> Path:
-        from infra.atomic_files import write_text_atomic
-
-        return write_text_atomic(path, json.dumps(asdict(self), indent=2) + "\n")
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
 
     @classmethod
     def read(cls, path: Path) -> EvalSpec:
@@ -201,38 +201,130 @@ def main(argv: Sequence[str] | None = None) -> int:
     own, extra = split_passthrough(sys.argv[1:] if argv is None else list(argv))
     args = parser().parse_intermixed_args(own)
     args.extra = extra
+    job = checked(args)
+    print(job.echo)
+    if args.dry_run:
+        print("dry run: nothing submitted or written")
+        return 0
+    from launch.submit import sbatch
+
+    job_id = sbatch(job, args.after)
+    return follow(job, job_id, args.wait or args.validate)
+
+
+def checked(args: argparse.Namespace) -> Any:  # -> launch.submit.Prepared
+    """Every check of the request (launch.pipeline's eval stage runs the same), then the rendered job."""
     args.ckpt = args.ckpt.expanduser().resolve()
+    pasted = key_name_problems("eval", args.extra)
+    if pasted:
+        raise EvalLaunchError(f"Not submitting the eval: {pasted[0]}.")
     problems = check(args)
     if problems:
         raise EvalLaunchError("Not submitting the eval: missing " + "; missing ".join(problems) + ".")
+    return prepare(args)
+
+
+def prepare(args: argparse.Namespace) -> Any:  # -> launch.submit.Prepared
+    """The checked eval job: the request fits the partition, the script is rendered; nothing written."""
+    from launch.jobs.request import make_request
+    from launch.submit import Prepared, check_request
+
     settings = resolve_settings({k.env: getattr(args, flag_dest(k), None) for k in KNOBS}, os.environ, args.env_file)
     spec = make_spec(args, settings)
     log_dir = Path(settings.get("RMR1_LOG_DIR") or Path(spec.out) / "launch")
     spec_path = log_dir / f"{spec.run_id}.spec.json"
-    sbatch = sbatch_command(spec, settings, log_dir, spec_path)
-    sbatch[1:1] = dependency_flag(args.after)
-    print(describe(spec, sbatch))
-    if args.dry_run:
-        print("dry run: nothing submitted or written")
-        return 0
-    spec.write(spec_path)
-    from launch.slurm_jobs import submit, wait_for_job
+    request = make_request(settings, "eval", spec.nodes, spec.gpus_per_node, log_dir)
+    check_request(request, settings.get("RMR1_PARTITION"), "the eval")
+    script = render_script(spec, request, settings, "<SPEC.json: written at submission>" if args.dry_run
+                           else str(spec_path))
+    job = Prepared(name="eval", script=script, log_dir=log_dir, backend="sbatch",
+                   files={spec_path: spec.to_json()}, run_id=spec.run_id, recipe="eval")
+    job.echo = describe(spec, job)
+    job.spec = spec  # type: ignore[attr-defined]  # follow() reads the reports it names
+    return job
 
-    job_id = submit(sbatch)
-    print(f"submitted job {job_id}; log {log_dir / f'eval-{job_id}.log'}", flush=True)
-    if not (args.wait or args.validate):
-        return 0
-    state = wait_for_job(job_id)
-    report = Path(spec.report_path)
-    if args.validate and report.is_file():
-        print(report.read_text(encoding="utf-8"), end="")
+
+def render_script(spec: EvalSpec, request: Any, settings: Any, spec_arg: str) -> str:
+    """The eval job script: one srun step per replica, then the merge, the re-scoring run and the card."""
+    from launch.jobs import render as r
+
+    setup = r.setup(spec.repo, spec.python, settings.get("RMR1_MODULES"), settings.get("RMR1_SETUP"),
+                    settings.extra_env)
+    header = r.header(f"cluster eval of {spec.ckpt} ({spec.mode})", request, setup)
+    share = max(1, request.cpus_per_node * spec.tp // spec.gpus_per_node)
+    per_node = spec.gpus_per_node // spec.tp
+    block = []
+    for index in range(spec.replicas):
+        command = ([spec.python, "-m", "launch.eval_validate", "--spec", spec_arg, "--replica", str(index)]
+                   if spec.mode == "validate" else spec.replica_argv(index))
+        # --gres (not --gpus-per-task): a step's own GPU count under the job's --gpus-per-node, so steps share a node
+        node = f'"${{nodes[{index // per_node}]}}"'
+        block.append(f'echo "replica {index}/{spec.replicas} on "{node}')
+        block.append(f'srun --exact --nodes=1 --ntasks=1 --nodelist={node} '
+                     f"--gres=gpu:{spec.tp} --cpus-per-task={share} --kill-on-bad-exit=1 \\\n  {r.quote(command)} &\n"
+                     "pids+=($!)")
+    if spec.mode == "validate":
+        report = [spec.python, "-m", "launch.eval_validate", "--spec", spec_arg, "--report"]
+        after = r.quote(report) + '\nexit "$failed"'
+    else:
+        card = spec.card_argv()
+        after = "\n".join([
+            'if [ "$failed" -ne 0 ]; then',
+            '  echo "not merging: a replica failed; resubmit the same command to resume from the shard caches"',
+            "  exit 1", "fi", r.quote(spec.merge_argv()), r.quote(spec.final_argv()),
+            r.quote(card) if card else "# no model card to update (--variant stood in for it)"])
+    return r.render("eval", header=header, tp=str(spec.tp), replicas=str(spec.replicas),
+                    replicas_block="\n".join(block), after=after)
+
+
+def follow(job: Any, job_id: str, wait: bool) -> int:
+    """Refuse a job that can never start; with ``wait``, follow it and print the verdict or the merged scores."""
+    from launch.errors import Cancelled
+    from launch.slurm_jobs import cancel, job_state, refuse_if_hopeless, wait_for_job
+
+    spec: EvalSpec = job.spec
+    try:
+        first = job_state(job_id)
+        if first is not None:
+            refuse_if_hopeless(first, "eval")
+        if not wait:
+            return 0
+        state = wait_for_job(job_id, name="eval")
+    except KeyboardInterrupt:
+        if spec.mode == "validate":
+            done = "cancelled" if cancel(job_id) else "could not cancel (run scancel yourself)"
+            raise Cancelled(f"interrupted: {done} Slurm job {job_id} (eval validate); nothing else is left "
+                            "queued.") from None
+        raise Cancelled(f"interrupted: stopped following Slurm job {job_id} (eval), which keeps running: it will "
+                        f"write the reports to {spec.out} and the scores into {spec.ckpt}/README.md; stop it with "
+                        f"scancel {job_id}.") from None
+    print(f"job {job_id} ended {state.state} with exit code {state.exit_code}")
+    if spec.mode == "validate":
+        report = Path(spec.report_path)
+        if report.is_file():
+            print(report.read_text(encoding="utf-8"), end="")
+    elif state.state == "COMPLETED":
+        print(scores_text(spec))
     return 0 if state.state == "COMPLETED" else 1
+
+
+def scores_text(spec: EvalSpec) -> str:
+    """One line per benchmark from the merged run's summary.json (what the card received)."""
+    lines = [f"scores of {spec.ckpt} (merged from {spec.replicas} shard(s); reports in {spec.out}):"]
+    for bench in spec.benchmarks:
+        try:
+            summary = json.loads((Path(spec.out) / bench / "summary.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            lines.append(f"  {bench}: no summary.json (see the job log)")
+            continue
+        state = "complete" if summary.get("complete") else "incomplete"
+        lines.append(f"  {bench}: {summary.get('score')} ({state})")
+    return "\n".join(lines)
 
 
 def make_spec(args: argparse.Namespace, settings) -> EvalSpec:  # settings: launch.settings.Settings
     replicas = args.replicas or capacity(args)
     nodes = math.ceil(replicas / (args.gpus_per_node // args.tp))
-    env = {k: settings.get(k) for k in ("RMR1_MODULES", "RMR1_SETUP") if settings.get(k)}
     return EvalSpec(
         run_id=f"eval-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{os.getpid()}", ckpt=str(args.ckpt),
         benchmarks=benchmark_list(args.benchmarks),
@@ -240,38 +332,18 @@ def make_spec(args: argparse.Namespace, settings) -> EvalSpec:  # settings: laun
         python=effective_python(settings, sys.executable), repo=str(REPO), nodes=nodes,
         gpus_per_node=args.gpus_per_node, tp=args.tp, replicas=replicas, backend=args.backend,
         mode="validate" if args.validate else "eval", extra=list(args.extra), variant=args.variant,
-        node_env={**env, **settings.extra_env},
     )
 
 
-def sbatch_command(spec: EvalSpec, settings, log_dir: Path, spec_path: Path) -> list[str]:
-    """sbatch for the eval job: the training launcher's cluster settings, GPUs from the replica layout."""
-    from launch.slurm_args import Resources, sbatch_argv
-
-    argv = sbatch_argv(Resources(spec.nodes, spec.gpus_per_node), settings, "eval", log_dir,
-                       REPO / "launch" / "eval.sbatch", [spec.python, str(spec_path)])
-    argv = [a for a in argv if not a.startswith("--signal=")]  # a requeued eval resumes from its caches anyway
-    argv.insert(1, f"--chdir={REPO}")
-    return argv
-
-
-def describe(spec: EvalSpec, sbatch: list[str]) -> str:
+def describe(spec: EvalSpec, job: Any) -> str:
     nodes = sorted(set(placement(spec, [f"node{i}" for i in range(spec.nodes)])))
+    caching = ", prefix caching on" if spec.backend == "vllm" else ""
     lines = [f"== cluster eval of {spec.ckpt} ({spec.mode})",
              f"benchmarks    {', '.join(spec.benchmarks)}",
-             f"replicas      {spec.replicas} x {spec.tp} GPU(s) ({spec.backend}, prefix caching on) on "
+             f"replicas      {spec.replicas} x {spec.tp} GPU(s) ({spec.backend}{caching}) on "
              f"{len(nodes)} node(s) of {spec.gpus_per_node} GPUs",
-             f"reports       {spec.out}", "-- commands", shlex.join(sbatch)]
-    if spec.mode == "validate":
-        lines.append("per replica: " + shlex.join([spec.python, "-m", "launch.eval_validate", "--spec", "SPEC",
-                                                   "--replica", "I"]))
-    else:
-        lines += [f"replica {i}: " + shlex.join(spec.replica_argv(i)) for i in range(min(spec.replicas, 2))]
-        if spec.replicas > 2:
-            lines.append(f"... {spec.replicas - 2} more replica(s), shards up to {spec.replicas - 1}/{spec.replicas}")
-        card = spec.card_argv()
-        lines += ["merge: " + shlex.join(spec.merge_argv()), "report: " + shlex.join(spec.final_argv()),
-                  "card: " + (shlex.join(card) if card else "(no model card to update)")]
+             f"reports       {spec.out}", f"-- job script: sbatch --parsable {job.script_path}",
+             job.script.rstrip("\n"), "-- end of job script"]
     return "\n".join(lines)
 
 

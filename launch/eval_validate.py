@@ -1,11 +1,13 @@
-"""Validate mode of the cluster eval, run in each replica's own Slurm step (launch/eval_job.py).
+"""Validate mode of the cluster eval, run in each replica's own Slurm step of the eval job script.
 
-    python -m launch.eval_validate --spec SPEC.json --replica I
+    python -m launch.eval_validate --spec SPEC.json --replica I     (one step per replica)
+    python -m launch.eval_validate --spec SPEC.json --report        (after every step: one report)
 
 Checks what replica I needs before a GPU hour is spent: Slurm gave the step exactly ``--tp`` GPUs, the
 backend imports (vLLM on the cluster), the checkpoint is a readable Hugging Face folder whose card
 (or ``--variant``) names the judge prompt, the eval CLI parses its flags, and the report folder is
 writable. Writes one JSON row to ``<out>/launch/validate/``; exit 0 only when every check passed.
+``--report`` gathers the rows (a replica that wrote none failed) into one report and prints the verdict.
 """
 
 from __future__ import annotations
@@ -97,15 +99,43 @@ def check_replica(spec: EvalSpec, replica: int) -> dict[str, Any]:
             "checks": checks, "ok": all(c["ok"] for c in checks)}
 
 
+def row_path(spec: EvalSpec, replica: int) -> Path:
+    return Path(spec.out) / "launch" / "validate" / f"{spec.run_id}-replica-{replica}.json"
+
+
+def gather(spec: EvalSpec) -> dict[str, Any]:
+    """Every replica's row in one report; a replica that wrote none counts as failed."""
+    rows = []
+    for index in range(spec.replicas):
+        try:
+            rows.append(json.loads(row_path(spec, index).read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            rows.append({"replica": index, "ok": False, "checks": [
+                {"name": "answered", "ok": False, "detail": f"no result at {row_path(spec, index)}"}]})
+    return {"schema": "launch-eval-validate-v1", "ok": all(r["ok"] for r in rows), "ckpt": spec.ckpt,
+            "benchmarks": spec.benchmarks, "replicas": spec.replicas, "tp": spec.tp, "backend": spec.backend,
+            "nodes": sorted({str(r.get("slurm_node")) for r in rows}), "rows": rows}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m launch.eval_validate", description=__doc__.splitlines()[0])
     parser.add_argument("--spec", type=Path, required=True)
-    parser.add_argument("--replica", type=int, required=True)
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--replica", type=int, help="check this replica's step")
+    what.add_argument("--report", action="store_true", help="gather every replica's row into the report")
     args = parser.parse_args(argv)
     spec = EvalSpec.read(args.spec)
+    if args.report:
+        report = gather(spec)
+        write_text_atomic(spec.report_path, json.dumps(report, indent=2) + "\n")
+        for row in report["rows"]:
+            failed = [f"{c['name']}: {c['detail']}" for c in row["checks"] if not c["ok"]]
+            verdict = "ok" if row["ok"] else "; ".join(failed)
+            print(f"replica {row.get('replica')} on {row.get('slurm_node')}: {verdict}")
+        print(f"validate {'PASSED' if report['ok'] else 'FAILED'}; report {spec.report_path}", flush=True)
+        return 0 if report["ok"] else 1
     row = check_replica(spec, args.replica)
-    path = Path(spec.out) / "launch" / "validate" / f"{spec.run_id}-replica-{args.replica}.json"
-    write_text_atomic(path, json.dumps(row, indent=2) + "\n")
+    write_text_atomic(row_path(spec, args.replica), json.dumps(row, indent=2) + "\n")
     return 0 if row["ok"] else 1
 
 

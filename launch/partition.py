@@ -13,8 +13,7 @@ import subprocess
 from dataclasses import dataclass
 
 from launch.errors import SubmitError
-from launch.settings import Settings
-from launch.slurm_args import Resources, cpus_per_node, parse_time
+from launch.jobs.request import Request, parse_time
 
 _UNLIMITED = {"infinite", "unlimited", "n/a", ""}
 
@@ -67,9 +66,8 @@ def read_partition_nodes() -> list[NodeInfo] | None:
     return parse_sinfo(out.stdout) if out.returncode == 0 else None
 
 
-def check_partition(resources: Resources, settings: Settings, recipe: str, nodes: list[NodeInfo]) -> None:
+def check_partition(request: Request, wanted: str | None, what: str, nodes: list[NodeInfo]) -> None:
     """Raise SubmitError when no set of the partition's nodes can ever run the request."""
-    wanted = settings.get("RMR1_PARTITION")
     names = sorted({n.partition for n in nodes})
     members = [n for n in nodes if (n.partition == wanted if wanted else n.default)]
     if not members:
@@ -77,32 +75,30 @@ def check_partition(resources: Resources, settings: Settings, recipe: str, nodes
             raise SubmitError(f"Slurm has no partition {wanted!r} (known: {', '.join(names)}); fix --partition.")
         return  # no default partition: sbatch itself names the problem
     partition = members[0].partition
-    cpus = cpus_per_node(resources, settings)
-    fits = [n for n in members if n.cpus >= cpus and n.gpus >= resources.gpus_per_node]
-    if len(fits) < resources.nnodes:
+    cpus, gpus = request.cpus_per_node, request.gpus_per_node
+    fits = [n for n in members if n.cpus >= cpus and n.gpus >= gpus]
+    if len(fits) < request.nodes:
         most_cpus, most_gpus = max(n.cpus for n in members), max(n.gpus for n in members)
-        per_gpu = settings.integer("RMR1_CPUS_PER_GPU")
+        source, _, flag = request.cpus_source.rpartition("; ")
         raise SubmitError(
-            f"{recipe} asks for {resources.nnodes} node(s) with {resources.gpus_per_node} GPUs and {cpus} CPUs "
-            f"each ({resources.gpus_per_node} GPUs x RMR1_CPUS_PER_GPU={per_gpu}, "
-            f"{settings.source('RMR1_CPUS_PER_GPU')}), but partition {partition} has {len(fits)} such node(s) "
-            f"(at most {most_cpus} CPUs and {most_gpus} GPUs per node), so the job would pend for ever; "
-            f"{_fix(cpus, most_cpus, resources, most_gpus)}."
+            f"{what} asks for {request.nodes} node(s) with {gpus} GPUs and {cpus} CPUs each ({source}), but "
+            f"partition {partition} has {len(fits)} such node(s) (at most {most_cpus} CPUs and {most_gpus} GPUs per "
+            f"node), so the job would pend for ever; {_fix(request, most_cpus, most_gpus, flag)}."
         )
-    _check_time(settings, partition, members[0].time_limit)
+    _check_time(request.time, partition, members[0].time_limit)
 
 
-def _fix(cpus: int, most_cpus: int, resources: Resources, most_gpus: int) -> str:
-    if resources.gpus_per_node > most_gpus:
+def _fix(request: Request, most_cpus: int, most_gpus: int, flag: str) -> str:
+    if request.gpus_per_node > most_gpus:
         return "choose a partition with more GPUs per node (--partition) or lower trainer.n_gpus_per_node"
-    if cpus > most_cpus:
-        fitting = max(most_cpus // resources.gpus_per_node, 1)
-        return f"pass --cpus-per-gpu {fitting} (RMR1_CPUS_PER_GPU) or another --partition"
+    if request.cpus_per_node > most_cpus:
+        fitting = max(most_cpus // max(request.gpus_per_node, 1), 1)
+        env = {"--cpus-per-gpu": "RMR1_CPUS_PER_GPU", "--cpus": "RMR1_CPUS"}.get(flag, flag)
+        return f"pass {flag} {fitting} ({env}) or another --partition"
     return "choose a partition with more such nodes (--partition) or lower trainer.nnodes"
 
 
-def _check_time(settings: Settings, partition: str, limit: str) -> None:
-    asked = settings.get("RMR1_TIME") or ""
+def _check_time(asked: str, partition: str, limit: str) -> None:
     if limit.strip().lower() in _UNLIMITED:
         return
     try:
@@ -110,7 +106,5 @@ def _check_time(settings: Settings, partition: str, limit: str) -> None:
     except ValueError:
         return  # a format this parser does not know: sbatch decides
     if parse_time(asked) > most:
-        raise SubmitError(
-            f"--time {asked} (RMR1_TIME, {settings.source('RMR1_TIME')}) is above partition {partition}'s limit "
-            f"of {limit}; lower it to {limit} or less."
-        )
+        raise SubmitError(f"--time {asked} (RMR1_TIME) is above partition {partition}'s limit of {limit}; lower it "
+                          f"to {limit} or less.")

@@ -5,11 +5,15 @@
 
 Every stage is one job, submitted with ``--dependency=afterok:<previous job>``, so a failed stage stops
 the rest and nothing downstream spends GPU hours on a broken input. Before the FIRST job is submitted
-every stage is checked: the inputs that exist already (pair files, the base model, the output folder,
-the teacher's key variable), the recipes through the training launcher's own dry run (``--pending``
-names the files an earlier stage will write), the cluster eval's plan, and that the SFT and RL recipes
+every stage is checked and its job script rendered, in this process, by the same code that submits it
+(``launch.submit.submit`` for SFT and RL with ``pending`` naming the files an earlier stage will write,
+``launch.eval_cluster.checked`` for the eval, the one resource model of ``launch/jobs/request.py`` for the
+CPU stages): the inputs that exist already (pair files, the base model, the output folder, the teacher's
+key variable), the recipes, every request against the partition (sinfo), and that the SFT and RL recipes
 train the prompt variant the data stage builds (the export writes it into the card the eval reads).
-``--dry-run`` prints every command with placeholder job ids and submits nothing.
+``--dry-run`` prints every job script with placeholder job ids and submits nothing; a real run submits
+the scripts it checked. Flags after ``--`` (``--partition``, ``--account``, ``--time``, ``--cpus``...)
+reach every stage.
 ``--from STAGE`` starts later in the chain (the skipped stages' outputs must exist).
 
 Paths: ``RMR1_OUTPUT_DIR`` (an existing shared folder) holds ``rm_r1/<recipe>/`` for each training run
@@ -22,22 +26,22 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shlex
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from infra.cli_errors import RunFailed, UserError, run_cli
+from infra.cli_errors import UserError, run_cli
 from infra.hub import looks_like_hub_id
-from launch.errors import OneLineParser
+from launch.errors import LaunchError, OneLineParser
 from launch.export.out import force_flag
+from launch.settings import split_words
+from launch.stage_inputs import key_name_problems
 
 PROG = "launch/pipeline.sh"
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("data", "distill", "sft", "export_sft", "rl", "export_rl", "eval")
-_SUBMITTED = re.compile(r"submitted job (\d+)")
 
 
 class PipelineError(UserError):
@@ -68,12 +72,12 @@ MODELS = {
 
 @dataclass
 class Stage:
-    """One job of the chain: how to check it now, how to submit it, what it writes."""
+    """One job of the chain: its command (a CPU job) or launcher argv (``sft``, ``rl``, ``eval``), what it writes."""
 
     name: str
     command: list[str]
     writes: list[str]
-    launcher: bool = False  # submitted through a launcher (it adds --after/--pending itself) or sbatch --wrap
+    launcher: bool = False  # checked and rendered by launch.submit / launch.eval_cluster
     needs: list[str] = field(default_factory=list)  # inputs that must exist when the chain is submitted
 
 
@@ -96,18 +100,18 @@ def plan(name: str, model: Model, paths: Paths, args: argparse.Namespace) -> lis
     stages = [Stage("data", [py, str(REPO / "data_prep" / "build_parquet.py"), "--out", str(paths.data),
                              "--tokenizer", args.base_model or model.base, "--no-progress",
                              *(["--distill-fraction", "0.12"] if model.sft else []), *_variant_flag(args, model),
-                             *shlex.split(args.data_args)],
-                    [str(variant_dir)], needs=_local_paths(args.data_args) + _local_paths(args.base_model or ""))]
+                             *args.data_words],
+                    [str(variant_dir)], needs=_local_paths(args.data_words) + _local_paths([args.base_model or ""]))]
     start_model = args.base_model or model.base
     if model.sft:
         sft_data = paths.data / "sft"
         stages += [
             Stage("distill", [py, str(REPO / "data_prep" / "distill.py"), "--input",
                               str(paths.data / "instruct" / "distill.parquet"), "--out", str(sft_data),
-                              "--tokenizer", start_model, "--no-progress", *shlex.split(args.distill_args)],
-                  [str(sft_data)], needs=_local_paths(args.distill_args)),
-            Stage("sft", ["bash", str(REPO / "launch" / f"{model.sft}.sh"), "--model-path", start_model,
-                          f"data.train_files={sft_data / 'train.parquet'}", *args.launcher_flags],
+                              "--tokenizer", start_model, "--no-progress", *args.distill_words],
+                  [str(sft_data)], needs=_local_paths(args.distill_words)),
+            Stage("sft", [model.sft, "--model-path", start_model, f"data.train_files={sft_data / 'train.parquet'}",
+                          *args.launcher_flags],
                   [str(paths.run(model.sft))], launcher=True),
             Stage("export_sft", [py, "-m", "launch.export", str(paths.run(model.sft)), "--out",
                                  str(paths.export(model.sft)), *force_flag(paths.export(model.sft), "sft")],
@@ -115,12 +119,12 @@ def plan(name: str, model: Model, paths: Paths, args: argparse.Namespace) -> lis
         ]
         start_model = str(paths.export(model.sft))
     stages += [
-        Stage("rl", ["bash", str(REPO / "launch" / f"{model.rl}.sh"), "--model-path", start_model,
-                     "--data-dir", str(paths.data), *args.launcher_flags], [str(paths.run(model.rl))], launcher=True),
+        Stage("rl", [model.rl, "--model-path", start_model, "--data-dir", str(paths.data), *args.launcher_flags],
+              [str(paths.run(model.rl))], launcher=True),
         Stage("export_rl", [py, "-m", "launch.export", str(paths.run(model.rl)), "--out", str(paths.export(model.rl)),
                             *force_flag(paths.export(model.rl), "rl")], [str(paths.export(model.rl))]),
-        Stage("eval", ["bash", str(REPO / "launch" / "eval.sh"), "--ckpt", str(paths.export(model.rl)),
-                       "--benchmarks", args.benchmarks, "--tp", str(model.eval_tp), *args.launcher_flags],
+        Stage("eval", ["--ckpt", str(paths.export(model.rl)), "--benchmarks", args.benchmarks, "--tp",
+                       str(model.eval_tp), *args.launcher_flags],
               [str(paths.export(model.rl).parent / "hf-eval")], launcher=True),
     ]
     first = STAGES.index(args.from_stage)
@@ -129,13 +133,13 @@ def plan(name: str, model: Model, paths: Paths, args: argparse.Namespace) -> lis
 
 def _variant_flag(args: argparse.Namespace, model: Model) -> list[str]:
     """Build only the variant the chain trains, unless --data-args chooses."""
-    return [] if "--variant" in shlex.split(args.data_args) else ["--variant", model.variant]
+    return [] if "--variant" in args.data_words else ["--variant", model.variant]
 
 
-def _local_paths(text: str) -> list[str]:
+def _local_paths(tokens: Sequence[str]) -> list[str]:
     """Local files named in pass-through flags (``x.jsonl``, ``name=./dir``); hub names are left alone."""
     found = []
-    for token in shlex.split(text):
+    for token in tokens:
         named = "=" in token and not token.startswith("-")
         value = token.split("=", 1)[1] if named else token
         # a NAME=VALUE source is a hub id (owner/name) or else a local folder or file, which must exist now
@@ -143,23 +147,6 @@ def _local_paths(text: str) -> list[str]:
         if local_source or value.startswith(("/", "./", "../", "~")) or re.search(r"\.(jsonl|json|parquet)$", value):
             found.append(os.path.expanduser(value))
     return found
-
-
-def check_stages(stages: list[Stage], model: Model, paths: Paths, args: argparse.Namespace) -> list[str]:
-    """Every problem that can be seen before submitting, as ``stage: problem`` phrases.
-
-    The quick checks (files, variables, variants) come first; the launchers' own dry runs (seconds each)
-    only when those passed, so a typo'd path is reported at once.
-    """
-    problems = quick_checks(stages, model, paths, args)
-    if problems:
-        return problems
-    produced: set[str] = set()
-    for stage in stages:
-        if stage.launcher:
-            problems += _launcher_dry_run(stage, produced)
-        produced.update(stage.writes)
-    return problems
 
 
 def quick_checks(stages: list[Stage], model: Model, paths: Paths, args: argparse.Namespace) -> list[str]:
@@ -170,7 +157,7 @@ def quick_checks(stages: list[Stage], model: Model, paths: Paths, args: argparse
     for stage in stages:
         problems += [f"{stage.name}: {p} does not exist" for p in stage.needs if not Path(p).exists()]
         if stage.name == "distill":
-            problems += _teacher_key_problems(args.distill_args)
+            problems += _teacher_key_problems(args.distill_words)
     skipped = set(STAGES[:STAGES.index(args.from_stage)])
     if "export_sft" in skipped and model.sft and not (paths.export(model.sft) / "config.json").is_file():
         problems.append(f"rl: --from {args.from_stage} skips the SFT export but {paths.export(model.sft)} holds none")
@@ -194,11 +181,10 @@ def _variant_problems(model: Model) -> list[str]:
     return problems
 
 
-def _teacher_key_problems(distill_args: str) -> list[str]:
-    tokens = shlex.split(distill_args)
+def _teacher_key_problems(tokens: list[str]) -> list[str]:
     if "--teacher-url" not in tokens or "--teacher-model" not in tokens:
         return ["distill: --distill-args must name the teacher (--teacher-url URL --teacher-model NAME ...)"]
-    problems = []
+    problems = key_name_problems("distill", tokens)
     for flag in ("--teacher-url", "--fix-teacher-url"):
         if flag in tokens and tokens.index(flag) + 1 < len(tokens):
             url = tokens[tokens.index(flag) + 1]
@@ -206,67 +192,60 @@ def _teacher_key_problems(distill_args: str) -> list[str]:
                 problems.append(f"distill: {flag} {url!r} is not an http(s) URL; pass the server's base URL "
                                 "(e.g. http://127.0.0.1:8000/v1)")
     for flag in ("--api-key-env", "--fix-api-key-env"):
-        if flag in tokens and tokens.index(flag) + 1 < len(tokens):
+        if flag in tokens and tokens.index(flag) + 1 < len(tokens) and not problems:
             var = tokens[tokens.index(flag) + 1]
             if not os.environ.get(var):
                 problems.append(f"distill: ${var} (named by {flag}) is not set; export the key in your shell")
     return problems
 
 
-def _launcher_dry_run(stage: Stage, produced: set[str]) -> list[str]:
-    """The stage's own launcher in --dry-run, told which inputs earlier stages will write."""
-    pending = [a for p in sorted(produced) for a in ("--pending", p)]
-    argv = [*stage.command, "--dry-run", *pending]
-    done = subprocess.run(argv, capture_output=True, text=True, cwd=Path.cwd(), timeout=600, check=False)
-    if done.returncode == 0:
-        return []
-    lines = done.stderr.strip().splitlines() or done.stdout.strip().splitlines() or ["no output"]
-    return [f"{stage.name}: {lines[-1]}"]
+def prepare_stages(stages: list[Stage], paths: Paths, args: argparse.Namespace) -> list[Any]:
+    """Each stage checked and rendered exactly as its submission will be (``launch.submit.Prepared`` each)."""
+    from launch.eval_cluster import checked
+    from launch.eval_cluster import parser as eval_parser
+    from launch.submit import prepare_recipe
+
+    jobs, produced, problems = [], [], []
+    dry = ["--dry-run"] if args.dry_run else []
+    for stage in stages:
+        try:
+            if stage.name in ("sft", "rl"):
+                jobs.append(prepare_recipe(stage.command[0], stage.command[1:], produced, args.dry_run))
+            elif stage.name == "eval":
+                eval_args = eval_parser().parse_intermixed_args([*stage.command, *dry])
+                eval_args.extra, eval_args.pending = [], list(produced)
+                jobs.append(checked(eval_args))
+            else:
+                jobs.append(cpu_job(stage, paths, args.launcher_flags))
+        except UserError as err:
+            problems.append(f"{stage.name}: {str(err).rstrip('.')}")
+        produced += stage.writes
+    if problems:
+        raise PipelineError(f"Not submitting the {args.model} chain: " + "; ".join(problems) + ".")
+    return jobs
 
 
-def submit_stage(stage: Stage, after: str | None, produced: list[str], log_dir: Path, dry_run: bool) -> str:
-    """Submit one stage after job ``after``; returns its job id (a placeholder in a dry run)."""
-    if stage.launcher:
-        argv = [*stage.command, *([] if after is None else ["--after", after])]
-        argv += [a for p in produced for a in ("--pending", p)]
-    else:
-        argv = cpu_job(stage, after, log_dir)
-    print(f"[{stage.name}] " + shlex.join(argv), flush=True)
-    if dry_run:
-        return f"<{stage.name}>"
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
-    found = _SUBMITTED.search(done.stdout) if stage.launcher else re.match(r"^(\d+)", done.stdout.strip())
-    if done.returncode != 0 or not found:
-        raise RunFailed(f"submitting stage {stage.name} failed (exit {done.returncode}): "
-                        f"{(done.stderr.strip() or done.stdout.strip())[-400:]}; the stages before it stay queued.")
-    print(f"[{stage.name}] job {found.group(1)}", flush=True)
-    return found.group(1)
+def cpu_job(stage: Stage, paths: Paths, launcher_flags: list[str]) -> Any:  # -> launch.submit.Prepared
+    """A stage that needs no GPU (data, distillation, export on CPU): the launcher's cluster flags and request."""
+    from launch.jobs import render as r
+    from launch.jobs.request import make_request
+    from launch.settings import KNOBS, flag_dest, resolve_settings
+    from launch.submit import Prepared, check_request
+    from launch.submit import parser as launcher_parser
 
-
-def cpu_job(stage: Stage, after: str | None, log_dir: Path) -> list[str]:
-    """sbatch for a stage that needs no GPU: data, distillation (a remote teacher), export (verl's merger on CPU).
-
-    Partition, account, QOS and time come from the launcher's cluster settings (flags are not read here:
-    environment, then the RMR1_ENV_FILE file, then the defaults).
-    """
-    from launch.settings import resolve_settings
-
-    settings = resolve_settings({}, os.environ)
-    argv = ["sbatch", "--parsable", f"--job-name=rmr1-{stage.name}", "--nodes=1", "--ntasks=1",
-            "--cpus-per-task=16", f"--time={settings.get('RMR1_TIME')}",
-            f"--output={log_dir / f'{stage.name}-%j.log'}", "--open-mode=append",
-            "--export=ALL", f"--chdir={REPO}"]
-    if stage.name.startswith("export"):
-        argv.append("--mem=0")  # the merger holds the full bf16 model plus one shard set: all the node's memory
-    for env, flag in (("RMR1_PARTITION", "--partition"), ("RMR1_ACCOUNT", "--account"), ("RMR1_QOS", "--qos")):
-        if settings.get(env):
-            argv.append(f"{flag}={settings.get(env)}")
-    if after:
-        argv.append(f"--dependency=afterok:{after}")
-    node_env = [f"{k}={settings.get(k)}" for k in ("RMR1_MODULES", "RMR1_SETUP") if settings.get(k)]
-    command = ["env", *node_env] if node_env else []
-    command += ["bash", str(REPO / "launch" / "node_env.sh"), *stage.command]
-    return argv + ["--wrap", "exec " + shlex.join(command)]
+    flags = launcher_parser().parse_intermixed_args(["-", *launcher_flags])
+    settings = resolve_settings({k.env: getattr(flags, flag_dest(k)) for k in KNOBS}, os.environ, flags.env_file)
+    log_dir = paths.out / "rm_r1" / "pipeline"
+    # the merger holds the full bf16 model plus one shard set: all of the node's memory
+    request = make_request(settings, f"rmr1-{stage.name}", 1, 0, log_dir,
+                           mem="0" if stage.name.startswith("export") else None)
+    check_request(request, settings.get("RMR1_PARTITION"), f"stage {stage.name}")
+    setup = r.setup(str(REPO), sys.executable, settings.get("RMR1_MODULES"), settings.get("RMR1_SETUP"),
+                    settings.extra_env)
+    script = r.render("cpu", header=r.header(f"pipeline stage {stage.name}", request, setup), name=stage.name,
+                      command=r.quote(stage.command))
+    return Prepared(name=request.name, script=script, log_dir=log_dir, backend="sbatch", files={},
+                    run_id=f"{stage.name}-{os.getpid()}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -288,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     own, args_after = split_passthrough(sys.argv[1:] if argv is None else list(argv))
     args = parser().parse_intermixed_args(own)
     args.launcher_flags = args_after
+    args.data_words = split_words("--data-args", args.data_args)
+    args.distill_words = split_words("--distill-args", args.distill_args)
     out = os.environ.get("RMR1_OUTPUT_DIR")
     if not out:
         raise PipelineError("RMR1_OUTPUT_DIR is not set; export it as an existing shared folder for every stage.")
@@ -295,17 +276,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                   Path(os.environ.get("RMR1_DATA_DIR") or Path(out) / "data" / "rm_r1").expanduser().resolve())
     model = MODELS[args.model]
     stages = plan(args.model, model, paths, args)
-    problems = check_stages(stages, model, paths, args)
+    problems = quick_checks(stages, model, paths, args)
     if problems:
         raise PipelineError(f"Not submitting the {args.model} chain: " + "; ".join(problems) + ".")
+    jobs = prepare_stages(stages, paths, args)
     print(f"== {args.model} chain: {' -> '.join(s.name for s in stages)} (every stage checked)", flush=True)
-    log_dir = paths.out / "rm_r1" / "pipeline"
-    if not args.dry_run:
-        log_dir.mkdir(parents=True, exist_ok=True)
-    after, produced = None, []
-    for stage in stages:
-        after = submit_stage(stage, after, produced, log_dir, args.dry_run)
-        produced += stage.writes
+    after: str | None = None
+    for index, (stage, job) in enumerate(zip(stages, jobs, strict=True)):
+        dependency = f" --dependency=afterok:{after or f'<{stages[index - 1].name}>'}" if index else ""
+        print(f"[{stage.name}] sbatch --parsable{dependency} {job.script_path}", flush=True)
+        if args.dry_run:
+            print(job.script, flush=True)
+            continue
+        from launch.submit import sbatch
+
+        try:
+            after = sbatch(job, [after] if after else [])
+        except LaunchError as err:
+            raise PipelineError(f"submitting stage {stage.name} failed: {str(err).rstrip('.')}; the stages "
+                                "before it stay queued.") from None
     print("dry run: nothing submitted" if args.dry_run else f"chain submitted; last job {after}")
     return 0
 

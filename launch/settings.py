@@ -58,9 +58,11 @@ KNOBS: tuple[Knob, ...] = (
     Knob("RMR1_ACCOUNT", "--account", None, "your Slurm default account", "Slurm account"),
     Knob("RMR1_QOS", "--qos", None, "the partition's default QOS", "Slurm QOS"),
     Knob("RMR1_CPUS_PER_GPU", "--cpus-per-gpu", "8", "8 fits 8-GPU nodes with >= 64 cores", "CPUs per GPU", True, 1),
+    Knob("RMR1_CPUS", "--cpus", "16", "data, distill and export jobs: tokenising and merging", "CPUs of a CPU job",
+         True, 1),
     Knob("RMR1_MEM", "--mem", None, "the partition's default memory per node", "memory per node, e.g. 0 = all"),
     Knob("RMR1_TIME", "--time", "24:00:00", "a common partition maximum; set your partition's", "wall time"),
-    Knob("RMR1_SIGNAL_SECONDS", "--signal-seconds", "600", "10 min: Ray teardown + KillWait", "requeue signal", True,
+    Knob("RMR1_SIGNAL_SECONDS", "--signal-seconds", "600", "10 min: a last save + KillWait", "requeue signal", True,
          1, 65535),
     Knob("RMR1_REQUEUE", "--requeue", "1", "requeue on preemption and before the time limit", "1 or 0", True, 0, 1),
     Knob("RMR1_MAX_REQUEUES", "--max-requeues", "20", "stops a crash-looping job", "self-requeue limit", True, 0),
@@ -76,8 +78,10 @@ KNOBS: tuple[Knob, ...] = (
     Knob("RMR1_DRIVER_MODULE", "--driver-module", "verl.trainer.main_ppo", "verl's GRPO entry point", "driver"),
     # Ray.
     Knob("RMR1_RAY_NUM_CPUS", "--ray-num-cpus", None, "the CPUs Slurm granted per node", "Ray CPUs/node", True, 1),
+    Knob("RMR1_RAY_PORT", "--ray-port", "6379", "Ray's default GCS port", "Ray head port", True, 1, 65535),
     Knob("RMR1_RAY_TMPDIR", "--ray-tmpdir", None, "Ray's default /tmp/ray", "Ray temp dir (short path)"),
-    Knob("RMR1_RAY_TIMEOUT", "--ray-timeout", "300", "Ray nodes import slowly from shared filesystems", "s", True, 1),
+    Knob("RMR1_RAY_TIMEOUT", "--ray-timeout", "300", "Ray nodes import slowly from shared filesystems",
+         "seconds to wait for every node", True, 1),
     # Validate mode.
     Knob("RMR1_MIN_FREE_GB", "--min-free-gb", None, "kept checkpoints x size (recipes plan)", "free disk", True, 0),
 )
@@ -205,6 +209,15 @@ def _check_file_keys(from_file: Mapping[str, tuple[str, int]], env_file: Path | 
                 f"{env_file}:{line} sets {key}, which looks like a secret; export it in your shell instead "
                 "(secrets never go in files or on command lines)."
             )
+
+
+def split_words(name: str, text: str | None) -> list[str]:
+    """Shell words of a pass-through setting or flag (``--sbatch-args``, ``--data-args``...); one sentence if bad."""
+    try:
+        return shlex.split(text or "")
+    except ValueError as err:
+        raise SettingsError(f"{name} has an unbalanced quote ({str(err).lower()}); close every quote, e.g. "
+                            f"{name} \"--inputs 'my pairs.jsonl'\".") from None
 
 
 def switch(name: str, value: str | None) -> bool:

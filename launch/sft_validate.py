@@ -1,7 +1,7 @@
 """Validate mode for SFT recipes: run under torchrun on every node (one process each), CPU and gloo.
 
     torchrun --nnodes N --nproc-per-node 1 --node-rank I ... -m launch.sft_validate --spec SPEC.json
-    (started by launch.torchrun_job; never by hand)
+    (the SFT validate job script's command on every node; never by hand)
 
 Every rank joins the same ``torch.distributed`` rendezvous the trainer will use (gloo, so no GPU is
 touched), proves it with an all-reduce, then checks its own node: the train data loads through
@@ -48,10 +48,10 @@ class Rendezvous:
 
 def slurm_gpus() -> int:
     """GPUs Slurm granted this node (``SLURM_GPUS_ON_NODE``; placeholders count, nothing touches them)."""
-    from launch.slurm_args import parse_gpus
-
-    value = os.environ.get("SLURM_GPUS_ON_NODE") or os.environ.get("SLURM_GPUS_PER_NODE")
-    return parse_gpus(value) if value else 0
+    value = os.environ.get("SLURM_GPUS_ON_NODE") or os.environ.get("SLURM_GPUS_PER_NODE") or "0"
+    # "8", "h100:8" or "a100:2,v100:2" (summed); "gpu:8(IDX:0-7)" in some versions
+    counts = [item.split("(", 1)[0].rsplit(":", 1)[-1] for item in value.split(",")]
+    return sum(int(c) for c in counts if c.isdigit())
 
 
 def node_checks(spec: JobSpec, cfg: Any) -> dict[str, Any]:

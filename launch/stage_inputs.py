@@ -5,12 +5,14 @@
   names another prompt variant than the recipe trains is refused: a judge distilled on the instruct
   prompt and then trained with RL on the reasoning prompt learns neither well. A folder without a card
   gets a warning (nothing can be checked).
+- ``--api-key-env`` in pass-through flags names a variable; a pasted key is refused and never printed.
 - ``--pending PATH`` (launch/pipeline.py) names an input an earlier job of the chain writes; submitted
   with ``--after JOB``, the stage waits for it, so its absence now is not a mistake.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 from launch.export.card import CARD_FILE, read_block
 
 SFT_DRIVER = "verl.trainer.sft_trainer"
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 
 
 def driver_module(kind: str, configured: str | None, source: str) -> str:
@@ -66,6 +69,13 @@ def drop_pending(missing: Sequence[str], pending: Sequence[str]) -> list[str]:
     return [phrase for phrase in missing if not any(mark in phrase for mark in marks)]
 
 
-def dependency_flag(after: Sequence[str]) -> list[str]:
-    """sbatch's ``--dependency=afterok:A:B`` for the jobs this stage waits for."""
-    return [f"--dependency=afterok:{':'.join(after)}"] if after else []
+def key_name_problems(where: str, tokens: Sequence[str]) -> list[str]:
+    """``--api-key-env`` takes a variable's NAME; a pasted key is refused without repeating it (it would be printed)."""
+    problems = []
+    for flag in ("--api-key-env", "--fix-api-key-env"):
+        for index, token in enumerate(tokens[:-1]):
+            if token == flag and not _ENV_NAME.fullmatch(tokens[index + 1]):
+                problems.append(f"{where}: {flag} must be the NAME of an environment variable holding the key (e.g. "
+                                "TEACHER_API_KEY), never the key itself (not repeated here); export the key and pass "
+                                "its name")
+    return problems

@@ -2,12 +2,13 @@
 
     python -m launch.submit RECIPE [--validate] [--dry-run] [--local] [--wait] [cluster flags] [key=value ...]
 
-Composes the recipe (with the overrides), checks the inputs (model path, data files, output dir) and
-names every missing one in one sentence BEFORE anything is submitted, echoes the resolved
-configuration with the source of every value, then: prints the commands (``--dry-run``); runs the
-job directly (inside an existing allocation, or ``--local`` on this machine without Slurm); or
-submits ``launch/job.sbatch`` with arguments built from the recipe's resources. Validate mode
-(``--validate`` or ``VALIDATE=1``) waits for the job and exits with the report's verdict.
+Composes the recipe (with the overrides), checks the inputs (model path, data files, output dir), the
+recipe and the request against the partition, and names every problem in one sentence BEFORE anything
+is submitted or written; echoes the resolved configuration with the source of every value; then
+renders the job's one script (``launch/jobs/``: ``ray symmetric-run`` for RL, torchrun per node for
+SFT) and prints it (``--dry-run``), runs it here (``--local``, or inside an allocation) or submits it
+with ``sbatch``. Validate mode (``--validate`` or ``VALIDATE=1``) waits for the job and prints its
+report's verdict. :func:`submit` is the same path for ``launch.pipeline``, in process.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import shlex
 import shutil
+import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,22 +29,52 @@ from infra.cli_errors import run_cli
 from infra.redaction import is_secret_name, redact, secret_values
 from launch.checks import check_node_env, check_recipe, print_warnings
 from launch.echo import describe
-from launch.errors import Cancelled, LaunchError, OneLineParser, SubmitError
+from launch.errors import Cancelled, LaunchError, OneLineParser, SlurmError, SubmitError
 from launch.inputs import missing_inputs, missing_sentence, read_inputs
-from launch.settings import KNOBS, Settings, absolute, effective_python, flag_dest, resolve_settings, switch
-from launch.slurm_args import resources_of, sbatch_argv, signal_seconds
+from launch.jobs import render as r
+from launch.jobs.request import Request, make_request
+from launch.settings import (
+    KNOBS,
+    Settings,
+    absolute,
+    effective_python,
+    flag_dest,
+    resolve_settings,
+    split_words,
+    switch,
+)
 from launch.spec import JobSpec
-from launch.stage_inputs import card_problems, card_warnings, dependency_flag, driver_module, drop_pending
+from launch.stage_inputs import card_problems, card_warnings, driver_module, drop_pending
 
 PROG = "launch"
 REPO = Path(__file__).resolve().parents[1]
 PATH_INPUTS = ("RMR1_MODEL_PATH", "RMR1_DATA_DIR", "RMR1_OUTPUT_DIR")
-NODE_ENV = ("RMR1_MODULES", "RMR1_SETUP")
-WHERE = {"local": "local Ray", "allocation": "this allocation", "sbatch": "sbatch"}
+WHERE = {"local": "this machine (--local)", "allocation": "this allocation", "sbatch": "sbatch"}
 DRY_RUN_SPEC = "<SPEC.json: written at submission>"  # a dry run writes nothing, so it names no real file
-LOOPBACK = "127.0.0.1"
+DRY_RUN_TOKEN = "<RAY_TOKEN: written at submission>"
+TORCHRUN_PORT = 29500  # torch's default rendezvous port, on the first node
 # The shell's working-directory variables match the secret word "pwd" but hold paths, never secrets.
 NOT_SECRETS = ("PWD", "OLDPWD")
+
+
+@dataclass
+class Prepared:
+    """A checked job, rendered and not yet written: its script, the files it needs, how it runs."""
+
+    name: str
+    script: str
+    log_dir: Path
+    backend: str
+    files: dict[Path, str]  # written (0600) before the job starts: the validate spec, the Ray token
+    echo: str = ""
+    warnings: tuple[str, ...] = ()
+    report: Path | None = None
+    run_id: str = ""
+    recipe: str = ""
+
+    @property
+    def script_path(self) -> Path:
+        return self.log_dir / f"{self.run_id or self.name}.sbatch"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -49,9 +82,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("recipe", help="a recipe in recipes/, e.g. rl_qwen7b")
     p.add_argument("overrides", nargs="*", default=[], help="Hydra overrides key=value, passed to verl")
     p.add_argument("--validate", action="store_true", help="check every node and the config instead of training")
-    p.add_argument("--dry-run", action="store_true", help="print the resolved config and commands, submit nothing")
-    p.add_argument("--local", action="store_true", help="run on this machine with a local Ray node, no Slurm")
-    p.add_argument("--local-gpus", type=int, help="--local: GPUs to declare to Ray (default: nvidia-smi count)")
+    p.add_argument("--dry-run", action="store_true", help="print the config and the job script, submit nothing")
+    p.add_argument("--local", action="store_true", help="run on this machine (one node), no Slurm")
+    p.add_argument("--local-gpus", type=int, help="--local: GPUs to declare (default: nvidia-smi count)")
     p.add_argument("--wait", action="store_true", help="wait for the Slurm job to end (implied by --validate)")
     p.add_argument("--report", type=Path, help="validate report path (default: <log dir>/validate-<run id>.json)")
     p.add_argument("--env-file", type=Path, help="cluster env file (default: $RMR1_ENV_FILE)")
@@ -71,56 +104,241 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_intermixed_args(argv)
-    return run(args)
+    job = prepare(args)
+    print(job.echo)
+    print_warnings(list(job.warnings))
+    if args.dry_run:
+        print("dry run: nothing submitted or written")
+        return 0
+    if job.backend in ("local", "allocation"):
+        write_files(job)
+        code = subprocess.run(["bash", str(job.script_path)], cwd=REPO, check=False).returncode
+        return finish(job, code)
+    job_id = sbatch(job, args.after)
+    return follow(job, job_id, args.wait or job.report is not None)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Check everything, then dry-run, run here, or submit; nothing is written before every check passed."""
+def submit(recipe: str, flags: Sequence[str] = (), after: Sequence[str] = (), pending: Sequence[str] = ()) -> str:
+    """Check, render and submit one recipe's job after the jobs ``after``; its Slurm job id (sbatch --parsable)."""
+    return sbatch(prepare_recipe(recipe, flags, pending), after)
+
+
+def prepare_recipe(recipe: str, flags: Sequence[str] = (), pending: Sequence[str] = (),
+                   dry_run: bool = False) -> Prepared:
+    """Every check the launcher runs before sbatch, and the job it would submit (``launch.pipeline``, in process).
+
+    ``pending`` names inputs an earlier job writes; ``dry_run`` shows placeholders for the files not written.
+    Raises LaunchError (one sentence) like the CLI.
+    """
+    args = parser().parse_intermixed_args([recipe, *flags])
+    args.pending, args.dry_run = [*args.pending, *pending], dry_run
+    return prepare(args, backend="sbatch")
+
+
+def prepare(args: argparse.Namespace, backend: str | None = None) -> Prepared:
+    """Every check, then the rendered job; nothing is written (the process environment is left as found)."""
+    with _restored_environ():
+        return _prepare(args, backend)
+
+
+def _prepare(args: argparse.Namespace, backend: str | None) -> Prepared:
     validate = args.validate or switch("VALIDATE", os.environ.get("VALIDATE"))
     if args.local_gpus is not None and args.local_gpus < 0:
-        raise LaunchError(f"--local-gpus is {args.local_gpus}; pass 0 or more GPUs to declare to the local Ray node.")
+        raise LaunchError(f"--local-gpus is {args.local_gpus}; pass 0 or more GPUs to declare to the local run.")
     _reject_secrets(args.overrides, os.environ)
     settings = resolve_settings({k.env: getattr(args, flag_dest(k)) for k in KNOBS}, os.environ, args.env_file)
     cwd = Path.cwd()
-    _export_inputs(settings, cwd)
+    exported = _export_inputs(settings, cwd)
     composed = _compose(args.recipe, args.overrides)
-    resources = resources_of(composed.cfg)
+    nnodes, gpus = resources_of(composed.cfg)
     inputs = read_inputs(composed, cwd)
     missing = missing_inputs(inputs) + card_problems(composed, str(inputs.model.value), inputs.model_is_hub_id)
     missing = drop_pending(missing, args.pending) + check_node_env(settings)
     if missing:
         raise LaunchError(missing_sentence(args.recipe, missing))
-    _check_logger_and_resume(composed.cfg, settings)
+    requeue = bool(settings.integer("RMR1_REQUEUE"))
+    _check_logger_and_resume(composed.cfg, requeue)
     warnings = check_recipe(composed) + card_warnings(composed, str(inputs.model.value), inputs.model_is_hub_id)
-    backend = _backend(args)
+    backend = backend or _backend(args)
+    run_id = f"{args.recipe}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{os.getpid()}"
+    log_dir = Path(absolute(str(settings.get("RMR1_LOG_DIR") or Path(inputs.checkpoint_dir) / "launch"), cwd))
+    name = f"{args.recipe}-validate" if validate else args.recipe
+    request = make_request(settings, name, nnodes, gpus, log_dir, requeue=requeue and not validate)
     if backend == "sbatch":
-        _check_partition(resources, settings, args.recipe)
-    spec = _make_spec(args, settings, composed, inputs, validate, backend)
-    spec_path = Path(spec.log_dir) / f"{spec.run_id}.spec.json"
-    script_args = [_orchestrator_python(spec), DRY_RUN_SPEC if args.dry_run else str(spec_path)]
-    sbatch = sbatch_argv(resources, settings, _job_name(spec), Path(spec.log_dir), REPO / "launch" / "job.sbatch",
-                         script_args)
-    sbatch[1:1] = [f"--chdir={REPO}", *dependency_flag(args.after)]
-    echo = describe(spec, settings, inputs, composed, sbatch, "dry run" if args.dry_run else WHERE[backend])
-    print(redact(echo, environment_secrets(os.environ)))
-    print_warnings(warnings)
-    if args.dry_run:
-        print("dry run: nothing submitted or written")
-        return 0
-    if spec.report:
-        Path(spec.report).unlink(missing_ok=True)  # a report at this path is only ever this run's
-    write_ray_token(spec)
-    spec.write(spec_path)
-    if backend in ("local", "allocation"):
-        from launch.torchrun_job import job_class
+        check_request(request, settings.get("RMR1_PARTITION"), args.recipe)
+    elif backend == "allocation":
+        _check_allocation(nnodes, gpus, args.recipe)
+    report = Path(absolute(str(args.report or log_dir / f"validate-{run_id}.json"), cwd)) if validate else None
+    spec_path = log_dir / f"{run_id}.spec.json"
+    spec = JobSpec(
+        run_id=run_id, recipe=args.recipe, overrides=[*args.overrides, *inputs.pins],
+        backend="local" if backend == "local" else "slurm", repo=str(REPO), nnodes=nnodes, gpus_per_node=gpus,
+        log_dir=str(log_dir), output_dir=inputs.checkpoint_dir, output_root=inputs.output_root, report=str(report),
+        requeue=requeue, ray_timeout=settings.integer("RMR1_RAY_TIMEOUT") or 300,
+        min_free_gb=settings.integer("RMR1_MIN_FREE_GB"),
+        local_gpus=_local_gpus(args) if backend == "local" else None,
+        local_cpus=settings.integer("RMR1_RAY_NUM_CPUS"), ray_tmpdir=settings.get("RMR1_RAY_TMPDIR"),
+    )
+    files = {spec_path: spec.to_json()} if validate else {}
+    env = {**exported, **settings.extra_env}
+    if composed.kind != "sft":
+        env |= _ray_auth(log_dir / f"{run_id}.ray-token", files, args.dry_run)
+    driver = driver_module(composed.kind, settings.get("RMR1_DRIVER_MODULE"), settings.source("RMR1_DRIVER_MODULE"))
+    python = effective_python(settings, sys.executable)
+    overrides = [*spec.overrides, *(["trainer.resume_mode=auto"] if requeue and not _sets_resume(args.overrides)
+                                    else [])]
+    driver_args = ["--config-path", str(REPO / "recipes"), "--config-name", args.recipe, *overrides]
+    spec_arg = DRY_RUN_SPEC if args.dry_run else str(spec_path)
+    script = _render(composed.kind, backend, request, settings, python, env, spec, spec_arg, validate, driver,
+                     driver_args)
+    job = Prepared(name=name, script=script, log_dir=log_dir, backend=backend, files=files, report=report,
+                   run_id=run_id, recipe=args.recipe, warnings=tuple(warnings))
+    where = "dry run" if args.dry_run else WHERE[backend]
+    echo = describe(spec, settings, inputs, composed, job, "validate" if validate else "train", where)
+    job.echo = redact(echo, environment_secrets(os.environ))
+    return job
 
-        code = job_class(spec)(spec, spec_path).run()
-        return _finish(spec, code)
-    return _submit_and_follow(spec, spec_path, sbatch, args.wait or validate)
+
+def _render(kind: str, backend: str, request: Request, settings: Settings, python: str, env: dict[str, str],
+            spec: JobSpec, spec_arg: str, validate: bool, driver: str, driver_args: list[str]) -> str:
+    """The job's script: Slurm (ray symmetric-run or torchrun per node) or --local (one process tree here)."""
+    setup = r.setup(spec.repo, python, settings.get("RMR1_MODULES"), settings.get("RMR1_SETUP"), env)
+    resume = "" if validate else r.resume_line(spec.output_dir)
+    if kind == "sft":
+        module = ["launch.sft_validate", "--spec", spec_arg] if validate else [driver, *driver_args]
+        nproc = 1 if validate else spec.gpus_per_node
+    else:
+        command = [python, "-m", "launch.validate", "--spec", spec_arg] if validate else [
+            python, "-m", driver, *driver_args]
+    if backend == "local":
+        if kind == "sft":  # one process per GPU this machine declares (--local-gpus)
+            nproc = 1 if validate else max(spec.local_gpus or 1, 1)
+            command = [python, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1", "--nproc-per-node",
+                       str(nproc), "-m", *module]
+        return r.render("local", title=f"{spec.recipe} on this machine", setup=setup, resume=resume,
+                        command=r.quote(command))
+    header = r.header(f"{spec.recipe}: {'validate' if validate else 'train'} on {spec.nnodes} node(s) x "
+                      f"{spec.gpus_per_node} GPUs", request, setup)
+    if request.requeue_signal:
+        header += "\n" + r.requeue_trap(settings.integer("RMR1_MAX_REQUEUES") or 0)
+    srun_flags = _srun_flags(settings)
+    if kind == "sft":
+        return r.render("sft", header=header, resume=resume, srun_flags=srun_flags, python=r.quote([python]),
+                        nnodes=str(spec.nnodes), nproc=str(nproc), port=str(TORCHRUN_PORT),
+                        command=r.quote(module), wait=r.WAIT)
+    cpus = settings.get("RMR1_RAY_NUM_CPUS") or '"$SLURM_CPUS_PER_TASK"'
+    ray_start = f"--num-cpus {cpus} --num-gpus {spec.gpus_per_node} --disable-usage-stats"
+    if spec.ray_tmpdir:
+        ray_start += f" --temp-dir {r.quote([spec.ray_tmpdir])}"
+    return r.render("rl", header=header, resume=resume, srun_flags=srun_flags, nnodes=str(spec.nnodes),
+                    ray_port=settings.get("RMR1_RAY_PORT") or "6379", ray_timeout=str(spec.ray_timeout),
+                    ray_start=ray_start, command=r.quote(command), wait=r.WAIT,
+                    status=r.quote([f"{spec.log_dir}/{spec.run_id}.exit"]))
+
+
+def _srun_flags(settings: Settings) -> str:
+    """Container and extra srun flags for every step (each followed by a space; none: nothing)."""
+    flags = ["--kill-on-bad-exit=1"]
+    if settings.get("RMR1_CONTAINER_IMAGE"):
+        flags.append(f"--container-image={settings.get('RMR1_CONTAINER_IMAGE')}")
+        if settings.get("RMR1_CONTAINER_MOUNTS"):
+            flags.append(f"--container-mounts={settings.get('RMR1_CONTAINER_MOUNTS')}")
+    flags += split_words("--srun-args", settings.get("RMR1_SRUN_ARGS"))
+    return r.quote(flags) + " "
+
+
+def resources_of(cfg) -> tuple[int, int]:
+    """``(trainer.nnodes, trainer.n_gpus_per_node)`` of a composed recipe, each a whole number >= 1."""
+    values = []
+    for key in ("nnodes", "n_gpus_per_node"):
+        raw = cfg.trainer.get(key)
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+            raise SlurmError(f"trainer.{key} is {raw!r}; pass trainer.{key}=N with a whole number of 1 or more.")
+        values.append(raw)
+    return values[0], values[1]
+
+
+def check_request(request: Request, partition: str | None, what: str) -> None:
+    """The request against the partition (sinfo); without sinfo nothing is checked here."""
+    from launch.partition import check_partition, read_partition_nodes
+
+    nodes = read_partition_nodes()
+    if nodes:
+        check_partition(request, partition, what, nodes)
+
+
+def write_files(job: Prepared) -> None:
+    """The job's files, owner-only: the script (it names the token), the spec, the Ray token."""
+    job.log_dir.mkdir(parents=True, exist_ok=True)
+    if job.report:
+        job.report.unlink(missing_ok=True)  # a report at this path is only ever this run's
+    for path, text in {**job.files, job.script_path: job.script}.items():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def sbatch(job: Prepared, after: Sequence[str] = ()) -> str:
+    """Write the job's files and submit its script; a refused submission leaves nothing behind."""
+    from launch.slurm_jobs import submit as sbatch_submit
+
+    write_files(job)
+    dependency = [f"--dependency=afterok:{':'.join(after)}"] if after else []
+    try:
+        job_id = sbatch_submit(["sbatch", "--parsable", f"--chdir={REPO}", *dependency, str(job.script_path)])
+    except SubmitError:
+        for path in [*job.files, job.script_path]:
+            path.unlink(missing_ok=True)
+        raise
+    print(f"submitted job {job_id}; script {job.script_path}; log {job.log_dir / f'{job.name}-{job_id}.log'}",
+          flush=True)
+    return job_id
+
+
+def follow(job: Prepared, job_id: str, wait: bool) -> int:
+    """Refuse a job that can never start; with ``wait``, follow it to its end (Ctrl-C: validate jobs are cancelled)."""
+    from launch.slurm_jobs import cancel, job_state, refuse_if_hopeless, wait_for_job
+
+    try:
+        first = job_state(job_id)
+        if first is not None:
+            refuse_if_hopeless(first, job.name)  # a request the partition can never grant fails now, not never
+        if not wait:
+            return 0
+        state = wait_for_job(job_id, name=job.name)
+    except KeyboardInterrupt:
+        if job.report is not None:
+            done = "cancelled" if cancel(job_id) else "could not cancel (run scancel yourself)"
+            raise Cancelled(f"interrupted: {done} Slurm job {job_id} ({job.name}); nothing else is left "
+                            "queued.") from None
+        raise Cancelled(f"interrupted: stopped following Slurm job {job_id} ({job.name}), which keeps running; "
+                        f"stop it with scancel {job_id}.") from None
+    print(f"job {job_id} ended {state.state} with exit code {state.exit_code} after {state.restarts} restart(s)")
+    return finish(job, 0 if state.state == "COMPLETED" else (state.exit_code or 1))
+
+
+def finish(job: Prepared, code: int) -> int:
+    """Print this run's validate report; a report from another run (or none) is said, never shown as ours."""
+    if job.report is None:
+        return code
+    import json
+
+    from launch.validate import summary
+
+    try:
+        report = json.loads(job.report.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        report = None
+    if not isinstance(report, dict) or report.get("run_id") != job.run_id:
+        print(f"validate FAILED: {job.recipe} wrote no report at {job.report} (exit code {code}); see the log above.")
+        return code or 1
+    print(summary(report))
+    print(f"report: {job.report}")
+    return code
 
 
 def _reject_secrets(overrides: Sequence[str], environ: Mapping[str, str]) -> None:
-    """A secret never goes on a command line (visible to every user) nor into the spec file."""
+    """A secret never goes on a command line (visible to every user) nor into the job script."""
     known = environment_secrets(environ)
     for override in overrides:
         key, _, value = override.partition("=")
@@ -131,7 +349,7 @@ def _reject_secrets(overrides: Sequence[str], environ: Mapping[str, str]) -> Non
                 f"the value of override {key!r} contains a secret from your environment")
             raise LaunchError(
                 f"{what}; export it in your environment (e.g. WANDB_API_KEY=...) instead, since command lines "
-                "are visible to every user of the cluster and overrides are written to the job spec."
+                "are visible to every user of the cluster and overrides are written to the job script."
             )
 
 
@@ -140,14 +358,27 @@ def environment_secrets(environ: Mapping[str, str]) -> list[str]:
     return secret_values({k: v for k, v in environ.items() if k not in NOT_SECRETS})
 
 
-def _export_inputs(settings: Settings, cwd: Path) -> None:
-    """Put RMR1_* inputs in the environment the recipe resolves, local paths made absolute."""
+@contextmanager
+def _restored_environ() -> Iterator[None]:
+    """The recipe resolves RMR1_* from the environment: set them for one job, then put everything back."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _export_inputs(settings: Settings, cwd: Path) -> dict[str, str]:
+    """Put RMR1_* inputs in the environment the recipe resolves, local paths made absolute; returns them."""
+    exported = {}
     for env in PATH_INPUTS:
         value = settings.get(env)
         if value is None:
             continue
         is_path = env != "RMR1_MODEL_PATH" or value.startswith((".", "/", "~")) or (cwd / value).exists()
-        os.environ[env] = absolute(value, cwd) if is_path else value
+        exported[env] = os.environ[env] = absolute(value, cwd) if is_path else value
+    return exported
 
 
 def _compose(recipe: str, overrides: Sequence[str]):  # -> recipes.compose.Composed
@@ -156,7 +387,11 @@ def _compose(recipe: str, overrides: Sequence[str]):  # -> recipes.compose.Compo
     return compose_recipe(recipe, list(overrides))  # RecipeError is a UserError: one sentence, exit 2
 
 
-def _check_logger_and_resume(cfg, settings: Settings) -> None:
+def _sets_resume(overrides: Sequence[str]) -> bool:
+    return any(o.lstrip("+~").startswith("trainer.resume_mode=") for o in overrides)
+
+
+def _check_logger_and_resume(cfg, requeue: bool) -> None:
     loggers = cfg.trainer.logger
     loggers = [loggers] if isinstance(loggers, str) else list(loggers or [])
     if "wandb" in loggers and not os.environ.get("WANDB_API_KEY") and os.environ.get("WANDB_MODE") != "offline":
@@ -164,13 +399,11 @@ def _check_logger_and_resume(cfg, settings: Settings) -> None:
             "trainer.logger includes wandb but WANDB_API_KEY is not in your environment; export it in your shell "
             "(it is never read from a file or the command line) or drop wandb from trainer.logger."
         )
-    if settings.integer("RMR1_REQUEUE") and cfg.trainer.resume_mode != "auto":
+    if requeue and cfg.trainer.resume_mode != "auto":
         raise LaunchError(
             f"trainer.resume_mode is {cfg.trainer.resume_mode!r}, so a requeued job would restart from step 0; "
             "drop that override or pass --requeue 0."
         )
-    if settings.integer("RMR1_REQUEUE"):
-        signal_seconds(settings)  # raises when the signal would come before the job starts
 
 
 def _backend(args: argparse.Namespace) -> str:
@@ -183,143 +416,31 @@ def _backend(args: argparse.Namespace) -> str:
     return "sbatch"
 
 
-def _make_spec(args, settings: Settings, composed, inputs, validate: bool, backend: str) -> JobSpec:
-    run_id = f"{args.recipe}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{os.getpid()}"
-    log_dir = Path(settings.get("RMR1_LOG_DIR") or Path(inputs.checkpoint_dir) / "launch")
-    log_dir = Path(absolute(str(log_dir), Path.cwd()))
-    env = {k: os.environ[k] for k in PATH_INPUTS if os.environ.get(k)}
-    env |= {k: settings.get(k) for k in NODE_ENV if settings.get(k)}
-    env |= settings.extra_env
-    resources = resources_of(composed.cfg)
-    report = args.report or (log_dir / f"validate-{run_id}.json" if validate else None)
-    return JobSpec(
-        run_id=run_id,
-        recipe=args.recipe,
-        overrides=[*args.overrides, *inputs.pins],
-        mode="validate" if validate else "train",
-        backend="local" if backend == "local" else "slurm",
-        repo=str(REPO),
-        python=effective_python(settings, sys.executable),
-        nnodes=resources.nnodes,
-        gpus_per_node=resources.gpus_per_node,
-        log_dir=str(log_dir),
-        output_dir=inputs.checkpoint_dir,
-        output_root=inputs.output_root,
-        driver_module=driver_module(composed.kind, settings.get("RMR1_DRIVER_MODULE"),
-                                    settings.source("RMR1_DRIVER_MODULE")),
-        kind=composed.kind,
-        report=str(Path(absolute(str(report), Path.cwd()))) if report else None,
-        env=env,
-        requeue=bool(settings.integer("RMR1_REQUEUE")),
-        max_requeues=settings.integer("RMR1_MAX_REQUEUES") or 0,
-        ray_num_cpus=settings.integer("RMR1_RAY_NUM_CPUS"),
-        ray_tmpdir=settings.get("RMR1_RAY_TMPDIR"),
-        ray_timeout=settings.integer("RMR1_RAY_TIMEOUT") or 300,
-        ray_node_ip=LOOPBACK if backend == "local" else None,  # --local: loopback only (launch.ray_node)
-        container_image=settings.get("RMR1_CONTAINER_IMAGE"),
-        container_mounts=settings.get("RMR1_CONTAINER_MOUNTS"),
-        srun_args=shlex.split(settings.get("RMR1_SRUN_ARGS") or ""),
-        min_free_gb=settings.integer("RMR1_MIN_FREE_GB"),
-        local_gpus=_local_gpus(args) if backend == "local" else None,
-    )
+def _check_allocation(nnodes: int, gpus: int, recipe: str) -> None:
+    """Inside an allocation the script runs as it is: it must hold the nodes the recipe declares."""
+    granted = int(os.environ.get("SLURM_JOB_NUM_NODES") or os.environ.get("SLURM_NNODES") or 0)
+    if granted != nnodes:
+        raise SlurmError(f"this allocation has {granted} node(s) but {recipe} declares trainer.nnodes={nnodes}; "
+                         f"allocate --nodes={nnodes} --gpus-per-node={gpus}, or submit from a login node.")
 
 
-def write_ray_token(spec: JobSpec) -> None:
-    """A per-run Ray token (0600, shared filesystem) unless RAY_AUTH_MODE=disabled was chosen explicitly."""
+def _ray_auth(token: Path, files: dict[Path, str], dry_run: bool) -> dict[str, str]:
+    """A per-run Ray token (0600, beside the logs) unless RAY_AUTH_MODE=disabled was chosen explicitly."""
     if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
-        spec.env["RAY_AUTH_MODE"] = "disabled"
-        return
-    Path(spec.log_dir).mkdir(parents=True, exist_ok=True)
-    path = Path(spec.log_dir) / f"{spec.run_id}.ray-token"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_hex(32))
-    spec.env |= {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(path)}
-
-
-def _orchestrator_python(spec: JobSpec) -> str:
-    """The host Python for launch/job.py: the spec's, or the system python3 when the work runs in a container."""
-    return "python3" if spec.container_image else spec.python
-
-
-def _job_name(spec: JobSpec) -> str:
-    return f"{spec.recipe}-validate" if spec.mode == "validate" else spec.recipe
+        return {"RAY_AUTH_MODE": "disabled"}
+    files[token] = secrets.token_hex(32)
+    return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": DRY_RUN_TOKEN if dry_run else str(token)}
 
 
 def _local_gpus(args: argparse.Namespace) -> int:
-    """GPUs a --local run declares to Ray: --local-gpus, else what nvidia-smi lists (0 without it)."""
+    """GPUs a --local run declares: --local-gpus, else what nvidia-smi lists (0 without it)."""
     if args.local_gpus is not None:
         return int(args.local_gpus)
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return 0
-    import subprocess
-
     out = subprocess.run([smi, "-L"], capture_output=True, text=True, check=False)
     return sum(1 for line in out.stdout.splitlines() if line.startswith("GPU "))
-
-
-def _check_partition(resources, settings: Settings, recipe: str) -> None:  # resources: slurm_args.Resources
-    from launch.partition import check_partition, read_partition_nodes
-
-    nodes = read_partition_nodes()
-    if nodes:
-        check_partition(resources, settings, recipe, nodes)
-
-
-def _submit_and_follow(spec: JobSpec, spec_path: Path, sbatch: list[str], wait: bool) -> int:
-    from launch.slurm_jobs import cancel, job_state, refuse_if_hopeless, submit, wait_for_job
-
-    name = _job_name(spec)
-    try:
-        job_id = submit(sbatch)
-    except SubmitError:
-        _remove_run_files(spec, spec_path)  # a refused submission leaves nothing behind
-        raise
-    print(f"submitted job {job_id}; log {Path(spec.log_dir) / f'{name}-{job_id}.log'}", flush=True)
-    try:
-        first = job_state(job_id)
-        if first is not None:
-            refuse_if_hopeless(first, name)  # a request the partition can never grant fails now, not never
-        if not wait:
-            return 0
-        state = wait_for_job(job_id, name=name)
-    except KeyboardInterrupt:
-        if spec.mode == "validate":
-            done = "cancelled" if cancel(job_id) else "could not cancel (run scancel yourself)"
-            raise Cancelled(f"interrupted: {done} Slurm job {job_id} ({name}); nothing else is left queued.") from None
-        raise Cancelled(f"interrupted: stopped following Slurm job {job_id} ({name}), which keeps running; "
-                        f"stop it with scancel {job_id}.") from None
-    print(f"job {job_id} ended {state.state} with exit code {state.exit_code} after {state.restarts} restart(s)")
-    return _finish(spec, 0 if state.state == "COMPLETED" else (state.exit_code or 1))
-
-
-def _remove_run_files(spec: JobSpec, spec_path: Path) -> None:
-    spec_path.unlink(missing_ok=True)
-    token = spec.env.get("RAY_AUTH_TOKEN_PATH")
-    if token:
-        Path(token).unlink(missing_ok=True)
-
-
-def _finish(spec: JobSpec, code: int) -> int:
-    """Print this run's validate report; a report from another run (or none) is said, never shown as ours."""
-    if spec.mode != "validate" or not spec.report:
-        return code
-    import json
-
-    from launch.validate import summary
-
-    path = Path(spec.report)
-    try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        report = None
-    if not isinstance(report, dict) or report.get("run_id") != spec.run_id:
-        print(f"validate FAILED: {spec.recipe} wrote no report at {path} (exit code {code}); see the log above.")
-        return code or 1
-    print(summary(report))
-    print(f"report: {path}")
-    return code
 
 
 if __name__ == "__main__":

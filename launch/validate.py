@@ -1,7 +1,9 @@
 """Validate mode: instead of training, check every node of the live Ray cluster and the recipe; write one JSON report.
 
-    python -m launch.validate --spec SPEC.json --address IP:PORT      (run by launch.job on the head node)
+    python -m launch.validate --spec SPEC.json      (the job script's command: on the head, after
+                                                     ray symmetric-run registered every node; RAY_ADDRESS set)
 
+Without ``RAY_ADDRESS`` (``--local``) it starts a one-node Ray on loopback for the checks and stops it.
 One Ray task pinned to EACH alive node runs :func:`launch.node_checks.check_node`; meanwhile this
 process composes the recipe with the spec's overrides and runs the recipes' own checks
 (``recipes.validate.check_composed``, the same ones ``launch.submit`` ran before submitting). The
@@ -19,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,40 @@ from launch.node_checks import PROJECT, check_node, version_of
 from launch.spec import JobSpec
 
 SCHEMA = "launch-validate-v1"
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """Alive nodes and their resources as the Ray GCS reports them."""
+
+    nodes: int
+    gpus: int
+    cpus: int
+    hosts: tuple[str, ...]
+
+
+def state_of(nodes: Sequence[dict[str, Any]]) -> ClusterState:
+    """Summarise ``ray.nodes()`` output (dead nodes left out)."""
+    alive = [n for n in nodes if n.get("Alive")]
+    return ClusterState(
+        nodes=len(alive),
+        gpus=int(sum(n.get("Resources", {}).get("GPU", 0) for n in alive)),
+        cpus=int(sum(n.get("Resources", {}).get("CPU", 0) for n in alive)),
+        hosts=tuple(sorted(f"{n.get('NodeManagerHostname')} {n.get('NodeManagerAddress')}" for n in alive)),
+    )
+
+
+def connect(spec: JobSpec) -> None:
+    """Attach to the job's Ray (RAY_ADDRESS); --local: start a one-node Ray on loopback with the declared GPUs."""
+    import ray
+
+    quiet = {"logging_level": "ERROR", "log_to_driver": False, "configure_logging": False}
+    if os.environ.get("RAY_ADDRESS"):
+        ray.init(**quiet)
+        return
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # Ray's single-node mode keeps every server on loopback
+    ray.init(num_gpus=spec.local_gpus or 0, num_cpus=spec.local_cpus or 1, include_dashboard=False,
+             _node_ip_address="127.0.0.1", _temp_dir=spec.ray_tmpdir, **quiet)
 
 
 def node_request(spec: JobSpec, cfg: Any, disk_gb: int | None) -> dict[str, Any]:
@@ -106,15 +144,14 @@ def gather_node_checks(refs: dict[Any, dict[str, Any]], timeout: float) -> list[
     return results
 
 
-def build_report(spec: JobSpec, address: str, check_timeout: float) -> dict[str, Any]:
+def build_report(spec: JobSpec, check_timeout: float) -> dict[str, Any]:
     """Run everything and return the report (never raises for a failed check)."""
     import ray
 
-    from launch.ray_cluster import connect, state_of
     from recipes.compose import RecipeError, compose_recipe
     from recipes.validate import Report, check_composed
 
-    connect(address)
+    connect(spec)
     try:
         state = state_of(ray.nodes())
         recipe_report, problems, nodes = Report(spec.recipe, list(spec.overrides)), [], []
@@ -212,12 +249,11 @@ def _list(value: Any) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m launch.validate", description=__doc__.splitlines()[0])
     parser.add_argument("--spec", type=Path, required=True)
-    parser.add_argument("--address", required=True, help="the job's Ray head, ip:port")
     parser.add_argument("--check-timeout", type=float, default=None, help="seconds per node (default RMR1_RAY_TIMEOUT)")
     args = parser.parse_args(argv)
     spec = JobSpec.read(args.spec)
     start = time.monotonic()
-    report = build_report(spec, args.address, args.check_timeout or spec.ray_timeout)
+    report = build_report(spec, args.check_timeout or spec.ray_timeout)
     report["seconds"] = round(time.monotonic() - start, 1)
     path = Path(spec.report or Path(spec.log_dir) / f"validate-{spec.run_id}.json")
     write_text_atomic(path, json.dumps(report, indent=2, sort_keys=False) + "\n")

@@ -7,9 +7,14 @@ Debian's ``slurm-wlm`` runs several ``slurmd`` on one host (docs/local_slurm.md)
 lives in the state folder: a private ``munged`` (own key and socket, so the machine's munge is left
 alone), ``slurm.conf`` + ``gres.conf`` (found through ``SLURM_CONF``, never /etc/slurm), free ports,
 placeholder GPU files, logs and pid files. Nodes declare more CPUs than the host has
-(``config_overrides``) so real per-GPU CPU requests are accepted. :meth:`LocalSlurm.stop` cancels
-the cluster's jobs and stops each daemon by the pid file it wrote (every ``slurmd.*.pid``, whatever
-``--nodes`` says), never by name. A second ``start`` on a running cluster does nothing; on a partly
+(``config_overrides``) so real per-GPU CPU requests are accepted. Each ``slurmd`` runs in its own
+network and PID namespace with its own address on a bridge the kit creates (``10.A.B.k``; the host is
+``.254``), so two "nodes" on one host do not share an address: ``ray symmetric-run`` and torchrun find
+their head by address, and ``ray stop`` on one node cannot reach another node's processes. Every
+process a job step starts lives in its node's namespace and ends with it. :meth:`LocalSlurm.stop`
+cancels the cluster's jobs, stops each daemon by the pid file it wrote (every ``slurmd.*.pid``,
+whatever ``--nodes`` says), never by name, and removes the namespaces and the bridge. A second ``start``
+on a running cluster does nothing; on a partly
 running one it refuses and names ``stop``; a ``start`` that fails stops what it had started. Needs
 root (munge runs as the ``munge`` user).
 """
@@ -24,18 +29,21 @@ import socket
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.cli_errors import OneLineParser, RunFailed, run_cli
-from launch.ray_node import free_ports
 
-BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "scontrol", "sinfo", "srun")
-INSTALL_HINT = "apt-get update && apt-get install -y slurm-wlm munge"
+BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "scontrol", "sinfo", "srun", "ip", "nsenter", "unshare")
+INSTALL_HINT = "apt-get update && apt-get install -y slurm-wlm munge iproute2"
 
 
-MUNGED = "munge-run/munged"  # pid file name (munged writes it inside its run folder)
+MUNGED = "munge-run/munged"
+# Every node's one interface has this name (inside its own namespace), so a job can name it once for all
+# nodes, as clusters do (GLOO_SOCKET_IFNAME=eth0): the shared hostname resolves to the host, not the node.
+NODE_IFNAME = "eth0"  # pid file name (munged writes it inside its run folder)
 
 
 class LocalSlurmError(RunFailed):
@@ -110,18 +118,95 @@ class LocalSlurm:
             self._cancel_jobs()
         for name in sorted(running, key=lambda n: (n == MUNGED, n == "slurmctld")):  # slurmd, slurmctld, munged
             _stop_pid_file(self.state / f"{name}.pid")
+        self._remove_network()
+
+    @property
+    def _tag(self) -> str:
+        """Six hex digits from the state folder: names the bridge, the namespaces and the subnet."""
+        return f"{zlib.crc32(str(self.state).encode()) & 0xFFFFFF:06x}"
+
+    @property
+    def subnet(self) -> str:
+        """``10.A.B``: the nodes are ``.1``, ``.2``...; the host's side of the bridge is ``.254``."""
+        value = int(self._tag, 16)
+        return f"10.{100 + value % 100}.{(value >> 8) % 256}"
+
+    @property
+    def host_addr(self) -> str:
+        return f"{self.subnet}.254"
+
+    def node_addr(self, node: str) -> str:
+        return f"{self.subnet}.{self.nodes.index(node) + 1}"
+
+    def _netns(self, node: str) -> str:
+        return f"rmr1-{self._tag}-{node}"
+
+    def _make_network(self) -> None:
+        """A bridge at ``.254`` and one network namespace per node, joined to it by a veth pair."""
+        self._remove_network()  # leftovers of a killed run with the same state folder
+        bridge = f"rb-{self._tag}"
+        _ip("link", "add", bridge, "type", "bridge")
+        _ip("addr", "add", f"{self.host_addr}/24", "dev", bridge)
+        _ip("link", "set", bridge, "up")
+        for index, node in enumerate(self.nodes, 1):
+            ns, outer, inner = self._netns(node), f"rh-{self._tag}-{index}", f"rn-{self._tag}-{index}"
+            _ip("netns", "add", ns)
+            _ip("link", "add", outer, "type", "veth", "peer", "name", inner)
+            _ip("link", "set", outer, "master", bridge, "up")
+            _ip("link", "set", inner, "netns", ns)
+            _ip("-n", ns, "link", "set", inner, "name", NODE_IFNAME)
+            for args in (("addr", "add", f"{self.node_addr(node)}/24", "dev", NODE_IFNAME),
+                         ("link", "set", NODE_IFNAME, "up"),
+                         ("link", "set", "lo", "up"), ("route", "add", "default", "via", self.host_addr)):
+                _ip("-n", ns, *args)
+
+    def _remove_network(self) -> None:
+        """Delete the namespaces (their veth ends and any process left in one go with them), then the bridge."""
+        for node in self.nodes:
+            ns = self._netns(node)
+            if not Path(f"/run/netns/{ns}").exists():
+                continue
+            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+        subprocess.run(["ip", "link", "del", f"rb-{self._tag}"], capture_output=True, check=False)
 
     def _daemon_names(self) -> set[str]:
         return {MUNGED, "slurmctld", *(f"slurmd.{n}" for n in self.nodes)}
 
     def _start_daemons(self, timeout: float) -> None:
         self._start_munge()
+        self._make_network()
         self._write_config()
         env = {**os.environ, **self.env}
         self._daemon("slurmctld", ["slurmctld", "-c"], env)
         for node in self.nodes:
-            self._daemon(f"slurmd.{node}", ["slurmd", "-c", "-N", node], env)
+            self._node_daemon(node, env)
         self._wait_idle(timeout)
+
+    def _node_daemon(self, node: str, env: dict[str, str]) -> None:
+        """slurmd in the foreground in a new PID namespace inside the node's network namespace.
+
+        ``unshare --kill-child`` passes on our SIGTERM; when slurmd ends, the kernel ends every process of
+        its namespace (job steps, Ray, torchrun). Its pid file holds the host pid of ``unshare``.
+        """
+        (self.state / "spool" / node).mkdir(parents=True, exist_ok=True)
+        # nsenter, not `ip netns exec`: that one remounts /sys, hiding the cgroup mount slurmd needs
+        # bash is the namespace's init: it reaps the orphans every daemonised child leaves (Ray's), which
+        # slurmd as PID 1 would leave as zombies, and passes SIGTERM on to slurmd
+        init = 'trap \'kill -TERM "$s"\' TERM; slurmd -D -N "$0" & s=$!; wait "$s"'
+        argv = ["nsenter", f"--net=/run/netns/{self._netns(node)}", "unshare", "--pid", "--fork", "--mount-proc",
+                "--kill-child=SIGTERM", "bash", "-c", init, node]
+        log = open(self.state / f"slurmd.{node}.out", "ab")  # the daemon keeps its own copy
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        log.close()
+        (self.state / f"slurmd.{node}.pid").write_text(f"{proc.pid}\n")
+        self.started.append(f"slurmd.{node}")
 
     def _start_munge(self) -> None:
         munge = pwd.getpwnam("munge")
@@ -148,29 +233,32 @@ class LocalSlurm:
         (self.state / "spool").mkdir(exist_ok=True)
         for i in range(self.gpus):
             (self.state / f"fakegpu{i}").touch()
-        ctld_port, *node_ports = free_ports(1 + len(self.nodes))
+        ctld_port = _free_port()
         host = socket.gethostname()
         s = self.state
         lines = [
-            "ClusterName=local", f"SlurmctldHost={host}", f"SlurmctldPort={ctld_port}", "SlurmUser=root",
+            "ClusterName=local", f"SlurmctldHost={host}({self.host_addr})", f"SlurmctldPort={ctld_port}",
+            "SlurmUser=root",
             "AuthType=auth/munge", "CredType=cred/munge",
             f"AuthInfo=socket={s / 'munge-run' / 'munge.sock'},cred_expire={self.cred_expire}",
             f"StateSaveLocation={s / 'ctld-state'}", f"SlurmdSpoolDir={s / 'spool'}/%n",
-            f"SlurmctldPidFile={s / 'slurmctld.pid'}", f"SlurmdPidFile={s}/slurmd.%n.pid",
+            f"SlurmctldPidFile={s / 'slurmctld.pid'}", f"SlurmdPidFile={s}/spool/%n/inner-pid",  # the namespace's pid
             f"SlurmctldLogFile={s / 'slurmctld.log'}", f"SlurmdLogFile={s}/slurmd.%n.log",
-            "ProctrackType=proctrack/linuxproc", "TaskPlugin=task/none", "MpiDefault=none",
+            # cgroup process tracking, as on real clusters: a job's daemonised children (Ray's) end with the job
+            "ProctrackType=proctrack/cgroup", "TaskPlugin=task/none", "MpiDefault=none",
             "SelectType=select/cons_tres", "SelectTypeParameters=CR_Core", "SlurmdParameters=config_overrides",
             "ReturnToService=2", "GresTypes=gpu", "JobRequeue=1", "MinJobAge=600",
         ]
-        lines += [
-            f"NodeName={node} NodeHostname={host} NodeAddr=127.0.0.1 Port={port} CPUs={self.cpus} "
+        lines += [  # one address per node (its namespace), so every slurmd keeps Slurm's default port
+            f"NodeName={node} NodeHostname={host} NodeAddr={self.node_addr(node)} CPUs={self.cpus} "
             f"RealMemory=8000 Gres=gpu:{self.gpus} State=UNKNOWN"
-            for node, port in zip(self.nodes, node_ports, strict=True)
+            for node in self.nodes
         ]
         lines.append(f"PartitionName=debug Nodes={','.join(self.nodes)} Default=YES MaxTime=INFINITE State=UP")
         (etc / "slurm.conf").write_text("\n".join(lines) + "\n")
         gres = ["AutoDetect=off", f"NodeName={','.join(self.nodes)} Name=gpu File={s}/fakegpu[0-{self.gpus - 1}]"]
         (etc / "gres.conf").write_text("\n".join(gres) + "\n")
+        (etc / "cgroup.conf").write_text("CgroupPlugin=cgroup/v1\nCgroupMountpoint=/sys/fs/cgroup\n")
 
     def _daemon(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         """Run a self-daemonizing program; it must write ``<state>/<name>.pid``."""
@@ -228,6 +316,18 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
+def _ip(*args: str) -> None:
+    out = subprocess.run(["ip", *args], capture_output=True, text=True, check=False, timeout=30)
+    if out.returncode != 0:
+        raise LocalSlurmError(f"ip {' '.join(args)} failed: {out.stderr.strip()}; the kit needs root and iproute2.")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("", 0))
+        return int(sock.getsockname()[1])
+
+
 def _read_pid(path: Path) -> int | None:
     try:
         text = path.read_text().strip()
@@ -253,7 +353,8 @@ def _daemon_pid(path: Path) -> int | None:
         program = Path((Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")[0].decode()).name
     except (OSError, UnicodeDecodeError):
         return None
-    return pid if program == path.name.split(".")[0] else None
+    # a node's slurmd is started through `nsenter ... unshare ... slurmd`: the pid file holds unshare's
+    return pid if program in (path.name.split(".")[0], "unshare") else None
 
 
 def _stop_pid_file(path: Path, grace: float = 15.0) -> None:
@@ -261,7 +362,11 @@ def _stop_pid_file(path: Path, grace: float = 15.0) -> None:
     pid = _daemon_pid(path)
     if pid is None:
         return
-    os.kill(pid, signal.SIGTERM)
+    # unshare ignores SIGTERM while it waits for its child: signal the child (a node's slurmd) instead
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    targets = [int(c) for c in children.read_text().split()] if children.exists() else []
+    for target in targets or [pid]:
+        os.kill(target, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,12 +51,13 @@ def test_dry_run_prints_every_step_and_writes_nothing(model: Path, repo_root: Pa
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "replicas      8 x 2 GPU(s) (vllm, prefix caching on) on 2 node(s) of 8 GPUs" in out
-    assert "--nodes=2 " in out and "--gpus-per-node=8 " in out and "--time=2:00:00" in out
-    assert "--shard 0/8" in out and "--shard 1/8" in out and "shards up to 7/8" in out
+    assert "#SBATCH --nodes=2\n" in out and "#SBATCH --gpus-per-node=8\n" in out and "#SBATCH --time=2:00:00\n" in out
+    assert 'srun --exact --nodes=1 --ntasks=1 --nodelist="${nodes[1]}" --gres=gpu:2' in out  # replicas 4-7: node 2
+    assert "--shard 0/8" in out and "--shard 7/8" in out
     assert "--tensor-parallel-size 2" in out and "--benchmarks rewardbench,rmbench" in out
     eval_dir = model.parent / "hf-eval"
     assert f"merge-caches --out {eval_dir}/generations.jsonl" in out
-    assert f"--out {eval_dir} --cache {eval_dir}/generations.jsonl" in out  # the re-scoring run
+    assert f"--out {eval_dir} --cache {eval_dir}/generations.jsonl\n" in out  # the re-scoring run
     assert f"launch.model_card {model} --eval {eval_dir}/rewardbench/summary.json" in out
     assert not eval_dir.exists()
 
@@ -86,6 +88,28 @@ def test_bad_requests_fail_before_sbatch(model: Path, capsys, case: str, flags: 
     assert err.count("\n") == 1
 
 
+def test_the_request_is_checked_against_the_partition_before_anything(model: Path, tmp_path: Path, capsys,
+                                                                      monkeypatch) -> None:
+    """Issue 24: --validate with the default 8 CPUs per GPU on 8-CPU nodes was submitted and pended for ever."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sinfo").write_text("#!/bin/sh\nprintf 'n1|debug*|8|gpu:8|infinite\\n'\n")
+    (bin_dir / "sinfo").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    assert run_cli(main, ["--ckpt", str(model), "--validate", "--dry-run"], prog="launch/eval.sh") == 2
+    err = capsys.readouterr().err
+    assert "the eval asks for 1 node(s) with 8 GPUs and 64 CPUs each" in err and "pass --cpus-per-gpu 1" in err
+    assert err.count("\n") == 1 and not (model.parent / "hf-eval").exists()
+
+
+def test_a_pasted_key_is_refused_and_never_printed(model: Path, capsys) -> None:
+    """Issue 25 item 7: a key given to --api-key-env (instead of its variable's name) was echoed in the commands."""
+    key = "sk-abcdef0123456789"
+    assert run_cli(main, ["--ckpt", str(model), "--dry-run", "--", "--api-key-env", key], prog="launch/eval.sh") == 2
+    captured = capsys.readouterr()
+    assert key not in captured.out + captured.err and "must be the NAME of an environment variable" in captured.err
+
+
 # The real thing on a two-node Slurm (testkit.local_slurm): one replica per node with the tiny model on CPU
 # (hf backend: the test machine has no vLLM), merged and re-scored, equal to one single-process run.
 
@@ -114,6 +138,8 @@ def test_two_replicas_on_real_slurm_equal_a_single_run(slurm, tiny_model_dir, re
            "--tp", "8", "--wait", "--", *judge]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "(hf) on 2 node(s)" in done.stdout  # no "prefix caching on" for a backend without it (issue 24)
+    assert "scores of " in done.stdout and "  rewardbench: " in done.stdout  # --wait prints the merged scores
     log = next((model.parent / "hf-eval" / "launch").glob("eval-*.log")).read_text()
     assert "replica 0/2 on n1" in log and "replica 1/2 on n2" in log  # one replica per node
     assert "merged 2 shard cache(s)" in log

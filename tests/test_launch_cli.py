@@ -54,7 +54,7 @@ def test_every_wrapper_has_a_recipe_and_nothing_is_hard_coded(repo_root: Path) -
         assert not re.search(r"--partition|--account|nnodes|/home/|/scratch/|WANDB_API_KEY=", text)
 
 
-def test_dry_run_echoes_config_and_prints_the_exact_commands(repo_root: Path, ready: Path) -> None:
+def test_dry_run_echoes_config_and_prints_the_job_script(repo_root: Path, ready: Path) -> None:
     env = {**os.environ, "WANDB_API_KEY": "sekrit-value-123"}
     args = ["--dry-run", "trainer.total_epochs=2", "trainer.logger=[console,wandb]"]
     result = subprocess.run(["bash", str(repo_root / "launch" / "rl_qwen7b.sh"), *args], env=env,
@@ -66,18 +66,19 @@ def test_dry_run_echoes_config_and_prints_the_exact_commands(repo_root: Path, re
     assert "WANDB_API_KEY set in environment (hidden)" in out
     assert re.search(r"resources +1 node\(s\) x 8 GPUs +\[trainer.nnodes: default in recipes/size/7b.yaml\]", out)
     assert re.search(r"RMR1_TIME +24:00:00  \[default: a common partition maximum", out)  # defaults cite sources
-    driver = next(line for line in out.splitlines() if line.startswith("driver: "))
-    python = driver.split()[1]
+    script = out[out.index("#!/usr/bin/env bash"):out.index("-- end of job script")]
+    driver = next(line.strip() for line in script.splitlines() if "-m verl.trainer.main_ppo" in line)
+    python = driver.split()[0]
     assert driver == (
-        f"driver: {python} -m verl.trainer.main_ppo --config-path {repo_root}/recipes --config-name rl_qwen7b "
-        "trainer.total_epochs=2 'trainer.logger=[console,wandb]' trainer.resume_mode=auto"
+        f"{python} -m verl.trainer.main_ppo --config-path {repo_root}/recipes --config-name rl_qwen7b "
+        "trainer.total_epochs=2 'trainer.logger=[console,wandb]' trainer.resume_mode=auto &"
     )
-    sbatch = next(line for line in out.splitlines() if line.startswith("sbatch "))
     log_dir = ready / "rm_r1" / "rl_qwen7b" / "launch"
     for arg in ["--nodes=1", "--gpus-per-node=8", "--cpus-per-task=64", "--time=24:00:00", "--requeue",
-                "--signal=B:USR1@600", f"--output={log_dir}/%x-%j.log", f"--chdir={repo_root}"]:
-        assert f" {arg} " in f" {sbatch} "
-    assert sbatch.split()[-6] == f"{repo_root}/launch/job.sbatch"  # then PYTHON and the spec placeholder
+                "--signal=B:USR1@600", f"--output={log_dir}/%x-%j.log"]:
+        assert f"#SBATCH {arg}\n" in script
+    assert "srun --ntasks-per-node=1 " in script and "ray symmetric-run --address" in script
+    assert "sekrit-value-123" not in script
     assert out.rstrip().endswith("dry run: nothing submitted or written")
     assert not log_dir.exists(), "a dry run writes nothing"
 
@@ -151,20 +152,25 @@ def test_relative_default_paths_are_pinned_absolute(clean_env, tiny_model_dir, s
     (tmp_path / "checkpoints").mkdir()
     clean_env["RMR1_MODEL_PATH"] = str(tiny_model_dir)
     assert submit(["rl_qwen7b", "--dry-run"]) == 0
-    driver = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("driver: "))
+    driver = next(line for line in capsys.readouterr().out.splitlines() if "-m verl.trainer.main_ppo" in line)
     for pin in [f"data.train_files={tmp_path}/data/rm_r1/instruct/train.parquet",
                 f"data.val_files={tmp_path}/data/rm_r1/instruct/val.parquet",
                 f"trainer.default_local_dir={tmp_path}/checkpoints/rm_r1/rl_qwen7b"]:
         assert pin in driver
 
 
-def test_inside_an_allocation_it_runs_directly_and_checks_the_grant(ready: Path, capsys) -> None:
-    """A 1-node allocation cannot run the 2-node recipe: the job stops before starting Ray, naming the fix."""
-    os.environ.update(SLURM_JOB_ID="42", SLURM_JOB_NUM_NODES="1", SLURM_GPUS_PER_NODE="8", SLURM_JOB_NODELIST="n1")
-    assert submit(["rl_qwen14b", "--validate"]) == 1
+def test_inside_an_allocation_it_runs_the_script_there(ready: Path, tmp_path: Path, capsys) -> None:
+    """Inside a two-node allocation the rendered script runs here (its srun steps use the allocation)."""
+    os.environ.update(SLURM_JOB_ID="42", SLURM_JOB_NUM_NODES="2", SLURM_GPUS_PER_NODE="8", SLURM_JOB_NODELIST="n1")
+    os.environ["PATH"] = f"{tmp_path}:{os.environ['PATH']}"
+    (tmp_path / "scontrol").write_text("#!/bin/sh\nexit 7\n")  # a stand-in: the script stops at its first step
+    (tmp_path / "scontrol").chmod(0o755)
+    assert submit(["rl_qwen14b", "--validate"]) == 7
     out = capsys.readouterr().out
-    assert "(no sbatch: running in this allocation)" in out
-    assert "FAILED: Slurm granted 1 node(s) but rl_qwen14b declares trainer.nnodes=2" in out
-    specs = list((ready / "rm_r1" / "rl_qwen14b" / "launch").glob("*.spec.json"))
-    tokens = list((ready / "rm_r1" / "rl_qwen14b" / "launch").glob("*.ray-token"))
+    assert "-- job script: bash " in out and "validate FAILED: rl_qwen14b wrote no report" in out
+    logs = ready / "rm_r1" / "rl_qwen14b" / "launch"
+    specs, tokens = list(logs.glob("*.spec.json")), list(logs.glob("*.ray-token"))
     assert len(specs) == 1 and len(tokens) == 1 and oct(tokens[0].stat().st_mode)[-3:] == "600"
+    assert oct(next(logs.glob("*.sbatch")).stat().st_mode)[-3:] == "600"
+
+

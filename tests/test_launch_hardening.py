@@ -268,12 +268,20 @@ def test_a_submission_sbatch_refuses_leaves_no_spec_or_token(ready: Path, capsys
 def test_a_stale_report_is_removed_and_never_shown(ready: Path, tmp_path: Path, capsys) -> None:
     stale = tmp_path / "validate.json"
     stale.write_text(json.dumps({"ok": True, "run_id": "an-older-run", "recipe": "rl_qwen14b", "nodes": []}))
-    # a one-node allocation cannot run the two-node recipe: the job fails before it writes a report
-    os.environ.update(SLURM_JOB_ID="42", SLURM_JOB_NUM_NODES="1", SLURM_GPUS_PER_NODE="8", SLURM_JOB_NODELIST="n1")
-    assert submit(["rl_qwen14b", "--validate", "--report", str(stale)]) == 1
+    # inside a (stand-in) two-node allocation the script runs here; its Slurm steps fail before any report
+    os.environ.update(SLURM_JOB_ID="42", SLURM_JOB_NUM_NODES="2", SLURM_GPUS_PER_NODE="8", SLURM_JOB_NODELIST="n1")
+    os.environ["PATH"] = os.environ["PATH"].replace(str(tmp_path / "bin"), str(tmp_path / "no-bin"))
+    assert submit(["rl_qwen14b", "--validate", "--report", str(stale)]) != 0
     out = capsys.readouterr().out
     assert "validate PASSED" not in out and not stale.exists()
-    assert f"validate FAILED: rl_qwen14b wrote no report at {stale} (exit code 1)" in out
+    assert f"validate FAILED: rl_qwen14b wrote no report at {stale}" in out
+
+
+def test_an_allocation_of_the_wrong_size_is_refused_before_anything(ready: Path, capsys) -> None:
+    os.environ.update(SLURM_JOB_ID="42", SLURM_JOB_NUM_NODES="1", SLURM_JOB_NODELIST="n1")
+    assert submit(["rl_qwen14b", "--validate"]) == 2
+    assert "this allocation has 1 node(s) but rl_qwen14b declares trainer.nnodes=2" in _one_line_error(capsys)
+    assert _run_files(ready) == []
 
 
 # --- item 26: warnings printed; the recipe checks run before every submission --------------------------------
@@ -331,9 +339,10 @@ def test_validate_variable_refuses_anything_else(ready: Path, capsys, value: str
 
 
 def test_dry_run_prints_no_path_it_does_not_write(ready: Path, capsys) -> None:
-    assert submit(["rl_qwen7b", "--dry-run"]) == 0
-    sbatch = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("sbatch "))
-    assert ".spec.json" not in sbatch and sbatch.endswith("'<SPEC.json: written at submission>'")
+    assert submit(["rl_qwen7b", "--dry-run", "--validate"]) == 0
+    out = capsys.readouterr().out
+    assert ".spec.json" not in out and ".ray-token" not in out and ".sbatch" not in out
+    assert "'<SPEC.json: written at submission>'" in out and "sbatch --parsable <this script>" in out
     assert not (ready / "rm_r1").exists()
 
 

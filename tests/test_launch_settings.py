@@ -1,4 +1,4 @@
-"""Launcher logic that needs no cluster: settings and env file, Slurm arguments and allocation checks, the job spec."""
+"""Launcher logic that needs no cluster: settings and env file, the one resource model (#SBATCH lines), the spec."""
 
 from __future__ import annotations
 
@@ -6,21 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from launch.errors import LaunchError
-from launch.job import latest_checkpoint
-from launch.settings import Settings, SettingsError, read_env_file, resolve_settings
-from launch.slurm_args import (
-    Granted,
-    Resources,
-    SlurmError,
-    check_granted,
-    granted_from_env,
-    parse_gpus,
-    parse_time,
-    sbatch_argv,
-    signal_seconds,
-    srun_argv,
-)
+from launch.errors import LaunchError, SlurmError
+from launch.jobs.request import make_request, parse_time, signal_seconds
+from launch.settings import Settings, SettingsError, read_env_file, resolve_settings, split_words
 from launch.slurm_jobs import parse_show_job
 from launch.spec import JobSpec
 
@@ -118,34 +106,42 @@ def test_bad_time_is_rejected(text: str) -> None:
         parse_time(text)
 
 
-GPUS = [
-    ("8", 8),  # plain count
-    ("h100:8", 8),  # typed
-    ("a100:2,v100:2", 4),  # several types are summed
-    ("gpu:8(IDX:0-7)", 8),  # with an index suffix
+def test_sbatch_lines_come_from_the_recipe_and_the_settings(tmp_path: Path) -> None:
+    text = "RMR1_CPUS_PER_GPU=12\nRMR1_PARTITION=gpu\nRMR1_ACCOUNT=proj\nRMR1_SBATCH_ARGS=--exclusive\n"
+    lines = make_request(_settings(tmp_path, text), "rl_qwen14b", 2, 8, tmp_path / "logs", requeue=True).sbatch_lines()
+    for arg in ["--nodes=2", "--ntasks-per-node=1", "--gpus-per-node=8", "--cpus-per-task=96", "--time=24:00:00",
+                "--requeue", "--signal=B:USR1@600", "--open-mode=append", "--partition=gpu", "--account=proj",
+                "--exclusive", f"--output={tmp_path}/logs/%x-%j.log"]:
+        assert f"#SBATCH {arg}" in lines.splitlines()
+
+
+REQUESTS = [
+    # a GPU job: GPUs per node x --cpus-per-gpu
+    ({"gpus": 8}, "RMR1_CPUS_PER_GPU=2\n", 16),
+    # a CPU job (data, distillation, export): --cpus, whatever --cpus-per-gpu says
+    ({"gpus": 0}, "RMR1_CPUS_PER_GPU=2\nRMR1_CPUS=8\n", 8),
+    # a CPU job's default
+    ({"gpus": 0}, "", 16),
 ]
 
 
-@pytest.mark.parametrize(("value", "count"), GPUS)
-def test_gpus_per_node_formats(value: str, count: int) -> None:
-    assert parse_gpus(value) == count
-
-
-def test_sbatch_arguments_come_from_recipe_and_settings(tmp_path: Path) -> None:
-    text = "RMR1_CPUS_PER_GPU=12\nRMR1_PARTITION=gpu\nRMR1_ACCOUNT=proj\nRMR1_SBATCH_ARGS=--exclusive\n"
-    s = _settings(tmp_path, text)
-    argv = sbatch_argv(Resources(2, 8), s, "rl_qwen14b", tmp_path / "logs", Path("job.sbatch"), ["py", "spec.json"])
-    assert argv[:2] == ["sbatch", "--parsable"]
-    for arg in ["--nodes=2", "--ntasks-per-node=1", "--gpus-per-node=8", "--cpus-per-task=96", "--time=24:00:00",
-                "--requeue", "--signal=B:USR1@600", "--open-mode=append", "--export=ALL", "--partition=gpu",
-                "--account=proj", "--exclusive", f"--output={tmp_path}/logs/%x-%j.log"]:
-        assert arg in argv
-    assert argv[-3:] == ["job.sbatch", "py", "spec.json"]
+@pytest.mark.parametrize(("shape", "text", "cpus"), REQUESTS)
+def test_one_resource_model_for_gpu_and_cpu_jobs(tmp_path: Path, shape: dict, text: str, cpus: int) -> None:
+    request = make_request(_settings(tmp_path, text), "x", 1, shape["gpus"], tmp_path)
+    assert request.cpus_per_node == cpus
+    assert ("--gpus-per-node" in request.sbatch_lines()) is bool(shape["gpus"])
 
 
 def test_no_requeue_drops_the_signal(tmp_path: Path) -> None:
-    argv = sbatch_argv(Resources(1, 8), _settings(tmp_path, "RMR1_REQUEUE=0\n"), "x", tmp_path, Path("j"), [])
-    assert "--no-requeue" in argv and not any(a.startswith("--signal") for a in argv)
+    lines = make_request(_settings(tmp_path, "RMR1_REQUEUE=0\n"), "x", 1, 8, tmp_path).sbatch_lines()
+    assert "#SBATCH --no-requeue" in lines and "--signal" not in lines
+
+
+@pytest.mark.parametrize("text", ["--exclusive 'a", '--comment "x', "'"])
+def test_unbalanced_quotes_in_pass_through_arguments_are_one_sentence(tmp_path: Path, text: str) -> None:
+    """Issue 25 item 5 and its class: --sbatch-args, --srun-args, --data-args, --distill-args (was a ValueError)."""
+    with pytest.raises(SettingsError, match=r"^--sbatch-args has an unbalanced quote .*; close every quote"):
+        split_words("--sbatch-args", text)
 
 
 @pytest.mark.parametrize(
@@ -163,68 +159,15 @@ def test_signal_must_fit_the_time_limit(tmp_path: Path, text: str, message: str)
         signal_seconds(_settings(tmp_path, text))
 
 
-ALLOCATION = {"SLURM_JOB_ID": "7", "SLURM_JOB_NUM_NODES": "2", "SLURM_GPUS_PER_NODE": "h100:8",
-              "SLURM_CPUS_PER_TASK": "96", "SLURM_JOB_NODELIST": "gpu[01-02]", "SLURM_RESTART_COUNT": "1"}
-
-
-def test_allocation_is_read_from_slurm_variables() -> None:
-    assert granted_from_env(ALLOCATION) == Granted("7", 2, 8, 96, "gpu[01-02]", 1)
-
-
-def test_outside_an_allocation_is_an_error() -> None:
-    with pytest.raises(SlurmError, match="not inside a Slurm allocation"):
-        granted_from_env({})
-
-
-GRANTED_CASES = [
-    # what the recipe declares: no problem
-    (Granted("1", 2, 8, 16, "n[1-2]", 0), []),
-    # one node short
-    (Granted("1", 1, 8, 16, "n1", 0), ["Slurm granted 1 node(s) but rl_qwen14b declares trainer.nnodes=2"]),
-    # fewer GPUs per node
-    (Granted("1", 2, 4, 16, "n[1-2]", 0), ["Slurm granted 4 GPU(s) per node but rl_qwen14b declares"]),
-    # an allocation without GPUs (e.g. salloc without --gpus-per-node)
-    (Granted("1", 2, None, 16, "n[1-2]", 0), ["the allocation declares no GPUs per node"]),
-]
-
-
-@pytest.mark.parametrize(("granted", "starts"), GRANTED_CASES)
-def test_granted_must_match_the_recipe(granted: Granted, starts: list[str]) -> None:
-    problems = check_granted(Resources(2, 8), granted, "rl_qwen14b")
-    assert len(problems) == len(starts)
-    for problem, start in zip(problems, starts, strict=True):
-        assert problem.startswith(start) and problem.endswith(".")
-
-
 def _spec(**changes) -> JobSpec:
-    base = dict(run_id="r", recipe="rl_qwen7b", overrides=["trainer.total_epochs=2"], mode="train", backend="slurm",
-                repo="/repo", python="/venv/bin/python", nnodes=1, gpus_per_node=8, log_dir="/out/launch",
-                output_dir="/out/rm_r1/rl_qwen7b", output_root="/out")
+    base = dict(run_id="r", recipe="rl_qwen7b", overrides=["trainer.total_epochs=2"], backend="slurm",
+                repo="/repo", nnodes=1, gpus_per_node=8, log_dir="/out/launch", output_dir="/out/rm_r1/rl_qwen7b",
+                output_root="/out", report="/out/launch/validate-r.json")
     return JobSpec(**{**base, **changes})
 
 
-def test_driver_command_attaches_verl_to_the_recipe() -> None:
-    assert _spec().driver_argv() == [
-        "/venv/bin/python", "-m", "verl.trainer.main_ppo", "--config-path", "/repo/recipes", "--config-name",
-        "rl_qwen7b", "trainer.total_epochs=2", "trainer.resume_mode=auto",
-    ]
-
-
-@pytest.mark.parametrize(
-    ("changes", "resume"),
-    [
-        ({}, ["trainer.resume_mode=auto"]),  # requeue on: the relaunch must resume
-        ({"requeue": False}, []),  # requeue off: the recipe's own setting stands
-        ({"overrides": ["trainer.resume_mode=resume_path"]}, []),  # the user's explicit choice is not doubled
-    ],
-)
-def test_resume_override(changes: dict, resume: list[str]) -> None:
-    spec = _spec(**changes)
-    assert spec.driver_overrides() == [*spec.overrides, *resume]
-
-
 def test_spec_round_trips_through_json(tmp_path: Path) -> None:
-    spec = _spec(env={"RMR1_DATA_DIR": "/d"}, srun_args=["--mpi=none"])
+    spec = _spec(local_gpus=8, ray_tmpdir="/tmp/r")
     assert JobSpec.read(spec.write(tmp_path / "s.json")) == spec
 
 
@@ -234,26 +177,7 @@ def test_spec_from_another_tool_is_refused(tmp_path: Path) -> None:
         JobSpec.read(tmp_path / "s.json")
 
 
-def test_srun_runs_one_named_overlapping_task_in_the_container() -> None:
-    argv = srun_argv("n2", _spec(container_image="img.sqsh", container_mounts="/s:/s", srun_args=["--mpi=none"]),
-                     cpus=8, log=Path("/l/ray.log"), name="rmr1-ray-head")
-    assert argv[:6] == ["srun", "--overlap", "--nodes=1", "--ntasks=1", "--nodelist=n2", "--job-name=rmr1-ray-head"]
-    for arg in ["--cpus-per-task=8", "--output=/l/ray.log", "--container-image=img.sqsh", "--container-mounts=/s:/s"]:
-        assert arg in argv
-    assert argv[-1] == "--mpi=none"
-
-
 def test_scontrol_fields_are_parsed() -> None:
     line = "JobId=7 JobName=rl_qwen7b JobState=PENDING Reason=BeginTime Requeue=1 Restarts=1 ExitCode=0:0"
     fields = parse_show_job(line)
     assert (fields["JobState"], fields["Restarts"], fields["Reason"]) == ("PENDING", "1", "BeginTime")
-
-
-@pytest.mark.parametrize(("content", "expected"), [("10", "global_step_10"), ("", None), ("x", None)])
-def test_latest_checkpoint_marker(tmp_path: Path, content: str, expected: str | None) -> None:
-    (tmp_path / "latest_checkpointed_iteration.txt").write_text(content)
-    assert latest_checkpoint(str(tmp_path)) == expected
-
-
-def test_no_checkpoint_before_the_first_save(tmp_path: Path) -> None:
-    assert latest_checkpoint(str(tmp_path / "absent")) is None

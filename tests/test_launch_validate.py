@@ -10,9 +10,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from launch.node_checks import check_node
-from launch.ray_cluster import ClusterState, state_of
 from launch.spec import JobSpec
-from launch.validate import assemble, launch_problems, summary
+from launch.validate import ClusterState, assemble, launch_problems, state_of, summary
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +84,8 @@ def test_a_hub_model_is_reported_not_checked(good_request: dict[str, Any]) -> No
 
 
 def _spec(**changes: Any) -> JobSpec:
-    base = dict(run_id="r", recipe="rl_qwen14b", overrides=[], mode="validate", backend="slurm", repo="/repo",
-                python="python", nnodes=2, gpus_per_node=8, log_dir="/l", output_dir="/o/x/y", output_root="/o")
+    base = dict(run_id="r", recipe="rl_qwen14b", overrides=[], backend="slurm", repo="/repo", nnodes=2,
+                gpus_per_node=8, log_dir="/l", output_dir="/o/x/y", output_root="/o", report="/l/v.json")
     return JobSpec(**{**base, **changes})
 
 

@@ -1,11 +1,14 @@
-"""launch/pipeline.sh in --dry-run: every stage checked before submission, each job after the previous (afterok).
+"""launch/pipeline.sh: every stage checked and rendered in one process before submission, each job after the previous.
 
-The launchers' own dry runs run for real (the SFT and RL wrappers, the cluster eval) with ``--pending``
-naming what earlier stages write; nothing reaches Slurm and nothing is written.
+The dry run runs the launchers' own checks in process (``launch.submit.prepare_recipe`` with ``pending``
+naming what earlier stages write, ``launch.eval_cluster.checked``, the CPU stages' requests) and prints
+every job script; nothing reaches Slurm and nothing is written. The last test submits the README's chain
+to the real local Slurm of 8-CPU nodes.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -40,7 +43,9 @@ def qwen7b_dry_run(repo_root: Path, tiny_model_dir: Path, tmp_path_factory: pyte
 
 
 def _stage_lines(stdout: str) -> dict[str, str]:
-    return {m.group(1): m.group(2) for m in re.finditer(r"^\[(\w+)\] (.*)$", stdout, re.M)}
+    """``{stage: its sbatch line and job script}`` from the chain's output."""
+    parts = re.split(r"^\[(\w+)\] ", stdout, flags=re.M)
+    return {name: text.split("\ndry run:")[0] for name, text in zip(parts[1::2], parts[2::2], strict=True)}
 
 
 def test_chain_order_and_dependencies(qwen7b_dry_run) -> None:
@@ -49,14 +54,13 @@ def test_chain_order_and_dependencies(qwen7b_dry_run) -> None:
     assert "== qwen7b chain: data -> distill -> sft -> export_sft -> rl -> export_rl -> eval" in done.stdout
     lines = _stage_lines(done.stdout)
     assert list(lines) == ["data", "distill", "sft", "export_sft", "rl", "export_rl", "eval"]
-    assert "--dependency" not in lines["data"] and "--after" not in lines["data"]
+    assert lines["data"].startswith("sbatch --parsable /") and "--dependency" not in lines["data"].splitlines()[0]
     previous = {"distill": "data", "sft": "distill", "export_sft": "sft", "rl": "export_sft",
                 "export_rl": "rl", "eval": "export_rl"}
     for stage, before in previous.items():
-        if stage.startswith(("export", "distill")):  # CPU jobs: sbatch directly
-            assert f"'--dependency=afterok:<{before}>'" in lines[stage] and lines[stage].startswith("sbatch ")
-        else:  # the launchers add the dependency themselves
-            assert f"--after '<{before}>'" in lines[stage]
+        assert lines[stage].startswith(f"sbatch --parsable --dependency=afterok:<{before}> "), lines[stage][:200]
+    for stage, text in lines.items():  # the flags after -- reach every stage (issue 24 item 1)
+        assert "#SBATCH --time=2:00:00\n" in text, stage
     assert "dry run: nothing submitted" in done.stdout
     assert not (out / "rm_r1").exists() and not (out / "data").exists()
 
@@ -68,15 +72,15 @@ def test_each_stage_reads_what_the_previous_one_writes(qwen7b_dry_run, tiny_mode
     assert f"build_parquet.py --out {data} --tokenizer {tiny_model_dir}" in lines["data"]
     assert "--variant instruct" in lines["data"] and "--distill-fraction 0.12" in lines["data"]
     assert f"distill.py --input {data}/instruct/distill.parquet --out {data}/sft" in lines["distill"]
-    assert f"sft_qwen7b.sh --model-path {tiny_model_dir} data.train_files={data}/sft/train.parquet" in lines["sft"]
-    assert f"--pending {data}/sft" in lines["sft"]
-    assert f"launch.export {sft_run} --out {sft_run}/hf" in lines["export_sft"]  # no earlier export: no --force
-    assert "--force" not in lines["export_sft"] + lines["export_rl"]
-    assert f"rl_qwen7b.sh --model-path {sft_run}/hf --data-dir {data}" in lines["rl"]
-    assert f"--pending {sft_run}/hf" in lines["rl"]
+    assert f"export RMR1_MODEL_PATH={tiny_model_dir}\n" in lines["sft"]
+    assert f"--config-name sft_qwen7b data.train_files={data}/sft/train.parquet" in lines["sft"]
+    assert f"launch.export {sft_run} --out {sft_run}/hf\n" in lines["export_sft"]
+    assert "#SBATCH --mem=0\n" in lines["export_sft"] and "#SBATCH --cpus-per-task=16\n" in lines["export_sft"]
+    assert f"export RMR1_MODEL_PATH={sft_run}/hf\n" in lines["rl"] and f"export RMR1_DATA_DIR={data}\n" in lines["rl"]
+    assert "ray symmetric-run" in lines["rl"] and "torch.distributed.run" in lines["sft"]
     rl_run = out / "rm_r1" / "rl_qwen7b"
-    assert f"launch.export {rl_run} --out {rl_run}/hf" in lines["export_rl"]
-    assert f"eval.sh --ckpt {rl_run}/hf --benchmarks rewardbench --tp 1 --time 2:00:00" in lines["eval"]
+    assert f"launch.export {rl_run} --out {rl_run}/hf\n" in lines["export_rl"]
+    assert f"--ckpt {rl_run}/hf --benchmarks rewardbench" in lines["eval"] and "--shard 0/8" in lines["eval"]
 
 
 def test_ds_chain_has_no_distillation(repo_root, tiny_model_dir, tmp_path, capsys, monkeypatch) -> None:
@@ -88,7 +92,8 @@ def test_ds_chain_has_no_distillation(repo_root, tiny_model_dir, tmp_path, capsy
     lines = _stage_lines(capsys.readouterr().out)
     assert list(lines) == ["data", "rl", "export_rl", "eval"]
     assert "--variant reasoning" in lines["data"] and "--distill-fraction" not in lines["data"]
-    assert f"rl_ds7b.sh --model-path {tiny_model_dir}" in lines["rl"] and "--after '<data>'" in lines["rl"]
+    assert f"export RMR1_MODEL_PATH={tiny_model_dir}\n" in lines["rl"] and "--config-name rl_ds7b" in lines["rl"]
+    assert lines["rl"].startswith("sbatch --parsable --dependency=afterok:<data> ")
 
 
 # Inputs that exist now are checked before anything: one sentence naming the stage, exit 2.
@@ -109,7 +114,12 @@ BAD = [
     ("missing_source_dir", "data: DIR does not exist"),
     # the README's placeholder left in as the teacher URL
     ("teacher_url_placeholder", "distill: --teacher-url 'URL' is not an http(s) URL"),
+    # issue 25 item 7: the key itself pasted where its variable's name belongs (never repeated)
+    ("pasted_key", "distill: --api-key-env must be the NAME of an environment variable holding the key"),
+    # issue 25 item 5: an unbalanced quote in a pass-through flag
+    ("unbalanced_quote", "--data-args has an unbalanced quote (no closing quotation); close every quote"),
 ]
+PASTED_KEY = "sk-live-0123456789abcdef"
 
 
 @pytest.mark.parametrize(("case", "message"), BAD)
@@ -135,9 +145,15 @@ def test_inputs_are_checked_before_submission(repo_root, tiny_model_dir, tmp_pat
         argv[4] = "--mix rm_r1 --source skywork=DIR"
     if case == "teacher_url_placeholder":
         argv[6] = argv[6].replace(argv[6].split()[1], "URL", 1)
+    if case == "pasted_key":
+        argv[6] = argv[6].replace("RMR1_TEST_TEACHER_KEY", PASTED_KEY)
+    if case == "unbalanced_quote":
+        argv[4] = "--inputs 'my pairs.jsonl"
     assert run_cli(main, argv, prog="launch/pipeline.sh") == 2
     captured = capsys.readouterr()
-    assert captured.err.startswith("launch/pipeline.sh: error: Not submitting the qwen7b chain: ")
+    assert PASTED_KEY not in captured.out + captured.err
+    prefix = "launch/pipeline.sh: error: " + ("" if case == "unbalanced_quote" else "Not submitting the qwen7b chain: ")
+    assert captured.err.startswith(prefix)
     assert message in captured.err and captured.err.count("\n") == 1, captured.err
     assert "[data]" not in captured.out  # nothing printed as submitted
 
@@ -171,10 +187,59 @@ def test_submitted_chain_passes_each_job_id_to_the_next(repo_root, tiny_model_di
     assert done.returncode == 0, done.stdout + done.stderr
     calls = log.read_text().splitlines()
     assert len(calls) == 7  # one job per stage
-    names = [re.search(r"--job-name=(\S+)", c).group(1) for c in calls]
+    scripts = [Path(c.split()[-1]).read_text() for c in calls]  # each submitted script is kept beside its logs
+    names = [re.search(r"^#SBATCH --job-name=(\S+)$", s, re.M).group(1) for s in scripts]
     assert names == ["rmr1-data", "rmr1-distill", "sft_qwen7b", "rmr1-export_sft", "rl_qwen7b", "rmr1-export_rl",
                      "eval"]
     assert "--dependency" not in calls[0]
     for index in range(1, 7):  # stage i waits for the job id sbatch gave stage i-1
         assert f"--dependency=afterok:{100 + index - 1}" in calls[index], calls[index]
     assert "chain submitted; last job 106" in done.stdout
+
+
+EIGHT_CPU_NODES = "n1|debug*|8|gpu:8|infinite\nn2|debug*|8|gpu:8|infinite\n"
+
+
+def test_cpu_stages_are_checked_against_the_partition_too(repo_root, tiny_model_dir, tmp_path, capsys,
+                                                          monkeypatch) -> None:
+    """Issue 24 item 1: the CPU stages asked 16 CPUs of 8-CPU nodes (hard-coded) and were refused only by sbatch."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sinfo").write_text(f"#!/bin/sh\nprintf '{EIGHT_CPU_NODES}'\n")
+    (bin_dir / "sinfo").chmod(0o755)
+    for key, value in _env(tmp_path, PATH=f"{bin_dir}:{os.environ['PATH']}").items():
+        monkeypatch.setenv(key, value)
+    argv = ["qwen7b", *_args(repo_root, tiny_model_dir), "--dry-run", "--", "--cpus-per-gpu", "1"]
+    assert run_cli(main, argv, prog="launch/pipeline.sh") == 2
+    err = capsys.readouterr().err
+    assert "data: stage data asks for 1 node(s) with 0 GPUs and 16 CPUs each (RMR1_CPUS=16" in err
+    assert "pass --cpus 8 (RMR1_CPUS)" in err and err.count("\n") == 1
+    assert run_cli(main, [*argv, "--cpus", "8"], prog="launch/pipeline.sh") == 0  # the same flags reach every stage
+
+
+# The README's chain submitted to the real local Slurm (two 8-CPU nodes with 8 placeholder GPUs each).
+
+
+@pytest.fixture(scope="module")
+def slurm(local_slurm_cluster):
+    yield from local_slurm_cluster("rmr1-chain-", ("n1", "n2"), "RMR1_TIME=01:00:00\n")
+
+
+def test_readme_chain_is_accepted_by_a_real_slurm_with_8_cpu_nodes(slurm, repo_root, tiny_model_dir, tmp_path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    env = _env(out, **slurm.env, RMR1_ENV_FILE=str(slurm.state / "cluster.env"), RAY_AUTH_MODE="disabled",
+               RMR1_DATA_DIR=str(tmp_path / "data"))
+    cmd = ["bash", str(repo_root / "launch" / "pipeline.sh"), "qwen7b", *_args(repo_root, tiny_model_dir),
+           "--", "--cpus-per-gpu", "1", "--cpus", "8"]
+    held = subprocess.run(["scontrol", "show", "config"], env=env, capture_output=True, text=True)
+    assert held.returncode == 0, held.stderr
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    ids = re.findall(r"^submitted job (\d+);", done.stdout, re.M)
+    assert len(ids) == 7, done.stdout
+    queue = subprocess.run(["squeue", "-h", "-o", "%i %j %E"], env=env, capture_output=True, text=True).stdout
+    subprocess.run(["scancel", *ids], env=env, capture_output=True)  # the stages need a GPU cluster to run
+    by_id = {line.split()[0]: line for line in queue.splitlines()}
+    for before, after in itertools.pairwise(ids):  # every stage waits for the previous one (afterok)
+        assert after in by_id and f"afterok:{before}" in by_id[after], queue

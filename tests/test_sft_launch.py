@@ -28,6 +28,8 @@ RMR1_CPUS_PER_GPU=1
 RMR1_TIME=00:10:00
 RMR1_SIGNAL_SECONDS=120
 RMR1_MIN_FREE_GB=1
+# gloo finds its address through the hostname, which every test node shares; name the nodes' interface
+GLOO_SOCKET_IFNAME=eth0
 """
 ROWS = 12
 
@@ -70,9 +72,10 @@ def test_dry_run_shows_torchrun_per_node_and_writes_nothing(sft_inputs, repo_roo
     result = _wrapper(repo_root, "sft_qwen14b", ["--dry-run"], _env(sft_inputs, tmp_path / "out"), timeout=180)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("== sft_qwen14b: resolved launch configuration")
-    assert "--nodes=2 " in result.stdout and "--gpus-per-node=8 " in result.stdout
-    assert ("driver on each of 2 node(s): torchrun --nnodes 2 --nproc-per-node 8 --node-rank I --master-addr HEAD "
-            "--master-port PORT -m verl.trainer.sft_trainer --config-path") in result.stdout
+    assert "#SBATCH --nodes=2\n" in result.stdout and "#SBATCH --gpus-per-node=8\n" in result.stdout
+    assert """bash -c 'exec "$0" -m torch.distributed.run --node-rank "$SLURM_NODEID" "$@"'""" in result.stdout
+    assert ('--nnodes 2 --nproc-per-node 8 --master-addr "$head_addr" --master-port 29500 \\\n'
+            "  -m verl.trainer.sft_trainer --config-path") in result.stdout
     assert "trainer.resume_mode=auto" in result.stdout
     assert not (tmp_path / "out" / "rm_r1").exists()
 
@@ -184,7 +187,7 @@ def test_two_node_sft_validate_passes_on_real_slurm(slurm, sft_inputs, repo_root
         assert node["checks"][0]["detail"].endswith("of 2; gloo all_reduce summed 2")
         assert "MultiTurnSFTDataset tokenised" in node["checks"][1]["detail"]
     assert report["consistency"]["ok"] and report["config"]["ok"]
-    assert "--nodes=2 " in result.stdout and "--gpus-per-node=8 " in result.stdout
+    assert "#SBATCH --nodes=2\n" in result.stdout and "#SBATCH --gpus-per-node=8\n" in result.stdout
     assert "validate PASSED: sft_qwen14b" in result.stdout
 
 
@@ -217,7 +220,7 @@ def test_train_mode_runs_the_driver_under_torchrun_on_every_rank(sft_inputs, rep
         assert rank["argv"][:4] == ["--config-path", str(repo_root / "recipes"), "--config-name", "sft_qwen7b"]
         assert "trainer.resume_mode=auto" in rank["argv"]
     expected = "resumes from global_step_20" if resumable else "no checkpoint in"
-    assert expected in result.stdout and "driver finished with exit code 0" in result.stdout
+    assert expected in result.stdout
 
 
 # Requeue on the real Slurm: a stand-in for verl's SFT trainer "saves" global_step_10 on the first run and then
@@ -240,27 +243,36 @@ if restart == 0:
 
 
 def test_sft_job_requeues_itself_and_resumes(slurm, sft_inputs, repo_root, tmp_path, monkeypatch) -> None:
+    """The requeue signal is sent at once (``scancel --batch --signal=USR1``), as sbatch's --signal would be."""
     import re
+    import time
 
     from launch.slurm_jobs import wait_for_job
 
     (tmp_path / "fake_sft_requeue.py").write_text(FAKE_SFT_REQUEUE)
     out = tmp_path / "out"
     ckpt = out / "rm_r1" / "sft_qwen14b"
+    record = tmp_path / "record.jsonl"
     env = _env(sft_inputs, out, **slurm.env, RMR1_ENV_FILE=str(slurm.state / "cluster.env"),
                PYTHONPATH=str(tmp_path), RMR1_DRIVER_MODULE="fake_sft_requeue", RMR1_MAX_REQUEUES="1",
-               FAKE_CKPT_DIR=str(ckpt), FAKE_RECORD=str(tmp_path / "record.jsonl"))
-    result = _wrapper(repo_root, "sft_qwen14b", ["--time", "3", "--signal-seconds", "105"], env, timeout=120)
+               FAKE_CKPT_DIR=str(ckpt), FAKE_RECORD=str(record))
+    # one GPU per node: two ranks are enough to show every rank of the relaunch resumes
+    result = _wrapper(repo_root, "sft_qwen14b", ["trainer.n_gpus_per_node=1"], env, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     job_id = re.search(r"submitted job (\d+)", result.stdout).group(1)
     monkeypatch.setenv("SLURM_CONF", slurm.env["SLURM_CONF"])
-    final = wait_for_job(job_id, timeout=400)
+    deadline = time.monotonic() + 240
+    while (not record.is_file() or len(record.read_text().splitlines()) < 2) and time.monotonic() < deadline:
+        time.sleep(1)  # both ranks of the first run started (rank 0 saved its checkpoint)
+    sent = subprocess.run(["scancel", "--batch", "--signal=USR1", job_id], capture_output=True, text=True)
+    assert sent.returncode == 0, sent.stderr
+    final = wait_for_job(job_id, timeout=300)
     log = (ckpt / "launch" / f"sft_qwen14b-{job_id}.log").read_text()
     assert (final.state, final.restarts, final.exit_code) == ("COMPLETED", 1, 0), log
-    runs = [json.loads(line) for line in (tmp_path / "record.jsonl").read_text().splitlines()]
-    # 2 nodes x 8 processes (one per placeholder GPU) in each of the 2 runs
-    assert sorted((r["restart"], r["rank"]) for r in runs) == [(run, rank) for run in (0, 1) for rank in range(16)]
+    runs = [json.loads(line) for line in record.read_text().splitlines()]
+    # 2 nodes x 1 process in each of the 2 runs
+    assert sorted((r["restart"], r["rank"]) for r in runs) == [(run, rank) for run in (0, 1) for rank in range(2)]
     assert all(r["resumable"] for r in runs if r["restart"] == 1)
-    assert all("trainer.resume_mode=auto" in r["argv"] and r["world"] == "16" for r in runs)
+    assert all("trainer.resume_mode=auto" in r["argv"] and r["world"] == "2" for r in runs)
     assert "time limit near: requeueing job" in log
     assert "restart 1: trainer.resume_mode=auto resumes from global_step_10" in log
