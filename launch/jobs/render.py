@@ -41,7 +41,7 @@ def quote(argv: Sequence[str]) -> str:
 def header(title: str, request: Request, setup: str) -> str:
     """Shebang, what the job is, the #SBATCH lines, then the node setup."""
     return "\n".join(["#!/usr/bin/env bash", f"# {title}",
-                      "# Rendered by the launcher; README 'Run on a cluster' says how to adapt it.",
+                      "# Rendered by the launcher (launch/jobs/); README 'Launch on Slurm' says how to adapt it.",
                       request.sbatch_lines(), "set -euo pipefail", setup])
 
 
