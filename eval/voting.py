@@ -15,8 +15,8 @@ Rules (each report states them):
 * **Both-order-consistent majority**: the majority among the samples shown in order A and the majority
   among those shown in order B must name the same answer; otherwise there is no winner and the
   comparison scores 0 (as the ``both_correct`` view counts an order-dependent verdict).
-* **Pointwise votes**: each answer's 1-10 scores are summed over the samples (a sample without a score
-  adds 0); the larger sum wins, equal sums tie.
+* **Pointwise votes**: each answer's 1-10 scores are summed over the samples where both answers were
+  scored; the larger sum wins, equal sums tie (half a point), no such sample is a failure.
 """
 
 from __future__ import annotations
@@ -81,16 +81,14 @@ class _Inconsistent(Majority):
         return 0.0 if self.valid else failure_score
 
 
-def pointwise_votes(scores: Mapping[Hashable, Sequence[int | None]]) -> Majority:
-    """Sum each answer's pointwise scores over the samples (no score adds 0); the larger sum wins."""
-    sums = {answer: sum(s for s in values if s is not None) for answer, values in scores.items()}
-    valid = sum(1 for values in scores.values() for s in values if s is not None)
-    ranked = sorted(sums.values(), reverse=True)
-    if not valid:
+def pointwise_votes(samples: Sequence[tuple[int | None, int | None]]) -> Majority:
+    """Answer "1" against answer "2" from their 1-10 scores per sample, summed over the samples where both
+    were scored (so k=1 is :func:`pointwise_accuracy`'s rule); the larger sum wins, equal sums tie."""
+    scored = [(a, b) for a, b in samples if a is not None and b is not None]
+    if not scored:
         return Majority(None, 0, 0)
-    lead = ranked[0] - (ranked[1] if len(ranked) > 1 else 0)
-    winner = next(a for a, total in sums.items() if total == ranked[0]) if lead > 0 else None
-    return Majority(winner, lead, valid)
+    lead = sum(a for a, _ in scored) - sum(b for _, b in scored)
+    return Majority("1" if lead > 0 else "2" if lead < 0 else None, abs(lead), len(scored))
 
 
 @dataclass(frozen=True)

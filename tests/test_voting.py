@@ -66,20 +66,26 @@ def test_consistent_majority_table(order_a: list[str | None], order_b: list[str 
     assert outcome.score("1") == score
 
 
-# (scores per answer, winner, margin)
+# (per sample: (answer 1's score, answer 2's score), winner, margin)
 POINTWISE_TABLE = [
-    ({"1": [8], "2": [5]}, "1", 3),  # one sample each
-    ({"1": [8, 2], "2": [5, 6]}, "2", 1),  # sums, not majorities: 10 vs 11
-    ({"1": [7, None], "2": [3, 3]}, "1", 1),  # a missing score adds 0: 7 vs 6
-    ({"1": [5], "2": [5]}, None, 0),  # equal sums tie
-    ({"1": [None], "2": [None]}, None, 0),  # nothing valid
+    ([(8, 5)], "1", 3),  # one sample
+    ([(8, 5), (2, 6)], "2", 1),  # sums, not majorities: 10 vs 11
+    ([(7, 3), (None, 3), (4, 6)], "1", 2),  # a sample missing a score is left out: 11 vs 9
+    ([(5, 5)], None, 0),  # equal sums tie
+    ([(None, 5)], None, 0),  # nothing scored on both sides: a failure
 ]
 
 
-@pytest.mark.parametrize(("scores", "winner", "margin"), POINTWISE_TABLE)
-def test_pointwise_votes_sum_scores(scores: dict[str, list[int | None]], winner: str | None, margin: int) -> None:
-    outcome = pointwise_votes(scores)
+@pytest.mark.parametrize(("samples", "winner", "margin"), POINTWISE_TABLE)
+def test_pointwise_votes_sum_scores(samples: list[tuple[int | None, int | None]], winner: str | None,
+                                    margin: int) -> None:
+    outcome = pointwise_votes(samples)
     assert (outcome.winner, outcome.margin) == (winner, margin)
+
+
+@given(st.lists(st.tuples(st.none() | st.integers(1, 10), st.none() | st.integers(1, 10)), min_size=1, max_size=1))
+def test_one_pointwise_vote_scores_as_pointwise_accuracy(samples: list[tuple[int | None, int | None]]) -> None:
+    assert pointwise_votes(samples).score("1", 0.0) == pointwise_accuracy(samples).accuracy
 
 
 def test_pointwise_accuracy_counts_ties_and_failures() -> None:
