@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from data_prep.pairs import Message, PreferencePair
+from data_prep.pairs import Message
 from data_prep.prompts import PromptTemplate, TemplateError, render_judge_prompt
 from eval.backends.base import Backend, Generation, Request, Sampling
 from eval.cache import CachedGeneration, GenerationCache, RequestKeyer
@@ -79,19 +79,6 @@ class RunStats:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if k != "notes"}
-
-
-def pairwise_judgments(
-    pairs: Iterable[PreferencePair],
-    orders: Mapping[str, Sequence[str]],
-    template: PromptTemplate,
-    model_id: str,
-    sampling: Sampling,
-    request_options: Mapping[str, Any] | None = None,
-) -> list[Judgment]:
-    """Render every (pair, position) through the prompt module and key it for the cache."""
-    comparisons = [Comparison(p.id, p.id, p.conversation, p.chosen, p.rejected) for p in pairs]
-    return comparison_judgments(comparisons, orders, template, model_id, sampling, request_options)
 
 
 def comparison_judgments(

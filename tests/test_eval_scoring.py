@@ -14,9 +14,10 @@ from eval.backends.base import Generation, Messages, OnResult, Request, Sampling
 from eval.benchmark import Item, stratified
 from eval.benchmarks import rewardbench
 from eval.cache import GenerationCache
+from eval.comparison import Comparison
 from eval.errors import EvalError
 from eval.orders import plan_orders, random_order
-from eval.runner import Outcome, pairwise_judgments, run_judgments
+from eval.runner import Outcome, comparison_judgments, run_judgments
 from eval.scoring import ScoredJudgment, Verdict, failure_score_value, score_judgments
 from reward_fns import compute_score, format_verdict
 from testkit.scripted_backend import ScriptedBackend
@@ -79,6 +80,11 @@ def test_failure_stats_separate_modes_skips_and_truncation() -> None:
     assert stats["strict"] == {"parse_failures": 3, "parse_failure_rate": 3 / 4,
                                "reasons": {"missing": 2, "truncated": 1}}
     assert stats["lenient"]["parse_failures"] == 2
+
+
+def pairwise_judgments(pairs, orders, template, model_id, sampling):  # one comparison per pair
+    comparisons = [Comparison(p.id, p.id, p.conversation, p.chosen, p.rejected) for p in pairs]
+    return comparison_judgments(comparisons, orders, template, model_id, sampling)
 
 
 @pytest.mark.parametrize("label", ["A", "B"])
