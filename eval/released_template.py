@@ -32,6 +32,7 @@ except ModuleNotFoundError as err:
 
 import argparse
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from data_prep.distill.released_schema import QUESTION_HEADER, ReleasedDataError, has_label_leak, parse_prompt
@@ -41,6 +42,7 @@ from eval.cli_common import EvalParser, check_out_file
 from eval.errors import EvalError
 from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
+from infra.output_guard import check_output
 from reward_fns import format_verdict
 
 PROG = "python eval/released_template.py"
@@ -161,7 +163,16 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _ours(path: Path) -> bool:
+    """A template this tool wrote earlier (its first line says so), which a rerun may replace."""
+    if not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        return handle.read(64).startswith(b"Judge prompt of upstream RM-R1's released data")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_output("--out", args.out, [("--data", args.data)], ours=_ours)
     out = check_out_file(args.out)
     rows, _ = load_rows(args.data, args.split, args.revision)
     text = build_template(rows, args.data)

@@ -427,3 +427,28 @@ def test_a_local_judge_is_its_checkpoint_content_whatever_its_name(tiny_model_di
     ids = [HFBackend(folder, model_name="judge").model_id for folder in (tiny_model_dir, other)]
     assert ids[0] != ids[1] and all(i.startswith("hf:judge@ckpt-") for i in ids)
     assert HFBackend(tiny_model_dir).model_id.split(":")[1] == ids[0].split("@")[1]  # the name only adds a label
+
+
+@pytest.mark.parametrize("target", [
+    "data",  # not in the issue: released_template --out set to its own --data file
+    "stranger",  # an existing file the command did not make
+])
+def test_released_template_out_never_replaces_its_data_or_a_stranger(target: str, tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from eval import released_template
+
+    system = "Judge. End with <answer>[[A]]</answer> if Chatbot A is better or <answer>[[B]]</answer> otherwise."
+    user = ("[Client Question]\nWhat is 6 times 7?\n\n[The Start of Chatbot A's Response]\n42.\n[The End of Chatbot "
+            "A's Response]\n\n[The Start of Chatbot B's Response]\n48.\n[The End of Chatbot B's Response]")
+    data = tmp_path / "rl.jsonl"
+    data.write_text(json.dumps({"context_messages": [{"role": "system", "content": system},
+                                                     {"role": "user", "content": user}], "winner": "model_a"}) + "\n")
+    stranger = tmp_path / "notes.txt"
+    stranger.write_text("my notes\n")
+    before = _bytes(tmp_path)
+    out = data if target == "data" else stranger
+    assert released_template.main(["--data", str(data), "--out", str(out)]) == 2
+    assert "--out" in _one_line(capsys) and _bytes(tmp_path) == before
+    mine = tmp_path / "template.txt"
+    for _ in range(2):  # its own earlier template is replaced on a rerun
+        assert released_template.main(["--data", str(data), "--out", str(mine)]) == 0
