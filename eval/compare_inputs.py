@@ -14,10 +14,11 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from eval.benchmark import Benchmark
 from eval.errors import EvalError
+from eval.summary import Summary
 from infra.row_files import RowFileError, iter_rows
 
 SUMMARY, ITEMS = "summary.json", "items.jsonl"
@@ -29,7 +30,7 @@ def run_folder(path: str) -> Path:
     return Path(path) if Path(path).is_dir() else Path(path).parent
 
 
-def load_run(path: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def load_run(path: str) -> tuple[Summary, dict[str, dict[str, Any]]]:
     """A run's summary and its items (id -> record) from a report folder or summary.json path."""
     target = Path(path)
     summary_path = target / SUMMARY if target.is_dir() else target
@@ -43,7 +44,7 @@ def load_run(path: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     return summary, read_items(items_path, summary)
 
 
-def read_summary(path: Path) -> dict[str, Any]:
+def read_summary(path: Path) -> Summary:
     """summary.json as a dict holding every field the comparison reads."""
     try:
         text = path.read_bytes().decode("utf-8")
@@ -63,7 +64,7 @@ def read_summary(path: Path) -> dict[str, Any]:
     _require(summary, ("scores", conv["parse_mode"], conv["headline_view"], "sections"), dict, path)
     if not summary["metadata"]["inputs"] or not isinstance(summary["metadata"]["inputs"][0], dict):
         raise EvalError(f"{os.fspath(path)!r} records no input; {_RERUN}.")
-    return summary
+    return cast(Summary, summary)  # every field compare reads was checked above
 
 
 def read_items(path: Path, summary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from eval.benchmark import Benchmark
+    from eval.summary import Summary
 
 VIEW_TITLES = {
     "mean_of_orders": "mean of orders",
@@ -41,7 +42,7 @@ def view_titles(conv: Mapping[str, Any]) -> dict[str, str]:
     return {**VIEW_TITLES, **conv.get("view_titles", {})}
 
 
-def headline_line(summary: Mapping[str, Any]) -> str:
+def headline_line(summary: Summary) -> str:
     """One line: the score and the conventions it was computed under."""
     conv = summary["conventions"]
     view = view_titles(conv)[conv["headline_view"]]
@@ -92,7 +93,7 @@ def coverage_lines(summary: Mapping[str, Any]) -> list[str]:
     return lines + [""]
 
 
-def render_markdown(summary: Mapping[str, Any], benchmark: Benchmark | None = None) -> str:
+def render_markdown(summary: Summary, benchmark: Benchmark | None = None) -> str:
     """The full markdown report (``benchmark`` supplies the headline label and any extra lines)."""
     meta, conv = summary["metadata"], summary["conventions"]
     mode = conv["parse_mode"]
@@ -189,7 +190,7 @@ def _run_lines(summary: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def console_summary(summary: Mapping[str, Any], out_dir: str) -> str:
+def console_summary(summary: Summary, out_dir: str) -> str:
     """What the CLI prints at the end: the headline, position and failure numbers, this run's work."""
     conv, vol = summary["conventions"], summary["metadata"]["volatile"]
     position = summary["position"][conv["parse_mode"]]

@@ -18,11 +18,12 @@ import fcntl
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 from infra.cli_errors import UserError, os_reason
 
 R = TypeVar("R")
+L = TypeVar("L", bound="ResponseLog[Any]")
 
 
 class ResponseLog(Generic[R]):
@@ -51,7 +52,7 @@ class ResponseLog(Generic[R]):
     def get(self, key: str) -> R | None:
         return self.records.get(key)
 
-    def __enter__(self) -> ResponseLog[R]:
+    def __enter__(self: L) -> L:
         """Lock the file for this run (a second run is refused now), read what changed, repair the tail."""
         what = self.what
         self._made = [p for p in (self.path, *self.path.parents) if not p.exists()]
