@@ -265,23 +265,14 @@ def check_outputs(out: Path, cache: str | None, inputs: Sequence[tuple[str, str 
         check_output("--cache", cache, inputs, ours=is_generation_cache)
 
 
-def check_out(out: Path, model_id: str) -> None:
-    """``--out`` is a writable folder holding no other model's report; checked before any request."""
+def check_out(out: Path) -> None:
+    """``--out`` is a writable folder with some free space (another judge's report there is run_identity's)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         check_free_space(out)
     except OSError as err:
         raise EvalError(f"--out {os.fspath(out)!r} is not writable ({err.strerror or err}); "
                         "free space there or pass a folder you can write to.") from err
-    summary = out / "summary.json"
-    if summary.is_file():
-        try:
-            previous = json.loads(summary.read_text(encoding="utf-8")).get("metadata", {}).get("model")
-        except (ValueError, AttributeError, RecursionError):
-            previous = None
-        if previous is not None and previous != model_id:
-            raise EvalError(f"--out {os.fspath(out)!r} holds the report of another judge ({previous}, not "
-                            f"{model_id}); pass a different --out so neither is overwritten{SAME_JUDGE_HINT}.")
 
 
 def check_out_file(out: str) -> Path:

@@ -97,9 +97,9 @@ class EvalSession:
         identities: dict[Path, RunIdentity] = {}
         for folder, names in folders.items():
             check_output("--out", folder, inputs, ours=is_report_folder)
-            check_out(folder, self.backend.model_id)  # no other judge's report is overwritten
+            check_out(folder)
             identities[folder] = identity_of(self.backend.model_id, self.prompt.template, names)
-            check_identity(folder, identities[folder])  # nor another prompt's or benchmark set's
+            check_identity(folder, identities[folder])  # no other judge's, prompt's or benchmark set's report
         try:
             with GenerationCache(self.cache_path(out)) as cache:  # locked: a concurrent run is refused up front
                 check_cache_models(cache, self.backend.model_id)

@@ -128,4 +128,4 @@ def test_an_out_folder_of_another_model_is_refused_before_any_request(tmp_path: 
         args[args.index("loopback-judge")] = "another-judge"
         assert run_all.main(args) == 2
         assert judge.call_count == 0
-    assert "holds the report of another judge" in capsys.readouterr().err
+    assert "holds a run with judge 'openai:loopback-judge@" in capsys.readouterr().err

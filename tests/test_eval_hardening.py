@@ -260,7 +260,7 @@ def test_item19_a_second_model_is_refused_in_the_first_models_out(judge: Loopbac
     with LoopbackJudge(marker_policy("(checked)"), model="another-judge") as other:
         assert _run(other, data, tmp_path / "o") == 2
         assert other.call_count == 0
-    assert "holds the report of another judge (openai:loopback-judge@" in _one_line(capsys)
+    assert "holds a run with judge 'openai:loopback-judge@" in _one_line(capsys)
     (tmp_path / "o" / "summary.json").unlink()  # only run.json and the cache left (a killed first run): refused
     with LoopbackJudge(marker_policy("(checked)"), model="another-judge") as other:
         assert _run(other, data, tmp_path / "o") == 2 and other.call_count == 0
