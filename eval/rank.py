@@ -200,7 +200,8 @@ def render(rows: Sequence[Row], label: str, method: str, votes: int, calls: int,
     lines = [f"# Ranking: {label}", "", f"Method: {method}, {votes} judgment(s) per match (orders alternated); "
              "a prompt scores 1 when its best candidate ranks first (a shared top of t: 1/t).", "",
              "| group | prompts | accuracy |", "|---|---:|---:|"]
-    lines += [f"| {g} | {len(rs)} | {pct(sum(r.score for r in rs) / len(rs))} |" for g, rs in groups.items()]
+    if list(groups) != ["all"]:  # a benchmark's subsets; a --data file has one group
+        lines += [f"| {g} | {len(rs)} | {pct(sum(r.score for r in rs) / len(rs))} |" for g, rs in groups.items()]
     accuracy = sum(r.score for r in rows) / len(rows) if rows else None
     lines += [f"| all (micro) | {len(rows)} | {pct(accuracy)} |", "",
               f"Cost: {calls:,} judge calls, {tokens:,} generated tokens "

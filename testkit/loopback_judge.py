@@ -94,6 +94,11 @@ class LoopbackJudge:
             raise RuntimeError("the loopback judge is not running; use it as a context manager or call start().")
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
 
+    def respond(self, prompt: str, request: dict) -> str:
+        """The answer to one chat request: the policy's, from the last user message (subclasses may read the
+        request body, e.g. its per-request seed: testkit.scaling_judges)."""
+        return self.policy(prompt)
+
     @property
     def calls(self) -> list[CallRecord]:
         """The chat requests answered so far, in completion order (a copy)."""
@@ -221,7 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
         if judge.model is not None and request.get("model") != judge.model:
             return self._send_error(404, f"The model `{request.get('model')}` does not exist.", "model_not_found")
         try:
-            text = judge.policy(prompt)
+            text = judge.respond(prompt, request)
         except ExtractionError as err:
             return self._send_error(400, str(err), "invalid_request")
         cut = None
