@@ -18,7 +18,8 @@ ENTRY_POINTS = [
     ["data_prep/build_parquet.py"], ["data_prep/distill.py"], ["data_prep/released.py"],
     ["eval/rewardbench.py"], ["eval/rmbench.py"], ["eval/judgebench.py"], ["eval/rmb.py"],
     ["eval/rewardbench2.py"], ["eval/run_all.py"], ["eval/compare.py"], ["eval/released_template.py"],
-    ["eval/robustness.py"], ["-m", "eval.shards"],
+    ["eval/robustness.py"], ["-m", "eval.shards"], ["eval/leaderboard.py"], ["eval/rank.py"], ["eval/scaling.py"],
+    ["eval/pointwise.py"],
     ["-m", "launch.export"], ["-m", "launch.model_card"], ["-m", "recipes.check"], ["-m", "preflight"],
 ]
 
