@@ -7,7 +7,7 @@
 Rows of a ``--data`` JSONL: ``id``, ``prompt`` (text or chat messages), ``candidates`` (2 or more
 answers, text or messages) and ``best`` (the index of the best one). ``--benchmark rmb`` ranks RMB's
 best-of-N items (the best answer and its 2-6 losers) and ``--benchmark rewardbench2`` RewardBench 2's
-best-of-4 items (Ties, with several correct answers, is left out): both LABELLED as ranking scores,
+best-of-4 items (a Ties prompt with several correct answers is left out): both LABELLED as ranking scores,
 which are not the official "beat every loser" pairwise rule.
 
 Candidates are placed in a seeded shuffle per prompt, so no rule favours the best's position. A
@@ -55,8 +55,8 @@ from infra.row_files import RowFileError, iter_rows
 PROG = "python eval/rank.py"
 METHODS = ("knockout", "round-robin")
 BENCHMARKS = {"rmb": "RMB best-of-N items ranked (a ranking score, not RMB's official BoN rule)",
-              "rewardbench2": "RewardBench 2 best-of-4 items without Ties ranked (a ranking score, not the official "
-                              "rule)"}
+              "rewardbench2": "RewardBench 2 items with one correct answer ranked (a ranking score, not the "
+                              "official rule)"}
 
 
 @dataclass(frozen=True)

@@ -105,3 +105,15 @@ def test_a_bad_row_names_its_line(tmp_path: Path, backend: list[object], capsys:
     bad.write_text(json.dumps({"id": "x", "prompt": "p", "candidates": ["only one"], "best": 0}) + "\n")
     assert rank.main(["--data", str(bad), "--variant", "instruct", "--out", str(tmp_path / "o")]) == 2
     assert "line 1 needs an id, a prompt, 2 or more candidates" in capsys.readouterr().err
+
+
+def test_rewardbench2_leaves_prompts_with_several_correct_answers_out(tmp_path: Path, backend: list[object]) -> None:
+    backend.append(ScriptedBackend("marker", marker="(checked)"))
+    result = rank_run(tmp_path, "--benchmark", "rewardbench2", "--data", str(SAMPLES / "rewardbench2_sample.jsonl"),
+                      "--method", "round-robin")
+    assert "RewardBench 2" in str(result["label"]) and "not the official" in str(result["label"])
+    prompts = result["prompts"]  # type: ignore[assignment]
+    # best-of-4 subsets, and the Ties prompt with one correct answer (best-of-3); the tied prompt is left out
+    assert sorted({p["candidates"] for p in prompts}) == [3, 4]  # type: ignore[index]
+    assert result["left_out"] == 1
+    assert result["calls"] == sum(p["candidates"] * (p["candidates"] - 1) // 2 for p in prompts)  # type: ignore
