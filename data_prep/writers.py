@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from data_prep.pairs import Message, PreferencePair, pair_from_dict
@@ -95,17 +94,6 @@ def sft_row(
     messages = [{"role": m["role"], "content": m["content"]} for m in prompt]
     messages.append({"role": "assistant", "content": response})
     return {"messages": messages, "data_source": data_source_name, "extra_info": dict(extra_info)}
-
-
-def write_parquet(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
-    """Write rows to ``path`` atomically (temp file in the same folder, then rename), as one row group.
-
-    The schema is inferred from all rows; :func:`write_parquet_rows` streams large outputs instead.
-    """
-    if not rows:
-        raise ValueError(f"refusing to write {os.fspath(path)!r} with no rows; an empty split is a build error.")
-    write_parquet_rows(rows, path, chunk_rows=len(rows))
-    return Path(path)
 
 
 def write_parquet_rows(

@@ -27,7 +27,7 @@ from pathlib import Path
 from data_prep.cor_parser import Evidence, compose_cor
 from data_prep.pairs import make_pair
 from data_prep.prompts import builtin_template, extract_candidates
-from data_prep.writers import rl_row, write_parquet
+from data_prep.writers import rl_row, write_parquet_rows
 from reward_fns import LABELS, format_verdict
 from testkit.loopback_policies import ExtractionError, Policy
 
@@ -105,4 +105,5 @@ def write_case_rows(path: str | os.PathLike[str], cases: Sequence[tuple[str, str
                          f"weak answer {i}.", pair_id=f"row-{i:02d}")
         rows.append(rl_row(pair, template=builtin_template(variant), chosen_position=truth, split="distill",
                            index=i, variant=variant, seed=0))
-    return write_parquet(rows, path)
+    write_parquet_rows(rows, path)
+    return Path(path)

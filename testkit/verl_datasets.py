@@ -16,7 +16,7 @@ from typing import Any
 
 from data_prep.cor_parser import Evidence, compose_cor
 from data_prep.prompts import extract_candidates
-from data_prep.writers import sft_row, write_parquet
+from data_prep.writers import sft_row, write_parquet_rows
 
 
 @contextlib.contextmanager
@@ -94,7 +94,8 @@ def write_scripted_sft(rl_parquet: str | os.PathLike[str], out: str | os.PathLik
                 data_source_name=row["data_source"], extra_info=row["extra_info"])
         for row in pq.read_table(rl_parquet).to_pylist()
     ]
-    return write_parquet(rows, out)
+    write_parquet_rows(rows, out)
+    return Path(out)
 
 
 def assistant_only_loss(item: Mapping[str, Any], tokenizer: Any, response: str) -> bool:

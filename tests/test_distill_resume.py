@@ -63,7 +63,7 @@ def test_a_line_torn_by_a_kill_is_cut_off_and_the_rest_survives(tmp_path: Path) 
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(whole[: len(whole) // 2])  # what SIGKILL mid-write leaves: the first half of a record
     with ResponseCache(path) as cache:
-        assert cache.torn_lines == 1 and len(cache) == 1 and cache.get(key).content == "text"
+        assert cache.torn_tail and len(cache) == 1 and cache.get(key).content == "text"
     assert path.read_text(encoding="utf-8").endswith("}\n")
 
 

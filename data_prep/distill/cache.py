@@ -77,11 +77,6 @@ class ResponseCache(ResponseLog[CachedResponse]):
             raise CacheError(f"{self.path} holds no teacher answers ({self.bad_lines} unreadable lines); it is not a "
                              "distill cache, so pass --cache another path (a fresh one asks the teacher again).")
 
-    @property
-    def torn_lines(self) -> int:
-        """1 when a last line torn by a kill mid-write was cut off on open."""
-        return int(self.torn_tail)
-
     def put(self, entry: CachedResponse) -> None:
         """Append ``entry`` and force it to disk before returning."""
         self.write(entry, json.dumps(dataclasses.asdict(entry), sort_keys=True, ensure_ascii=False))
