@@ -396,8 +396,8 @@ def test_released_template_refuses_messages_that_are_not_texts(messages: list[An
 
 
 @pytest.mark.parametrize(("out", "named"), [
-    (".", "is a folder; pass the path of the file to write"),  # was exit 1 after reading the data
-    ("released.jsonl/t.txt", "which is a file; pass a path in a folder"),  # was FileExistsError traceback
+    (".", "holds --data"),  # was exit 1 after reading the data (then "is a folder")
+    ("released.jsonl/t.txt", "is inside --data"),  # was FileExistsError traceback (then "which is a file")
 ])
 def test_released_template_checks_out_before_reading(out: str, named: str, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
