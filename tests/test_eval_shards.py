@@ -71,7 +71,7 @@ def test_merge_is_the_union_first_record_wins(tmp_path: Path) -> None:
 
 def test_merge_cli_refuses_to_overwrite_a_shard_and_a_missing_shard(tmp_path: Path) -> None:
     a = _cache(tmp_path / "a.jsonl", ["k1"])
-    with pytest.raises(UserError, match="is a shard .*; writing there could destroy that input"):
+    with pytest.raises(UserError, match=r"is a shard .*; writing there could destroy that input"):
         main(["merge-caches", "--out", str(a), str(a)])
     with pytest.raises(EvalError, match="did that shard's job finish"):
         main(["merge-caches", "--out", str(tmp_path / "m.jsonl"), str(a), str(tmp_path / "missing.jsonl")])
