@@ -24,6 +24,7 @@ from eval.evaluate import EvalConfig, PairwiseResult
 from eval.judge_prompt import PromptChoice
 from eval.report_text import render_markdown
 from eval.summary import Summary
+from eval.voted import tallies
 from infra.atomic_files import write_text_atomic
 from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
 from infra.versions import tool_version
@@ -98,6 +99,7 @@ def conventions(config: EvalConfig, limit: int | None, benchmark: Benchmark) -> 
 def item_records(result: PairwiseResult, run: EvalRun) -> Iterator[str]:
     """One JSON line per item: its judgments (verdicts in both modes, why any is missing) and its scores."""
     subset_of = {item.id: item.subset for item in run.data.items}
+    votes = tallies(result.scored) if run.config.votes > 1 else {}  # each sample's label and the margin
     for item_id, comparisons in result.item_comparisons.items():
         subset = subset_of[item_id]
         several = len(comparisons) > 1 or comparisons[0].comparison_id != item_id
@@ -110,6 +112,8 @@ def item_records(result: PairwiseResult, run: EvalRun) -> Iterator[str]:
                                          "lenient": {"label": j.lenient.label, "failure": j.lenient.failure}}
                 if j.detail is not None:
                     entry["detail"] = j.detail
+                if votes:
+                    entry["votes"] = votes[comparison.comparison_id, tag]
                 if several:
                     entry = {"comparison": comparison.comparison_id, **entry}
                 judgments.append(entry)

@@ -28,7 +28,7 @@ from eval.errors import EvalError
 from eval.orders import random_order
 from eval.runner import Judgment, comparison_judgments
 from eval.scoring import ScoredJudgment, Verdict
-from eval.voting import alternated_order, decided
+from eval.voting import alternated_order, decided, majority
 
 
 def check_votes(votes: int, sampling: Sampling) -> None:
@@ -91,3 +91,14 @@ def generated_tokens(keys: Iterable[str], records: Mapping[str, Any]) -> int:
         record = records.get(key)
         total += (getattr(record, "completion_tokens", None) or 0) if record is not None else 0
     return total
+
+
+def tallies(scored: Sequence[ScoredJudgment]) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
+    """(comparison, order) -> parse mode -> each sample's label (None: no verdict) and the voted majority's margin."""
+    labels: dict[tuple[str, str], dict[str, list[str | None]]] = {}
+    for judgment in scored:
+        per_mode = labels.setdefault((judgment.item_id, judgment.tag), {"strict": [], "lenient": []})
+        for mode, found in per_mode.items():
+            found.append(judgment.verdict(mode).label)
+    return {key: {mode: {"labels": found, "margin": majority(found).margin} for mode, found in per_mode.items()}
+            for key, per_mode in labels.items()}

@@ -69,6 +69,12 @@ def test_votes_are_cached_per_sample_and_scored_exactly(tmp_path: Path, judge: S
     assert judge.calls == 3 * PAIRS  # k calls per comparison, orders alternated
     assert summary["conventions"]["votes"] == 3
     assert summary["score"] == pytest.approx(replayed_score(cache, 3))
+    for line in (tmp_path / "k3" / "judgebench" / "items.jsonl").read_text().splitlines():
+        votes = [j["votes"]["strict"] for j in json.loads(line)["judgments"]]  # each order's samples and margin
+        assert sorted(len(v["labels"]) for v in votes) == [1, 2]  # 3 samples, orders alternated
+        for v in votes:
+            labels = [label for label in v["labels"] if label is not None]
+            assert v["margin"] == abs(labels.count("A") - labels.count("B"))
     summary = run(data, tmp_path / "k5", cache, "--votes", "5")
     assert judge.calls == 5 * PAIRS  # k=5 generated only samples 3 and 4
     assert summary["score"] == pytest.approx(replayed_score(cache, 5))
