@@ -35,14 +35,11 @@ def check_memory(composed: Composed, gpu_gb: float = GPU_GB) -> list[Problem]:
     need = resident + rollout.gpu_memory_utilization * gpu_gb
     if need <= 0.95 * gpu_gb:
         return []
-    return [
-        warning(
-            "memory",
-            f"a {size.name} actor on {n_gpus} GPUs keeps ~{resident:.0f} GB/GPU of training state beside vLLM's "
-            f"{rollout.gpu_memory_utilization:g} x {gpu_gb:g} GB (~{need:.0f} GB of {gpu_gb:g}); raise trainer.nnodes "
-            f"or set {_ARR}.actor.fsdp_config.param_offload=true and optimizer_offload=true.",
-        )
-    ]
+    return [warning(
+        "memory",
+        f"a {size.name} actor on {n_gpus} GPUs keeps ~{resident:.0f} GB/GPU of training state beside vLLM's "
+        f"{rollout.gpu_memory_utilization:g} x {gpu_gb:g} GB (~{need:.0f} GB of {gpu_gb:g}); raise trainer.nnodes "
+        f"or set {_ARR}.actor.fsdp_config.param_offload=true and optimizer_offload=true.")]
 
 
 def _rl_batches(cfg: Any) -> list[Problem]:
@@ -55,66 +52,46 @@ def _rl_batches(cfg: Any) -> list[Problem]:
     tp = rollout.tensor_model_parallel_size
     problems = []
     if cfg.algorithm.adv_estimator == "grpo" and n < 2:
-        problems.append(
-            error("batch", f"GRPO compares samples of one prompt but {_ARR}.rollout.n is {n}; set it >= 2.")
-        )
+        problems.append(error(
+            "batch", f"GRPO compares samples of one prompt but {_ARR}.rollout.n is {n}; set it >= 2."))
     if mini > prompts or prompts % mini:
-        problems.append(
-            error(
-                "batch",
-                f"data.train_batch_size {prompts} is not a multiple of {_ARR}.actor.ppo_mini_batch_size {mini}; "
-                f"set the mini batch to a divisor such as {_nearest_divisor(prompts, mini)}.",
-            )
-        )
+        problems.append(error(
+            "batch",
+            f"data.train_batch_size {prompts} is not a multiple of {_ARR}.actor.ppo_mini_batch_size {mini}; "
+            f"set the mini batch to a divisor such as {_nearest_divisor(prompts, mini)}."))
     if not dp:
-        problems.append(
-            error("batch", f"{n_gpus} GPUs do not split into Ulysses groups of {sp}; set a divisor of {n_gpus}.")
-        )
+        problems.append(error(
+            "batch", f"{n_gpus} GPUs do not split into Ulysses groups of {sp}; set a divisor of {n_gpus}."))
     elif (prompts * n) % dp:
-        problems.append(
-            error(
-                "batch",
-                f"{prompts} prompts x n={n} = {prompts * n} rollouts do not split evenly over {dp} data-parallel "
-                f"ranks; change data.train_batch_size to a multiple of {_step(dp, n)}.",
-            )
-        )
+        problems.append(error(
+            "batch",
+            f"{prompts} prompts x n={n} = {prompts * n} rollouts do not split evenly over {dp} data-parallel "
+            f"ranks; change data.train_batch_size to a multiple of {_step(dp, n)}."))
     elif (mini * n) % dp:
-        problems.append(
-            error(
-                "batch",
-                f"one mini-batch of {mini} prompts x n={n} = {mini * n} sequences does not split over {dp} "
-                f"data-parallel ranks; change {_ARR}.actor.ppo_mini_batch_size to a multiple of {_step(dp, n)}.",
-            )
-        )
+        problems.append(error(
+            "batch",
+            f"one mini-batch of {mini} prompts x n={n} = {mini * n} sequences does not split over {dp} "
+            f"data-parallel ranks; change {_ARR}.actor.ppo_mini_batch_size to a multiple of {_step(dp, n)}."))
     elif not actor.use_dynamic_bsz:
         micro = actor.ppo_micro_batch_size_per_gpu
         per_gpu = mini * n // dp
         if not micro or per_gpu % micro:
-            problems.append(
-                error(
-                    "batch",
-                    f"each GPU gets {per_gpu} sequences per mini-batch, not a multiple of "
-                    f"{_ARR}.actor.ppo_micro_batch_size_per_gpu={micro}; set it to a divisor of {per_gpu}.",
-                )
-            )
+            problems.append(error(
+                "batch",
+                f"each GPU gets {per_gpu} sequences per mini-batch, not a multiple of "
+                f"{_ARR}.actor.ppo_micro_batch_size_per_gpu={micro}; set it to a divisor of {per_gpu}."))
     if actor.use_dynamic_bsz:
         problems += _budgets(cfg, seq, sp)
     if per_node % tp or tp > per_node:
-        problems.append(
-            error(
-                "batch",
-                f"{_ARR}.rollout.tensor_model_parallel_size {tp} must divide the {per_node} GPUs of one node "
-                "(vLLM shards a replica inside a node); set 1, 2, 4 or 8.",
-            )
-        )
+        problems.append(error(
+            "batch",
+            f"{_ARR}.rollout.tensor_model_parallel_size {tp} must divide the {per_node} GPUs of one node "
+            "(vLLM shards a replica inside a node); set 1, 2, 4 or 8."))
     if rollout.max_num_batched_tokens < seq:
-        problems.append(
-            warning(
-                "batch",
-                f"{_ARR}.rollout.max_num_batched_tokens {rollout.max_num_batched_tokens} is below one sequence "
-                f"({seq} tokens), so every long prompt is prefilled in pieces; set it to at least {seq}.",
-            )
-        )
+        problems.append(warning(
+            "batch",
+            f"{_ARR}.rollout.max_num_batched_tokens {rollout.max_num_batched_tokens} is below one sequence "
+            f"({seq} tokens), so every long prompt is prefilled in pieces; set it to at least {seq}."))
     return problems
 
 
@@ -129,22 +106,16 @@ def _budgets(cfg: Any, seq: int, sp: int) -> list[Problem]:
     problems = []
     for key, budget in budgets.items():
         if budget * sp < seq:
-            problems.append(
-                error(
-                    "batch",
-                    f"{key} {budget} (x Ulysses {sp}) cannot hold one {seq}-token sequence "
-                    f"(data.max_prompt_length + data.max_response_length); set it to at least {seq}.",
-                )
-            )
+            problems.append(error(
+                "batch",
+                f"{key} {budget} (x Ulysses {sp}) cannot hold one {seq}-token sequence "
+                f"(data.max_prompt_length + data.max_response_length); set it to at least {seq}."))
     actor_budget = arr.actor.ppo_max_token_len_per_gpu * sp
     if seq <= actor_budget < 2 * seq:
-        problems.append(
-            warning(
-                "batch",
-                f"{_ARR}.actor.ppo_max_token_len_per_gpu {arr.actor.ppo_max_token_len_per_gpu} is under verl's "
-                f"guidance of 2 x (prompt + response) = {2 * seq}; raise it unless memory is short.",
-            )
-        )
+        problems.append(warning(
+            "batch",
+            f"{_ARR}.actor.ppo_max_token_len_per_gpu {arr.actor.ppo_max_token_len_per_gpu} is under verl's "
+            f"guidance of 2 x (prompt + response) = {2 * seq}; raise it unless memory is short."))
     return problems
 
 
@@ -155,30 +126,21 @@ def _sft_batches(cfg: Any) -> list[Problem]:
     dp = max(n_gpus // sp, 1)
     problems = []
     if data.train_batch_size % dp:
-        problems.append(
-            error(
-                "batch",
-                f"data.train_batch_size {data.train_batch_size} does not split over {dp} data-parallel ranks "
-                f"(verl would silently floor it to {data.train_batch_size // dp * dp}); set a multiple of {dp}.",
-            )
-        )
+        problems.append(error(
+            "batch",
+            f"data.train_batch_size {data.train_batch_size} does not split over {dp} data-parallel ranks "
+            f"(verl would silently floor it to {data.train_batch_size // dp * dp}); set a multiple of {dp}."))
     elif data.use_dynamic_bsz and data.max_token_len_per_gpu * sp < data.max_length:
-        problems.append(
-            error(
-                "batch",
-                f"data.max_token_len_per_gpu {data.max_token_len_per_gpu} cannot hold one row of data.max_length "
-                f"{data.max_length}; set it to at least {data.max_length}.",
-            )
-        )
+        problems.append(error(
+            "batch",
+            f"data.max_token_len_per_gpu {data.max_token_len_per_gpu} cannot hold one row of data.max_length "
+            f"{data.max_length}; set it to at least {data.max_length}."))
     elif not data.use_dynamic_bsz and (data.train_batch_size // dp) % data.micro_batch_size_per_gpu:
         per_gpu = data.train_batch_size // dp
-        problems.append(
-            error(
-                "batch",
-                f"each GPU gets {per_gpu} rows per step, not a multiple of data.micro_batch_size_per_gpu="
-                f"{data.micro_batch_size_per_gpu}; set it to a divisor of {per_gpu}.",
-            )
-        )
+        problems.append(error(
+            "batch",
+            f"each GPU gets {per_gpu} rows per step, not a multiple of data.micro_batch_size_per_gpu="
+            f"{data.micro_batch_size_per_gpu}; set it to a divisor of {per_gpu}."))
     return problems
 
 

@@ -85,24 +85,18 @@ def check_manifest(composed: Composed, manifest: Manifest) -> list[Problem]:
     variant = recipe_variant(composed)
     if manifest.variant != variant:
         fix = f"pass variant={manifest.variant}" if composed.kind == "rl" else "point data.train_files at SFT data"
-        problems.append(
-            error(
-                "manifest",
-                f"{manifest.path} was built for the {manifest.variant!r} prompt variant but the recipe trains on "
-                f"{variant!r}; rebuild the data for {variant!r} or {fix}.",
-            )
-        )
+        problems.append(error(
+            "manifest",
+            f"{manifest.path} was built for the {manifest.variant!r} prompt variant but the recipe trains on "
+            f"{variant!r}; rebuild the data for {variant!r} or {fix}."))
     problems += _lengths(composed, manifest)
     problems += _tokenizer(composed, manifest)
     kwargs = OmegaConf.to_container(composed.cfg.data.get("apply_chat_template_kwargs") or OmegaConf.create({}))
     if manifest.chat_template_kwargs is not None and manifest.chat_template_kwargs != kwargs:
-        problems.append(
-            warning(
-                "manifest",
-                f"{manifest.path} measured prompts with chat_template_kwargs {manifest.chat_template_kwargs} but the "
-                f"recipe renders them with data.apply_chat_template_kwargs {kwargs}; make the two the same.",
-            )
-        )
+        problems.append(warning(
+            "manifest",
+            f"{manifest.path} measured prompts with chat_template_kwargs {manifest.chat_template_kwargs} but the "
+            f"recipe renders them with data.apply_chat_template_kwargs {kwargs}; make the two the same."))
     return problems
 
 
@@ -117,13 +111,10 @@ def _lengths(composed: Composed, manifest: Manifest) -> list[Problem]:
         return []
     what = "prompts" if composed.kind == "rl" else "rows"
     effect = f"longer {what} would be dropped or fail" if data_len > recipe_len else "the recipe reserves unused budget"
-    return [
-        error(
-            "manifest",
-            f"{manifest.path} limited {what} to {data_len} tokens but {key} is {recipe_len} ({effect}); "
-            f"set {key}={data_len} or rebuild the data with a {recipe_len}-token limit.",
-        )
-    ]
+    return [error(
+        "manifest",
+        f"{manifest.path} limited {what} to {data_len} tokens but {key} is {recipe_len} ({effect}); "
+        f"set {key}={data_len} or rebuild the data with a {recipe_len}-token limit.")]
 
 
 def _tokenizer(composed: Composed, manifest: Manifest) -> list[Problem]:
@@ -132,13 +123,10 @@ def _tokenizer(composed: Composed, manifest: Manifest) -> list[Problem]:
     theirs = manifest.tokenizer
     if not theirs or not looks_like_hub_id(ours) or Path(ours).exists() or _family(ours) == _family(theirs):
         return []
-    return [
-        warning(
-            "manifest",
-            f"{manifest.path} measured prompt lengths with tokenizer {theirs} but the recipe trains {ours}; "
-            f"rebuild the data with tokenizer {ours} unless the two share a tokenizer and chat template.",
-        )
-    ]
+    return [warning(
+        "manifest",
+        f"{manifest.path} measured prompt lengths with tokenizer {theirs} but the recipe trains {ours}; "
+        f"rebuild the data with tokenizer {ours} unless the two share a tokenizer and chat template.")]
 
 
 def _family(name: str) -> str:

@@ -90,25 +90,19 @@ def check_composed(composed: Composed, manifest: Path | None = None, report: Rep
         report.problems += check_manifest(composed, loaded)
     report.plan = make_plan(composed, loaded)
     if loaded is not None and report.plan.steps_per_epoch == 0:
-        report.problems.append(
-            warning(
-                "data-size",
-                f"{loaded.path} has {report.plan.train_rows:,} train rows, fewer than data.train_batch_size "
-                f"({composed.cfg.data.train_batch_size:,}), so an epoch has 0 steps and nothing would train; "
-                "build more data or lower data.train_batch_size.",
-            )
-        )
+        report.problems.append(warning(
+            "data-size",
+            f"{loaded.path} has {report.plan.train_rows:,} train rows, fewer than data.train_batch_size "
+            f"({composed.cfg.data.train_batch_size:,}), so an epoch has 0 steps and nothing would train; "
+            "build more data or lower data.train_batch_size."))
     return report
 
 
 def _load_manifest(composed: Composed, manifest: Path | None, report: Report) -> Manifest | None:
     path = manifest if manifest is not None else default_manifest_path(composed)
     if manifest is None and not path.is_file():
-        report.problems.append(
-            warning(
-                "manifest", f"no data manifest at {path}, so variant and length checks were skipped; pass --manifest."
-            )
-        )
+        report.problems.append(warning(
+            "manifest", f"no data manifest at {path}, so variant and length checks were skipped; pass --manifest."))
         return None
     try:
         return read_manifest(path)

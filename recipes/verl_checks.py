@@ -47,13 +47,10 @@ def check_known_keys(composed: Composed) -> list[Problem]:
             continue
         hint = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
         fix = f"did you mean {hint[0]}?" if hint else "remove it or correct its spelling."
-        problems.append(
-            error(
-                "known-keys",
-                f"{_source_of(key, composed)} sets {key}, which verl 0.9.1's {_base_name(composed)} does not have "
-                f"(it would be silently ignored); {fix}",
-            )
-        )
+        problems.append(error(
+            "known-keys",
+            f"{_source_of(key, composed)} sets {key}, which verl 0.9.1's {_base_name(composed)} does not have "
+            f"(it would be silently ignored); {fix}"))
     return problems
 
 
@@ -64,13 +61,10 @@ def check_legacy_reward(composed: Composed) -> list[Problem]:
     problems = []
     for key, value in flatten(composed.cfg).items():
         if key.split(".")[0] in LEGACY_SECTIONS and value not in (None, {}, []):
-            problems.append(
-                error(
-                    "legacy-reward",
-                    f"{_source_of(key, composed)} sets legacy {key}, which verl 0.9.1's trainer never reads "
-                    f"(a silently ignored reward); set {_legacy_target(key)} instead.",
-                )
-            )
+            problems.append(error(
+                "legacy-reward",
+                f"{_source_of(key, composed)} sets legacy {key}, which verl 0.9.1's trainer never reads "
+                f"(a silently ignored reward); set {_legacy_target(key)} instead."))
     return problems
 
 
@@ -84,20 +78,16 @@ def check_required(composed: Composed) -> list[Problem]:
     problems = []
     for key, value in flat.items():
         if value == MISSING and (genrm_on or not key.startswith("reward.reward_model.")):
-            problems.append(
-                error("required", f"{key} is required and not set; pass {key}=<value> on the command line.")
-            )
+            problems.append(error(
+                "required", f"{key} is required and not set; pass {key}=<value> on the command line."))
         elif isinstance(value, str) and "oc.env:" in value:  # keys that copy another key repeat its error
             try:
                 OmegaConf.select(composed.cfg, key, throw_on_missing=True)
             except Exception as err:  # omegaconf raises several interpolation error types
                 reason = str(err).split("\n")[0].split("interpolation: ", 1)[-1].strip('"')
                 names = " or ".join(_ENV_VAR.findall(value))
-                problems.append(
-                    error(
-                        "required", f"{key} = {value} does not resolve ({reason}); pass {key}=<value> or set {names}."
-                    )
-                )
+                problems.append(error(
+                    "required", f"{key} = {value} does not resolve ({reason}); pass {key}=<value> or set {names}."))
     return problems
 
 
@@ -134,13 +124,10 @@ def check_reward_loads(composed: Composed) -> list[Problem]:
     if not path and composed.cfg.reward.reward_model.get("enable"):
         return []  # verl's discriminative reward-model path: the RM's classifier output is the reward
     if not path:
-        return [
-            error(
-                "reward",
-                "reward.custom_reward_function.path is not set, so verl would fall back to its built-in "
-                "scorers; set it to pkg://reward_fns.score.",
-            )
-        ]
+        return [error(
+            "reward",
+            "reward.custom_reward_function.path is not set, so verl would fall back to its built-in "
+            "scorers; set it to pkg://reward_fns.score.")]
     from verl.trainer.ppo.reward import get_custom_reward_fn
 
     try:
@@ -157,13 +144,10 @@ def check_model_path(composed: Composed) -> list[Problem]:
     value = safe_select(composed.cfg, key)
     if value in (None, MISSING) or Path(str(value)).expanduser().is_dir() or looks_like_hub_id(str(value)):
         return []
-    return [
-        warning(
-            "model-path",
-            f"{key} is {value!r}, which is not a directory here; fine if it exists on the cluster's shared "
-            f"filesystem, otherwise pass {key}=<hub id or directory>.",
-        )
-    ]
+    return [warning(
+        "model-path",
+        f"{key} is {value!r}, which is not a directory here; fine if it exists on the cluster's shared "
+        f"filesystem, otherwise pass {key}=<hub id or directory>.")]
 
 
 def check_sft_messages(composed: Composed) -> list[Problem]:
