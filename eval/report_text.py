@@ -179,7 +179,8 @@ def _run_lines(summary: Mapping[str, Any]) -> list[str]:
              + (f" (--limit {conv['limit']})" if conv["limit"] else ""),
              f"- prompt: {prompt['name']} version {meta['prompt_version']} (from {prompt['source']}); "
              f"verdict format {meta['verdict_format_version']}",
-             f"- order: {conv['order']}" + (f" (seed {conv['order_seed']})" if conv["order_seed"] is not None else ""),
+             f"- order: {conv['order']}" + (f" (seed {conv['order_seed']})" if conv["order_seed"] is not None else "")
+             + (f"; {conv['votes']} votes per comparison: {conv['vote_rule']}" if "votes" in conv else ""),
              f"- sampling: {_kv(meta['sampling'])}",
              f"- judgments: {meta['counts']['judgments']} ({meta['counts']['unique_requests']} unique requests)",
              f"- {conv['parse_failure_rule']}; {conv['overlong']}",
