@@ -54,7 +54,7 @@ def combined_summary(summaries: Sequence[Summary], skipped: Mapping[str, str], *
               "order": conv["order"], "seed": meta["seed"], "headline_view": conv["headline_view"],
               "parse_mode": conv["parse_mode"], "parse_failure_rule": conv["parse_failure_rule"],
               "sampling": meta["sampling"], "budget_source": budget_source, "cache": cache, "generated": generated,
-              "reused": reused, "limit": conv["limit"], "shard": summaries[0]["shard"]}
+              "reused": reused, "limit": conv["limit"], "shard": summaries[0]["shard"], "votes": conv.get("votes", 1)}
     metadata = {**meta, "tool": "eval.run_all", "inputs": [s["metadata"]["inputs"][0] for s in summaries],
                 "config": {**config, "cache": cache}, "counts": {s["benchmark"]: s["metadata"]["counts"]
                                                                  for s in summaries},
@@ -99,7 +99,8 @@ def _convention_lines(conv: Mapping[str, Any]) -> list[str]:
         f"- model: `{conv['model']}`; backend: {conv['backend']}",
         f"- prompt: {conv['prompt']} (from {conv['prompt_source']}), version {conv['prompt_version']}",
         f"- order: {order}; headline view: {VIEW_TITLES[conv['headline_view']]} (each benchmark's both-order rule is "
-        "stated with its average above)",
+        "stated with its average above)" + (f"; {conv['votes']} sampled votes per comparison, voted per order"
+                                            if conv.get("votes", 1) > 1 else ""),
         f"- parse: {conv['parse_mode']} for the scores; {conv['parse_failure_rule']}",
         f"- sampling: temperature {conv['sampling']['temperature']}, top-p {conv['sampling']['top_p']}, seed "
         f"{conv['seed']}; generation budget {conv['sampling']['max_new_tokens']} new tokens ({conv['budget_source']}); "

@@ -68,6 +68,7 @@ def test_votes_are_cached_per_sample_and_scored_exactly(tmp_path: Path, judge: S
     summary = run(data, tmp_path / "k3", cache, "--votes", "3")
     assert judge.calls == 3 * PAIRS  # k calls per comparison, orders alternated
     assert summary["conventions"]["votes"] == 3
+    assert "3 sampled votes per comparison" in (tmp_path / "k3" / "report.md").read_text()  # run_all's report
     report = (tmp_path / "k3" / "judgebench" / "report.md").read_text()
     assert "3 votes per comparison: each order's samples voted" in report
     assert summary["score"] == pytest.approx(replayed_score(cache, 3))
