@@ -20,7 +20,7 @@ def check_batches(composed: Composed) -> list[Problem]:
     return _rl_batches(composed.cfg) if composed.kind == "rl" else _sft_batches(composed.cfg)
 
 
-def check_memory(composed: Composed, gpu_gb: float = GPU_GB) -> list[Problem]:
+def check_memory(composed: Composed) -> list[Problem]:
     """Warn when resident training state plus vLLM's share would not fit one GPU during rollout."""
     size = size_of(composed.choices)
     if composed.kind != "rl" or size is None:
@@ -32,6 +32,7 @@ def check_memory(composed: Composed, gpu_gb: float = GPU_GB) -> list[Problem]:
     bytes_per_param -= 8 if actor.fsdp_config.param_offload else 0  # fp32 weights + gradients
     bytes_per_param -= 8 if actor.fsdp_config.optimizer_offload else 0  # Adam moments
     resident = size.params_b * bytes_per_param / n_gpus
+    gpu_gb = GPU_GB
     need = resident + rollout.gpu_memory_utilization * gpu_gb
     if need <= 0.95 * gpu_gb:
         return []

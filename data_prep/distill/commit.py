@@ -1,6 +1,6 @@
 """The output files of distill.py and released.py land together or not at all, and never mix two datasets.
 
-``with OutputFiles(folder, managed, identity, flag) as files:`` writes each output to ``files.path(name)``
+``with OutputFiles(folder, managed, identity) as files:`` writes each output to ``files.path(name)``
 and calls ``files.commit()`` at the end: the files land together or not at all, and stale managed
 files of an earlier run (a ``val.parquet`` when the new run has no validation split) are removed in the
 same commit. The mechanism (stage, journal, lock, swap, undo, recover) is
@@ -33,10 +33,9 @@ class OutputError(DataPrepError):
 class OutputFiles(StagedOutput):
     """The managed files committed into ``folder`` together, refused when it holds another dataset (module doc)."""
 
-    def __init__(self, folder: str | os.PathLike[str], managed: Sequence[str], identity: Mapping[str, Any],
-                 flag: str = "--out") -> None:
-        super().__init__(folder, flag=flag, error=OutputError, prefix=STAGE_PREFIX, journal_key=JOURNAL_KEY,
-                         check=lambda root: check_identity(root, managed, identity, flag))
+    def __init__(self, folder: str | os.PathLike[str], managed: Sequence[str], identity: Mapping[str, Any]) -> None:
+        super().__init__(folder, error=OutputError, prefix=STAGE_PREFIX, journal_key=JOURNAL_KEY,
+                         check=lambda root: check_identity(root, managed, identity))
         self.managed = tuple(managed)
 
     def commit(self, names: Sequence[str] | None = None) -> None:
@@ -44,7 +43,7 @@ class OutputFiles(StagedOutput):
         super().commit(self.managed)
 
 
-def check_identity(folder: Path, managed: Sequence[str], identity: Mapping[str, Any], flag: str = "--out") -> None:
+def check_identity(folder: Path, managed: Sequence[str], identity: Mapping[str, Any]) -> None:
     """Refuse ``folder`` when its files were made from something else than ``identity``."""
     present = [name for name in managed if (folder / name).exists()]
     if not present:
@@ -58,7 +57,7 @@ def check_identity(folder: Path, managed: Sequence[str], identity: Mapping[str, 
         diff = sorted(k for k in set(held) | set(identity) if held.get(k) != identity.get(k))
         what = f"holds data made from {_inputs_of(folder / 'manifest.json')} (" + "; ".join(
             f"{k} {_short(held.get(k))}, not {_short(identity.get(k))}" for k in diff) + ")"
-    raise OutputError(f"{flag} {os.fspath(folder)!r} {what}; so the two datasets do not mix, pass another {flag} "
+    raise OutputError(f"--out {os.fspath(folder)!r} {what}; so the two datasets do not mix, pass another --out "
                       f"or delete {', '.join(present)} there to replace them (anything else in it can stay).")
 
 

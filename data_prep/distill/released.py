@@ -234,21 +234,21 @@ def _sft_into(target: OutputFiles, made_of: dict[str, Any], rows: Any, files: Re
             too_long += 1
             continue
         kept.append(replace(example, length=length))
+    counted = pass_counts(c for _, c in checked)
+    rejected = {r: n for r, n in counted["rejected"].items() if n}
     if not kept:
-        reasons = {r: n for r, n in pass_counts(c for _, c in checked)["rejected"].items() if n}
-        raise ReleasedDataError(f"{where}: no trace passed the filter (rejected: {reasons}); check the dataset.")
+        raise ReleasedDataError(f"{where}: no trace passed the filter (rejected: {rejected}); check the dataset.")
     splits = split_examples(kept, args.val_size, args.seed)
-    _write_sft(target, splits, checked, kept, too_long, files, args, count is not None, variants[0], made_of)
-    rejected = ", ".join(f"{r} {n}" for r, n in pass_counts(c for _, c in checked)["rejected"].items() if n) or "none"
+    _write_sft(target, splits, counted, checked, kept, too_long, files, args, count is not None, variants[0], made_of)
     return (f"{args.out}: {', '.join(f'{s} {len(e)}' for s, e in splits.items())} rows from {len(checked)} released "
-            f"traces; rejected: {rejected}; too long {too_long}")
+            f"traces; rejected: {', '.join(f'{r} {n}' for r, n in rejected.items()) or 'none'}; too long {too_long}")
 
 
-def _write_sft(target: OutputFiles, splits: dict[str, list[Any]], checked: list[Any], kept: list[Any], too_long: int,
-               files: ResolvedFiles, args: argparse.Namespace, measured: bool, variant: str,
-               made_of: dict[str, Any]) -> None:
+def _write_sft(target: OutputFiles, splits: dict[str, list[Any]], counted: dict[str, Any], checked: list[Any],
+               kept: list[Any], too_long: int, files: ResolvedFiles, args: argparse.Namespace, measured: bool,
+               variant: str, made_of: dict[str, Any]) -> None:
     refs = write_splits(splits, target.path)
-    counts = {"passes": {"released": pass_counts(c for _, c in checked)},
+    counts = {"passes": {"released": counted},
               "merged": {"rows_in": len(checked), "kept": len(kept), "too_long_dropped": too_long,
                          "label_leak": sum(e.extra_info["label_leak"] for e, _ in checked)},
               "rows": {s: len(e) for s, e in splits.items()},
