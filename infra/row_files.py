@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.cli_errors import UserError
-from infra.user_json import BadJson, parse_json
+from infra.user_json import BadJson, json_kind, parse_json
 
 SUFFIXES: tuple[str, ...] = (".jsonl", ".json", ".parquet")
 _BATCH = 1024  # parquet rows per read
@@ -121,7 +121,7 @@ def _json_file(file: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         raise _json_error(err, file, f"line {cause.lineno}" if isinstance(cause, json.JSONDecodeError) else "") \
             from err
     if not isinstance(data, list):
-        raise RowFileError(f"{_name(file)} holds a JSON {_kind(data)}; it must be a list of rows (objects).")
+        raise RowFileError(f"{_name(file)} holds a JSON {json_kind(data)}; it must be a list of rows (objects).")
     for number, row in enumerate(data, start=1):
         yield f"row {number}", _object(row, file, f"row {number}")
 
@@ -155,10 +155,5 @@ def _json_error(err: BadJson, file: Path, place: str) -> RowFileError:
 
 def _object(value: Any, file: Path, place: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise RowFileError(f"{_name(file)} {place} is a JSON {_kind(value)}; each row must be an object.")
+        raise RowFileError(f"{_name(file)} {place} is a JSON {json_kind(value)}; each row must be an object.")
     return value
-
-
-def _kind(value: Any) -> str:
-    return {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number")

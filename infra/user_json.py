@@ -110,3 +110,13 @@ def _lone_surrogate_in(value: Any) -> str | None:
         elif isinstance(item, list):
             stack.extend(item)
     return None
+
+
+def json_kind(value: Any) -> str:
+    """The JSON name of a value's type (``object``, ``list``, ``string``, ...), for a message."""
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return {str: "string", bool: "boolean", type(None): "null", int: "number", float: "number"}.get(
+        type(value), type(value).__name__)

@@ -27,7 +27,7 @@ from typing import Any
 
 from data_prep.errors import DataPrepError
 from data_prep.pairs import Message
-from infra.user_json import lone_surrogate
+from infra.user_json import json_kind, lone_surrogate
 
 COLUMNS: tuple[str, str] = ("context_messages", "winner")
 WINNERS: dict[str, str] = {"model_a": "A", "model_b": "B"}
@@ -77,15 +77,6 @@ def winner_of(row: Mapping[str, Any], where: str) -> str:
     kind = "a string" if isinstance(value, str) else f"a JSON {json_kind(value)}"
     raise ReleasedDataError(f"{where}: winner is {kind} ({str(value)[:40]!r}), not 'model_a' or 'model_b'; fix or "
                             "drop the row.")
-
-
-def json_kind(value: Any) -> str:
-    """The JSON name of a parsed value's type, for a message."""
-    if isinstance(value, Mapping):
-        return "object"
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return "list"
-    return {bool: "boolean", type(None): "null", int: "number", float: "number"}.get(type(value), type(value).__name__)
 
 
 def messages_of(row: Mapping[str, Any], where: str) -> list[Message]:
