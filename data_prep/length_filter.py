@@ -5,7 +5,7 @@ on: ``apply_chat_template(messages, add_generation_prompt=True, tokenize=True, *
 A pair is kept only if BOTH A/B orders fit, so filtering happens before placement and cannot upset
 the A/B balance, and verl's own filter then drops nothing.
 
-Many pairs at once (:meth:`PromptLengthFilter.longest_many`): transformers' ``tokenize=True`` is the
+Many pairs at once (:meth:`PromptLengthFilter.longest_of_chunk`): transformers' ``tokenize=True`` is the
 chat template rendered to text and then encoded with ``add_special_tokens=False``; we do the same in
 chunks, encoding each chunk with the Rust tokenizer's batch encoder (all cores, the GIL released) and
 keeping only the counts, so memory stays flat however many pairs there are. The build measures in a
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.errors import DataPrepError
-from data_prep.pairs import Message, PreferencePair
+from data_prep.pairs import PreferencePair
 from data_prep.prompts import PromptTemplate, render_pair
 from infra.run_metadata import sha256_file
 from reward_fns import LABELS
@@ -123,7 +123,7 @@ def token_ids(value: Any) -> list[int]:
 
 
 class PromptLengthFilter:
-    """Measures rendered judge prompts in tokens and keeps the pairs that fit."""
+    """Measures rendered judge prompts in tokens, both A/B orders of a chunk of pairs in one batch."""
 
     def __init__(self, tokenizer: Any, max_prompt_length: int, chat_template_kwargs: Mapping[str, Any] | None = None):
         if max_prompt_length <= 0:
@@ -133,38 +133,8 @@ class PromptLengthFilter:
         self.chat_template_kwargs = dict(chat_template_kwargs or {})
         self._encoder: Callable[[list[str]], list[int]] | None = None
 
-    def prompt_length(self, messages: Sequence[Message]) -> int:
-        """Tokens in the prompt the trainer builds from ``messages`` (generation prompt included)."""
-        encoded = self.tokenizer.apply_chat_template(
-            [dict(m) for m in messages], add_generation_prompt=True, tokenize=True, **self.chat_template_kwargs
-        )
-        return len(token_ids(encoded))
-
-    def longest(self, pair: PreferencePair, template: PromptTemplate) -> int:
-        """The longer of the pair's two renderings (chosen as A, chosen as B)."""
-        return max(self.prompt_length(render_pair(template, pair, label)) for label in LABELS)
-
-    def fits(self, pair: PreferencePair, template: PromptTemplate) -> bool:
-        """True if both orders fit within ``max_prompt_length``."""
-        return self.longest(pair, template) <= self.max_prompt_length
-
-    def longest_many(
-        self, pairs: Sequence[PreferencePair], template: PromptTemplate, chunk_size: int = DEFAULT_CHUNK,
-        on_chunk: Callable[[int], None] | None = None,
-    ) -> list[int]:
-        """:meth:`longest` of every pair, in order, computed in batches (``on_chunk(n)`` after each)."""
-        if chunk_size <= 0:
-            raise ValueError(f"chunk_size {chunk_size} must be positive.")
-        out: list[int] = []
-        for start in range(0, len(pairs), chunk_size):
-            chunk = pairs[start : start + chunk_size]
-            out.extend(self.longest_of_chunk(chunk, template))
-            if on_chunk is not None:
-                on_chunk(len(chunk))
-        return out
-
     def longest_of_chunk(self, pairs: Sequence[PreferencePair], template: PromptTemplate) -> list[int]:
-        """:meth:`longest` of each pair, from one batch encoding of both orders of all of them."""
+        """The longer of each pair's two renderings (chosen as A, chosen as B), from one batch encoding."""
         lengths = self.count_tokens(self.render_texts(pairs, template))
         return [max(lengths[i], lengths[i + 1]) for i in range(0, len(lengths), 2)]
 

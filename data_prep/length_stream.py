@@ -2,7 +2,7 @@
 
 Tokenization is the build's one big cost and runs in Rust with the GIL released, while reading,
 cleaning and decontaminating are Python on one core. :class:`BackgroundLengths` takes each kept pair
-as it comes, and every ``chunk_size`` pairs a helper thread renders both A/B orders for every variant
+as it comes, and every ``DEFAULT_CHUNK`` pairs a helper thread renders both A/B orders for every variant
 and batch-encodes them on all cores, so the two overlap and both cores stay busy. Only the counts are
 kept (the pairs are in memory anyway), so memory stays flat.
 """
@@ -24,13 +24,9 @@ class BackgroundLengths:
     Use as a context manager; :meth:`add` pairs, then :meth:`lengths` waits for the rest.
     """
 
-    def __init__(self, length_filter: PromptLengthFilter, templates: Mapping[str, PromptTemplate],
-                 chunk_size: int = DEFAULT_CHUNK) -> None:
-        if chunk_size <= 0:
-            raise ValueError(f"chunk_size {chunk_size} must be positive.")
+    def __init__(self, length_filter: PromptLengthFilter, templates: Mapping[str, PromptTemplate]) -> None:
         self.length_filter = length_filter
         self.templates = dict(templates)
-        self.chunk_size = chunk_size
         self._buffer: list[PreferencePair] = []
         self._pending: list[tuple[list[PreferencePair], Future[dict[str, list[int]]]]] = []
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="measure")
@@ -44,7 +40,7 @@ class BackgroundLengths:
     def add(self, pair: PreferencePair) -> None:
         """Queue ``pair``; a full chunk goes to the helper thread."""
         self._buffer.append(pair)
-        if len(self._buffer) >= self.chunk_size:
+        if len(self._buffer) >= DEFAULT_CHUNK:
             self._submit()
 
     def lengths(self, on_chunk: Callable[[int], None] | None = None) -> dict[str, dict[str, int]]:

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.cor_parser import Evidence, compose_cor
-from data_prep.prompts import extract_candidates
+from data_prep.length_filter import token_ids
+from data_prep.pairs import PreferencePair
+from data_prep.prompts import PromptTemplate, extract_candidates, render_pair
 from data_prep.writers import sft_row, write_parquet_rows
 
 
@@ -104,3 +106,12 @@ def assistant_only_loss(item: Mapping[str, Any], tokenizer: Any, response: str) 
     return tokenizer.decode(ids).startswith(response) and response not in tokenizer.decode(
         item["input_ids"][~item["loss_mask"].bool()].tolist()
     )
+
+
+def longest_prompt(tokenizer: Any, pair: PreferencePair, template: PromptTemplate,
+                   chat_template_kwargs: Mapping[str, Any] | None = None) -> int:
+    """The longer A/B judge prompt of ``pair`` in tokens, one order at a time as verl's ``RLHFDataset`` counts it
+    (``apply_chat_template(tokenize=True)``): the reference the batched length filter is tested against."""
+    return max(len(token_ids(tokenizer.apply_chat_template(
+        [dict(m) for m in render_pair(template, pair, label)], add_generation_prompt=True, tokenize=True,
+        **dict(chat_template_kwargs or {})))) for label in ("A", "B"))

@@ -11,6 +11,7 @@ from data_prep.build_parquet import SAMPLES
 from data_prep.length_filter import PromptLengthFilter, batch_encoder
 from data_prep.pipeline import read_pairs
 from data_prep.prompts import builtin_template
+from testkit.verl_datasets import longest_prompt
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +31,8 @@ def pairs() -> list:
 def test_batched_lengths_equal_one_by_one(tiny_tokenizer, pairs, variant: str, kwargs: dict, chunk: int) -> None:
     measure = PromptLengthFilter(tiny_tokenizer, 10**6, kwargs)
     template = builtin_template(variant)
-    seen: list[int] = []
-    batched = measure.longest_many(pairs, template, chunk_size=chunk, on_chunk=seen.append)
-    assert batched == [measure.longest(p, template) for p in pairs]
-    assert sum(seen) == len(pairs) and len(seen) == -(-len(pairs) // chunk)
+    batched = [n for i in range(0, len(pairs), chunk) for n in measure.longest_of_chunk(pairs[i:i + chunk], template)]
+    assert batched == [longest_prompt(tiny_tokenizer, p, template, kwargs) for p in pairs]
 
 
 def test_the_encoder_ignores_truncation_left_on_the_tokenizer(tiny_model_dir: Path, pairs) -> None:
@@ -47,8 +46,5 @@ def test_the_encoder_ignores_truncation_left_on_the_tokenizer(tiny_model_dir: Pa
     assert min(ours) > 5
 
 
-def test_no_pairs_and_bad_chunks(tiny_tokenizer) -> None:
-    measure = PromptLengthFilter(tiny_tokenizer, 10)
-    assert measure.longest_many([], builtin_template("instruct")) == []
-    with pytest.raises(ValueError, match="must be positive"):
-        measure.longest_many([], builtin_template("instruct"), chunk_size=0)
+def test_no_pairs(tiny_tokenizer) -> None:
+    assert PromptLengthFilter(tiny_tokenizer, 10).longest_of_chunk([], builtin_template("instruct")) == []

@@ -10,7 +10,6 @@ import pytest
 from data_prep.adapters import InputSpec
 from data_prep.build_parquet import SAMPLES
 from data_prep.cor_parser import parse_cor
-from data_prep.length_filter import PromptLengthFilter
 from data_prep.pairs import make_pair
 from data_prep.pipeline import BuildOptions, BuildResult, build, read_pairs
 from data_prep.placement import swap
@@ -19,6 +18,7 @@ from infra.run_metadata import RunMetadata
 from preflight.data_stage import run_stage
 from testkit.verl_datasets import (
     datasets_cache_in,
+    longest_prompt,
     scripted_trace,
     verl_rl_dataset,
     verl_sft_dataset,
@@ -44,8 +44,7 @@ def _build(out: Path, tokenizer_dir: Path | None = None, max_len: int | None = N
 def lengths(tiny_tokenizer) -> dict[str, int]:
     """The longer A/B rendering of every sample pair, in tiny-tokenizer tokens (instruct variant)."""
     pairs, _, _ = read_pairs([InputSpec(str(SAMPLES))], progress=False)
-    measure = PromptLengthFilter(tiny_tokenizer, 10**6)
-    return {p.id: measure.longest(p, builtin_template("instruct")) for p in pairs}
+    return {p.id: longest_prompt(tiny_tokenizer, p, builtin_template("instruct")) for p in pairs}
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +87,9 @@ def test_our_length_filter_matches_verls(tmp_path: Path, tiny_model_dir: Path, t
 
 def test_chat_template_kwargs_reach_the_length_count_and_the_manifest(tmp_path: Path, tiny_model_dir, tiny_tokenizer):
     pair = make_pair("demo", "q", "a", "b")
-    plain = PromptLengthFilter(tiny_tokenizer, 10**6).longest(pair, builtin_template("reasoning"))
-    thinking = PromptLengthFilter(tiny_tokenizer, 10**6, {"enable_thinking": True})
-    assert thinking.longest(pair, builtin_template("reasoning")) > plain  # the template opens <think>
+    plain = longest_prompt(tiny_tokenizer, pair, builtin_template("reasoning"))
+    thinking = longest_prompt(tiny_tokenizer, pair, builtin_template("reasoning"), {"enable_thinking": True})
+    assert thinking > plain  # the template opens <think>
     built = _build(tmp_path, tiny_model_dir, 10**6, variants=("reasoning",),
                    chat_template_kwargs={"enable_thinking": True})
     config = RunMetadata.read(built.variants["reasoning"].manifest).config
