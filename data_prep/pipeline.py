@@ -22,7 +22,6 @@ from typing import Any
 from tqdm import tqdm
 
 from data_prep import manifest
-from data_prep.adapters import InputSpec
 from data_prep.collect import Collected, collect
 from data_prep.errors import BuildError
 from data_prep.length_filter import PromptLengthFilter, load_tokenizer, tokenizer_name, tokenizer_sha256
@@ -39,8 +38,7 @@ from data_prep.writers import rl_row, write_parquet_rows
 from infra.output_guard import check_output
 from infra.user_json import read_json_file
 
-__all__ = ["BuildError", "BuildOptions", "BuildResult", "VariantBuild", "build", "check_options", "describe",
-           "read_pairs"]
+__all__ = ["BuildError", "BuildOptions", "BuildResult", "VariantBuild", "build", "check_options", "describe"]
 SourceCounts = dict[str, int]
 
 
@@ -128,15 +126,6 @@ def _collect(
             raise BuildError(f"inputs {_names(options)} hold no preference pairs to keep (dropped: "
                              f"{_drop_summary(collected)}); point --inputs/--source at files with rows.")
         return collected, _wait_for_lengths(measure, options.progress, timer)
-
-
-def read_pairs(
-    inputs: Sequence[InputSpec], progress: bool = True
-) -> tuple[list[PreferencePair], SourceCounts, SourceCounts]:
-    """The cleaned pairs of local input files, with rows read and duplicates dropped per source."""
-    collected = collect(BuildOptions(inputs=tuple(inputs), progress=progress))
-    ledger = collected.ledger
-    return collected.pairs, ledger.read_counts(), ledger.dropped_counts()["duplicate"]
 
 
 def _names(options: BuildOptions) -> list[str]:

@@ -8,7 +8,8 @@ RL rows (read by verl's ``RLHFDataset``; the trainer applies the chat template a
                     "prompt_version", "template_sha256", "verdict_format_version", "seed", "pair"}}
 
 ``extra_info.pair`` is the pair as JSON, so any row can be re-rendered in the other A/B order
-(:func:`rerender`). Every row has the same ``extra_info`` keys: Arrow infers one struct type.
+(:func:`data_prep.pairs.pair_from_dict`, then :func:`data_prep.prompts.render_pair`). Every row has the
+same ``extra_info`` keys: Arrow infers one struct type.
 
 SFT rows (read by verl's ``MultiTurnSFTDataset``, loss on assistant turns only)::
 
@@ -22,8 +23,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from data_prep.pairs import Message, PreferencePair, pair_from_dict
-from data_prep.placement import swap
+from data_prep.pairs import PreferencePair
 from data_prep.prompts import PromptTemplate, render_pair
 from infra.atomic_files import atomic_path
 from reward_fns import VERDICT_FORMAT_VERSION
@@ -69,18 +69,6 @@ def rl_row(
             "pair": pair.to_json(),
         },
     }
-
-
-def pair_of_row(row: Mapping[str, Any]) -> PreferencePair:
-    """The pair an RL row (or its ``extra_info``) was rendered from."""
-    extra = row.get("extra_info", row)
-    return pair_from_dict(extra["pair"])
-
-
-def rerender(row: Mapping[str, Any], template: PromptTemplate, swapped: bool = True) -> list[Message]:
-    """The row's prompt rendered again, by default with A and B swapped."""
-    position = row["extra_info"]["chosen_position"]
-    return render_pair(template, pair_of_row(row), swap(position) if swapped else position)
 
 
 def sft_row(

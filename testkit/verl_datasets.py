@@ -16,7 +16,8 @@ from typing import Any
 
 from data_prep.cor_parser import Evidence, compose_cor
 from data_prep.length_filter import token_ids
-from data_prep.pairs import PreferencePair
+from data_prep.pairs import Message, PreferencePair, pair_from_dict
+from data_prep.placement import swap
 from data_prep.prompts import PromptTemplate, extract_candidates, render_pair
 from data_prep.writers import sft_row, write_parquet_rows
 
@@ -115,3 +116,24 @@ def longest_prompt(tokenizer: Any, pair: PreferencePair, template: PromptTemplat
     return max(len(token_ids(tokenizer.apply_chat_template(
         [dict(m) for m in render_pair(template, pair, label)], add_generation_prompt=True, tokenize=True,
         **dict(chat_template_kwargs or {})))) for label in ("A", "B"))
+
+
+def sample_pairs() -> list[PreferencePair]:
+    """The cleaned pairs of the shipped synthetic sample file, as a build reads them."""
+    from data_prep.adapters import InputSpec
+    from data_prep.build_parquet import SAMPLES
+    from data_prep.collect import collect
+    from data_prep.options import BuildOptions
+
+    return collect(BuildOptions(inputs=(InputSpec(str(SAMPLES)),), progress=False)).pairs
+
+
+def pair_of_row(row: Mapping[str, Any]) -> PreferencePair:
+    """The pair an RL row (or its ``extra_info``) was rendered from."""
+    return pair_from_dict(row.get("extra_info", row)["pair"])
+
+
+def rerender(row: Mapping[str, Any], template: PromptTemplate, swapped: bool = True) -> list[Message]:
+    """The row's prompt rendered again from its ``extra_info.pair``, by default with A and B swapped."""
+    position = row["extra_info"]["chosen_position"]
+    return render_pair(template, pair_of_row(row), swap(position) if swapped else position)

@@ -16,9 +16,9 @@ from data_prep.cor_parser import Evidence, compose_cor
 from data_prep.pipeline import BuildError, BuildOptions, build
 from data_prep.placement import swap
 from data_prep.prompts import PROMPT_VERSION, TemplateError, builtin_template, render_pair
-from data_prep.writers import pair_of_row, rerender
 from infra.run_metadata import RunMetadata, sha256_file
 from reward_fns import compute_score, format_verdict
+from testkit.verl_datasets import pair_of_row, rerender
 
 SCRIPT = Path(__file__).resolve().parents[1] / "data_prep" / "build_parquet.py"
 

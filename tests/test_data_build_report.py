@@ -20,10 +20,10 @@ import pytest
 from data_prep.adapters import InputSpec
 from data_prep.build_parquet import SAMPLES, summary_text
 from data_prep.errors import BuildError
-from data_prep.pipeline import BuildOptions, build, read_pairs
+from data_prep.pipeline import BuildOptions, build
 from data_prep.prompts import builtin_template
 from infra.run_metadata import RunMetadata
-from testkit.verl_datasets import longest_prompt
+from testkit.verl_datasets import longest_prompt, sample_pairs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ def _options(out: Path, tokenizer: Path | str | None = None, limit: int | None =
 @pytest.fixture(scope="module")
 def lengths(tiny_tokenizer) -> dict[str, list[tuple[int, bool]]]:
     """Per variant: (longest A/B prompt, multi-turn) of every sample pair."""
-    pairs, _, _ = read_pairs([InputSpec(str(SAMPLES))], progress=False)
+    pairs = sample_pairs()
     return {v: [(longest_prompt(tiny_tokenizer, p, builtin_template(v)), p.is_multi_turn) for p in pairs]
             for v in ("instruct", "reasoning")}
 

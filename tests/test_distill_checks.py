@@ -88,9 +88,12 @@ def test_correction_shows_the_failed_judgment_and_names_the_verdict() -> None:
 def test_accounting_prices_every_response_and_caps_the_total() -> None:
     spend = Accounting(Prices(2.5, 10.0), max_cost=0.02)
     spend.add("pass1", 1500, 1000, cached=True)  # 0.01375 USD, paid by an earlier run
-    assert not spend.over_cap() and spend.run_cost == 0
+    ask = [{"role": "user", "content": "hi"}]
+    held = spend.reserve(ask, max_tokens=1)
+    assert held is not None and spend.run_cost == 0
+    spend.release(held)
     spend.add("pass2", 2600, 1000, cached=False)  # 0.0165 USD now
-    assert spend.over_cap() and spend.total_cost == pytest.approx(0.03025)
+    assert spend.reserve(ask, max_tokens=1) is None and spend.total_cost == pytest.approx(0.03025)
     spend.add("pass1", None, None, cached=False)  # a server without usage: counted, unpriced
     assert spend.summary()["all"]["missing_usage"] == 1
     assert cost_per_1k(Prices(2.5, 10.0), 1500, 1000) == pytest.approx(13.75)  # the README's table

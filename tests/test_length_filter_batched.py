@@ -6,17 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from data_prep.adapters import InputSpec
-from data_prep.build_parquet import SAMPLES
 from data_prep.length_filter import PromptLengthFilter, batch_encoder
-from data_prep.pipeline import read_pairs
 from data_prep.prompts import builtin_template
-from testkit.verl_datasets import longest_prompt
+from testkit.verl_datasets import longest_prompt, sample_pairs
 
 
 @pytest.fixture(scope="module")
 def pairs() -> list:
-    return read_pairs([InputSpec(str(SAMPLES))], progress=False)[0]
+    return sample_pairs()
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from data_prep.adapters import InputSpec
 from data_prep.build_parquet import SAMPLES
 from data_prep.cor_parser import parse_cor
 from data_prep.pairs import make_pair
-from data_prep.pipeline import BuildOptions, BuildResult, build, read_pairs
+from data_prep.pipeline import BuildOptions, BuildResult, build
 from data_prep.placement import swap
 from data_prep.prompts import builtin_template
 from infra.run_metadata import RunMetadata
@@ -19,6 +19,7 @@ from preflight.data_stage import run_stage
 from testkit.verl_datasets import (
     datasets_cache_in,
     longest_prompt,
+    sample_pairs,
     scripted_trace,
     verl_rl_dataset,
     verl_sft_dataset,
@@ -43,7 +44,7 @@ def _build(out: Path, tokenizer_dir: Path | None = None, max_len: int | None = N
 @pytest.fixture(scope="module")
 def lengths(tiny_tokenizer) -> dict[str, int]:
     """The longer A/B rendering of every sample pair, in tiny-tokenizer tokens (instruct variant)."""
-    pairs, _, _ = read_pairs([InputSpec(str(SAMPLES))], progress=False)
+    pairs = sample_pairs()
     return {p.id: longest_prompt(tiny_tokenizer, p, builtin_template("instruct")) for p in pairs}
 
 

@@ -16,8 +16,8 @@ plus every reservation in flight would pass the cap, whatever the concurrency.
 >>> from infra.chat_types import Prices
 >>> spend = Accounting(Prices(2.0, 8.0), max_cost=1.0)
 >>> spend.add("pass1", 100_000, 50_000, cached=False)
->>> round(spend.total_cost, 6), spend.over_cap()
-(0.6, False)
+>>> round(spend.total_cost, 6)
+0.6
 >>> held = spend.reserve([{"role": "user", "content": "hi"}], max_tokens=100_000)  # up to 0.8 USD: refused
 >>> held is None
 True
@@ -124,10 +124,6 @@ class Accounting:
     @property
     def run_cost(self) -> float:
         return sum(t.cost(self.prices) or 0.0 for t in self.this_run.values())
-
-    def over_cap(self) -> bool:
-        """True once the total cost has reached ``max_cost`` (never without a cap)."""
-        return self.max_cost is not None and self.total_cost >= self.max_cost
 
     def summary(self) -> dict[str, Any]:
         """What the manifest's ``counts.tokens`` records (reproducible: cached and new alike)."""
