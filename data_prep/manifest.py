@@ -38,8 +38,7 @@ from data_prep.writers import DATA_SOURCE_PREFIX
 from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
 from infra.versions import tool_version
 
-__all__ = ["MANIFEST_NAME", "TOOL", "add_accounting", "add_split_counts", "build_manifest", "shared_counts",
-           "tool_version"]
+__all__ = ["MANIFEST_NAME", "TOOL", "add_accounting", "add_split_counts", "build_manifest", "shared_counts"]
 MANIFEST_NAME = "manifest.json"
 TOOL = "data_prep.build_parquet"
 
@@ -56,10 +55,8 @@ def shared_counts(collected: Collected, plan: VariantPlan) -> dict[str, Any]:
             "chosen_position": {}, "chosen_position_total": {}, "multi_turn": {}}
 
 
-def add_split_counts(
-    counts: dict[str, Any], split: str, pairs: Iterable[PreferencePair], positions: Mapping[str, str],
-    balance: Mapping[str, Any],
-) -> None:
+def add_split_counts(counts: dict[str, Any], split: str, pairs: Iterable[PreferencePair], positions: Mapping[str, str],
+                     balance: Mapping[str, Any]) -> None:
     """Rows per source, A/B balance and multi-turn rows of one written split."""
     pairs = list(pairs)
     counts["rows"][split] = dict(sorted(Counter(p.source for p in pairs).items()))
@@ -81,21 +78,12 @@ def add_accounting(counts: dict[str, Any]) -> None:
     counts["accounting"] = accounting
 
 
-def build_manifest(
-    options: BuildOptions,
-    variant: str,
-    template: PromptTemplate,
-    counts: Mapping[str, Any],
-    folder: Path,
-    splits: Sequence[str],
-    collected: Collected,
-    tokenizer: Mapping[str, str | None],
-) -> RunMetadata:
+def build_manifest(options: BuildOptions, variant: str, template: PromptTemplate, counts: Mapping[str, Any],
+                   folder: Path, splits: Sequence[str], collected: Collected,
+                   tokenizer: Mapping[str, str | None]) -> RunMetadata:
     """The manifest for one variant whose parquet files are already in ``folder``."""
-    outputs = [
-        OutputRef.for_file(folder / f"{split}.parquet", folder, rows=sum(counts["rows"][split].values()))
-        for split in splits
-    ]
+    outputs = [OutputRef.for_file(folder / f"{split}.parquet", folder, rows=sum(counts["rows"][split].values()))
+               for split in splits]
     config = {
         "variant": variant,
         "tokenizer": tokenizer["name"],
@@ -114,18 +102,9 @@ def build_manifest(
         "cleaning": {"version": CLEANING_VERSION, "neutralise": NEUTRALISE_VERSION},
         "decontamination": _decontamination(collected),
     }
-    return RunMetadata(
-        tool=TOOL,
-        tool_version=tool_version(),
-        git_commit=git_commit(Path(__file__).resolve().parent),
-        inputs=list(collected.inputs),
-        prompt_version=template.version,
-        seed=options.seed,
-        config=config,
-        counts=dict(counts),
-        outputs=outputs,
-        volatile=now_volatile(),
-    )
+    return RunMetadata(tool=TOOL, tool_version=tool_version(), git_commit=git_commit(Path(__file__).resolve().parent),
+                       inputs=list(collected.inputs), prompt_version=template.version, seed=options.seed,
+                       config=config, counts=dict(counts), outputs=outputs, volatile=now_volatile())
 
 
 def _mix(options: BuildOptions) -> dict[str, Any] | None:

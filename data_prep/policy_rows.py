@@ -17,7 +17,7 @@ reward shows the judge one question. Output: ``{out}/policy/{train,val}.parquet`
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -94,7 +94,8 @@ def build_policy(options: BuildOptions) -> PolicyBuild:
             kept, drops = policy_prompts(splits[split])
             for reason, counts in drops.items():
                 dropped[reason].update(counts)
-            write_parquet_rows(_rows(kept, split, options.seed), stage / f"{split}.parquet")
+            write_parquet_rows((policy_row(pair, split, index, options.seed) for index, pair in enumerate(kept)),
+                               stage / f"{split}.parquet")
             rows[split] = dict(sorted(Counter(p.source for p in kept).items()))
         if not sum(sum(r.values()) for r in rows.values()):
             raise BuildError(f"inputs hold no single-turn prompt to keep (dropped: {_summary(collected, dropped)}); "
@@ -115,11 +116,6 @@ def _check(options: BuildOptions) -> None:
                          "drop it.")
     if not options.inputs and options.mix is None:
         raise BuildError("--policy needs --inputs or --mix to read prompts from.")
-
-
-def _rows(pairs: Sequence[PreferencePair], split: str, seed: int) -> Iterator[dict[str, Any]]:
-    for index, pair in enumerate(pairs):
-        yield policy_row(pair, split, index, seed)
 
 
 def _counts(collected: Any, dropped: dict[str, Counter[str]], rows: dict[str, dict[str, int]]) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from data_prep.distill.checks import FILTER_VERSION, REASONS, TraceCheck
 from data_prep.distill.leaks import LEAK_PHRASES_VERSION, phrases_sha256
 from data_prep.distill.output import DATA_KIND
 from data_prep.distill.prompts import CORRECTION_PROMPT_VERSION, correction_sha256
-from data_prep.manifest import tool_version
 from infra.run_metadata import InputRef, OutputRef, RunMetadata, git_commit, now_volatile
+from infra.versions import tool_version
 
 
 def pass_counts(checks: Iterable[TraceCheck], kept_name: str = "kept") -> dict[str, Any]:

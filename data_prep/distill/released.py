@@ -44,7 +44,6 @@ from data_prep.distill.released_writers import (
     sft_example,
     write_pair_file,
 )
-from data_prep.manifest import tool_version
 from data_prep.pairs import NAME, source_name_from
 from data_prep.source_files import ResolvedFiles, columns, iter_rows, resolve
 from data_prep.writers import write_parquet_rows
@@ -53,6 +52,7 @@ from infra.cli_flags import folder, location, seed, share_or_count, whole
 from infra.output_guard import check_output
 from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
 from infra.staged_output import check_folder
+from infra.versions import tool_version
 
 PROG = "python data_prep/released.py"
 TOOL = "data_prep.released"
