@@ -7,4 +7,4 @@ set -euo pipefail
 
 # shellcheck source=launch/project_python.sh
 source "$(dirname "${BASH_SOURCE[0]}")/project_python.sh"  # sets $python
-exec "$python" -m launch.eval_cluster "$@"
+exec "$python" -m launch.cluster_eval.cli "$@"

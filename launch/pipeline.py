@@ -7,7 +7,7 @@ Every stage is one job, submitted with ``--dependency=afterok:<previous job>``, 
 the rest and nothing downstream spends GPU hours on a broken input. Before the FIRST job is submitted
 every stage is checked and its job script rendered, in this process, by the same code that submits it
 (``launch.submit.submit`` for SFT and RL with ``pending`` naming the files an earlier stage will write,
-``launch.eval_cluster.checked`` for the eval, the one resource model of ``launch/jobs/request.py`` for the
+``launch.cluster_eval.cli.checked`` for the eval, the one resource model of ``launch/jobs/request.py`` for the
 CPU stages): the inputs that exist already (pair files, the base model, the output folder, the teacher's
 key variable), the recipes, every request against the partition (sinfo), and that the SFT and RL recipes
 train the prompt variant the data stage builds (the export writes it into the card the eval reads).
@@ -34,10 +34,10 @@ from typing import Any
 
 from infra.cli_errors import UserError, run_cli
 from infra.hub import looks_like_hub_id
+from launch.checks.chain import key_name_problems
 from launch.errors import LaunchError, OneLineParser
 from launch.export.out import force_flag
 from launch.settings import split_words
-from launch.stage_inputs import key_name_problems
 
 PROG = "launch/pipeline.sh"
 REPO = Path(__file__).resolve().parents[1]
@@ -77,7 +77,7 @@ class Stage:
     name: str
     command: list[str]
     writes: list[str]
-    launcher: bool = False  # checked and rendered by launch.submit / launch.eval_cluster
+    launcher: bool = False  # checked and rendered by launch.submit / launch.cluster_eval.cli
     needs: list[str] = field(default_factory=list)  # inputs that must exist when the chain is submitted
 
 
@@ -201,8 +201,8 @@ def _teacher_key_problems(tokens: list[str]) -> list[str]:
 
 def prepare_stages(stages: list[Stage], paths: Paths, args: argparse.Namespace) -> list[Any]:
     """Each stage checked and rendered exactly as its submission will be (``launch.submit.Prepared`` each)."""
-    from launch.eval_cluster import checked
-    from launch.eval_cluster import parser as eval_parser
+    from launch.cluster_eval.cli import checked
+    from launch.cluster_eval.cli import parser as eval_parser
     from launch.submit import prepare_recipe
 
     jobs, produced, problems = [], [], []
@@ -262,7 +262,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from launch.eval_cluster import split_passthrough
+    from launch.cluster_eval.cli import split_passthrough
 
     own, args_after = split_passthrough(sys.argv[1:] if argv is None else list(argv))
     args = parser().parse_intermixed_args(own)

@@ -27,10 +27,11 @@ from pathlib import Path
 
 from infra.cli_errors import run_cli
 from infra.redaction import is_secret_name, redact, secret_values
-from launch.checks import check_node_env, check_recipe, print_warnings
-from launch.echo import describe
+from launch.checks.chain import card_problems, card_warnings, driver_module, drop_pending
+from launch.checks.echo import describe
+from launch.checks.inputs import missing_inputs, missing_sentence, read_inputs
+from launch.checks.recipe import check_node_env, check_recipe, print_warnings
 from launch.errors import Cancelled, LaunchError, OneLineParser, SlurmError, SubmitError
-from launch.inputs import missing_inputs, missing_sentence, read_inputs
 from launch.jobs import render as r
 from launch.jobs.request import Request, make_request
 from launch.settings import (
@@ -43,8 +44,7 @@ from launch.settings import (
     split_words,
     switch,
 )
-from launch.spec import JobSpec
-from launch.stage_inputs import card_problems, card_warnings, driver_module, drop_pending
+from launch.validate.spec import JobSpec
 
 PROG = "launch"
 REPO = Path(__file__).resolve().parents[1]
@@ -205,10 +205,10 @@ def _render(kind: str, backend: str, request: Request, settings: Settings, pytho
     setup = r.setup(spec.repo, python, settings.get("RMR1_MODULES"), settings.get("RMR1_SETUP"), env)
     resume = "" if validate else r.resume_line(spec.output_dir)
     if kind == "sft":
-        module = ["launch.sft_validate", "--spec", spec_arg] if validate else [driver, *driver_args]
+        module = ["launch.validate.sft", "--spec", spec_arg] if validate else [driver, *driver_args]
         nproc = 1 if validate else spec.gpus_per_node
     else:
-        command = [python, "-m", "launch.validate", "--spec", spec_arg] if validate else [
+        command = [python, "-m", "launch.validate.rl", "--spec", spec_arg] if validate else [
             python, "-m", driver, *driver_args]
     if backend == "local":
         if kind == "sft":  # one process per GPU this machine declares (--local-gpus)
@@ -260,7 +260,7 @@ def resources_of(cfg) -> tuple[int, int]:
 
 def check_request(request: Request, partition: str | None, what: str) -> None:
     """The request against the partition (sinfo); without sinfo nothing is checked here."""
-    from launch.partition import check_partition, read_partition_nodes
+    from launch.checks.partition import check_partition, read_partition_nodes
 
     nodes = read_partition_nodes()
     if nodes:
@@ -280,7 +280,7 @@ def write_files(job: Prepared) -> None:
 
 def sbatch(job: Prepared, after: Sequence[str] = ()) -> str:
     """Write the job's files and submit its script; a refused submission leaves nothing behind."""
-    from launch.slurm_jobs import submit as sbatch_submit
+    from launch.jobs.slurm import submit as sbatch_submit
 
     write_files(job)
     dependency = [f"--dependency=afterok:{':'.join(after)}"] if after else []
@@ -297,7 +297,7 @@ def sbatch(job: Prepared, after: Sequence[str] = ()) -> str:
 
 def follow(job: Prepared, job_id: str, wait: bool) -> int:
     """Refuse a job that can never start; with ``wait``, follow it to its end (Ctrl-C: validate jobs are cancelled)."""
-    from launch.slurm_jobs import cancel, job_state, refuse_if_hopeless, wait_for_job
+    from launch.jobs.slurm import cancel, job_state, refuse_if_hopeless, wait_for_job
 
     try:
         first = job_state(job_id)
@@ -323,7 +323,7 @@ def finish(job: Prepared, code: int) -> int:
         return code
     import json
 
-    from launch.validate import summary
+    from launch.validate.rl import summary
 
     try:
         report = json.loads(job.report.read_text(encoding="utf-8"))

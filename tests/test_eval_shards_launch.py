@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from infra.cli_errors import run_cli
-from launch.eval_cluster import EvalSpec, main, placement
+from launch.cluster_eval.cli import EvalSpec, main, placement
 from launch.export.card import CardFacts, render
 
 
@@ -156,3 +156,51 @@ def test_two_replicas_on_real_slurm_equal_a_single_run(slurm, tiny_model_dir, re
 
     card = read_block(model)["eval"]["rewardbench"]
     assert card["score"] == alone["score"] and card["counts"] == {"items": 23, "judgments": 46}
+
+
+# Ctrl-C while --wait follows the job (issue 25 item 3): a validate job is cancelled; a running eval is left
+# running and the message says what it will still write. Slurm's commands are stand-ins that log their calls.
+FAKE_SLURM = {
+    "sbatch": 'echo "sbatch $*" >> "$FAKE_LOG"\necho 77',
+    "scontrol": 'echo "JobId=77 JobName=eval JobState=PENDING Reason=Priority Restarts=0 ExitCode=0:0"',
+    "scancel": 'echo "scancel $*" >> "$FAKE_LOG"',
+    "sinfo": "exit 1",
+}
+CTRL_C = [
+    # an eval keeps running and will rewrite the card: say so, and how to stop it
+    ([], "keeps running: it will write the reports to {out} and the scores into {model}/README.md; stop it "
+         "with scancel 77.", False),
+    # a validate job is only a check: cancel it
+    (["--validate"], "interrupted: cancelled Slurm job 77 (eval validate); nothing else is left queued.", True),
+]
+
+
+@pytest.mark.parametrize(("flags", "message", "cancelled"), CTRL_C)
+def test_ctrl_c_while_waiting_says_what_happens_to_the_job(model: Path, repo_root: Path, tmp_path: Path,
+                                                           flags: list[str], message: str, cancelled: bool) -> None:
+    import signal
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, body in FAKE_SLURM.items():
+        (bin_dir / name).write_text(f"#!/usr/bin/env bash\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_LOG": str(tmp_path / "calls.log"),
+           "PYTHONUNBUFFERED": "1"}
+    argv = [sys.executable, "-m", "launch.cluster_eval.cli", "--ckpt", str(model), "--wait", *flags]
+    proc = subprocess.Popen(argv, env=env, cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("[launch] job 77: PENDING"):
+                break
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert err.strip().endswith(message.format(out=model.parent / "hf-eval", model=model)), err
+    calls = (tmp_path / "calls.log").read_text()
+    assert ("scancel 77" in calls) is cancelled

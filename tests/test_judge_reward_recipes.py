@@ -141,7 +141,7 @@ def test_launch_wrapper_is_thin_and_dry_runs(recipe: str, repo_root: Path, tmp_p
     ],
 )
 def test_the_launchers_node_check_accepts_both_rewards(name: str, detail: str, composed: dict[str, Composed]) -> None:
-    from launch.node_checks import _reward
+    from launch.validate.node import _reward
 
     section = OmegaConf.to_container(composed[name].cfg.reward.custom_reward_function, resolve=True)
     assert detail in _reward({"reward": section})

@@ -301,7 +301,7 @@ def test_warnings_are_printed_before_submission(ready: Path, capsys) -> None:
 
 
 def test_validate_summary_names_every_warning() -> None:
-    from launch.validate import summary
+    from launch.validate.rl import summary
 
     problem = {"level": "warning", "check": "data-size", "message": "an epoch has 0 steps; build more data."}
     report = {"ok": True, "recipe": "rl_qwen7b", "nodes": [],
@@ -376,7 +376,7 @@ def test_offline_validate_refuses_an_uncached_hub_model(ready: Path, capsys) -> 
 
 def test_validate_summary_names_a_code_difference_between_nodes() -> None:
     """A FAILED verdict must not follow lines that all say ok (seen when the nodes read different commits)."""
-    from launch.validate import summary
+    from launch.validate.rl import summary
 
     report = {"ok": False, "recipe": "rl_qwen14b", "nodes": [],
               "cluster": {"registered_nodes": 2, "expected_nodes": 2, "registered_gpus": 16, "expected_gpus": 16},

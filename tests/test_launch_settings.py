@@ -8,9 +8,9 @@ import pytest
 
 from launch.errors import LaunchError, SlurmError
 from launch.jobs.request import make_request, parse_time, signal_seconds
+from launch.jobs.slurm import parse_show_job
 from launch.settings import Settings, SettingsError, read_env_file, resolve_settings, split_words
-from launch.slurm_jobs import parse_show_job
-from launch.spec import JobSpec
+from launch.validate.spec import JobSpec
 
 
 def _settings(tmp_path: Path, text: str = "", flags: dict | None = None, environ: dict | None = None) -> Settings:

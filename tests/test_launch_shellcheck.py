@@ -20,12 +20,12 @@ def test_launch_scripts_have_usage_and_strict_mode(script: Path) -> None:
 
 def _rendered() -> dict[str, str]:
     """Every job script kind the launcher renders, from synthetic settings (no recipe, no cluster)."""
-    from launch.eval_cluster import EvalSpec, render_script
+    from launch.cluster_eval.cli import EvalSpec, render_script
     from launch.jobs import render as r
     from launch.jobs.request import make_request
     from launch.settings import resolve_settings
-    from launch.spec import JobSpec
     from launch.submit import _render
+    from launch.validate.spec import JobSpec
 
     settings = resolve_settings({"RMR1_MODULES": "cuda/12.8 nccl", "RMR1_SETUP": "/shared/activate.sh",
                                  "RMR1_CONTAINER_IMAGE": "img.sqsh", "RMR1_SRUN_ARGS": "--mpi=none"}, {})

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from launch.slurm_jobs import wait_for_job
+from launch.jobs.slurm import wait_for_job
 from testkit.local_slurm import LocalSlurm
 
 NODES = ("n1", "n2", "n3")

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from omegaconf import OmegaConf
 
-from launch.node_checks import check_node
-from launch.spec import JobSpec
-from launch.validate import ClusterState, assemble, launch_problems, state_of, summary
+from launch.validate.node import check_node
+from launch.validate.rl import ClusterState, assemble, launch_problems, state_of, summary
+from launch.validate.spec import JobSpec
 
 
 @pytest.fixture(scope="module")

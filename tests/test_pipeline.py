@@ -1,7 +1,7 @@
 """launch/pipeline.sh: every stage checked and rendered in one process before submission, each job after the previous.
 
 The dry run runs the launchers' own checks in process (``launch.submit.prepare_recipe`` with ``pending``
-naming what earlier stages write, ``launch.eval_cluster.checked``, the CPU stages' requests) and prints
+naming what earlier stages write, ``launch.cluster_eval.cli.checked``, the CPU stages' requests) and prints
 every job script; nothing reaches Slurm and nothing is written. The last test submits the README's chain
 to the real local Slurm of 8-CPU nodes.
 """

@@ -30,7 +30,7 @@ def _pipeline(argv: Sequence[str]) -> int:
 
 def _eval_cluster(argv: Sequence[str]) -> int:
     from infra.cli_errors import run_cli
-    from launch.eval_cluster import PROG, main
+    from launch.cluster_eval.cli import PROG, main
 
     return run_cli(main, list(argv), prog=PROG)
 

@@ -114,7 +114,7 @@ def test_data_without_messages_is_refused_before_the_job(sft_inputs, repo_root, 
 def test_node_check_names_a_missing_messages_column(tmp_path) -> None:
     from omegaconf import OmegaConf
 
-    from launch.sft_validate import _data
+    from launch.validate.sft import _data
 
     data = _write_sft(tmp_path, with_messages=False) / "train.parquet"
     request = {"train_files": [str(data)], "val_files": [], "model": "Qwen/Qwen2.5-7B-Instruct",
@@ -247,7 +247,7 @@ def test_sft_job_requeues_itself_and_resumes(slurm, sft_inputs, repo_root, tmp_p
     import re
     import time
 
-    from launch.slurm_jobs import wait_for_job
+    from launch.jobs.slurm import wait_for_job
 
     (tmp_path / "fake_sft_requeue.py").write_text(FAKE_SFT_REQUEUE)
     out = tmp_path / "out"

@@ -2,7 +2,7 @@
 
 RL, SFT, validate, cluster eval and the pipeline's CPU stages (data, distillation, export) all build a
 :class:`Request` here from the same cluster settings (``--partition``, ``--account``, ``--qos``,
-``--time``, ``--mem``, ``--sbatch-args``), so a flag reaches every stage, and ``launch.partition``
+``--time``, ``--mem``, ``--sbatch-args``), so a flag reaches every stage, and ``launch.checks.partition``
 checks every request against the partition before anything is submitted or written. GPU jobs ask
 ``GPUs per node x --cpus-per-gpu`` CPUs per node; CPU jobs ask ``--cpus``.
 """

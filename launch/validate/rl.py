@@ -1,10 +1,10 @@
 """Validate mode: instead of training, check every node of the live Ray cluster and the recipe; write one JSON report.
 
-    python -m launch.validate --spec SPEC.json      (the job script's command: on the head, after
+    python -m launch.validate.rl --spec SPEC.json      (the job script's command: on the head, after
                                                      ray symmetric-run registered every node; RAY_ADDRESS set)
 
 Without ``RAY_ADDRESS`` (``--local``) it starts a one-node Ray on loopback for the checks and stops it.
-One Ray task pinned to EACH alive node runs :func:`launch.node_checks.check_node`; meanwhile this
+One Ray task pinned to EACH alive node runs :func:`launch.validate.node.check_node`; meanwhile this
 process composes the recipe with the spec's overrides and runs the recipes' own checks
 (``recipes.validate.check_composed``, the same ones ``launch.submit`` ran before submitting). The
 report says whether the cluster registered the declared nodes and GPUs, whether every node passed,
@@ -31,9 +31,9 @@ from typing import Any
 
 from infra.atomic_files import write_text_atomic
 from infra.run_metadata import git_commit
-from launch.inputs import is_hub_id
-from launch.node_checks import PROJECT, check_node, version_of
-from launch.spec import JobSpec
+from launch.checks.inputs import is_hub_id
+from launch.validate.node import PROJECT, check_node, version_of
+from launch.validate.spec import JobSpec
 
 SCHEMA = "launch-validate-v1"
 
@@ -247,7 +247,7 @@ def _list(value: Any) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m launch.validate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m launch.validate.rl", description=__doc__.splitlines()[0])
     parser.add_argument("--spec", type=Path, required=True)
     parser.add_argument("--check-timeout", type=float, default=None, help="seconds per node (default RMR1_RAY_TIMEOUT)")
     args = parser.parse_args(argv)
@@ -265,4 +265,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 if __name__ == "__main__":
     from infra.cli_errors import run_cli
 
-    raise SystemExit(run_cli(main, prog="python -m launch.validate"))
+    raise SystemExit(run_cli(main, prog="python -m launch.validate.rl"))

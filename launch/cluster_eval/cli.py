@@ -33,13 +33,13 @@ from typing import Any
 
 from data_prep.prompts import VARIANTS
 from infra.cli_errors import UserError, run_cli
+from launch.checks.chain import key_name_problems
 from launch.errors import OneLineParser
 from launch.export.card import read_block
 from launch.settings import KNOBS, effective_python, flag_dest, resolve_settings
-from launch.stage_inputs import key_name_problems
 
 PROG = "launch/eval.sh"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCHEMA = "launch-eval-spec-v1"
 DEFAULT_BENCHMARKS = "rewardbench"
 BACKENDS = ("vllm", "hf")  # hf: CPU tries and the local test cluster; the cluster runs vllm
@@ -51,7 +51,7 @@ class EvalLaunchError(UserError):
 
 @dataclass
 class EvalSpec:
-    """One cluster eval: written beside the reports, read by launch.eval_job inside the allocation."""
+    """One cluster eval: written beside the reports, read by launch.cluster_eval.validate inside the allocation."""
 
     run_id: str
     ckpt: str
@@ -89,7 +89,7 @@ class EvalSpec:
 
     @property
     def report_path(self) -> str:
-        """The validate report (one row per replica, launch.eval_validate --report)."""
+        """The validate report (one row per replica, launch.cluster_eval.validate --report)."""
         return str(Path(self.out) / "launch" / f"validate-{self.run_id}.json")
 
     @property
@@ -255,7 +255,7 @@ def render_script(spec: EvalSpec, request: Any, settings: Any, spec_arg: str) ->
     per_node = spec.gpus_per_node // spec.tp
     block = []
     for index in range(spec.replicas):
-        command = ([spec.python, "-m", "launch.eval_validate", "--spec", spec_arg, "--replica", str(index)]
+        command = ([spec.python, "-m", "launch.cluster_eval.validate", "--spec", spec_arg, "--replica", str(index)]
                    if spec.mode == "validate" else spec.replica_argv(index))
         # --gres (not --gpus-per-task): a step's own GPU count under the job's --gpus-per-node, so steps share a node
         node = f'"${{nodes[{index // per_node}]}}"'
@@ -264,7 +264,7 @@ def render_script(spec: EvalSpec, request: Any, settings: Any, spec_arg: str) ->
                      f"--gres=gpu:{spec.tp} --cpus-per-task={share} --kill-on-bad-exit=1 \\\n  {r.quote(command)} &\n"
                      "pids+=($!)")
     if spec.mode == "validate":
-        report = [spec.python, "-m", "launch.eval_validate", "--spec", spec_arg, "--report"]
+        report = [spec.python, "-m", "launch.cluster_eval.validate", "--spec", spec_arg, "--report"]
         after = r.quote(report) + '\nexit "$failed"'
     else:
         card = spec.card_argv()
@@ -280,7 +280,7 @@ def render_script(spec: EvalSpec, request: Any, settings: Any, spec_arg: str) ->
 def follow(job: Any, job_id: str, wait: bool) -> int:
     """Refuse a job that can never start; with ``wait``, follow it and print the verdict or the merged scores."""
     from launch.errors import Cancelled
-    from launch.slurm_jobs import cancel, job_state, refuse_if_hopeless, wait_for_job
+    from launch.jobs.slurm import cancel, job_state, refuse_if_hopeless, wait_for_job
 
     spec: EvalSpec = job.spec
     try:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from launch.inputs import CKPT_KEY, RunInputs, value_of
+from launch.checks.inputs import CKPT_KEY, RunInputs, value_of
 from launch.settings import KNOBS, Settings
-from launch.spec import JobSpec
 
 INPUT_KNOBS = ("RMR1_MODEL_PATH", "RMR1_DATA_DIR", "RMR1_OUTPUT_DIR")
 
 
-def describe(spec: JobSpec, settings: Settings, inputs: RunInputs, composed: Any, job: Any, mode: str,
+def describe(spec: Any, settings: Settings, inputs: RunInputs, composed: Any, job: Any, mode: str,
              where: str) -> str:
-    """The echo: run facts, cluster settings, then the whole job script (``job``: launch.submit.Prepared)."""
+    """The echo: run facts, cluster settings, then the whole job script.
+
+    ``spec`` is the run's launch.validate.spec.JobSpec and ``job`` its launch.submit.Prepared (not imported:
+    the validate room reads this room's inputs, so this room must not import it back).
+    """
     nodes = value_of(composed, "trainer.nnodes")
     save = value_of(composed, "trainer.save_freq")
     rows = [

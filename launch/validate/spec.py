@@ -1,7 +1,7 @@
 """The validate spec: what the checks inside a validate job need, written beside the job's script and logs.
 
-``launch.submit`` writes it (after every check passed) for validate mode only; ``launch.validate`` (RL,
-on the job's Ray cluster) and ``launch.sft_validate`` (every torchrun rank) read it. A training job
+``launch.submit`` writes it (after every check passed) for validate mode only; ``launch.validate.rl`` (RL,
+on the job's Ray cluster) and ``launch.validate.sft`` (every torchrun rank) read it. A training job
 needs no spec: its script holds the whole command. It holds no secrets: the launcher refuses
 secret-looking overrides and env-file keys (``infra.redaction.is_secret_name``).
 """

@@ -1,6 +1,6 @@
 """The per-node part of validate mode: what one node of the job must be able to do before training.
 
-:func:`check_node` runs as a Ray task pinned to each node (``launch.validate``) and returns plain
+:func:`check_node` runs as a Ray task pinned to each node (``launch.validate.rl``) and returns plain
 JSON: who the node is (host, Slurm node, project version and git commit), and four checks, each
 ``{"name", "ok", "detail"}``: the reward loads through verl's own loader and scores a right and a
 wrong verdict, the data files read as parquet, the model path is a readable Hugging Face folder,
@@ -28,7 +28,7 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tok
 
 
 def check_node(request: dict[str, Any]) -> dict[str, Any]:
-    """Identity and checks of the node this runs on; ``request`` is built by ``launch.validate.node_request``."""
+    """Identity and checks of the node this runs on; ``request`` is built by ``launch.validate.rl.node_request``."""
     checks = [
         _run("reward", _reward, request),
         _run("data", _data, request),

@@ -1,7 +1,7 @@
 """Validate mode of the cluster eval, run in each replica's own Slurm step of the eval job script.
 
-    python -m launch.eval_validate --spec SPEC.json --replica I     (one step per replica)
-    python -m launch.eval_validate --spec SPEC.json --report        (after every step: one report)
+    python -m launch.cluster_eval.validate --spec SPEC.json --replica I     (one step per replica)
+    python -m launch.cluster_eval.validate --spec SPEC.json --report        (after every step: one report)
 
 Checks what replica I needs before a GPU hour is spent: Slurm gave the step exactly ``--tp`` GPUs, the
 backend imports (vLLM on the cluster), the checkpoint is a readable Hugging Face folder whose card
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.atomic_files import write_text_atomic
-from launch.eval_cluster import EvalSpec
+from launch.cluster_eval.cli import EvalSpec
 from launch.export.card import read_block
 
 BACKEND_MODULES = {"vllm": "vllm", "hf": "transformers"}
@@ -118,7 +118,7 @@ def gather(spec: EvalSpec) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m launch.eval_validate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m launch.cluster_eval.validate", description=__doc__.splitlines()[0])
     parser.add_argument("--spec", type=Path, required=True)
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--replica", type=int, help="check this replica's step")

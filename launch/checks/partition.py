@@ -3,7 +3,7 @@
 Slurm accepts a job whose nodes must have more CPUs or GPUs than any node of the partition has, and
 keeps it PENDING (reason ``PartitionConfig``) for ever. Reading the partition first turns that into one
 sentence with the numbers and the setting to change. Without ``sinfo`` (or when it fails) nothing is
-checked here; ``launch.slurm_jobs`` still cancels a job that can never start.
+checked here; ``launch.jobs.slurm`` still cancels a job that can never start.
 """
 
 from __future__ import annotations

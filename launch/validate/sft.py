@@ -1,6 +1,6 @@
 """Validate mode for SFT recipes: run under torchrun on every node (one process each), CPU and gloo.
 
-    torchrun --nnodes N --nproc-per-node 1 --node-rank I ... -m launch.sft_validate --spec SPEC.json
+    torchrun --nnodes N --nproc-per-node 1 --node-rank I ... -m launch.validate.sft --spec SPEC.json
     (the SFT validate job script's command on every node; never by hand)
 
 Every rank joins the same ``torch.distributed`` rendezvous the trainer will use (gloo, so no GPU is
@@ -8,7 +8,7 @@ touched), proves it with an all-reduce, then checks its own node: the train data
 verl's ``MultiTurnSFTDataset`` with the run's tokenizer (a ``messages`` column, rows within
 ``data.max_length``), the model path is a readable Hugging Face folder, the checkpoint folder is
 writable with enough free disk. Rank 0 gathers every node's result, runs the recipe checks and
-writes the same ``launch-validate-v1`` report as the RL validate mode (launch.validate), so the
+writes the same ``launch-validate-v1`` report as the RL validate mode (launch.validate.rl), so the
 launcher prints it the same way. Exit 0 only when everything passed, on every rank.
 """
 
@@ -30,9 +30,9 @@ from typing import Any
 
 from infra.atomic_files import write_text_atomic
 from infra.run_metadata import git_commit
-from launch.inputs import is_hub_id
-from launch.node_checks import PROJECT, TOKENIZER_FILES, version_of
-from launch.spec import JobSpec
+from launch.checks.inputs import is_hub_id
+from launch.validate.node import PROJECT, TOKENIZER_FILES, version_of
+from launch.validate.spec import JobSpec
 
 SAMPLE_ROWS = 8  # rows tokenised per node: enough to catch a wrong column or template, cheap on CPU
 
@@ -169,7 +169,7 @@ def run(spec: JobSpec) -> int:
     import torch
     import torch.distributed as dist
 
-    from launch.validate import assemble, summary
+    from launch.validate.rl import assemble, summary
     from recipes.compose import RecipeError, compose_recipe
     from recipes.validate import Report, check_composed
 
@@ -218,7 +218,7 @@ def _list(value: Any) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m launch.sft_validate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m launch.validate.sft", description=__doc__.splitlines()[0])
     parser.add_argument("--spec", type=Path, required=True, help="the job spec launch.submit wrote")
     args = parser.parse_args(argv)
     start = time.monotonic()
