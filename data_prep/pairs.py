@@ -57,27 +57,22 @@ class PreferencePair:
     @property
     def conversation_key(self) -> str:
         """Hash of the shared context: pairs with the same prompt share it (and a split)."""
-        return _digest([list(self.conversation)])
+        payload = json.dumps([list(self.conversation)], ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict; :func:`pair_from_dict` reverses it."""
-        return {
-            "id": self.id,
-            "source": self.source,
-            "conversation": [dict(m) for m in self.conversation],
-            "chosen": [dict(m) for m in self.chosen],
-            "rejected": [dict(m) for m in self.rejected],
-            "metadata": dict(self.metadata),
-        }
+        return {"id": self.id, "source": self.source, "conversation": [dict(m) for m in self.conversation],
+                "chosen": [dict(m) for m in self.chosen], "rejected": [dict(m) for m in self.rejected],
+                "metadata": dict(self.metadata)}
 
     def to_json(self) -> str:
         """Compact, key-sorted JSON of :meth:`to_dict` (stable across runs)."""
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def is_single_turn(
-    conversation: Sequence[Message], response_a: Sequence[Message], response_b: Sequence[Message]
-) -> bool:
+def is_single_turn(conversation: Sequence[Message], response_a: Sequence[Message],
+                   response_b: Sequence[Message]) -> bool:
     """True for one user message answered by exactly one assistant message on each side."""
     one_question = len(conversation) == 1 and conversation[0]["role"] == "user"
     return one_question and len(response_a) == 1 and len(response_b) == 1
@@ -87,26 +82,13 @@ def pair_from_dict(data: Mapping[str, Any] | str) -> PreferencePair:
     """Rebuild a pair from :meth:`PreferencePair.to_dict` output (or its JSON string)."""
     if isinstance(data, str):
         data = json.loads(data)
-    return make_pair(
-        data["source"],
-        data["conversation"],
-        data["chosen"],
-        data["rejected"],
-        pair_id=data.get("id"),
-        metadata=data.get("metadata") or {},
-    )
+    return make_pair(data["source"], data["conversation"], data["chosen"], data["rejected"], pair_id=data.get("id"),
+                     metadata=data.get("metadata") or {})
 
 
-def make_pair(
-    source: str,
-    conversation: str | Sequence[Mapping[str, Any]],
-    chosen: str | Sequence[Mapping[str, Any]],
-    rejected: str | Sequence[Mapping[str, Any]],
-    *,
-    pair_id: str | int | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    allow_empty: bool = False,
-) -> PreferencePair:
+def make_pair(source: str, conversation: str | Sequence[Mapping[str, Any]], chosen: str | Sequence[Mapping[str, Any]],
+              rejected: str | Sequence[Mapping[str, Any]], *, pair_id: str | int | None = None,
+              metadata: Mapping[str, Any] | None = None, allow_empty: bool = False) -> PreferencePair:
     """Validate and normalise one pair; raises :class:`PairError` with a one-sentence reason.
 
     Strings become single messages (the conversation a user turn, the answers assistant turns).
@@ -116,7 +98,7 @@ def make_pair(
     """
     check_source_name(source)
     conv = _messages(conversation, "user", "conversation")
-    sides = [_strip_prefix(_messages(side, "assistant", name), conv, name) for side, name in
+    sides = [_strip_prefix(_messages(side, "assistant", name), conv) for side, name in
              ((chosen, "chosen"), (rejected, "rejected"))]
     _check_shape(conv, sides[0], sides[1], allow_empty)
     meta = dict(metadata or {})
@@ -129,9 +111,7 @@ def make_pair(
     return PreferencePair(ident, source, conv, sides[0], sides[1], meta)
 
 
-def content_id(
-    conversation: Sequence[Message], chosen: Sequence[Message], rejected: Sequence[Message]
-) -> str:
+def content_id(conversation: Sequence[Message], chosen: Sequence[Message], rejected: Sequence[Message]) -> str:
     """A stable id from the content alone: identical pairs from any source get the same id.
 
     Every field is length-prefixed, so the hashed text is unambiguous; no JSON encoding, which costs
@@ -150,10 +130,8 @@ def content_id(
 def check_source_name(source: str) -> str:
     """Return ``source`` if it is a usable source name (it becomes part of verl's ``data_source``)."""
     if not isinstance(source, str) or not NAME.fullmatch(source):
-        raise PairError(
-            f"source name {source!r} must be 1-64 characters of lowercase letters, digits, '_', '.' or '-'; "
-            "rename it."
-        )
+        raise PairError(f"source name {source!r} must be 1-64 characters of lowercase letters, digits, '_', '.' or "
+                        "'-'; rename it.")
     return source
 
 
@@ -163,9 +141,8 @@ def source_name_from(text: str) -> str:
     return name or "local"
 
 
-def split_shared_prefix(
-    chosen: Sequence[Mapping[str, Any]], rejected: Sequence[Mapping[str, Any]]
-) -> tuple[list[Message], list[Message], list[Message]]:
+def split_shared_prefix(chosen: Sequence[Mapping[str, Any]], rejected: Sequence[Mapping[str, Any]]
+                        ) -> tuple[list[Message], list[Message], list[Message]]:
     """Split two full conversations into (shared context, chosen tail, rejected tail).
 
     The context ends at the last user message both share; for layouts that store each side as
@@ -190,9 +167,8 @@ def _messages(value: Any, default_role: str, name: str) -> tuple[Message, ...]:
     out = []
     for i, msg in enumerate(value):
         if not isinstance(msg, Mapping) or not isinstance(msg.get("content"), str) or msg.get("role") not in ROLES:
-            raise PairError(
-                f"{name}[{i}] is {str(msg)[:80]!r}; each message needs a role in {ROLES} and a string content."
-            )
+            raise PairError(f"{name}[{i}] is {str(msg)[:80]!r}; each message needs a role in {ROLES} and a string "
+                            "content.")
         _check_text(msg["content"], f"{name}[{i}]")
         out.append(Message(role=msg["role"], content=msg["content"]))
     return tuple(out)
@@ -204,7 +180,7 @@ def _check_text(text: str, name: str) -> None:
         raise PairError(f"{name} {problem}; fix the escape in the source file or drop the row.")
 
 
-def _strip_prefix(side: tuple[Message, ...], conv: tuple[Message, ...], name: str) -> tuple[Message, ...]:
+def _strip_prefix(side: tuple[Message, ...], conv: tuple[Message, ...]) -> tuple[Message, ...]:
     if side and side[0]["role"] != "assistant" and side[: len(conv)] == conv:
         return side[len(conv) :]
     return side
@@ -225,8 +201,3 @@ def _check_shape(conv: tuple[Message, ...], chosen: tuple[Message, ...], rejecte
             raise PairError(f"{name} has an empty message; drop the row or fill in the reply.")
     if not allow_empty and any(not m["content"].strip() for m in conv if m["role"] == "user"):
         raise PairError("the conversation has an empty client message; drop the row or fill it in.")
-
-
-def _digest(obj: Any) -> str:
-    payload = json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
