@@ -42,9 +42,8 @@ class Collected:
     decontamination: dict[str, Any] | None = None
 
 
-def collect(
-    options: BuildOptions, timer: StageTimer | None = None, on_kept: Callable[[PreferencePair], None] | None = None
-) -> Collected:
+def collect(options: BuildOptions, timer: StageTimer | None = None,
+            on_kept: Callable[[PreferencePair], None] | None = None) -> Collected:
     """Read, clean and decontaminate every input of ``options``; ``on_kept(pair)`` sees each kept pair."""
     timer = timer or StageTimer()
     with timer("resolve"):
@@ -105,19 +104,16 @@ def _check_ids(pairs: Sequence[PreferencePair]) -> None:
     for pair in pairs:
         first = seen.setdefault(pair.id, pair)
         if first is not pair:
-            raise BuildError(
-                f"pair id {pair.id!r} names two different pairs (sources {first.source!r} and {pair.source!r}); "
-                "make the ids unique or drop the 'id' column to use content hashes."
-            )
+            raise BuildError(f"pair id {pair.id!r} names two different pairs (sources {first.source!r} and "
+                             f"{pair.source!r}); make the ids unique or drop the 'id' column to use content hashes.")
 
 
 def _source_record(source: MixSource, files: ResolvedFiles) -> dict[str, Any]:
     return source.describe() | {"resolved_revision": files.revision, "files": len(files.files)}
 
 
-def _benchmark_index(
-    collected: Collected, options: BuildOptions, benchmarks: Sequence[tuple[Any, ResolvedFiles]]
-) -> BenchmarkIndex:
+def _benchmark_index(collected: Collected, options: BuildOptions,
+                     benchmarks: Sequence[tuple[Any, ResolvedFiles]]) -> BenchmarkIndex:
     index = BenchmarkIndex(n=options.decontam_ngram, threshold=options.decontam_threshold)
     for spec, files in benchmarks:
         index.add(spec.name, benchmark_prompts(spec, files))

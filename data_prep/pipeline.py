@@ -112,10 +112,8 @@ def _built_here(folder: Path) -> bool:
     return isinstance(held, dict) and held.get("tool") == manifest.TOOL
 
 
-def _collect(
-    options: BuildOptions, templates: Mapping[str, PromptTemplate], length_filter: PromptLengthFilter | None,
-    timer: StageTimer,
-) -> tuple[Collected, dict[str, dict[str, int]]]:
+def _collect(options: BuildOptions, templates: Mapping[str, PromptTemplate], length_filter: PromptLengthFilter | None,
+             timer: StageTimer) -> tuple[Collected, dict[str, dict[str, int]]]:
     """Read, clean and decontaminate, measuring prompt lengths meanwhile in a helper thread."""
     with contextlib.ExitStack() as stack:
         measure = None
@@ -150,9 +148,8 @@ def _length_filter(options: BuildOptions) -> PromptLengthFilter | None:
     return PromptLengthFilter(tokenizer, options.max_prompt_length, options.chat_template_kwargs)
 
 
-def _wait_for_lengths(
-    measure: BackgroundLengths | None, progress: bool, timer: StageTimer
-) -> dict[str, dict[str, int]]:
+def _wait_for_lengths(measure: BackgroundLengths | None, progress: bool,
+                      timer: StageTimer) -> dict[str, dict[str, int]]:
     """The prompt lengths measured in the background (waiting for the chunks still queued)."""
     if measure is None:
         return {}
@@ -167,10 +164,8 @@ def _tokenizer_record(options: BuildOptions, length_filter: PromptLengthFilter |
     return {"name": tokenizer_name(options.tokenizer), "sha256": tokenizer_sha256(length_filter.tokenizer)}
 
 
-def _write_variant(
-    options: BuildOptions, plan: VariantPlan, tree: OutputTree, collected: Collected,
-    tokenizer: Mapping[str, str | None], timer: StageTimer,
-) -> VariantBuild:
+def _write_variant(options: BuildOptions, plan: VariantPlan, tree: OutputTree, collected: Collected,
+                   tokenizer: Mapping[str, str | None], timer: StageTimer) -> VariantBuild:
     """Write one variant's parquet files and manifest into its staging folder (committed later, with the rest)."""
     variant, final = plan.variant, Path(options.out) / plan.variant
     counts = manifest.shared_counts(collected, plan)
@@ -199,10 +194,8 @@ def _placed(pairs: list[PreferencePair], split: str, seed: int) -> tuple[list[Pr
     return ordered, positions
 
 
-def _rows(
-    pairs: Sequence[PreferencePair], positions: Mapping[str, str], split: str, template: PromptTemplate,
-    variant: str, seed: int, progress: bool,
-) -> Iterator[dict[str, Any]]:
+def _rows(pairs: Sequence[PreferencePair], positions: Mapping[str, str], split: str, template: PromptTemplate,
+          variant: str, seed: int, progress: bool) -> Iterator[dict[str, Any]]:
     for i, pair in enumerate(tqdm(pairs, desc=f"{variant}: write {split}", unit=" rows", disable=not progress,
                                   mininterval=0.5)):
         yield rl_row(pair, template=template, chosen_position=positions[pair.id], split=split, index=i,

@@ -38,16 +38,8 @@ def data_source(source: str) -> str:
     return f"{DATA_SOURCE_PREFIX}/{source}"
 
 
-def rl_row(
-    pair: PreferencePair,
-    *,
-    template: PromptTemplate,
-    chosen_position: str,
-    split: str,
-    index: int,
-    variant: str,
-    seed: int,
-) -> dict[str, Any]:
+def rl_row(pair: PreferencePair, *, template: PromptTemplate, chosen_position: str, split: str, index: int,
+           variant: str, seed: int) -> dict[str, Any]:
     """One RL parquet row: the rendered judge prompt and the position of the chosen answer."""
     return {
         "data_source": data_source(pair.source),
@@ -71,22 +63,16 @@ def rl_row(
     }
 
 
-def sft_row(
-    prompt: Sequence[Mapping[str, str]],
-    response: str,
-    *,
-    data_source_name: str,
-    extra_info: Mapping[str, Any],
-) -> dict[str, Any]:
+def sft_row(prompt: Sequence[Mapping[str, str]], response: str, *, data_source_name: str,
+            extra_info: Mapping[str, Any]) -> dict[str, Any]:
     """One SFT row: the judge prompt followed by the assistant's trace (which ends in the verdict)."""
     messages = [{"role": m["role"], "content": m["content"]} for m in prompt]
     messages.append({"role": "assistant", "content": response})
     return {"messages": messages, "data_source": data_source_name, "extra_info": dict(extra_info)}
 
 
-def write_parquet_rows(
-    rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str], chunk_rows: int = PARQUET_CHUNK_ROWS
-) -> int:
+def write_parquet_rows(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str],
+                       chunk_rows: int = PARQUET_CHUNK_ROWS) -> int:
     """Stream rows to ``path`` atomically, ``chunk_rows`` per row group; returns the row count.
 
     Memory holds one chunk, not the file. The schema is inferred from the first chunk (every row has
@@ -106,9 +92,8 @@ def write_parquet_rows(
                 writer.write_table(table, row_group_size=chunk_rows)
                 count += len(chunk)
             if writer is None:
-                raise ValueError(
-                    f"refusing to write {os.fspath(path)!r} with no rows; an empty split is a build error."
-                )
+                raise ValueError(f"refusing to write {os.fspath(path)!r} with no rows; an empty split is a build "
+                                 "error.")
         finally:
             if writer is not None:
                 writer.close()  # before atomic_path renames the file (or removes it on error)

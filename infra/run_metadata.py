@@ -54,15 +54,13 @@ class OutputRef:
 
     def __post_init__(self) -> None:
         if Path(self.path).is_absolute() or ".." in Path(self.path).parts:
-            raise ValueError(
-                f"output path {self.path!r} must be relative to the manifest's folder and inside it; "
-                "write outputs under that folder and record them with OutputRef.for_file(path, manifest_dir)."
-            )
+            raise ValueError(f"output path {self.path!r} must be relative to the manifest's folder and inside it; "
+                             "write outputs under that folder and record them with OutputRef.for_file(path, "
+                             "manifest_dir).")
 
     @classmethod
-    def for_file(
-        cls, path: str | os.PathLike[str], manifest_dir: str | os.PathLike[str], rows: int | None = None
-    ) -> OutputRef:
+    def for_file(cls, path: str | os.PathLike[str], manifest_dir: str | os.PathLike[str],
+                 rows: int | None = None) -> OutputRef:
         """Hash ``path`` and record it relative to ``manifest_dir`` (POSIX separators)."""
         rel = Path(os.path.relpath(Path(path).resolve(), Path(manifest_dir).resolve())).as_posix()
         return cls(path=rel, sha256=sha256_file(path), rows=rows)
@@ -149,13 +147,8 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 def git_commit(repo_dir: str | os.PathLike[str] = ".") -> str | None:
     """HEAD's commit hash for the repository holding ``repo_dir``; None outside git or if git fails."""
     try:
-        out = subprocess.run(
-            ["git", "-C", os.fspath(repo_dir), "rev-parse", "--verify", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
+        out = subprocess.run(["git", "-C", os.fspath(repo_dir), "rev-parse", "--verify", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError, ValueError):
         return None
     commit = out.stdout.strip()

@@ -61,10 +61,8 @@ def _check_columns(columns: list[str] | Any, name: str, where: str = "") -> None
             else "both 'prompt' and 'messages'" if "prompt" in found and "messages" in found
             else f"no {' or '.join(missing) or 'prompt or messages'} column"
         )
-        raise InputFileError(
-            f"input file {name!r}{where} has {problem}; columns found: {found}; expected 'prompt' or 'messages' "
-            "plus 'chosen' and 'rejected' (optional: 'id', 'source', 'metadata')."
-        )
+        raise InputFileError(f"input file {name!r}{where} has {problem}; columns found: {found}; expected 'prompt' or "
+                             "'messages' plus 'chosen' and 'rejected' (optional: 'id', 'source', 'metadata').")
 
 
 def _pair(row: Mapping[str, Any], place: str, name: str, default_source: str) -> PreferencePair:
@@ -74,13 +72,7 @@ def _pair(row: Mapping[str, Any], place: str, name: str, default_source: str) ->
         raise InputFileError(f"input file {name!r} {place} has a non-object 'metadata'; make it a JSON object.")
     context = row["prompt"] if "prompt" in row else row["messages"]
     try:
-        return make_pair(
-            row.get("source") or default_source,
-            context,
-            row["chosen"],
-            row["rejected"],
-            pair_id=row.get("id"),
-            metadata=metadata,
-        )
+        return make_pair(row.get("source") or default_source, context, row["chosen"], row["rejected"],
+                         pair_id=row.get("id"), metadata=metadata)
     except PairError as err:
         raise InputFileError(f"input file {name!r} {place}: {err}") from err
