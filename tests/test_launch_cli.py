@@ -174,3 +174,22 @@ def test_inside_an_allocation_it_runs_the_script_there(ready: Path, tmp_path: Pa
     assert oct(next(logs.glob("*.sbatch")).stat().st_mode)[-3:] == "600"
 
 
+
+
+def test_readme_shows_the_script_the_launcher_renders(repo_root: Path, ready: Path) -> None:
+    """README 'Launch on Slurm' prints the 2-node RL job script: every line without a path is what is rendered."""
+    text = (repo_root / "README.md").read_text(encoding="utf-8")
+    block = text[text.index("The rendered script of the 2-node RL job"):]
+    block = block[block.index("```bash\n") + 8:]
+    shown = [line[2:] for line in block[:block.index("```")].splitlines()]
+    flags = ["--dry-run", "--partition", "gpu", "--account", "my-project", "--modules", "cuda/12.8"]
+    result = subprocess.run(["bash", str(repo_root / "launch" / "rl_qwen14b.sh"), *flags], capture_output=True,
+                            text=True, timeout=300, env=os.environ)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    rendered = out[out.index("#!/usr/bin/env bash"):out.index("-- end of job script")].splitlines()
+
+    def pathless(lines: list[str]) -> list[str]:
+        return [line for line in lines if line.strip() and "/" not in line and "<RAY_TOKEN" not in line]
+
+    assert pathless(shown) == pathless(rendered)
