@@ -17,10 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from eval.backends.base import Messages
 from eval.errors import EvalError
 from infra.chat_types import without_lone_surrogates
 from infra.response_log import ResponseLog
@@ -44,7 +45,7 @@ class RequestKeyer:
         self._base = hashlib.blake2b(header.encode("utf-8"), digest_size=16)
         self._system: dict[str, bytes] = {}
 
-    def key(self, messages: Sequence[Mapping[str, str]], sample: int = 0) -> str:
+    def key(self, messages: Messages, sample: int = 0) -> str:
         """The cache key of one judge request; ``sample`` > 0 keys another independent sample of it (voting)."""
         digest = self._base.copy()
         if sample:
@@ -60,7 +61,7 @@ class RequestKeyer:
         return digest.hexdigest()
 
 
-def request_key(messages: Sequence[Mapping[str, str]], prompt_version: str, model_id: str,
+def request_key(messages: Messages, prompt_version: str, model_id: str,
                 sampling: Mapping[str, Any], request_options: Mapping[str, Any] | None = None) -> str:
     """The cache key of one judge request (see :class:`RequestKeyer`)."""
     return RequestKeyer(prompt_version, model_id, sampling, request_options).key(messages)

@@ -28,7 +28,7 @@ import argparse
 import json
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from data_prep.prompts import POINTWISE_VERSION, render_pointwise_prompt
 from eval import session
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
             for s in range(args.votes):  # sample 0 of an answer keeps one key across runs; s > 0 adds to it
                 for tag, answer in (("1", c.answer_1), ("2", c.answer_2)):
                     messages = render_pointwise_prompt(c.conversation, answer)
-                    key = keyer.key(cast("Sequence[Mapping[str, str]]", messages), sample=s)
+                    key = keyer.key(messages, sample=s)
                     judgments.append(Judgment(c.comparison_id, tag, key, messages))
     out = judge_run.out("pointwise")
     with judge_run.opened(out, {out: [f"pointwise:{args.benchmark}"]}, [args.data]):

@@ -13,13 +13,14 @@ requests in flight.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from data_prep.pairs import Message
 from infra.checkpoint_id import checkpoint_fingerprint as checkpoint_fingerprint  # its home; backends import it here
 
-Messages = Sequence[Mapping[str, str]]
+Messages = Sequence[Message]  # one request's chat messages, as the prompt module builds them
 OnResult = Callable[[int, "Generation"], None]
 
 @dataclass(frozen=True)
