@@ -41,7 +41,7 @@ class PromptChoice:
 def read_card(ckpt: str | os.PathLike[str] | None) -> dict[str, Any]:
     """The ``rm_r1`` block of a checkpoint's model card front matter, or {} if there is none (the card's one
     codec, launch/export/card.py, reads it; a broken card is one sentence, exit 2)."""
-    return {} if ckpt is None else read_block(ckpt)
+    return {} if ckpt is None else read_block(Path(ckpt))
 
 
 def choose_prompt(variant: str | None, template_file: str | None, ckpt: str | os.PathLike[str] | None) -> PromptChoice:
