@@ -120,7 +120,8 @@ def completion_body(index: int, request: dict, text: str, cut: int | None, choic
     if cut is not None:
         text, finish = text[:cut], "length"
     prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in request["messages"] if isinstance(m, dict))
-    n = request.get("n") if isinstance(request.get("n"), int) and request["n"] > 0 else 1
+    asked = request.get("n")
+    n = asked if isinstance(asked, int) and asked > 0 else 1
     message = {"role": "assistant", "content": text}
     listed = [{"index": i, "message": message, "finish_reason": finish, "logprobs": None} for i in range(n)]
     if choices is not None:
