@@ -88,13 +88,6 @@ def os_reason(err: OSError) -> str:
     return _USER_OS_ERRNOS.get(err.errno or -1) or (err.strerror or str(err) or type(err).__name__).lower()
 
 
-def describe_os_error(err: OSError) -> str:
-    """One sentence for an ``OSError`` such as a full disk or a read-only output folder."""
-    what = os_reason(err)
-    where = f" writing {err.filename}" if err.filename else ""
-    return f"could not finish{where}: {what}; free space or choose a writable path, then run again."
-
-
 def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None, *,
             prog: str) -> int:
     """Call ``main(argv)`` and turn the expected failures into one line on stderr and the documented code.
@@ -103,10 +96,7 @@ def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[s
     """
     try:
         code = main(argv)
-    except UserError as err:
-        _say(prog, str(err))
-        return err.exit_code
-    except RunFailed as err:
+    except (UserError, RunFailed) as err:
         _say(prog, str(err))
         return err.exit_code
     except KeyboardInterrupt:
@@ -115,7 +105,8 @@ def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[s
     except OSError as err:
         if err.errno not in _USER_OS_ERRNOS:
             raise
-        _say(prog, describe_os_error(err))
+        where = f" writing {err.filename}" if err.filename else ""  # a full disk, a read-only output folder
+        _say(prog, f"could not finish{where}: {os_reason(err)}; free space or choose a writable path, then run again.")
         return EXIT_FAILED
     return EXIT_OK if code is None else int(code)
 
