@@ -6,8 +6,6 @@ import argparse
 import errno
 import hashlib
 import importlib.util
-import json
-import math
 import os
 import re
 import shutil
@@ -25,11 +23,12 @@ from eval.orders import ORDER_POLICIES
 from eval.scoring import FAILURE_SCORES
 from eval.voted import check_votes
 from infra.cli_errors import OneLineParser
-from infra.cli_flags import whole
+from infra.cli_flags import json_object, number, seed, whole
 from infra.output_guard import check_output
 from reward_fns.verdict import MODES
 
 BACKENDS = ("auto", "hf", "vllm", "openai")
+COUNT, POSITIVE = whole(least=1), number(above=0)  # flag types: NaN, inf and 0 are refused as the flag is read
 
 
 class EvalParser(OneLineParser):
@@ -54,19 +53,19 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
                             "cache are reused; without it a judge is its URL, name and model listing")
     model.add_argument("--api-key-env", metavar="VAR", help="NAME of the environment variable holding the API key "
                                                             "(never the key itself)")
-    model.add_argument("--concurrency", type=int, default=16, help="requests in flight to the server (default 16)")
-    model.add_argument("--requests-per-minute", type=float, help="pace requests to this rate (default: unpaced)")
-    model.add_argument("--timeout", type=float, default=600.0, help="seconds per server request (default 600)")
+    model.add_argument("--concurrency", type=COUNT, default=16, help="requests in flight to the server (default 16)")
+    model.add_argument("--requests-per-minute", type=POSITIVE, help="pace requests to this rate (default: unpaced)")
+    model.add_argument("--timeout", type=POSITIVE, default=600.0, help="seconds per server request (default 600)")
     model.add_argument("--tokenizer", help="tokenizer folder to count prompt tokens for --base-url runs "
                                            "(default: --ckpt if given; without one the server enforces limits)")
     model.add_argument("--device", default="auto", help="hf backend: cpu, cuda or cuda:N (default: cuda if visible)")
     model.add_argument("--dtype", default="auto", help="hf/vllm weights dtype: auto, float32, bfloat16, float16")
-    model.add_argument("--batch-size", type=int, default=4, help="hf backend: requests per generate call (default 4)")
-    model.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm backend: GPUs per model (default 1)")
-    model.add_argument("--gpu-memory-utilization", type=float, default=0.9, help="vllm backend (default 0.9)")
-    model.add_argument("--max-model-len", type=int,
+    model.add_argument("--batch-size", type=COUNT, default=4, help="hf backend: requests per generate call (default 4)")
+    model.add_argument("--tensor-parallel-size", type=COUNT, default=1, help="vllm backend: GPUs per model (default 1)")
+    model.add_argument("--gpu-memory-utilization", type=POSITIVE, default=0.9, help="vllm backend (default 0.9)")
+    model.add_argument("--max-model-len", type=COUNT,
                        help="context length (prompt + new tokens); default the model's; raise it to keep long items")
-    model.add_argument("--chat-template-kwargs", default="{}", metavar="JSON",
+    model.add_argument("--chat-template-kwargs", type=json_object, default="{}", metavar="JSON",
                        help='extra chat-template arguments, e.g. \'{"enable_thinking": true}\' (part of the cache key)')
     model.add_argument("--model-name", help="a readable name for a local judge in reports and the default --out "
                                             "(its identity stays the checkpoint's content fingerprint)")
@@ -76,12 +75,13 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     prompt.add_argument("--prompt-template", metavar="FILE", help="a template file (for checkpoints trained on "
                                                                   "another prompt); excludes --variant")
     sampling = parser.add_argument_group("sampling")
-    sampling.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default, as RM-R1 evaluates)")
-    sampling.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (default 1.0)")
-    sampling.add_argument("--max-new-tokens", type=int, help="generation budget per judgment (default per prompt "
+    sampling.add_argument("--temperature", type=number(least=0), default=0.0,
+                          help="0 = greedy (default, as RM-R1 evaluates)")
+    sampling.add_argument("--top-p", type=POSITIVE, default=1.0, help="nucleus sampling (default 1.0)")
+    sampling.add_argument("--max-new-tokens", type=COUNT, help="generation budget per judgment (default per prompt "
                                                              "variant: instruct 8192, reasoning 50000, a "
                                                              "--prompt-template file 50000; eval/budgets.py)")
-    sampling.add_argument("--seed", type=int, default=0, help="seed for --order random and for sampling (default 0)")
+    sampling.add_argument("--seed", type=seed, default=0, help="seed for --order random and for sampling (default 0)")
     scoring = parser.add_argument_group("orders and scoring")
     scoring.add_argument("--order", choices=ORDER_POLICIES, default="both",
                          help="both: judge each comparison with the preferred answer as A and as B (default); "
@@ -96,7 +96,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
                               "under --order both, voted per order (eval/voted.py); cached per sample, so a larger "
                               "K reuses a smaller one's (default 1: one judgment per order)")
     run = parser.add_argument_group("run and outputs")
-    run.add_argument("--limit", type=int, help="judge only N items, taken in turn from each section, then subset "
+    run.add_argument("--limit", type=COUNT, help="judge only N items, taken in turn from each section, then subset "
                                                "(smoke runs; the report is marked incomplete)")
     run.add_argument("--out", help="report folder (default outputs/eval/<benchmark>/<model>-<8 hex of the model "
                                    "identity>); one model, prompt and benchmark set per folder (kept in "
@@ -110,38 +110,16 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 
 def eval_config(args: argparse.Namespace) -> EvalConfig:
-    """The run conventions from the flags."""
-    check_finite(args)
-    if args.max_new_tokens < 1 or args.temperature < 0 or not 0 < args.top_p <= 1:
-        raise EvalError("--max-new-tokens must be >= 1, --temperature >= 0 and --top-p in (0, 1]; fix the flag.")
-    check_numbers(args)
+    """The run conventions from the flags (their types refused NaN, infinity and out-of-range numbers)."""
+    if args.top_p > 1 or args.gpu_memory_utilization > 1:
+        raise EvalError("--top-p and --gpu-memory-utilization must be in (0, 1]; fix the flag.")
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
-    kwargs = template_kwargs(args)
+    kwargs: dict[str, Any] = args.chat_template_kwargs
     options = {"chat_template_kwargs": kwargs} if kwargs else {}
     check_votes(args.votes, sampling)
     return EvalConfig(order=args.order, seed=args.seed, parse_mode=args.parse_mode,
                       parse_failure_score=args.parse_failure_score, sampling=sampling, request_options=options,
                       progress=not args.no_progress, votes=args.votes)
-
-
-def template_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """``--chat-template-kwargs`` as a dict."""
-    try:
-        value = json.loads(args.chat_template_kwargs)
-    except json.JSONDecodeError as err:
-        raise EvalError(f"--chat-template-kwargs is not valid JSON ({err.msg}); pass an object like "
-                        '\'{"enable_thinking": true}\'.') from err
-    except (ValueError, RecursionError) as err:  # an integer of over 4,300 digits, or nesting too deep to parse
-        raise EvalError("--chat-template-kwargs holds a huge integer or nests too deeply to read; pass a small "
-                        'JSON object like \'{"enable_thinking": true}\'.') from err
-    if not isinstance(value, dict):
-        raise EvalError("--chat-template-kwargs must be a JSON object; pass e.g. '{\"enable_thinking\": true}'.")
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise EvalError("--chat-template-kwargs holds a lone surrogate escape such as \\ud800, which is not text; "
-                        "drop it.") from err
-    return value
 
 
 def backend_name(args: argparse.Namespace) -> str:
@@ -164,40 +142,10 @@ def backend_name(args: argparse.Namespace) -> str:
 def make_backend(args: argparse.Namespace) -> Backend:
     """Build the backend the flags ask for (cheap: models load on first generation)."""
     name = backend_name(args)
-    kwargs = template_kwargs(args)
+    kwargs: dict[str, Any] = args.chat_template_kwargs
     factories: dict[str, Callable[[], Backend]] = {"hf": lambda: _hf(args, kwargs), "vllm": lambda: _vllm(args, kwargs),
                                                    "openai": lambda: _openai(args, kwargs)}
     return factories[name]()
-
-
-FLOAT_FLAGS: tuple[str, ...] = ("temperature", "top_p", "timeout", "requests_per_minute", "gpu_memory_utilization")
-
-
-def check_finite(args: argparse.Namespace) -> None:
-    """No float flag is nan or infinite (argparse's float() accepts both; JSON reports cannot store them)."""
-    for dest in FLOAT_FLAGS:
-        value = getattr(args, dest, None)
-        if value is not None and not math.isfinite(value):
-            raise EvalError(f"--{dest.replace('_', '-')} {value} is not a finite number; pass an ordinary number.")
-
-
-def check_numbers(args: argparse.Namespace) -> None:
-    """Every numeric flag in range, before anything is loaded, sent or written."""
-    rules = [("--concurrency", args.concurrency, args.concurrency >= 1, "at least 1"),
-             ("--timeout", args.timeout, args.timeout > 0, "more than 0 seconds"),
-             ("--requests-per-minute", args.requests_per_minute,
-              args.requests_per_minute is None or args.requests_per_minute > 0, "more than 0 (leave it out: unpaced)"),
-             ("--batch-size", args.batch_size, args.batch_size >= 1, "at least 1"),
-             ("--tensor-parallel-size", args.tensor_parallel_size, args.tensor_parallel_size >= 1, "at least 1"),
-             ("--gpu-memory-utilization", args.gpu_memory_utilization, 0 < args.gpu_memory_utilization <= 1,
-              "in (0, 1]"),
-             ("--max-model-len", args.max_model_len, args.max_model_len is None or args.max_model_len >= 1,
-              "at least 1"),
-             ("--limit", args.limit, args.limit is None or args.limit >= 1, "at least 1")]
-    for flag, value, ok, rule in rules:
-        if not ok:
-            shown = f"{value:g}" if isinstance(value, float) else str(value)
-            raise EvalError(f"{flag} {shown} must be {rule}.")
 
 
 def default_out(benchmark: str, args: argparse.Namespace, model_id: str | None = None) -> Path:

@@ -314,9 +314,9 @@ def test_item21_a_bad_jsonl_row_is_reported_at_its_line_in_the_file(tmp_path: Pa
 @pytest.mark.parametrize(
     ("flags", "code", "named"),
     [
-        (["--concurrency", "0"], 2, "--concurrency 0 must be at least 1"),  # was a ChatClient traceback
-        (["--timeout", "0"], 2, "--timeout 0 must be more than 0 seconds"),
-        (["--requests-per-minute", "-1"], 2, "--requests-per-minute -1 must be more than 0"),
+        (["--concurrency", "0"], 2, "argument --concurrency: '0' is not a whole number of 1 or more"),  # was a ChatClient traceback
+        (["--timeout", "0"], 2, "argument --timeout: '0' is not a finite number above 0"),
+        (["--requests-per-minute", "-1"], 2, "argument --requests-per-minute: '-1' is not a finite number above 0"),
         (["--order", "sideways"], 2, "argument --order: invalid choice"),  # argparse, in one line
         (["--api-key-env", "EVAL_TEST_UNSET_KEY"], 2, "or drop --api-key-env"),  # a flag, never api_key_env=None
         (["--api-key-env", "sk-pasted-key"], 2, "--api-key-env must be the NAME"),

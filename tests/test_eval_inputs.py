@@ -62,8 +62,8 @@ def _main(argv: list[str], out: Path) -> int:
         (["--variant", "instruct", "--data", "BAD_COLUMNS"], 2, "lacks columns ['subset']"),
         (["--variant", "instruct", "--data", "BAD_SUBSET"], 2, "unknown subset 'anthropic_hhh'"),
         (["--variant", "instruct", "--data", "DUPLICATE_IDS"], 2, "the id '1' twice"),
-        (["--variant", "instruct", "--chat-template-kwargs", "[1]"], 2, "must be a JSON object"),
-        (["--variant", "instruct", "--limit", "0"], 2, "--limit 0 must be at least 1"),
+        (["--variant", "instruct", "--chat-template-kwargs", "[1]"], 2, "'[1]' is not a JSON object"),
+        (["--variant", "instruct", "--limit", "0"], 2, "argument --limit: '0' is not a whole number of 1 or more"),
         (["--variant", "instruct", "--api-key-env", "EVAL_TEST_UNSET_KEY"], 2, "EVAL_TEST_UNSET_KEY is empty or unset"),
         (["--variant", "instruct", "--base-url", "DEAD"], 1, "could not connect"),  # nobody listens
         (["--variant", "instruct", "--base-url", "ftp://x"], 2, "is not an http(s) URL"),

@@ -222,10 +222,10 @@ def test_a_lone_surrogate_escape_is_one_sentence(cli: str, judge: LoopbackJudge,
 
 @pytest.mark.parametrize("cli", CLIS)
 @pytest.mark.parametrize(("extra", "named"), [
-    (("--timeout", "inf"), "--timeout inf is not a finite number"),  # sent every request, then crashed
-    (("--temperature", "nan"), "--temperature nan is not a finite number"),  # crashed keying the cache
-    (("--chat-template-kwargs", "[" * 100_000 + "]" * 100_000), "nests too deeply"),  # RecursionError
-    (("--chat-template-kwargs", '{"a": ' + "9" * 5000 + "}"), "huge integer"),  # ValueError traceback
+    (("--timeout", "inf"), "argument --timeout: 'inf' is not a finite number"),  # sent every request, then crashed
+    (("--temperature", "nan"), "argument --temperature: 'nan' is not a finite number"),  # crashed keying the cache
+    (("--chat-template-kwargs", "[" * 100_000 + "]" * 100_000), "nests JSON arrays or objects too deeply"),  # RecursionError
+    (("--chat-template-kwargs", '{"a": ' + "9" * 5000 + "}"), "holds an integer of more than 4,300 digits"),  # ValueError traceback
     (("--chat-template-kwargs", '{"a": "\\ud800"}'), "lone surrogate"),
 ])
 def test_a_non_finite_or_unreadable_flag_value_is_refused_before_any_request(
