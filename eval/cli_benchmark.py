@@ -1,4 +1,4 @@
-"""The one command line every benchmark shares: ``eval/<benchmark>.py`` is its docstring plus three calls.
+"""The one command line every benchmark shares: ``eval/<benchmark>.py`` is its docstring plus two partials.
 
 :func:`make_parser` adds the data flags (defaults from the :class:`~eval.benchmark.Benchmark`) to the
 common flags, :func:`main` runs it under :func:`infra.cli_errors.run_cli` (one sentence, no
@@ -36,9 +36,7 @@ def run(benchmark: Benchmark, args: argparse.Namespace) -> int:
     return session.run(judge_run, {benchmark.name: (benchmark, data)}, data=[args.data])
 
 
-def main(benchmark: Benchmark, parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+def main(benchmark: Benchmark, prog: str, doc: str | None, argv: Sequence[str] | None = None) -> int:
     """Parse and run under the shared error convention; returns the exit status."""
-    def _main(argv: Sequence[str] | None) -> int:
-        return run(benchmark, parser.parse_args(argv))
-
-    return run_cli(_main, argv, prog=parser.prog)
+    parser = make_parser(benchmark, prog, doc)
+    return run_cli(lambda a: run(benchmark, parser.parse_args(a)), argv, prog=prog)

@@ -31,21 +31,15 @@ except ModuleNotFoundError as err:
           "(.venv/bin/python after make setup, or pip install -e . in yours).", file=sys.stderr)
     raise SystemExit(2) from None
 
-import argparse
-from collections.abc import Sequence
+from functools import partial
 
 from eval import cli_benchmark
 from eval.benchmarks.rmb import BENCHMARK
 
 PROG = "python eval/rmb.py"
 
-
-def make_parser() -> argparse.ArgumentParser:
-    return cli_benchmark.make_parser(BENCHMARK, PROG, __doc__)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli_benchmark.main(BENCHMARK, make_parser(), argv)
+make_parser = partial(cli_benchmark.make_parser, BENCHMARK, PROG, __doc__)
+main = partial(cli_benchmark.main, BENCHMARK, PROG, __doc__)
 
 
 if __name__ == "__main__":
