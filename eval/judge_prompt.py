@@ -26,7 +26,7 @@ from typing import Any
 
 from data_prep.prompts import PROMPT_VERSION, VARIANTS, PromptTemplate, TemplateError, builtin_template, load_template
 from eval.errors import EvalError
-from launch.export.card import read_block
+from infra.model_card import read_block
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class PromptChoice:
 
 def read_card(ckpt: str | os.PathLike[str] | None) -> dict[str, Any]:
     """The ``rm_r1`` block of a checkpoint's model card front matter, or {} if there is none (the card's one
-    codec, launch/export/card.py, reads it; a broken card is one sentence, exit 2)."""
+    codec, infra/model_card.py, reads it; a broken card is one sentence, exit 2)."""
     return {} if ckpt is None else read_block(Path(ckpt))
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from infra.cli_errors import run_cli
+from infra.model_card import CardFacts, render
 from launch.cluster_eval.cli import EvalSpec, main, placement
-from launch.export.card import CardFacts, render
 
 
 @pytest.fixture()
@@ -152,7 +152,7 @@ def test_two_replicas_on_real_slurm_equal_a_single_run(slurm, tiny_model_dir, re
     alone = json.loads((single / "rewardbench" / "summary.json").read_text())
     for key in ("score", "scores", "position", "failures"):
         assert merged[key] == alone[key], key
-    from launch.export.card import read_block
+    from infra.model_card import read_block
 
     card = read_block(model)["eval"]["rewardbench"]
     assert card["score"] == alone["score"] and card["counts"] == {"items": 23, "judgments": 46}

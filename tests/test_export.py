@@ -190,8 +190,8 @@ def test_sft_layout_round_trip(checkpoints, data_manifests, tie, tmp_path, monke
 
 @pytest.mark.parametrize("tie", ["tied", "untied"])
 def test_rl_layout_round_trip_reads_the_launch_spec(checkpoints, data_manifests, tie, tmp_path, monkeypatch) -> None:
+    from infra.model_card import read_front
     from infra.run_metadata import RunMetadata
-    from launch.export.card import read_front
 
     monkeypatch.delenv("RMR1_SFT_DATA_DIR", raising=False)
     monkeypatch.delenv("RMR1_MODEL_PATH", raising=False)
@@ -223,8 +223,8 @@ def test_rl_layout_round_trip_reads_the_launch_spec(checkpoints, data_manifests,
 def test_sft_card_contents_and_eval_reads_the_variant(checkpoints, data_manifests, tmp_path, monkeypatch) -> None:
     from eval.judge_prompt import choose_prompt
     from infra.checkpoint_id import checkpoint_fingerprint
+    from infra.model_card import read_front
     from infra.run_metadata import RunMetadata
-    from launch.export.card import read_front
     from launch.export.card_eval import add_eval
     from reward_fns import VERDICT_FORMAT_VERSION
 
@@ -283,7 +283,7 @@ def test_lora_checkpoint_exports_with_the_adapter_folded_in(checkpoints, data_ma
 
 
 def test_base_model_is_a_hub_id_or_nothing(tmp_path) -> None:
-    from launch.export.card import CardFacts, render
+    from infra.model_card import CardFacts, render
     from launch.export.facts import lineage
 
     plain, exported = tmp_path / "plain", tmp_path / "exported"
@@ -304,7 +304,7 @@ def test_base_model_is_a_hub_id_or_nothing(tmp_path) -> None:
 
 def test_reasoning_card_makes_eval_use_the_reasoning_prompt(tmp_path) -> None:
     from eval.judge_prompt import choose_prompt
-    from launch.export.card import CardFacts, render
+    from infra.model_card import CardFacts, render
 
     facts = CardFacts(stage="rl", recipe="rl_ds7b", step=1, prompt_variant="reasoning", prompt_version="cor-v1",
                       verdict_version="v")

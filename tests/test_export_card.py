@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from infra.checkpoint_id import checkpoint_fingerprint
 from infra.cli_errors import run_cli
-from launch.export.card import CardFacts, facts_of, read_block, read_front, render
+from infra.model_card import CardFacts, facts_of, read_block, read_front, render
 from launch.export.card_eval import main
 
 FACTS = {"stage": "rl", "recipe": "rl_qwen7b", "step": 5, "prompt_variant": "instruct", "prompt_version": "cor-v1",

@@ -276,7 +276,7 @@ def test_a_failed_forced_export_keeps_the_old_one_and_leaves_no_partial(tmp_path
 
 def _card(folder: Path, files: list[str], **facts) -> None:
     """An export's folder as this project writes one: the listed files and a card with its provenance."""
-    from launch.export.card import CardFacts, render
+    from infra.model_card import CardFacts, render
 
     folder.mkdir(parents=True, exist_ok=True)
     for name in files:
@@ -446,7 +446,7 @@ def test_sigkill_between_the_two_renames_is_undone_by_the_next_run(tmp_path, cap
     ("caf\u00e9".encode("latin-1"), "cannot be read"),
 ])
 def test_model_card_eval_summary_that_cannot_be_read_is_one_sentence(tmp_path, capsys, content, says) -> None:
-    from launch.export.card import CardFacts, render
+    from infra.model_card import CardFacts, render
     from launch.export.card_eval import main
 
     (tmp_path / "README.md").write_text(render(CardFacts(stage="sft", recipe="sft_qwen7b", step=3,

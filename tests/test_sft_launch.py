@@ -147,7 +147,7 @@ CARDS = [
 @pytest.mark.parametrize(("variant", "message"), CARDS)
 def test_rl_launcher_checks_the_sft_exports_card(tiny_model_dir, sample_data, repo_root, tmp_path, variant,
                                                  message) -> None:
-    from launch.export.card import CardFacts, render
+    from infra.model_card import CardFacts, render
 
     model = tmp_path / "sft_hf"
     shutil.copytree(tiny_model_dir, model)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from launch.export.card import CARD_FILE, read_block
+from infra.model_card import CARD_FILE, read_block
 
 SFT_DRIVER = "verl.trainer.sft_trainer"
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")

@@ -33,9 +33,9 @@ from typing import Any
 
 from data_prep.prompts import VARIANTS
 from infra.cli_errors import UserError, run_cli
+from infra.model_card import read_block
 from launch.checks.chain import key_name_problems
 from launch.errors import OneLineParser
-from launch.export.card import read_block
 from launch.settings import KNOBS, effective_python, flag_dest, resolve_settings
 
 PROG = "launch/eval.sh"

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.atomic_files import write_text_atomic
+from infra.model_card import read_block
 from launch.cluster_eval.cli import EvalSpec
-from launch.export.card import read_block
 
 BACKEND_MODULES = {"vllm": "vllm", "hf": "transformers"}
 

@@ -22,8 +22,8 @@ import yaml
 from infra.atomic_files import write_text_atomic
 from infra.checkpoint_id import checkpoint_fingerprint
 from infra.cli_errors import OneLineParser
+from infra.model_card import CARD_FILE, CardError, facts_of, read_block, render
 from infra.user_json import BadJson, parse_json
-from launch.export.card import CARD_FILE, CardError, facts_of, read_block, render
 
 _CKPT_ID = re.compile(r"ckpt-([0-9a-f]{24,64})")
 COUNT_KEYS = ("items", "judgments")

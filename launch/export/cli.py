@@ -7,7 +7,7 @@ CKPT_DIR is the run's ``trainer.default_local_dir`` (RL: ``global_step_N/actor/`
 ``global_step_N/``; launch/export/layout.py). Without ``--step`` the latest complete step is exported.
 verl's ``FSDPModelMerger`` (what ``python -m verl.model_merger merge --backend fsdp`` runs) writes the
 bf16 weights, config and tokenizer; a LoRA run's adapter is folded into the weights (and kept in
-``lora_adapter/``). ``README.md`` gets the model card (launch/export/card.py) the eval CLIs and the RL
+``lora_adapter/``). ``README.md`` gets the model card (infra/model_card.py) the eval CLIs and the RL
 launcher read. The folder appears complete or not at all: it is built beside HF_DIR, then renamed. A rerun onto a
 folder that already holds this step's export keeps it (and only uploads it with ``--push-to``);
 ``--force`` replaces only an earlier export of the same stage and recipe (launch/export/out.py).
@@ -26,9 +26,9 @@ from typing import Any
 
 from infra import cli_flags
 from infra.cli_errors import OneLineParser, RunFailed
+from infra.model_card import CARD_FILE, CardFacts, facts_of, public_facts, render
 from infra.redaction import redact_then_cut
 from infra.staged_output import StagedOutput, check_folder
-from launch.export.card import CARD_FILE, CardFacts, facts_of, public_facts, render
 from launch.export.facts import recipe_source, run_facts
 from launch.export.layout import ExportError, StepDir, architectures, pick_step
 from launch.export.out import check_out, hub_token, storage_failure

@@ -20,9 +20,9 @@ from unittest.mock import patch
 
 from data_prep.prompts import PROMPT_VERSION
 from infra.hub import looks_like_hub_id
+from infra.model_card import CardFacts, read_block, read_front
 from infra.run_metadata import RunMetadata, git_commit
 from infra.user_json import BadJson, parse_json, read_json_file
-from launch.export.card import CardFacts, read_block, read_front
 from launch.export.layout import ExportError, StepDir, hf_config
 from launch.export.out import safe_overrides
 from reward_fns import VERDICT_FORMAT_VERSION

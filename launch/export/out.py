@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from infra.model_card import CARD_FILE, CardError, CardFacts, read_block
 from infra.output_guard import check_output
 from infra.redaction import MASK, is_secret_name, strip_userinfo
-from launch.export.card import CARD_FILE, CardError, CardFacts, read_block
 from launch.export.layout import ExportError
 
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
