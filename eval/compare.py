@@ -37,6 +37,7 @@ from eval.resample import Interval, paired_bootstrap
 from eval.session import benchmark_named
 from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
+from infra.cli_flags import number, seed, whole
 from infra.output_guard import check_output
 
 # Differences that change what the score means: compare refuses them unless --allow-different.
@@ -145,7 +146,6 @@ def _diff(a: float | None, b: float | None) -> float | None:
 
 
 PROG = "python eval/compare.py"
-MIN_RESAMPLES, MAX_RESAMPLES = 100, 100_000  # the bootstrap costs resamples x items: a typo of 10^9 never ends
 _HEADER = re.compile(rb"# [^\n]*: A = ")  # the first line every comparison this tool writes starts with
 
 
@@ -161,10 +161,12 @@ def make_parser() -> argparse.ArgumentParser:
     parser = EvalParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_a", help="report folder (or summary.json) of run A")
     parser.add_argument("run_b", help="report folder (or summary.json) of run B")
-    parser.add_argument("--resamples", type=int, default=2000,
-                        help=f"bootstrap resamples, {MIN_RESAMPLES} to {MAX_RESAMPLES:,} (default 2000)")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed, 0 or more (default 0)")
-    parser.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
+    # the bootstrap costs resamples x items: a typo of 10^9 would never end
+    parser.add_argument("--resamples", type=whole(least=100, most=100_000), default=2000,
+                        help="bootstrap resamples, 100 to 100,000 (default 2000)")
+    parser.add_argument("--seed", type=seed, default=0, help="bootstrap seed, 0 or more (default 0)")
+    parser.add_argument("--confidence", type=number(above=0, below=1), default=0.95,
+                        help="interval level (default 0.95)")
     parser.add_argument("--out", help="also write the markdown table to this file (a new file, or an earlier "
                                       "comparison to replace; never inside either run)")
     parser.add_argument("--allow-different", action="store_true",
@@ -175,9 +177,6 @@ def make_parser() -> argparse.ArgumentParser:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = make_parser().parse_args(argv)
-    if not MIN_RESAMPLES <= args.resamples <= MAX_RESAMPLES or not 0 < args.confidence < 1 or args.seed < 0:
-        raise EvalError(f"--resamples must be {MIN_RESAMPLES} to {MAX_RESAMPLES:,}, --confidence in (0, 1) and --seed "
-                        ">= 0; fix the flag.")
     if args.out:  # before the work, so a bad --out costs nothing
         runs = [("a compared run", run_folder(path)) for path in (args.run_a, args.run_b)]
         check_output("--out", args.out, runs, ours=_is_comparison)

@@ -297,7 +297,7 @@ def test_compare_out_never_replaces_a_run_or_a_stranger(target: str, good: Loopb
 ])
 def test_compare_resamples_is_bounded(resamples: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert compare.main([str(tmp_path), str(tmp_path), "--resamples", resamples]) == 2
-    assert "--resamples must be 100 to 100,000" in _one_line(capsys)
+    assert f"argument --resamples: '{resamples}' is not a whole number from 100 to 100,000" in _one_line(capsys)
 
 
 CHOICE = {"message": {"content": "first"}, "finish_reason": "stop"}
