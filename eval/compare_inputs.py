@@ -9,7 +9,6 @@ huge integers or deep nesting name the file and line.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -20,6 +19,7 @@ from eval.benchmark import Benchmark
 from eval.errors import EvalError
 from eval.summary import Summary
 from infra.row_files import RowFileError, iter_rows
+from infra.user_json import BadJson, parse_json
 
 SUMMARY, ITEMS = "summary.json", "items.jsonl"
 _RERUN = "rerun that evaluation or pass another report folder"
@@ -47,15 +47,11 @@ def load_run(path: str) -> tuple[Summary, dict[str, dict[str, Any]]]:
 def read_summary(path: Path) -> Summary:
     """summary.json as a dict holding every field the comparison reads."""
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise EvalError(f"{os.fspath(path)!r} is not UTF-8 text; {_RERUN}.") from err
+        summary = parse_json(path.read_bytes())
+    except BadJson as err:  # not UTF-8, not JSON, nested too deeply, a huge integer, NaN
+        raise EvalError(f"{os.fspath(path)!r} {err}; {_RERUN}.") from err
     except OSError as err:
         raise EvalError(f"{os.fspath(path)!r} cannot be read ({err.strerror or err}); check its permissions.") from err
-    try:
-        summary = json.loads(text)
-    except (ValueError, RecursionError) as err:  # invalid JSON, a huge integer, nesting too deep
-        raise EvalError(f"{os.fspath(path)!r} is not readable JSON ({type(err).__name__}); {_RERUN}.") from err
     for keys, kind in (((), dict), (("benchmark",), str), (("conventions", "parse_mode"), str),
                        (("conventions", "headline_view"), str), (("metadata", "model"), str),
                        (("metadata", "inputs"), list)):

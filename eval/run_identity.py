@@ -19,6 +19,7 @@ from typing import Any
 
 from eval.errors import EvalError
 from infra.atomic_files import write_text_atomic
+from infra.user_json import read_json_file
 
 IDENTITY_FILE = "run.json"
 FORMAT = "eval-run-identity-v1"
@@ -89,10 +90,7 @@ def _recorded(out: Path) -> dict[str, Any]:
 
 def _json_object(path: Path) -> dict[str, Any]:
     """A JSON object file, or {} when it is missing or unreadable (a damaged file is not an identity)."""
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
-        return {}
+    data = read_json_file(path, {})
     return data if isinstance(data, dict) else {}
 
 
