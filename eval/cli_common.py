@@ -11,6 +11,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,7 @@ BACKENDS = ("auto", "hf", "vllm", "openai")
 COUNT, POSITIVE = whole(least=1), number(above=0)  # flag types: NaN, inf and 0 are refused as the flag is read
 
 
-class EvalParser(OneLineParser):
-    """argparse errors as one EvalError sentence (exit 2), for every eval command line."""
-
-    error_class = EvalError
+EvalParser = partial(OneLineParser, error_class=EvalError)  # argparse errors as one EvalError sentence (exit 2)
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:

@@ -14,7 +14,6 @@ import os
 import platform
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from eval.summary import Summary
 from eval.voted import tallies
 from infra.atomic_files import write_text_atomic
 from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
-from infra.versions import tool_version
+from infra.versions import tool_version, version_of
 from reward_fns import VERDICT_FORMAT_VERSION
 
 SUMMARY = "summary.json"
@@ -39,13 +38,7 @@ _VOLATILE_BACKEND_KEYS = ("usage",)
 
 def library_versions() -> dict[str, str | None]:
     """Versions of the libraries that can change a judgment or a score (None if not installed)."""
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in _LIBRARIES:
-        try:
-            out[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return {"python": platform.python_version(), **{name: version_of(name) for name in _LIBRARIES}}
 
 
 @dataclass(frozen=True)
