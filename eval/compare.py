@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from eval.cli_common import EvalParser, check_out_file
-from eval.compare_inputs import check_subsets, load_run, run_folder
+from eval.compare_inputs import check_subsets, dig, load_run, run_folder
 from eval.errors import EvalError
-from eval.report_text import pct, signed_pct
+from eval.report_text import headline_scores, pct, signed_pct
 from eval.resample import Interval, paired_bootstrap
 from eval.session import benchmark_named
 from infra.atomic_files import write_text_atomic
@@ -67,13 +67,7 @@ def differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[list[str], 
 
 def _pairs(a: Mapping[str, Any], b: Mapping[str, Any],
            fields: Sequence[tuple[str, tuple[str, ...]]]) -> list[tuple[str, Any, Any]]:
-    return [(name, _dig(a, path), _dig(b, path)) for name, path in fields]
-
-
-def _dig(data: Any, path: Sequence[str]) -> Any:
-    for key in path:
-        data = data.get(key) if isinstance(data, Mapping) else None
-    return data
+    return [(name, dig(a, path), dig(b, path)) for name, path in fields]
 
 
 def compare(path_a: str, path_b: str, *, resamples: int = 2000, seed: int = 0, confidence: float = 0.95,
@@ -113,11 +107,7 @@ def _headline(summary: Mapping[str, Any], item: Mapping[str, Any]) -> float:
 
 def _render(a: Mapping[str, Any], b: Mapping[str, Any], name_a: str, name_b: str, intervals: Mapping[str, Interval],
             common: int, n_a: int, n_b: int, resamples: int, seed: int, confidence: float, score_label: str) -> str:
-    def scores(summary: Mapping[str, Any]) -> Mapping[str, Any]:
-        conv = summary["conventions"]
-        return summary["scores"][conv["parse_mode"]][conv["headline_view"]]
-
-    sa, sb = scores(a), scores(b)
+    sa, sb = headline_scores(a), headline_scores(b)
     level = f"{100 * confidence:g}%"
     lines = [f"# {a['benchmark']}: A = {a['metadata']['model']} vs B = {b['metadata']['model']}", "",
              f"- A: `{name_a}`", f"- B: `{name_b}`"]

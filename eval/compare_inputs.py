@@ -74,7 +74,7 @@ def read_items(path: Path, summary: Mapping[str, Any]) -> dict[str, dict[str, An
                 raise EvalError(f"{where} has no text id and subset; {_RERUN}.")
             if item["id"] in items:
                 raise EvalError(f"{where} repeats the item id {item['id']!r}; {_RERUN}.")
-            score = _dig(item, ("scores", mode, view))
+            score = dig(item, ("scores", mode, view))
             if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
                 raise EvalError(f"{where} has no finite {mode}/{view} score (found {score!r}); {_RERUN}.")
             items[item["id"]] = item
@@ -95,13 +95,14 @@ def check_subsets(items: Mapping[str, Mapping[str, Any]], benchmark: Benchmark, 
 
 
 def _require(summary: Any, keys: Sequence[str], kind: type, path: Path) -> None:
-    if not isinstance(_dig(summary, keys), kind):
+    if not isinstance(dig(summary, keys), kind):
         field = ".".join(keys) or "the top level"
         raise EvalError(f"{os.fspath(path)!r} lacks {field} ({kind.__name__}); it is not a complete eval report, "
                         f"so {_RERUN}.")
 
 
-def _dig(data: Any, keys: Sequence[str]) -> Any:
+def dig(data: Any, keys: Sequence[str]) -> Any:
+    """``data[k1][k2]...``, or None where a level is missing or not a mapping."""
     for key in keys:
         data = data.get(key) if isinstance(data, Mapping) else None
     return data
