@@ -77,6 +77,9 @@ def make_parser() -> argparse.ArgumentParser:
         f"(default: {DEFAULT_VAL_SIZE})")
     add("--distill-fraction", type=float, default=0.0,
         help="share of the non-val pairs set aside as distill.parquet for distillation traces (paper: 0.12; default 0)")
+    add("--adversarial", type=float, default=0.0, metavar="FRACTION",
+        help="add about FRACTION defence pairs per pair whose losing side is a master key, a cut-off first "
+        "sentence or an injection, from the robustness library's held-apart part (counted in the manifest)")
     add("--seed", type=seed, default=0, help="seed for the splits and the A/B placement (default: 0)")
     add("--prompt-template", type=path, default=None, metavar="FILE",
         help="use this template file instead of the built-in one (needs exactly one --variant; its hash becomes "
@@ -130,6 +133,7 @@ def options_from_args(args: argparse.Namespace) -> BuildOptions:
         variants=tuple(dict.fromkeys(args.variant)),
         val_size=args.val_size,
         distill_fraction=args.distill_fraction,
+        adversarial_fraction=args.adversarial,
         seed=args.seed,
         prompt_template=args.prompt_template,
         tokenizer=args.tokenizer,

@@ -26,6 +26,7 @@ from data_prep.errors import BuildError
 from data_prep.mix import MixSource
 from data_prep.options import BuildOptions
 from data_prep.pairs import PreferencePair
+from data_prep.robustness.defence import Defended
 from data_prep.source_files import ResolvedFiles
 from data_prep.stage_timer import StageTimer
 from infra.run_metadata import InputRef
@@ -40,6 +41,7 @@ class Collected:
     inputs: list[InputRef] = field(default_factory=list)
     sources: list[dict[str, Any]] = field(default_factory=list)
     decontamination: dict[str, Any] | None = None
+    adversarial: dict[str, Any] | None = None  # the defence pairs added (--adversarial), for the manifest
 
 
 def collect(options: BuildOptions, timer: StageTimer | None = None,
@@ -60,11 +62,13 @@ def collect(options: BuildOptions, timer: StageTimer | None = None,
         with timer("load_benchmarks"):
             index = _benchmark_index(collected, options, benchmarks)
     keep = _Keeper(collected, index, on_kept)
+    defended = Defended(options.adversarial_fraction, options.seed)  # each defence pair right after its source
     with timer("read_clean_decontaminate"):
         for spec in options.inputs:
-            keep.all(open_input(spec), Path(spec.location).name, options.progress)
+            keep.all(defended(open_input(spec)), Path(spec.location).name, options.progress)
         for source, files in resolved:
-            keep.all(source_items(source, files), f"source {source.name}", options.progress)
+            keep.all(defended(source_items(source, files)), f"source {source.name}", options.progress)
+    collected.adversarial = defended.record()
     if index is not None and collected.decontamination is not None:
         collected.decontamination["counts"] = {name: stats.as_dict() for name, stats in sorted(index.stats.items())}
     _check_ids(collected.pairs)

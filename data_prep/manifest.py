@@ -101,6 +101,7 @@ def build_manifest(options: BuildOptions, variant: str, template: PromptTemplate
         "sources": collected.sources,
         "cleaning": {"version": CLEANING_VERSION, "neutralise": NEUTRALISE_VERSION},
         "decontamination": _decontamination(collected),
+        "adversarial": collected.adversarial,
     }
     return RunMetadata(tool=TOOL, tool_version=tool_version(), git_commit=git_commit(Path(__file__).resolve().parent),
                        inputs=list(collected.inputs), prompt_version=template.version, seed=options.seed,

@@ -44,6 +44,7 @@ class BuildOptions:
     benchmarks: tuple[BenchmarkSpec, ...] = ()
     decontam_ngram: int = DEFAULT_NGRAM
     decontam_threshold: float = DEFAULT_THRESHOLD
+    adversarial_fraction: float = 0.0  # defence pairs (data_prep/robustness/defence.py) per input pair
 
 
 def check_options(options: BuildOptions) -> None:
@@ -82,5 +83,7 @@ def _check_numbers(options: BuildOptions) -> None:
                          "or 500 (a zero size would leave val.parquet empty).")
     if not (math.isfinite(options.distill_fraction) and 0 <= options.distill_fraction < 1):
         raise BuildError(f"--distill-fraction {options.distill_fraction} is not in [0, 1); pass e.g. 0.12, or 0.")
+    if not (math.isfinite(options.adversarial_fraction) and 0 <= options.adversarial_fraction <= 1):
+        raise BuildError(f"--adversarial {options.adversarial_fraction} is not in [0, 1]; pass e.g. 0.1, or 0.")
     if not (math.isfinite(options.decontam_threshold) and 0 < options.decontam_threshold <= 1):
         raise BuildError(f"--decontam-threshold {options.decontam_threshold} is not in (0, 1]; pass e.g. 0.5.")

@@ -94,3 +94,23 @@ def _defence_pair(pair: PreferencePair, seed: int) -> PreferencePair:
     meta = {**pair.metadata, "defence": {"kind": kind, "detail": detail, "source_pair": pair.id,
                                          "library": LIBRARY_VERSION, "chosen_must_win": True}}
     return replace(pair, id=f"{pair.id}:defence", rejected=rejected, metadata=meta)
+
+
+class Defended:
+    """A build's defence stream: wraps each input's items and keeps the counts for the manifest."""
+
+    def __init__(self, fraction: float, seed: int) -> None:
+        self.fraction, self.seed = fraction, seed
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, items: Iterable[T]) -> Iterable[T | PreferencePair]:
+        return with_defence(items, self.fraction, self.seed, self.counts) if self.fraction else items
+
+    def record(self) -> dict[str, object] | None:
+        """The manifest's ``adversarial`` entry (None when the build adds no defence pairs)."""
+        if not self.fraction:
+            return None
+        return {"fraction": self.fraction, "seed": self.seed, "library": LIBRARY_VERSION,
+                "pairs": {kind: self.counts[kind] for kind in KINDS}, "total": sum(self.counts.values()),
+                "note": "defence pairs follow their source pair through cleaning, decontamination, the length "
+                        "filter and the split; they count as read rows of that source"}
