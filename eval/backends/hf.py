@@ -38,8 +38,6 @@ class HFBackend:
         self.ckpt = check_checkpoint(ckpt)
         if dtype not in DTYPES:
             raise EvalError(f"--dtype {dtype!r} is not one of {DTYPES}; pick one of them.")
-        if batch_size < 1:
-            raise EvalError(f"--batch-size {batch_size} must be at least 1.")
         self.device, self.dtype, self.batch_size = device, dtype, batch_size
         self.tokens = ChatTokenizer(self.ckpt, chat_template_kwargs)
         self._limit = max_model_len or config_context_length(self.ckpt)

@@ -187,18 +187,11 @@ class OpenAIBackend:
                 "max_retries": self.max_retries}
 
     def _check_settings(self) -> None:
-        """Fail before any work on a bad URL, a bad number or a key variable that is unset."""
+        """Fail before any work on a bad URL or a key variable that is unset (the flag types refuse bad numbers)."""
         for flag, value in (("--base-url", self.base_url), ("--same-judge-as", self.same_judge_as)):
             if value is not None and normalised_url(value) == "":
                 raise EvalError(f"{flag} {strip_userinfo(value)!r} is not an http(s) URL; pass e.g. "
                                 "http://127.0.0.1:8000/v1.")
-        if self.concurrency < 1:
-            raise EvalError(f"--concurrency {self.concurrency} must be at least 1.")
-        if not self.timeout_s > 0:
-            raise EvalError(f"--timeout {self.timeout_s:g} must be more than 0 seconds.")
-        if self.requests_per_minute is not None and not self.requests_per_minute > 0:
-            raise EvalError(f"--requests-per-minute {self.requests_per_minute:g} must be more than 0 "
-                            "(leave it out for no pacing).")
         try:
             read_api_key(self.api_key_env)
         except ClientConfigError as err:

@@ -15,7 +15,7 @@ from typing import Any
 
 from eval.backends.base import Generation, Messages, OnResult, Request, Sampling, checkpoint_fingerprint
 from eval.backends.chat_tokens import ChatTokenizer, check_checkpoint, config_context_length
-from eval.errors import BackendError, EvalError
+from eval.errors import BackendError
 
 INSTALL_HINT = (
     "the vllm backend needs the vllm package, which is not installed here; on a GPU machine install the GPU "
@@ -42,11 +42,6 @@ class VLLMBackend:
         model_name: str | None = None,
     ) -> None:
         self.ckpt = check_checkpoint(ckpt)
-        if tensor_parallel_size < 1 or not 0 < gpu_memory_utilization <= 1 or chunk_size < 1:
-            raise EvalError(
-                f"--tensor-parallel-size {tensor_parallel_size}, --gpu-memory-utilization {gpu_memory_utilization} "
-                f"or chunk size {chunk_size} is out of range; use >= 1, (0, 1] and >= 1."
-            )
         self.tensor_parallel_size, self.gpu_memory_utilization = tensor_parallel_size, gpu_memory_utilization
         self.dtype, self.seed, self.chunk_size = dtype, seed, chunk_size
         self.max_model_len = max_model_len
