@@ -15,13 +15,14 @@ orders (each benchmark module states it).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from eval.aggregate import mean  # one mean for every aggregation (re-exported for the benchmark modules)
 from eval.benchmark import ViewInput
 from eval.scoring import ScoredJudgment
 
 __all__ = ["ORDER_VIEWS", "Pick", "Picks", "all_picks", "every_order", "items_of", "mean", "mean_or_none",
-           "order_rule", "pick_of", "picks_of", "won_in"]
+           "order_rule", "overall_mean", "pick_of", "picks_of", "section_means", "won_in"]
 Pick = bool | None
 Picks = Mapping[str, Pick]
 ORDER_VIEWS: dict[str, str] = {"chosen_as_A": "A", "chosen_as_B": "B"}
@@ -77,3 +78,17 @@ def mean_or_none(values: Iterable[float | None]) -> float | None:
     if not items or any(v is None for v in items):
         return None
     return sum(v for v in items if v is not None) / len(items)
+
+
+def section_means(sections: Mapping[str, Sequence[str]]) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """A benchmark's ``section_scores`` when a section is the plain mean of its judged subsets (None: none judged)."""
+    def scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
+        present = {name: [subset_means[s] for s in subsets if subset_means.get(s) is not None]
+                   for name, subsets in sections.items()}
+        return {name: sum(values) / len(values) if values else None for name, values in present.items()}
+    return scores
+
+
+def overall_mean(sections: Mapping[str, Any]) -> Any:
+    """A benchmark's ``overall_score`` as the plain mean of its sections; None if one has no judged items."""
+    return mean_or_none(sections.values())

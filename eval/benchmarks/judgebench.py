@@ -22,7 +22,7 @@ from typing import Any
 
 from data_prep.benchmark_prompts import identity
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
-from eval.benchmarks.comparisons import Picks, all_picks, items_of, mean, order_rule
+from eval.benchmarks.comparisons import Picks, all_picks, items_of, mean, order_rule, overall_mean, section_means
 from eval.benchmarks.fields import every_row, label_field, object_row, row_id, text_field
 from eval.benchmarks.sources import load_located
 from eval.report_text import headline_scores, pct
@@ -123,19 +123,12 @@ def report_lines(summary: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
-    """For the bootstrap: the one subset holds every pair, so its mean is the micro accuracy."""
-    return {"all pairs": subset_means.get(SUBSET)}
-
-
-def overall_score(sections: Mapping[str, Any]) -> Any:
-    """The micro accuracy (see :func:`section_scores`)."""
-    return sections.get("all pairs")
+section_scores = section_means({"all pairs": (SUBSET,)})  # one subset holds every pair: the micro accuracy
 
 
 BENCHMARK = Benchmark(name=NAME, tool="eval.judgebench", load=load_items, expand=expand, aggregate=aggregate,
                       sections={"all pairs": (SUBSET,)}, conventions=AVERAGE, section_scores=section_scores,
-                      overall_score=overall_score, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
+                      overall_score=overall_mean, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
                       item_rule=item_rule, score_label="accuracy (micro, net of both orders)", notes=NOTES,
                       report_lines=report_lines, view_titles={"mean_of_orders": "net of both orders (official)"},
                       official=OFFICIAL, failure_rule=FAILURE_RULE)

@@ -21,7 +21,7 @@ from typing import Any
 from data_prep.benchmark_prompts import identity
 from data_prep.pairs import PairError, PreferencePair, make_pair
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput
-from eval.benchmarks.comparisons import mean_or_none
+from eval.benchmarks.comparisons import overall_mean
 from eval.benchmarks.fields import every_row, object_row, row_id
 from eval.benchmarks.sources import load_located
 from eval.comparison import degenerate_reasons
@@ -101,9 +101,7 @@ def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
     return sections
 
 
-def overall_score(sections: Mapping[str, Any]) -> Any:
-    """Plain mean of the 4 section scores; None if any section has no judged items."""
-    return mean_or_none(sections.values())
+overall_score = overall_mean  # plain mean of the 4 section scores; None if any section has no judged items
 
 
 def aggregate_view(subset_scores: Mapping[str, Sequence[float]]) -> dict[str, Any]:

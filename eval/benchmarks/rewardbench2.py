@@ -28,7 +28,7 @@ from typing import Any
 
 from data_prep.benchmark_prompts import identity
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
-from eval.benchmarks.comparisons import Picks, all_picks, every_order, mean, mean_or_none, order_rule
+from eval.benchmarks.comparisons import Picks, all_picks, every_order, mean, order_rule, overall_mean, section_means
 from eval.benchmarks.fields import every_row, label_field, object_row, row_id, text_field
 from eval.benchmarks.sources import load_located
 from eval.errors import EvalError
@@ -44,6 +44,7 @@ TIES = "Ties"
 # Ties items sit in two subsets so the substitute (the mean of the two accuracies) is a section score
 TIES_PARTS: tuple[str, str] = ("Ties (reference)", "Ties (tied)")
 SECTIONS: dict[str, tuple[str, ...]] = {**{s: (s,) for s in SUBSETS if s != TIES}, TIES: TIES_PARTS}
+section_scores = section_means(SECTIONS)  # Ties = the mean of its reference and tied accuracies
 OFFICIAL = Official({SPLIT: {"Factuality": 475, "Precise IF": 160, "Math": 183, "Safety": 450, "Focus": 495,
                              "Ties": 102}},  # 1,865 rows
                     lambda items: dict(Counter(TIES if i.subset in TIES_PARTS else i.subset for i in items)))
@@ -116,26 +117,13 @@ def aggregate(view: ViewInput) -> dict[str, Any]:
     subsets = {s: mean(v) for s, v in scores.items()}
     sections = section_scores(subsets)
     return {
-        "overall": overall_score(sections),
-        "overall_without_ties": mean_or_none(v for s, v in sections.items() if s != TIES),
+        "overall": overall_mean(sections),
+        "overall_without_ties": overall_mean({s: v for s, v in sections.items() if s != TIES}),
         "micro_mean": mean(x for values in scores.values() for x in values),
         "sections": sections,
         "subsets": subsets,
         "subset_items": {s: len(v) for s, v in scores.items()},
     }
-
-
-def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
-    """Each non-Ties subset is its own section; Ties = the mean of its reference and tied accuracies."""
-    out = {s: subset_means.get(s) for s in SUBSETS if s != TIES}
-    parts = [subset_means[p] for p in TIES_PARTS if subset_means.get(p) is not None]
-    out[TIES] = sum(parts) / len(parts) if parts else None
-    return out
-
-
-def overall_score(sections: Mapping[str, Any]) -> Any:
-    """Unweighted mean of the 6 subsets; None if one has no judged items."""
-    return mean_or_none(sections.values())
 
 
 def report_lines(summary: Mapping[str, Any]) -> list[str]:
@@ -149,7 +137,7 @@ def report_lines(summary: Mapping[str, Any]) -> list[str]:
 
 BENCHMARK = Benchmark(name=NAME, tool="eval.rewardbench2", load=load_items, expand=expand, aggregate=aggregate,
                       sections=SECTIONS, conventions=AVERAGE, section_scores=section_scores,
-                      overall_score=overall_score, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
+                      overall_score=overall_mean, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
                       item_rule=item_rule, score_label="score (mean of 6 subsets; Ties substitute)", notes=NOTES,
                       report_lines=report_lines, view_titles={"mean_of_orders": "both orders (shared top)"},
                       official=OFFICIAL, failure_rule=FAILURE_RULE,

@@ -37,7 +37,7 @@ from typing import Any
 
 from data_prep.benchmark_prompts import identity
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
-from eval.benchmarks.comparisons import all_picks, every_order, items_of, mean, mean_or_none, order_rule
+from eval.benchmarks.comparisons import all_picks, every_order, items_of, mean, order_rule, overall_mean, section_means
 from eval.benchmarks.fields import every_row, row_id, text_field
 from eval.benchmarks.sources import checked_sha256, file_rows
 from eval.errors import EvalError, refused
@@ -50,6 +50,8 @@ NAME, SPLIT = IDENTITY.name, IDENTITY.split
 SETS: dict[str, str] = {"Pairwise_set": "pairwise", "BoN_set": "bon"}
 GOALS: tuple[str, ...] = ("Helpfulness", "Harmlessness")
 PARTS: tuple[str, ...] = ("Pairwise helpfulness", "Pairwise harmlessness", "BoN helpfulness", "BoN harmlessness")
+SECTIONS = {p: (p,) for p in PARTS}  # each part is its own section
+section_scores = section_means(SECTIONS)
 _KEYS = {"pairwise": ("pair_uid", "chosen", "reject"), "bon": ("bon_uid", "bon_best", "loser_list")}
 AVERAGE = ("mean of {pairwise helpfulness, pairwise harmlessness, BoN helpfulness, BoN harmlessness} as RM-R1 "
            "reports it; pairwise = micro accuracy over pairs; BoN = share of items whose best answer beats every "
@@ -182,7 +184,7 @@ def aggregate(view: ViewInput) -> dict[str, Any]:
         categories[first["category_path"]].append(score)
     sections = section_scores({p: mean(v) for p, v in parts.items()})
     return {
-        "overall": overall_score(sections),
+        "overall": overall_mean(sections),
         "micro_mean": None,  # the parts are already micro means; one over pairs and BoN items would mean nothing
         "sections": sections,
         "subsets": {p: mean(parts[p]) for p in PARTS if parts.get(p)},
@@ -209,17 +211,7 @@ def random_order_expectation(view: ViewInput) -> dict[str, Any] | None:
             math.prod(sum(p is True for p in by_order.values()) / len(by_order) for by_order in picks)
         parts[first["subset"]].append(score)
     sections = section_scores({p: mean(v) for p, v in parts.items()})
-    return {"sections": sections, "overall": overall_score(sections)}
-
-
-def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
-    """Each part is its own section."""
-    return {p: subset_means.get(p) for p in PARTS}
-
-
-def overall_score(sections: Mapping[str, Any]) -> Any:
-    """Plain mean of the 4 parts; None if one has no judged items."""
-    return mean_or_none(sections.values())
+    return {"sections": sections, "overall": overall_mean(sections)}
 
 
 def report_lines(summary: Mapping[str, Any]) -> list[str]:
@@ -237,8 +229,8 @@ def report_lines(summary: Mapping[str, Any]) -> list[str]:
 
 
 BENCHMARK = Benchmark(name=NAME, tool="eval.rmb", load=load_items, expand=expand, aggregate=aggregate,
-                      sections={p: (p,) for p in PARTS}, conventions=AVERAGE, section_scores=section_scores,
-                      overall_score=overall_score, data_default=None, split=SPLIT, item_rule=item_rule,
+                      sections=SECTIONS, conventions=AVERAGE, section_scores=section_scores,
+                      overall_score=overall_mean, data_default=None, split=SPLIT, item_rule=item_rule,
                       score_label="score (mean of 4 parts)", notes=NOTES, report_lines=report_lines,
                       view_titles={"mean_of_orders": "mean of orders (BoN: every order)"}, official=OFFICIAL,
                       failure_rule=FAILURE_RULE)

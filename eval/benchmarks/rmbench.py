@@ -34,7 +34,7 @@ from typing import Any
 
 from data_prep.benchmark_prompts import identity
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
-from eval.benchmarks.comparisons import mean, mean_or_none
+from eval.benchmarks.comparisons import mean, mean_or_none, overall_mean, section_means
 from eval.benchmarks.fields import every_row, label_field, object_row, row_id, text_field
 from eval.benchmarks.sources import checked_sha256, file_rows, load_located
 from eval.errors import EvalError
@@ -50,6 +50,8 @@ STYLES: tuple[str, ...] = ("concise", "detailed plain", "detailed markdown")
 DOMAIN_OF: dict[str, str] = {"chat": "chat", "math": "math", "code": "code",
                              "safety-refuse": "safety", "safety-response": "safety"}
 DOMAINS: tuple[str, ...] = ("chat", "math", "code", "safety")
+SECTIONS = {d: (d,) for d in DOMAINS}  # each domain is its own section
+section_scores = section_means(SECTIONS)
 OFFICIAL = Official({SPLIT: {"chat": 129, "code": 228, "math": 529, "safety-refuse": 284, "safety-response": 157}},
                     lambda items: dict(Counter(item.payload["domain"] for item in items)))
 DOMAIN_FILE = re.compile(r"^(chat|code|math|safety-refuse|safety-response)_filtered\.json$")
@@ -158,7 +160,7 @@ def aggregate_matrices(matrices: Mapping[str, tuple[list[list[float]], int]], mi
     upstream = {d: triangle_scores(upstream_mixup(m)) for d, (m, _) in matrices.items()}
     sections = section_scores({d: v["score"] for d, v in domains.items()})
     return {
-        "overall": overall_score(sections),
+        "overall": overall_mean(sections),
         **{part: mean_or_none(domains[d][part] if d in domains else None for d in DOMAINS) for part in PARTS},
         "micro_mean": micro,
         "sections": sections,
@@ -168,16 +170,6 @@ def aggregate_matrices(matrices: Mapping[str, tuple[list[list[float]], int]], mi
         "upstream_mixup": {part: mean_or_none(upstream[d][part] if d in upstream else None for d in DOMAINS)
                            for part in (*PARTS, "score")},
     }
-
-
-def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
-    """Each domain is its own section."""
-    return {d: subset_means.get(d) for d in DOMAINS}
-
-
-def overall_score(sections: Mapping[str, Any]) -> Any:
-    """Plain mean of the 4 domain scores; None if a domain has no judged items."""
-    return mean_or_none(sections.values())
 
 
 def report_lines(summary: Mapping[str, Any]) -> list[str]:
@@ -238,7 +230,7 @@ def heatmaps(summary: Mapping[str, Any], out_dir: Path, title: str) -> list[Path
 
 
 BENCHMARK = Benchmark(name=NAME, tool="eval.rmbench", load=load_items, expand=expand, aggregate=aggregate,
-                      sections={d: (d,) for d in DOMAINS}, conventions=AVERAGE, section_scores=section_scores,
-                      overall_score=overall_score, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
+                      sections=SECTIONS, conventions=AVERAGE, section_scores=section_scores,
+                      overall_score=overall_mean, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
                       score_label="score (mean of 4 domains)", notes=NOTES, report_lines=report_lines, plots=heatmaps,
                       official=OFFICIAL)
