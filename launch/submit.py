@@ -32,8 +32,8 @@ from launch.checks.echo import describe
 from launch.checks.inputs import missing_inputs, missing_sentence, read_inputs
 from launch.checks.recipe import check_node_env, check_recipe, print_warnings
 from launch.errors import Cancelled, LaunchError, OneLineParser, SlurmError, SubmitError
-from launch.jobs import render as r
 from launch.jobs.request import Request, make_request
+from launch.jobs.training import render_training
 from launch.settings import (
     KNOBS,
     Settings,
@@ -41,7 +41,6 @@ from launch.settings import (
     effective_python,
     flag_dest,
     resolve_settings,
-    split_words,
     switch,
 )
 from launch.validate.spec import JobSpec
@@ -52,7 +51,6 @@ PATH_INPUTS = ("RMR1_MODEL_PATH", "RMR1_DATA_DIR", "RMR1_OUTPUT_DIR")
 WHERE = {"local": "this machine (--local)", "allocation": "this allocation", "sbatch": "sbatch"}
 DRY_RUN_SPEC = "<SPEC.json: written at submission>"  # a dry run writes nothing, so it names no real file
 DRY_RUN_TOKEN = "<RAY_TOKEN: written at submission>"
-TORCHRUN_PORT = 29500  # torch's default rendezvous port, on the first node
 # The shell's working-directory variables match the secret word "pwd" but hold paths, never secrets.
 NOT_SECRETS = ("PWD", "OLDPWD")
 
@@ -189,7 +187,7 @@ def _prepare(args: argparse.Namespace, backend: str | None) -> Prepared:
                                     else [])]
     driver_args = ["--config-path", str(REPO / "recipes"), "--config-name", args.recipe, *overrides]
     spec_arg = DRY_RUN_SPEC if args.dry_run else str(spec_path)
-    script = _render(composed.kind, backend, request, settings, python, env, spec, spec_arg, validate, driver,
+    script = render_training(composed.kind, backend, request, settings, python, env, spec, spec_arg, validate, driver,
                      driver_args)
     job = Prepared(name=name, script=script, log_dir=log_dir, backend=backend, files=files, report=report,
                    run_id=run_id, recipe=args.recipe, warnings=tuple(warnings))
@@ -197,54 +195,6 @@ def _prepare(args: argparse.Namespace, backend: str | None) -> Prepared:
     echo = describe(spec, settings, inputs, composed, job, "validate" if validate else "train", where)
     job.echo = redact(echo, environment_secrets(os.environ))
     return job
-
-
-def _render(kind: str, backend: str, request: Request, settings: Settings, python: str, env: dict[str, str],
-            spec: JobSpec, spec_arg: str, validate: bool, driver: str, driver_args: list[str]) -> str:
-    """The job's script: Slurm (ray symmetric-run or torchrun per node) or --local (one process tree here)."""
-    setup = r.setup(spec.repo, python, settings.get("RMR1_MODULES"), settings.get("RMR1_SETUP"), env)
-    resume = "" if validate else r.resume_line(spec.output_dir)
-    if kind == "sft":
-        module = ["launch.validate.sft", "--spec", spec_arg] if validate else [driver, *driver_args]
-        nproc = 1 if validate else spec.gpus_per_node
-    else:
-        command = [python, "-m", "launch.validate.rl", "--spec", spec_arg] if validate else [
-            python, "-m", driver, *driver_args]
-    if backend == "local":
-        if kind == "sft":  # one process per GPU this machine declares (--local-gpus)
-            nproc = 1 if validate else max(spec.local_gpus or 1, 1)
-            command = [python, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1", "--nproc-per-node",
-                       str(nproc), "-m", *module]
-        return r.render("local", title=f"{spec.recipe} on this machine", setup=setup, resume=resume,
-                        command=r.quote(command))
-    header = r.header(f"{spec.recipe}: {'validate' if validate else 'train'} on {spec.nnodes} node(s) x "
-                      f"{spec.gpus_per_node} GPUs", request, setup)
-    if request.requeue_signal:
-        header += "\n" + r.requeue_trap(settings.integer("RMR1_MAX_REQUEUES") or 0)
-    srun_flags = _srun_flags(settings)
-    if kind == "sft":
-        return r.render("sft", header=header, resume=resume, srun_flags=srun_flags, python=r.quote([python]),
-                        nnodes=str(spec.nnodes), nproc=str(nproc), port=str(TORCHRUN_PORT),
-                        command=r.quote(module), wait=r.WAIT)
-    cpus = settings.get("RMR1_RAY_NUM_CPUS") or '"$SLURM_CPUS_PER_TASK"'
-    ray_start = f"--num-cpus {cpus} --num-gpus {spec.gpus_per_node} --disable-usage-stats"
-    if spec.ray_tmpdir:
-        ray_start += f" --temp-dir {r.quote([spec.ray_tmpdir])}"
-    return r.render("rl", header=header, resume=resume, srun_flags=srun_flags, nnodes=str(spec.nnodes),
-                    ray_port=settings.get("RMR1_RAY_PORT") or "6379", ray_timeout=str(spec.ray_timeout),
-                    ray_start=ray_start, command=r.quote(command), wait=r.WAIT,
-                    status=r.quote([f"{spec.log_dir}/{spec.run_id}.exit"]))
-
-
-def _srun_flags(settings: Settings) -> str:
-    """Container and extra srun flags for every step (each followed by a space; none: nothing)."""
-    flags = ["--kill-on-bad-exit=1"]
-    if settings.get("RMR1_CONTAINER_IMAGE"):
-        flags.append(f"--container-image={settings.get('RMR1_CONTAINER_IMAGE')}")
-        if settings.get("RMR1_CONTAINER_MOUNTS"):
-            flags.append(f"--container-mounts={settings.get('RMR1_CONTAINER_MOUNTS')}")
-    flags += split_words("--srun-args", settings.get("RMR1_SRUN_ARGS"))
-    return r.quote(flags) + " "
 
 
 def resources_of(cfg) -> tuple[int, int]:

@@ -23,8 +23,8 @@ def _rendered() -> dict[str, str]:
     from launch.cluster_eval.cli import EvalSpec, render_script
     from launch.jobs import render as r
     from launch.jobs.request import make_request
+    from launch.jobs.training import render_training as _render
     from launch.settings import resolve_settings
-    from launch.submit import _render
     from launch.validate.spec import JobSpec
 
     settings = resolve_settings({"RMR1_MODULES": "cuda/12.8 nccl", "RMR1_SETUP": "/shared/activate.sh",
