@@ -1,6 +1,6 @@
 """The generation cache: RAW judge outputs, one JSON line each, appended and flushed as they arrive.
 
-Keyed by :func:`request_key`: a hash of the judge's exact chat messages (which fix the item, the A/B
+Keyed by :class:`RequestKeyer`: a hash of the judge's exact chat messages (which fix the item, the A/B
 order and the prompt template), the prompt version, the model identity and the sampling settings.
 Verdicts are NOT stored: scoring always re-parses the raw text, so a parser change re-scores a run
 without a single new generation.
@@ -59,12 +59,6 @@ class RequestKeyer:
                     self._system[content] = part
             digest.update(role.encode("utf-8") + b"\0" + part)
         return digest.hexdigest()
-
-
-def request_key(messages: Messages, prompt_version: str, model_id: str,
-                sampling: Mapping[str, Any], request_options: Mapping[str, Any] | None = None) -> str:
-    """The cache key of one judge request (see :class:`RequestKeyer`)."""
-    return RequestKeyer(prompt_version, model_id, sampling, request_options).key(messages)
 
 
 @dataclass(frozen=True, slots=True)

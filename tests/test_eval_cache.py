@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from eval.cache import CachedGeneration, GenerationCache, request_key
+from eval.cache import CachedGeneration, GenerationCache, RequestKeyer
 from eval.errors import EvalError
+
+
+def request_key(messages: list[dict[str, str]], prompt_version: str, model_id: str, sampling: dict[str, Any],
+                request_options: dict[str, Any] | None = None) -> str:
+    """One request's cache key, as the runner computes it."""
+    return RequestKeyer(prompt_version, model_id, sampling, request_options).key(messages)
+
 
 MESSAGES = [{"role": "system", "content": "judge"}, {"role": "user", "content": "A or B?"}]
 SAMPLING = {"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 64}
