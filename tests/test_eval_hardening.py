@@ -314,7 +314,8 @@ def test_item21_a_bad_jsonl_row_is_reported_at_its_line_in_the_file(tmp_path: Pa
 @pytest.mark.parametrize(
     ("flags", "code", "named"),
     [
-        (["--concurrency", "0"], 2, "argument --concurrency: '0' is not a whole number of 1 or more"),  # was a ChatClient traceback
+        # was a ChatClient traceback
+        (["--concurrency", "0"], 2, "argument --concurrency: '0' is not a whole number of 1 or more"),
         (["--timeout", "0"], 2, "argument --timeout: '0' is not a finite number above 0"),
         (["--requests-per-minute", "-1"], 2, "argument --requests-per-minute: '-1' is not a finite number above 0"),
         (["--order", "sideways"], 2, "argument --order: invalid choice"),  # argparse, in one line
