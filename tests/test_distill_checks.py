@@ -99,10 +99,27 @@ def test_accounting_prices_every_response_and_caps_the_total() -> None:
     assert cost_per_1k(Prices(2.5, 10.0), 1500, 1000) == pytest.approx(13.75)  # the README's table
 
 
+def _asking(text: str) -> tuple[dict[str, str], ...]:
+    return ({"role": "user", "content": text},)
+
+
 def test_split_is_seeded_sorted_and_independent_of_input_order() -> None:
-    examples = [SftExample(f"r{i:02d}", (), "t", "s", {}) for i in range(50)]
+    examples = [SftExample(f"r{i:02d}", _asking(f"prompt {i}"), "t", "s", {}) for i in range(50)]
     first = split_examples(examples, 0.1, seed=3)
     again = split_examples(list(reversed(examples)), 0.1, seed=3)
     assert [e.row_id for e in first["val"]] == [e.row_id for e in again["val"]] and len(first["val"]) == 5
     assert [e.row_id for e in first["train"]] == sorted(e.row_id for e in first["train"])
     assert split_examples(examples, 0.1, seed=4)["val"] != first["val"]
+
+
+def test_traces_of_one_prompt_stay_in_one_split() -> None:
+    # 30 prompts with 1-3 traces each (a released set repeats prompts): no prompt is in both splits, and the
+    # val share counts prompts, not traces
+    examples = [SftExample(f"r{p:02d}-{k}", _asking(f"prompt {p}"), f"trace {k}", "s", {})
+                for p in range(30) for k in range(1 + p % 3)]
+    splits = split_examples(examples, 0.2, seed=7)
+    prompts = {name: {e.messages[0]["content"] for e in chunk} for name, chunk in splits.items()}
+    assert not prompts["train"] & prompts["val"] and len(prompts["val"]) == 6
+    assert sum(map(len, splits.values())) == len(examples)
+    one_prompt = [SftExample(f"r{k}", _asking("same"), f"trace {k}", "s", {}) for k in range(4)]
+    assert split_examples(one_prompt, 0.5, seed=0) == {"train": one_prompt, "val": []}  # cannot split one prompt

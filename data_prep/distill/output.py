@@ -89,15 +89,25 @@ def length_stats(lengths: Sequence[int], max_length: int | None, source: str, dr
 
 
 def split_examples(examples: Sequence[SftExample], val_size: float, seed: int) -> dict[str, list[SftExample]]:
-    """Seeded train/val split; ``val_size`` below 1 is a fraction, else a count. Both sorted by row id."""
+    """Seeded train/val split by prompt; ``val_size`` below 1 is a fraction, else a count, of distinct prompts.
+
+    Every trace of one prompt lands in the same split (a released set may hold several traces of a prompt), so
+    validation never scores a prompt trained on. Both splits sorted by row id.
+    """
     ordered = sorted(examples, key=lambda e: e.row_id)
-    if val_size <= 0 or len(ordered) < 2:
+    groups: dict[str, int] = {}
+    group_of = [groups.setdefault(prompt_text(e), len(groups)) for e in ordered]
+    if val_size <= 0 or len(groups) < 2:
         return {"train": ordered, "val": []}
-    wanted = int(val_size) if val_size >= 1 else max(1, round(val_size * len(ordered)))
-    wanted = min(wanted, len(ordered) - 1)
-    chosen = set(random.Random(f"sft-val:{seed}").sample(range(len(ordered)), wanted))
-    return {"train": [e for i, e in enumerate(ordered) if i not in chosen],
-            "val": [e for i, e in enumerate(ordered) if i in chosen]}
+    wanted = int(val_size) if val_size >= 1 else max(1, round(val_size * len(groups)))
+    chosen = set(random.Random(f"sft-val:{seed}").sample(range(len(groups)), min(wanted, len(groups) - 1)))
+    return {"train": [e for e, g in zip(ordered, group_of, strict=True) if g not in chosen],
+            "val": [e for e, g in zip(ordered, group_of, strict=True) if g in chosen]}
+
+
+def prompt_text(example: SftExample) -> str:
+    """The judge prompt of ``example`` as one string: equal for two traces of the same prompt."""
+    return json.dumps([[m["role"], m["content"]] for m in example.messages], ensure_ascii=False)
 
 
 def write_splits(splits: Mapping[str, Sequence[SftExample]], target: Callable[[str], Path]) -> list[OutputRef]:

@@ -32,6 +32,7 @@ from data_prep.distill.output import (
     SFT_MAX_LENGTH,
     checked_counter,
     length_stats,
+    prompt_text,
     split_examples,
     write_splits,
 )
@@ -252,6 +253,7 @@ def _write_sft(target: OutputFiles, splits: dict[str, list[Any]], counted: dict[
               "merged": {"rows_in": len(checked), "kept": len(kept), "too_long_dropped": too_long,
                          "label_leak": sum(e.extra_info["label_leak"] for e, _ in checked)},
               "rows": {s: len(e) for s, e in splits.items()},
+              "repeated_prompts": len(kept) - len({prompt_text(e) for e in kept}),  # kept, each in one split
               "lengths": length_stats([e.length for e in kept if e.length is not None],
                                       args.max_length if measured else None, "tokenizer" if measured else "unmeasured",
                                       too_long)}
