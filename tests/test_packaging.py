@@ -40,12 +40,14 @@ def test_every_package_and_sample_file_ships_in_the_wheel(repo_root: Path) -> No
 
 def test_no_project_module_shadows_a_dependency(repo_root: Path) -> None:
     """Scripts run as `python data_prep/x.py` put their folder first on sys.path: a `datasets.py` there
-    would replace the real `datasets` for everything that script imports."""
+    would replace the real `datasets` for everything that script imports. Only folders holding a script
+    (a ``__main__`` block) are put there."""
     taken = _dependency_names()
     clashes = []
     for name in PACKAGES + ["tests", "benchmarks"]:
         for path in (repo_root / name).rglob("*.py"):
-            if ".venv" not in path.parts and path.stem in taken and path.stem != "__init__":
+            scripts_beside = any("__main__" in p.read_text(encoding="utf-8") for p in path.parent.glob("*.py"))
+            if scripts_beside and path.stem in taken and path.stem != "__init__":
                 clashes.append(str(path.relative_to(repo_root)))
     assert not clashes, f"rename these modules, they shadow installed modules: {clashes}"
 
