@@ -43,7 +43,7 @@ from launch.settings import (
     resolve_settings,
     switch,
 )
-from launch.validate.spec import JobSpec
+from launch.validate.spec import JobSpec, nodes_of
 
 PROG = "launch"
 REPO = Path(__file__).resolve().parents[1]
@@ -148,7 +148,7 @@ def _prepare(args: argparse.Namespace, backend: str | None) -> Prepared:
     cwd = Path.cwd()
     exported = _export_inputs(settings, cwd)
     composed = _compose(args.recipe, args.overrides)
-    nnodes, gpus = resources_of(composed.cfg)
+    nnodes, gpus = nodes_of(composed.cfg)
     inputs = read_inputs(composed, cwd)
     missing = missing_inputs(inputs) + card_problems(composed, str(inputs.model.value), inputs.model_is_hub_id)
     missing = drop_pending(missing, args.pending) + check_node_env(settings)
@@ -195,17 +195,6 @@ def _prepare(args: argparse.Namespace, backend: str | None) -> Prepared:
     echo = describe(spec, settings, inputs, composed, job, "validate" if validate else "train", where)
     job.echo = redact(echo, environment_secrets(os.environ))
     return job
-
-
-def resources_of(cfg) -> tuple[int, int]:
-    """``(trainer.nnodes, trainer.n_gpus_per_node)`` of a composed recipe, each a whole number >= 1."""
-    values = []
-    for key in ("nnodes", "n_gpus_per_node"):
-        raw = cfg.trainer.get(key)
-        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-            raise SlurmError(f"trainer.{key} is {raw!r}; pass trainer.{key}=N with a whole number of 1 or more.")
-        values.append(raw)
-    return values[0], values[1]
 
 
 def check_request(request: Request, partition: str | None, what: str) -> None:

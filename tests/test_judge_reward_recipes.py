@@ -145,3 +145,31 @@ def test_the_launchers_node_check_accepts_both_rewards(name: str, detail: str, c
 
     section = OmegaConf.to_container(composed[name].cfg.reward.custom_reward_function, resolve=True)
     assert detail in _reward({"reward": section})
+
+
+@pytest.mark.parametrize(
+    ("name", "extra_nodes"),
+    [
+        (JUDGE, 0),  # colocated: the judge shares the trainer's GPUs
+        ("external", 0),  # served elsewhere: no node of this job
+        ("standalone", 1),  # its own node of 8 GPUs in the same Ray cluster: the job asks for it too
+        (SCALAR, 0),  # the scalar RM runs inside the trainer's pool
+    ],
+)
+def test_the_job_asks_for_a_standalone_judges_nodes(name: str, extra_nodes: int,
+                                                    composed: dict[str, Composed]) -> None:
+    from launch.validate.spec import nodes_of
+
+    cfg = composed[name].cfg
+    assert nodes_of(cfg) == (cfg.trainer.nnodes + extra_nodes, cfg.trainer.n_gpus_per_node)
+
+
+def test_a_standalone_judge_with_other_gpus_per_node_is_refused(composed: dict[str, Composed]) -> None:
+    from launch.errors import SlurmError
+    from launch.validate.spec import nodes_of
+
+    cfg = composed["standalone"].cfg.copy()
+    cfg.reward.reward_model.n_gpus_per_node = 4  # Slurm asks the same GPUs on every node of one job
+    with pytest.raises(SlurmError) as refused:
+        nodes_of(cfg)
+    assert "reward.reward_model.n_gpus_per_node is 4 but trainer.n_gpus_per_node is 8" in str(refused.value)

@@ -33,7 +33,7 @@ from infra.atomic_files import write_text_atomic
 from infra.run_metadata import git_commit
 from launch.checks.inputs import is_hub_id
 from launch.validate.node import PROJECT, check_node, version_of
-from launch.validate.spec import JobSpec
+from launch.validate.spec import JobSpec, nodes_of
 
 SCHEMA = "launch-validate-v1"
 
@@ -99,7 +99,7 @@ def node_request(spec: JobSpec, cfg: Any, disk_gb: int | None) -> dict[str, Any]
 def launch_problems(spec: JobSpec, cfg: Any) -> list[str]:
     """Launcher-level config checks: resources match the spec, Ray attach settings, resume on requeue."""
     problems = []
-    nodes, gpus = int(cfg.trainer.nnodes), int(cfg.trainer.n_gpus_per_node)
+    nodes, gpus = nodes_of(cfg)
     if (nodes, gpus) != (spec.nnodes, spec.gpus_per_node):
         problems.append(f"the recipe now declares {nodes}x{gpus} GPUs but the job was submitted for "
                         f"{spec.nnodes}x{spec.gpus_per_node}; resubmit.")

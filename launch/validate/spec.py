@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from infra.atomic_files import write_text_atomic
-from launch.errors import LaunchError
+from launch.errors import LaunchError, SlurmError
 
 SCHEMA = "launch-spec-v2"
+_JUDGE = "reward.reward_model"
 Backend = Literal["slurm", "local"]
 
 
@@ -61,3 +62,30 @@ class JobSpec:
             data = data if isinstance(data, dict) else {}
             raise LaunchError(f"job spec {path} has schema {data.get('schema')!r}, not {SCHEMA!r}; resubmit.")
         return cls(**data)
+
+
+def nodes_of(cfg: Any) -> tuple[int, int]:
+    """``(nodes, GPUs per node)`` a composed recipe needs: the trainer's, plus a standalone judge's own nodes.
+
+    verl places a judge with ``reward.reward_model.enable_resource_pool`` on nodes of its own in the same Ray
+    cluster, so the job asks for them too; Slurm asks the same GPUs on every node, so both must agree.
+    """
+    nodes, gpus = _whole(cfg.trainer, "trainer")
+    judge = cfg.get("reward", {}).get("reward_model", {})
+    if judge.get("enable") and judge.get("enable_resource_pool"):
+        judge_nodes, judge_gpus = _whole(judge, _JUDGE)
+        if judge_gpus != gpus:
+            raise SlurmError(f"{_JUDGE}.n_gpus_per_node is {judge_gpus} but trainer.n_gpus_per_node is {gpus}; one "
+                             "Slurm job asks the same GPUs on every node, so make them equal.")
+        nodes += judge_nodes
+    return nodes, gpus
+
+
+def _whole(section: Any, prefix: str) -> tuple[int, int]:
+    values = []
+    for key in ("nnodes", "n_gpus_per_node"):
+        raw = section.get(key)
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+            raise SlurmError(f"{prefix}.{key} is {raw!r}; pass {prefix}.{key}=N with a whole number of 1 or more.")
+        values.append(raw)
+    return values[0], values[1]
