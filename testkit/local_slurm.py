@@ -357,8 +357,9 @@ def _daemon_pid(path: Path) -> int | None:
     return pid if program in (path.name.split(".")[0], "unshare") else None
 
 
-def _stop_pid_file(path: Path, grace: float = 15.0) -> None:
-    """SIGTERM the daemon whose pid is in ``path``, SIGKILL it after ``grace`` seconds."""
+def _stop_pid_file(path: Path, grace: float = 5.0) -> None:
+    """SIGTERM the daemon whose pid is in ``path``, SIGKILL it after ``grace`` seconds (a test kit: a daemon
+    still busy after 5 s has nothing left to save)."""
     pid = _daemon_pid(path)
     if pid is None:
         return
