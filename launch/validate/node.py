@@ -30,10 +30,10 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tok
 def check_node(request: dict[str, Any]) -> dict[str, Any]:
     """Identity and checks of the node this runs on; ``request`` is built by ``launch.validate.rl.node_request``."""
     checks = [
-        _run("reward", _reward, request),
-        _run("data", _data, request),
-        _run("model", _model, request),
-        _run("checkpoint_disk", _disk, request),
+        run_check("reward", _reward, request),
+        run_check("data", _data, request),
+        run_check("model", _model, request),
+        run_check("checkpoint_disk", _disk, request),
     ]
     return {
         "hostname": socket.gethostname(),
@@ -49,7 +49,8 @@ def check_node(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _run(name: str, check: Callable[[dict[str, Any]], str], request: dict[str, Any]) -> dict[str, Any]:
+def run_check(name: str, check: Callable[[dict[str, Any]], str], request: dict[str, Any]) -> dict[str, Any]:
+    """One named check of a node as a report entry; its failure is recorded, never raised."""
     try:
         return {"name": name, "ok": True, "detail": check(request)}
     except Exception as err:  # one failed check must not hide the others

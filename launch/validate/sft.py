@@ -22,7 +22,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -31,7 +31,7 @@ from typing import Any
 from infra.atomic_files import write_text_atomic
 from infra.run_metadata import git_commit
 from launch.checks.inputs import is_hub_id
-from launch.validate.node import PROJECT, TOKENIZER_FILES, version_of
+from launch.validate.node import PROJECT, TOKENIZER_FILES, run_check, version_of
 from launch.validate.spec import JobSpec
 
 SAMPLE_ROWS = 8  # rows tokenised per node: enough to catch a wrong column or template, cheap on CPU
@@ -67,7 +67,8 @@ def node_checks(spec: JobSpec, cfg: Any) -> dict[str, Any]:
         "min_free_gb": spec.min_free_gb or 0,
         "data": cfg.data,
     }
-    checks = [_run("data", _data, request), _run("model", _model, request), _run("checkpoint_disk", _disk, request)]
+    checks = [run_check(name, check, request) for name, check in (("data", _data), ("model", _model),
+                                                                  ("checkpoint_disk", _disk))]
     return {
         "hostname": socket.gethostname(),
         "slurm_node": os.environ.get("SLURMD_NODENAME"),
@@ -82,13 +83,6 @@ def node_checks(spec: JobSpec, cfg: Any) -> dict[str, Any]:
         "checks": checks,
         "ok": all(c["ok"] for c in checks),
     }
-
-
-def _run(name: str, check: Callable[[dict[str, Any]], str], request: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return {"name": name, "ok": True, "detail": check(request)}
-    except Exception as err:  # one failed check must not hide the others
-        return {"name": name, "ok": False, "detail": f"{type(err).__name__}: {err}"}
 
 
 def _data(request: dict[str, Any]) -> str:
