@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.prompts import extract_candidates
-from eval.backends.base import Generation, Messages, OnResult, Request, Sampling
+from eval.backends.base import Generation, OnResult, Request, Sampling
 from infra.cli_errors import OneLineParser, run_cli
 from reward_fns import format_verdict
 from reward_fns.pointwise import format_score
 from testkit.loopback_judge import LoopbackJudge
+from testkit.scripted_backend import ScriptedBackend
 
 QUALITY = re.compile(r"\(quality (\d+)\)")
 _POINTWISE_ANSWER = re.compile(r"\[The Start of Chatbot's Response\]\n(.*?)\n\[The End of Chatbot's Response\]",
@@ -71,28 +72,12 @@ def seeded_right(seed: int, base: int = 4, right: int = 3) -> bool:
     return seed % base < right
 
 
-class SeededJudgeBackend:
-    """An eval backend whose rightness is a function of each request's seed (see the module docstring)."""
-
-    name = "scripted"
+class SeededJudgeBackend(ScriptedBackend):
+    """A scripted eval backend whose rightness is a function of each request's seed (see the module docstring)."""
 
     def __init__(self, *, base: int = 4, right: int = 3, tokens: int = 100, model_name: str = "seeded-judge") -> None:
+        super().__init__(model_name=model_name)  # identity, call count and the backend protocol; answers are ours
         self.base, self.right, self.tokens = base, right, tokens
-        self._model_id = f"scripted:{model_name}"
-        self.calls = 0
-
-    @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    def describe(self) -> dict[str, Any]:
-        return {"backend": self.name, "model": self._model_id}
-
-    def context_limit(self) -> int | None:
-        return None
-
-    def prompt_tokens(self, messages: Messages) -> int | None:
-        return None
 
     def answer(self, prompt: str, seed: int) -> str:
         """The response to one prompt under one per-request seed."""
@@ -119,9 +104,6 @@ class SeededJudgeBackend:
             self.calls += 1
             text = self.answer(prompt, sampling.request_seed(request.key))
             on_result(index, Generation(text, "stop", prompt_tokens=None, completion_tokens=self.tokens))
-
-    def close(self) -> None:
-        """Nothing to release."""
 
 
 def _quality(text: str) -> int:
