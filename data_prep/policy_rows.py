@@ -28,9 +28,8 @@ from data_prep.collect import collect
 from data_prep.errors import BuildError
 from data_prep.neutralise import NEUTRALISE_VERSION
 from data_prep.options import BuildOptions
-from data_prep.output_tree import OutputTree
 from data_prep.pairs import PreferencePair
-from data_prep.pipeline import check_out_path
+from data_prep.pipeline import check_out_path, output_tree
 from data_prep.splits import split_pairs
 from data_prep.writers import write_parquet_rows
 from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
@@ -84,7 +83,7 @@ def build_policy(options: BuildOptions) -> PolicyBuild:
     """Build ``{out}/policy/{train,val}.parquet`` + manifest from the inputs of ``options``: all or nothing."""
     _check(options)
     check_out_path(replace(options, variants=(FOLDER,)))
-    with OutputTree(options.out) as tree:
+    with output_tree(options.out) as tree:
         collected = collect(options)
         splits = split_pairs(collected.pairs, options.val_size, 0.0, options.seed)
         stage = tree.folder(FOLDER)
@@ -92,8 +91,8 @@ def build_policy(options: BuildOptions) -> PolicyBuild:
         rows: dict[str, dict[str, int]] = {}
         for split in SPLITS:
             kept, drops = policy_prompts(splits[split])
-            for reason, counts in drops.items():
-                dropped[reason].update(counts)
+            for reason, by_source in drops.items():
+                dropped[reason].update(by_source)
             write_parquet_rows((policy_row(pair, split, index, options.seed) for index, pair in enumerate(kept)),
                                stage / f"{split}.parquet")
             rows[split] = dict(sorted(Counter(p.source for p in kept).items()))

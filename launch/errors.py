@@ -8,7 +8,10 @@ infra only): the orchestrator imports this on a node's system Python.
 
 from __future__ import annotations
 
-from infra.cli_errors import EXIT_INTERRUPTED, OneLineParser, RunFailed, UserError
+from functools import partial
+
+from infra.cli_errors import EXIT_INTERRUPTED, RunFailed, UserError
+from infra.cli_errors import OneLineParser as _OneLineParser
 
 
 class LaunchError(UserError):
@@ -37,7 +40,4 @@ class Cancelled(RunFailed):
     exit_code = EXIT_INTERRUPTED
 
 
-class OneLineParser(OneLineParser):
-    """argparse errors as one LaunchError sentence (exit 2)."""
-
-    error_class = LaunchError
+OneLineParser = partial(_OneLineParser, error_class=LaunchError)  # argparse errors as one LaunchError sentence (exit 2)

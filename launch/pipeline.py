@@ -205,7 +205,9 @@ def prepare_stages(stages: list[Stage], paths: Paths, args: argparse.Namespace) 
     from launch.cluster_eval.cli import parser as eval_parser
     from launch.submit import prepare_recipe
 
-    jobs, produced, problems = [], [], []
+    jobs: list[Any] = []
+    produced: list[str] = []
+    problems: list[str] = []
     dry = ["--dry-run"] if args.dry_run else []
     for stage in stages:
         try:

@@ -127,24 +127,24 @@ def read_env_file(path: Path) -> dict[str, tuple[str, int]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
-        line = path.read_bytes()[: err.start].count(b"\n") + 1
-        raise SettingsError(f"{path}:{line} is not UTF-8 text; save the env file as UTF-8.") from err
+        at = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise SettingsError(f"{path}:{at} is not UTF-8 text; save the env file as UTF-8.") from err
     except OSError as err:
         raise SettingsError(f"env file {path} cannot be read ({err.strerror}); {fix}.") from err
     found: dict[str, tuple[str, int]] = {}
-    for number, raw in enumerate(text.splitlines(), 1):
+    for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         key, sep, rest = line.removeprefix("export ").partition("=")
         key = key.strip()
         if not sep or not _NAME.match(key):
-            raise SettingsError(f"{path}:{number} is not KEY=VALUE; write one assignment per line.")
+            raise SettingsError(f"{path}:{lineno} is not KEY=VALUE; write one assignment per line.")
         try:
             words = shlex.split(rest, comments=True)
         except ValueError as err:
-            raise SettingsError(f"{path}:{number} has unbalanced quotes ({err}); quote the value once.") from err
-        found[key] = (" ".join(words), number)
+            raise SettingsError(f"{path}:{lineno} has unbalanced quotes ({err}); quote the value once.") from err
+        found[key] = (" ".join(words), lineno)
     return found
 
 

@@ -86,7 +86,7 @@ def rmbench_repository(root: Path) -> Path:
     """
     data = root / "data"
     for domain, count in rmbench.OFFICIAL.counts[rmbench.SPLIT].items():
-        rows = [{"id": n, "subset": f"source-{n % 3}", "prompt": f"Question {n} about {domain}?",
+        rows: list[dict[str, Any]] = [{"id": n, "subset": f"source-{n % 3}", "prompt": f"Question {n} about {domain}?",
                  "chosen": [_good(f"{n}.{k}") for k in range(3)], "rejected": [_bad(n, k) for k in range(3)],
                  "error_key": "none", "error": ""} for n in range(count or 0)]
         if domain == "chat":
@@ -131,6 +131,7 @@ def rmb_dataset(root: Path, pairs_per_file: int = RMB_PAIRS_PER_FILE, bon: tuple
     for folder, kind in rmb.SETS.items():
         for goal, files in (("Helpfulness", helpful), ("Harmlessness", harmless)):
             official = counts[f"BoN {goal.lower()}"] if bon is None else bon[goal == "Harmlessness"]
+            assert official is not None  # both best-of-N totals are published
             total = official if kind == "bon" else pairs_per_file * len(files)
             for index, file in enumerate(files):
                 size = total // len(files) + (index < total % len(files))

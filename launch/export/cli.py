@@ -154,7 +154,9 @@ def fold_lora(folder: Path) -> bool:
 def push(folder: Path, repo: str, token: str, *, private: bool, api_factory: Callable[..., Any] | None = None) -> None:
     """Create ``repo`` (if needed) and upload ``folder`` with ``token``; RunFailed naming the hub's reason."""
     if api_factory is None:
-        from huggingface_hub import HfApi as api_factory
+        from huggingface_hub import HfApi
+
+        api_factory = HfApi
     api = api_factory(token=token)
     try:
         api.create_repo(repo_id=repo, repo_type="model", private=private, exist_ok=True)

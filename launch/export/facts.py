@@ -162,7 +162,7 @@ def lineage(model: str) -> tuple[str | None, dict[str, Any] | None]:
     block = read_block(path)
     if not block:
         return None, {"path": str(path)}
-    parent = {"path": str(path), **{k: block[k] for k in ("stage", "recipe", "step") if k in block}}
+    parent: dict[str, Any] = {"path": str(path), **{k: block[k] for k in ("stage", "recipe", "step") if k in block}}
     return read_front(path).get("base_model"), parent
 
 

@@ -164,7 +164,7 @@ def run(spec: JobSpec) -> int:
     import torch.distributed as dist
 
     from launch.validate.rl import assemble, summary
-    from recipes.compose import RecipeError, compose_recipe
+    from recipes.compose import Composed, RecipeError, compose_recipe
     from recipes.validate import Report, check_composed
 
     dist.init_process_group("gloo", timeout=timedelta(seconds=spec.ray_timeout))
@@ -173,6 +173,8 @@ def run(spec: JobSpec) -> int:
         ones = torch.ones(1)
         dist.all_reduce(ones)  # a real collective over every node, not only the rendezvous store
         problems, recipe = [], Report(spec.recipe, list(spec.overrides))
+        composed: Composed | None
+        mine: dict[str, Any]
         try:
             composed = compose_recipe(spec.recipe, list(spec.overrides))
         except RecipeError as err:
@@ -180,7 +182,7 @@ def run(spec: JobSpec) -> int:
                 {"name": "recipe", "ok": False, "detail": str(err)}]}
             problems.append(str(err))
         else:
-            mine = node_checks(spec, composed.cfg)
+            mine = node_checks(spec, composed.cfg)  # composed is set: the try did not raise
         mine["checks"].insert(0, {"name": "rendezvous", "ok": int(ones.item()) == world,
                                   "detail": f"rank {rank} of {world}; gloo all_reduce summed {int(ones.item())}"})
         mine["ok"] = mine["ok"] and mine["checks"][0]["ok"]
