@@ -6,14 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_prep.cor_parser import Evidence, compose_cor
 from data_prep.distill.accounting import Accounting, cost_per_1k
 from data_prep.distill.checks import assemble_trace, check_trace
 from data_prep.distill.leaks import LEAK_PHRASES, LEAK_PHRASES_VERSION, find_leak, phrases_sha256
-from data_prep.distill.output import SftExample, split_examples
+from data_prep.distill.output import SftExample, prompt_text, split_examples
 from data_prep.distill.prompts import CORRECTION_PROMPT_VERSION, correction_messages, correction_sha256
 from infra.chat_types import Prices
 from reward_fns import format_verdict
+from testkit.judge_texts import Evidence, compose_cor
 
 EVIDENCE = Evidence("x", "right", "y", "wrong")
 REASONING_TRACE = compose_cor("Reasoning", "A", solution="4", evidence=EVIDENCE)
@@ -103,13 +103,16 @@ def _asking(text: str) -> tuple[dict[str, str], ...]:
     return ({"role": "user", "content": text},)
 
 
+SFT = {"order": lambda e: e.row_id, "prompt": prompt_text}  # how distill.py and released.py split SFT examples
+
+
 def test_split_is_seeded_sorted_and_independent_of_input_order() -> None:
     examples = [SftExample(f"r{i:02d}", _asking(f"prompt {i}"), "t", "s", {}) for i in range(50)]
-    first = split_examples(examples, 0.1, seed=3)
-    again = split_examples(list(reversed(examples)), 0.1, seed=3)
+    first = split_examples(examples, 0.1, seed=3, **SFT)
+    again = split_examples(list(reversed(examples)), 0.1, seed=3, **SFT)
     assert [e.row_id for e in first["val"]] == [e.row_id for e in again["val"]] and len(first["val"]) == 5
     assert [e.row_id for e in first["train"]] == sorted(e.row_id for e in first["train"])
-    assert split_examples(examples, 0.1, seed=4)["val"] != first["val"]
+    assert split_examples(examples, 0.1, seed=4, **SFT)["val"] != first["val"]
 
 
 def test_traces_of_one_prompt_stay_in_one_split() -> None:
@@ -117,9 +120,9 @@ def test_traces_of_one_prompt_stay_in_one_split() -> None:
     # val share counts prompts, not traces
     examples = [SftExample(f"r{p:02d}-{k}", _asking(f"prompt {p}"), f"trace {k}", "s", {})
                 for p in range(30) for k in range(1 + p % 3)]
-    splits = split_examples(examples, 0.2, seed=7)
+    splits = split_examples(examples, 0.2, seed=7, **SFT)
     prompts = {name: {e.messages[0]["content"] for e in chunk} for name, chunk in splits.items()}
     assert not prompts["train"] & prompts["val"] and len(prompts["val"]) == 6
     assert sum(map(len, splits.values())) == len(examples)
     one_prompt = [SftExample(f"r{k}", _asking("same"), f"trace {k}", "s", {}) for k in range(4)]
-    assert split_examples(one_prompt, 0.5, seed=0) == {"train": one_prompt, "val": []}  # cannot split one prompt
+    assert split_examples(one_prompt, 0.5, seed=0, **SFT) == {"train": one_prompt, "val": []}  # cannot split one prompt

@@ -635,7 +635,7 @@ def test_released_disk_full_mid_write_keeps_the_old_output(tmp_path, capsys, mon
     out = tmp_path / "o"
     assert _call(released.main, _released(RL, out, "--released-as", "prompts", "--val-size", "1"), capsys)[0] == 0
     before = _tree(out)
-    import data_prep.distill.released as module
+    import data_prep.distill.output as module
 
     real = module.write_parquet_rows
 

@@ -63,12 +63,13 @@ def filter_config(variant: str, max_length: int | None, tokenizer: str | None,
     }
 
 
-def sft_manifest(*, tool: str, inputs: list[InputRef], prompt_version: str, seed: int, model: str | None,
-                 sampling: Mapping[str, Any], config: Mapping[str, Any], counts: Mapping[str, Any],
-                 outputs: list[OutputRef], volatile: Mapping[str, Any]) -> RunMetadata:
-    """Assemble the manifest (written by the caller to ``{out}/manifest.json``)."""
+def run_manifest(*, tool: str, inputs: list[InputRef], prompt_version: str | None, seed: int,
+                 config: Mapping[str, Any], counts: Mapping[str, Any], outputs: list[OutputRef],
+                 model: str | None = None, sampling: Mapping[str, Any] | None = None,
+                 volatile: Mapping[str, Any] | None = None) -> RunMetadata:
+    """The manifest of a distill.py or released.py output (written by the caller to ``{out}/manifest.json``)."""
     return RunMetadata(
         tool=tool, tool_version=tool_version(), git_commit=git_commit(Path(__file__).resolve().parent),
-        inputs=inputs, prompt_version=prompt_version, seed=seed, model=model, sampling=dict(sampling),
-        config=dict(config), counts=dict(counts), outputs=outputs, volatile=now_volatile(**volatile),
+        inputs=inputs, prompt_version=prompt_version, seed=seed, model=model, sampling=dict(sampling or {}),
+        config=dict(config), counts=dict(counts), outputs=outputs, volatile=now_volatile(**(volatile or {})),
     )

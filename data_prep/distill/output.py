@@ -14,10 +14,10 @@ import json
 import math
 import random
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from data_prep.errors import DataPrepError
 from data_prep.writers import sft_row, write_parquet_rows
@@ -28,6 +28,7 @@ SFT_MAX_LENGTH = 12288
 MANIFEST_NAME = "manifest.json"
 DATA_KIND = "sft"
 OUTPUT_NAMES = ("train.parquet", "val.parquet", MANIFEST_NAME)  # what an SFT folder's commit replaces
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,11 @@ class SftExample:
         return sft_row(self.messages, self.trace, data_source_name=self.data_source, extra_info=self.extra_info)
 
 
-def token_counter(tokenizer: Any, chat_template_kwargs: Mapping[str, Any]) -> Callable[[SftExample], int]:
-    """Tokens of a whole SFT row through the chat template (what ``data.max_length`` bounds)."""
+def checked_counter(tokenizer: Any, chat_template_kwargs: Mapping[str, Any],
+                    probe: SftExample) -> Callable[[SftExample], int]:
+    """Tokens of a whole SFT row through the chat template (what ``data.max_length`` bounds), tried once on
+    ``probe`` first, so template arguments that break the chat template (``{"tokenize": false}``, a kwarg the
+    template rejects) fail before any request, not after."""
 
     def count(example: SftExample) -> int:
         messages = [*({"role": m["role"], "content": m["content"]} for m in example.messages),
@@ -57,14 +61,6 @@ def token_counter(tokenizer: Any, chat_template_kwargs: Mapping[str, Any]) -> Ca
             ids = ids["input_ids"]
         return len(ids)
 
-    return count
-
-
-def checked_counter(tokenizer: Any, chat_template_kwargs: Mapping[str, Any],
-                    probe: SftExample) -> Callable[[SftExample], int]:
-    """:func:`token_counter`, tried once on ``probe`` first, so template arguments that break the chat
-    template (``{"tokenize": false}``, a kwarg the template rejects) fail before any request, not after."""
-    count = token_counter(tokenizer, chat_template_kwargs)
     try:
         count(probe)
     except Exception as err:  # the template and tokenizers raise many types (TypeError, TemplateError, ...)
@@ -88,19 +84,20 @@ def length_stats(lengths: Sequence[int], max_length: int | None, source: str, dr
     return stats
 
 
-def split_examples(examples: Sequence[SftExample], val_size: float, seed: int) -> dict[str, list[SftExample]]:
+def split_examples(items: Sequence[T], val_size: float, seed: int, *, order: Callable[[T], str],
+                   prompt: Callable[[T], Hashable], salt: str = "sft-val") -> dict[str, list[T]]:
     """Seeded train/val split by prompt; ``val_size`` below 1 is a fraction, else a count, of distinct prompts.
 
-    Every trace of one prompt lands in the same split (a released set may hold several traces of a prompt), so
-    validation never scores a prompt trained on. Both splits sorted by row id.
+    Every item of one prompt lands in the same split (a released set may hold several traces of a prompt), so
+    validation never scores a prompt trained on. Both splits sorted by ``order``.
     """
-    ordered = sorted(examples, key=lambda e: e.row_id)
-    groups: dict[str, int] = {}
-    group_of = [groups.setdefault(prompt_text(e), len(groups)) for e in ordered]
+    ordered = sorted(items, key=order)
+    groups: dict[Hashable, int] = {}
+    group_of = [groups.setdefault(prompt(e), len(groups)) for e in ordered]
     if val_size <= 0 or len(groups) < 2:
         return {"train": ordered, "val": []}
     wanted = int(val_size) if val_size >= 1 else max(1, round(val_size * len(groups)))
-    chosen = set(random.Random(f"sft-val:{seed}").sample(range(len(groups)), min(wanted, len(groups) - 1)))
+    chosen = set(random.Random(f"{salt}:{seed}").sample(range(len(groups)), min(wanted, len(groups) - 1)))
     return {"train": [e for e, g in zip(ordered, group_of, strict=True) if g not in chosen],
             "val": [e for e, g in zip(ordered, group_of, strict=True) if g in chosen]}
 
@@ -110,14 +107,12 @@ def prompt_text(example: SftExample) -> str:
     return json.dumps([[m["role"], m["content"]] for m in example.messages], ensure_ascii=False)
 
 
-def write_splits(splits: Mapping[str, Sequence[SftExample]], target: Callable[[str], Path]) -> list[OutputRef]:
+def write_splits(splits: Mapping[str, Sequence[Mapping[str, Any]]], target: Callable[[str], Path]) -> list[OutputRef]:
     """Write ``{split}.parquet`` for each non-empty split at ``target(name)`` (a staging path: the caller
     commits them together); returns their refs, relative to the folder they are written in."""
     refs = []
-    for split, examples in splits.items():
-        if not examples:
-            continue
-        path = target(f"{split}.parquet")
-        write_parquet_rows((e.row() for e in examples), path)
-        refs.append(OutputRef.for_file(path, path.parent, rows=len(examples)))
+    for split, rows in splits.items():
+        if rows:
+            path = target(f"{split}.parquet")
+            refs.append(OutputRef.for_file(path, path.parent, rows=write_parquet_rows(rows, path)))
     return refs

@@ -16,49 +16,58 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import random
+import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from data_prep.distill.checks import TraceCheck, check_trace
 from data_prep.distill.commit import IDENTITY_KEY, OutputError, OutputFiles
-from data_prep.distill.manifest import filter_config, pass_counts, sft_manifest
+from data_prep.distill.manifest import filter_config, pass_counts, run_manifest
 from data_prep.distill.output import (
     MANIFEST_NAME,
     OUTPUT_NAMES,
     SFT_MAX_LENGTH,
+    SftExample,
     checked_counter,
     length_stats,
     prompt_text,
     split_examples,
     write_splits,
 )
-from data_prep.distill.released_schema import ReleasedDataError, detect, prompt_key, same_candidates
-from data_prep.distill.released_writers import (
-    RELEASED_PROMPT_VERSION,
-    placed,
-    released_pair,
-    rl_row,
-    sft_example,
-    write_pair_file,
+from data_prep.distill.released_schema import (
+    WINNERS,
+    ReleasedDataError,
+    checked_text,
+    detect,
+    has_label_leak,
+    messages_of,
+    parse_prompt,
+    prompt_key,
+    row_id,
+    same_candidates,
+    variant_of,
+    winner_of,
 )
-from data_prep.pairs import NAME, source_name_from
+from data_prep.pairs import NAME, PairError, PreferencePair, make_pair, source_name_from
 from data_prep.source_files import ResolvedFiles, columns, iter_rows, resolve
-from data_prep.writers import write_parquet_rows
+from data_prep.writers import ABILITY, data_source
+from infra.atomic_files import atomic_path
 from infra.cli_errors import OneLineParser
 from infra.cli_flags import folder, location, seed, share_or_count, whole
 from infra.output_guard import check_output
-from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
+from infra.run_metadata import OutputRef
 from infra.staged_output import check_folder
-from infra.versions import tool_version
+from reward_fns import VERDICT_FORMAT_VERSION
 
 PROG = "python data_prep/released.py"
 TOOL = "data_prep.released"
 MODES = ("prompts", "pairs")
 PAIR_NAMES = ("pairs.jsonl", MANIFEST_NAME)  # what a pairs folder's commit replaces
+RELEASED_PROMPT_VERSION = "upstream-released"
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -115,23 +124,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     kind = detect(columns(files.files, where), list(islice(iter_rows(files.files, where), 8)), where)
     source = args.source or source_name_from(Path(files.name).stem if Path(files.name).exists()
                                              else files.name.split("/")[-1])
-    rows = iter_rows(files.files, where)
-    if kind == "sft":
-        if args.released_as is not None:
-            raise ReleasedDataError(f"{where} is the SFT set (winner holds traces); --released-as is for the RL sets, "
-                                    "leave it out.")
-        print(_sft(rows, files, source, where, args))
-    elif args.released_as is None:
+    if kind == "sft" and args.released_as is not None:
+        raise ReleasedDataError(f"{where} is the SFT set (winner holds traces); --released-as is for the RL sets, "
+                                "leave it out.")
+    if kind == "rl" and args.released_as is None:
         raise ReleasedDataError(f"{where} is an RL set (winner model_a/model_b); pass --released-as prompts to keep "
                                 "its prompt or --released-as pairs to rebuild it with ours.")
-    elif args.released_as == "prompts":
-        print(_prompts(rows, files, source, where, args))
-    else:
-        print(_pairs(rows, files, source, where, args))
+    write = {"prompts": _prompts, "pairs": _pairs}.get(args.released_as, _sft)
+    print(write(iter_rows(files.files, where), files, source, where, args))
     return 0
 
 
-def _prompts(rows: Any, files: ResolvedFiles, source: str, where: str, args: argparse.Namespace) -> str:
+def _prompts(rows: Iterable[Mapping[str, Any]], files: ResolvedFiles, source: str, where: str,
+             args: argparse.Namespace) -> str:
+    """Each released prompt once as a verl RL row; rows with upstream's "Chabot" label leak are kept and counted."""
     numbered = enumerate(rows, start=1)
     first = next(numbered, None)
     variant = rl_row(first[1], first[0], source, where)["extra_info"]["variant"] if first else "instruct"
@@ -142,21 +148,23 @@ def _prompts(rows: Any, files: ResolvedFiles, source: str, where: str, args: arg
         if {r["extra_info"]["variant"] for r in built} != {variant}:
             raise ReleasedDataError(f"{where} mixes prompts with and without a system message; pass one released "
                                     "set.")
-        splits = _split(built, args.val_size, args.seed)
-        refs = []
-        for split, chunk in splits.items():
-            path = target.path(f"{split}.parquet")
-            write_parquet_rows(placed(chunk, split, args.seed), path)
-            refs.append(OutputRef.for_file(path, path.parent, rows=len(chunk)))
+        if len(built) < 2:
+            raise ReleasedDataError(f"the dataset has only {len(built)} row(s); a train/val split needs at least 2, so "
+                                    "pass the whole released set.")
+        splits = split_examples(built, args.val_size, args.seed, order=lambda r: r["extra_info"]["pair_id"],
+                                prompt=lambda r: prompt_key(r["prompt"]), salt="released-val")
+        refs = write_splits({s: list(placed(c, s, args.seed)) for s, c in splits.items()}, target.path)
         leaks = sum(r["extra_info"]["label_leak"] for r in built)
         counts = {"read": len(built) + repeats["duplicate_prompts"], "rows": {s: len(c) for s, c in splits.items()},
                   "label_leak": leaks, "multi_turn": sum(r["extra_info"]["multi_turn"] for r in built), **repeats,
                   "chosen_position_total": dict(sorted(Counter(r["reward_model"]["ground_truth"]
                                                                for r in built).items()))}
         config = {"data_kind": "rl", "released_as": "prompts", "variant": variant, "tokenizer": None,
-                  "max_prompt_length": None, "chat_template_kwargs": {}, "splits": {s: f"{s}.parquet" for s in splits},
-                  "val_size": args.val_size, IDENTITY_KEY: made_of}
-        _manifest(files, RELEASED_PROMPT_VERSION, args.seed, config, counts, refs).write(target.path(MANIFEST_NAME))
+                  "max_prompt_length": None, "chat_template_kwargs": {},
+                  "splits": {s: f"{s}.parquet" for s, c in splits.items() if c}, "val_size": args.val_size,
+                  IDENTITY_KEY: made_of}
+        run_manifest(tool=TOOL, inputs=[files.input_ref], prompt_version=RELEASED_PROMPT_VERSION, seed=args.seed,
+                     config=config, counts=counts, outputs=refs).write(target.path(MANIFEST_NAME))
         target.commit()
     notes = [f"{leaks} rows carry upstream's 'Chabot' label leak (kept, counted)"] if leaks else []
     notes += [f"{n} {what.replace('_', ' ')}" for what, n in repeats.items() if n]
@@ -166,8 +174,8 @@ def _prompts(rows: Any, files: ResolvedFiles, source: str, where: str, args: arg
 
 def unique_prompts(rows: Iterable[tuple[int, Any]], source: str, where: str
                    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """RL rows, each released prompt once (the first copy kept, so no prompt lands in both train and val), sorted by
-    pair id; and the counts of repeated prompts dropped, those among them naming the other winner, and rows whose
+    """RL rows, each released prompt once (the first copy kept, so no prompt lands in both train and val); and the
+    counts of repeated prompts dropped, those among them naming the other winner, and rows whose
     two candidates are the same text (kept: the released prompt is not ours to edit)."""
     seen: dict[bytes, str] = {}
     built, counts = [], {"duplicate_prompts": 0, "duplicates_with_the_other_winner": 0, "identical_candidates": 0}
@@ -182,10 +190,12 @@ def unique_prompts(rows: Iterable[tuple[int, Any]], source: str, where: str
         seen[key] = label
         counts["identical_candidates"] += same_candidates(row["prompt"][-1]["content"])
         built.append(row)
-    return sorted(built, key=lambda r: r["extra_info"]["pair_id"]), counts
+    return built, counts
 
 
-def _pairs(rows: Any, files: ResolvedFiles, source: str, where: str, args: argparse.Namespace) -> str:
+def _pairs(rows: Iterable[Mapping[str, Any]], files: ResolvedFiles, source: str, where: str,
+           args: argparse.Namespace) -> str:
+    """Every row parsed back into a pair file for build_parquet.py (our cleaning and prompt); a bad row stops it."""
     made_of = identity(files, "pairs")
     with OutputFiles(args.out, PAIR_NAMES, made_of) as target:  # locked before the long read, as every writer is
         pairs, prompts = [], set()
@@ -202,7 +212,8 @@ def _pairs(rows: Any, files: ResolvedFiles, source: str, where: str, args: argpa
         config = {"data_kind": "pairs", "released_as": "pairs", "variant": None, IDENTITY_KEY: made_of}
         staged = write_pair_file(pairs, target.path("pairs.jsonl"))
         refs = [OutputRef.for_file(staged, staged.parent, rows=len(pairs))]
-        _manifest(files, None, args.seed, config, counts, refs).write(target.path(MANIFEST_NAME))
+        run_manifest(tool=TOOL, inputs=[files.input_ref], prompt_version=None, seed=args.seed, config=config,
+                     counts=counts, outputs=refs).write(target.path(MANIFEST_NAME))
         target.commit()
     path = args.out / "pairs.jsonl"
     repeats = "".join(f", {counts[k]} {k.replace('_', ' ')}" for k in ("duplicate_prompts", "identical_candidates")
@@ -211,74 +222,112 @@ def _pairs(rows: Any, files: ResolvedFiles, source: str, where: str, args: argpa
             f"gone once re-rendered{repeats}); next: python data_prep/build_parquet.py --inputs {path} [--variant ...]")
 
 
-def _sft(rows: Any, files: ResolvedFiles, source: str, where: str, args: argparse.Namespace) -> str:
+def _sft(rows: Iterable[Mapping[str, Any]], files: ResolvedFiles, source: str, where: str,
+         args: argparse.Namespace) -> str:
     made_of = identity(files, "sft")
     with OutputFiles(args.out, OUTPUT_NAMES, made_of) as target:  # locked before the long read, as every writer is
-        return _sft_into(target, made_of, rows, files, source, where, args)
+        checked = [sft_example(raw, i, source, where) for i, raw in enumerate(rows, start=1)]
+        count = None
+        if args.tokenizer is not None and checked:
+            from data_prep.length_filter import load_tokenizer
 
-
-def _sft_into(target: OutputFiles, made_of: dict[str, Any], rows: Any, files: ResolvedFiles, source: str, where: str,
-              args: argparse.Namespace) -> str:
-    checked = [sft_example(raw, i, source, where) for i, raw in enumerate(rows, start=1)]
-    variants = sorted({e.extra_info["variant"] for e, _ in checked})
-    count = None
-    if args.tokenizer is not None:
-        from data_prep.length_filter import load_tokenizer
-
-        count = checked_counter(load_tokenizer(args.tokenizer), {}, checked[0][0]) if checked else None
-    kept, too_long = [], 0
-    for example, check in checked:
-        if not check.kept:
-            continue
-        length = count(example) if count else None
-        if length is not None and length > args.max_length:
-            too_long += 1
-            continue
-        kept.append(replace(example, length=length))
-    counted = pass_counts(c for _, c in checked)
-    rejected = {r: n for r, n in counted["rejected"].items() if n}
-    if not kept:
-        raise ReleasedDataError(f"{where}: no trace passed the filter (rejected: {rejected}); check the dataset.")
-    splits = split_examples(kept, args.val_size, args.seed)
-    _write_sft(target, splits, counted, checked, kept, too_long, files, args, count is not None, variants[0], made_of)
+            count = checked_counter(load_tokenizer(args.tokenizer), {}, checked[0][0])
+        measured = [replace(e, length=count(e) if count else None) for e, check in checked if check.kept]
+        kept = [e for e in measured if e.length is None or e.length <= args.max_length]
+        too_long = len(measured) - len(kept)
+        counted = pass_counts(c for _, c in checked)
+        rejected = {r: n for r, n in counted["rejected"].items() if n}
+        if not kept:
+            raise ReleasedDataError(f"{where}: no trace passed the filter (rejected: {rejected}); check the dataset.")
+        splits = split_examples(kept, args.val_size, args.seed, order=lambda e: e.row_id, prompt=prompt_text)
+        max_length = args.max_length if count else None
+        counts = {"passes": {"released": counted},
+                  "merged": {"rows_in": len(checked), "kept": len(kept), "too_long_dropped": too_long,
+                             "label_leak": sum(e.extra_info["label_leak"] for e, _ in checked)},
+                  "rows": {s: len(e) for s, e in splits.items()},
+                  "repeated_prompts": len(kept) - len({prompt_text(e) for e in kept}),  # kept, each in one split
+                  "lengths": length_stats([e.length for e in kept if e.length is not None], max_length,
+                                          "tokenizer" if count else "unmeasured", too_long)}
+        config = filter_config(min(e.extra_info["variant"] for e, _ in checked), max_length, args.tokenizer, {},
+                               [s for s, e in splits.items() if e]) | {
+            "ground_truth": "unavailable in the released set", "released_as": "sft", IDENTITY_KEY: made_of}
+        refs = write_splits({s: [e.row() for e in chunk] for s, chunk in splits.items()}, target.path)
+        run_manifest(tool=TOOL, inputs=[files.input_ref], prompt_version=RELEASED_PROMPT_VERSION, seed=args.seed,
+                     config=config, counts=counts, outputs=refs).write(target.path(MANIFEST_NAME))
+        target.commit()
     return (f"{args.out}: {', '.join(f'{s} {len(e)}' for s, e in splits.items())} rows from {len(checked)} released "
             f"traces; rejected: {', '.join(f'{r} {n}' for r, n in rejected.items()) or 'none'}; too long {too_long}")
 
 
-def _write_sft(target: OutputFiles, splits: dict[str, list[Any]], counted: dict[str, Any], checked: list[Any],
-               kept: list[Any], too_long: int, files: ResolvedFiles, args: argparse.Namespace, measured: bool,
-               variant: str, made_of: dict[str, Any]) -> None:
-    refs = write_splits(splits, target.path)
-    counts = {"passes": {"released": counted},
-              "merged": {"rows_in": len(checked), "kept": len(kept), "too_long_dropped": too_long,
-                         "label_leak": sum(e.extra_info["label_leak"] for e, _ in checked)},
-              "rows": {s: len(e) for s, e in splits.items()},
-              "repeated_prompts": len(kept) - len({prompt_text(e) for e in kept}),  # kept, each in one split
-              "lengths": length_stats([e.length for e in kept if e.length is not None],
-                                      args.max_length if measured else None, "tokenizer" if measured else "unmeasured",
-                                      too_long)}
-    config = filter_config(variant, args.max_length if measured else None, args.tokenizer, {},
-                           [s for s, e in splits.items() if e]) | {"ground_truth": "unavailable in the released set",
-                                                                    "released_as": "sft", IDENTITY_KEY: made_of}
-    meta = sft_manifest(tool=TOOL, inputs=[files.input_ref], prompt_version=RELEASED_PROMPT_VERSION, seed=args.seed,
-                        model=None, sampling={}, config=config, counts=counts, outputs=refs, volatile={})
-    meta.write(target.path(MANIFEST_NAME))
-    target.commit()
+def rl_row(raw: Mapping[str, Any], number: int, source: str, where: str) -> dict[str, Any]:
+    """One released RL row as a verl RL row (split, index and seed are filled in when written)."""
+    messages = messages_of(raw, f"{where} row {number}")
+    label = WINNERS[winner_of(raw, f"{where} row {number}")]
+    text = messages[-1]["content"]
+    return {
+        "data_source": data_source(source),
+        "prompt": [dict(m) for m in messages],
+        "ability": ABILITY,
+        "reward_model": {"style": "rule", "ground_truth": label},
+        "extra_info": {
+            "split": "", "index": 0, "pair_id": row_id(messages, raw["winner"]), "source": source,
+            "chosen_position": label, "multi_turn": "Conversation between" in text, "variant": variant_of(messages),
+            "prompt_version": RELEASED_PROMPT_VERSION, "template_sha256": "",
+            "verdict_format_version": VERDICT_FORMAT_VERSION, "seed": 0, "label_leak": has_label_leak(text),
+            "released_row": number,
+        },
+    }
 
 
-def _split(rows: list[dict[str, Any]], val_size: float, seed: int) -> dict[str, list[dict[str, Any]]]:
-    if len(rows) < 2:
-        raise ReleasedDataError(f"the dataset has only {len(rows)} row(s); a train/val split needs at least 2, so pass "
-                                "the whole released set.")
-    wanted = min(len(rows) - 1, int(val_size) if val_size >= 1 else max(1, round(val_size * len(rows))))
-    chosen = set(random.Random(f"released-val:{seed}").sample(range(len(rows)), wanted))
-    return {"train": [r for i, r in enumerate(rows) if i not in chosen],
-            "val": [r for i, r in enumerate(rows) if i in chosen]}
+def placed(rows: Sequence[dict[str, Any]], split: str, seed: int) -> Iterator[dict[str, Any]]:
+    """``rows`` with their split, index and seed filled in."""
+    for index, row in enumerate(rows):
+        yield {**row, "extra_info": {**row["extra_info"], "split": split, "index": index, "seed": seed}}
 
 
-def _manifest(files: ResolvedFiles, prompt_version: str | None, seed: int, config: dict[str, Any],
-              counts: dict[str, Any], outputs: list[OutputRef]) -> RunMetadata:
-    return RunMetadata(tool=TOOL, tool_version=tool_version(), git_commit=git_commit(Path(__file__).resolve().parent),
-                       inputs=[files.input_ref], prompt_version=prompt_version, seed=seed, config=config,
-                       counts=counts, outputs=outputs, volatile=now_volatile())
+def released_pair(raw: Mapping[str, Any], number: int, source: str, where: str) -> PreferencePair:
+    """One released RL row parsed back into a pair (chosen = the winner's side); raises on any bad row."""
+    at = f"{where} row {number}"
+    messages = messages_of(raw, at)
+    parsed = parse_prompt(messages[-1]["content"], at)
+    chosen, rejected = (parsed.answer_a, parsed.answer_b) if winner_of(raw, at) == "model_a" else \
+        (parsed.answer_b, parsed.answer_a)
+    metadata = {"released_row": number, "released_variant": variant_of(messages),
+                "label_leak": has_label_leak(messages[-1]["content"])}
+    try:
+        return make_pair(source, list(parsed.conversation), list(chosen), list(rejected),
+                         pair_id=row_id(messages, raw["winner"]), metadata=metadata)
+    except PairError as err:
+        raise ReleasedDataError(f"{at}: {err}") from err
 
+
+def write_pair_file(pairs: Sequence[PreferencePair], path: Path) -> Path:
+    """The pairs as JSON lines in build_parquet.py's input format (id, source, messages, chosen, rejected, metadata)."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+        for pair in sorted(pairs, key=lambda p: p.id):
+            record = {"id": pair.id, "source": pair.source, "messages": [dict(m) for m in pair.conversation],
+                      "chosen": [dict(m) for m in pair.chosen], "rejected": [dict(m) for m in pair.rejected],
+                      "metadata": dict(pair.metadata)}
+            handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+    return path
+
+
+def sft_example(raw: Mapping[str, Any], number: int, source: str, where: str) -> tuple[SftExample, TraceCheck]:
+    """One released trace as an SFT example and what the trace filter says of it.
+
+    The released SFT set carries no labels, so the verdict must be a strict verdict but cannot be
+    compared with a ground truth; the structure and leak checks apply as to a corrected trace.
+    """
+    at = f"{where} row {number}"
+    messages = messages_of(raw, at)
+    trace = raw.get("winner")
+    if not isinstance(trace, str):
+        raise ReleasedDataError(f"{at}: winner is not the trace text; pass the released SFT set unchanged.")
+    checked_text(trace, at)
+    variant = variant_of(messages)
+    check = check_trace(trace, None, variant, check_leak=True)
+    extra = {"source": source, "released_row": number, "variant": variant,
+             "label_leak": has_label_leak(messages[-1]["content"]), "verdict": check.label or ""}
+    prompt = tuple({"role": m["role"], "content": m["content"]} for m in messages)
+    example = SftExample(row_id(messages, trace), prompt, trace, data_source(source), extra)
+    return example, check

@@ -22,7 +22,7 @@ from data_prep.distill.cache import ResponseCache
 from data_prep.distill.checks import TraceCheck
 from data_prep.distill.commit import IDENTITY_KEY, OutputFiles
 from data_prep.distill.input import DistillSource, read_distill_rows
-from data_prep.distill.manifest import filter_config, pass_counts, sft_manifest
+from data_prep.distill.manifest import filter_config, pass_counts, run_manifest
 from data_prep.distill.output import (
     MANIFEST_NAME,
     OUTPUT_NAMES,
@@ -30,6 +30,7 @@ from data_prep.distill.output import (
     SftExample,
     checked_counter,
     length_stats,
+    prompt_text,
     split_examples,
     write_splits,
 )
@@ -123,10 +124,10 @@ def distill(options: DistillOptions) -> DistillResult:
         if not examples:
             raise RunFailed(f"no trace survived the checks ({_summary(first, second)}); nothing was written. See "
                             "the rejection reasons and try another teacher, a larger max length, or --fix-teacher-url.")
-        splits = split_examples(examples, options.val_size, options.seed)
-        outputs = write_splits(splits, files.path)
+        splits = split_examples(examples, options.val_size, options.seed, order=lambda e: e.row_id, prompt=prompt_text)
+        outputs = write_splits({s: [e.row() for e in chunk] for s, chunk in splits.items()}, files.path)
         counts = _counts(first, second, examples, splits, accounting, options)
-        meta = sft_manifest(
+        meta = run_manifest(
             tool=TOOL, inputs=[source.input_ref], prompt_version=source.prompt_version, seed=options.seed,
             model=options.teacher.model, sampling=options.teacher.public_sampling(),
             config=_config(options, source.variant, splits) | {IDENTITY_KEY: identity}, counts=counts,
@@ -211,10 +212,11 @@ def _lengths(options: DistillOptions, prompt_tokens: Mapping[str, int | None], p
         return None if prompt is None else prompt + response.completion_tokens
 
     def over(purpose: str, row: DistillRow) -> str | None:
+        tokens: int | None = None
         if count is not None:
             tokens = count(SftExample(row.row_id, row.prompt, "", row.data_source, {}))
-        else:
-            tokens = prompt_tokens.get(row.row_id) if purpose == "pass2" else None
+        elif purpose == "pass2":
+            tokens = prompt_tokens.get(row.row_id)
         fits = tokens is None or tokens <= options.max_length
         return None if fits else f"prompt {tokens} > {options.max_length} before any answer (not sent)"
 
