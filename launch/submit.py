@@ -14,6 +14,7 @@ report's verdict. :func:`submit` is the same path for ``launch.pipeline``, in pr
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import secrets
 import shutil
@@ -198,12 +199,20 @@ def _prepare(args: argparse.Namespace, backend: str | None) -> Prepared:
 
 
 def check_request(request: Request, partition: str | None, what: str) -> None:
-    """The request against the partition (sinfo); without sinfo nothing is checked here."""
+    """The request against the partition (sinfo); without sinfo it says so once and sbatch checks it later."""
     from launch.checks.partition import check_partition, read_partition_nodes
 
     nodes = read_partition_nodes()
     if nodes:
         check_partition(request, partition, what, nodes)
+    elif nodes is None:
+        _say_partition_unchecked()
+
+
+@functools.cache
+def _say_partition_unchecked() -> None:
+    print("note: Slurm's sinfo cannot be reached from here, so the requests were not checked against the "
+          "partition; sbatch checks them when they are submitted.", file=sys.stderr)
 
 
 def write_files(job: Prepared) -> None:

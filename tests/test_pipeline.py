@@ -217,6 +217,24 @@ def test_cpu_stages_are_checked_against_the_partition_too(repo_root, tiny_model_
     assert run_cli(main, [*argv, "--cpus", "8"], prog="launch/pipeline.sh") == 0  # the same flags reach every stage
 
 
+def test_a_dry_run_without_slurm_says_the_partition_was_not_checked(repo_root, tiny_model_dir, tmp_path, capsys,
+                                                                     monkeypatch) -> None:
+    """A dry run on a machine whose sinfo fails skipped the partition check silently: now it says so, once."""
+    from launch import submit
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sinfo").write_text("#!/bin/sh\necho 'slurm_load_partitions: Unable to contact slurm controller' >&2\n"
+                                   "exit 1\n")
+    (bin_dir / "sinfo").chmod(0o755)
+    for key, value in _env(tmp_path, PATH=f"{bin_dir}:{os.environ['PATH']}").items():
+        monkeypatch.setenv(key, value)
+    submit._say_partition_unchecked.cache_clear()
+    assert run_cli(main, ["qwen7b", *_args(repo_root, tiny_model_dir), "--dry-run"], prog="launch/pipeline.sh") == 0
+    err = capsys.readouterr().err
+    assert err.count("were not checked against the partition; sbatch checks them when they are submitted") == 1
+
+
 # The README's chain submitted to the real local Slurm (two 8-CPU nodes with 8 placeholder GPUs each).
 
 
