@@ -10,7 +10,9 @@ the ledger feeds every manifest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +30,26 @@ from data_prep.options import BuildOptions
 from data_prep.pairs import PreferencePair
 from data_prep.robustness.defence import Defended
 from data_prep.source_files import ResolvedFiles
-from data_prep.stage_timer import StageTimer
 from infra.run_metadata import InputRef
+
+
+class StageTimer:
+    """Wall-clock seconds per named stage (``with timer("read"): ...``), for reports, never in content hashes."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+    def rounded(self, digits: int = 3) -> dict[str, float]:
+        """The stages in the order they first ran, rounded."""
+        return {stage: round(seconds, digits) for stage, seconds in self.seconds.items()}
 
 
 @dataclass

@@ -10,13 +10,11 @@ The structure the instruct prompt asks for, in order:
 
 :func:`parse_cor` never raises on any string: it returns what it found and a list of
 :class:`Problem` values, so distillation can keep only complete traces and the robustness suite can
-count which parts a judge skips. :func:`compose_cor` writes a well-formed trace (tests, scripted judges).
+count which parts a judge skips.
 
->>> trace = compose_cor("Chat", "B", rubric="Accuracy 60%, tone 40%", justify="Facts first.",
-...                     evidence=Evidence("x", "wrong", "y", "right"))
->>> parsed = parse_cor(trace)
->>> parsed.task_type, parsed.rubric_weights, parsed.label, parsed.complete
-('Chat', (60.0, 40.0), 'B', True)
+>>> parsed = parse_cor("<type>Chat</type><rubric>Accuracy 60%, tone 40%</rubric><eval></eval><answer>[[B]]</answer>")
+>>> parsed.task_type, parsed.rubric_weights, parsed.label, [p.value for p in parsed.problems]
+('Chat', (60.0, 40.0), 'B', ['missing_justify', 'missing_evidence'])
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from reward_fns import ParsedVerdict, format_verdict, parse_verdict
+from reward_fns import ParsedVerdict, parse_verdict
 from reward_fns.verdict import Mode
 
 TASK_TYPES: tuple[str, str] = ("Reasoning", "Chat")
@@ -50,16 +48,6 @@ class Problem(str, Enum):
     UNCLOSED_TAG = "unclosed_tag"  # a structure tag opened and never closed
     OUT_OF_ORDER = "out_of_order"  # not type -> solution/rubric -> eval -> verdict
     BAD_VERDICT = "bad_verdict"  # parse_verdict found no verdict (see ``verdict.failure``)
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """The four evidence fields of an ``<eval>`` block."""
-
-    quote_a: str
-    summary_a: str
-    quote_b: str
-    summary_b: str
 
 
 @dataclass(frozen=True)
@@ -179,36 +167,3 @@ def _in_order(*parts: _Block | int | None) -> bool:
     positions = [p.start if isinstance(p, _Block) else p for p in parts]
     present = [p for p in positions if p is not None and p >= 0]
     return present == sorted(present)
-
-
-def compose_cor(
-    task_type: str,
-    label: str,
-    *,
-    evidence: Evidence,
-    solution: str | None = None,
-    rubric: str | None = None,
-    justify: str | None = None,
-    comparison: str = "",
-) -> str:
-    """Write a well-formed CoR trace ending in ``format_verdict(label)``.
-
-    A Reasoning trace needs ``solution``; a Chat trace needs ``rubric`` and ``justify``.
-    """
-    if task_type not in TASK_TYPES:
-        raise ValueError(f"task_type {task_type!r} is not one of {TASK_TYPES}.")
-    if task_type == "Reasoning" and solution is None:
-        raise ValueError("a Reasoning trace needs a solution; pass solution=...")
-    if task_type == "Chat" and (rubric is None or justify is None):
-        raise ValueError("a Chat trace needs a rubric and a justify; pass rubric=... and justify=...")
-    parts = [f"<type>{task_type}</type>"]
-    if task_type == "Reasoning":
-        parts.append(f"<solution>\n{solution}\n</solution>")
-    else:
-        parts.append(f"<rubric>\n{rubric}\n<justify>\n{justify}\n</justify>\n</rubric>")
-    fields = (evidence.quote_a, evidence.summary_a, evidence.quote_b, evidence.summary_b)
-    tagged = "\n".join(f"<{tag}>{value}</{tag}>" for tag, value in zip(EVIDENCE_TAGS, fields, strict=True))
-    lead = f"{comparison}\n" if comparison else ""
-    parts.append(f"<eval>\n{lead}{tagged}\n</eval>")
-    parts.append(format_verdict(label))
-    return "\n".join(parts)

@@ -41,11 +41,6 @@ def normalise_words(text: str) -> list[str]:
     return _PUNCTUATION.sub(" ", unicodedata.normalize("NFKC", text).casefold()).split()
 
 
-def prompt_turns(pair: PreferencePair) -> list[str]:
-    """The client turns of a pair's conversation (what a benchmark prompt is compared with)."""
-    return [m["content"] for m in pair.conversation if m["role"] == "user"]
-
-
 @dataclass
 class BenchmarkStats:
     """Per-benchmark counts for the manifest."""
@@ -131,8 +126,8 @@ class BenchmarkIndex:
 
 
 def is_contaminated(pair: PreferencePair, index: BenchmarkIndex) -> bool:
-    """True if the pair's prompt overlaps any benchmark; counts each benchmark's match in ``index.stats``."""
-    found = index.matches(prompt_turns(pair))
+    """True if the pair's client turns overlap any benchmark; counts each benchmark's match in ``index.stats``."""
+    found = index.matches([m["content"] for m in pair.conversation if m["role"] == "user"])
     for benchmark, how in found.items():
         stats = index.stats[benchmark]
         if how == "exact":
@@ -140,13 +135,3 @@ def is_contaminated(pair: PreferencePair, index: BenchmarkIndex) -> bool:
         else:
             stats.ngram += 1
     return bool(found)
-
-
-def decontaminate(
-    pairs: Iterable[PreferencePair], index: BenchmarkIndex
-) -> tuple[list[PreferencePair], list[PreferencePair]]:
-    """Split pairs into (kept, contaminated), counting matches per benchmark."""
-    kept, dropped = [], []
-    for pair in pairs:
-        (dropped if is_contaminated(pair, index) else kept).append(pair)
-    return kept, dropped

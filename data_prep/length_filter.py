@@ -9,7 +9,7 @@ Many pairs at once (:meth:`PromptLengthFilter.longest_of_chunk`): transformers' 
 chat template rendered to text and then encoded with ``add_special_tokens=False``; we do the same in
 chunks, encoding each chunk with the Rust tokenizer's batch encoder (all cores, the GIL released) and
 keeping only the counts, so memory stays flat however many pairs there are. The build measures in a
-helper thread while it is still reading (:mod:`data_prep.length_stream`).
+helper thread while it is still reading (:class:`BackgroundLengths`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from data_prep.errors import DataPrepError
@@ -174,3 +176,55 @@ def batch_encoder(tokenizer: Any) -> Callable[[list[str]], list[int]]:
         backend.encode_special_tokens = split_special
     encode = getattr(backend, "encode_batch_fast", backend.encode_batch)  # _fast skips char offsets
     return lambda texts: [len(e) for e in encode(texts, add_special_tokens=False)]
+
+
+class BackgroundLengths:
+    """The longer A/B prompt length of every added pair, per variant, measured in a helper thread.
+
+    Tokenization is the build's one big cost and runs in Rust with the GIL released, while reading,
+    cleaning and decontaminating are Python on one core: every ``DEFAULT_CHUNK`` added pairs go to the
+    helper, so the two overlap. Use as a context manager; :meth:`add` pairs, then :meth:`lengths` waits.
+    """
+
+    def __init__(self, length_filter: PromptLengthFilter, templates: Mapping[str, PromptTemplate]) -> None:
+        self.length_filter = length_filter
+        self.templates = dict(templates)
+        self._buffer: list[PreferencePair] = []
+        self._pending: list[tuple[list[PreferencePair], Future[dict[str, list[int]]]]] = []
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="measure")
+
+    def __enter__(self) -> BackgroundLengths:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, pair: PreferencePair) -> None:
+        """Queue ``pair``; a full chunk goes to the helper thread."""
+        self._buffer.append(pair)
+        if len(self._buffer) >= DEFAULT_CHUNK:
+            self._submit()
+
+    def lengths(self, on_chunk: Callable[[int], None] | None = None) -> dict[str, dict[str, int]]:
+        """``{variant: {pair id: longest prompt}}`` for every added pair (waits for the helper)."""
+        self._submit()
+        out: dict[str, dict[str, int]] = {variant: {} for variant in self.templates}
+        for pairs, future in self._pending:
+            for variant, lengths in future.result().items():
+                out[variant].update(zip((p.id for p in pairs), lengths, strict=True))
+            if on_chunk is not None:
+                on_chunk(len(pairs))
+        return out
+
+    def queued(self) -> int:
+        """Pairs added so far."""
+        return sum(len(pairs) for pairs, _ in self._pending) + len(self._buffer)
+
+    def _submit(self) -> None:
+        if self._buffer:
+            chunk, self._buffer = self._buffer, []
+            self._pending.append((chunk, self._pool.submit(self._measure, chunk)))
+
+    def _measure(self, pairs: list[PreferencePair]) -> dict[str, list[int]]:
+        return {variant: self.length_filter.longest_of_chunk(pairs, template)
+                for variant, template in self.templates.items()}

@@ -60,15 +60,11 @@ class PreferencePair:
         payload = json.dumps([list(self.conversation)], ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict; :func:`pair_from_dict` reverses it."""
-        return {"id": self.id, "source": self.source, "conversation": [dict(m) for m in self.conversation],
-                "chosen": [dict(m) for m in self.chosen], "rejected": [dict(m) for m in self.rejected],
-                "metadata": dict(self.metadata)}
-
     def to_json(self) -> str:
-        """Compact, key-sorted JSON of :meth:`to_dict` (stable across runs)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        """Compact, key-sorted JSON of every field (stable across runs), as rows carry it in ``extra_info.pair``."""
+        data = {"id": self.id, "source": self.source, "conversation": list(self.conversation),
+                "chosen": list(self.chosen), "rejected": list(self.rejected), "metadata": dict(self.metadata)}
+        return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def is_single_turn(conversation: Sequence[Message], response_a: Sequence[Message],
@@ -76,14 +72,6 @@ def is_single_turn(conversation: Sequence[Message], response_a: Sequence[Message
     """True for one user message answered by exactly one assistant message on each side."""
     one_question = len(conversation) == 1 and conversation[0]["role"] == "user"
     return one_question and len(response_a) == 1 and len(response_b) == 1
-
-
-def pair_from_dict(data: Mapping[str, Any] | str) -> PreferencePair:
-    """Rebuild a pair from :meth:`PreferencePair.to_dict` output (or its JSON string)."""
-    if isinstance(data, str):
-        data = json.loads(data)
-    return make_pair(data["source"], data["conversation"], data["chosen"], data["rejected"], pair_id=data.get("id"),
-                     metadata=data.get("metadata") or {})
 
 
 def make_pair(source: str, conversation: str | Sequence[Mapping[str, Any]], chosen: str | Sequence[Mapping[str, Any]],

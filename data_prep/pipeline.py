@@ -1,11 +1,11 @@
 """The build: inputs -> pairs (cleaned, decontaminated: :mod:`data_prep.collect`; prompt lengths of
-every variant measured meanwhile in a helper thread: :mod:`data_prep.length_stream`) -> splits -> per
-variant (length filter, A/B placement, rendering) -> ``{out}/{variant}/{train,val[,distill]}.parquet``
+every variant measured meanwhile in a helper thread: :class:`~data_prep.length_filter.BackgroundLengths`)
+-> splits -> per variant (length filter, A/B placement, rendering) -> ``{out}/{variant}/{train,val[,distill]}.parquet``
 + ``manifest.json``.
 
 Every stage counts what it keeps and drops per source; the manifest accounts for every input row
 (read = dropped + kept, per source). Every variant is staged first and all are swapped in together
-(:mod:`data_prep.output_tree`), so a failed, interrupted or killed build leaves the old tree as it was.
+(:func:`output_tree`), so a failed, interrupted or killed build leaves the old tree as it was.
 :func:`build` is what the CLI, the preflight, the benchmark and tests call.
 """
 
@@ -22,24 +22,28 @@ from typing import Any
 from tqdm import tqdm
 
 from data_prep import manifest
-from data_prep.collect import Collected, collect
+from data_prep.collect import Collected, StageTimer, collect
 from data_prep.errors import BuildError
-from data_prep.length_filter import PromptLengthFilter, load_tokenizer, tokenizer_name, tokenizer_sha256
-from data_prep.length_stream import BackgroundLengths
+from data_prep.length_filter import (
+    BackgroundLengths,
+    PromptLengthFilter,
+    load_tokenizer,
+    tokenizer_name,
+    tokenizer_sha256,
+)
 from data_prep.options import BuildOptions, check_options
-from data_prep.output_tree import OutputTree, check_out
 from data_prep.pairs import PreferencePair
-from data_prep.placement import balance, place
 from data_prep.prompts import PromptTemplate, builtin_template, load_template
-from data_prep.splits import SPLITS, split_pairs
-from data_prep.stage_timer import StageTimer
+from data_prep.splits import SPLITS, balance, place, split_pairs
 from data_prep.variant_plan import VariantPlan, check_plans, plan_variant
 from data_prep.writers import rl_row, write_parquet_rows
 from infra.output_guard import check_output
+from infra.staged_output import StagedOutput, check_folder
 from infra.user_json import read_json_file
 
 __all__ = ["BuildError", "BuildOptions", "BuildResult", "VariantBuild", "build", "check_options", "describe"]
 SourceCounts = dict[str, int]
+STAGE_PREFIX, JOURNAL_KEY = ".build-", "variants"  # {out}/.build-XXXX/new/{variant}/, the journal's key
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ def build(options: BuildOptions) -> BuildResult:
     check_options(options)
     check_out_path(options)
     timer = StageTimer()
-    with OutputTree(options.out) as tree:  # locked, stale temporaries gone, writable: before any reading
+    with output_tree(options.out) as tree:  # locked, stale temporaries gone, writable: before any reading
         with timer("setup"):
             templates = {variant: _template(options, variant) for variant in options.variants}
             length_filter = _length_filter(options)
@@ -94,9 +98,14 @@ def build(options: BuildOptions) -> BuildResult:
                        dropped=shared, timings=timer.rounded())
 
 
+def output_tree(out: Path) -> StagedOutput:
+    """``with output_tree(out) as tree:`` write into ``tree.folder(variant)``, then commit: all land, or none."""
+    return StagedOutput(out, what="build", error=BuildError, prefix=STAGE_PREFIX, journal_key=JOURNAL_KEY)
+
+
 def check_out_path(options: BuildOptions) -> None:
     """Refuse an ``--out`` that is, holds or sits in an input, or holds variant folders another tool made."""
-    check_out(options.out)
+    check_folder(options.out, "--out", BuildError)
     sources = [s.location for s in options.mix.sources if s.location] if options.mix else []
     inputs = [("--inputs", spec.location) for spec in options.inputs] + [("--source", p) for p in sources] + \
         [("--decontaminate", b.location) for b in options.benchmarks] + \
@@ -164,7 +173,7 @@ def _tokenizer_record(options: BuildOptions, length_filter: PromptLengthFilter |
     return {"name": tokenizer_name(options.tokenizer), "sha256": tokenizer_sha256(length_filter.tokenizer)}
 
 
-def _write_variant(options: BuildOptions, plan: VariantPlan, tree: OutputTree, collected: Collected,
+def _write_variant(options: BuildOptions, plan: VariantPlan, tree: StagedOutput, collected: Collected,
                    tokenizer: Mapping[str, str | None], timer: StageTimer) -> VariantBuild:
     """Write one variant's parquet files and manifest into its staging folder (committed later, with the rest)."""
     variant, final = plan.variant, Path(options.out) / plan.variant

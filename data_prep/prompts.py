@@ -244,22 +244,6 @@ def render_pointwise_prompt(conversation: Sequence[Message], response: Sequence[
     return [Message(role="user", content=_PLACEHOLDER.sub(lambda m: values[m.group(1)], POINTWISE_USER))]
 
 
-def extract_candidates(text: str) -> tuple[str, str] | None:
-    """Texts of candidates A and B between the response (or conversation) markers, else None."""
-    for markers in (RESPONSE_MARKERS, CONVERSATION_MARKERS):
-        found = []
-        for label in LABELS:
-            start, end = markers[label]
-            i = text.find(start)
-            j = text.find(end, i + len(start)) if i >= 0 else -1
-            if j < 0:
-                break
-            found.append(text[i + len(start) : j].strip("\n"))
-        if len(found) == 2:
-            return found[0], found[1]
-    return None
-
-
 def _fill(text: str, values: dict[str, str]) -> str:
     # One pass over the template: placeholders inside the inserted content are never expanded.
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)

@@ -8,7 +8,7 @@ RL rows (read by verl's ``RLHFDataset``; the trainer applies the chat template a
                     "prompt_version", "template_sha256", "verdict_format_version", "seed", "pair"}}
 
 ``extra_info.pair`` is the pair as JSON, so any row can be re-rendered in the other A/B order
-(:func:`data_prep.pairs.pair_from_dict`, then :func:`data_prep.prompts.render_pair`). Every row has the
+(:func:`data_prep.pairs.make_pair` of its fields, then :func:`data_prep.prompts.render_pair`). Every row has the
 same ``extra_info`` keys: Arrow infers one struct type.
 
 SFT rows (read by verl's ``MultiTurnSFTDataset``, loss on assistant turns only)::

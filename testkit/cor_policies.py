@@ -5,7 +5,7 @@ names its case (``case-correct``, ``case-wrong``, ``case-malformed``, ``case-nos
 ``case-truncated``) and its chosen answer carries ``GOOD``; asked to correct, it leaks the hint
 ("As instructed") exactly when told B, so leak rejection is exercised on known rows.
 
-:func:`cor_judge` writes a complete CoR trace (:func:`data_prep.cor_parser.compose_cor`) that quotes
+:func:`cor_judge` writes a complete CoR trace (:func:`testkit.judge_texts.compose_cor`) that quotes
 both candidates and picks the side ``pick(text_a, text_b)`` names (default: the longer reply). Asked
 to correct a judgment (the pass-2 request names one verdict and shows no candidates), it writes a
 complete trace for the verdict it was told, optionally with a ``leak`` sentence that gives the hint
@@ -24,11 +24,11 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from data_prep.cor_parser import Evidence, compose_cor
 from data_prep.pairs import make_pair
-from data_prep.prompts import builtin_template, extract_candidates
+from data_prep.prompts import builtin_template
 from data_prep.writers import rl_row, write_parquet_rows
 from reward_fns import LABELS, format_verdict
+from testkit.judge_texts import Evidence, compose_cor, extract_candidates
 from testkit.loopback_policies import ExtractionError, Policy
 
 RUBRIC = ("1. Correctness (50%): the reply is right.\n2. Helpfulness (30%): it meets the need.\n"

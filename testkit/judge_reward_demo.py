@@ -17,10 +17,10 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any
 
-from data_prep.prompts import extract_candidates
 from infra.cli_errors import OneLineParser, run_cli
 from reward_fns import format_verdict
 from reward_fns.judge_monitor import monitor_metrics
+from testkit.judge_texts import extract_candidates
 from testkit.loopback_judge import LoopbackJudge
 from testkit.tiny_model import ensure_tiny_model
 from testkit.verl_reward import Rollout, VerlRewardScorer, build_batch, compose_reward_config

@@ -4,7 +4,7 @@ A policy reads the request's last user message and returns the assistant's text.
 that text with :func:`reward_fns.format_verdict`, so the scripted judge always speaks the verdict format
 the reward and the eval scorers parse. Which candidate is which is found by an *extractor*: a function
 ``prompt -> (text_a, text_b)`` or None. The default is the prompt module's own
-:func:`data_prep.prompts.extract_candidates`, so the judge reads exactly the candidate markers our
+:func:`testkit.judge_texts.extract_candidates`, so the judge reads exactly the candidate markers our
 prompts write (one copy of them, in :mod:`data_prep.prompts`). A prompt that frames candidates
 differently passes its own extractor.
 
@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from data_prep.prompts import RESPONSE_MARKERS, extract_candidates
+from data_prep.prompts import RESPONSE_MARKERS
 from reward_fns import LABELS, format_verdict
+from testkit.judge_texts import extract_candidates
 
 Extractor = Callable[[str], "tuple[str, str] | None"]
 Policy = Callable[[str], str]

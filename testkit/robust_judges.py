@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from data_prep.cor_parser import Evidence, compose_cor, parse_cor
+from data_prep.cor_parser import parse_cor
 from data_prep.prompts import RESPONSE_MARKERS
 from data_prep.robustness.library import EVAL, fill
 from eval.backends.base import Generation, Messages, OnResult, Request, Sampling
 from eval.robustness.edits import HOMOGLYPHS, ZERO_WIDTH
 from eval.robustness.faithfulness import VERDICT_LEAD
 from reward_fns import LABELS, format_verdict
+from testkit.judge_texts import Evidence, compose_cor
 from testkit.loopback_policies import Policy, marker_policy, verdict_text
 from testkit.scripted_backend import ScriptedBackend
 

@@ -29,11 +29,11 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from data_prep.prompts import extract_candidates
 from eval.backends.base import Generation, OnResult, Request, Sampling
 from infra.cli_errors import OneLineParser, run_cli
 from reward_fns import format_verdict
 from reward_fns.pointwise import format_score
+from testkit.judge_texts import extract_candidates
 from testkit.loopback_judge import LoopbackJudge
 from testkit.scripted_backend import ScriptedBackend
 

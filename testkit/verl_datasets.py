@@ -14,12 +14,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from data_prep.cor_parser import Evidence, compose_cor
 from data_prep.length_filter import token_ids
-from data_prep.pairs import Message, PreferencePair, pair_from_dict
-from data_prep.placement import swap
-from data_prep.prompts import PromptTemplate, extract_candidates, render_pair
+from data_prep.pairs import Message, PreferencePair
+from data_prep.prompts import PromptTemplate, render_pair
 from data_prep.writers import sft_row, write_parquet_rows
+from testkit.judge_texts import Evidence, compose_cor, extract_candidates, pair_from_dict, swap
 
 
 @contextlib.contextmanager

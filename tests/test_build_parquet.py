@@ -12,12 +12,11 @@ import pytest
 
 from data_prep.adapters import InputSpec
 from data_prep.build_parquet import SAMPLES
-from data_prep.cor_parser import Evidence, compose_cor
 from data_prep.pipeline import BuildError, BuildOptions, build
-from data_prep.placement import swap
 from data_prep.prompts import PROMPT_VERSION, TemplateError, builtin_template, render_pair
 from infra.run_metadata import RunMetadata, sha256_file
 from reward_fns import compute_score, format_verdict
+from testkit.judge_texts import Evidence, compose_cor, swap
 from testkit.verl_datasets import pair_of_row, rerender
 
 SCRIPT = Path(__file__).resolve().parents[1] / "data_prep" / "build_parquet.py"

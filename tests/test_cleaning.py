@@ -7,11 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from data_prep.cleaning import DROP_REASONS, Cleaner, Dropped, Ledger, normalise_content
-from data_prep.cor_parser import Evidence, compose_cor, parse_cor
+from data_prep.cor_parser import parse_cor
 from data_prep.neutralise import MARKER, neutralise
 from data_prep.pairs import make_pair
 from reward_fns import format_verdict, parse_verdict
 from reward_fns.verdict import MODES
+from testkit.judge_texts import Evidence, compose_cor
 
 Z = MARKER
 

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_prep.cor_parser import EVIDENCE_TAGS, Evidence, Problem, compose_cor, parse_cor
+from data_prep.cor_parser import EVIDENCE_TAGS, Problem, parse_cor
 from reward_fns import Failure, format_verdict
+from testkit.judge_texts import Evidence, compose_cor
 
 # Free text without the characters tags and verdict marks are made of.
 plain = st.text(alphabet=st.characters(blacklist_characters="<>[]", blacklist_categories=("Cs",)), max_size=60)

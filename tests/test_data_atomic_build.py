@@ -19,8 +19,7 @@ import pytest
 from data_prep.adapters import InputSpec
 from data_prep.build_parquet import SAMPLES
 from data_prep.errors import BuildError
-from data_prep.output_tree import JOURNAL_KEY, STAGE_PREFIX
-from data_prep.pipeline import BuildOptions, build
+from data_prep.pipeline import JOURNAL_KEY, STAGE_PREFIX, BuildOptions, build
 from infra.staged_output import recover
 from testkit.signals import default_sigint
 
@@ -48,7 +47,6 @@ def old(tmp_path: Path) -> tuple[Path, dict[str, bytes | None]]:
 _HARNESS = """
 import os, signal, sys
 from pathlib import Path
-import data_prep.output_tree as tree
 import data_prep.pipeline as pipeline
 
 where, sig = sys.argv[1], getattr(signal, sys.argv[2])
@@ -72,7 +70,7 @@ def replace(src, dst):
     return real_replace(src, dst)
 
 pipeline.write_parquet_rows = write
-tree.os.replace = replace
+pipeline.os.replace = replace
 from data_prep.build_parquet import cli
 sys.exit(cli(sys.argv[3:]))
 """

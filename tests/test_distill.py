@@ -10,11 +10,11 @@ import pytest
 from data_prep.distill.checks import check_trace
 from data_prep.distill.passes import Teacher
 from data_prep.distill.run import DistillOptions, SpendCapReached, distill
-from data_prep.prompts import extract_candidates
 from infra.chat_types import Prices
 from infra.run_metadata import RunMetadata, sha256_file
 from reward_fns import format_verdict
 from testkit.cor_policies import case_teacher, told_label, write_case_rows
+from testkit.judge_texts import extract_candidates
 from testkit.loopback_judge import Fault, LoopbackJudge
 from testkit.verl_datasets import assistant_only_loss, datasets_cache_in, verl_sft_dataset
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from data_prep.prompts import extract_candidates
 from eval.policy_probe import main, probe_texts
 from infra.cli_errors import run_cli
 from reward_fns import format_verdict
+from testkit.judge_texts import extract_candidates
 from testkit.loopback_judge import LoopbackJudge
 
 ROWS = [{"question": "Name a primary colour.", "answer": "Blue, maybe.", "reference": "GOOD: red."},

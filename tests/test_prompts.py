@@ -18,13 +18,13 @@ from data_prep.prompts import (
     VARIANTS,
     TemplateError,
     builtin_template,
-    extract_candidates,
     load_template,
     parse_template,
     render_pair,
     template_sha256,
 )
 from reward_fns import format_verdict, parse_verdict
+from testkit.judge_texts import extract_candidates
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"  # regenerate: UPDATE_GOLDEN=1 pytest tests/test_prompts.py

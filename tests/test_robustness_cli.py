@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 import eval.robustness.cli as cli
-from data_prep.prompts import extract_candidates
 from eval.backends.base import Generation, OnResult, Request, Sampling
 from eval.backends.chat_tokens import ChatTokenizer
 from eval.backends.hf import HFBackend
+from testkit.judge_texts import extract_candidates
 from testkit.robust_judges import cor_trace, marker_pick
 
 ROWS = [{"id": "m1", "subset": "math-prm", "prompt": "What is six times seven?",

@@ -14,7 +14,7 @@ A trace is kept only if, in this order (the first failure is its reason):
 
 The too-long check needs a tokenizer and happens when rows are written (``too_long``).
 
->>> from data_prep.cor_parser import Evidence, compose_cor
+>>> from testkit.judge_texts import Evidence, compose_cor
 >>> trace = compose_cor("Reasoning", "A", solution="4", evidence=Evidence("4", "right", "5", "wrong"))
 >>> check_trace(trace, "A", "instruct").kept, check_trace(trace, "B", "instruct").reason
 (True, 'wrong_verdict')
