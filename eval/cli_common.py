@@ -78,7 +78,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     sampling.add_argument("--top-p", type=POSITIVE, default=1.0, help="nucleus sampling (default 1.0)")
     sampling.add_argument("--max-new-tokens", type=COUNT, help="generation budget per judgment (default per prompt "
                                                              "variant: instruct 8192, reasoning 50000, a "
-                                                             "--prompt-template file 50000; eval/budgets.py)")
+                                                             "--prompt-template file 50000; eval/judge_prompt.py)")
     sampling.add_argument("--seed", type=seed, default=0, help="seed for --order random and for sampling (default 0)")
     scoring = parser.add_argument_group("orders and scoring")
     scoring.add_argument("--order", choices=ORDER_POLICIES, default="both",
@@ -212,7 +212,7 @@ def check_outputs(out: Path, cache: str | None, inputs: Sequence[tuple[str, str 
 
 
 def check_out(out: Path) -> None:
-    """``--out`` is a writable folder with some free space (another judge's report there is run_identity's)."""
+    """``--out`` is a writable folder with some free space (another judge's report there is refused by its run.json)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         check_free_space(out)

@@ -14,6 +14,13 @@ front matter may carry::
 A card naming another prompt version than the built-in one is an error (pass the template that
 checkpoint was trained on with ``--prompt-template``), so a released model is never silently judged
 with a prompt it did not learn.
+
+The prompt also sets the default generation budget (``max_new_tokens``, when ``--max-new-tokens`` is not
+given): reasoning judges think at length before the verdict, and a budget that cuts them off turns a
+judgment into a parse failure, so every report states the budget and counts the judgments that hit it.
+``instruct`` 8,192; ``reasoning`` 50,000 (upstream RM-R1's evaluation budget); a ``--prompt-template``
+file 50,000 as well, since upstream evaluated every released checkpoint with it. The context must
+hold prompt + budget (``--max-model-len``): requests that do not fit are skipped and counted.
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ from data_prep.prompts import PROMPT_VERSION, VARIANTS, PromptTemplate, Template
 from eval.errors import EvalError
 from infra.model_card import read_block
 
+BUDGETS: dict[str, int] = {"instruct": 8192, "reasoning": 50_000}
+TEMPLATE_FILE_BUDGET = 50_000
+
 
 @dataclass(frozen=True)
 class PromptChoice:
@@ -36,6 +46,13 @@ class PromptChoice:
     template: PromptTemplate
     source: str  # "--prompt-template", "--variant" or "model card"
     variant: str | None
+
+    @property
+    def budget(self) -> tuple[int, str]:
+        """The default generation budget and where it comes from (for the report)."""
+        if self.variant is not None and self.variant in BUDGETS:
+            return BUDGETS[self.variant], f"default for the {self.variant} variant"
+        return TEMPLATE_FILE_BUDGET, "default for a --prompt-template file (upstream's evaluation budget)"
 
 
 def read_card(ckpt: str | os.PathLike[str] | None) -> dict[str, Any]:

@@ -7,6 +7,12 @@ identity in each report folder and the generation cache's lock. :func:`run` chec
 cache, writes each benchmark's reports and, for several, the combined report, whose summary carries
 the same run metadata (inputs with their hashes) as a single benchmark's.
 
+A report folder holds one run (model, prompt, benchmarks): rerunning the same command resumes from the
+cache, while another model, prompt or benchmark set into the same ``--out`` would mix two runs. So the
+first run records its identity in ``<out>/run.json`` (after every input check, before the first
+request), and a later run into that folder must match it; a mismatch is one sentence naming the field,
+both values and the fix.
+
 The benchmark registry (:data:`NAMES`, :func:`benchmark_named`) is the one run_all and compare read.
 """
 
@@ -20,10 +26,10 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from eval.backends.base import Backend
 from eval.benchmark import Benchmark, BenchmarkData
-from eval.budgets import apply_budget
 from eval.cache import GenerationCache
 from eval.cli_common import (
     check_cache_models,
@@ -41,13 +47,23 @@ from eval.evaluate import PairwiseResult, check_prompt, evaluate
 from eval.judge_prompt import choose_prompt
 from eval.report import EvalRun, Summary, write_reports
 from eval.report_text import console_summary, pct, shard_text
-from eval.run_identity import RunIdentity, check_identity, identity_of, record_identity
 from eval.shards import parsed_shard, shard_data
 from infra.atomic_files import write_text_atomic
 from infra.output_guard import check_output
+from infra.user_json import read_json_file
 
 NAMES: tuple[str, ...] = ("rewardbench", "rmbench", "rmb", "rewardbench2", "judgebench")
 Loaded = Mapping[str, tuple[Benchmark, BenchmarkData]]
+IDENTITY_FILE, IDENTITY_FORMAT = "run.json", "eval-run-identity-v1"
+# identity field -> (what it is called in a message, the flags that choose it)
+_FIELDS: dict[str, tuple[str, str]] = {
+    "model": ("judge", "--ckpt/--base-url/--model/--model-name (or --same-judge-as URL when both endpoints serve one "
+                       "checkpoint under one name)"),
+    "prompt": ("prompt", "--variant/--prompt-template"),
+    "prompt_sha256": ("prompt text (sha256)", "--variant/--prompt-template"),
+    "prompt_version": ("prompt version", "--variant/--prompt-template"),
+    "benchmarks": ("benchmarks", "--benchmarks"),
+}
 
 
 def benchmark_named(name: str) -> Benchmark:
@@ -70,7 +86,9 @@ class EvalSession:
     def __init__(self, args: argparse.Namespace, tool: str | None = None, backend: Backend | None = None) -> None:
         self.args, self.tool = args, tool
         self.prompt = choose_prompt(args.variant, args.prompt_template, args.ckpt)
-        self.budget_source = apply_budget(args, self.prompt)  # --max-new-tokens, else the variant's budget
+        self.budget_source = "--max-new-tokens"
+        if args.max_new_tokens is None:  # the prompt's default budget
+            args.max_new_tokens, self.budget_source = self.prompt.budget
         self.config = eval_config(args)
         self.backend = backend or make_backend(args)
         self.shard = args.shard and str(parsed_shard(args))
@@ -94,22 +112,31 @@ class EvalSession:
         folder), then lock the cache and record each folder's identity; the backend is closed on exit."""
         inputs = input_paths(self.args, data)
         check_outputs(out, self.args.cache, inputs)
-        identities: dict[Path, RunIdentity] = {}
+        identities: dict[Path, str] = {}
         for folder, names in folders.items():
             check_output("--out", folder, inputs, ours=is_report_folder)
             check_out(folder)
-            identities[folder] = identity_of(self.backend.model_id, self.prompt.template, names)
-            check_identity(folder, identities[folder])  # no other judge's, prompt's or benchmark set's report
+            identity = self.identity(names)
+            _check_identity(folder, identity)  # no other judge's, prompt's or benchmark set's report
+            identities[folder] = json.dumps(identity, indent=2, ensure_ascii=False) + "\n"
         try:
             with GenerationCache(self.cache_path(out)) as cache:  # locked: a concurrent run is refused up front
                 check_cache_models(cache, self.backend.model_id)
-                for folder, identity in identities.items():
-                    record_identity(folder, identity)
+                for folder, text in identities.items():
+                    path = folder / IDENTITY_FILE
+                    if not path.is_file() or path.read_text(encoding="utf-8", errors="replace") != text:
+                        write_text_atomic(path, text)
                 self.cache = cache
                 yield
         finally:
             self.cache = None
             self.backend.close()
+
+    def identity(self, benchmarks: list[str]) -> dict[str, Any]:
+        """The settings a report folder's results depend on and that a resume must not change (its run.json)."""
+        template = self.prompt.template
+        return {"format": IDENTITY_FORMAT, "model": self.backend.model_id, "prompt": template.name,
+                "prompt_sha256": template.sha256, "prompt_version": template.version, "benchmarks": benchmarks}
 
     @property
     def locked_cache(self) -> GenerationCache:
@@ -172,3 +199,21 @@ def run(session: EvalSession, loaded: Loaded, skipped: Mapping[str, str] | None 
 def _relative(path: Path, start: Path) -> str:
     """A path as recorded in reports: relative to ``start`` (no machine paths)."""
     return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
+
+
+def _check_identity(out: Path, mine: dict[str, Any]) -> None:
+    """Refuse an ``--out`` whose run.json names another model, prompt or benchmark set (before any request)."""
+    recorded = read_json_file(out / IDENTITY_FILE, {})  # a damaged file is not an identity
+    if not isinstance(recorded, dict) or recorded.get("format") != IDENTITY_FORMAT:
+        return
+    for field, (what, flags) in _FIELDS.items():
+        if field in recorded and recorded[field] != mine[field]:
+            raise EvalError(f"--out {os.fspath(out)!r} holds a run with {what} {_shown(recorded[field])}, not "
+                            f"{_shown(mine[field])}; pass a different --out, or the same {flags} to resume that run.")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return repr(",".join(str(v) for v in value))
+    text = str(value)
+    return repr(text[:12] + "…" if len(text) == 64 else text)  # a sha256 is shown by its head

@@ -14,8 +14,7 @@ import pytest
 
 from data_prep.prompts import builtin_template, load_template
 from eval import run_all
-from eval.budgets import BUDGETS, TEMPLATE_FILE_BUDGET, budget_for
-from eval.judge_prompt import PromptChoice
+from eval.judge_prompt import BUDGETS, TEMPLATE_FILE_BUDGET, PromptChoice
 from testkit.loopback_judge import LoopbackJudge
 from testkit.loopback_policies import marker_policy
 
@@ -115,7 +114,7 @@ def test_budget_per_variant(tmp_path: Path, choice: PromptChoice | None, tokens:
         file = tmp_path / "t.txt"
         file.write_text("=== user_single ===\n{question}\n{answer_a}\n{answer_b}\n{verdict_a} or {verdict_b}\n")
         choice = PromptChoice(load_template(file), "--prompt-template", None)
-    assert budget_for(choice)[0] == tokens
+    assert choice.budget[0] == tokens
 
 
 def test_an_out_folder_of_another_model_is_refused_before_any_request(tmp_path: Path,
