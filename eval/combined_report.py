@@ -28,11 +28,11 @@ def benchmark_row(summary: Summary) -> BenchmarkRow:
         "benchmark": summary["benchmark"],
         "score": summary["score"],
         "complete": summary["complete"],
-        "coverage": summary.get("coverage"),  # scored/official rows, skipped and degenerate rows
-        "parse_failure_rule": conv.get("parse_failure_rule"),  # a benchmark's own rule (JudgeBench's net, BoN)
-        "shard": summary.get("shard"),
-        "both_orders_accuracy": position.get("both_orders_accuracy"),
-        "position_consistency": position.get("position_consistency"),
+        "coverage": summary["coverage"],  # scored/official rows, skipped and degenerate rows
+        "parse_failure_rule": conv["parse_failure_rule"],  # a benchmark's own rule (JudgeBench's net, BoN)
+        "shard": summary["shard"],
+        "both_orders_accuracy": position["both_orders_accuracy"],
+        "position_consistency": position["position_consistency"],
         "parse_failures": failures[mode]["parse_failures"],
         "parse_failure_rate": failures[mode]["parse_failure_rate"],
         "hit_budget": failures["truncated"],
@@ -70,8 +70,8 @@ def render(summary: CombinedSummary) -> str:
              "| " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * (len(COLUMNS) - 1)]
     for row in summary["benchmarks"].values():
         shard = shard_text(row)
-        partial = f" (incomplete{_partial(row.get('coverage'))})"
-        score = pct(row["score"]) + (f" ({shard} only)" if shard else "" if row["complete"] else partial)
+        partial = "" if row["complete"] else _partial(row["coverage"])
+        score = pct(row["score"]) + (f" ({shard} only)" if shard else partial)
         failures = f"{row['parse_failures']} ({pct(row['parse_failure_rate'])}%)"
         lines.append(f"| [{row['benchmark']}]({row['benchmark']}/report.md) | {score} | "
                      f"{pct(row['both_orders_accuracy'])} | {pct(row['position_consistency'])} | {failures} | "
@@ -79,7 +79,7 @@ def render(summary: CombinedSummary) -> str:
     lines += ["", "Scores are percentages. Each benchmark's score is its own official average:", ""]
     for row in summary["benchmarks"].values():
         lines.append(f"- **{row['benchmark']}**: {row['average']}")
-        lines += [f"  - {note}" for note in [row.get("parse_failure_rule"), *row["notes"]] if note]
+        lines += [f"  - {note}" for note in [row["parse_failure_rule"], *row["notes"]] if note]
     lines += ["", "## Conventions (shared by every benchmark above)", ""] + _convention_lines(conv)
     if summary["skipped"]:
         lines += ["", "## Not run", ""] + [f"- {name}: {why}" for name, why in summary["skipped"].items()]
@@ -88,9 +88,9 @@ def render(summary: CombinedSummary) -> str:
 
 def _partial(cov: Mapping[str, Any] | None) -> str:
     if cov is None:
-        return ""
+        return " (incomplete)"
     official = "?" if cov["official"] is None else f"{cov['official']:,}"
-    return f": {cov['scored']:,} of {official} official rows"
+    return f" (incomplete: {cov['scored']:,} of {official} official rows)"
 
 
 def _convention_lines(conv: Mapping[str, Any]) -> list[str]:
@@ -100,7 +100,7 @@ def _convention_lines(conv: Mapping[str, Any]) -> list[str]:
         f"- prompt: {conv['prompt']} (from {conv['prompt_source']}), version {conv['prompt_version']}",
         f"- order: {order}; headline view: {VIEW_TITLES[conv['headline_view']]} (each benchmark's both-order rule is "
         "stated with its average above)" + (f"; {conv['votes']} sampled votes per comparison, voted per order"
-                                            if conv.get("votes", 1) > 1 else ""),
+                                            if conv["votes"] > 1 else ""),
         f"- parse: {conv['parse_mode']} for the scores; {conv['parse_failure_rule']}",
         f"- sampling: temperature {conv['sampling']['temperature']}, top-p {conv['sampling']['top_p']}, seed "
         f"{conv['seed']}; generation budget {conv['sampling']['max_new_tokens']} new tokens ({conv['budget_source']}); "

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from eval.report_text import VIEW_TITLES, view_titles
+from eval.report_text import view_titles
 from infra.atomic_files import atomic_path
 
 SECTIONS_PNG = "sections.png"
@@ -21,22 +21,35 @@ _COLORS = {"chosen_as_A": "#4C72B0", "chosen_as_B": "#DD8452", "mean_of_orders":
 
 def write_plots(summary: Mapping[str, Any], out_dir: Path, title: str) -> tuple[list[Path], list[str]]:
     """Write the plots into ``out_dir``; returns (files written, notes for the report)."""
+    plt = pyplot()
+    if plt is None:
+        return [], ["plots skipped: matplotlib is not installed (pip install matplotlib)"]
+    conv = summary["conventions"]
+    scores = summary["scores"][conv["parse_mode"]]
+    views = list(scores)
+    groups = {SECTIONS_PNG: _section_groups(scores, views), SUBSETS_PNG: _subset_groups(scores, views)}
+    title = f"{title} ({conv['parse_mode']} parse)"
+    return [save(plt, _bars(plt, g, views, title, view_titles(conv)), out_dir / name) for name, g in groups.items()], []
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend, or None when matplotlib is not installed."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return [], ["plots skipped: matplotlib is not installed (pip install matplotlib)"]
-    scores = summary["scores"][summary["conventions"]["parse_mode"]]
-    views = list(scores)
-    written = []
-    for name, groups in ((SECTIONS_PNG, _section_groups(scores, views)), (SUBSETS_PNG, _subset_groups(scores, views))):
-        fig = _bars(plt, groups, views, f"{title} ({summary['conventions']['parse_mode']} parse)",
-                    view_titles(summary["conventions"]))
-        written.append(_save(fig, out_dir / name))
-        plt.close(fig)
-    return written, []
+        return None
+    return plt
+
+
+def save(plt: Any, fig: Any, target: Path) -> Path:
+    """Write ``fig`` to ``target`` as a PNG without a timestamp, then close it."""
+    with atomic_path(target, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return target
 
 
 def _section_groups(scores: Mapping[str, Any], views: list[str]) -> dict[str, list[float | None]]:
@@ -50,7 +63,7 @@ def _subset_groups(scores: Mapping[str, Any], views: list[str]) -> dict[str, lis
 
 
 def _bars(plt: Any, groups: Mapping[str, list[float | None]], views: list[str], title: str,
-          titles: Mapping[str, str] = VIEW_TITLES) -> Any:
+          titles: Mapping[str, str]) -> Any:
     names = list(groups)
     width = 0.8 / len(views)
     rotate = len(names) > 6
@@ -71,9 +84,3 @@ def _bars(plt: Any, groups: Mapping[str, list[float | None]], views: list[str], 
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper center", ncol=len(views), frameon=False)
     return fig
-
-
-def _save(fig: Any, target: Path) -> Path:
-    with atomic_path(target, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-    return target

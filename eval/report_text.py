@@ -55,9 +55,7 @@ def status_text(summary: Mapping[str, Any]) -> str:
     shard = shard_text(summary)
     if shard:
         return f" — {shard.upper()} ONLY (not the benchmark score: merge every shard's cache and re-score)"
-    cov = summary.get("coverage")
-    if cov is None:  # a summary written before coverage was recorded
-        return "" if summary["complete"] else " — INCOMPLETE (limited run or missing sections; not comparable)"
+    cov = summary["coverage"]
     official = "an unknown number of" if cov["official"] is None else _count(cov["official"])
     counted = f"{cov['scored']:,} of {official} official rows scored"
     if summary["complete"]:
@@ -75,9 +73,7 @@ def shard_text(summary: Mapping[str, Any]) -> str:
 
 def coverage_lines(summary: Mapping[str, Any]) -> list[str]:
     """Markdown: scored against official rows per group, skipped rows, degenerate rows (count and ids)."""
-    cov = summary.get("coverage")
-    if cov is None:
-        return []
+    cov = summary["coverage"]
     lines = ["## Official rows", "", f"{status_text(summary).lstrip(' —')}.", "",
              "| group | scored | official |", "|---|---:|---:|"]
     lines += [f"| {g} | {c['scored']:,} | {_count(c['official'])} |" for g, c in cov["groups"].items()]
@@ -93,30 +89,29 @@ def coverage_lines(summary: Mapping[str, Any]) -> list[str]:
     return lines + [""]
 
 
-def render_markdown(summary: Summary, benchmark: Benchmark | None = None) -> str:
+def render_markdown(summary: Summary, benchmark: Benchmark) -> str:
     """The full markdown report (``benchmark`` supplies the headline label and any extra lines)."""
     meta, conv = summary["metadata"], summary["conventions"]
     mode = conv["parse_mode"]
     other = "lenient" if mode == "strict" else "strict"
     views = list(summary["scores"][mode])
-    label = benchmark.score_label if benchmark is not None else "score"
     lines = [f"# {summary['benchmark']}: {meta['model']}", "", f"**{headline_line(summary)}**", ""]
-    lines += _section_table(summary["scores"][mode], views, label, view_titles(conv),
-                            conv.get("micro_mean", "micro mean (not the score)"))
+    lines += _section_table(summary["scores"][mode], views, benchmark.score_label, view_titles(conv),
+                            conv["micro_mean"])
     other_score = summary["scores"][other][conv["headline_view"]]["overall"]
     lines += ["", f"With the {other} parse the score would be {pct(other_score)}.", ""]
     lines += coverage_lines(summary)
     lines += _position_lines(summary["position"][mode], conv["order"])
     lines += _failure_lines(summary["failures"])
     lines += _subset_table(summary["scores"][mode], views, view_titles(conv))
-    if benchmark is not None and benchmark.report_lines is not None:
+    if benchmark.report_lines is not None:
         lines += ["", *benchmark.report_lines(summary)]
     lines += _run_lines(summary)
     return "\n".join(lines) + "\n"
 
 
-def _section_table(scores: Mapping[str, Any], views: list[str], label: str,
-                   titles: Mapping[str, str] = VIEW_TITLES, micro: str = "micro mean (not the score)") -> list[str]:
+def _section_table(scores: Mapping[str, Any], views: list[str], label: str, titles: Mapping[str, str],
+                   micro: str) -> list[str]:
     head = "| section | " + " | ".join(titles[v] for v in views) + " |"
     rows = [head, "|---|" + "---:|" * len(views)]
     for section in scores[views[0]]["sections"]:
@@ -128,7 +123,7 @@ def _section_table(scores: Mapping[str, Any], views: list[str], label: str,
     return rows
 
 
-def _subset_table(scores: Mapping[str, Any], views: list[str], titles: Mapping[str, str] = VIEW_TITLES) -> list[str]:
+def _subset_table(scores: Mapping[str, Any], views: list[str], titles: Mapping[str, str]) -> list[str]:
     first = scores[views[0]]
     rows = ["", "## Subsets", "", "| subset | items | " + " | ".join(titles[v] for v in views) + " |",
             "|---|---:|" + "---:|" * len(views)]
@@ -162,7 +157,7 @@ def _failure_lines(failures: Mapping[str, Any]) -> list[str]:
                      f"({stats['parse_failures']}; {reasons})")
     skipped = ", ".join(f"{k} {v}" for k, v in failures["skipped"].items()) or "none"
     lines.append(f"- not generated: {skipped}; truncated at the token limit: {failures['truncated']}")
-    lines += [f"  - {count} × {reason}" for reason, count in failures.get("skip_reasons", {}).items()]
+    lines += [f"  - {count} × {reason}" for reason, count in failures["skip_reasons"].items()]
     return lines
 
 
@@ -186,8 +181,8 @@ def _run_lines(summary: Mapping[str, Any]) -> list[str]:
              f"- {conv['parse_failure_rule']}; {conv['overlong']}",
              f"- code: {meta['tool']} {meta['tool_version']} at {str(meta['git_commit'])[:12]}"]
     lines += [f"- convention: {note}" for note in conv.get("notes", [])]
-    lines += [f"- note: {note}" for note in summary.get("notes", [])]
-    lines += [f"- plot: ![{p}]({p})" for p in summary.get("plots", [])]
+    lines += [f"- note: {note}" for note in summary["notes"]]
+    lines += [f"- plot: ![{p}]({p})" for p in summary["plots"]]
     return lines
 
 

@@ -21,42 +21,29 @@ from eval.aggregate import mean  # one mean for every aggregation (re-exported f
 from eval.benchmark import ViewInput
 from eval.scoring import ScoredJudgment
 
-__all__ = ["ORDER_VIEWS", "Pick", "Picks", "all_picks", "every_order", "items_of", "mean", "mean_or_none",
-           "order_rule", "overall_mean", "pick_of", "picks_of", "section_means", "won_in"]
+__all__ = ["Pick", "Picks", "all_picks", "every_order", "items_of", "mean", "mean_or_none", "order_rule",
+           "overall_mean", "section_means"]
 Pick = bool | None
 Picks = Mapping[str, Pick]
 ORDER_VIEWS: dict[str, str] = {"chosen_as_A": "A", "chosen_as_B": "B"}
 
 
-def pick_of(label: str | None, tag: str) -> Pick:
-    """The pick a parsed verdict ``label`` makes when the better answer sits at ``tag``."""
-    return None if label is None else label == tag
+def all_picks(judged: Sequence[Mapping[str, ScoredJudgment]], mode: str) -> list[dict[str, Pick]]:
+    """The picks of an item's comparisons per order under parse ``mode`` (the label is the better answer's tag)."""
+    return [{tag: None if (label := j.verdict(mode).label) is None else label == tag for tag, j in by_order.items()}
+            for by_order in judged]
 
 
-def picks_of(judged: Mapping[str, ScoredJudgment], mode: str) -> dict[str, Pick]:
-    """One comparison's picks per order under parse ``mode``."""
-    return {tag: pick_of(j.verdict(mode).label, tag) for tag, j in judged.items()}
-
-
-def won_in(picks: Picks, order: str | None = None) -> bool:
-    """True if the better answer won in ``order`` (or, without one, in every order judged)."""
-    if order is not None:
-        return picks.get(order) is True
-    return bool(picks) and all(p is True for p in picks.values())
+def every_order(judged: Sequence[Picks]) -> float:
+    """1 if every comparison was won in every order judged."""
+    return float(all(bool(p) and all(won is True for won in p.values()) for p in judged))
 
 
 def order_rule(view: str, judged: Sequence[Picks], combined: Callable[[Sequence[Picks]], float]) -> float:
     """An all-must-win item score under ``view``; ``combined`` is the benchmark's both-orders rule."""
     if view in ORDER_VIEWS:
-        return float(all(won_in(p, ORDER_VIEWS[view]) for p in judged))
-    if view == "mean_of_orders":
-        return combined(judged)
-    return float(all(won_in(p) for p in judged))  # both_correct, random_order
-
-
-def every_order(judged: Sequence[Picks]) -> float:
-    """1 if every comparison was won in every order judged."""
-    return float(all(won_in(p) for p in judged))
+        return float(all(p.get(ORDER_VIEWS[view]) is True for p in judged))
+    return combined(judged) if view == "mean_of_orders" else every_order(judged)  # both_correct, random_order
 
 
 def items_of(view: ViewInput) -> dict[str, list[str]]:
@@ -67,11 +54,6 @@ def items_of(view: ViewInput) -> dict[str, list[str]]:
     return out
 
 
-def all_picks(judged: Sequence[Mapping[str, ScoredJudgment]], mode: str) -> list[dict[str, Pick]]:
-    """The picks of an item's comparisons under parse ``mode``."""
-    return [picks_of(j, mode) for j in judged]
-
-
 def mean_or_none(values: Iterable[float | None]) -> float | None:
     """Mean, or None if any value is None or there are none (a missing part is never averaged away)."""
     items = list(values)
@@ -80,12 +62,16 @@ def mean_or_none(values: Iterable[float | None]) -> float | None:
     return sum(v for v in items if v is not None) / len(items)
 
 
-def section_means(sections: Mapping[str, Sequence[str]]) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-    """A benchmark's ``section_scores`` when a section is the plain mean of its judged subsets (None: none judged)."""
+def section_means(sections: Mapping[str, Sequence[str]],
+                  weights: Mapping[str, int] | None = None) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """A benchmark's ``section_scores``: each section the mean of its judged subsets' means (floats, or numpy
+    arrays for bootstraps), weighted by ``weights`` (subset -> weight) if given; None if none is judged."""
     def scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
-        present = {name: [subset_means[s] for s in subsets if subset_means.get(s) is not None]
-                   for name, subsets in sections.items()}
-        return {name: sum(values) / len(values) if values else None for name, values in present.items()}
+        out: dict[str, Any] = {}
+        for name, subsets in sections.items():
+            weight = {s: weights[s] if weights else 1 for s in subsets if subset_means.get(s) is not None}
+            out[name] = sum(subset_means[s] * w for s, w in weight.items()) / sum(weight.values()) if weight else None
+        return out
     return scores
 
 

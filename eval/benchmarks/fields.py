@@ -20,9 +20,10 @@ from typing import Any, TypeVar
 from eval.errors import EvalError, refused
 
 T = TypeVar("T")
+P = TypeVar("P")  # a row's place: ``line 7 of x.jsonl``, or that with what else the loader knows of the row
 
 
-def every_row(rows: Iterable[tuple[Any, str]], make: Callable[[Any, str], T], what: str) -> list[T]:
+def every_row(rows: Iterable[tuple[Any, P]], make: Callable[[Any, P], T], what: str) -> list[T]:
     """``make(row, place)`` for every row; the rows it refuses are all named in one error (not the first only)."""
     made: list[T] = []
     problems: list[str] = []

@@ -23,11 +23,10 @@ from typing import Any
 from data_prep.benchmark_prompts import identity
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
 from eval.benchmarks.comparisons import Picks, all_picks, items_of, mean, order_rule, overall_mean, section_means
-from eval.benchmarks.fields import every_row, label_field, object_row, row_id, text_field
-from eval.benchmarks.sources import load_located
+from eval.benchmarks.fields import label_field, object_row, row_id, text_field
+from eval.benchmarks.sources import row_items
 from eval.report_text import headline_scores, pct
 from eval.scoring import ScoredJudgment
-from infra.run_metadata import InputRef
 
 IDENTITY = identity("judgebench")  # name, hub id, revision, split: the one table in data_prep.benchmark_prompts
 NAME, HUB_NAME, SPLIT, REVISION = IDENTITY.name, str(IDENTITY.hub), IDENTITY.split, IDENTITY.revision
@@ -51,20 +50,14 @@ def prefix_of_source(source: str) -> str:
     return next((p for p in PREFIXES if source.startswith(p)), source)
 
 
-def load_items(source: str = HUB_NAME, split: str = SPLIT,
-               revision: str | None = REVISION) -> tuple[list[Item], InputRef]:
-    """JudgeBench rows as items (one pair each; the row is the payload)."""
-    rows, where, ref = load_located(source, split, revision)
-    return every_row(zip(rows, where, strict=True), _item, "JudgeBench --data has"), ref
-
-
 def _item(row: Any, place: str) -> Item:
-    row = object_row(row, COLUMNS, f"JudgeBench {place}")
-    pair_id = row_id(row, "pair_id", f"JudgeBench {place}")
-    label_field(row, "label", LABELS, f"JudgeBench {place} (pair {pair_id})")
+    """A JudgeBench row as an item (one pair; the row is the payload)."""
+    row = object_row(row, COLUMNS, place)
+    pair_id = row_id(row, "pair_id", place)
+    label_field(row, "label", LABELS, f"{place} (pair {pair_id})")
     for column in ("source", "question", "response_A", "response_B"):
-        text_field(row, column, f"JudgeBench {place} (pair {pair_id})")
-    return Item(pair_id, SUBSET, row, place=f"JudgeBench {place}")
+        text_field(row, column, f"{place} (pair {pair_id})")
+    return Item(pair_id, SUBSET, row, place=place)
 
 
 def expand(item: Item) -> list[Comparison]:
@@ -126,9 +119,9 @@ def report_lines(summary: Mapping[str, Any]) -> list[str]:
 section_scores = section_means({"all pairs": (SUBSET,)})  # one subset holds every pair: the micro accuracy
 
 
-BENCHMARK = Benchmark(name=NAME, tool="eval.judgebench", load=load_items, expand=expand, aggregate=aggregate,
+BENCHMARK = Benchmark(name=NAME, tool="eval.judgebench", expand=expand, aggregate=aggregate,
                       sections={"all pairs": (SUBSET,)}, conventions=AVERAGE, section_scores=section_scores,
                       overall_score=overall_mean, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
                       item_rule=item_rule, score_label="accuracy (micro, net of both orders)", notes=NOTES,
                       report_lines=report_lines, view_titles={"mean_of_orders": "net of both orders (official)"},
-                      official=OFFICIAL, failure_rule=FAILURE_RULE)
+                      official=OFFICIAL, load=row_items(_item, "JudgeBench"), failure_rule=FAILURE_RULE)

@@ -21,12 +21,11 @@ from typing import Any
 from data_prep.benchmark_prompts import identity
 from data_prep.pairs import PairError, PreferencePair, make_pair
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput
-from eval.benchmarks.comparisons import overall_mean
-from eval.benchmarks.fields import every_row, object_row, row_id
-from eval.benchmarks.sources import load_located
+from eval.benchmarks.comparisons import mean, overall_mean, section_means
+from eval.benchmarks.fields import object_row, row_id
+from eval.benchmarks.sources import row_items
 from eval.comparison import degenerate_reasons
 from eval.errors import EvalError
-from infra.run_metadata import InputRef
 
 IDENTITY = identity("rewardbench")  # name, hub id, revision, split: the one table in data_prep.benchmark_prompts
 NAME, HUB_NAME, SPLIT, REVISION = IDENTITY.name, str(IDENTITY.hub), IDENTITY.split, IDENTITY.revision
@@ -55,33 +54,21 @@ _POSITION = {subset: i for i, subset in enumerate(SECTION_OF)}
 AVERAGE = "mean of the 4 section scores; each section = subset accuracies weighted by the official example counts"
 
 
-def load_items(source: str = HUB_NAME, split: str = SPLIT,
-               revision: str | None = REVISION) -> tuple[list[Item], InputRef]:
-    """RewardBench rows as items (one comparison each; the PreferencePair is the payload)."""
-    rows, where, ref = load_located(source, split, revision)
-    return every_row(zip(rows, where, strict=True), _item, "RewardBench --data has"), ref
-
-
-def _item(row: Mapping[str, Any], place: str) -> Item:
-    pair = row_to_pair(row, place)
-    return Item(pair.id, pair.metadata["subset"], pair, place=f"RewardBench {place}")
-
-
-def row_to_pair(row: Mapping[str, Any], where: str | int) -> PreferencePair:
-    """One RewardBench row as a PreferencePair (the subset and model names go into its metadata)."""
-    place = f"row {where}" if isinstance(where, int) else where
-    row = object_row(row, COLUMNS, f"RewardBench {place}")
-    item_id = row_id(row, "id", f"RewardBench {place}")
+def _item(row: Any, place: str) -> Item:
+    """One RewardBench row as an item whose payload is a PreferencePair (the subset and model names in its metadata)."""
+    row = object_row(row, COLUMNS, place)
+    item_id = row_id(row, "id", place)
     subset = row["subset"]
     if not isinstance(subset, str) or subset not in SECTION_OF:
-        raise EvalError(f"RewardBench {place} (id {item_id}) has unknown subset {subset!r}; "
+        raise EvalError(f"{place} (id {item_id}) has unknown subset {subset!r}; "
                         "expected one of the 23 official subsets (split 'filtered').")
     metadata = {"subset": subset, "chosen_model": row.get("chosen_model"), "rejected_model": row.get("rejected_model")}
     try:
-        return make_pair(NAME, row["prompt"], row["chosen"], row["rejected"], pair_id=item_id, metadata=metadata,
+        pair = make_pair(NAME, row["prompt"], row["chosen"], row["rejected"], pair_id=item_id, metadata=metadata,
                          allow_empty=True)  # identical or empty answers are official rows: judged as published
     except PairError as err:
-        raise EvalError(f"RewardBench {place} (id {item_id}) is unusable: {err}") from err
+        raise EvalError(f"{place} (id {item_id}) is unusable: {err}") from err
+    return Item(pair.id, subset, pair, place=place)
 
 
 def expand(item: Item) -> list[Comparison]:
@@ -91,33 +78,22 @@ def expand(item: Item) -> list[Comparison]:
                        degenerate=degenerate_reasons(pair.conversation, pair.chosen, pair.rejected))]
 
 
-def section_scores(subset_means: Mapping[str, Any]) -> dict[str, Any]:
-    """Count-weighted section scores from per-subset means (floats, or numpy arrays for bootstraps)."""
-    sections: dict[str, Any] = {}
-    for section, subsets in SECTIONS.items():
-        present = [s for s in subsets if subset_means.get(s) is not None]
-        weight = sum(EXAMPLE_COUNTS[s] for s in present)
-        sections[section] = sum(subset_means[s] * EXAMPLE_COUNTS[s] for s in present) / weight if present else None
-    return sections
-
-
+section_scores = section_means(SECTIONS, EXAMPLE_COUNTS)  # each section's subset means weighted by example counts
 overall_score = overall_mean  # plain mean of the 4 section scores; None if any section has no judged items
 
 
 def aggregate_view(subset_scores: Mapping[str, Sequence[float]]) -> dict[str, Any]:
     """Per-subset accuracy, section scores, the overall score and the labelled micro mean for one view."""
     ordered = sorted(subset_scores, key=lambda s: _POSITION.get(s, len(_POSITION)))  # the official table's order
-    subsets = {s: sum(subset_scores[s]) / len(subset_scores[s]) for s in ordered if subset_scores[s]}
+    subsets = {s: mean(subset_scores[s]) for s in ordered if subset_scores[s]}
     sections = section_scores(subsets)
-    every = [x for v in subset_scores.values() for x in v]
     return {
         "overall": overall_score(sections),
-        "micro_mean": sum(every) / len(every) if every else None,
+        "micro_mean": mean(x for v in subset_scores.values() for x in v),
         "sections": sections,
         "subsets": subsets,
         "subset_items": {s: len(subset_scores[s]) for s in ordered},
     }
-
 
 
 def aggregate(view: ViewInput) -> dict[str, Any]:
@@ -128,7 +104,7 @@ def aggregate(view: ViewInput) -> dict[str, Any]:
 BENCHMARK = Benchmark(
     name=NAME,
     tool="eval.rewardbench",
-    load=load_items,
+    load=row_items(_item, "RewardBench"),
     expand=expand,
     aggregate=aggregate,
     sections=SECTIONS,

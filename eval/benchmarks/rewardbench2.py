@@ -29,12 +29,11 @@ from typing import Any
 from data_prep.benchmark_prompts import identity
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
 from eval.benchmarks.comparisons import Picks, all_picks, every_order, mean, order_rule, overall_mean, section_means
-from eval.benchmarks.fields import every_row, label_field, object_row, row_id, text_field
-from eval.benchmarks.sources import load_located
+from eval.benchmarks.fields import label_field, object_row, row_id, text_field
+from eval.benchmarks.sources import row_items
 from eval.errors import EvalError
 from eval.report_text import headline_scores, pct
 from eval.scoring import ScoredJudgment
-from infra.run_metadata import InputRef
 
 IDENTITY = identity("rewardbench2")  # name, hub id, revision, split: the one table in data_prep.benchmark_prompts
 NAME, HUB_NAME, SPLIT, REVISION = IDENTITY.name, str(IDENTITY.hub), IDENTITY.split, IDENTITY.revision
@@ -56,30 +55,21 @@ NOTES = ("Ties is a pairwise substitute (accuracy only: every correct answer mus
          "leaderboard's weighted composite, and neither is an overall that includes it (see overall_without_ties)",)
 
 
-def load_items(source: str = HUB_NAME, split: str = SPLIT,
-               revision: str | None = REVISION) -> tuple[list[Item], InputRef]:
-    """RewardBench 2 rows as items (the subset is the row's; the row is the payload)."""
-    rows, where, ref = load_located(source, split, revision)
-    return every_row(zip(rows, where, strict=True), _item, "RewardBench 2 --data has"), ref
-
-
 def _item(row: Any, place: str) -> Item:
-    row = object_row(row, COLUMNS, f"RewardBench 2 {place}")
-    item_id = row_id(row, "id", f"RewardBench 2 {place}")
-    label_field(row, "subset", SUBSETS, f"RewardBench 2 {place} (id {item_id})")
-    text_field(row, "prompt", f"RewardBench 2 {place} (id {item_id})")
+    """A RewardBench 2 row as an item (the subset is the row's, Ties split in its two parts; the row is the payload)."""
+    row = object_row(row, COLUMNS, place)
+    item_id = row_id(row, "id", place)
+    label_field(row, "subset", SUBSETS, f"{place} (id {item_id})")
+    text_field(row, "prompt", f"{place} (id {item_id})")
     for side in ("chosen", "rejected"):
         value = row[side]
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            raise EvalError(f"RewardBench 2 {place} (id {item_id}) needs a non-empty list of {side} answers "
-                            "(texts); fix the row.")
+            raise EvalError(f"{place} (id {item_id}) needs a non-empty list of {side} answers (texts); fix the row.")
     if row["subset"] != TIES and len(row["chosen"]) != 1:
-        raise EvalError(f"RewardBench 2 {place} (id {item_id}) has {len(row['chosen'])} chosen answers; "
+        raise EvalError(f"{place} (id {item_id}) has {len(row['chosen'])} chosen answers; "
                         "only Ties rows may have more than one.")
-    if row["subset"] == TIES:
-        return Item(item_id, TIES_PARTS[0] if len(row["chosen"]) == 1 else TIES_PARTS[1], row,
-                    place=f"RewardBench 2 {place}")
-    return Item(item_id, row["subset"], row, place=f"RewardBench 2 {place}")
+    ties_part = TIES_PARTS[0] if len(row["chosen"]) == 1 else TIES_PARTS[1]
+    return Item(item_id, ties_part if row["subset"] == TIES else row["subset"], row, place=place)
 
 
 def expand(item: Item) -> list[Comparison]:
@@ -135,10 +125,10 @@ def report_lines(summary: Mapping[str, Any]) -> list[str]:
             f"{pct(parts.get(TIES_PARTS[1]))}."]
 
 
-BENCHMARK = Benchmark(name=NAME, tool="eval.rewardbench2", load=load_items, expand=expand, aggregate=aggregate,
+BENCHMARK = Benchmark(name=NAME, tool="eval.rewardbench2", expand=expand, aggregate=aggregate,
                       sections=SECTIONS, conventions=AVERAGE, section_scores=section_scores,
                       overall_score=overall_mean, data_default=HUB_NAME, split=SPLIT, revision=REVISION,
                       item_rule=item_rule, score_label="score (mean of 6 subsets; Ties substitute)", notes=NOTES,
                       report_lines=report_lines, view_titles={"mean_of_orders": "both orders (shared top)"},
-                      official=OFFICIAL, failure_rule=FAILURE_RULE,
+                      official=OFFICIAL, load=row_items(_item, "RewardBench 2"), failure_rule=FAILURE_RULE,
                       micro_label="micro mean over prompts (each prompt's best-of-4 score; not the score)")

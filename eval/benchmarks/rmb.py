@@ -31,14 +31,14 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from data_prep.benchmark_prompts import identity
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
 from eval.benchmarks.comparisons import all_picks, every_order, items_of, mean, order_rule, overall_mean, section_means
-from eval.benchmarks.fields import every_row, row_id, text_field
+from eval.benchmarks.fields import every_row, object_row, row_id, text_field
 from eval.benchmarks.sources import checked_sha256, file_rows
 from eval.errors import EvalError, refused
 from eval.report_text import headline_scores, pct
@@ -85,7 +85,7 @@ def find_root(data: str | os.PathLike[str]) -> Path:
     raise EvalError(f"--data {os.fspath(data)!r} has no Pairwise_set or BoN_set folder; point it at RMB_dataset.")
 
 
-def _children(folder: Path, names: Sequence[str]) -> dict[str, Path]:
+def _children(folder: Path, names: Iterable[str]) -> dict[str, Path]:
     """The sub-folders of ``folder`` named one of ``names`` in any case; two spellings of one name are refused."""
     wanted = {name.lower(): name for name in names}
     found: dict[str, list[Path]] = defaultdict(list)
@@ -128,11 +128,7 @@ def load_items(source: str, split: str | None = None, revision: str | None = Non
 
 def _item(row: Any, place: str, kind: str, goal: str, file: str) -> Item:
     uid, best, losers = _KEYS[kind]
-    if not isinstance(row, Mapping):
-        raise EvalError(f"RMB {place} is a {type(row).__name__}; each row must be an object.")
-    missing = [k for k in (uid, "conversation_input", best, losers, "category_path") if k not in row]
-    if missing:
-        raise EvalError(f"RMB {place} lacks {missing}; {kind} rows need the RMB schema.")
+    row = object_row(row, (uid, "conversation_input", best, losers, "category_path"), f"RMB {place}")
     loser_list = [row[losers]] if kind == "pairwise" else row[losers]
     if not isinstance(loser_list, list) or not loser_list:
         raise EvalError(f"RMB {place} has no losers; a best-of-N row needs a non-empty loser_list.")

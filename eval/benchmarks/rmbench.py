@@ -36,10 +36,10 @@ from data_prep.benchmark_prompts import identity
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
 from eval.benchmarks.comparisons import mean, mean_or_none, overall_mean, section_means
 from eval.benchmarks.fields import every_row, label_field, object_row, row_id, text_field
-from eval.benchmarks.sources import checked_sha256, file_rows, load_located
+from eval.benchmarks.sources import checked_sha256, file_rows, row_items
 from eval.errors import EvalError
+from eval.plots import pyplot, save
 from eval.report_text import headline_scores, pct
-from infra.atomic_files import atomic_path
 from infra.run_metadata import InputRef
 
 IDENTITY = identity("rmbench")  # name, hub id, revision, split: the one table in data_prep.benchmark_prompts
@@ -66,13 +66,11 @@ NOTES = ("all 9 chosen x rejected style comparisons are judged per prompt (upstr
          "comparison counted as hard; the report shows what that scorer would print from these judgments)",)
 
 
-def load_items(source: str = HUB_NAME, split: str = SPLIT,
-               revision: str | None = REVISION) -> tuple[list[Item], InputRef]:
+def load_items(source: str, split: str, revision: str | None) -> tuple[list[Item], InputRef]:
     """RM-Bench rows as items, from either layout; the subset is the merged domain (the row is the payload)."""
     files = domain_files(Path(source))
     if not files:
-        rows, where, ref = load_located(source, split, revision)
-        return every_row(zip(rows, where, strict=True), _item, "RM-Bench --data has"), ref
+        return row_items(_item, "RM-Bench")(source, split, revision)
     rows: list[Any] = []
     where: list[str] = []
     domains: list[str] = []
@@ -82,7 +80,7 @@ def load_items(source: str = HUB_NAME, split: str = SPLIT,
         where += places
         domains += [file.name.removesuffix("_filtered.json")] * len(more)
     items = every_row(zip(rows, zip(where, domains, strict=True), strict=True),
-                      lambda row, at: _item(row, *at), "RM-Bench --data has")
+                      lambda row, at: _item(row, f"RM-Bench {at[0]}", at[1]), "RM-Bench --data has")
     names = ", ".join(f.name for f in files)
     return items, InputRef(name=f"{source} (RM-Bench repository files: {names})", revision=None,
                            sha256=checked_sha256(rows, where, "--data "))
@@ -96,16 +94,15 @@ def domain_files(path: Path) -> list[Path]:
 
 
 def _item(row: Any, place: str, file_domain: str | None = None) -> Item:
-    row = object_row(row, COLUMNS if file_domain else (*COLUMNS, "domain"), f"RM-Bench {place}")
-    number = row_id(row, "id", f"RM-Bench {place}")
-    domain = file_domain or label_field(row, "domain", DOMAIN_OF, f"RM-Bench {place} (id {number})")
-    text_field(row, "prompt", f"RM-Bench {place} (id {number})")
+    row = object_row(row, COLUMNS if file_domain else (*COLUMNS, "domain"), place)
+    number = row_id(row, "id", place)
+    domain = file_domain or label_field(row, "domain", DOMAIN_OF, f"{place} (id {number})")
+    text_field(row, "prompt", f"{place} (id {number})")
     for side in ("chosen", "rejected"):
         value = row[side]
         if not isinstance(value, list) or len(value) != SIZE or not all(isinstance(v, str) for v in value):
-            raise EvalError(f"RM-Bench {place} (id {number}) needs {SIZE} {side} texts "
-                            f"({', '.join(STYLES)}); fix the row.")
-    return Item(f"{domain}:{number}", DOMAIN_OF[domain], {**row, "domain": domain}, place=f"RM-Bench {place}")
+            raise EvalError(f"{place} (id {number}) needs {SIZE} {side} texts ({', '.join(STYLES)}); fix the row.")
+    return Item(f"{domain}:{number}", DOMAIN_OF[domain], {**row, "domain": domain}, place=place)
 
 
 def expand(item: Item) -> list[Comparison]:
@@ -156,7 +153,8 @@ def aggregate(view: ViewInput) -> dict[str, Any]:
 
 def aggregate_matrices(matrices: Mapping[str, tuple[list[list[float]], int]], micro: float | None) -> dict[str, Any]:
     """Overall, hard/normal/easy, per-domain matrices and what upstream's scorer would print."""
-    domains = {d: {"matrix": m, "items": n, **triangle_scores(m)} for d, (m, n) in matrices.items()}
+    domains: dict[str, dict[str, Any]] = {d: {"matrix": m, "items": n, **triangle_scores(m)}
+                                          for d, (m, n) in matrices.items()}
     upstream = {d: triangle_scores(upstream_mixup(m)) for d, (m, _) in matrices.items()}
     sections = section_scores({d: v["score"] for d, v in domains.items()})
     return {
@@ -199,12 +197,8 @@ def report_lines(summary: Mapping[str, Any]) -> list[str]:
 
 def heatmaps(summary: Mapping[str, Any], out_dir: Path, title: str) -> list[Path]:
     """One heatmap PNG per domain, ``rmbench_<domain>.png``; none without matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return []
     written = []
     for domain, d in headline_scores(summary)["domains"].items():
@@ -221,11 +215,7 @@ def heatmaps(summary: Mapping[str, Any], out_dir: Path, title: str) -> list[Path
         ax.set_ylabel("chosen style", fontsize=8)
         ax.set_title(f"{title}\n{domain}: hard {pct(d['hard'])}, normal {pct(d['normal'])}, easy {pct(d['easy'])}",
                      fontsize=8)
-        target = out_dir / f"rmbench_{domain}.png"
-        with atomic_path(target, suffix=".png") as tmp:
-            fig.savefig(tmp, format="png", metadata={"Software": None})
-        plt.close(fig)
-        written.append(target)
+        written.append(save(plt, fig, out_dir / f"rmbench_{domain}.png"))
     return written
 
 

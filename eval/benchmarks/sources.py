@@ -23,9 +23,12 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from eval.benchmark import Item, Loader
+from eval.benchmarks.fields import every_row
 from eval.errors import EvalError
 from infra.hub import HUB_ID as _HUB_NAME  # one hub-id rule and one hub reader for every package
 from infra.hub import HubUnavailable, snapshot
@@ -37,6 +40,15 @@ def load_rows(source: str, split: str, revision: str | None) -> tuple[list[dict[
     """The rows of ``source`` (a local path or a hub dataset name) and the input reference for reports."""
     rows, _, ref = load_located(source, split, revision)
     return rows, ref
+
+
+def row_items(make: Callable[[Any, str], Item], what: str) -> Loader:
+    """A benchmark's ``load``: the rows of :func:`load_located`, each ``make(row, place)`` with a place such as
+    ``JudgeBench line 7 of x.jsonl`` (``what`` names the benchmark); every row refused is named in one error."""
+    def load(source: str, split: str, revision: str | None) -> tuple[list[Item], InputRef]:
+        rows, where, ref = load_located(source, split, revision)
+        return every_row(zip(rows, [f"{what} {w}" for w in where], strict=True), make, f"{what} --data has"), ref
+    return load
 
 
 def load_located(source: str, split: str, revision: str | None) -> tuple[list[Any], list[str], InputRef]:
@@ -109,8 +121,8 @@ def _local_rows(path: Path, split: str, hub: bool = False) -> tuple[list[Any], l
     rows: list[Any] = []
     where: list[str] = []
     for file in chosen:
-        more, places = file_rows(file, file.relative_to(path).as_posix())
-        rows += more
+        read, places = file_rows(file, file.relative_to(path).as_posix())
+        rows += read
         where += places
     return rows, where
 
