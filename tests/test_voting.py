@@ -9,17 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eval.voting import (
-    TIE_SCORE,
-    Sample,
-    alternated_order,
-    consistent_majority,
-    majority,
-    pointwise_accuracy,
-    pointwise_votes,
-    scaling_curve,
-)
+from eval.voting import TIE_SCORE, alternated_order, majority, pointwise_votes
 from testkit.scaling_judges import digit_right
+from testkit.voting_curves import Sample, consistent_majority, pointwise_accuracy, scaling_curve
 
 BASE, RIGHT = 4, 3  # every scripted judgment is right with probability exactly 3/4
 P = Fraction(RIGHT, BASE)
