@@ -20,12 +20,11 @@ from typing import Any
 from tqdm import tqdm
 
 from data_prep.adapters import input_ref, open_input
-from data_prep.adapters.hub import resolve_source, source_items
+from data_prep.adapters.hub import MixSource, resolve_source, source_items
 from data_prep.benchmark_prompts import benchmark_prompts, resolve_benchmark
 from data_prep.cleaning import Cleaner, Dropped, Ledger
 from data_prep.decontamination import MIN_TURN_WORDS, BenchmarkIndex, is_contaminated
 from data_prep.errors import BuildError
-from data_prep.mix import MixSource
 from data_prep.options import BuildOptions
 from data_prep.pairs import PreferencePair
 from data_prep.robustness.defence import Defended

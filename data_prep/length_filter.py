@@ -78,9 +78,8 @@ def tokenizer_name(name_or_path: str) -> str:
 
 def tokenizer_sha256(tokenizer: Any) -> str | None:
     """sha256 over the loaded tokenizer's own files (name and hash of each), or None if they cannot be found."""
-    folder = Path(str(getattr(tokenizer, "name_or_path", "") or ""))
-    if not folder.is_dir():
-        folder = _cached_snapshot(str(folder))
+    name = str(getattr(tokenizer, "name_or_path", "") or "")
+    folder = Path(name) if Path(name).is_dir() else _cached_snapshot(name)
     if folder is None:
         return None
     files = sorted(p for p in folder.iterdir() if p.is_file() and (p.name in _TOKENIZER_FILES

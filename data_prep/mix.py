@@ -24,12 +24,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from data_prep.adapters.hub import ADAPTERS, Sample
+from data_prep.adapters.hub import ADAPTERS, MixSource, Sample
 from data_prep.errors import DataPrepError
 from data_prep.pairs import PairError, check_source_name
 
@@ -41,32 +41,6 @@ _MIX_KEYS = {"name", "description", "sources"}
 
 class MixError(DataPrepError):
     """A mix file or an override is unusable; the message names it and the fix."""
-
-
-@dataclass(frozen=True)
-class MixSource:
-    """One source of a mix. ``location`` (a local path or hub name) overrides ``hub`` when set."""
-
-    name: str
-    adapter: str
-    hub: str
-    revision: str | None = None
-    split: str = "train"
-    exclude_subsets: tuple[str, ...] = ()
-    sample: Sample | None = None
-    paper_pairs: int | None = None
-    location: str | None = None
-
-    @property
-    def where(self) -> str:
-        """Where the rows are read from: the override, else the hub name."""
-        return self.location or self.hub
-
-    def describe(self) -> dict[str, Any]:
-        """Plain JSON settings for the manifest."""
-        data = asdict(self)
-        data["exclude_subsets"] = list(self.exclude_subsets)
-        return data
 
 
 @dataclass(frozen=True)
@@ -90,7 +64,7 @@ def load_mix(name_or_path: str | os.PathLike[str]) -> Mix:
     """A built-in mix by name, or a mix yaml file."""
     text_name = os.fspath(name_or_path)
     if text_name in builtin_mixes():
-        text = resources.files("data_prep").joinpath("mixes", f"{text_name}.yaml").read_text(encoding="utf-8")
+        text = (resources.files("data_prep") / "mixes" / f"{text_name}.yaml").read_text(encoding="utf-8")
         return parse_mix(text, origin=f"builtin:{text_name}")
     path = Path(text_name)
     if not path.is_file():

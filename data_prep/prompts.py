@@ -166,7 +166,7 @@ def builtin_template(variant: str) -> PromptTemplate:
     """The shipped template for ``variant`` (``instruct`` or ``reasoning``)."""
     if variant not in VARIANTS:
         raise TemplateError(f"prompt variant {variant!r} is not one of {VARIANTS}; pick one of them.")
-    text = resources.files("data_prep").joinpath("templates", f"{variant}.txt").read_text(encoding="utf-8")
+    text = (resources.files("data_prep") / "templates" / f"{variant}.txt").read_text(encoding="utf-8")
     return parse_template(text, origin=f"builtin:{variant}", name=variant, version=PROMPT_VERSION)
 
 

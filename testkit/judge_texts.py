@@ -31,10 +31,9 @@ def swap(position: str) -> str:
 
 def pair_from_dict(data: Mapping[str, Any] | str) -> PreferencePair:
     """Rebuild a pair from :meth:`~data_prep.pairs.PreferencePair.to_json` (a row's ``extra_info.pair``)."""
-    if isinstance(data, str):
-        data = json.loads(data)
-    return make_pair(data["source"], data["conversation"], data["chosen"], data["rejected"], pair_id=data.get("id"),
-                     metadata=data.get("metadata") or {})
+    fields: Mapping[str, Any] = json.loads(data) if isinstance(data, str) else data
+    return make_pair(fields["source"], fields["conversation"], fields["chosen"], fields["rejected"],
+                     pair_id=fields.get("id"), metadata=fields.get("metadata") or {})
 
 
 def extract_candidates(text: str) -> tuple[str, str] | None:

@@ -18,15 +18,15 @@ adapter                    hub dataset                                 schema
 
 The rest is what they share: finding the files, the seeded sample, excluded subsets, and sorting
 failures into ``malformed`` and ``empty`` drops. Every row read yields exactly one item, so the ledger
-can account for all of them. A mix source is anything shaped like :class:`HubSource`
-(:class:`data_prep.mix.MixSource` is), so this module does not import the mix module that lists it.
+can account for all of them. :class:`MixSource` lives here (not in :mod:`data_prep.mix`, which parses
+the yaml that lists sources) so that this module does not import the module that validates against it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from data_prep.cleaning import Dropped
 from data_prep.pairs import PairError, PreferencePair, make_pair, split_shared_prefix
@@ -52,18 +52,28 @@ class Sample:
     seed: int
 
 
-class HubSource(Protocol):
-    """What this module reads of a mix source."""
+@dataclass(frozen=True)
+class MixSource:
+    """One source of a mix. ``location`` (a local path or hub name) overrides ``hub`` when set."""
 
     name: str
     adapter: str
-    revision: str | None
-    split: str
-    exclude_subsets: tuple[str, ...]
-    sample: Sample | None
+    hub: str
+    revision: str | None = None
+    split: str = "train"
+    exclude_subsets: tuple[str, ...] = ()
+    sample: Sample | None = None
+    paper_pairs: int | None = None
+    location: str | None = None
 
     @property
-    def where(self) -> str: ...
+    def where(self) -> str:
+        """Where the rows are read from: the override, else the hub name."""
+        return self.location or self.hub
+
+    def describe(self) -> dict[str, Any]:
+        """Plain JSON settings for the manifest."""
+        return asdict(self) | {"exclude_subsets": list(self.exclude_subsets)}
 
 
 @dataclass(frozen=True)
@@ -138,7 +148,7 @@ def sampled_rows(total: int, sample: Sample) -> set[int]:
     return {int(i) for i in permutation[: sample.size]}
 
 
-def resolve_source(source: HubSource) -> ResolvedFiles:
+def resolve_source(source: MixSource) -> ResolvedFiles:
     """The source's data files (local, or fetched at its pinned revision), columns checked."""
     what, fix = f"source {source.name}", f"--source {source.name}"
     resolved = resolve(source.where, what=what, fix=fix, revision=source.revision, split=source.split,
@@ -147,7 +157,7 @@ def resolve_source(source: HubSource) -> ResolvedFiles:
     return resolved
 
 
-def source_items(source: HubSource, resolved: ResolvedFiles) -> Iterator[PreferencePair | Dropped]:
+def source_items(source: MixSource, resolved: ResolvedFiles) -> Iterator[PreferencePair | Dropped]:
     """One item per row of ``resolved``: the pair, or why the row was dropped."""
     adapter = ADAPTERS[source.adapter]
     what = f"source {source.name}"
