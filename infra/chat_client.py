@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -40,7 +43,6 @@ from infra.chat_errors import (
     UnreachableError,
     error_for_status,
 )
-from infra.chat_retry import RequestPacer, backoff_delay, parse_retry_after
 from infra.chat_types import BatchResult, ChatResult, Prices, UsageTotals, parse_completion, read_api_key
 from infra.redaction import MASK, strip_userinfo
 
@@ -187,7 +189,6 @@ class ChatClient:
         *,
         return_exceptions: bool = False,
         on_result: Callable[[int, ChatResult | ChatClientError], None] | None = None,
-        progress: bool = False,
         **sampling: Any,
     ) -> list[ChatResult | ChatClientError]:
         """Complete many conversations concurrently; results keep the input order.
@@ -196,8 +197,6 @@ class ChatClient:
         crash loses nothing). With ``return_exceptions`` a failed item yields its error instead of
         cancelling the rest.
         """
-        bar = _progress_bar(len(conversations)) if progress else None
-
         async def one(index: int, messages: Messages) -> ChatResult | ChatClientError:
             try:
                 outcome: ChatResult | ChatClientError = await self.chat(messages, **sampling)
@@ -207,8 +206,6 @@ class ChatClient:
                 outcome = err
             if on_result is not None:
                 on_result(index, outcome)
-            if bar is not None:
-                bar.update(1)
             return outcome
 
         tasks = [asyncio.ensure_future(one(i, m)) for i, m in enumerate(conversations)]
@@ -219,9 +216,6 @@ class ChatClient:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        finally:
-            if bar is not None:
-                bar.close()
 
     async def _attempt(self, body: dict[str, Any]) -> Any:
         """One HTTP attempt: the decoded JSON body, or TransientError / a ChatClientError."""
@@ -289,7 +283,6 @@ def chat_batch(
     sampling: Mapping[str, Any] | None = None,
     return_exceptions: bool = False,
     on_result: Callable[[int, ChatResult | ChatClientError], None] | None = None,
-    progress: bool = False,
     **client_options: Any,
 ) -> BatchResult:
     """Synchronous helper for scripts: run :meth:`ChatClient.chat_many` in a fresh event loop.
@@ -306,9 +299,7 @@ def chat_batch(
 
     async def run() -> BatchResult:
         async with ChatClient(base_url, model, sampling=sampling, **client_options) as client:
-            results = await client.chat_many(
-                conversations, return_exceptions=return_exceptions, on_result=on_result, progress=progress
-            )
+            results = await client.chat_many(conversations, return_exceptions=return_exceptions, on_result=on_result)
             return BatchResult(results, client.usage, client.describe())
 
     return asyncio.run(run())
@@ -337,7 +328,66 @@ def scrub(value: Any, secret: str) -> Any:
     return value
 
 
-def _progress_bar(total: int) -> Any:
-    from tqdm.auto import tqdm  # imported on demand: only interactive scripts ask for a bar
+def backoff_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> float:
+    """Seconds to wait before retry ``attempt`` (0-based): "equal jitter" in [d/2, d], d = min(cap, base * 2**attempt).
 
-    return tqdm(total=total, desc="chat", unit="req")
+    Half the delay is fixed so the wait grows reliably; the random half spreads out clients that
+    failed together, so they do not all come back at the same instant.
+    """
+    if attempt < 0 or base_s < 0 or cap_s < 0:
+        raise ValueError(f"backoff needs attempt >= 0 and non-negative times, got {attempt}, {base_s}, {cap_s}.")
+    ceiling = min(cap_s, base_s * 2.0 ** min(attempt, 64))  # min(): 2**1000 would overflow to inf * 0 = nan
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a server asked us to wait: ``Retry-After`` as seconds (int or float) or an HTTP date.
+
+    Returns None for a missing, negative, non-finite or unreadable value (the caller then backs off).
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        return _seconds_until_date(text, now)
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _seconds_until_date(text: str, now: datetime | None) -> float | None:
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # HTTP dates are GMT by definition
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+class RequestPacer:
+    """Spaces request starts evenly: at most ``per_minute`` starts in any 60 seconds, never a burst.
+
+    Even spacing (rather than a bucket that allows a burst of ``per_minute`` at once) is what providers'
+    per-minute limits tolerate best, and it makes the bound easy to check. Use from one event loop.
+    """
+
+    def __init__(self, per_minute: float | None, clock: Callable[[], float] = time.monotonic) -> None:
+        if per_minute is not None and not per_minute > 0:
+            raise ValueError(f"requests_per_minute={per_minute!r} must be a positive number or None (no limit).")
+        self.interval_s = 60.0 / per_minute if per_minute else 0.0
+        self._clock = clock
+        self._next = -math.inf
+
+    def claim(self) -> float:
+        """Reserve the next start slot; returns how many seconds to wait for it (0 if due now)."""
+        now = self._clock()
+        slot = max(now, self._next)
+        self._next = slot + self.interval_s
+        return slot - now
+
+    async def wait(self) -> None:
+        """Sleep until this caller's start slot."""
+        delay = self.claim()
+        if delay > 0:
+            await asyncio.sleep(delay)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 
-from infra.redaction import redact as redact_all
 from infra.redaction import redact_then_cut
 
 _MODEL_MISSING = re.compile(r"model.{0,80}(does not exist|not found|unknown|invalid|not available)", re.I | re.S)
@@ -65,11 +64,6 @@ class TransientError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
-
-
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with every occurrence of ``secret`` replaced by ``***``."""
-    return redact_all(text, [secret])
 
 
 def server_message(body: bytes, secret: str | None = None) -> tuple[str, str]:

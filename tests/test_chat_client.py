@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra.chat_client import ChatClient, chat_batch
+from infra.chat_client import ChatClient, RequestPacer, backoff_delay, chat_batch, parse_retry_after
 from infra.chat_errors import (
     AuthError,
     ChatClientError,
@@ -29,7 +29,6 @@ from infra.chat_errors import (
     UnknownModelError,
     error_for_status,
 )
-from infra.chat_retry import RequestPacer, backoff_delay, parse_retry_after
 from infra.chat_types import Prices, UsageTotals, parse_completion
 from infra.run_metadata import RunMetadata
 from reward_fns import parse_verdict
