@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_prep.distill.accounting import Accounting, cost_per_1k
+from data_prep.distill.accounting import Accounting
 from data_prep.distill.checks import assemble_trace, check_trace
 from data_prep.distill.leaks import LEAK_PHRASES, LEAK_PHRASES_VERSION, find_leak, phrases_sha256
 from data_prep.distill.output import SftExample, prompt_text, split_examples
@@ -96,7 +96,7 @@ def test_accounting_prices_every_response_and_caps_the_total() -> None:
     assert spend.reserve(ask, max_tokens=1) is None and spend.total_cost == pytest.approx(0.03025)
     spend.add("pass1", None, None, cached=False)  # a server without usage: counted, unpriced
     assert spend.summary()["all"]["missing_usage"] == 1
-    assert cost_per_1k(Prices(2.5, 10.0), 1500, 1000) == pytest.approx(13.75)  # the README's table
+    assert 1000 * Prices(2.5, 10.0).cost(1500, 1000) == pytest.approx(13.75)  # the README's cost per 1,000 traces
 
 
 def _asking(text: str) -> tuple[dict[str, str], ...]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any
 
 from infra.chat_types import Prices
@@ -127,12 +127,7 @@ class Accounting:
 
     def summary(self) -> dict[str, Any]:
         """What the manifest's ``counts.tokens`` records (reproducible: cached and new alike)."""
-        every = Tokens()
-        for tokens in self.total.values():
-            every.responses += tokens.responses
-            every.prompt_tokens += tokens.prompt_tokens
-            every.completion_tokens += tokens.completion_tokens
-            every.missing_usage += tokens.missing_usage
+        every = Tokens(*map(sum, zip(*map(astuple, self.total.values()), strict=True)))  # field by field
         return {"per_pass": {p: t.to_dict(self.prices) for p, t in sorted(self.total.items())},
                 "all": every.to_dict(self.prices)}
 
@@ -141,9 +136,3 @@ class Accounting:
         return {"new": {p: t.to_dict(self.prices) for p, t in sorted(self.this_run.items())},
                 "cache_hits": dict(sorted(self.cache_hits.items())),
                 "cost_usd": round(self.run_cost, 6) if self.prices else None}
-
-
-def cost_per_1k(prices: Prices, prompt_tokens: float, completion_tokens: float) -> float:
-    """USD for 1,000 traces averaging ``prompt_tokens`` in and ``completion_tokens`` out each."""
-    per_trace = prompt_tokens * prices.prompt_per_mtok + completion_tokens * prices.completion_per_mtok
-    return 1000 * per_trace / 1_000_000

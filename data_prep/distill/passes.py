@@ -1,16 +1,10 @@
 """Teacher passes of distillation: ask (or read the cache), assemble the trace, check it.
 
-Pass 1 asks the teacher to judge each row with the row's own judge prompt (rendered by
-:mod:`data_prep.prompts` when distill.parquet was built). Pass 2 asks the fix teacher again for the
-rows pass 1 rejected, showing its failed judgment and the correct verdict
-(:mod:`data_prep.distill.prompts`); its traces go through the same checks plus the leak check.
-
-Requests go through :class:`infra.chat_client.ChatClient` (bounded concurrency, requests-per-minute
-pacing, retries with backoff on 429/5xx/timeouts). Every answer is written to the
-:class:`~data_prep.distill.cache.ResponseCache` before it is used, and a cached answer is never asked
-for again. Before each new request its worst-case cost is reserved against the spend cap; a request that
-could pass the cap is not sent, the ones in flight finish and are cached, and the pass reports how many
-rows it did not ask. A row whose prompt alone is over the length limit is refused before it is sent.
+Pass 1 asks with each row's own judge prompt, pass 2 with the correction request
+(:mod:`data_prep.distill.prompts`). Every answer is cached before it is used and never asked for again;
+before each new request its worst case is reserved against the spend cap
+(:meth:`~data_prep.distill.accounting.Accounting.reserve`): a request that could pass it is not sent, the
+ones in flight finish and are cached, and the pass reports the rows it did not ask.
 """
 
 from __future__ import annotations
@@ -33,8 +27,6 @@ from infra.chat_errors import (
     ChatClientError,
     ClientConfigError,
     EndpointError,
-    RequestRejectedError,
-    RetriesExhaustedError,
     UnknownModelError,
     UnreachableError,
 )
@@ -72,10 +64,7 @@ class Teacher:
     sampling: Mapping[str, Any] = field(default_factory=dict)
 
     def client(self) -> ChatClient:
-        return ChatClient(self.base_url, self.model, api_key_env=self.api_key_env,
-                          max_concurrency=self.max_concurrency, requests_per_minute=self.requests_per_minute,
-                          timeout_s=self.timeout_s, max_retries=self.max_retries,
-                          backoff_base_s=self.backoff_base_s, sampling=self.sampling)
+        return ChatClient(**vars(self))  # bounded concurrency, pacing, retries with backoff
 
     def check(self, purpose: str) -> None:
         """Refuse a bad URL, model name, key variable or client setting before any request or write."""
@@ -226,11 +215,9 @@ async def _ask(client: ChatClient, job: Job, key: str, purpose: str, model: str,
     """
     try:
         answer = await client.chat(job.messages)
-    except (RetriesExhaustedError, RequestRejectedError):
-        return None
     except _FATAL:
         raise
-    except ChatClientError:
+    except ChatClientError:  # retries exhausted or the request rejected
         return None
     choice = answer.choices[0]
     reasoning = None if choice.reasoning is None else redact(choice.reasoning, secrets)

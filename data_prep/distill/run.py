@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from data_prep.distill.accounting import Accounting, cost_per_1k
+from data_prep.distill.accounting import Accounting
 from data_prep.distill.cache import ResponseCache
 from data_prep.distill.checks import TraceCheck
 from data_prep.distill.commit import IDENTITY_KEY, OutputFiles
@@ -242,9 +242,7 @@ def _counts(first: PassResult, second: PassResult, examples: Sequence[SftExample
         else:
             final_rejected[attempt.row.row_id] = attempt.check.reason
     tokens = accounting.summary()
-    cost = tokens["all"]["cost_usd"]
-    per_trace = {"prompt": tokens["all"]["prompt_tokens"] / len(examples),
-                 "completion": tokens["all"]["completion_tokens"] / len(examples)}
+    every = tokens["all"]
     return {
         "passes": _pass_counts(first, second),
         "merged": {"rows_in": len(first.attempts), "kept_pass1": sum(a.kept for a in first.attempts.values()),
@@ -252,9 +250,9 @@ def _counts(first: PassResult, second: PassResult, examples: Sequence[SftExample
                    "dropped": _tally(final_rejected.values()), "too_long_dropped": too_long},
         "rows": {split: len(rows) for split, rows in splits.items()},
         "tokens": tokens,
-        "cost_usd": cost,
+        "cost_usd": every["cost_usd"],
         "cost_per_1k_kept_usd": None if options.prices is None else round(
-            cost_per_1k(options.prices, per_trace["prompt"], per_trace["completion"]), 4),
+            1000 * options.prices.cost(every["prompt_tokens"], every["completion_tokens"]) / len(examples), 4),
         "lengths": length_stats(lengths, options.max_length, "tokenizer" if options.tokenizer else "teacher_usage",
                                 too_long),
     }
