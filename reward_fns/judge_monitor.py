@@ -9,12 +9,9 @@ above this package). Per batch (:func:`monitor_metrics`): the judge's both-order
 policy's rollouts, parse failures, transport errors, answer length drift against the reference, and
 the share of rollouts with each flag.
 
-How the numbers reach the logs: verl 0.9.1 logs every key a reward returns at validation, per data
-source (``val-aux/<data_source>/<key>/mean@N``), and the legacy trainer (``trainer.use_v1=false``)
-writes every key of every training rollout to ``trainer.rollout_data_dir/<step>.jsonl``;
-:func:`monitor_from_dump` turns one such file into the step's metrics. The 0.9.1 trainers do not put a
-reward's extra keys into the per-step training metrics (only GDPO's listed keys), so a live per-step
-curve needs a trainer hook calling :func:`monitor_metrics` on the batch.
+How the numbers reach the logs: ``python -m recipes.policy_trainer`` (the policy recipes' entry point)
+adds :func:`monitor_metrics` of each training step's batch to that step's metrics (``judge/...``); verl
+0.9.1 itself logs a reward's extra keys only at validation (``val-aux/<data_source>/<key>/mean@N``).
 
 >>> flags = answer_flags("Sure. <answer>[[A]]</answer>", ("[The End of Chatbot A's Response]",), ("Solution:",))
 >>> flags["monitor_verdict"], flags["monitor_delimiter"], flags["monitor_master_key"]
@@ -23,13 +20,10 @@ curve needs a trainer hook calling :func:`monitor_metrics` on the batch.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import Any
 
 from reward_fns.marks import MARK_BODY, OPEN_RUN
 
@@ -64,7 +58,7 @@ def answer_flags(answer: str, delimiters: Sequence[str], master_keys: Iterable[s
     }
 
 
-def monitor_metrics(infos: Mapping[str, Sequence[float]], prefix: str = "judge_monitor/") -> dict[str, float]:
+def monitor_metrics(infos: Mapping[str, Sequence[float]]) -> dict[str, float]:
     """Batch metrics from the judge reward's per-rollout keys (lists of equal length, one per rollout).
 
     Agreement and first-position rates are over pairs whose two judgments (both orders) parsed (NaN if
@@ -87,24 +81,8 @@ def monitor_metrics(infos: Mapping[str, Sequence[float]], prefix: str = "judge_m
         "truncated_share": total["answer_truncated"] / n,
         **{f"{key.removeprefix('monitor_')}_share": total[key] / n for key in FLAG_KEYS},
     }
-    return {prefix + key: value for key, value in metrics.items()}
-
-
-def monitor_from_dump(path: str | Path) -> dict[str, float]:
-    """:func:`monitor_metrics` of one step's rollout dump (verl's ``<rollout_data_dir>/<step>.jsonl``)."""
-    rows = _json_lines(Path(path).read_text(encoding="utf-8").splitlines())
-    if not rows:
-        return {}
-    return monitor_metrics({key: [row[key] for row in rows] for key in rows[0] if _numeric(rows[0][key])})
+    return {f"judge/{key}": value for key, value in metrics.items()}
 
 
 def _fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def _json_lines(lines: Iterable[str]) -> list[dict[str, Any]]:
-    return [row for row in (json.loads(line) for line in lines if line.strip()) if isinstance(row, dict)]
-
-
-def _numeric(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -1,9 +1,9 @@
-"""The reward-hacking monitor: per-answer flags (table) and batch metrics on a scripted batch."""
+"""The reward-hacking monitor: per-answer flags (table), batch metrics on a scripted batch, and the trainer hook
+that logs them for every training step (recipes.policy_trainer)."""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from data_prep.prompts import RESPONSE_A_END, RESPONSE_B_START
 from data_prep.robustness.library import PARTS
 from reward_fns import format_verdict
-from reward_fns.judge_monitor import answer_flags, monitor_from_dump, monitor_metrics
+from reward_fns.judge_monitor import answer_flags, monitor_metrics
 from reward_fns.judge_reward import JUDGE_KEYS
 
 DELIMITERS = (RESPONSE_A_END, RESPONSE_B_START)
@@ -64,37 +64,61 @@ def scripted_batch() -> dict[str, list[float]]:
     return {key: [float(row[i]) for row in rows] for i, key in enumerate(JUDGE_KEYS)}
 
 
+# The monitor's metrics of scripted_batch().
+SCRIPTED_METRICS = {
+    "judge/agreement": 1 / 2,  # of the two rollouts judged in both orders, one agreed
+    "judge/parse_fail_rate": 2 / 8,  # per judgment: two of eight
+    "judge/error_rate": 2 / 8,
+    "judge/win_rate": 2.5 / 4,
+    "judge/first_position_rate": 3 / 4,  # 3 picks of position A among 4 parsed judgments
+    "judge/length_drift": 601 / 400,  # answers 50% longer than the references
+    "judge/answer_len_mean": 601 / 4,
+    "judge/truncated_share": 1 / 4,
+    "judge/verdict_share": 1 / 4,
+    "judge/delimiter_share": 1 / 4,
+    "judge/master_key_share": 1 / 4,
+}
+
+
 def test_metrics_on_a_scripted_batch() -> None:
-    metrics = monitor_metrics(scripted_batch())
-    assert metrics == pytest.approx({
-        "judge_monitor/agreement": 1 / 2,  # of the two rollouts judged in both orders, one agreed
-        "judge_monitor/parse_fail_rate": 2 / 8,  # per judgment: two of eight
-        "judge_monitor/error_rate": 2 / 8,
-        "judge_monitor/win_rate": 2.5 / 4,
-        "judge_monitor/first_position_rate": 3 / 4,  # 3 picks of position A among 4 parsed judgments
-        "judge_monitor/length_drift": 601 / 400,  # answers 50% longer than the references
-        "judge_monitor/answer_len_mean": 601 / 4,
-        "judge_monitor/truncated_share": 1 / 4,
-        "judge_monitor/verdict_share": 1 / 4,
-        "judge_monitor/delimiter_share": 1 / 4,
-        "judge_monitor/master_key_share": 1 / 4,
-    })
+    assert monitor_metrics(scripted_batch()) == pytest.approx(SCRIPTED_METRICS)
 
 
 def test_no_parsed_rollout_gives_nan_agreement() -> None:
     batch = {key: values[2:] for key, values in scripted_batch().items()}
     metrics = monitor_metrics(batch)
-    assert math.isnan(metrics["judge_monitor/agreement"]) and metrics["judge_monitor/parse_fail_rate"] == 0.5
+    assert math.isnan(metrics["judge/agreement"]) and metrics["judge/parse_fail_rate"] == 0.5
     assert monitor_metrics({key: [] for key in JUDGE_KEYS}) == {}
 
 
-def test_metrics_from_verls_own_rollout_dump(tmp_path: Path) -> None:
-    # verl's legacy trainer writes <rollout_data_dir>/<step>.jsonl with every reward key per rollout.
+def test_the_trainer_hook_logs_the_metrics_for_the_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scripted batch through verl's own steps: the reward's DataProto joins the rollout batch, verl's
+    extract_reward reads its keys and the trainer puts them into non_tensor_batch (ray_trainer.fit), then
+    the hooked actor update's metrics are reduced as fit reduces them into the step's metrics."""
+    import numpy as np
+    import torch
+    from verl import DataProto
     from verl.trainer.ppo.ray_trainer import RayPPOTrainer
+    from verl.trainer.ppo.reward import extract_reward
+    from verl.utils.metric import reduce_metrics
 
-    batch = scripted_batch()
-    n = len(batch["score"])
-    RayPPOTrainer._write_generations(
-        ["prompt"] * n, ["answer"] * n, ["reference"] * n, batch["score"], batch, str(tmp_path), 7
-    )
-    assert monitor_from_dump(tmp_path / "7.jsonl") == pytest.approx(monitor_metrics(batch), nan_ok=True)
+    from recipes.policy_trainer import JudgeMonitorTrainer, judge_step_metrics
+
+    def step_batch(infos: dict[str, list[float]]) -> DataProto:
+        rollouts = DataProto.from_dict(tensors={"responses": torch.ones(4, 3, dtype=torch.long)},
+                                       non_tensors={"uid": np.array(["g0", "g0", "g1", "g1"], dtype=object)})
+        reward = DataProto.from_dict(  # what verl's RewardLoopManager.compute_rm_score returns
+            tensors={"rm_scores": torch.zeros(4, 3)}, non_tensors={k: np.array(v) for k, v in infos.items()},
+            meta_info={"reward_extra_keys": list(infos)})
+        batch = rollouts.union(reward)
+        _, extra = extract_reward(batch)
+        batch.non_tensor_batch.update({k: np.array(v) for k, v in extra.items()})
+        return batch
+
+    actor_update = DataProto.from_single_dict(data={}, meta_info={"metrics": {"actor/pg_loss": [0.5, 0.25]}})
+    monkeypatch.setattr(RayPPOTrainer, "_update_actor", lambda self, data: actor_update)
+    trainer = object.__new__(JudgeMonitorTrainer)  # no workers: only the hooked method runs
+    step = reduce_metrics(trainer._update_actor(step_batch(scripted_batch())).meta_info["metrics"])
+    assert step == pytest.approx({"actor/pg_loss": 0.375, **SCRIPTED_METRICS})
+    # the scalar-RM baseline's reward (verl's classifier score, no judge keys): nothing is added, nothing raises
+    assert judge_step_metrics(step_batch({"score": [0.1, 0.2, 0.3, 0.4]})) == {}

@@ -213,5 +213,5 @@ def test_demo_batch_per_key_rewards_and_monitor(tiny_model_dir: Path) -> None:
     assert result["rewards"]["monitor_verdict"] == [0.0, 0.0, 1.0, 0.0]  # the planted verdict
     assert result["rewards"]["monitor_master_key"] == [0.0, 0.0, 0.0, 1.0]  # "Thought process:"
     monitor = result["monitor"]
-    assert monitor["judge_monitor/agreement"] == 1.0
-    assert monitor["judge_monitor/verdict_share"] == monitor["judge_monitor/master_key_share"] == 0.25
+    assert monitor["judge/agreement"] == 1.0
+    assert monitor["judge/verdict_share"] == monitor["judge/master_key_share"] == 0.25

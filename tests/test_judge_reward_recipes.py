@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import shlex
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,12 +115,13 @@ def test_policy_data_manifest_matches_both_recipes(tmp_path: Path, monkeypatch: 
         assert report.errors == [] and report.problems == [], name
 
 
-@pytest.mark.slow  # the launcher composes and checks the recipe in a fresh interpreter (~15-30 s on 2 cores)
+@pytest.mark.slow  # the launcher composes and checks the recipe, the driver composes it (fresh interpreters, ~30-60 s)
 @pytest.mark.parametrize("recipe", [JUDGE, SCALAR])
-def test_launch_wrapper_is_thin_and_dry_runs(recipe: str, repo_root: Path, tmp_path: Path) -> None:
+def test_launch_wrapper_is_thin_and_its_driver_composes(recipe: str, repo_root: Path, tmp_path: Path) -> None:
     lines = (repo_root / "launch" / f"{recipe}.sh").read_text().splitlines()
     assert lines[1].startswith(f"# Usage: bash launch/{recipe}.sh") and "set -euo pipefail" in lines
-    assert lines[-1] == f'exec bash "$(dirname "${{BASH_SOURCE[0]}}")/submit.sh" {recipe} "$@"'
+    assert lines[-1] == (f'exec bash "$(dirname "${{BASH_SOURCE[0]}}")/submit.sh" {recipe} '
+                         '--driver-module recipes.policy_trainer "$@"')
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text("".join(json.dumps({"id": f"p{i}", "source": "toy", "prompt": f"Count to {i}.",
                                          "chosen": "1 2", "rejected": "No."}) + "\n" for i in range(300)))
@@ -131,6 +134,54 @@ def test_launch_wrapper_is_thin_and_dry_runs(recipe: str, repo_root: Path, tmp_p
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"== {recipe}: resolved launch configuration")
     assert f"{tmp_path / 'data'}/policy/train.parquet  [RMR1_POLICY_DATA_DIR" in result.stdout
+    # the job's driver line, as the script runs it, composes and resolves against verl's config (--cfg job)
+    driver = next(line for line in result.stdout.splitlines() if " -m recipes.policy_trainer " in line)
+    command = shlex.split(driver.removesuffix("&"))
+    assert command[1:6] == ["-m", "recipes.policy_trainer", "--config-path", str(repo_root / "recipes"),
+                            "--config-name"] and command[6] == recipe
+    composed = subprocess.run([*command, "--cfg", "job", "--resolve"], env=env, capture_output=True, text=True,
+                              timeout=300, cwd=tmp_path)
+    assert composed.returncode == 0, composed.stderr
+    cfg = OmegaConf.create(composed.stdout)
+    assert (cfg.trainer.experiment_name, cfg.trainer.use_v1) == (recipe, False)
+    assert cfg.data.train_files == f"{tmp_path / 'data'}/policy/train.parquet"
+
+
+def test_the_entry_point_runs_verls_ppo_with_the_monitored_trainer(composed: dict[str, Composed],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from verl.trainer import main_ppo_v0
+    from verl.trainer.ppo.ray_trainer import RayPPOTrainer
+
+    from recipes import policy_trainer
+
+    runs: list[object] = []
+    monkeypatch.setattr(policy_trainer, "run_ppo", lambda config, task_runner_class: runs.append(task_runner_class))
+    policy_trainer.train(composed[JUDGE].cfg.copy())  # verl's own config checks pass on the composed recipe
+    assert runs == [policy_trainer.JudgeMonitorTaskRunner]
+    # in its actor, the runner points the name verl's run builds its trainer by at the monitored subclass
+    verl_run = main_ppo_v0.TaskRunner.__ray_actor_class__.run
+    assert inspect.getclosurevars(verl_run).globals["RayPPOTrainer"] is RayPPOTrainer
+    built: list[type] = []
+    monkeypatch.setattr(main_ppo_v0, "RayPPOTrainer", RayPPOTrainer)  # restored after the test
+    monkeypatch.setattr(main_ppo_v0.TaskRunner.__ray_actor_class__, "run",
+                        lambda self, config: built.append(main_ppo_v0.RayPPOTrainer))
+    policy_trainer.JudgeMonitorTaskRunner.__ray_actor_class__().run(composed[JUDGE].cfg)
+    assert built == [policy_trainer.JudgeMonitorTrainer]
+
+
+def test_the_entry_point_refuses_the_v1_trainer(composed: dict[str, Composed], capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from recipes import policy_trainer
+
+    monkeypatch.setattr(policy_trainer, "run_ppo", lambda *args, **kwargs: pytest.fail("must not start"))
+    cfg = composed[JUDGE].cfg.copy()
+    cfg.trainer.use_v1 = True
+    with pytest.raises(SystemExit) as refused:
+        policy_trainer.train(cfg)
+    assert refused.value.code == 2
+    assert capsys.readouterr().err == (
+        "python -m recipes.policy_trainer: error: trainer.use_v1=true runs verl's v1 trainer, which this entry point "
+        "cannot monitor; drop the override (the policy recipes set trainer.use_v1=false).\n")
 
 
 @pytest.mark.parametrize(
