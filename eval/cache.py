@@ -25,6 +25,7 @@ from eval.backends.base import Messages
 from eval.errors import EvalError
 from infra.chat_types import without_lone_surrogates
 from infra.response_log import ResponseLog
+from infra.user_json import BadJson, parse_json
 
 CACHE_FORMAT = "eval-generations-v1"
 
@@ -77,7 +78,7 @@ class GenerationCache(ResponseLog[CachedGeneration]):
     """Read a cache file into memory, then append new generations to it."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        super().__init__(path, _parse, lambda record: record.key, error=EvalError)
+        super().__init__(path, parse_record, lambda record: record.key, error=EvalError)
 
     @property
     def model_ids(self) -> set[str]:
@@ -95,11 +96,11 @@ class GenerationCache(ResponseLog[CachedGeneration]):
         self.write(record, json.dumps(line, ensure_ascii=False, separators=(",", ":")))
 
 
-def _parse(raw: bytes) -> CachedGeneration | None:
-    """The record on one line; None for anything malformed (invalid JSON or UTF-8, wrong types, nesting)."""
+def parse_record(raw: bytes) -> CachedGeneration | None:
+    """The record on one line; None for anything malformed (infra.user_json's guards, or fields of wrong types)."""
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):  # invalid JSON or UTF-8, a huge integer, nesting too deep
+        data = parse_json(raw)
+    except BadJson:
         return None
     if not isinstance(data, dict):
         return None

@@ -47,7 +47,7 @@ from eval.evaluate import PairwiseResult, check_prompt, evaluate
 from eval.judge_prompt import choose_prompt
 from eval.report import EvalRun, Summary, write_reports
 from eval.report_text import console_summary, pct, shard_text
-from eval.shards import parsed_shard, shard_data
+from eval.shards import parse_shard, shard_data
 from infra.atomic_files import write_text_atomic
 from infra.output_guard import check_output
 from infra.user_json import read_json_file
@@ -77,7 +77,8 @@ def benchmark_named(name: str) -> Benchmark:
 def load(benchmark: Benchmark, source: str | None, split: str | None, revision: str | None,
          args: argparse.Namespace) -> BenchmarkData:
     """The benchmark's items after ``--limit`` and ``--shard`` (every row checked, each expanded once)."""
-    return shard_data(benchmark.load_data(source, split, revision, args.limit), parsed_shard(args))
+    shard = parse_shard(args.shard) if args.shard else None
+    return shard_data(benchmark.load_data(source, split, revision, args.limit), shard)
 
 
 class EvalSession:
@@ -91,7 +92,7 @@ class EvalSession:
             args.max_new_tokens, self.budget_source = self.prompt.budget
         self.config = eval_config(args)
         self.backend = backend or make_backend(args)
-        self.shard = args.shard and str(parsed_shard(args))
+        self.shard = args.shard and str(parse_shard(args.shard))
         self.cache: GenerationCache | None = None
 
     def check_prompt(self, loaded: Loaded) -> None:

@@ -22,13 +22,14 @@ except ModuleNotFoundError as err:
           "(.venv/bin/python after make setup, or pip install -e . in yours).", file=sys.stderr)
     raise SystemExit(2) from None
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
+from eval.benchmark import BenchmarkData
+from eval.cache import parse_record
 from eval.cli_common import EvalParser, check_out_file, is_generation_cache
 from eval.errors import EvalError
 from infra.atomic_files import write_text_atomic
@@ -57,12 +58,6 @@ def parse_shard(text: str) -> Shard:
     return Shard(int(match.group(1)), int(match.group(2)))
 
 
-def parsed_shard(args: object) -> Shard | None:
-    """The ``--shard`` of parsed CLI arguments (None when absent)."""
-    text = getattr(args, "shard", None)
-    return parse_shard(text) if text else None
-
-
 def take_shard(items: Sequence[T], shard: Shard | None) -> list[T]:
     """The shard's items in their original order (all items when ``shard`` is None)."""
     if shard is None:
@@ -70,65 +65,43 @@ def take_shard(items: Sequence[T], shard: Shard | None) -> list[T]:
     return list(items[shard.index::shard.count])
 
 
-def shard_data(data: T, shard: Shard | None) -> T:
+def shard_data(data: BenchmarkData, shard: Shard | None) -> BenchmarkData:
     """A BenchmarkData with only the shard's items (``total_items`` kept: the report says what was cut)."""
     if shard is None:
         return data
-    return replace(data, items=take_shard(data.items, shard))  # type: ignore[type-var]
+    return replace(data, items=take_shard(data.items, shard))
 
 
 def merge_caches(paths: Sequence[Path], out: Path) -> tuple[int, int]:
     """Write the union of the shard caches to ``out`` (first record per key wins); returns (records, duplicates).
 
     A shard is its cache file or its report folder (``<folder>/generations.jsonl``). Lines that are not
-    cache records are dropped (the cache would skip them anyway). A missing cache beside a finished
-    shard's summary.json is an empty shard; any other missing cache is an error, and so is a merge
-    of two judges' generations (their keys could never meet, so the merged run would regenerate).
+    cache records (as the cache reads them) are dropped. A missing cache beside a finished shard's
+    summary.json is an empty shard; any other missing cache is an error, and so is a merge of two
+    judges' generations (their keys could never meet, so the merged run would regenerate).
     """
-    seen: set[str] = set()
-    lines: list[str] = []
+    lines: dict[str, str] = {}
     judges: dict[str, Path] = {}
     duplicates = 0
-    for path in map(_shard_cache, paths):
+    for path in (Path(p) / "generations.jsonl" if Path(p).is_dir() else Path(p) for p in paths):
         if not path.is_file():
             if (path.parent / "summary.json").is_file():
                 continue  # the shard finished with nothing to generate (more shards than items)
             raise EvalError(f"shard cache {path} does not exist; did that shard's job finish? Rerun it first.")
-        for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            key, judge = _key(raw)
-            if key is None:
+        for raw in path.read_bytes().split(b"\n"):
+            record = parse_record(raw)
+            if record is None:
                 continue
-            if judge is not None:
-                first = judges.setdefault(judge, path)
+            if record.model_id is not None:
+                first = judges.setdefault(record.model_id, path)
                 if len(judges) > 1:
-                    other = next(j for j in judges if j != judge)
+                    other = next(j for j in judges if j != record.model_id)
                     raise EvalError(f"shard caches {judges[other]} and {first} hold generations of two judges "
-                                    f"({other} and {judge}); merge only one judge's shards.")
-            if key in seen:
-                duplicates += 1
-                continue
-            seen.add(key)
-            lines.append(raw)
-    write_text_atomic(out, "".join(line + "\n" for line in lines))
+                                    f"({other} and {record.model_id}); merge only one judge's shards.")
+            duplicates += record.key in lines
+            lines.setdefault(record.key, raw.decode("utf-8-sig").rstrip("\r"))  # UTF-8: parse_record read it
+    write_text_atomic(out, "".join(line + "\n" for line in lines.values()))
     return len(lines), duplicates
-
-
-def _shard_cache(path: Path) -> Path:
-    """A shard's cache file: the path itself, or the generations.jsonl of a shard's report folder."""
-    return Path(path) / "generations.jsonl" if Path(path).is_dir() else Path(path)
-
-
-def _key(raw: str) -> tuple[str | None, str | None]:
-    """(the record's key, the judge its context names), or (None, None) for a line that is no cache record."""
-    try:
-        record = json.loads(raw)
-    except (ValueError, RecursionError):  # not JSON, a huge integer, nesting too deep: the cache skips it too
-        return None, None
-    key = record.get("key") if isinstance(record, dict) else None
-    if not (isinstance(key, str) and key):
-        return None, None
-    judge = record.get("model_id")
-    return key, judge if isinstance(judge, str) else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
