@@ -3,8 +3,9 @@
 The judge is the loopback server on 127.0.0.1 with a scripted policy (it prefers the candidate that
 says "GOOD" more often; a tie goes to B), reached through ``reward_router_address`` exactly as verl
 hands its judge servers' router to a reward worker; the batch is laid out like a rollout batch
-(testkit.verl_reward) with the tiny model's tokenizer. Tests run :func:`score_demo_batch`; the CLI
-prints the per-key rewards and the metrics:
+(testkit.verl_reward) with the tiny model's tokenizer. The reward's keys join the batch as the trainer
+joins them, and the monitor's metrics are the trainer hook's (recipes.policy_trainer), as logged for a
+training step. Tests run :func:`score_demo_batch`; the CLI prints the per-key rewards and the metrics:
 
     python -m testkit.judge_reward_demo
 """
@@ -18,8 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from infra.cli_errors import OneLineParser, run_cli
+from recipes.policy_trainer import judge_step_metrics
 from reward_fns import format_verdict
-from reward_fns.judge_monitor import monitor_metrics
 from testkit.judge_texts import extract_candidates
 from testkit.loopback_judge import LoopbackJudge
 from testkit.tiny_model import ensure_tiny_model
@@ -50,18 +51,19 @@ def count_judge(prompt: str) -> str:
 
 
 def score_demo_batch(model_dir: str, reward_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Per-key rewards of the demo batch (lists, one value per rollout) and the monitor's batch metrics."""
+    """Per-key rewards of the demo batch (lists, one value per rollout) and the monitor's step metrics."""
     kwargs = {"judge_model": "loopback-judge", "timeout_s": 5.0, "max_retries": 0, **(reward_kwargs or {})}
     with LoopbackJudge(count_judge) as judge:
         address = judge.base_url.removeprefix("http://").removesuffix("/v1")
         scorer = VerlRewardScorer(compose_reward_config(model_dir, kwargs, path=JUDGE_PATH), address)
-        rm_scores, extra = scorer.score(build_batch(scorer.tokenizer, demo_rollouts()))
-    rewards = {key: values.tolist() for key, values in extra.items()}
+        batch = build_batch(scorer.tokenizer, demo_rollouts())
+        rm_scores, extra = scorer.score(batch)
+    batch.non_tensor_batch.update(extra)  # as verl's trainer does after the reward step
     return {
         "rollouts": [name for name, _ in DEMO_ANSWERS],
         "token_rewards": rm_scores.sum(dim=1).tolist(),
-        "rewards": rewards,
-        "monitor": monitor_metrics(rewards),
+        "rewards": {key: values.tolist() for key, values in extra.items()},
+        "monitor": judge_step_metrics(batch),
     }
 
 
