@@ -1,4 +1,4 @@
-"""``python data_prep/distill.py``: the entry point of the distillation CLI, :mod:`data_prep.distill.cli`."""
+"""``python data_prep/distill.py``: the entry point of the distillation CLI, :mod:`data_prep.distill.run`."""
 
 import sys
 
@@ -9,7 +9,7 @@ except ModuleNotFoundError as err:
           "(.venv/bin/python after make setup, or pip install -e . in yours).", file=sys.stderr)
     raise SystemExit(2) from None
 
-from data_prep.distill.cli import PROG, main
+from data_prep.distill.run import PROG, main
 from infra.cli_errors import run_cli
 
 if __name__ == "__main__":

@@ -149,7 +149,7 @@ def test_spend_cap_stops_cleanly_and_a_higher_cap_continues(tmp_path: Path, dist
 
 
 def test_cli_without_prices_refuses_a_cap(tmp_path: Path, distill_file: Path, capsys) -> None:
-    from data_prep.distill.cli import main
+    from data_prep.distill.run import main
     from infra.cli_errors import run_cli
 
     code = run_cli(main, ["--input", str(distill_file), "--out", str(tmp_path / "o"), "--teacher-url",
@@ -206,7 +206,7 @@ def test_the_api_key_reaches_the_server_and_nothing_we_write(tmp_path: Path, dis
 
 
 def test_cli_spend_cap_exits_1_with_one_sentence(tmp_path: Path, distill_file: Path, capsys) -> None:
-    from data_prep.distill.cli import main
+    from data_prep.distill.run import main
     from infra.cli_errors import run_cli
 
     with LoopbackJudge(scripted) as judge:

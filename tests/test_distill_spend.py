@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import testkit.loopback_judge as loopback
-from data_prep.distill import cli as distill
+from data_prep.distill import run as distill
 from data_prep.distill.accounting import token_bound
 from infra.cli_errors import EXIT_FAILED, run_cli
 from testkit.cor_policies import case_teacher, write_case_rows

@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from data_prep.distill import cli as distill
 from data_prep.distill import released
+from data_prep.distill import run as distill
 from data_prep.distill.commit import JOURNAL_KEY, STAGE_PREFIX
 from infra.cli_errors import run_cli
 from infra.staged_output import recover
@@ -273,7 +273,7 @@ def test_distill_failed_rerun_leaves_the_old_output_byte_identical(judge, source
 KILL_AT_THIRD_RENAME = """
 import os, signal, sys
 import data_prep.distill.commit as commit
-from data_prep.distill import cli as distill
+from data_prep.distill import run as distill
 from infra.cli_errors import run_cli
 real, calls = os.replace, []
 def replace(a, b):
