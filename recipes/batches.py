@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from recipes.compose import Composed
-from recipes.problems import Problem, error, warning
-from recipes.sizes import GPU_GB, TRAIN_STATE_BYTES_PER_PARAM, size_of
+from recipes.compose import Composed, Problem, error, warning
+from recipes.plan import GPU_GB, TRAIN_STATE_BYTES_PER_PARAM, size_of
 
 _ARR = "actor_rollout_ref"
 

@@ -23,9 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.cli_errors import OneLineParser, run_cli
-from recipes.compose import Composed, compose_recipe, list_recipes, safe_select
+from recipes.compose import Composed, RecipeError, compose_recipe, error, list_recipes, safe_select
 from recipes.plan import format_plan
-from recipes.problems import RecipeError, error
 from recipes.validate import Report, check_composed
 
 PROG = "python -m recipes.check"

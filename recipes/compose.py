@@ -1,31 +1,58 @@
-"""Compose a recipe with verl's real configs (Hydra compose API) and flatten configs to dotted keys.
+"""Compose a recipe with verl's real configs (Hydra compose API), flatten configs to dotted keys, and the
+unit every check returns (:class:`Problem`).
 
 Composing is what ``python -m verl.trainer.main_ppo --config-path recipes --config-name <recipe>``
 does before training, minus the run: the same search path, defaults and overrides, so a recipe that
 composes here composes there.
+
+Problems a check finds are data; :class:`RecipeError` is for input that stops the check itself (an
+unknown recipe, an override that does not compose): one sentence and exit 2 through ``run_cli``.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from omegaconf import DictConfig, OmegaConf
 
-from infra.hub import HUB_ID, looks_like_hub_id  # one hub-id rule for every package
-from recipes.problems import RecipeError
+from infra.cli_errors import UserError
 
 RECIPES_DIR = Path(__file__).resolve().parent
 Kind = Literal["rl", "sft"]
 # verl's own top-level configs that the recipes extend, by recipe kind.
 BASE_CONFIG: dict[Kind, str] = {"rl": "ppo_trainer", "sft": "sft_trainer_engine"}
 MISSING = "???"
-# ``org/name``: how a model path names a Hugging Face hub model rather than a folder.
-__all__ = ["HUB_ID", "Composed", "RecipeError", "compose_recipe", "flatten", "list_recipes", "looks_like_hub_id",
-           "safe_select"]
+
+
+class RecipeError(UserError):
+    """A recipe cannot be composed or checked as asked; the message names the input and the fix."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """``error`` stops a launch; ``warning`` is printed and the launch may go on."""
+
+    level: Literal["error", "warning"]
+    check: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"{self.level.upper()} [{self.check}] {self.message}"
+
+
+def error(check: str, message: str) -> Problem:
+    return Problem("error", check, message)
+
+
+def warning(check: str, message: str) -> Problem:
+    return Problem("warning", check, message)
 
 
 @dataclass
@@ -42,6 +69,11 @@ class Composed:
     def kind(self) -> Kind:
         """``rl`` for recipes over ppo_trainer, ``sft`` for recipes over sft_trainer_engine."""
         return "rl" if "actor_rollout_ref" in self.cfg else "sft"
+
+    @property
+    def base(self) -> str:
+        """verl's own config the recipe extends."""
+        return BASE_CONFIG[self.kind]
 
 
 def list_recipes(config_dir: Path = RECIPES_DIR) -> list[str]:

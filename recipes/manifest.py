@@ -1,6 +1,6 @@
 """Compare a recipe with the data manifest the data builder wrote beside its parquet files.
 
-The manifest is run-metadata JSON (``infra.run_metadata``), read here with plain ``json``. Its
+The manifest is run-metadata JSON (``infra.run_metadata``), read by ``infra.user_json``. Its
 ``config`` holds ``variant``, ``tokenizer``, ``max_prompt_length`` and ``chat_template_kwargs``.
 
 Decisions:
@@ -17,7 +17,6 @@ Decisions:
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +25,8 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from infra.hub import looks_like_hub_id
-from recipes.compose import Composed, safe_select
-from recipes.problems import Problem, error, warning
+from infra.user_json import BadJson, parse_json
+from recipes.compose import Composed, Problem, error, safe_select, warning
 
 _SIZE = re.compile(r"-\d+(\.\d+)?b(?=-|$)")
 
@@ -57,9 +56,9 @@ def read_manifest(path: Path) -> Manifest:
     if not path.is_file():
         raise ValueError(f"data manifest {path} does not exist; build the data first or pass the right --manifest.")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"data manifest {path} is not valid JSON ({err.msg}); rebuild the data.") from err
+        data = parse_json(path.read_bytes())
+    except BadJson as err:  # "is not valid JSON (...)", nested too deeply, not UTF-8...
+        raise ValueError(f"data manifest {path} {err}; rebuild the data.") from err
     config = data.get("config") if isinstance(data, dict) else None
     if not isinstance(config, dict):
         raise ValueError(f"data manifest {path} has no 'config' object; rebuild the data with the data builder.")

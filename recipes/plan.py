@@ -1,4 +1,9 @@
-"""The plan printout: what a recipe will ask of the cluster and the disk, before any GPU is spent."""
+"""The plan printout: what a recipe will ask of the cluster and the disk, before any GPU is spent.
+
+Per-size facts come from docs/verl_perf.md (arithmetic, not measurements). A recipe's size is its
+``size`` (GRPO) or ``sft_size`` (SFT) config-group choice, so the yaml stays the single place that says
+which size a model is; nothing is guessed from a model name.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,11 @@ from typing import Any
 
 from recipes.compose import MISSING, Composed, safe_select
 from recipes.manifest import Manifest, recipe_variant
-from recipes.sizes import SizeClass, size_of
+
+# One GPU of the target cluster (8 x H100 80 GB nodes).
+GPU_GB = 80.0
+# fp32 master weights (4) + gradients (4) + Adam moments (8), sharded over all GPUs (docs/verl_perf.md).
+TRAIN_STATE_BYTES_PER_PARAM = 16
 
 # Pairs assumed when no manifest gives the count (docs/rm_r1_method.md, "Training data").
 ASSUMED_PAIRS = {
@@ -18,6 +27,30 @@ ASSUMED_PAIRS = {
 # The data builders' default validation share (build_parquet.py and distill.py --val-size 0.02): those
 # pairs never reach train.parquet, so an epoch of paper-sized data is 2% shorter than the pair count.
 DEFAULT_VAL_SHARE = 0.02
+
+
+@dataclass(frozen=True)
+class SizeClass:
+    """Facts about one size class of dense Qwen2-architecture models."""
+
+    name: str
+    params_b: float
+    ckpt_gb: int
+    hf_gb: int
+
+
+SIZES: dict[str, SizeClass] = {
+    # docs/verl_perf.md: per checkpoint (model + optimizer + extra) 92 / 177 / 393 GB; hf_model +15 / 30 / 65 GB.
+    "7b": SizeClass("7b", 7.6, 92, 15),
+    "14b": SizeClass("14b", 14.8, 177, 30),
+    "32b": SizeClass("32b", 32.8, 393, 65),
+}
+
+
+def size_of(choices: dict[str, str]) -> SizeClass | None:
+    """The size class a composed recipe chose (``size`` or ``sft_size`` group), or None if unknown."""
+    name = choices.get("size") or choices.get("sft_size")
+    return SIZES.get(name or "")
 
 
 def assumed_train_rows(kind: str, variant: str | None) -> tuple[int, str]:

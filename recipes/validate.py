@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from recipes.batches import check_batches, check_memory
-from recipes.compose import Composed, RecipeError, compose_recipe
+from recipes.compose import Composed, Problem, RecipeError, compose_recipe, error, warning
 from recipes.manifest import Manifest, check_manifest, default_manifest_path, read_manifest
 from recipes.plan import Plan, make_plan
-from recipes.problems import Problem, error, warning
 from recipes.verl_checks import (
     check_known_keys,
     check_legacy_reward,

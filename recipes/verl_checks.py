@@ -1,7 +1,7 @@
 """Checks of a composed recipe against verl 0.9.1 itself: keys, legacy reward keys, verl's validation.
 
 Each check takes a :class:`~recipes.compose.Composed` recipe and returns a list of
-:class:`~recipes.problems.Problem` (empty when fine). Batch arithmetic lives in ``recipes.batches``,
+:class:`~recipes.compose.Problem` (empty when fine). Batch arithmetic lives in ``recipes.batches``,
 the data-manifest comparison in ``recipes.manifest``.
 """
 
@@ -18,8 +18,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from infra.hub import looks_like_hub_id
-from recipes.compose import MISSING, Composed, base_keys, flatten, open_maps, safe_select
-from recipes.problems import Problem, error, warning
+from recipes.compose import MISSING, Composed, Problem, base_keys, error, flatten, open_maps, safe_select, warning
 
 # Free-form maps verl reads as a whole although its yaml lists no default subkeys.
 OPEN_PREFIXES = ("reward.custom_reward_function.reward_kwargs", "ray_kwargs.ray_init")
@@ -49,7 +48,7 @@ def check_known_keys(composed: Composed) -> list[Problem]:
         fix = f"did you mean {hint[0]}?" if hint else "remove it or correct its spelling."
         problems.append(error(
             "known-keys",
-            f"{_source_of(key, composed)} sets {key}, which verl 0.9.1's {_base_name(composed)} does not have "
+            f"{_source_of(key, composed)} sets {key}, which verl 0.9.1's {composed.base} does not have "
             f"(it would be silently ignored); {fix}"))
     return problems
 
@@ -190,17 +189,7 @@ def _under_open_map(key: str, open_keys: frozenset[str]) -> bool:
 
 
 def _legacy_target(key: str) -> str:
-    for old, new in _LEGACY_MOVES.items():
-        if key == old:
-            return new
-    section, _, rest = key.partition(".")
-    return {"custom_reward_function": "reward.custom_reward_function", "reward_model": "reward.reward_model"}.get(
-        section, f"reward.{section}"
-    ) + (f".{rest}" if rest else "")
-
-
-def _base_name(composed: Composed) -> str:
-    return "ppo_trainer" if composed.kind == "rl" else "sft_trainer_engine"
+    return _LEGACY_MOVES.get(key) or f"reward.{key}"
 
 
 def _source_of(key: str, composed: Composed) -> str:
