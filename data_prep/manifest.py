@@ -22,7 +22,7 @@ excluded subsets), the cleaning and neutralisation versions and the decontaminat
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,34 +33,25 @@ from data_prep.neutralise import NEUTRALISE_VERSION
 from data_prep.options import BuildOptions
 from data_prep.pairs import PreferencePair
 from data_prep.prompts import PromptTemplate
-from data_prep.variant_plan import VariantPlan
 from data_prep.writers import DATA_SOURCE_PREFIX
 from infra.run_metadata import OutputRef, RunMetadata, git_commit, now_volatile
 from infra.versions import tool_version
+from reward_fns import LABELS
 
-__all__ = ["MANIFEST_NAME", "TOOL", "add_accounting", "add_split_counts", "build_manifest", "shared_counts"]
+__all__ = ["MANIFEST_NAME", "TOOL", "add_accounting", "add_split_counts", "build_manifest"]
 MANIFEST_NAME = "manifest.json"
 TOOL = "data_prep.build_parquet"
 
 
-def shared_counts(collected: Collected, plan: VariantPlan) -> dict[str, Any]:
-    """The counts every variant shares, with this variant's length-filter drops and prompt lengths filled in."""
-    ledger = collected.ledger
-    dropped = ledger.dropped_counts()
-    dropped["too_long"] = dict(plan.too_long)
-    decontamination = collected.decontamination["counts"] if collected.decontamination else {}
-    return {"input_pairs": ledger.read_counts(), "dropped": dropped,
-            "too_long_multi_turn": dict(plan.too_long_multi_turn), "prompt_tokens": plan.prompt_tokens,
-            "neutralised": ledger.neutralised_counts(), "decontamination": decontamination, "rows": {},
-            "chosen_position": {}, "chosen_position_total": {}, "multi_turn": {}}
-
-
 def add_split_counts(counts: dict[str, Any], split: str, pairs: Iterable[PreferencePair], positions: Mapping[str, str],
-                     balance: Mapping[str, Any]) -> None:
-    """Rows per source, A/B balance and multi-turn rows of one written split."""
+                     ) -> None:
+    """Rows per source, A/B balance (chosen as A / as B, per source and in all) and multi-turn rows of a split."""
     pairs = list(pairs)
     counts["rows"][split] = dict(sorted(Counter(p.source for p in pairs).items()))
-    counts["chosen_position"][split] = dict(balance)
+    by_source: dict[str, Counter[str]] = defaultdict(Counter)
+    for pair in pairs:
+        by_source[pair.source][positions[pair.id]] += 1
+    counts["chosen_position"][split] = {s: {label: c[label] for label in LABELS} for s, c in sorted(by_source.items())}
     counts["chosen_position_total"][split] = dict(sorted(Counter(positions[p.id] for p in pairs).items()))
     counts["multi_turn"][split] = sum(p.is_multi_turn for p in pairs)
 

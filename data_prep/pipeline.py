@@ -1,12 +1,9 @@
-"""The build: inputs -> pairs (cleaned, decontaminated: :mod:`data_prep.collect`; prompt lengths of
-every variant measured meanwhile in a helper thread: :class:`~data_prep.length_filter.BackgroundLengths`)
--> splits -> per variant (length filter, A/B placement, rendering) -> ``{out}/{variant}/{train,val[,distill]}.parquet``
-+ ``manifest.json``.
+"""The build: inputs -> pairs (:mod:`data_prep.collect`; prompt lengths measured meanwhile by
+:class:`~data_prep.length_filter.BackgroundLengths`) -> splits -> per variant, a :class:`VariantPlan` (the
+length filter), A/B placement and rendering -> ``{out}/{variant}/{train,val[,distill]}.parquet`` + manifest.
 
-Every stage counts what it keeps and drops per source; the manifest accounts for every input row
-(read = dropped + kept, per source). Every variant is staged first and all are swapped in together
-(:func:`output_tree`), so a failed, interrupted or killed build leaves the old tree as it was.
-:func:`build` is what the CLI, the preflight, the benchmark and tests call.
+Every variant is staged first and all are swapped in together (:func:`output_tree`), so a failed,
+interrupted or killed build leaves the old tree as it was.
 """
 
 from __future__ import annotations
@@ -14,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ from data_prep.errors import BuildError
 from data_prep.length_filter import (
     BackgroundLengths,
     PromptLengthFilter,
+    length_stats,
     load_tokenizer,
     tokenizer_name,
     tokenizer_sha256,
@@ -34,8 +33,7 @@ from data_prep.length_filter import (
 from data_prep.options import BuildOptions, check_options
 from data_prep.pairs import PreferencePair
 from data_prep.prompts import PromptTemplate, builtin_template, load_template
-from data_prep.splits import SPLITS, balance, place, split_pairs
-from data_prep.variant_plan import VariantPlan, check_plans, plan_variant
+from data_prep.splits import SPLITS, place, split_pairs
 from data_prep.writers import rl_row, write_parquet_rows
 from infra.output_guard import check_output
 from infra.staged_output import StagedOutput, check_folder
@@ -44,6 +42,7 @@ from infra.user_json import read_json_file
 __all__ = ["BuildError", "BuildOptions", "BuildResult", "VariantBuild", "build", "check_options", "describe"]
 SourceCounts = dict[str, int]
 STAGE_PREFIX, JOURNAL_KEY = ".build-", "variants"  # {out}/.build-XXXX/new/{variant}/, the journal's key
+_KNOBS = {"train": "--val-size/--distill-fraction", "val": "--val-size", "distill": "--distill-fraction"}
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,6 @@ class BuildResult:
 
     variants: dict[str, VariantBuild]
     input_pairs: SourceCounts  # rows read per source
-    duplicates: SourceCounts
     dropped: dict[str, SourceCounts] = field(default_factory=dict)  # shared drops (not too_long) per reason
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -94,8 +92,7 @@ def build(options: BuildOptions) -> BuildResult:
             tree.commit()
     ledger = collected.ledger
     shared = {reason: counts for reason, counts in ledger.dropped_counts().items() if reason != "too_long"}
-    return BuildResult(variants=variants, input_pairs=ledger.read_counts(), duplicates=shared["duplicate"],
-                       dropped=shared, timings=timer.rounded())
+    return BuildResult(variants=variants, input_pairs=ledger.read_counts(), dropped=shared, timings=timer.rounded())
 
 
 def output_tree(out: Path) -> StagedOutput:
@@ -177,7 +174,7 @@ def _write_variant(options: BuildOptions, plan: VariantPlan, tree: StagedOutput,
                    tokenizer: Mapping[str, str | None], timer: StageTimer) -> VariantBuild:
     """Write one variant's parquet files and manifest into its staging folder (committed later, with the rest)."""
     variant, final = plan.variant, Path(options.out) / plan.variant
-    counts = manifest.shared_counts(collected, plan)
+    counts = _shared_counts(collected, plan)
     with timer(f"{variant}:write"):
         stage = tree.folder(variant)
         files = {}
@@ -186,7 +183,7 @@ def _write_variant(options: BuildOptions, plan: VariantPlan, tree: StagedOutput,
             rows = _rows(pairs, positions, split, plan.template, variant, options.seed, options.progress)
             write_parquet_rows(rows, stage / f"{split}.parquet")
             files[split] = final / f"{split}.parquet"
-            manifest.add_split_counts(counts, split, kept, positions, balance(kept, positions))
+            manifest.add_split_counts(counts, split, kept, positions)
         manifest.add_accounting(counts)
         meta = manifest.build_manifest(options, variant, plan.template, counts, stage, list(plan.kept), collected,
                                        tokenizer)
@@ -223,3 +220,75 @@ def describe(options: BuildOptions) -> str:
         folder = os.fspath(Path(options.out) / variant)
         lines.append(f"{folder}/: {files}, {manifest.MANIFEST_NAME} (prompt {template.version}, {template.origin})")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class VariantPlan:
+    """One variant's pairs per split after the length filter, and what the filter did."""
+
+    variant: str
+    template: PromptTemplate
+    kept: dict[str, list[PreferencePair]]  # only the splits this build writes
+    too_long: SourceCounts  # pairs over the limit, per source
+    too_long_multi_turn: SourceCounts  # of those, the multi-turn pairs (their long histories make them likely)
+    prompt_tokens: dict[str, Any] | None  # length_stats of every measured pair; None without a tokenizer
+
+
+def plan_variant(
+    variant: str, template: PromptTemplate, splits: Mapping[str, list[PreferencePair]], wanted: Sequence[str],
+    lengths: Mapping[str, int] | None, limit: int | None,
+) -> VariantPlan:
+    """Apply the length filter (if measured) to ``splits`` for one variant."""
+    if lengths is None or limit is None:
+        return VariantPlan(variant, template, {s: list(splits[s]) for s in wanted}, {}, {}, None)
+    kept = {s: [p for p in splits[s] if lengths[p.id] <= limit] for s in wanted}
+    over = [p for s in wanted for p in splits[s] if lengths[p.id] > limit]
+    stats = length_stats((lengths[p.id] for s in wanted for p in splits[s]), limit)
+    return VariantPlan(variant, template, kept, _by_source(over), _by_source(p for p in over if p.is_multi_turn),
+                       stats)
+
+
+def check_plans(plans: Sequence[VariantPlan], splits: Mapping[str, list[PreferencePair]], options: BuildOptions,
+                lengths: Mapping[str, Mapping[str, int]]) -> None:
+    """Raise one :class:`BuildError` naming every empty split, why it is empty, and what still builds."""
+    empty = [(plan, split) for plan in plans for split, pairs in plan.kept.items() if not pairs]
+    if not empty:
+        return
+    full = [plan.variant for plan in plans if all(plan.kept.values())]
+    reasons = "; ".join(_why(plan, split, splits[split], options, lengths.get(plan.variant)) for plan, split in empty)
+    only = f", or build only {' and '.join(full)} with --variant {' '.join(full)}" if full else ""
+    fixes = sorted({_fix(split, options, bool(plan.too_long)) for plan, split in empty})
+    raise BuildError(f"{reasons}; {' or '.join(fixes)}{only}.")
+
+
+def _why(plan: VariantPlan, split: str, before: Sequence[PreferencePair], options: BuildOptions,
+         lengths: Mapping[str, int] | None) -> str:
+    if before and lengths is not None:  # the split had pairs: the length filter took them all
+        shortest = min(lengths[p.id] for p in before)
+        return (f"the {plan.variant} {split} split is empty after the length filter: all {len(before)} of its pairs "
+                f"have judge prompts over --max-prompt-length {options.max_prompt_length} tokens in the "
+                f"{plan.variant} prompt (the shortest has {shortest})")
+    total = sum(len(v) for v in plan.kept.values())
+    return f"the {plan.variant} {split} split is empty: {total} pairs in all are too few for {_KNOBS[split]}"
+
+
+def _fix(split: str, options: BuildOptions, filtered: bool) -> str:
+    if filtered and options.max_prompt_length is not None:
+        return "raise --max-prompt-length"
+    return f"add pairs or adjust {_KNOBS[split]}"
+
+
+def _by_source(pairs: Any) -> SourceCounts:
+    return dict(sorted(Counter(p.source for p in pairs).items()))
+
+
+def _shared_counts(collected: Collected, plan: VariantPlan) -> dict[str, Any]:
+    """The counts every variant shares, with this variant's length-filter drops and prompt lengths filled in."""
+    ledger = collected.ledger
+    dropped = ledger.dropped_counts()
+    dropped["too_long"] = dict(plan.too_long)
+    decontamination = collected.decontamination["counts"] if collected.decontamination else {}
+    return {"input_pairs": ledger.read_counts(), "dropped": dropped,
+            "too_long_multi_turn": dict(plan.too_long_multi_turn), "prompt_tokens": plan.prompt_tokens,
+            "neutralised": ledger.neutralised_counts(), "decontamination": decontamination, "rows": {},
+            "chosen_position": {}, "chosen_position_total": {}, "multi_turn": {}}

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
 
 from data_prep.pairs import PreferencePair
 from reward_fns import LABELS
@@ -119,11 +119,3 @@ def place(pairs: Iterable[PreferencePair], split: str, seed: int) -> dict[str, s
         rng.shuffle(positions)
         placement.update(zip(sorted(ids), positions, strict=True))
     return placement
-
-
-def balance(pairs: Iterable[PreferencePair], placement: Mapping[str, str]) -> dict[str, dict[str, int]]:
-    """Counts of chosen-as-A and chosen-as-B per source, for manifests and checks."""
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for pair in pairs:
-        counts[pair.source][placement[pair.id]] += 1
-    return {source: {label: c[label] for label in LABELS} for source, c in sorted(counts.items())}
