@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.benchmark import Benchmark, BenchmarkData
-from eval.benchmarks.coverage import run_status
+from eval.benchmarks.coverage import coverage
 from eval.evaluate import EvalConfig, PairwiseResult
 from eval.judge_prompt import PromptChoice
 from eval.report_text import render_markdown
@@ -124,12 +124,12 @@ def write_reports(out_dir: str | os.PathLike[str], run: EvalRun, result: Pairwis
     config, benchmark = run.config, run.benchmark
     lines = list(item_records(result, run))
     write_text_atomic(out / ITEMS, "\n".join(lines) + ("\n" if lines else ""))
-    status = run_status(benchmark, run.data, result.headline(config))  # complete, coverage (official row counts)
+    cov = coverage(benchmark, run.data)  # scored against the official row counts
     summary: Summary = {
         "benchmark": benchmark.name,
         "score": result.headline(config),
-        "complete": status["complete"],
-        "coverage": status["coverage"],
+        "complete": cov["complete"] and result.headline(config) is not None,  # the full official set, scored
+        "coverage": cov,
         "shard": run.shard,
         "conventions": conventions(config, run.limit, benchmark),
         "scores": result.scores,

@@ -17,10 +17,11 @@ import pytest
 
 from data_prep.prompts import builtin_template
 from eval import rewardbench
-from eval.backends.base import Generation, Request, Sampling, checkpoint_fingerprint
+from eval.backends.base import Generation, Request, Sampling
 from eval.backends.chat_tokens import ChatTokenizer
 from eval.backends.vllm_offline import VLLMBackend
 from eval.errors import BackendError
+from infra.checkpoint_id import checkpoint_fingerprint
 
 FIXTURE = str(Path(__file__).resolve().parents[1] / "preflight" / "samples" / "rewardbench_sample.jsonl")
 

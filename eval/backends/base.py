@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from data_prep.pairs import Message
-from infra.checkpoint_id import checkpoint_fingerprint as checkpoint_fingerprint  # its home; backends import it here
 
 Messages = Sequence[Message]  # one request's chat messages, as the prompt module builds them
 OnResult = Callable[[int, "Generation"], None]

@@ -1,7 +1,7 @@
-"""Chat messages to prompt token ids with a checkpoint's own chat template (shared by the HF and vLLM backends).
+"""What the two local backends (HF, vLLM) share: the checkpoint folder, its identity and its chat tokenizer.
 
-Both local backends tokenize here, so the length check and the prompt the model sees are the same
-token ids, and the two backends see identical prompts for one checkpoint.
+Both tokenize here, with the checkpoint's own chat template, so the length check and the prompt the
+model sees are the same token ids, and the two backends see identical prompts for one checkpoint.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from data_prep.length_filter import TokenizerError, load_tokenizer, token_ids
 from eval.backends.base import Messages
 from eval.errors import EvalError
+from infra.checkpoint_id import checkpoint_fingerprint
 
 _MEMO_SIZE = 4096
 
@@ -78,3 +79,35 @@ def check_checkpoint(path: str | os.PathLike[str] | None) -> Path:
     if not (folder / "config.json").is_file():
         raise EvalError(f"--ckpt {os.fspath(path)!r} is not a model folder with a config.json; pass a local HF folder.")
     return folder
+
+
+class LocalBackend:
+    """A backend over a local checkpoint folder: its tokenizer, context limit and content-derived identity."""
+
+    name: str
+
+    def __init__(self, ckpt: str | os.PathLike[str] | None, max_model_len: int | None,
+                 chat_template_kwargs: Mapping[str, Any] | None, model_name: str | None) -> None:
+        self.ckpt = check_checkpoint(ckpt)
+        self.max_model_len = max_model_len
+        self.tokens = ChatTokenizer(self.ckpt, chat_template_kwargs)
+        self._limit = max_model_len or config_context_length(self.ckpt)
+        # The content fingerprint always (a name alone would let two checkpoints share cache keys and reports),
+        # and the engine's name: two engines' greedy texts can differ, and a report says which one wrote them.
+        named = f"{model_name}@" if model_name else ""
+        self._model_id = f"{self.name}:{named}ckpt-{checkpoint_fingerprint(self.ckpt)[:24]}"
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    def context_limit(self) -> int | None:
+        return self._limit
+
+    def prompt_tokens(self, messages: Messages) -> int | None:
+        return len(self.tokens.ids(messages))
+
+
+def load_failure(err: BaseException) -> str:
+    """The first line of why a model or engine failed to load (at most 200 characters), or the error's type."""
+    return str(err).splitlines()[0][:200] if str(err) else type(err).__name__

@@ -12,14 +12,14 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eval.backends.base import Generation, Messages, OnResult, Request, Sampling, checkpoint_fingerprint
-from eval.backends.chat_tokens import ChatTokenizer, check_checkpoint, config_context_length
+from eval.backends.base import Generation, Messages, OnResult, Request, Sampling
+from eval.backends.chat_tokens import LocalBackend, load_failure
 from eval.errors import BackendError, EvalError
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
-class HFBackend:
+class HFBackend(LocalBackend):
     """transformers ``generate`` over a local checkpoint folder."""
 
     name = "hf"
@@ -35,30 +35,16 @@ class HFBackend:
         chat_template_kwargs: Mapping[str, Any] | None = None,
         model_name: str | None = None,
     ) -> None:
-        self.ckpt = check_checkpoint(ckpt)
+        super().__init__(ckpt, max_model_len, chat_template_kwargs, model_name)
         if dtype not in DTYPES:
             raise EvalError(f"--dtype {dtype!r} is not one of {DTYPES}; pick one of them.")
         self.device, self.dtype, self.batch_size = device, dtype, batch_size
-        self.tokens = ChatTokenizer(self.ckpt, chat_template_kwargs)
-        self._limit = max_model_len or config_context_length(self.ckpt)
-        # the content fingerprint always: a name alone would let two checkpoints share cache keys and reports
-        self._model_id = f"hf:{model_name + '@' if model_name else ''}ckpt-{checkpoint_fingerprint(self.ckpt)[:24]}"
         self._model: Any = None
-
-    @property
-    def model_id(self) -> str:
-        return self._model_id
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "ckpt": self.ckpt.name, "device": self.device, "dtype": self.dtype,
                 "batch_size": self.batch_size, "context_limit": self._limit,
                 "chat_template_kwargs": self.tokens.chat_template_kwargs}
-
-    def context_limit(self) -> int | None:
-        return self._limit
-
-    def prompt_tokens(self, messages: Messages) -> int | None:
-        return len(self.tokens.ids(messages))
 
     def generate(self, requests: Sequence[Request], sampling: Sampling, on_result: OnResult) -> None:
         import torch
@@ -115,11 +101,8 @@ class HFBackend:
                 model = AutoModelForCausalLM.from_pretrained(self.ckpt, dtype=dtype)
                 self._model = model.to(self.device).eval()
             except (OSError, ValueError, RuntimeError) as err:
-                first = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-                raise BackendError(
-                    f"transformers could not load {self.ckpt.name} on {self.device} ({first}); "
-                    "check --ckpt, --device and --dtype."
-                ) from err
+                raise BackendError(f"transformers could not load {self.ckpt.name} on {self.device} "
+                                   f"({load_failure(err)}); check --ckpt, --device and --dtype.") from err
         return self._model
 
 

@@ -73,8 +73,7 @@ class OpenAIBackend:
         self.tokenizer_path = tokenizer
         self.tokens = ChatTokenizer(tokenizer, chat_template_kwargs) if tokenizer else None
         self._limit = max_model_len
-        self._listed_limit: int | None = None
-        self._listed: Mapping[str, Any] | None = None  # the listing's entry for --model, if the server lists one
+        self._listed: Mapping[str, Any] = {}  # the listing's entry for --model, if the server lists one
         self._probed = False
         self.same_judge_as = same_judge_as
         self.usage: dict[str, Any] = {}
@@ -85,7 +84,7 @@ class OpenAIBackend:
         """``openai:<name>@<normalised URL>#<12 hex of URL, name and listing>`` (reads the listing once)."""
         self._probe()
         url = normalised_url(self.same_judge_as or self.base_url)
-        entry = {k: v for k, v in (self._listed or {}).items() if k not in _VOLATILE_LISTING_KEYS}
+        entry = {k: v for k, v in self._listed.items() if k not in _VOLATILE_LISTING_KEYS}
         facts = json.dumps([url, self.model, entry], sort_keys=True, ensure_ascii=True, default=str)
         return f"openai:{self.model}@{url}#{hashlib.sha256(facts.encode()).hexdigest()[:12]}"
 
@@ -150,11 +149,9 @@ class OpenAIBackend:
         """Nothing to release: each generate call opens and closes its own client."""
 
     def _known_limit(self) -> int | None:
-        if self._limit is not None:
-            return self._limit
-        if self._listed_limit is not None:
-            return self._listed_limit
-        return config_context_length(self.tokenizer_path) if self.tokenizer_path else None
+        """--max-model-len, else the length the listing states for --model, else the tokenizer's config's."""
+        listed = next((v for key in _LISTED_LENGTH_KEYS if type(v := self._listed.get(key)) is int and v > 0), None)
+        return self._limit or listed or (config_context_length(self.tokenizer_path) if self.tokenizer_path else None)
 
     def _probe(self) -> None:
         """Read the model listing once: refuse an unlisted --model, note the listed context length."""
@@ -178,8 +175,7 @@ class OpenAIBackend:
             shown = ", ".join(repr(s) for s in served[:8]) + (", ..." if len(served) > 8 else "")
             raise EvalError(f"--model {self.model!r} is not served at {self.shown_url} (it serves {shown}); "
                             "pass one of those names.")
-        self._listed_limit = listed_context_length(models, self.model)
-        self._listed = next((m for m in models if m.get("id") == self.model), None)
+        self._listed = next((m for m in models if m.get("id") == self.model), {})
 
     def _client_options(self) -> dict[str, Any]:
         return {"api_key_env": self.api_key_env, "max_concurrency": self.concurrency,
@@ -208,18 +204,6 @@ def continuation_fields(requests: Sequence[Request]) -> dict[str, Any]:
     if len(prefixed) > 1:
         raise BackendError("a batch mixes assistant prefixes with ordinary requests; send them in separate calls.")
     return {"continue_final_message": True, "add_generation_prompt": False} if prefixed == {True} else {}
-
-
-def listed_context_length(models: Sequence[Mapping[str, Any]], model: str) -> int | None:
-    """The context length a model listing states for ``model`` (vLLM: ``max_model_len``), if any."""
-    for entry in models:
-        if entry.get("id") != model:
-            continue
-        for key in _LISTED_LENGTH_KEYS:
-            value = entry.get(key)
-            if type(value) is int and value > 0:
-                return value
-    return None
 
 
 def normalised_url(text: str) -> str:

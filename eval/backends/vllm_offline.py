@@ -13,8 +13,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eval.backends.base import Generation, Messages, OnResult, Request, Sampling, checkpoint_fingerprint
-from eval.backends.chat_tokens import ChatTokenizer, check_checkpoint, config_context_length
+from eval.backends.base import Generation, OnResult, Request, Sampling
+from eval.backends.chat_tokens import LocalBackend, load_failure
 from eval.errors import BackendError
 
 INSTALL_HINT = (
@@ -23,7 +23,7 @@ INSTALL_HINT = (
 )
 
 
-class VLLMBackend:
+class VLLMBackend(LocalBackend):
     """``vllm.LLM`` over a local checkpoint folder."""
 
     name = "vllm"
@@ -41,20 +41,10 @@ class VLLMBackend:
         chat_template_kwargs: Mapping[str, Any] | None = None,
         model_name: str | None = None,
     ) -> None:
-        self.ckpt = check_checkpoint(ckpt)
+        super().__init__(ckpt, max_model_len, chat_template_kwargs, model_name)
         self.tensor_parallel_size, self.gpu_memory_utilization = tensor_parallel_size, gpu_memory_utilization
         self.dtype, self.seed, self.chunk_size = dtype, seed, chunk_size
-        self.max_model_len = max_model_len
-        self.tokens = ChatTokenizer(self.ckpt, chat_template_kwargs)
-        # the content fingerprint always: a name alone would let two checkpoints share cache keys and reports
-        self._model_id = f"vllm:{model_name + '@' if model_name else ''}ckpt-{checkpoint_fingerprint(self.ckpt)[:24]}"
         self._llm: Any = None
-
-    @property
-    def model_id(self) -> str:
-        # Not shared with the HF backend: two engines' greedy texts can differ, and a report must say
-        # which engine wrote the generations it scores.
-        return self._model_id
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "ckpt": self.ckpt.name, "tensor_parallel_size": self.tensor_parallel_size,
@@ -62,12 +52,6 @@ class VLLMBackend:
                 "dtype": self.dtype, "seed": self.seed, "enable_prefix_caching": True,
                 "chunk_size": self.chunk_size, "context_limit": self.context_limit(),
                 "chat_template_kwargs": self.tokens.chat_template_kwargs}
-
-    def context_limit(self) -> int | None:
-        return self.max_model_len or config_context_length(self.ckpt)
-
-    def prompt_tokens(self, messages: Messages) -> int | None:
-        return len(self.tokens.ids(messages))
 
     def generate(self, requests: Sequence[Request], sampling: Sampling, on_result: OnResult) -> None:
         vllm = _import_vllm()
@@ -102,11 +86,8 @@ class VLLMBackend:
                     dtype=self.dtype, seed=self.seed,
                 )
             except (RuntimeError, ValueError, OSError) as err:
-                first = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-                raise BackendError(
-                    f"vLLM could not start on {self.ckpt.name} ({first}); check the GPUs, "
-                    "--tensor-parallel-size, --max-model-len and --gpu-memory-utilization."
-                ) from err
+                raise BackendError(f"vLLM could not start on {self.ckpt.name} ({load_failure(err)}); check the GPUs, "
+                                   "--tensor-parallel-size, --max-model-len and --gpu-memory-utilization.") from err
         return self._llm
 
 

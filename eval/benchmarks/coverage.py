@@ -54,9 +54,3 @@ def coverage(benchmark: Benchmark, data: BenchmarkData) -> dict[str, Any]:
                        "reasons": dict(Counter(r for reasons in degenerate.values() for r in reasons)),
                        "ids": list(degenerate)[:LISTED]},
     }
-
-
-def run_status(benchmark: Benchmark, data: BenchmarkData, headline: Any) -> dict[str, Any]:
-    """summary.json's ``complete`` (the full official set, with a headline score) and ``coverage``."""
-    cov = coverage(benchmark, data)
-    return {"complete": cov["complete"] and headline is not None, "coverage": cov}
