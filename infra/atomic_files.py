@@ -24,12 +24,7 @@ def current_umask() -> int:
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[Path]:
-    """Yield a temp path beside ``path``; when the block succeeds it replaces ``path``.
-
-    >>> import tempfile, pathlib
-    >>> with atomic_path(pathlib.Path(tempfile.mkdtemp()) / "x.txt") as tmp:
-    ...     _ = tmp.write_text("done")
-    """
+    """Yield a temp path beside ``path``; when the block succeeds it replaces ``path``."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)

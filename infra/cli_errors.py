@@ -1,13 +1,4 @@
-"""One error convention for every command-line entry point of the project.
-
-Exit codes (the README's table restates them):
-
-==== ==========================================================
-0    the run did what was asked
-1    the run failed (a stage, a server, the disk, a bug)
-2    bad input or a bad flag: nothing was started or written
-130  interrupted (Ctrl-C / SIGINT)
-==== ==========================================================
+"""One error convention for every command-line entry point of the project (the README's exit-code table).
 
 Each package raises a subclass of :class:`UserError` for input a user can fix; its message is one
 sentence that names the input and the fix. A CLI's ``main`` is wrapped once by :func:`run_cli`,
@@ -32,10 +23,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_OK = 0  # the run did what was asked
+EXIT_FAILED = 1  # the run failed (a stage, a server, the disk, a bug)
+EXIT_USAGE = 2  # bad input or a bad flag: nothing was started or written
+EXIT_INTERRUPTED = 130  # interrupted (Ctrl-C / SIGINT)
 
 # OSErrors that a user causes and fixes (a path that is wrong, read-only or full), said in one line.
 _USER_OS_ERRNOS = {
@@ -72,12 +63,9 @@ class OneLineParser(argparse.ArgumentParser):
     subclass (the flag types live in :mod:`infra.cli_flags`).
     """
 
-    error_class: type[UserError] = UserError
-
-    def __init__(self, *args: Any, error_class: type[UserError] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, error_class: type[UserError] = UserError, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if error_class is not None:
-            self.error_class = error_class
+        self.error_class = error_class
 
     def error(self, message: str) -> NoReturn:
         raise self.error_class(f"{message}; see {self.prog} --help.")

@@ -1,22 +1,8 @@
 """The one input vocabulary of the project's CLIs: argparse ``type=`` helpers that refuse a bad value up front.
 
 Each refuses, in one sentence (exit 2 through :class:`infra.cli_errors.OneLineParser`), what would
-otherwise fail later with a traceback or land in a manifest that JSON cannot hold: NaN and infinity,
-numbers out of range, seeds that do not fit a parquet int64, JSON that is not a plain object (NaN,
-nesting too deep, a 5,000-digit integer: :mod:`infra.user_json`), paths no file system can hold, an
-empty output folder (an unset shell variable), and an API key pasted where the NAME of its environment
-variable belongs (never echoed).
-
->>> number(above=0)("2.5"), whole(least=1)("3"), seed("7"), json_object('{"k": true}')
-(2.5, 3, 7, {'k': True})
->>> number(above=0)("nan")
-Traceback (most recent call last):
-...
-argparse.ArgumentTypeError: 'nan' is not a finite number above 0
->>> json_object('{"temperature": NaN}')
-Traceback (most recent call last):
-...
-argparse.ArgumentTypeError: '{"temperature": NaN}' holds NaN, which is not a JSON number; pass a small JSON object...
+otherwise fail later with a traceback or land in a manifest that JSON cannot hold (tests/test_cli_flags.py
+lists the cases).
 """
 
 from __future__ import annotations

@@ -1,21 +1,5 @@
-"""Never destroy an input: the one check every CLI runs on an output path before it writes anything.
-
-An output path (a file such as ``--cache``, or a folder such as ``--out``) is refused when
-
-* it is an input of the same command, holds one, or sits inside one (real paths: symlinks resolved), or
-* it already exists and is not something this command made (the caller says what its own previous
-  output looks like, so a rerun may resume or replace it).
-
-The refusal is one sentence naming the output flag, what it collides with and the fix (exit 2 through
-:func:`infra.cli_errors.run_cli`).
-
->>> import tempfile, pathlib
->>> data = pathlib.Path(tempfile.mkdtemp()) / "data.jsonl"
->>> _ = data.write_text("{}")
->>> check_output("--cache", data, [("--data", data)])
-Traceback (most recent call last):
-...
-infra.output_guard.OutputClash: --cache ... is --data ...; writing there could destroy that input, ... another --cache.
+"""Never destroy an input: the one check every CLI runs on an output path before it writes anything
+(:func:`check_output`; the refusal is one sentence, exit 2 through :func:`infra.cli_errors.run_cli`).
 """
 
 from __future__ import annotations
@@ -37,7 +21,8 @@ class OutputClash(UserError):
 
 def check_output(flag: str, out: PathLike, inputs: Iterable[tuple[str, PathLike | None]] = (), *,
                  ours: Callable[[Path], bool] | None = None) -> None:
-    """Refuse ``out`` (given as ``flag``) when writing it could destroy an input or a stranger's file.
+    """Refuse ``out`` (given as ``flag``) when it is, holds or sits inside an input (symlinks resolved), or exists
+    and is not this command's own earlier output: writing it could destroy an input or a stranger's file.
 
     ``inputs`` are ``(flag, path)`` pairs of the same command; ``None`` paths and names that are not
     local paths (hub ids) are skipped. ``ours(out)`` tells whether an existing ``out`` is this command's

@@ -6,17 +6,6 @@
 then fail when the text is written as UTF-8) and bytes that are not UTF-8. :func:`parse_json` turns
 each into :class:`BadJson` carrying a short phrase for a message; :func:`load_json` words it as one
 sentence naming the input and the fix.
-
->>> parse_json('{"a": [1, 2.5, "x"]}')
-{'a': [1, 2.5, 'x']}
->>> parse_json('[NaN]')
-Traceback (most recent call last):
-...
-infra.user_json.BadJson: holds NaN, which is not a JSON number
->>> load_json('"\\\\ud800"', "--sampling", "pass plain text")
-Traceback (most recent call last):
-...
-infra.user_json.JsonInputError: --sampling holds a lone surrogate escape (\\ud800), which is not text; pass plain text.
 """
 
 from __future__ import annotations
