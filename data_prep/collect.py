@@ -1,6 +1,6 @@
 """Stage one of a build: every input row read, cleaned, decontaminated and accounted for, in one pass.
 
-Inputs are local pair files (``--inputs``, :mod:`data_prep.adapters.local_file`, strict: a bad row is
+Inputs are local pair files (``--inputs``, :mod:`data_prep.adapters`, strict: a bad row is
 an error) and the sources of a mix (``--mix``, :mod:`data_prep.adapters.hub`, lenient: a bad row
 is a counted drop). All locations are resolved and the benchmark prompts indexed before any row is
 read, so a missing source or an unpinned hub name fails at once. Each kept pair is handed to
@@ -19,7 +19,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from data_prep.adapters import input_ref, open_input
+from data_prep.adapters import input_ref, read_local_pairs
 from data_prep.adapters.hub import MixSource, resolve_source, source_items
 from data_prep.benchmark_prompts import benchmark_prompts, resolve_benchmark
 from data_prep.cleaning import Cleaner, Dropped, Ledger
@@ -84,7 +84,7 @@ def collect(options: BuildOptions, timer: StageTimer | None = None,
     defended = Defended(options.adversarial_fraction, options.seed)  # each defence pair right after its source
     with timer("read_clean_decontaminate"):
         for spec in options.inputs:
-            keep.all(defended(open_input(spec)), Path(spec.location).name, options.progress)
+            keep.all(defended(read_local_pairs(spec.location, spec.source)), Path(spec.location).name, options.progress)
         for source, files in resolved:
             keep.all(defended(source_items(source, files)), f"source {source.name}", options.progress)
     collected.adversarial = defended.record()

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data_prep.adapters.local_file import InputFileError, read_local_pairs
+from data_prep.adapters import InputFileError, read_local_pairs
 from infra.row_files import RowFileError, iter_rows
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_prep.adapters import InputFileError, parse_input_spec
-from data_prep.adapters.local_file import read_local_pairs
+from data_prep.adapters import InputFileError, parse_input_spec, read_local_pairs
 from data_prep.pairs import PairError, make_pair, split_shared_prefix
 from data_prep.splits import place, split_pairs
 from testkit.judge_texts import pair_from_dict, swap

@@ -1,25 +1,40 @@
-"""Source adapters: each turns one input into a stream of :class:`~data_prep.pairs.PreferencePair`.
+"""Source adapters: each input becomes a stream of :class:`~data_prep.pairs.PreferencePair`.
 
-Two kinds, read by :mod:`data_prep.collect`:
+Two kinds, read by :mod:`data_prep.collect`: the hub-schema sources of a mix (Skywork,
+Code-Preference-Pairs, Math-Step-DPO), one table in :mod:`data_prep.adapters.hub`, read leniently (a
+bad row is a counted drop); and ``--inputs`` files (:class:`InputSpec`), read strictly here by
+:func:`read_local_pairs` (a bad row is an error naming the file). Their columns (keys):
 
-* ``--inputs`` files, named by an :class:`InputSpec` and read strictly by
-  :mod:`data_prep.adapters.local_file` (:func:`open_input`): a bad row is an error naming the file;
-* the hub-schema sources of a mix (Skywork, Code-Preference-Pairs, Math-Step-DPO), one table in
-  :mod:`data_prep.adapters.hub`, read leniently: a bad row is a counted drop.
+* ``prompt`` (a string: one client message) OR ``messages`` (a list of ``{role, content}``: the
+  conversation up to and including the client's last message);
+* ``chosen`` and ``rejected``: a string (one assistant reply) or a list of messages (the turns after
+  the conversation; a list that repeats the conversation first is cut back to what follows it);
+* optional ``id`` (else a content hash), ``source`` (else the name given with the file, else the file
+  name) and ``metadata`` (a JSON object carried into every row's ``extra_info``).
+
+Any other column, or a missing one, is an error naming the file and the columns it has: an extra
+field belongs under ``metadata``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from data_prep.adapters.local_file import InputFileError, read_local_pairs
-from data_prep.pairs import PairError, PreferencePair, check_source_name
+from data_prep.errors import DataPrepError
+from data_prep.pairs import PairError, PreferencePair, check_source_name, make_pair, source_name_from
+from infra import row_files
 from infra.run_metadata import InputRef, sha256_file
 
-__all__ = ["InputFileError", "InputSpec", "input_ref", "open_input", "parse_input_spec"]
+__all__ = ["InputFileError", "InputSpec", "input_ref", "parse_input_spec", "read_local_pairs"]
+KNOWN_COLUMNS: frozenset[str] = frozenset({"id", "source", "prompt", "messages", "chosen", "rejected", "metadata"})
+
+
+class InputFileError(DataPrepError):
+    """A local input file cannot be read as preference pairs; the message names the file and the fix."""
 
 
 @dataclass(frozen=True)
@@ -41,11 +56,52 @@ def parse_input_spec(text: str) -> InputSpec:
     return InputSpec(location=text)
 
 
-def open_input(spec: InputSpec) -> Iterator[PreferencePair]:
-    """The pairs of one input, in its order."""
-    return read_local_pairs(spec.location, source=spec.source)
-
-
 def input_ref(spec: InputSpec) -> InputRef:
     """How a manifest records this input: the name as given, and the file's sha256."""
     return InputRef(name=spec.location, revision=None, sha256=sha256_file(spec.location))
+
+
+def read_local_pairs(path: str | os.PathLike[str], source: str | None = None) -> Iterator[PreferencePair]:
+    """Yield the pairs in ``path`` in file order. ``source`` names rows without a ``source`` column."""
+    file = Path(path)
+    name = os.fspath(path)
+    if file.is_dir():
+        raise InputFileError(f"input {name!r} is a folder; pass its .jsonl/.json/.parquet files to --inputs.")
+    if not file.is_file():
+        raise InputFileError(f"input file {name!r} does not exist; check the path passed to --inputs.")
+    default_source = source or source_name_from(file.stem)
+    try:
+        if file.suffix.lower() == ".parquet":
+            _check_columns(row_files.columns(file), name)
+        for place, row in row_files.iter_rows(file):
+            yield _pair(row, place, name, default_source)
+    except row_files.RowFileError as err:
+        raise InputFileError(f"input file {err}") from err
+
+
+def _check_columns(columns: list[str] | Any, name: str, where: str = "") -> None:
+    found = sorted(columns)
+    unknown = sorted(set(found) - KNOWN_COLUMNS)
+    has_context = ("prompt" in found) != ("messages" in found)
+    missing = [c for c in ("chosen", "rejected") if c not in found]
+    if unknown or missing or not has_context:
+        problem = (
+            f"unknown columns {unknown} (put extra fields under 'metadata')" if unknown
+            else "both 'prompt' and 'messages'" if "prompt" in found and "messages" in found
+            else f"no {' or '.join(missing) or 'prompt or messages'} column"
+        )
+        raise InputFileError(f"input file {name!r}{where} has {problem}; columns found: {found}; expected 'prompt' or "
+                             "'messages' plus 'chosen' and 'rejected' (optional: 'id', 'source', 'metadata').")
+
+
+def _pair(row: Mapping[str, Any], place: str, name: str, default_source: str) -> PreferencePair:
+    _check_columns(list(row), name, f" {place}")
+    metadata = row.get("metadata") or {}
+    if not isinstance(metadata, Mapping):
+        raise InputFileError(f"input file {name!r} {place} has a non-object 'metadata'; make it a JSON object.")
+    context = row["prompt"] if "prompt" in row else row["messages"]
+    try:
+        return make_pair(row.get("source") or default_source, context, row["chosen"], row["rejected"],
+                         pair_id=row.get("id"), metadata=metadata)
+    except PairError as err:
+        raise InputFileError(f"input file {name!r} {place}: {err}") from err
