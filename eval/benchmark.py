@@ -42,8 +42,9 @@ How to add a benchmark (``eval/benchmarks/<name>.py`` plus ``eval/<name>.py``):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice, zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +194,7 @@ class Benchmark:
             reasons = sorted({reason for c in comparisons for reason in c.degenerate})
             if reasons:
                 degenerate[item.id] = tuple(reasons)
-        chosen = stratified(items, limit, self.section_of) if limit is not None else items
+        chosen = stratified(items, limit, self.section_of)
         return BenchmarkData(chosen, ref, len(items), split, tuple(skipped), degenerate, expanded)
 
     def comparisons(self, data: BenchmarkData, item: Item) -> Sequence[Comparison]:
@@ -210,27 +211,14 @@ def stratified(items: Sequence[Item], limit: int | None, section_of: Callable[[s
     """
     if limit is None:
         return list(items)
-    if limit < 1:
-        raise EvalError(f"--limit {limit} must be at least 1.")
     sections: dict[str, dict[str, list[Item]]] = {}
     for item in items:
         sections.setdefault(section_of(item.subset), {}).setdefault(item.subset, []).append(item)
-    turns = {name: _round_robin(subsets) for name, subsets in sections.items()}
-    chosen: set[str] = set()
-    while len(chosen) < limit and turns:
-        for name in list(turns):
-            picked = next(turns[name], None)
-            if picked is None:
-                del turns[name]
-            elif len(chosen) < limit:
-                chosen.add(picked.id)
+    turns = _in_turn([_in_turn(list(subsets.values())) for subsets in sections.values()])
+    chosen = {item.id for item in islice(turns, limit)}
     return [item for item in items if item.id in chosen]
 
 
-def _round_robin(subsets: Mapping[str, list[Item]]) -> Any:
-    depth = 0
-    while any(depth < len(queue) for queue in subsets.values()):
-        for queue in subsets.values():
-            if depth < len(queue):
-                yield queue[depth]
-        depth += 1
+def _in_turn(queues: Sequence[Iterable[Item]]) -> Iterator[Item]:
+    """One item from each queue in turn, skipping the queues that ran dry."""
+    return (item for turn in zip_longest(*queues) for item in turn if item is not None)

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ from eval.scoring import FAILURE_SCORES
 from eval.voted import check_votes
 from infra.cli_errors import OneLineParser
 from infra.cli_flags import json_object, number, seed, whole
-from infra.output_guard import check_output
 from reward_fns.verdict import MODES
 
 BACKENDS = ("auto", "hf", "vllm", "openai")
@@ -139,11 +137,25 @@ def backend_name(args: argparse.Namespace) -> str:
 
 def make_backend(args: argparse.Namespace) -> Backend:
     """Build the backend the flags ask for (cheap: models load on first generation)."""
-    name = backend_name(args)
-    kwargs: dict[str, Any] = args.chat_template_kwargs
-    factories: dict[str, Callable[[], Backend]] = {"hf": lambda: _hf(args, kwargs), "vllm": lambda: _vllm(args, kwargs),
-                                                   "openai": lambda: _openai(args, kwargs)}
-    return factories[name]()
+    name, kwargs = backend_name(args), args.chat_template_kwargs
+    if name == "openai":
+        from eval.backends.openai_compat import OpenAIBackend
+
+        return OpenAIBackend(args.base_url, args.model or "", api_key_env=args.api_key_env,
+                             concurrency=args.concurrency, requests_per_minute=args.requests_per_minute,
+                             timeout_s=args.timeout, chat_template_kwargs=kwargs, tokenizer=args.tokenizer or args.ckpt,
+                             max_model_len=args.max_model_len, same_judge_as=args.same_judge_as)
+    if name == "vllm":
+        from eval.backends.vllm_offline import VLLMBackend
+
+        return VLLMBackend(args.ckpt, tensor_parallel_size=args.tensor_parallel_size, max_model_len=args.max_model_len,
+                           gpu_memory_utilization=args.gpu_memory_utilization, dtype=args.dtype, seed=args.seed,
+                           chat_template_kwargs=kwargs, model_name=args.model_name)
+    from eval.backends.hf import HFBackend
+
+    device = args.device if args.device != "auto" else ("cuda" if _cuda_visible() else "cpu")
+    return HFBackend(args.ckpt, device=device, dtype=args.dtype, batch_size=args.batch_size,
+                     max_model_len=args.max_model_len, chat_template_kwargs=kwargs, model_name=args.model_name)
 
 
 def default_out(benchmark: str, args: argparse.Namespace, model_id: str | None = None) -> Path:
@@ -194,23 +206,6 @@ def is_generation_cache(path: Path) -> bool:
     return not head or _CACHE_HEAD.match(head) is not None
 
 
-def input_paths(args: argparse.Namespace, data: Sequence[str | None]) -> list[tuple[str, str | None]]:
-    """The local inputs of an eval run (data, checkpoint, tokenizer, template) that no output may touch."""
-    return [*(("--data", d) for d in data), ("--ckpt", args.ckpt), ("--tokenizer", args.tokenizer),
-            ("--prompt-template", args.prompt_template)]
-
-
-def check_outputs(out: Path, cache: str | None, inputs: Sequence[tuple[str, str | None]]) -> None:
-    """Neither ``--out`` nor ``--cache`` is, holds or sits inside an input, or is a stranger's existing path.
-
-    The default cache is the report folder's own generations.jsonl: once the folder passes, it is ours
-    even when damaged (its bad lines are counted and generated again).
-    """
-    check_output("--out", out, inputs, ours=is_report_folder)
-    if cache is not None:
-        check_output("--cache", cache, inputs, ours=is_generation_cache)
-
-
 def check_out(out: Path) -> None:
     """``--out`` is a writable folder with some free space (another judge's report there is refused by its run.json)."""
     try:
@@ -255,31 +250,6 @@ def _folder_name(ckpt: str | None) -> str | None:
     path = Path(ckpt).resolve()
     generic = path.name.lower() in ("huggingface", "hf", "actor", "model", "checkpoint", "export")
     return f"{path.parent.name}_{path.name}" if generic and path.parent.name else path.name
-
-
-def _hf(args: argparse.Namespace, kwargs: dict[str, Any]) -> Backend:
-    from eval.backends.hf import HFBackend
-
-    device = args.device if args.device != "auto" else ("cuda" if _cuda_visible() else "cpu")
-    return HFBackend(args.ckpt, device=device, dtype=args.dtype, batch_size=args.batch_size,
-                     max_model_len=args.max_model_len, chat_template_kwargs=kwargs, model_name=args.model_name)
-
-
-def _vllm(args: argparse.Namespace, kwargs: dict[str, Any]) -> Backend:
-    from eval.backends.vllm_offline import VLLMBackend
-
-    return VLLMBackend(args.ckpt, tensor_parallel_size=args.tensor_parallel_size, max_model_len=args.max_model_len,
-                       gpu_memory_utilization=args.gpu_memory_utilization, dtype=args.dtype, seed=args.seed,
-                       chat_template_kwargs=kwargs, model_name=args.model_name)
-
-
-def _openai(args: argparse.Namespace, kwargs: dict[str, Any]) -> Backend:
-    from eval.backends.openai_compat import OpenAIBackend
-
-    return OpenAIBackend(args.base_url, args.model or "", api_key_env=args.api_key_env, concurrency=args.concurrency,
-                         requests_per_minute=args.requests_per_minute, timeout_s=args.timeout,
-                         chat_template_kwargs=kwargs, tokenizer=args.tokenizer or args.ckpt,
-                         max_model_len=args.max_model_len, same_judge_as=args.same_judge_as)
 
 
 def _cuda_visible() -> bool:

@@ -34,10 +34,9 @@ from eval.cache import GenerationCache
 from eval.cli_common import (
     check_cache_models,
     check_out,
-    check_outputs,
     default_out,
     eval_config,
-    input_paths,
+    is_generation_cache,
     is_report_folder,
     make_backend,
 )
@@ -111,8 +110,11 @@ class EvalSession:
     def opened(self, out: Path, folders: Mapping[Path, list[str]], data: list[str | None]) -> Iterator[None]:
         """Check each report folder and the cache (no input touched, one judge, prompt and benchmark set per
         folder), then lock the cache and record each folder's identity; the backend is closed on exit."""
-        inputs = input_paths(self.args, data)
-        check_outputs(out, self.args.cache, inputs)
+        inputs = [*(("--data", d) for d in data), ("--ckpt", self.args.ckpt), ("--tokenizer", self.args.tokenizer),
+                  ("--prompt-template", self.args.prompt_template)]  # what no output may be, hold or sit inside
+        check_output("--out", out, inputs, ours=is_report_folder)  # ours (a run file, or empty): resumed
+        if self.args.cache is not None:  # the default cache is the report folder's own, ours once --out passes
+            check_output("--cache", self.args.cache, inputs, ours=is_generation_cache)
         identities: dict[Path, str] = {}
         for folder, names in folders.items():
             check_output("--out", folder, inputs, ours=is_report_folder)
