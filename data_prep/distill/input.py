@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.distill.passes import DistillRow
+from data_prep.distill.released_schema import chat_messages, checked_text
 from data_prep.errors import DataPrepError
 from infra.row_files import RowFileError, iter_rows
 from infra.run_metadata import InputRef, sha256_file
-from infra.user_json import lone_surrogate
 from reward_fns import LABELS
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("prompt", "reward_model", "extra_info", "data_source")
-ROLES = ("system", "user", "assistant")
 _REBUILD = "rebuild it with build_parquet.py --distill-fraction"
 
 
@@ -88,31 +87,10 @@ def _row(raw: Mapping[str, Any], place: str, name: str) -> DistillRow:
         raise DistillInputError(f"{at}: extra_info.variant is missing or not a string; {_REBUILD}.")
     if source is not None and not isinstance(source, str):
         raise DistillInputError(f"{at}: data_source is not a string (it is {type(source).__name__}); {_REBUILD}.")
-    messages = _messages(raw["prompt"], at)
+    messages = chat_messages(raw["prompt"], at, _REBUILD, DistillInputError, "prompt")
     for text in (str(pair_id), variant, source or ""):
-        _utf8(text, at)
-    return DistillRow(str(pair_id), messages, reward["ground_truth"], variant, source or "", dict(extra))
-
-
-def _messages(prompt: Any, at: str) -> tuple[dict[str, str], ...]:
-    if not isinstance(prompt, list) or not prompt:
-        raise DistillInputError(f"{at}: prompt is not a non-empty list of messages; {_REBUILD}.")
-    out = []
-    for message in prompt:
-        if not isinstance(message, Mapping) or message.get("role") not in ROLES \
-                or not isinstance(message.get("content"), str):
-            raise DistillInputError(f"{at}: prompt holds {str(message)[:60]!r}, not a {{role, content}} message "
-                                    f"with role one of {list(ROLES)}; {_REBUILD}.")
-        out.append({"role": message["role"], "content": _utf8(message["content"], at)})
-    if out[-1]["role"] != "user":
-        raise DistillInputError(f"{at}: the prompt does not end with the user message the teacher answers; {_REBUILD}.")
-    return tuple(out)
-
-
-def _utf8(text: str, at: str) -> str:
-    if problem := lone_surrogate(text):
-        raise DistillInputError(f"{at} {problem}; fix the row or drop it.")
-    return text
+        checked_text(text, at, DistillInputError)
+    return DistillRow(str(pair_id), tuple(messages), reward["ground_truth"], variant, source or "", dict(extra))
 
 
 def _check_storable(rows: list[DistillRow], name: str) -> None:

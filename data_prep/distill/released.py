@@ -41,10 +41,10 @@ from data_prep.distill.output import (
 from data_prep.distill.released_schema import (
     WINNERS,
     ReleasedDataError,
+    chat_messages,
     checked_text,
     detect,
     has_label_leak,
-    messages_of,
     parse_prompt,
     prompt_key,
     row_id,
@@ -261,12 +261,12 @@ def _sft(rows: Iterable[Mapping[str, Any]], files: ResolvedFiles, source: str, w
 
 def rl_row(raw: Mapping[str, Any], number: int, source: str, where: str) -> dict[str, Any]:
     """One released RL row as a verl RL row (split, index and seed are filled in when written)."""
-    messages = messages_of(raw, f"{where} row {number}")
+    messages = chat_messages(raw.get("context_messages"), f"{where} row {number}")
     label = WINNERS[winner_of(raw, f"{where} row {number}")]
     text = messages[-1]["content"]
     return {
         "data_source": data_source(source),
-        "prompt": [dict(m) for m in messages],
+        "prompt": messages,
         "ability": ABILITY,
         "reward_model": {"style": "rule", "ground_truth": label},
         "extra_info": {
@@ -288,7 +288,7 @@ def placed(rows: Sequence[dict[str, Any]], split: str, seed: int) -> Iterator[di
 def released_pair(raw: Mapping[str, Any], number: int, source: str, where: str) -> PreferencePair:
     """One released RL row parsed back into a pair (chosen = the winner's side); raises on any bad row."""
     at = f"{where} row {number}"
-    messages = messages_of(raw, at)
+    messages = chat_messages(raw.get("context_messages"), at)
     parsed = parse_prompt(messages[-1]["content"], at)
     chosen, rejected = (parsed.answer_a, parsed.answer_b) if winner_of(raw, at) == "model_a" else \
         (parsed.answer_b, parsed.answer_a)
@@ -319,7 +319,7 @@ def sft_example(raw: Mapping[str, Any], number: int, source: str, where: str) ->
     compared with a ground truth; the structure and leak checks apply as to a corrected trace.
     """
     at = f"{where} row {number}"
-    messages = messages_of(raw, at)
+    messages = chat_messages(raw.get("context_messages"), at)
     trace = raw.get("winner")
     if not isinstance(trace, str):
         raise ReleasedDataError(f"{at}: winner is not the trace text; pass the released SFT set unchanged.")
@@ -328,6 +328,5 @@ def sft_example(raw: Mapping[str, Any], number: int, source: str, where: str) ->
     check = check_trace(trace, None, variant, check_leak=True)
     extra = {"source": source, "released_row": number, "variant": variant,
              "label_leak": has_label_leak(messages[-1]["content"]), "verdict": check.label or ""}
-    prompt = tuple({"role": m["role"], "content": m["content"]} for m in messages)
-    example = SftExample(row_id(messages, trace), prompt, trace, data_source(source), extra)
+    example = SftExample(row_id(messages, trace), tuple(messages), trace, data_source(source), extra)
     return example, check

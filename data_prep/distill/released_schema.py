@@ -31,6 +31,7 @@ from infra.user_json import json_kind, lone_surrogate
 
 COLUMNS: tuple[str, str] = ("context_messages", "winner")
 WINNERS: dict[str, str] = {"model_a": "A", "model_b": "B"}
+ROLES = ("system", "user", "assistant")
 QUESTION_HEADER = "[Client Question]"
 _NAME = r"Chat?bot {label}"  # "Chabot": upstream's misspelling (see has_label_leak)
 _RESPONSE = (r"\[The Start of " + _NAME + r"'s Response\]", r"\[The End of " + _NAME + r"'s Response\]")
@@ -79,33 +80,33 @@ def winner_of(row: Mapping[str, Any], where: str) -> str:
                             "drop the row.")
 
 
-def messages_of(row: Mapping[str, Any], where: str) -> list[Message]:
-    """``context_messages`` as messages, checked."""
-    value = row.get("context_messages")
-    if not isinstance(value, Sequence) or isinstance(value, str) or not value:
-        what = "an empty list" if isinstance(value, Sequence) and not isinstance(value, str) else \
-            f"a JSON {json_kind(value)}"
-        raise ReleasedDataError(f"{where}: context_messages is {what}, not a list of messages; re-download it.")
+def chat_messages(value: Any, at: str, fix: str = "re-download it", error: type[DataPrepError] = ReleasedDataError,
+                  name: str = "context_messages") -> list[dict[str, str]]:
+    """``value`` as {role, content} messages ending with the user's; anything else refused in one sentence that
+    names ``fix`` (the released sets' ``context_messages``, distill.parquet's ``prompt``)."""
+    if not isinstance(value, list) or not value:
+        what = "an empty list" if isinstance(value, list) else f"a JSON {json_kind(value)}"
+        raise error(f"{at}: {name} is {what}, not a list of messages; {fix}.")
     out = []
     for message in value:
-        if not isinstance(message, Mapping) or message.get("role") not in ("system", "user", "assistant") \
+        if not isinstance(message, Mapping) or message.get("role") not in ROLES \
                 or not isinstance(message.get("content"), str):
-            raise ReleasedDataError(f"{where}: context_messages holds {str(message)[:80]!r}, not a {{role, content}} "
-                                    "message; re-download the dataset.")
-        out.append(Message(role=message["role"], content=checked_text(message["content"], where)))
+            raise error(f"{at}: {name} holds {str(message)[:80]!r}, not a {{role, content}} message with role one "
+                        f"of {list(ROLES)}; {fix}.")
+        out.append({"role": message["role"], "content": checked_text(message["content"], at, error)})
     if out[-1]["role"] != "user":
-        raise ReleasedDataError(f"{where}: context_messages does not end with the user message; re-download it.")
+        raise error(f"{at}: {name} does not end with the user message; {fix}.")
     return out
 
 
-def checked_text(text: str, where: str) -> str:
+def checked_text(text: str, at: str, error: type[DataPrepError] = ReleasedDataError) -> str:
     """``text``, refused when it holds a lone surrogate (a broken escape that parquet and UTF-8 cannot store)."""
     if problem := lone_surrogate(text):
-        raise ReleasedDataError(f"{where} {problem}; fix the row or drop it.")
+        raise error(f"{at} {problem}; fix the row or drop it.")
     return text
 
 
-def variant_of(messages: Sequence[Message]) -> str:
+def variant_of(messages: Sequence[Mapping[str, str]]) -> str:
     """``instruct`` when a system message carries the instructions, else ``reasoning``."""
     return "instruct" if messages[0]["role"] == "system" else "reasoning"
 
@@ -115,7 +116,7 @@ def has_label_leak(text: str) -> bool:
     return bool(_MISSPELLED.search(text))
 
 
-def row_id(messages: Sequence[Message], winner: str) -> str:
+def row_id(messages: Sequence[Mapping[str, str]], winner: str) -> str:
     """A stable id from the row's content (the released sets have no id column)."""
     blob = json.dumps([list(map(dict, messages)), winner], ensure_ascii=False, separators=(",", ":"))
     return "u" + hashlib.blake2b(blob.encode("utf-8"), digest_size=8).hexdigest()
@@ -130,7 +131,7 @@ def same_candidates(text: str) -> bool:
     return parsed.answer_a == parsed.answer_b
 
 
-def prompt_key(messages: Sequence[Message]) -> bytes:
+def prompt_key(messages: Sequence[Mapping[str, str]]) -> bytes:
     """A digest of a released prompt: equal for the same messages, so repeats can be found in little memory."""
     blob = json.dumps([list(map(dict, messages))], ensure_ascii=False, separators=(",", ":"))
     return hashlib.blake2b(blob.encode("utf-8"), digest_size=16).digest()
