@@ -130,68 +130,45 @@ def make_plan(composed: Composed, manifest: Manifest | None = None) -> Plan:
     if manifest is not None and manifest.train_rows is not None:
         rows, source = manifest.train_rows, f"from {manifest.path}"
     size = size_of(composed.choices)
-    common = _common(composed, rows, source, size.name if size else None)
-    if kind == "rl":
-        arr = cfg.actor_rollout_ref
-        contents = list(arr.actor.checkpoint.save_contents)
+    arr = cfg.actor_rollout_ref if kind == "rl" else None
+    contents = list((arr.actor.checkpoint if arr is not None else cfg.checkpoint).save_contents)
+    train = cfg.data.train_files
+    common: dict[str, Any] = dict(
+        recipe=composed.name,
+        kind=kind,
+        variant=variant,
+        size=size.name if size else None,
+        train_files=str(train if isinstance(train, str) else ",".join(train)),
+        nnodes=cfg.trainer.nnodes,
+        gpus_per_node=cfg.trainer.n_gpus_per_node,
+        prompts_per_step=cfg.data.train_batch_size,
+        train_rows=rows,
+        rows_source=source,
+        steps_per_epoch=rows // cfg.data.train_batch_size,
+        epochs=cfg.trainer.total_epochs,
+        save_freq=cfg.trainer.save_freq,
+        # docs/verl_perf.md's per-checkpoint size for model + optimizer + extra, plus the HF copy when saved
+        ckpt_gb=size.ckpt_gb + (size.hf_gb if "hf_model" in contents else 0) if size else None,
+        ckpt_contents=" + ".join(contents),
+        output_dir=str(cfg.trainer.default_local_dir),
+    )
+    if arr is not None:
         return Plan(
             **common,
             model=_text(arr.model, "path"),
             lr=arr.actor.optim.lr,
-            prompts_per_step=cfg.data.train_batch_size,
             samples_per_prompt=arr.rollout.n,
             max_prompt_tokens=cfg.data.max_prompt_length,
             max_new_tokens=cfg.data.max_response_length,
-            steps_per_epoch=rows // cfg.data.train_batch_size,
             keep=cfg.trainer.max_actor_ckpt_to_keep,
-            ckpt_gb=_ckpt_gb(size, contents),
-            ckpt_contents=" + ".join(contents),
             tensor_parallel=arr.rollout.tensor_model_parallel_size,
             gpu_memory_utilization=arr.rollout.gpu_memory_utilization,
             mini_batch=arr.actor.ppo_mini_batch_size,
             test_freq=cfg.trainer.test_freq,
             val_before_train=cfg.trainer.val_before_train,
         )
-    contents = list(cfg.checkpoint.save_contents)
-    return Plan(
-        **common,
-        model=_text(cfg.model, "path"),
-        lr=cfg.optim.lr,
-        prompts_per_step=cfg.data.train_batch_size,
-        samples_per_prompt=1,
-        max_prompt_tokens=0,
-        max_new_tokens=cfg.data.max_length,
-        steps_per_epoch=rows // cfg.data.train_batch_size,
-        keep=cfg.trainer.max_ckpt_to_keep,
-        ckpt_gb=_ckpt_gb(size, contents),
-        ckpt_contents=" + ".join(contents),
-    )
-
-
-def _ckpt_gb(size: SizeClass | None, contents: list[str]) -> int | None:
-    """docs/verl_perf.md's per-checkpoint size for model + optimizer + extra, plus the HF copy when saved."""
-    if size is None:
-        return None
-    return size.ckpt_gb + (size.hf_gb if "hf_model" in contents else 0)
-
-
-def _common(composed: Composed, rows: int, source: str, size: str | None) -> dict[str, Any]:
-    cfg = composed.cfg
-    train = cfg.data.train_files
-    return {
-        "recipe": composed.name,
-        "kind": composed.kind,
-        "variant": recipe_variant(composed),
-        "size": size,
-        "train_files": str(train if isinstance(train, str) else ",".join(train)),
-        "nnodes": cfg.trainer.nnodes,
-        "gpus_per_node": cfg.trainer.n_gpus_per_node,
-        "train_rows": rows,
-        "rows_source": source,
-        "epochs": cfg.trainer.total_epochs,
-        "save_freq": cfg.trainer.save_freq,
-        "output_dir": str(cfg.trainer.default_local_dir),
-    }
+    return Plan(**common, model=_text(cfg.model, "path"), lr=cfg.optim.lr, samples_per_prompt=1, max_prompt_tokens=0,
+                max_new_tokens=cfg.data.max_length, keep=cfg.trainer.max_ckpt_to_keep)
 
 
 def _text(node: Any, key: str) -> str:
