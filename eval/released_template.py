@@ -37,7 +37,7 @@ from typing import Any
 
 from data_prep.distill.released_schema import QUESTION_HEADER, ReleasedDataError, has_label_leak, parse_prompt
 from data_prep.prompts import TemplateError, parse_template, render_judge_prompt
-from eval.benchmarks.sources import load_rows
+from eval.benchmarks.sources import load_located
 from eval.cli_common import EvalParser, check_out_file
 from eval.errors import EvalError
 from infra.atomic_files import write_text_atomic
@@ -174,7 +174,7 @@ def _ours(path: Path) -> bool:
 def run(args: argparse.Namespace) -> int:
     check_output("--out", args.out, [("--data", args.data)], ours=_ours)
     out = check_out_file(args.out)
-    rows, _ = load_rows(args.data, args.split, args.revision)
+    rows, _, _ = load_located(args.data, args.split, args.revision)
     text = build_template(rows, args.data)
     write_text_atomic(out, text)
     print(f"wrote {args.out}: pass it as --prompt-template {args.out}")

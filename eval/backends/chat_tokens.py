@@ -71,16 +71,6 @@ def config_context_length(path: str | os.PathLike[str]) -> int | None:
     return None
 
 
-def check_checkpoint(path: str | os.PathLike[str] | None) -> Path:
-    """``path`` as a Path if it is a local model folder with a config.json; else a one-sentence error."""
-    if path is None:
-        raise EvalError("a local backend needs --ckpt; pass the Hugging Face model folder to evaluate.")
-    folder = Path(path)
-    if not (folder / "config.json").is_file():
-        raise EvalError(f"--ckpt {os.fspath(path)!r} is not a model folder with a config.json; pass a local HF folder.")
-    return folder
-
-
 class LocalBackend:
     """A backend over a local checkpoint folder: its tokenizer, context limit and content-derived identity."""
 
@@ -88,7 +78,12 @@ class LocalBackend:
 
     def __init__(self, ckpt: str | os.PathLike[str] | None, max_model_len: int | None,
                  chat_template_kwargs: Mapping[str, Any] | None, model_name: str | None) -> None:
-        self.ckpt = check_checkpoint(ckpt)
+        if ckpt is None:
+            raise EvalError("a local backend needs --ckpt; pass the Hugging Face model folder to evaluate.")
+        self.ckpt = Path(ckpt)
+        if not (self.ckpt / "config.json").is_file():
+            raise EvalError(f"--ckpt {os.fspath(ckpt)!r} is not a model folder with a config.json; pass a local HF "
+                            "folder.")
         self.max_model_len = max_model_len
         self.tokens = ChatTokenizer(self.ckpt, chat_template_kwargs)
         self._limit = max_model_len or config_context_length(self.ckpt)

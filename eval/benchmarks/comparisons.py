@@ -14,6 +14,7 @@ orders (each benchmark module states it).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -21,7 +22,7 @@ from eval.aggregate import mean  # one mean for every aggregation (re-exported f
 from eval.benchmark import ViewInput
 from eval.scoring import ScoredJudgment
 
-__all__ = ["Pick", "Picks", "all_picks", "every_order", "items_of", "mean", "mean_or_none", "order_rule",
+__all__ = ["Pick", "Picks", "all_picks", "every_order", "grouped", "items_of", "mean", "mean_or_none", "order_rule",
            "overall_mean", "section_means"]
 Pick = bool | None
 Picks = Mapping[str, Pick]
@@ -51,6 +52,17 @@ def items_of(view: ViewInput) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for comparison_id, comparison in view.comparisons.items():
         out.setdefault(comparison.item_id, []).append(comparison_id)
+    return out
+
+
+def grouped(view: ViewInput, key: str,
+            score: Callable[[str, list[str]], float] | None = None) -> dict[str, list[float]]:
+    """Item scores (or ``score(item id, its comparison ids)``) by the ``key`` metadata of each item's first
+    comparison (a source, a category), in item order."""
+    out: dict[str, list[float]] = defaultdict(list)
+    for item_id, ids in items_of(view).items():
+        value = view.item_scores[item_id] if score is None else score(item_id, ids)
+        out[view.comparisons[ids[0]].metadata[key]].append(value)
     return out
 
 

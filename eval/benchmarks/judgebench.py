@@ -16,13 +16,12 @@ exactly; the prefixes are reported beside it.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from data_prep.benchmark_prompts import identity
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
-from eval.benchmarks.comparisons import Picks, all_picks, items_of, mean, order_rule, overall_mean, section_means
+from eval.benchmarks.comparisons import Picks, all_picks, grouped, mean, order_rule, overall_mean, section_means
 from eval.benchmarks.fields import label_field, object_row, row_id, text_field
 from eval.benchmarks.sources import row_items
 from eval.report_text import headline_scores, pct
@@ -69,14 +68,10 @@ def expand(item: Item) -> list[Comparison]:
                             truth="1" if row["label"] == "A>B" else "2", metadata=metadata)]
 
 
-def net(picks: Picks) -> int:
-    """+1 per order decided right, -1 per order decided wrong, 0 per order without a verdict."""
-    return sum(0 if p is None else (1 if p else -1) for p in picks.values())
-
-
 def net_rule(judged: Sequence[Picks]) -> float:
-    """1 if the pair's net over its orders is positive."""
-    return float(net(judged[0]) > 0)
+    """1 if the pair's net over its orders is positive: +1 per order decided right, -1 per order decided wrong,
+    0 per order without a verdict."""
+    return float(sum(0 if p is None else (1 if p else -1) for p in judged[0].values()) > 0)
 
 
 def item_rule(view: str, mode: str, comparisons: Sequence[Comparison], scores: Sequence[float],
@@ -87,15 +82,8 @@ def item_rule(view: str, mode: str, comparisons: Sequence[Comparison], scores: S
 
 def aggregate(view: ViewInput) -> dict[str, Any]:
     """Micro accuracy overall (the one section), per source prefix and per full source (the subsets)."""
-    prefixes: dict[str, list[float]] = defaultdict(list)
-    sources: dict[str, list[float]] = defaultdict(list)
-    every = []
-    for item_id, comparison_ids in items_of(view).items():
-        meta = view.comparisons[comparison_ids[0]].metadata
-        score = view.item_scores[item_id]
-        prefixes[meta["prefix"]].append(score)
-        sources[meta["source"]].append(score)
-        every.append(score)
+    prefixes, sources = grouped(view, "prefix"), grouped(view, "source")
+    every = list(view.item_scores.values())
     ordered = list(PREFIXES) + sorted(p for p in prefixes if p not in PREFIXES)
     return {
         "overall": mean(every),

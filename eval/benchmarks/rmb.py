@@ -3,27 +3,18 @@
 The data has NO license: it is never shipped with this repository and never downloaded by it. Point
 ``--data`` at a local clone's ``RMB_dataset`` folder (or the clone itself), laid out as
 ``{Pairwise_set,BoN_set}/{Helpfulness/<Category>/<Scenario>.json, Harmlessness/<S1..S11,multi>.json}``;
-each file is a JSON list of rows.
+each file is a JSON list of rows. Folder names are matched whatever their case (``pairwise_set`` is
+``Pairwise_set``); two folders that differ only in case are refused.
 
 Pairwise row: ``pair_uid``, ``conversation_input`` (list of {role, content, language}; multi-turn
 occurs), ``chosen`` {llm_name, answer}, ``reject`` {llm_name, answer}, ``category_path``.
 BoN row: ``bon_uid``, ``conversation_input``, ``bon_best`` {llm_name, answer}, ``loser_list``
-[{llm_name, answer}, ...] (2-6 losers), ``category_path``.
+[{llm_name, answer}, ...] (2-6 losers), ``category_path``. uids repeat across files, so an item id is
+``<set>:<category_path>:<uid>``.
 
-Scores: pairwise accuracy is the micro mean over pairs (with both orders, each pair's mean of the two
-orders), per goal and per category path. Best-of-N: the best answer is compared with every loser, and
-the item counts only if the best wins EVERY comparison in EVERY order judged (a parse failure is not a
-win); the per-order views count one order alone. The RMB score, as RM-R1 reports it, is the mean of
-{pairwise helpfulness, pairwise harmlessness, BoN helpfulness, BoN harmlessness}.
-uids repeat across files, so an item id is ``<set>:<category_path>:<uid>``. The subsets are the four
-parts; per category path scores are reported beside them. Folder names are matched whatever their
-case (``pairwise_set`` is ``Pairwise_set``); two folders that differ only in case are refused.
-
-Best-of-N with both orders needs a win in every order, which is stricter than RM-R1's protocol (one
-random order per comparison). Beside it the report gives the one-random-order expectation (per item
-the product over its comparisons of the share of orders won; pairs as they are): that number is the
-one comparable with RM-R1's published RMB score. Official counts: 98 files; best-of-N rows
-helpfulness 2,109, harmlessness 1,677; the pairwise total is not published (unknown here).
+The four parts of the score (:data:`AVERAGE`) are the subsets; per category path scores are reported
+beside them. A pair scores its comparison (with both orders, the mean of the two); a best-of-N item
+compares the best answer with every loser (:data:`NOTES`, :func:`random_order_expectation`).
 """
 
 from __future__ import annotations
@@ -37,7 +28,7 @@ from typing import Any
 
 from data_prep.benchmark_prompts import identity
 from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, make_comparison
-from eval.benchmarks.comparisons import all_picks, every_order, items_of, mean, order_rule, overall_mean, section_means
+from eval.benchmarks.comparisons import all_picks, every_order, grouped, mean, order_rule, overall_mean, section_means
 from eval.benchmarks.fields import every_row, object_row, row_id, text_field
 from eval.benchmarks.sources import checked_sha256, file_rows
 from eval.errors import EvalError, refused
@@ -66,11 +57,6 @@ OFFICIAL = Official({SPLIT: {"files": FILES, "BoN helpfulness": 2109, "BoN harml
                              "Pairwise helpfulness": None, "Pairwise harmlessness": None}},
                     lambda items: {**Counter(i.subset for i in items),
                                    "files": len({i.payload["file"] for i in items})})
-
-
-def part_name(kind: str, goal: str) -> str:
-    """``Pairwise helpfulness`` and the like: the four parts of the RMB score."""
-    return f"{'Pairwise' if kind == 'pairwise' else 'BoN'} {goal.lower()}"
 
 
 def find_root(data: str | os.PathLike[str]) -> Path:
@@ -140,7 +126,8 @@ def _item(row: Any, place: str, kind: str, goal: str, file: str) -> Item:
                "conversation": [{"role": m.get("role"), "content": m.get("content")}
                                 for m in row["conversation_input"] if isinstance(m, Mapping)],
                "best": _answer(row[best], place), "losers": [_answer(x, place) for x in loser_list]}
-    return Item(f"{kind}:{category}:{uid_text}", part_name(kind, goal), payload, place=f"RMB {place}")
+    part = f"{'Pairwise' if kind == 'pairwise' else 'BoN'} {goal.lower()}"  # one of PARTS
+    return Item(f"{kind}:{category}:{uid_text}", part, payload, place=f"RMB {place}")
 
 
 def _answer(value: Any, place: str) -> tuple[str, str | None]:
@@ -171,13 +158,7 @@ def item_rule(view: str, mode: str, comparisons: Sequence[Comparison], scores: S
 
 def aggregate(view: ViewInput) -> dict[str, Any]:
     """The four parts (micro means over their items), their mean, and each category path's mean."""
-    parts: dict[str, list[float]] = defaultdict(list)
-    categories: dict[str, list[float]] = defaultdict(list)
-    for item_id, comparison_ids in items_of(view).items():
-        first = view.comparisons[comparison_ids[0]].metadata
-        score = view.item_scores[item_id]
-        parts[first["subset"]].append(score)
-        categories[first["category_path"]].append(score)
+    parts, categories = grouped(view, "subset"), grouped(view, "category_path")
     sections = section_scores({p: mean(v) for p, v in parts.items()})
     return {
         "overall": overall_mean(sections),
@@ -199,14 +180,14 @@ def random_order_expectation(view: ViewInput) -> dict[str, Any] | None:
     """
     if view.view != "mean_of_orders":
         return None
-    parts: dict[str, list[float]] = defaultdict(list)
-    for item_id, comparison_ids in items_of(view).items():
-        first = view.comparisons[comparison_ids[0]].metadata
+
+    def expected(item_id: str, comparison_ids: list[str]) -> float:
+        if view.comparisons[comparison_ids[0]].metadata["kind"] == "pairwise":
+            return view.item_scores[item_id]
         picks = all_picks([view.verdicts[c] for c in comparison_ids], view.mode)
-        score = view.item_scores[item_id] if first["kind"] == "pairwise" else \
-            math.prod(sum(p is True for p in by_order.values()) / len(by_order) for by_order in picks)
-        parts[first["subset"]].append(score)
-    sections = section_scores({p: mean(v) for p, v in parts.items()})
+        return math.prod(sum(p is True for p in by_order.values()) / len(by_order) for by_order in picks)
+
+    sections = section_scores({p: mean(v) for p, v in grouped(view, "subset", expected).items()})
     return {"sections": sections, "overall": overall_mean(sections)}
 
 

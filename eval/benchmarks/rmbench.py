@@ -15,11 +15,8 @@ Two layouts are read: the hub rows (a ``domain`` column) and the repository's pe
 ``data/{chat,code,math,safety-refuse,safety-response}_filtered.json`` (or the folder holding them;
 no ``domain`` column: the domain is the file, and ``total_dataset.json`` beside them is not read). Ids
 repeat across those files, so an item id is ``<domain>:<id>`` in both layouts.
-Official rows per domain (split ``train``): chat 129, code 228, math 529, safety-refuse 284,
-safety-response 157 (1,327 prompts).
 
-Upstream RM-R1 judged 3 rotated files of 3 comparisons each and loaded the third file twice, so its
-cells (0,1), (1,2), (2,0) hold comparisons (0,2), (1,0), (2,1): one easy comparison counted as hard.
+Upstream RM-R1 filled three cells of its matrix from the wrong comparisons (:data:`NOTES`);
 :func:`upstream_mixup` rebuilds that matrix from the same judgments so reports can say how far
 upstream's published hard/easy numbers would move on this run.
 """
@@ -147,12 +144,8 @@ def domain_matrices(view: ViewInput) -> dict[str, tuple[list[list[float]], int]]
 
 
 def aggregate(view: ViewInput) -> dict[str, Any]:
-    """One view's RM-Bench scores (see :func:`aggregate_matrices`)."""
-    return aggregate_matrices(domain_matrices(view), mean(view.comparison_scores.values()))
-
-
-def aggregate_matrices(matrices: Mapping[str, tuple[list[list[float]], int]], micro: float | None) -> dict[str, Any]:
-    """Overall, hard/normal/easy, per-domain matrices and what upstream's scorer would print."""
+    """One view's overall, hard/normal/easy, per-domain matrices and what upstream's scorer would print."""
+    matrices = domain_matrices(view)
     domains: dict[str, dict[str, Any]] = {d: {"matrix": m, "items": n, **triangle_scores(m)}
                                           for d, (m, n) in matrices.items()}
     upstream = {d: triangle_scores(upstream_mixup(m)) for d, (m, _) in matrices.items()}
@@ -160,7 +153,7 @@ def aggregate_matrices(matrices: Mapping[str, tuple[list[list[float]], int]], mi
     return {
         "overall": overall_mean(sections),
         **{part: mean_or_none(domains[d][part] if d in domains else None for d in DOMAINS) for part in PARTS},
-        "micro_mean": micro,
+        "micro_mean": mean(view.comparison_scores.values()),
         "sections": sections,
         "subsets": {d: v["score"] for d, v in domains.items()},
         "subset_items": {d: v["items"] for d, v in domains.items()},

@@ -36,12 +36,6 @@ from infra.row_files import SUFFIXES, RowFileError, iter_rows
 from infra.run_metadata import InputRef
 
 
-def load_rows(source: str, split: str, revision: str | None) -> tuple[list[dict[str, Any]], InputRef]:
-    """The rows of ``source`` (a local path or a hub dataset name) and the input reference for reports."""
-    rows, _, ref = load_located(source, split, revision)
-    return rows, ref
-
-
 def row_items(make: Callable[[Any, str], Item], what: str) -> Loader:
     """A benchmark's ``load``: the rows of :func:`load_located`, each ``make(row, place)`` with a place such as
     ``JudgeBench line 7 of x.jsonl`` (``what`` names the benchmark); every row refused is named in one error."""
@@ -52,7 +46,8 @@ def row_items(make: Callable[[Any, str], Item], what: str) -> Loader:
 
 
 def load_located(source: str, split: str, revision: str | None) -> tuple[list[Any], list[str], InputRef]:
-    """Like :func:`load_rows`, plus where each row came from (``line 7 of x.jsonl``, ``row 3``) for messages."""
+    """The rows of ``source`` (a local path or a hub dataset name), where each came from (``line 7 of x.jsonl``,
+    ``row 3``) for messages, and the input reference for reports."""
     path = Path(source)
     if path.exists():
         rows, where = _local_rows(path, split)
