@@ -21,7 +21,6 @@ from eval.errors import EvalError
 from eval.evaluate import EvalConfig
 from eval.orders import ORDER_POLICIES
 from eval.scoring import FAILURE_SCORES
-from eval.voted import check_votes
 from infra.cli_errors import OneLineParser
 from infra.cli_flags import json_object, number, seed, whole
 from reward_fns.verdict import MODES
@@ -112,7 +111,9 @@ def eval_config(args: argparse.Namespace) -> EvalConfig:
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
     kwargs: dict[str, Any] = args.chat_template_kwargs
     options = {"chat_template_kwargs": kwargs} if kwargs else {}
-    check_votes(args.votes, sampling)
+    if args.votes > 1 and sampling.greedy:  # greedy samples of one prompt are the same judgment k times
+        raise EvalError(f"--votes {args.votes} samples judgments, but --temperature 0 is greedy (every sample the "
+                        "same); pass --temperature above 0, e.g. 0.6.")
     return EvalConfig(order=args.order, seed=args.seed, parse_mode=args.parse_mode,
                       parse_failure_score=args.parse_failure_score, sampling=sampling, request_options=options,
                       progress=not args.no_progress, votes=args.votes)

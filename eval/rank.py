@@ -34,8 +34,8 @@ import argparse
 import json
 import os
 import random
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from eval import session
@@ -50,7 +50,7 @@ from eval.voted import generated_tokens
 from infra import cli_flags
 from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
-from infra.row_files import RowFileError, iter_rows
+from infra.row_files import iter_rows
 
 PROG = "python eval/rank.py"
 METHODS = ("knockout", "round-robin")
@@ -70,19 +70,6 @@ class Prompt:
     best: int
 
 
-@dataclass(frozen=True)
-class Row:
-    """One prompt's result in rank.json."""
-
-    id: str
-    group: str
-    candidates: int
-    top: tuple[int, ...]
-    best: int
-    score: float
-    calls: int
-
-
 def shuffled(pid: str, group: str, conversation: Any, candidates: Sequence[Any], best: int, seed: int) -> Prompt:
     """The prompt with its candidates in a seeded per-prompt shuffle (the best's place moves with it)."""
     places = list(range(len(candidates)))
@@ -93,17 +80,14 @@ def shuffled(pid: str, group: str, conversation: Any, candidates: Sequence[Any],
 def from_file(path: str, seed: int) -> list[Prompt]:
     """Prompts from a ``--data`` JSONL (see the module docstring); a bad row is one sentence naming its line."""
     prompts = []
-    try:
-        for place, row in iter_rows(path):
-            candidates, best = row.get("candidates"), row.get("best")
-            if not isinstance(row.get("id"), str | int) or not isinstance(row.get("prompt"), str | list) or \
-                    not isinstance(candidates, list) or len(candidates) < 2 or isinstance(best, bool) or \
-                    not isinstance(best, int) or not 0 <= best < len(candidates):
-                raise EvalError(f"--data {path!r} {place} needs an id, a prompt, 2 or more candidates and best (the "
-                                "best candidate's index); fix that row.")
-            prompts.append(shuffled(str(row["id"]), "all", row["prompt"], candidates, best, seed))
-    except RowFileError as err:
-        raise EvalError(str(err)) from err
+    for place, row in iter_rows(path):  # an unreadable file or line is one sentence (RowFileError, exit 2)
+        candidates, best = row.get("candidates"), row.get("best")
+        if not isinstance(row.get("id"), str | int) or not isinstance(row.get("prompt"), str | list) or \
+                not isinstance(candidates, list) or len(candidates) < 2 or isinstance(best, bool) or \
+                not isinstance(best, int) or not 0 <= best < len(candidates):
+            raise EvalError(f"--data {path!r} {place} needs an id, a prompt, 2 or more candidates and best (the "
+                            "best candidate's index); fix that row.")
+        prompts.append(shuffled(str(row["id"]), "all", row["prompt"], candidates, best, seed))
     return prompts
 
 
@@ -193,16 +177,17 @@ def batch_judge(judge_run: session.EvalSession, keys_seen: list[str]) -> Callabl
     return judge
 
 
-def render(rows: Sequence[Row], label: str, method: str, votes: int, calls: int, tokens: int, left_out: int) -> str:
-    groups: dict[str, list[Row]] = {}
+def render(rows: Sequence[Mapping[str, Any]], label: str, method: str, votes: int, calls: int, tokens: int,
+           left_out: int) -> str:
+    groups: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
-        groups.setdefault(row.group, []).append(row)
+        groups.setdefault(row["group"], []).append(row)
     lines = [f"# Ranking: {label}", "", f"Method: {method}, {votes} judgment(s) per match (orders alternated); "
              "a prompt scores 1 when its best candidate ranks first (a shared top of t: 1/t).", "",
              "| group | prompts | accuracy |", "|---|---:|---:|"]
     if list(groups) != ["all"]:  # a benchmark's subsets; a --data file has one group
-        lines += [f"| {g} | {len(rs)} | {pct(sum(r.score for r in rs) / len(rs))} |" for g, rs in groups.items()]
-    accuracy = sum(r.score for r in rows) / len(rows) if rows else None
+        lines += [f"| {g} | {len(rs)} | {pct(sum(r['score'] for r in rs) / len(rs))} |" for g, rs in groups.items()]
+    accuracy = sum(r["score"] for r in rows) / len(rows) if rows else None
     lines += [f"| all (micro) | {len(rows)} | {pct(accuracy)} |", "",
               f"Cost: {calls:,} judge calls, {tokens:,} generated tokens "
               f"({calls / max(1, len(rows)):.1f} calls per prompt)."]
@@ -241,12 +226,14 @@ def run(args: argparse.Namespace) -> int:
         ranked = rank_all(prompts, args.method, args.votes, batch_judge(judge_run, keys), args.seed)
         tokens = generated_tokens(keys, judge_run.locked_cache.records)
         model = judge_run.backend.model_id
-    rows = [Row(p.id, p.group, len(p.candidates), r.top, p.best, r.top_share(p.best), r.calls) for p, r in ranked]
-    calls = sum(r.calls for r in rows)
+    rows: list[dict[str, Any]] = [  # one prompt's result in rank.json
+        {"id": p.id, "group": p.group, "candidates": len(p.candidates), "top": list(r.top), "best": p.best,
+         "score": r.top_share(p.best), "calls": r.calls} for p, r in ranked]
+    calls = sum(r["calls"] for r in rows)
     text = render(rows, label, args.method, args.votes, calls, tokens, left_out)
     result = {"model": model, "label": label, "method": args.method, "votes": args.votes, "calls": calls,
-              "tokens": tokens, "accuracy": sum(r.score for r in rows) / len(rows), "left_out": left_out,
-              "prompts": [asdict(r) for r in rows]}
+              "tokens": tokens, "accuracy": sum(r["score"] for r in rows) / len(rows), "left_out": left_out,
+              "prompts": rows}
     write_text_atomic(out / "rank.json", json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     write_text_atomic(out / "rank.md", text)
     print(text, end="")

@@ -1,6 +1,6 @@
 """``--votes k``: k sampled judgments per comparison, voted into one verdict per order before scoring.
 
-Which order each sample shows (:func:`sample_orders`): with ``--order both`` the orders alternate,
+Which order each sample shows (:func:`sample_judgments`): with ``--order both`` the orders alternate,
 starting from the comparison's seeded random order (:func:`eval.orders.random_order`), so k samples cost
 k calls and sample 0 is exactly the ``--order random`` judgment; with ``--order random`` every sample
 shows the seeded order (one order). Sample 0 keeps the cache key of a run without voting; sample s > 0
@@ -24,29 +24,10 @@ from typing import Any
 from data_prep.prompts import PromptTemplate
 from eval.backends.base import Sampling
 from eval.comparison import Comparison
-from eval.errors import EvalError
 from eval.orders import random_order
 from eval.runner import Judgment, comparison_judgments
 from eval.scoring import ScoredJudgment, Verdict
 from eval.voting import alternated_order, decided, majority
-
-
-def check_votes(votes: int, sampling: Sampling) -> None:
-    """k > 1 needs sampling: greedy samples of one prompt are the same judgment k times."""
-    if votes < 1:
-        raise EvalError(f"--votes {votes} must be at least 1.")
-    if votes > 1 and sampling.greedy:
-        raise EvalError(f"--votes {votes} samples judgments, but --temperature 0 is greedy (every sample the same); "
-                        "pass --temperature above 0, e.g. 0.6.")
-
-
-def sample_orders(comparison_ids: Iterable[str], policy: str, votes: int, seed: int) -> dict[str, tuple[str, ...]]:
-    """Each comparison's order per sample: alternated from its seeded order (``both``) or always that order."""
-    out = {}
-    for cid in comparison_ids:
-        first = random_order(cid, seed)
-        out[cid] = tuple(alternated_order(s, first) if policy == "both" else first for s in range(votes))
-    return out
 
 
 def sample_judgments(comparisons: Sequence[Comparison], policy: str, votes: int, seed: int, template: PromptTemplate,
@@ -54,12 +35,12 @@ def sample_judgments(comparisons: Sequence[Comparison], policy: str, votes: int,
                      ) -> list[Judgment]:
     """Every sample's judgment, sample 0 of every comparison first (so each (comparison, order) lists its samples
     in sample order)."""
-    plan = sample_orders((c.comparison_id for c in comparisons), policy, votes, seed)
+    first = {c.comparison_id: random_order(c.comparison_id, seed) for c in comparisons}  # its seeded order
     out: list[Judgment] = []
-    for s in range(votes):
-        shown = [replace(c, sample=s) for c in comparisons]
-        out += comparison_judgments(shown, {c.comparison_id: (plan[c.comparison_id][s],) for c in comparisons},
-                                    template, model_id, sampling, request_options)
+    for s in range(votes):  # orders alternate from the seeded one (``both``), or always show it (``random``)
+        plan = {c: (alternated_order(s, order) if policy == "both" else order,) for c, order in first.items()}
+        out += comparison_judgments([replace(c, sample=s) for c in comparisons], plan, template, model_id, sampling,
+                                    request_options)
     return out
 
 
@@ -86,11 +67,7 @@ def _vote(verdicts: Sequence[Verdict]) -> Verdict:
 
 def generated_tokens(keys: Iterable[str], records: Mapping[str, Any]) -> int:
     """Completion tokens of the unique cached generations behind ``keys`` (0 where the backend did not count)."""
-    total = 0
-    for key in set(keys):
-        record = records.get(key)
-        total += (getattr(record, "completion_tokens", None) or 0) if record is not None else 0
-    return total
+    return sum(getattr(records.get(key), "completion_tokens", None) or 0 for key in set(keys))
 
 
 def tallies(scored: Sequence[ScoredJudgment]) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
