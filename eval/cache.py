@@ -23,9 +23,8 @@ from typing import Any
 
 from eval.backends.base import Messages
 from eval.errors import EvalError
-from infra.chat_types import without_lone_surrogates
 from infra.response_log import ResponseLog
-from infra.user_json import BadJson, parse_json
+from infra.user_json import BadJson, parse_json, without_lone_surrogates
 
 CACHE_FORMAT = "eval-generations-v1"
 

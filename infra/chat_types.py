@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.chat_errors import ClientConfigError, TransientError
+from infra.user_json import without_lone_surrogates
 
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, a paired escape is already one code point
@@ -186,10 +187,6 @@ def _text(content: Any) -> str:
         content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
     return without_lone_surrogates(content) if isinstance(content, str) else ""
 
-
-def without_lone_surrogates(text: str) -> str:
-    """``text`` with each lone surrogate (a broken ``\\ud800`` escape; not text) replaced by U+FFFD."""
-    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _int_or_none(value: Any) -> int | None:

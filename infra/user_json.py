@@ -85,6 +85,11 @@ def lone_surrogate(text: str) -> str | None:
     return None if found is None else f"holds a lone surrogate escape (\\u{ord(found.group()):04x}), which is not text"
 
 
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (a broken ``\\ud800`` escape; not text) replaced by U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 def _lone_surrogate_in(value: Any) -> str | None:
     """:func:`lone_surrogate`'s phrase for the first string (key or value) in ``value`` that holds one."""
     stack = [value]
