@@ -1,16 +1,10 @@
-"""The resumable cache of raw teacher responses: every paid answer is written before it is used.
+"""The resumable cache of raw teacher responses: every paid answer is written and fsynced before it is used.
 
-One JSON object per line, appended and fsynced as each response arrives, so a run that is
-interrupted, crashes or is SIGKILLed continues where it stopped without paying for an answer twice.
-A last line torn by a kill mid-write (no trailing newline, not JSON) is cut off on open; a complete
-last record that only lacks its newline is kept. Complete lines that are not a usable answer (wrong
-types, nulls, another version) are skipped and their rows asked again; a file with no usable line at
-all is refused rather than appended to (it is not a cache). The file is an
-:class:`infra.response_log.ResponseLog`, eval's generation cache too: locked for one run at a time.
-
-The key is a hash of what determines the answer: model name, messages and sampling settings (not the
-URL, so the same model behind another address or port reuses its answers). Failed requests are never
-cached, so a rerun asks again.
+The file is an :class:`infra.response_log.ResponseLog`, eval's generation cache too (a torn last line is
+cut off on open; one run at a time). Lines that are not a usable answer (wrong types, nulls, another
+version) are skipped and their rows asked again; a file with no usable line at all is refused rather than
+appended to. The key hashes what determines the answer: model name, messages and sampling settings (not
+the URL, so the same model behind another address reuses its answers). Failed requests are never cached.
 
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "responses.jsonl"

@@ -1,14 +1,9 @@
 """The output files of distill.py and released.py land together or not at all, and never mix two datasets.
 
-``with OutputFiles(folder, managed, identity) as files:`` writes each output to ``files.path(name)``
-and calls ``files.commit()`` at the end: the files land together or not at all, and stale managed
-files of an earlier run (a ``val.parquet`` when the new run has no validation split) are removed in the
-same commit. The mechanism (stage, journal, lock, swap, undo, recover) is
-:class:`infra.staged_output.StagedOutput`.
-
-``identity`` says what the files are made from (tool, input hash, teacher model...). A folder whose
-manifest names another identity is refused before any work, naming what it holds: a second dataset
-never silently replaces or joins the first.
+The commit is :class:`infra.staged_output.StagedOutput`'s: stale managed files of an earlier run (a
+``val.parquet`` when the new run has no validation split) are removed in the same commit. ``identity`` says
+what the files are made from (tool, input hash, teacher model...): a folder whose manifest names another
+is refused before any work, naming what it holds.
 """
 
 from __future__ import annotations
@@ -46,38 +41,23 @@ class OutputFiles(StagedOutput):
 def check_identity(folder: Path, managed: Sequence[str], identity: Mapping[str, Any]) -> None:
     """Refuse ``folder`` when its files were made from something else than ``identity``."""
     present = [name for name in managed if (folder / name).exists()]
-    if not present:
+    data = read_json_file(folder / "manifest.json", default=None) if present else None
+    config = data.get("config") if isinstance(data, dict) else None
+    held = config.get(IDENTITY_KEY) if isinstance(config, dict) else None
+    if not present or held == dict(identity):
         return
-    held = held_identity(folder / "manifest.json")
-    if held == dict(identity):
-        return
-    if held is None:
+    if not isinstance(held, dict):
         what = f"holds {', '.join(present)} that no manifest of this tool describes"
     else:
+        inputs = data.get("inputs") if isinstance(data, dict) else None
+        names = [str(i.get("name")) for i in inputs if isinstance(i, dict)] if isinstance(inputs, list) else []
         diff = sorted(k for k in set(held) | set(identity) if held.get(k) != identity.get(k))
-        what = f"holds data made from {_inputs_of(folder / 'manifest.json')} (" + "; ".join(
+        what = f"holds data made from {', '.join(repr(n) for n in names[:3]) or 'another input'} (" + "; ".join(
             f"{k} {_short(held.get(k))}, not {_short(identity.get(k))}" for k in diff) + ")"
     raise OutputError(f"--out {os.fspath(folder)!r} {what}; so the two datasets do not mix, pass another --out "
                       f"or delete {', '.join(present)} there to replace them (anything else in it can stay).")
 
 
-def held_identity(manifest: Path) -> dict[str, Any] | None:
-    """The identity a manifest records, or None when there is no readable one."""
-    data = read_json_file(manifest, default=None)
-    config = data.get("config") if isinstance(data, dict) else None
-    value = config.get(IDENTITY_KEY) if isinstance(config, dict) else None
-    return dict(value) if isinstance(value, dict) else None
-
-
-def _inputs_of(manifest: Path) -> str:
-    """The input names a manifest lists, for a message."""
-    data = read_json_file(manifest, default=None)
-    inputs = data.get("inputs") if isinstance(data, dict) else None
-    names = [str(i.get("name")) for i in inputs if isinstance(i, dict)] if isinstance(inputs, list) else []
-    return ", ".join(repr(n) for n in names[:3]) or "another input"
-
-
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 24 else text[:20] + "...'"
-

@@ -1,11 +1,6 @@
-"""SFT output of distillation and of the released trace set: lengths, split, parquet and manifest.
-
-Rows are verl ``MultiTurnSFTDataset`` rows (:func:`data_prep.writers.sft_row`: the judge prompt,
-then the trace as the one assistant turn, so the loss covers the trace only). Both files are sorted
-by row id and the validation rows are a seeded sample of the sorted ids, so the same kept traces
-give byte-identical parquet. Lengths are counted the way the trainer sees a row: the whole
-conversation through the tokenizer's chat template (or, without a tokenizer, the teacher's reported
-prompt + completion tokens); rows over the SFT recipe's ``data.max_length`` are dropped and counted.
+"""SFT output of distillation and of the released trace set: verl ``MultiTurnSFTDataset`` rows
+(:func:`data_prep.writers.sft_row`: the loss covers the trace only), their lengths and the seeded split;
+the same kept traces give byte-identical parquet.
 """
 
 from __future__ import annotations

@@ -68,13 +68,8 @@ class Teacher:
 
     def check(self, purpose: str) -> None:
         """Refuse a bad URL, model name, key variable or client setting before any request or write."""
-
-        async def probe() -> None:
-            async with self.client():
-                pass
-
         try:
-            asyncio.run(probe())
+            asyncio.run(self.client().aclose())
         except ClientConfigError as err:
             raise TeacherError(f"{purpose} teacher {self.model!r}: {err}") from None
 
@@ -136,16 +131,10 @@ class PassResult:
     not_asked: list[str]
 
 
-def run_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: ResponseCache, accounting: Accounting,
-             *, check_leak: bool, progress: bool, too_long: Callable[[DistillRow], str | None] | None = None,
-             ) -> PassResult:
-    """Run one pass synchronously (a fresh event loop). ``too_long(row)`` says why a row's prompt alone is
-    already over the length limit (it is then refused without a request), or None."""
-    return asyncio.run(_run(purpose, jobs, teacher, cache, accounting, check_leak, progress, too_long))
-
-
-async def _run(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: ResponseCache, accounting: Accounting,
-               check_leak: bool, progress: bool, too_long: Callable[[DistillRow], str | None] | None) -> PassResult:
+async def run_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: ResponseCache, accounting: Accounting,
+                   *, check_leak: bool, progress: bool, too_long: Callable[[DistillRow], str | None]) -> PassResult:
+    """Run one pass; ``too_long(row)`` says why a row's prompt alone is already over the length limit (it is then
+    refused without a request), or None."""
     result = PassResult({}, [])
     sampling = dict(teacher.sampling)
     max_tokens = int(sampling.get("max_tokens") or 0)
@@ -154,7 +143,7 @@ async def _run(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: Respo
                mininterval=0.5)
 
     async def one(job: Job, client: ChatClient) -> None:
-        over = too_long(job.row) if too_long is not None else None
+        over = too_long(job.row)
         key = request_key(teacher.model, job.messages, sampling)
         response = None if over else cache.get(key)
         if over:

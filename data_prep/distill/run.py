@@ -16,12 +16,13 @@ rerun the same command after an interruption or crash and nothing is paid for tw
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
 import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -111,11 +112,6 @@ def check_options(options: DistillOptions) -> None:
                            "--max-tokens.")
 
 
-def output_identity(source: DistillSource, options: DistillOptions) -> dict[str, Any]:
-    """What makes an --out folder's data what it is: a rerun must match it, another dataset is refused."""
-    return {"tool": TOOL, "input_sha256": source.input_ref.sha256, "teacher_model": options.teacher.model}
-
-
 def distill(options: DistillOptions) -> DistillResult:
     """Run both passes (the second only with a fix teacher), write the SFT files and the manifest."""
     check_options(options)
@@ -126,7 +122,7 @@ def distill(options: DistillOptions) -> DistillResult:
     for purpose, teacher in (("pass1", options.teacher), ("pass2", options.fix_teacher)):
         if teacher is not None:
             teacher.check(purpose)
-    identity = output_identity(source, options)
+    identity = {"tool": TOOL, "input_sha256": source.input_ref.sha256, "teacher_model": options.teacher.model}
     with OutputFiles(options.out, OUTPUT_NAMES, identity) as files, ResponseCache(options.cache_path) as cache:
         first, second, accounting, measure = _passes(options, source, cache)
         kept = [a for a in first.attempts.values() if a.kept] + [a for a in second.attempts.values() if a.kept]
@@ -173,12 +169,14 @@ def _passes(options: DistillOptions, source: DistillSource, cache: ResponseCache
 def _checked_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: ResponseCache, accounting: Accounting,
                   options: DistillOptions, measure: Callable[[Attempt], int | None],
                   too_long: Callable[[DistillRow], str | None]) -> PassResult:
-    result = run_pass(purpose, jobs, teacher, cache, accounting, check_leak=purpose == "pass2",
-                      progress=options.progress, too_long=too_long)
+    result = asyncio.run(run_pass(purpose, jobs, teacher, cache, accounting, check_leak=purpose == "pass2",
+                                  progress=options.progress, too_long=too_long))
     if result.not_asked:
+        n = accounting.estimated
+        estimated = f" ({n} answers came without token usage and were costed from local counts, an upper bound)"
         raise SpendCapReached(
             f"the spend cap --max-cost {options.max_cost:g} USD stopped {purpose} at {accounting.total_cost:.4f} USD "
-            f"spent{_estimated(accounting)}: each request's worst case (its prompt and --max-tokens) is reserved "
+            f"spent{estimated if n else ''}: each request's worst case (its prompt and --max-tokens) is reserved "
             f"before it is sent, so {len(result.not_asked)} rows were not asked and nothing was written; every answer "
             f"so far is cached in {options.cache_path}, so rerunning with a higher --max-cost continues without "
             "paying twice."
@@ -189,11 +187,6 @@ def _checked_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: Re
             check = TraceCheck("too_long", f"{length} > {options.max_length}", attempt.check.label)
             result.attempts[row_id] = replace(attempt, check=check)
     return result
-
-
-def _estimated(accounting: Accounting) -> str:
-    n = accounting.estimated
-    return f" ({n} answers came without token usage and were costed from local counts, an upper bound)" if n else ""
 
 
 def _lengths(options: DistillOptions, prompt_tokens: Mapping[str, int | None], probe: DistillRow
@@ -245,19 +238,15 @@ def _counts(first: PassResult, second: PassResult, examples: Sequence[SftExample
             splits: Mapping[str, Sequence[SftExample]], accounting: Accounting, options: DistillOptions) -> dict:
     lengths = [e.length for e in examples if e.length is not None]
     too_long = sum(1 for p in (first, second) for a in p.attempts.values() if a.check.reason == "too_long")
-    final_rejected = {a.row.row_id: a.check.reason for a in first.attempts.values() if not a.kept}
-    for attempt in second.attempts.values():  # a corrected row is no longer dropped; a failed one keeps pass 2's reason
-        if attempt.kept:
-            final_rejected.pop(attempt.row.row_id, None)
-        else:
-            final_rejected[attempt.row.row_id] = attempt.check.reason
+    final = {a.row.row_id: a.check.reason for a in first.attempts.values() if not a.kept}
+    final |= {a.row.row_id: a.check.reason for a in second.attempts.values()}  # pass 2's outcome replaces pass 1's
     tokens = accounting.summary()
     every = tokens["all"]
     return {
         "passes": _pass_counts(first, second),
         "merged": {"rows_in": len(first.attempts), "kept_pass1": sum(a.kept for a in first.attempts.values()),
                    "kept_pass2": sum(a.kept for a in second.attempts.values()), "kept": len(examples),
-                   "dropped": dict(sorted(Counter(r or "" for r in final_rejected.values()).items())),
+                   "dropped": dict(sorted(Counter(r for r in final.values() if r is not None).items())),
                    "too_long_dropped": too_long},
         "rows": {split: len(rows) for split, rows in splits.items()},
         "tokens": tokens,
@@ -275,8 +264,7 @@ def _config(options: DistillOptions, variant: str, splits: Mapping[str, Any]) ->
     teachers = {"pass1": options.teacher.describe()}
     if options.fix_teacher is not None:
         teachers["pass2"] = options.fix_teacher.describe()
-    prices = None if options.prices is None else {"prompt_per_mtok": options.prices.prompt_per_mtok,
-                                                  "completion_per_mtok": options.prices.completion_per_mtok}
+    prices = None if options.prices is None else asdict(options.prices)
     return config | {"teachers": teachers, "prices_usd_per_mtok": prices, "max_cost_usd": options.max_cost,
                      "val_size": options.val_size, "limit": options.limit}
 
