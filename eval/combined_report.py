@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eval.report_text import VIEW_TITLES, pct, shard_text
+from eval.report_text import VIEW_TITLES, pct, shard_text, table
 from eval.summary import BenchmarkRow, CombinedSummary, Summary
 
 COLUMNS = ("benchmark", "score", "both-order accuracy", "position consistency", "parse failures",
@@ -66,16 +66,15 @@ def combined_summary(summaries: Sequence[Summary], skipped: Mapping[str, str], *
 def render(summary: CombinedSummary) -> str:
     """The combined markdown report."""
     conv = summary["conventions"]
-    lines = [f"# All benchmarks: {conv['model']}", "",
-             "| " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * (len(COLUMNS) - 1)]
+    rows = []
     for row in summary["benchmarks"].values():
         shard = shard_text(row)
         partial = "" if row["complete"] else _partial(row["coverage"])
-        score = pct(row["score"]) + (f" ({shard} only)" if shard else partial)
-        failures = f"{row['parse_failures']} ({pct(row['parse_failure_rate'])}%)"
-        lines.append(f"| [{row['benchmark']}]({row['benchmark']}/report.md) | {score} | "
-                     f"{pct(row['both_orders_accuracy'])} | {pct(row['position_consistency'])} | {failures} | "
-                     f"{row['hit_budget']} | {row['judgments']} |")
+        rows.append([f"[{row['benchmark']}]({row['benchmark']}/report.md)",
+                     pct(row["score"]) + (f" ({shard} only)" if shard else partial), pct(row["both_orders_accuracy"]),
+                     pct(row["position_consistency"]), f"{row['parse_failures']} ({pct(row['parse_failure_rate'])}%)",
+                     row["hit_budget"], row["judgments"]])
+    lines = [f"# All benchmarks: {conv['model']}", "", *table(COLUMNS, rows)]
     lines += ["", "Scores are percentages. Each benchmark's score is its own official average:", ""]
     for row in summary["benchmarks"].values():
         lines.append(f"- **{row['benchmark']}**: {row['average']}")

@@ -6,7 +6,7 @@ exact fractions. Every table says which average it shows and how parse failures 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,6 +35,12 @@ def pct(value: Any) -> str:
 
 def signed_pct(value: Any) -> str:
     return "—" if value is None else f"{100 * value:+.2f}"
+
+
+def table(head: Sequence[Any], rows: Iterable[Sequence[Any]]) -> list[str]:
+    """Markdown table lines: the first column left-aligned, the others right-aligned (numbers)."""
+    lines = ["| " + " | ".join(map(str, cells)) + " |" for cells in (head, *rows)]
+    return [lines[0], "|---|" + "---:|" * (len(head) - 1), *lines[1:]]
 
 
 def view_titles(conv: Mapping[str, Any]) -> dict[str, str]:
@@ -75,8 +81,8 @@ def coverage_lines(summary: Mapping[str, Any]) -> list[str]:
     """Markdown: scored against official rows per group, skipped rows, degenerate rows (count and ids)."""
     cov = summary["coverage"]
     lines = ["## Official rows", "", f"{status_text(summary).lstrip(' —')}.", "",
-             "| group | scored | official |", "|---|---:|---:|"]
-    lines += [f"| {g} | {c['scored']:,} | {_count(c['official'])} |" for g, c in cov["groups"].items()]
+             *table(("group", "scored", "official"),
+                    ((g, f"{c['scored']:,}", _count(c["official"])) for g, c in cov["groups"].items()))]
     skipped, degenerate = cov["skipped"], cov["degenerate"]
     lines += ["", f"- rows skipped (no judge request could be rendered; not judged, counted as missing): "
                   f"{skipped['count']}"]
@@ -112,25 +118,16 @@ def render_markdown(summary: Summary, benchmark: Benchmark) -> str:
 
 def _section_table(scores: Mapping[str, Any], views: list[str], label: str, titles: Mapping[str, str],
                    micro: str) -> list[str]:
-    head = "| section | " + " | ".join(titles[v] for v in views) + " |"
-    rows = [head, "|---|" + "---:|" * len(views)]
-    for section in scores[views[0]]["sections"]:
-        rows.append(f"| {section} | " + " | ".join(pct(scores[v]["sections"][section]) for v in views) + " |")
-    rows.append(f"| **{label}** | "
-                + " | ".join(f"**{pct(scores[v]['overall'])}**" for v in views) + " |")
-    rows.append(f"| {micro} | "
-                + " | ".join(pct(scores[v]["micro_mean"]) for v in views) + " |")
-    return rows
+    rows = [[s, *(pct(scores[v]["sections"][s]) for v in views)] for s in scores[views[0]]["sections"]]
+    rows.append([f"**{label}**", *(f"**{pct(scores[v]['overall'])}**" for v in views)])
+    rows.append([micro, *(pct(scores[v]["micro_mean"]) for v in views)])
+    return table(["section", *(titles[v] for v in views)], rows)
 
 
 def _subset_table(scores: Mapping[str, Any], views: list[str], titles: Mapping[str, str]) -> list[str]:
-    first = scores[views[0]]
-    rows = ["", "## Subsets", "", "| subset | items | " + " | ".join(titles[v] for v in views) + " |",
-            "|---|---:|" + "---:|" * len(views)]
-    for subset, count in first["subset_items"].items():
-        cells = " | ".join(pct(scores[v]["subsets"].get(subset)) for v in views)
-        rows.append(f"| {subset} | {count} | {cells} |")
-    return rows
+    rows = [[subset, count, *(pct(scores[v]["subsets"].get(subset)) for v in views)]
+            for subset, count in scores[views[0]]["subset_items"].items()]
+    return ["", "## Subsets", "", *table(["subset", "items", *(titles[v] for v in views)], rows)]
 
 
 def _position_lines(position: Mapping[str, Any], order: str) -> list[str]:

@@ -24,7 +24,7 @@ from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput, mak
 from eval.benchmarks.comparisons import Picks, all_picks, grouped, mean, order_rule, overall_mean, section_means
 from eval.benchmarks.fields import label_field, object_row, row_id, text_field
 from eval.benchmarks.sources import row_items
-from eval.report_text import headline_scores, pct
+from eval.report_text import headline_scores, pct, table
 from eval.scoring import ScoredJudgment
 
 IDENTITY = identity("judgebench")  # name, hub id, revision, split: the one table in data_prep.benchmark_prompts
@@ -99,9 +99,8 @@ def aggregate(view: ViewInput) -> dict[str, Any]:
 def report_lines(summary: Mapping[str, Any]) -> list[str]:
     """Markdown: micro accuracy per source prefix (the headline view)."""
     scores = headline_scores(summary)
-    lines = ["## Source prefixes", "", "| prefix | pairs | accuracy |", "|---|---:|---:|"]
-    lines += [f"| {p} | {scores['prefix_items'].get(p, 0)} | {pct(v)} |" for p, v in scores["prefixes"].items()]
-    return lines
+    rows = [(p, scores["prefix_items"].get(p, 0), pct(v)) for p, v in scores["prefixes"].items()]
+    return ["## Source prefixes", "", *table(("prefix", "pairs", "accuracy"), rows)]
 
 
 section_scores = section_means({"all pairs": (SUBSET,)})  # one subset holds every pair: the micro accuracy

@@ -32,7 +32,7 @@ from eval.benchmarks.comparisons import all_picks, every_order, grouped, mean, o
 from eval.benchmarks.fields import every_row, object_row, row_id, text_field
 from eval.benchmarks.sources import checked_sha256, file_rows
 from eval.errors import EvalError, refused
-from eval.report_text import headline_scores, pct
+from eval.report_text import headline_scores, pct, table
 from eval.scoring import ScoredJudgment
 from infra.run_metadata import InputRef
 
@@ -200,9 +200,8 @@ def report_lines(summary: Mapping[str, Any]) -> list[str]:
         f"with RM-R1's published RMB): {pct(expected['overall'])} ("
         + ", ".join(f"{p} {pct(v)}" for p, v in expected["sections"].items())
         + "). The headline needs a best-of-N win in every order, which is stricter.", ""]
-    lines += ["## Category paths", "", "| category path | items | score |", "|---|---:|---:|"]
-    lines += [f"| {c} | {scores['category_items'][c]} | {pct(v)} |" for c, v in scores["categories"].items()]
-    return lines
+    rows = [(c, scores["category_items"][c], pct(v)) for c, v in scores["categories"].items()]
+    return [*lines, "## Category paths", "", *table(("category path", "items", "score"), rows)]
 
 
 BENCHMARK = Benchmark(name=NAME, tool="eval.rmb", load=load_items, expand=expand, aggregate=aggregate,

@@ -36,7 +36,7 @@ from eval.benchmarks.fields import every_row, label_field, object_row, row_id, t
 from eval.benchmarks.sources import checked_sha256, file_rows, row_items
 from eval.errors import EvalError
 from eval.plots import pyplot, save
-from eval.report_text import headline_scores, pct
+from eval.report_text import headline_scores, pct, table
 from infra.run_metadata import InputRef
 
 IDENTITY = identity("rmbench")  # name, hub id, revision, split: the one table in data_prep.benchmark_prompts
@@ -166,11 +166,9 @@ def aggregate(view: ViewInput) -> dict[str, Any]:
 def report_lines(summary: Mapping[str, Any]) -> list[str]:
     """Markdown: hard/normal/easy per domain, upstream's equivalent, and each domain's matrix."""
     scores = headline_scores(summary)
+    rows = [(domain, d["items"], *(pct(d[k]) for k in (*PARTS, "score"))) for domain, d in scores["domains"].items()]
     lines = ["## Style matrix (hard / normal / easy)", "",
-             "| domain | items | hard | normal | easy | score (mean of 9 cells) |", "|---|---:|---:|---:|---:|---:|"]
-    for domain, d in scores["domains"].items():
-        lines.append(f"| {domain} | {d['items']} | {pct(d['hard'])} | {pct(d['normal'])} | {pct(d['easy'])} | "
-                     f"{pct(d['score'])} |")
+             *table(("domain", "items", *PARTS, "score (mean of 9 cells)"), rows)]
     lines.append(f"| **mean of domains** | | **{pct(scores['hard'])}** | **{pct(scores['normal'])}** | "
                  f"**{pct(scores['easy'])}** | **{pct(scores['overall'])}** |")
     up = scores["upstream_mixup"]
@@ -181,10 +179,9 @@ def report_lines(summary: Mapping[str, Any]) -> list[str]:
               f"{pct(scores['hard'])}, easy {pct(scores['easy'])}); compare with the paper's hard/easy numbers only "
               "with that in mind.", ""]
     for domain, d in scores["domains"].items():
+        rows = [(style, *map(pct, row)) for style, row in zip(STYLES, d["matrix"], strict=True)]
         lines += [f"Matrix `{domain}` (rows: chosen style, columns: rejected style):", "",
-                  "| chosen \\ rejected | " + " | ".join(STYLES) + " |", "|---|---:|---:|---:|"]
-        lines += [f"| {STYLES[i]} | " + " | ".join(pct(v) for v in row) + " |" for i, row in enumerate(d["matrix"])]
-        lines.append("")
+                  *table(("chosen \\ rejected", *STYLES), rows), ""]
     return lines
 
 
