@@ -1,6 +1,13 @@
 """SFT output of distillation and of the released trace set: verl ``MultiTurnSFTDataset`` rows
-(:func:`data_prep.writers.sft_row`: the loss covers the trace only), their lengths and the seeded split;
-the same kept traces give byte-identical parquet.
+(:func:`data_prep.writers.sft_row`: the loss covers the trace only), their lengths, the seeded split (the
+same kept traces give byte-identical parquet) and the manifest.
+
+The manifest is an :class:`infra.run_metadata.RunMetadata` whose ``config`` carries what ``recipes.check``
+compares with an SFT recipe (``data_kind: sft``, ``variant``, ``max_length``, ``tokenizer``,
+``chat_template_kwargs``) plus the teachers, prices, filter, leak-list and correction-prompt versions;
+``counts`` holds per pass ``asked`` / ``kept`` (pass 2: ``corrected``) / ``rejected`` by reason, the merged
+result, tokens and cost over every response used, and the length statistics. What differs in a resumed or
+repeated run (new requests, cache hits, this run's spend) is ``volatile``: the content hash is unchanged.
 """
 
 from __future__ import annotations
@@ -9,14 +16,19 @@ import json
 import math
 import random
 import statistics
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from data_prep.distill.checks import FILTER_VERSION, REASONS, TraceCheck
+from data_prep.distill.leaks import LEAK_PHRASES_VERSION, phrases_sha256
+from data_prep.distill.prompts import CORRECTION_PROMPT_VERSION, correction_sha256
 from data_prep.errors import DataPrepError
 from data_prep.writers import sft_row, write_parquet_rows
-from infra.run_metadata import OutputRef
+from infra.run_metadata import InputRef, OutputRef, RunMetadata, git_commit, now_volatile
+from infra.versions import tool_version
 
 # recipes/base/sft.yaml data.max_length (the paper's 12,288); a test keeps the two equal.
 SFT_MAX_LENGTH = 12288
@@ -111,3 +123,53 @@ def write_splits(splits: Mapping[str, Sequence[Mapping[str, Any]]], target: Call
             path = target(f"{split}.parquet")
             refs.append(OutputRef.for_file(path, path.parent, rows=write_parquet_rows(rows, path)))
     return refs
+
+
+def pass_counts(checks: Iterable[TraceCheck], kept_name: str = "kept") -> dict[str, Any]:
+    """``asked``, ``kept`` (or ``corrected``), ``rejected`` per reason and the details per reason."""
+    asked = 0
+    rejected: Counter[str] = Counter()
+    detail: dict[str, Counter[str]] = defaultdict(Counter)
+    for check in checks:
+        asked += 1
+        if check.reason is not None:
+            rejected[check.reason] += 1
+            detail[check.reason][check.detail or ""] += 1
+    return {
+        "asked": asked,
+        kept_name: asked - sum(rejected.values()),
+        "rejected": {reason: rejected[reason] for reason in REASONS},
+        "rejected_detail": {reason: dict(sorted(detail[reason].items())) for reason in sorted(detail)},
+    }
+
+
+def filter_config(variant: str, max_length: int | None, tokenizer: str | None,
+                  chat_template_kwargs: Mapping[str, Any], splits: Iterable[str]) -> dict[str, Any]:
+    """The ``config`` keys every SFT manifest has (what the recipe check reads, and the filter versions)."""
+    return {
+        "data_kind": DATA_KIND,
+        "variant": variant,
+        "max_length": max_length,
+        "tokenizer": tokenizer,
+        "chat_template_kwargs": dict(chat_template_kwargs),
+        "splits": {split: f"{split}.parquet" for split in splits},
+        "messages_key": "messages",
+        "verdict_parse_mode": "strict",
+        "trace_filter_version": FILTER_VERSION,
+        "leak_phrases_version": LEAK_PHRASES_VERSION,
+        "leak_phrases_sha256": phrases_sha256(),
+        "correction_prompt_version": CORRECTION_PROMPT_VERSION,
+        "correction_prompt_sha256": correction_sha256(),
+    }
+
+
+def run_manifest(*, tool: str, inputs: list[InputRef], prompt_version: str | None, seed: int,
+                 config: Mapping[str, Any], counts: Mapping[str, Any], outputs: list[OutputRef],
+                 model: str | None = None, sampling: Mapping[str, Any] | None = None,
+                 volatile: Mapping[str, Any] | None = None) -> RunMetadata:
+    """The manifest of a distill.py or released.py output (written by the caller to ``{out}/manifest.json``)."""
+    return RunMetadata(
+        tool=tool, tool_version=tool_version(), git_commit=git_commit(Path(__file__).resolve().parent),
+        inputs=inputs, prompt_version=prompt_version, seed=seed, model=model, sampling=dict(sampling or {}),
+        config=dict(config), counts=dict(counts), outputs=outputs, volatile=now_volatile(**(volatile or {})),
+    )

@@ -44,11 +44,6 @@ class TeacherUnreachable(RunFailed):
     """Nothing answers at the teacher URL: the run failed (exit 1, as in eval); the cache keeps what was paid for."""
 
 
-def _teacher_error(purpose: str, model: str, err: Exception) -> Exception:
-    kind = TeacherUnreachable if isinstance(err, UnreachableError) else TeacherError
-    return kind(f"{purpose} teacher {model!r}: {err}")
-
-
 @dataclass(frozen=True)
 class Teacher:
     """One OpenAI-compatible endpoint and how to ask it (recorded in the manifest, never the key)."""
@@ -79,9 +74,8 @@ class Teacher:
         return [password] if password and len(password) >= 4 else []
 
     def describe(self) -> dict[str, Any]:
-        return {"base_url": strip_userinfo(self.base_url), "model": self.model, "api_key_env": self.api_key_env,
-                "max_concurrency": self.max_concurrency, "requests_per_minute": self.requests_per_minute,
-                "timeout_s": self.timeout_s, "max_retries": self.max_retries, "sampling": self.public_sampling()}
+        shown = {k: v for k, v in vars(self).items() if k != "backoff_base_s"}
+        return shown | {"base_url": strip_userinfo(self.base_url), "sampling": self.public_sampling()}
 
     def public_sampling(self) -> dict[str, Any]:
         """The sampling fields as manifests record them: values under secret-looking names masked."""
@@ -182,7 +176,8 @@ async def run_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: R
                 await asyncio.gather(*tasks, return_exceptions=True)
                 raise
     except _FATAL as err:
-        raise _teacher_error(purpose, teacher.model, err) from None
+        kind = TeacherUnreachable if isinstance(err, UnreachableError) else TeacherError
+        raise kind(f"{purpose} teacher {teacher.model!r}: {err}") from None
     finally:
         bar.close()
     result.not_asked.sort()

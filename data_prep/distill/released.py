@@ -18,7 +18,7 @@ import argparse
 import itertools
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import islice
 from pathlib import Path
@@ -26,15 +26,17 @@ from typing import Any
 
 from data_prep.distill.checks import TraceCheck, check_trace
 from data_prep.distill.commit import IDENTITY_KEY, OutputError, OutputFiles
-from data_prep.distill.manifest import filter_config, pass_counts, run_manifest
 from data_prep.distill.output import (
     MANIFEST_NAME,
     OUTPUT_NAMES,
     SFT_MAX_LENGTH,
     SftExample,
     checked_counter,
+    filter_config,
     length_stats,
+    pass_counts,
     prompt_text,
+    run_manifest,
     split_examples,
     write_splits,
 )
@@ -103,23 +105,18 @@ def identity(files: ResolvedFiles, mode: str) -> dict[str, Any]:
     return {"tool": TOOL, "input_sha256": files.sha256, "released_as": mode}
 
 
-def resolve_input(text: str) -> ResolvedFiles:
-    """A file, folder or pinned hub name (``OWNER/NAME@COMMIT``) to its data files."""
-    location, _, revision = text.partition("@") if not Path(text).exists() else (text, "", "")
-    if not location.strip():
-        raise ReleasedDataError(f"--inputs {text[:40]!r} names no file, folder or hub dataset; pass one, e.g. "
-                                "OWNER/NAME@COMMIT.")
-    return resolve(location, what=f"released dataset {location}", fix="--inputs", revision=revision or None,
-                   split="train")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     check_folder(args.out, "--out", OutputError)
-    local = [("--inputs", args.inputs.partition("@")[0] if not Path(args.inputs).exists() else args.inputs),
-             ("--tokenizer", args.tokenizer)]
+    # a file, folder or pinned hub name (OWNER/NAME@COMMIT)
+    location, _, revision = args.inputs.partition("@") if not Path(args.inputs).exists() else (args.inputs, "", "")
+    local = [("--inputs", location), ("--tokenizer", args.tokenizer)]
     check_output("--out", args.out, local, ours=lambda _: True)  # the files it replaces are checked by identity
-    files = resolve_input(args.inputs)
+    if not location.strip():
+        raise ReleasedDataError(f"--inputs {args.inputs[:40]!r} names no file, folder or hub dataset; pass one, e.g. "
+                                "OWNER/NAME@COMMIT.")
+    files = resolve(location, what=f"released dataset {location}", fix="--inputs", revision=revision or None,
+                    split="train")
     where = f"released dataset {files.name}"
     kind = detect(columns(files.files, where), list(islice(iter_rows(files.files, where), 8)), where)
     source = args.source or source_name_from(Path(files.name).stem if Path(files.name).exists()
@@ -153,7 +150,8 @@ def _prompts(rows: Iterable[Mapping[str, Any]], files: ResolvedFiles, source: st
                                     "pass the whole released set.")
         splits = split_examples(built, args.val_size, args.seed, order=lambda r: r["extra_info"]["pair_id"],
                                 prompt=lambda r: prompt_key(r["prompt"]), salt="released-val")
-        refs = write_splits({s: list(placed(c, s, args.seed)) for s, c in splits.items()}, target.path)
+        refs = write_splits({s: [{**r, "extra_info": {**r["extra_info"], "split": s, "index": i, "seed": args.seed}}
+                                 for i, r in enumerate(c)] for s, c in splits.items()}, target.path)
         leaks = sum(r["extra_info"]["label_leak"] for r in built)
         counts = {"read": len(built) + repeats["duplicate_prompts"], "rows": {s: len(c) for s, c in splits.items()},
                   "label_leak": leaks, "multi_turn": sum(r["extra_info"]["multi_turn"] for r in built), **repeats,
@@ -277,12 +275,6 @@ def rl_row(raw: Mapping[str, Any], number: int, source: str, where: str) -> dict
             "released_row": number,
         },
     }
-
-
-def placed(rows: Sequence[dict[str, Any]], split: str, seed: int) -> Iterator[dict[str, Any]]:
-    """``rows`` with their split, index and seed filled in."""
-    for index, row in enumerate(rows):
-        yield {**row, "extra_info": {**row["extra_info"], "split": split, "index": index, "seed": seed}}
 
 
 def released_pair(raw: Mapping[str, Any], number: int, source: str, where: str) -> PreferencePair:

@@ -31,15 +31,17 @@ from data_prep.distill.cache import ResponseCache
 from data_prep.distill.checks import TraceCheck
 from data_prep.distill.commit import IDENTITY_KEY, OutputFiles
 from data_prep.distill.input import DistillSource, read_distill_rows
-from data_prep.distill.manifest import filter_config, pass_counts, run_manifest
 from data_prep.distill.output import (
     MANIFEST_NAME,
     OUTPUT_NAMES,
     SFT_MAX_LENGTH,
     SftExample,
     checked_counter,
+    filter_config,
     length_stats,
+    pass_counts,
     prompt_text,
+    run_manifest,
     split_examples,
     write_splits,
 )
@@ -358,16 +360,8 @@ def options_from_args(args: argparse.Namespace) -> DistillOptions:
         input=args.input, out=args.out, teacher=teacher, fix_teacher=fix, prices=prices, max_cost=args.max_cost,
         seed=args.seed, val_size=args.val_size, tokenizer=args.tokenizer, max_length=args.max_length,
         chat_template_kwargs=args.chat_template_kwargs, limit=args.limit, cache=args.cache,
-        progress=not args.no_progress and _terminal(sys.stderr),
+        progress=not args.no_progress and sys.stderr.isatty(),  # a piped stderr keeps errors to one line
     )
-
-
-def _terminal(stream: Any) -> bool:
-    """True for an interactive terminal: a captured or piped stderr keeps errors to their one line."""
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 def summary_text(result: DistillResult) -> str:
