@@ -32,10 +32,11 @@ from data_prep.adapters import parse_input_spec
 from data_prep.benchmark_prompts import BENCHMARKS, parse_benchmark_spec
 from data_prep.decontamination import DEFAULT_NGRAM, DEFAULT_THRESHOLD
 from data_prep.errors import BuildError
+from data_prep.manifest import MANIFEST_NAME
 from data_prep.mix import Mix, builtin_mixes, load_mix, with_overrides
 from data_prep.options import DEFAULT_MAX_PROMPT_LENGTH, DEFAULT_OUT, DEFAULT_VAL_SIZE, BuildOptions
-from data_prep.pipeline import BuildResult, build, describe
-from data_prep.prompts import PROMPT_VERSION, VARIANTS
+from data_prep.pipeline import BuildResult, build
+from data_prep.prompts import PROMPT_VERSION, VARIANTS, builtin_template
 from infra.cli_errors import OneLineParser, run_cli
 from infra.cli_flags import folder, json_object, location, path, seed, whole
 
@@ -146,10 +147,13 @@ def options_from_args(args: argparse.Namespace) -> BuildOptions:
 def plan_text() -> str:
     """What a run without arguments prints: the default plan and how to point the builder at data."""
     samples = os.path.relpath(SAMPLES) if not os.path.relpath(SAMPLES).startswith("..") else os.fspath(SAMPLES)
-    options = BuildOptions(inputs=(parse_input_spec(samples),))
+    default = BuildOptions()
     return "\n".join([
         f"Nothing built: no --inputs given. With the bundled sample pairs it would write (prompt {PROMPT_VERSION}):",
-        describe(options),
+        f"inputs: {samples}",
+        f"seed {default.seed}, val size {default.val_size}, distill fraction {default.distill_fraction}",
+        *(f"{os.fspath(default.out / v)}/: train.parquet, val.parquet, {MANIFEST_NAME} (prompt "
+          f"{builtin_template(v).version}, {builtin_template(v).origin})" for v in default.variants),
         "",
         "Build the samples:   python data_prep/build_parquet.py --inputs "
         f"{samples} --val-size 0.2 --distill-fraction 0.2",

@@ -9,10 +9,9 @@ interrupted or killed build leaves the old tree as it was.
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ from infra.output_guard import check_output
 from infra.staged_output import StagedOutput, check_folder
 from infra.user_json import read_json_file
 
-__all__ = ["BuildError", "BuildOptions", "BuildResult", "VariantBuild", "build", "check_options", "describe"]
+__all__ = ["BuildError", "BuildOptions", "BuildResult", "VariantBuild", "build", "check_options"]
 SourceCounts = dict[str, int]
 STAGE_PREFIX, JOURNAL_KEY = ".build-", "variants"  # {out}/.build-XXXX/new/{variant}/, the journal's key
 _KNOBS = {"train": "--val-size/--distill-fraction", "val": "--val-size", "distill": "--distill-fraction"}
@@ -86,7 +85,8 @@ def build(options: BuildOptions) -> BuildResult:
         wanted = [s for s in SPLITS if s != "distill" or options.distill_fraction > 0]
         plans = [plan_variant(v, t, splits, wanted, lengths.get(v), limit) for v, t in templates.items()]
         check_plans(plans, splits, options, lengths)
-        tokenizer = _tokenizer_record(options, length_filter)
+        tokenizer = {"name": None, "sha256": None} if options.tokenizer is None or length_filter is None else \
+            {"name": tokenizer_name(options.tokenizer), "sha256": tokenizer_sha256(length_filter.tokenizer)}
         variants = {plan.variant: _write_variant(options, plan, tree, collected, tokenizer, timer) for plan in plans}
         with timer("commit"):
             tree.commit()
@@ -121,24 +121,21 @@ def _built_here(folder: Path) -> bool:
 def _collect(options: BuildOptions, templates: Mapping[str, PromptTemplate], length_filter: PromptLengthFilter | None,
              timer: StageTimer) -> tuple[Collected, dict[str, dict[str, int]]]:
     """Read, clean and decontaminate, measuring prompt lengths meanwhile in a helper thread."""
-    with contextlib.ExitStack() as stack:
-        measure = None
-        if length_filter is not None:
-            measure = stack.enter_context(BackgroundLengths(length_filter, templates))
+    measure = BackgroundLengths(length_filter, templates) if length_filter is not None else None
+    with measure or contextlib.nullcontext():
         collected = collect(options, timer, on_kept=measure.add if measure else None)
         if not collected.pairs:
-            raise BuildError(f"inputs {_names(options)} hold no preference pairs to keep (dropped: "
-                             f"{_drop_summary(collected)}); point --inputs/--source at files with rows.")
-        return collected, _wait_for_lengths(measure, options.progress, timer)
-
-
-def _names(options: BuildOptions) -> list[str]:
-    return [spec.location for spec in options.inputs] + [s.where for s in (options.mix.sources if options.mix else ())]
-
-
-def _drop_summary(collected: Collected) -> str:
-    totals = {r: sum(c.values()) for r, c in collected.ledger.dropped_counts().items() if c}
-    return ", ".join(f"{r} {n}" for r, n in totals.items()) or "none"
+            sources = options.mix.sources if options.mix else ()
+            names = [spec.location for spec in options.inputs] + [source.where for source in sources]
+            totals = {r: sum(c.values()) for r, c in collected.ledger.dropped_counts().items() if c}
+            drops = ", ".join(f"{r} {n}" for r, n in totals.items()) or "none"
+            raise BuildError(f"inputs {names} hold no preference pairs to keep (dropped: {drops}); point "
+                             "--inputs/--source at files with rows.")
+        if measure is None:
+            return collected, {}
+        with timer("measure_wait"), tqdm(total=measure.queued(), desc="measure prompts", unit=" pairs",
+                                         disable=not options.progress, mininterval=0.5) as bar:
+            return collected, measure.lengths(on_chunk=bar.update)
 
 
 def _template(options: BuildOptions, variant: str) -> PromptTemplate:
@@ -154,22 +151,6 @@ def _length_filter(options: BuildOptions) -> PromptLengthFilter | None:
     return PromptLengthFilter(tokenizer, options.max_prompt_length, options.chat_template_kwargs)
 
 
-def _wait_for_lengths(measure: BackgroundLengths | None, progress: bool,
-                      timer: StageTimer) -> dict[str, dict[str, int]]:
-    """The prompt lengths measured in the background (waiting for the chunks still queued)."""
-    if measure is None:
-        return {}
-    with timer("measure_wait"), tqdm(total=measure.queued(), desc="measure prompts", unit=" pairs",
-                                     disable=not progress, mininterval=0.5) as bar:
-        return measure.lengths(on_chunk=bar.update)
-
-
-def _tokenizer_record(options: BuildOptions, length_filter: PromptLengthFilter | None) -> dict[str, str | None]:
-    if options.tokenizer is None or length_filter is None:
-        return {"name": None, "sha256": None}
-    return {"name": tokenizer_name(options.tokenizer), "sha256": tokenizer_sha256(length_filter.tokenizer)}
-
-
 def _write_variant(options: BuildOptions, plan: VariantPlan, tree: StagedOutput, collected: Collected,
                    tokenizer: Mapping[str, str | None], timer: StageTimer) -> VariantBuild:
     """Write one variant's parquet files and manifest into its staging folder (committed later, with the rest)."""
@@ -179,9 +160,14 @@ def _write_variant(options: BuildOptions, plan: VariantPlan, tree: StagedOutput,
         stage = tree.folder(variant)
         files = {}
         for split, kept in plan.kept.items():
-            pairs, positions = _placed(kept, split, options.seed)
-            rows = _rows(pairs, positions, split, plan.template, variant, options.seed, options.progress)
-            write_parquet_rows(rows, stage / f"{split}.parquet")
+            positions = place(kept, split=split, seed=options.seed)
+            ordered = list(kept)
+            random.Random(f"order:{options.seed}:{split}").shuffle(ordered)  # mixed sources for any trainer
+            bar = tqdm(ordered, desc=f"{variant}: write {split}", unit=" rows", disable=not options.progress,
+                       mininterval=0.5)
+            write_parquet_rows((rl_row(pair, template=plan.template, chosen_position=positions[pair.id], split=split,
+                                       index=i, variant=variant, seed=options.seed) for i, pair in enumerate(bar)),
+                               stage / f"{split}.parquet")
             files[split] = final / f"{split}.parquet"
             manifest.add_split_counts(counts, split, kept, positions)
         manifest.add_accounting(counts)
@@ -191,35 +177,6 @@ def _write_variant(options: BuildOptions, plan: VariantPlan, tree: StagedOutput,
     rows_per_split = {s: sum(counts["rows"][s].values()) for s in plan.kept}
     return VariantBuild(variant, final, files, final / manifest.MANIFEST_NAME, rows_per_split, plan.template.version,
                         counts["accounting"], sum(plan.too_long_multi_turn.values()), plan.prompt_tokens)
-
-
-def _placed(pairs: list[PreferencePair], split: str, seed: int) -> tuple[list[PreferencePair], dict[str, str]]:
-    positions = place(pairs, split=split, seed=seed)
-    ordered = list(pairs)
-    random.Random(f"order:{seed}:{split}").shuffle(ordered)  # mixed sources even if the trainer does not shuffle
-    return ordered, positions
-
-
-def _rows(pairs: Sequence[PreferencePair], positions: Mapping[str, str], split: str, template: PromptTemplate,
-          variant: str, seed: int, progress: bool) -> Iterator[dict[str, Any]]:
-    for i, pair in enumerate(tqdm(pairs, desc=f"{variant}: write {split}", unit=" rows", disable=not progress,
-                                  mininterval=0.5)):
-        yield rl_row(pair, template=template, chosen_position=positions[pair.id], split=split, index=i,
-                     variant=variant, seed=seed)
-
-
-def describe(options: BuildOptions) -> str:
-    """What :func:`build` would write for ``options`` (the CLI prints this when run without arguments)."""
-    inputs = ", ".join(_names(options)) or "(none given)"
-    lines = [f"inputs: {inputs}", f"seed {options.seed}, val size {options.val_size}, "
-             f"distill fraction {options.distill_fraction}"]
-    for variant in options.variants:
-        template = _template(options, variant)
-        names = [s for s in SPLITS if s != "distill" or options.distill_fraction > 0]
-        files = ", ".join(f"{s}.parquet" for s in names)
-        folder = os.fspath(Path(options.out) / variant)
-        lines.append(f"{folder}/: {files}, {manifest.MANIFEST_NAME} (prompt {template.version}, {template.origin})")
-    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
