@@ -56,10 +56,6 @@ class EvalRun:
     tool: str | None = None  # run metadata "tool"; default the benchmark's
     shard: str | None = None  # "i/N" when the run judged one shard of N (never a benchmark score alone)
 
-    @property
-    def tool_name(self) -> str:
-        return self.tool or self.benchmark.tool
-
 
 def conventions(config: EvalConfig, limit: int | None, benchmark: Benchmark) -> dict[str, Any]:
     """The conventions every report states (benchmarks.md: make them explicit)."""
@@ -167,7 +163,7 @@ def _metadata(run: EvalRun, result: PairwiseResult) -> RunMetadata:
     backend = {k: v for k, v in run.backend_info.items() if k not in _VOLATILE_BACKEND_KEYS}
     template = prompt.template
     return RunMetadata(
-        tool=run.tool_name,
+        tool=run.tool or run.benchmark.tool,
         tool_version=tool_version(),
         git_commit=git_commit(Path(__file__).resolve().parent),
         inputs=[run.data.input],

@@ -1,8 +1,7 @@
 """Any OpenAI-compatible chat-completions server (vLLM serve, SGLang, OpenAI, proxies) via the shared client.
 
-Requests go through :class:`infra.chat_client.ChatClient` (bounded concurrency, RPM pacing, retries,
-token accounting; the API key only from the environment variable named by ``--api-key-env``, and
-masked in every answer the server sends back). A request the server refuses for good (HTTP 4xx, e.g.
+Requests go through :class:`infra.chat_client.ChatClient` (its concurrency, pacing, retries, token
+accounting and key handling). A request the server refuses for good (HTTP 4xx, e.g.
 a context-length error) becomes a :class:`Generation` with ``error`` set, which the runner counts,
 reports per item and never caches; any other failure (unreachable server, bad key, retries
 exhausted) stops the run with one sentence, and the results already cached stay.

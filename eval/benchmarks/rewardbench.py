@@ -20,7 +20,7 @@ from typing import Any
 
 from data_prep.benchmark_prompts import identity
 from data_prep.pairs import PairError, PreferencePair, make_pair
-from eval.benchmark import Benchmark, Comparison, Item, Official, ViewInput
+from eval.benchmark import Benchmark, Comparison, Item, Official
 from eval.benchmarks.comparisons import mean, overall_mean, section_means
 from eval.benchmarks.fields import object_row, row_id
 from eval.benchmarks.sources import row_items
@@ -96,17 +96,12 @@ def aggregate_view(subset_scores: Mapping[str, Sequence[float]]) -> dict[str, An
     }
 
 
-def aggregate(view: ViewInput) -> dict[str, Any]:
-    """The seam's aggregation: one comparison per item, so the item scores are the comparison scores."""
-    return aggregate_view(view.subset_scores)
-
-
 BENCHMARK = Benchmark(
     name=NAME,
     tool="eval.rewardbench",
     load=row_items(_item, "RewardBench"),
     expand=expand,
-    aggregate=aggregate,
+    aggregate=lambda view: aggregate_view(view.subset_scores),  # one comparison per item: item scores are its scores
     sections=SECTIONS,
     conventions=AVERAGE,
     section_scores=section_scores,

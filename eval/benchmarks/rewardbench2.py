@@ -10,14 +10,10 @@ a loss, and won in one order only a tie (the judge cannot separate the two); lik
 scorer's shared top (1 / number tied at the maximum), a prompt with no loss and k ties scores
 1 / (k + 1). A parse failure is never a win. The per-order views need every comparison won in that order.
 
-Ties: a PAIRWISE SUBSTITUTE. The official Ties score is a weighted composite (0.30 tied accuracy +
-0.30 reference accuracy + 0.20 + 0.20 margin terms + 0.01 tie-break) computed from scalar scores,
-which a pairwise judge does not produce. Here every correct answer is compared with every incorrect
-one, a prompt is accurate if every correct answer wins every comparison in every order judged, and
-the Ties score is the mean of the reference-prompt (1 correct answer) and tied-prompt (several)
-accuracies. It is NOT comparable with the official leaderboard, and neither is an overall score that
-includes it; the overall without Ties is reported beside it.
-Overall = unweighted mean of the 6 subsets (the official definition).
+Ties: a PAIRWISE SUBSTITUTE (:data:`NOTES` says what it is). The official Ties score is a weighted
+composite (0.30 tied accuracy + 0.30 reference accuracy + 0.20 + 0.20 margin terms + 0.01 tie-break)
+computed from scalar scores, which a pairwise judge does not produce; the overall without Ties is
+reported beside the official overall (the unweighted mean of the 6 subsets).
 """
 
 from __future__ import annotations

@@ -55,7 +55,13 @@ def load_located(source: str, split: str, revision: str | None) -> tuple[list[An
     elif path.suffix.lower() in SUFFIXES or source.startswith((".", "/", "~")):
         raise EvalError(f"--data file {source!r} does not exist; check the path.")
     elif _HUB_NAME.match(source):
-        folder = _hub_folder(source, split, revision)
+        try:
+            folder = snapshot(source, revision, SUFFIXES)
+        except HubUnavailable as err:
+            offline = " in offline mode (HF_HUB_OFFLINE)" if err.offline else ""
+            raise EvalError(f"could not load hub dataset {source!r} split {split!r} at revision {revision}{offline} "
+                            f"({err.reason}); download it on a connected machine first (the same command caches "
+                            "it), or pass a local copy with --data.") from err
         rows, where = _local_rows(folder, split, hub=True)
         revision = folder.name  # the snapshot's commit: what was read, even when no revision was pinned
     else:
@@ -153,14 +159,3 @@ def file_rows(file: Path, shown: str, what: str = "--data file") -> tuple[list[A
         raise EvalError(f"{what} {os.fspath(file)!r} cannot be read ({err.strerror or err}); check the path "
                         "and its permissions.") from err
     return rows, where
-
-
-def _hub_folder(name: str, split: str, revision: str | None) -> Path:
-    try:
-        return snapshot(name, revision, SUFFIXES)
-    except HubUnavailable as err:
-        where = " in offline mode (HF_HUB_OFFLINE)" if err.offline else ""
-        raise EvalError(
-            f"could not load hub dataset {name!r} split {split!r} at revision {revision}{where} ({err.reason}); "
-            "download it on a connected machine first (the same command caches it), or pass a local copy with --data."
-        ) from err
