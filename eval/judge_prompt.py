@@ -29,7 +29,6 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from data_prep.prompts import PROMPT_VERSION, VARIANTS, PromptTemplate, TemplateError, builtin_template, load_template
 from eval.errors import EvalError
@@ -55,12 +54,6 @@ class PromptChoice:
         return TEMPLATE_FILE_BUDGET, "default for a --prompt-template file (upstream's evaluation budget)"
 
 
-def read_card(ckpt: str | os.PathLike[str] | None) -> dict[str, Any]:
-    """The ``rm_r1`` block of a checkpoint's model card front matter, or {} if there is none (the card's one
-    codec, infra/model_card.py, reads it; a broken card is one sentence, exit 2)."""
-    return {} if ckpt is None else read_block(Path(ckpt))
-
-
 def choose_prompt(variant: str | None, template_file: str | None, ckpt: str | os.PathLike[str] | None) -> PromptChoice:
     """Resolve the judge prompt from the flags and the model card, with one-sentence errors."""
     if variant is not None and template_file is not None:
@@ -68,7 +61,7 @@ def choose_prompt(variant: str | None, template_file: str | None, ckpt: str | os
     try:
         if template_file is not None:
             return PromptChoice(load_template(template_file), "--prompt-template", None)
-        card = read_card(ckpt)
+        card = {} if ckpt is None else read_block(Path(ckpt))  # the model card's one codec (infra/model_card.py)
         card_variant = card.get("prompt_variant")
         if variant is not None:
             if card_variant is not None and card_variant != variant:

@@ -29,13 +29,13 @@ except ModuleNotFoundError as err:
 
 from functools import partial
 
-from eval import cli_benchmark
+from eval import session
 from eval.benchmarks.rewardbench2 import BENCHMARK
 
 PROG = "python eval/rewardbench2.py"
 
-make_parser = partial(cli_benchmark.make_parser, BENCHMARK, PROG, __doc__)
-main = partial(cli_benchmark.main, BENCHMARK, PROG, __doc__)
+make_parser = partial(session.make_parser, BENCHMARK, PROG, __doc__)
+main = partial(session.main, BENCHMARK, PROG, __doc__)
 
 
 if __name__ == "__main__":

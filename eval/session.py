@@ -1,5 +1,9 @@
 """One judge run over one or more benchmarks: every benchmark CLI is this with one name, run_all with several.
 
+``eval/<benchmark>.py`` is its docstring plus two partials of :func:`make_parser` and :func:`main` (the
+benchmark's data flags, defaults from its :class:`~eval.benchmark.Benchmark`, and every common flag;
+one sentence, no traceback; exit 0 done, 1 the run failed, 2 a bad flag or input, 130 interrupted).
+
 :class:`EvalSession` owns what a run shares: the prompt (``--variant``, ``--prompt-template`` or the
 model card), the generation budget, the conventions, the backend, the output folder, the judge's
 identity in each report folder and the generation cache's lock. :func:`run` checks every input
@@ -23,7 +27,7 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,8 @@ from eval.backends.base import Backend
 from eval.benchmark import Benchmark, BenchmarkData
 from eval.cache import GenerationCache
 from eval.cli_common import (
+    EvalParser,
+    add_common_args,
     check_cache_models,
     check_out,
     default_out,
@@ -48,6 +54,7 @@ from eval.report import EvalRun, Summary, write_reports
 from eval.report_text import console_summary, pct, shard_text
 from eval.shards import parse_shard, shard_data
 from infra.atomic_files import write_text_atomic
+from infra.cli_errors import run_cli
 from infra.output_guard import check_output
 from infra.user_json import read_json_file
 
@@ -220,3 +227,29 @@ def _shown(value: Any) -> str:
         return repr(",".join(str(v) for v in value))
     text = str(value)
     return repr(text[:12] + "…" if len(text) == 64 else text)  # a sha256 is shown by its head
+
+
+def make_parser(benchmark: Benchmark, prog: str, doc: str | None) -> argparse.ArgumentParser:
+    """One benchmark's command line: its data flags and every common flag."""
+    parser = EvalParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    data = parser.add_argument_group("data")
+    where = f"default {benchmark.data_default}" if benchmark.data_default else "required"
+    data.add_argument("--data", default=benchmark.data_default,
+                      help=f"hub dataset name or local file/folder ({where})")
+    data.add_argument("--split", default=benchmark.split, help=f"split to evaluate (default {benchmark.split})")
+    data.add_argument("--revision", default=benchmark.revision, help="hub revision (default: the pinned commit)")
+    add_common_args(parser)
+    return parser
+
+
+def main(benchmark: Benchmark, prog: str, doc: str | None, argv: Sequence[str] | None = None) -> int:
+    """run_all with one benchmark (its reports straight in ``--out``, the console summary); the exit status."""
+    parser = make_parser(benchmark, prog, doc)
+
+    def one(argv: Sequence[str] | None) -> int:
+        args = parser.parse_args(argv)
+        judge_run = EvalSession(args)  # flags, prompt and backend settings checked before the data is read
+        data = load(benchmark, args.data, args.split, args.revision, args)
+        return run(judge_run, {benchmark.name: (benchmark, data)}, data=[args.data])
+
+    return run_cli(one, argv, prog=prog)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from eval import cli_benchmark, run_all, session
+from eval import run_all, session
 from eval.benchmark import Comparison, Item
 from eval.benchmarks import rmbench
 from eval.errors import EvalError
@@ -44,8 +44,7 @@ def test_each_item_is_expanded_once_per_run(judge: LoopbackJudge, tmp_path: Path
 
     benchmark = dataclasses.replace(rmbench.BENCHMARK, expand=counted)
     data = str(SAMPLES / "rmbench_sample.jsonl")
-    parser = cli_benchmark.make_parser(benchmark, "python eval/rmbench.py", None)
-    assert cli_benchmark.run(benchmark, parser.parse_args(_flags(judge, tmp_path / "o", "--data", data))) == 0
+    assert session.main(benchmark, "python eval/rmbench.py", None, _flags(judge, tmp_path / "o", "--data", data)) == 0
     rows = len((SAMPLES / "rmbench_sample.jsonl").read_text().splitlines())
     assert len(calls) == rows and len(set(calls)) == rows  # was 3 x rows: load, prompt check, runner
 
