@@ -70,7 +70,7 @@ def replace(src, dst):
     return real_replace(src, dst)
 
 pipeline.write_parquet_rows = write
-pipeline.os.replace = replace
+os.replace = replace
 from data_prep.build_parquet import cli
 sys.exit(cli(sys.argv[3:]))
 """
