@@ -54,12 +54,18 @@ class VLLMBackend(LocalBackend):
                 "chat_template_kwargs": self.tokens.chat_template_kwargs}
 
     def generate(self, requests: Sequence[Request], sampling: Sampling, on_result: OnResult) -> None:
-        vllm = _import_vllm()
+        try:
+            import vllm
+        except ImportError as err:
+            raise BackendError(INSTALL_HINT) from err
         llm = self._engine(vllm)
         for start in range(0, len(requests), self.chunk_size):
             chunk = requests[start : start + self.chunk_size]
             prompts = [{"prompt_token_ids": self.tokens.ids(r.messages)} for r in chunk]
-            params = [self._params(vllm, sampling, r.key) for r in chunk]
+            params = [vllm.SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p,
+                                          max_tokens=sampling.max_new_tokens, n=1,
+                                          seed=None if sampling.greedy else sampling.request_seed(r.key))
+                      for r in chunk]
             outputs = llm.generate(prompts, params, use_tqdm=False)
             for offset, output in enumerate(outputs):
                 best = output.outputs[0]
@@ -69,12 +75,6 @@ class VLLMBackend(LocalBackend):
 
     def close(self) -> None:
         self._llm = None
-
-    def _params(self, vllm: Any, sampling: Sampling, key: str) -> Any:
-        return vllm.SamplingParams(
-            temperature=sampling.temperature, top_p=sampling.top_p, max_tokens=sampling.max_new_tokens,
-            seed=None if sampling.greedy else sampling.request_seed(key), n=1,
-        )
 
     def _engine(self, vllm: Any) -> Any:
         if self._llm is None:
@@ -89,11 +89,3 @@ class VLLMBackend(LocalBackend):
                 raise BackendError(f"vLLM could not start on {self.ckpt.name} ({load_failure(err)}); check the GPUs, "
                                    "--tensor-parallel-size, --max-model-len and --gpu-memory-utilization.") from err
         return self._llm
-
-
-def _import_vllm() -> Any:
-    try:
-        import vllm
-    except ImportError as err:
-        raise BackendError(INSTALL_HINT) from err
-    return vllm
