@@ -1,8 +1,4 @@
-"""Installed versions, as manifests and reports record them.
-
->>> tool_version() != ""
-True
-"""
+"""Installed versions, as manifests and reports record them."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ unknown recipe, an override that does not compose): one sentence and exit 2 thro
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -106,17 +107,12 @@ def compose_recipe(name: str, overrides: Sequence[str] = (), config_dir: Path = 
 
 
 @functools.cache
-def base_keys(kind: Kind) -> frozenset[str]:
-    """Dotted keys of verl's own base config for ``kind``, composed from the installed package."""
-    flat = flatten(_compose_verl(BASE_CONFIG[kind]))
-    return frozenset(flat)
+def verl_base(kind: Kind) -> dict[str, Any]:
+    """verl's own base config for ``kind`` as dotted keys (:func:`flatten`), composed from the installed package."""
+    from hydra import compose, initialize_config_module
 
-
-@functools.cache
-def open_maps(kind: Kind) -> frozenset[str]:
-    """Keys whose base value is an empty mapping (``engine_kwargs.vllm: {}``): free-form, any subkey goes."""
-    flat = flatten(_compose_verl(BASE_CONFIG[kind]))
-    return frozenset(k for k, v in flat.items() if isinstance(v, dict) and not v)
+    with _fresh_hydra(), initialize_config_module(config_module="verl.trainer.config", version_base=None):
+        return flatten(compose(config_name=BASE_CONFIG[kind]))
 
 
 def flatten(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
@@ -141,27 +137,17 @@ def _walk(node: Any, prefix: str) -> Iterator[tuple[str, Any]]:
         yield prefix, node
 
 
-def _compose_verl(config_name: str) -> DictConfig:
-    from hydra import compose, initialize_config_module
-
-    with _fresh_hydra(), initialize_config_module(config_module="verl.trainer.config", version_base=None):
-        return compose(config_name=config_name)
-
-
-class _fresh_hydra:
+@contextlib.contextmanager
+def _fresh_hydra() -> Iterator[None]:
     """Run a compose with Hydra's global state cleared, then put back whatever was there before."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.initialize import get_gh_backup, restore_gh_from_backup
 
-    def __enter__(self) -> None:
-        from hydra.core.global_hydra import GlobalHydra
-        from hydra.initialize import get_gh_backup
-
-        self._backup = get_gh_backup()
+    backup = get_gh_backup()
+    GlobalHydra.instance().clear()
+    try:
+        yield
+    finally:
         GlobalHydra.instance().clear()
-
-    def __exit__(self, *exc: object) -> None:
-        from hydra.core.global_hydra import GlobalHydra
-        from hydra.initialize import restore_gh_from_backup
-
-        GlobalHydra.instance().clear()
-        if self._backup is not None:
-            restore_gh_from_backup(self._backup)
+        if backup is not None:
+            restore_gh_from_backup(backup)

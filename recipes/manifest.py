@@ -18,7 +18,7 @@ Decisions:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ _SIZE = re.compile(r"-\d+(\.\d+)?b(?=-|$)")
 
 @dataclass(frozen=True)
 class Manifest:
-    """The parts of a data manifest the recipe checks and the plan use."""
+    """The parts of a data manifest the recipes use; all but path and train_rows are ``config`` keys of that name."""
 
     path: Path
     variant: str | None
@@ -62,15 +62,8 @@ def read_manifest(path: Path) -> Manifest:
     config = data.get("config") if isinstance(data, dict) else None
     if not isinstance(config, dict):
         raise ValueError(f"data manifest {path} has no 'config' object; rebuild the data with the data builder.")
-    return Manifest(
-        path=path,
-        variant=config.get("variant"),
-        tokenizer=config.get("tokenizer"),
-        max_prompt_length=config.get("max_prompt_length"),
-        max_length=config.get("max_length"),
-        chat_template_kwargs=config.get("chat_template_kwargs"),
-        train_rows=_train_rows(data),
-    )
+    from_config = {f.name: config.get(f.name) for f in fields(Manifest) if f.name not in ("path", "train_rows")}
+    return Manifest(path=path, train_rows=_train_rows(data), **from_config)
 
 
 def recipe_variant(composed: Composed) -> str | None:

@@ -1,4 +1,4 @@
-"""One call that composes a recipe, runs every check and computes its plan (the launcher's validate mode)."""
+"""One call that composes a recipe, runs every check and computes its plan (the launcher and recipes.check)."""
 
 from __future__ import annotations
 
@@ -7,29 +7,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recipes.batches import check_batches, check_memory
+from recipes import batches, verl_checks
 from recipes.compose import Composed, Problem, RecipeError, compose_recipe, error, warning
 from recipes.manifest import Manifest, check_manifest, default_manifest_path, read_manifest
 from recipes.plan import Plan, make_plan
-from recipes.verl_checks import (
-    check_known_keys,
-    check_legacy_reward,
-    check_model_path,
-    check_required,
-    check_reward_loads,
-    check_sft_messages,
-    check_verl_validation,
-)
 
 CONFIG_CHECKS = (
-    check_known_keys,
-    check_legacy_reward,
-    check_verl_validation,
-    check_reward_loads,
-    check_batches,
-    check_memory,
-    check_model_path,
-    check_sft_messages,
+    verl_checks.check_known_keys,
+    verl_checks.check_legacy_reward,
+    verl_checks.check_verl_validation,
+    verl_checks.check_reward_loads,
+    batches.check_batches,
+    batches.check_memory,
+    verl_checks.check_model_path,
+    verl_checks.check_sft_messages,
 )
 
 
@@ -78,7 +69,7 @@ def validate_recipe(name: str, overrides: Sequence[str] = (), manifest: Path | N
 def check_composed(composed: Composed, manifest: Path | None = None, report: Report | None = None) -> Report:
     """Run every check on an already composed recipe (tests compose once and check many times)."""
     report = report or Report(recipe=composed.name, overrides=composed.overrides)
-    report.problems += check_required(composed)
+    report.problems += verl_checks.check_required(composed)
     if report.errors:  # every later check would fail on the same missing value
         return report
     for check in CONFIG_CHECKS:

@@ -18,7 +18,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from infra.hub import looks_like_hub_id
-from recipes.compose import MISSING, Composed, Problem, base_keys, error, flatten, open_maps, safe_select, warning
+from recipes.compose import MISSING, Composed, Problem, error, flatten, safe_select, verl_base, warning
 
 # Free-form maps verl reads as a whole although its yaml lists no default subkeys.
 OPEN_PREFIXES = ("reward.custom_reward_function.reward_kwargs", "ray_kwargs.ray_init")
@@ -38,8 +38,9 @@ def check_known_keys(composed: Composed) -> list[Problem]:
     Hydra accepts unknown keys written inside a recipe yaml and verl then ignores them: a typo would
     silently drop a setting.
     """
-    known = base_keys(composed.kind)
-    open_keys = open_maps(composed.kind)
+    base = verl_base(composed.kind)
+    known = frozenset(base)
+    open_keys = frozenset(k for k, v in base.items() if isinstance(v, dict) and not v)  # free-form: any subkey goes
     problems = []
     for key in sorted(set(flatten(composed.cfg)) - known):
         if _under_open_map(key, open_keys):
