@@ -130,7 +130,7 @@ def backend_name(args: argparse.Namespace) -> str:
     if args.backend == "openai":
         raise EvalError("--backend openai needs --base-url; pass the server's URL, e.g. http://127.0.0.1:8000/v1.")
     if args.backend != "auto":
-        return args.backend
+        return str(args.backend)
     if importlib.util.find_spec("vllm") is not None and _cuda_visible():
         return "vllm"
     return "hf"

@@ -116,12 +116,12 @@ def evaluate(benchmark: Benchmark, data: BenchmarkData, template: PromptTemplate
                                     progress=config.progress, benchmark=benchmark.name)
     scored = score_judgments(judgments, outcomes)
     verdicts = by_item(collapse(scored) if config.votes > 1 else scored)  # every sample's failures stay counted
-    comparison_scores = {cid: {mode: item_views(judged, config.order, mode, failure_score) for mode in MODES}
-                         for cid, judged in verdicts.items()}
+    comparison_scores: dict[str, Scores] = {cid: {mode: item_views(judged, config.order, mode, failure_score)
+                                                  for mode in MODES} for cid, judged in verdicts.items()}
     views = VIEWS[config.order]
-    item_scores = {item_id: {mode: {view: _item_score(benchmark, view, mode, comparisons, comparison_scores, verdicts)
-                                    for view in views} for mode in MODES}
-                   for item_id, comparisons in per_item.items()}
+    item_scores: dict[str, Scores] = {
+        item_id: {mode: {view: _item_score(benchmark, view, mode, comparisons, comparison_scores, verdicts)
+                         for view in views} for mode in MODES} for item_id, comparisons in per_item.items()}
     by_id = {c.comparison_id: c for c in flat}
     subset_of = {item.id: item.subset for item in data.items}
     scores: dict[str, dict[str, dict[str, Any]]] = {}

@@ -98,7 +98,7 @@ def bradley_terry(wins: np.ndarray, *, prior: float = 0.1, iterations: int = 100
     p = np.ones(n)
     for _ in range(iterations):
         denominators = (games / (p[:, None] + p[None, :])).sum(axis=1)
-        updated = total_wins / denominators
+        updated: np.ndarray = total_wins / denominators
         updated *= n / updated.sum()
         if np.max(np.abs(updated - p)) < tol:
             return updated
