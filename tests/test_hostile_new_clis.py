@@ -22,7 +22,7 @@ import pytest
 
 from data_prep.distill import released
 from data_prep.distill import run as distill
-from data_prep.distill.commit import JOURNAL_KEY, STAGE_PREFIX
+from data_prep.distill.output import JOURNAL_KEY, STAGE_PREFIX
 from infra.cli_errors import run_cli
 from infra.staged_output import recover
 from testkit.cor_policies import case_teacher, write_case_rows
@@ -272,7 +272,7 @@ def test_distill_failed_rerun_leaves_the_old_output_byte_identical(judge, source
 
 KILL_AT_THIRD_RENAME = """
 import os, signal, sys
-import data_prep.distill.commit as commit
+import data_prep.distill.output as commit
 from data_prep.distill import run as distill
 from infra.cli_errors import run_cli
 real, calls = os.replace, []

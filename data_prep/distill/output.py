@@ -1,6 +1,6 @@
-"""SFT output of distillation and of the released trace set: verl ``MultiTurnSFTDataset`` rows
+"""The output of distill.py and released.py: verl ``MultiTurnSFTDataset`` rows
 (:func:`data_prep.writers.sft_row`: the loss covers the trace only), their lengths, the seeded split (the
-same kept traces give byte-identical parquet) and the manifest.
+same kept traces give byte-identical parquet), the manifest, and the files landing together or not at all.
 
 The manifest is an :class:`infra.run_metadata.RunMetadata` whose ``config`` carries what ``recipes.check``
 compares with an SFT recipe (``data_kind: sft``, ``variant``, ``max_length``, ``tokenizer``,
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import statistics
 from collections import Counter, defaultdict
@@ -28,6 +29,8 @@ from data_prep.distill.prompts import CORRECTION_PROMPT_VERSION, correction_sha2
 from data_prep.errors import DataPrepError
 from data_prep.writers import sft_row, write_parquet_rows
 from infra.run_metadata import InputRef, OutputRef, RunMetadata, git_commit, now_volatile
+from infra.staged_output import StagedOutput
+from infra.user_json import read_json_file
 from infra.versions import tool_version
 
 # recipes/base/sft.yaml data.max_length (the paper's 12,288); a test keeps the two equal.
@@ -36,6 +39,8 @@ MANIFEST_NAME = "manifest.json"
 DATA_KIND = "sft"
 OUTPUT_NAMES = ("train.parquet", "val.parquet", MANIFEST_NAME)  # what an SFT folder's commit replaces
 T = TypeVar("T")
+STAGE_PREFIX, JOURNAL_KEY = ".commit-", "existed"
+IDENTITY_KEY = "output_identity"  # where the identity lives in a manifest's config
 
 
 @dataclass(frozen=True)
@@ -173,3 +178,48 @@ def run_manifest(*, tool: str, inputs: list[InputRef], prompt_version: str | Non
         inputs=inputs, prompt_version=prompt_version, seed=seed, model=model, sampling=dict(sampling or {}),
         config=dict(config), counts=dict(counts), outputs=outputs, volatile=now_volatile(**(volatile or {})),
     )
+
+
+class OutputError(DataPrepError):
+    """An output folder that cannot be used (a file, read-only, in use, or holding another dataset)."""
+
+
+class OutputFiles(StagedOutput):
+    """The managed files committed into ``folder`` together (:class:`infra.staged_output.StagedOutput`), stale
+    ones of an earlier run (a ``val.parquet`` when this run has none) removed in the same commit. ``identity``
+    says what they are made from (tool, input hash, teacher model...): a folder whose manifest names another is
+    refused before any work, naming what it holds, so two datasets never mix."""
+
+    def __init__(self, folder: str | os.PathLike[str], managed: Sequence[str], identity: Mapping[str, Any]) -> None:
+        super().__init__(folder, error=OutputError, prefix=STAGE_PREFIX, journal_key=JOURNAL_KEY,
+                         check=lambda root: check_identity(root, managed, identity))
+        self.managed = tuple(managed)
+
+    def commit(self, names: Sequence[str] | None = None) -> None:
+        """Swap the new files in and remove stale managed ones; rolled back on any error before the end."""
+        super().commit(self.managed)
+
+
+def check_identity(folder: Path, managed: Sequence[str], identity: Mapping[str, Any]) -> None:
+    """Refuse ``folder`` when its files were made from something else than ``identity``."""
+    present = [name for name in managed if (folder / name).exists()]
+    data = read_json_file(folder / "manifest.json", default=None) if present else None
+    config = data.get("config") if isinstance(data, dict) else None
+    held = config.get(IDENTITY_KEY) if isinstance(config, dict) else None
+    if not present or held == dict(identity):
+        return
+    if not isinstance(held, dict):
+        what = f"holds {', '.join(present)} that no manifest of this tool describes"
+    else:
+        inputs = data.get("inputs") if isinstance(data, dict) else None
+        names = [str(i.get("name")) for i in inputs if isinstance(i, dict)] if isinstance(inputs, list) else []
+        diff = sorted(k for k in set(held) | set(identity) if held.get(k) != identity.get(k))
+        what = f"holds data made from {', '.join(repr(n) for n in names[:3]) or 'another input'} (" + "; ".join(
+            f"{k} {_short(held.get(k))}, not {_short(identity.get(k))}" for k in diff) + ")"
+    raise OutputError(f"--out {os.fspath(folder)!r} {what}; so the two datasets do not mix, pass another --out "
+                      f"or delete {', '.join(present)} there to replace them (anything else in it can stay).")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 24 else text[:20] + "...'"

@@ -112,10 +112,6 @@ class Attempt:
     check: TraceCheck
     response: CachedResponse | None = None
 
-    @property
-    def kept(self) -> bool:
-        return self.check.kept
-
 
 @dataclass
 class PassResult:
@@ -137,16 +133,13 @@ async def run_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: R
                mininterval=0.5)
 
     async def one(job: Job, client: ChatClient) -> None:
-        over = too_long(job.row)
         key = request_key(teacher.model, job.messages, sampling)
-        response = None if over else cache.get(key)
-        if over:
+        if over := too_long(job.row):
             result.attempts[job.row.row_id] = Attempt(job.row, purpose, None, TraceCheck("too_long", over))
-            bar.update(1)
-            return
-        if response is not None:
+        elif (response := cache.get(key)) is not None:
             accounting.add(purpose, response.prompt_tokens, response.completion_tokens, cached=True,
                            local=_local_counts(job, response, max_tokens))
+            result.attempts[job.row.row_id] = _attempt(job.row, purpose, response, check_leak)
         else:
             async with gate:
                 held = accounting.reserve(job.messages, max_tokens)  # the worst case, before anything is sent
@@ -162,7 +155,7 @@ async def run_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: R
                                        local=_local_counts(job, response, max_tokens))
                 finally:
                     accounting.release(held)
-        result.attempts[job.row.row_id] = _attempt(job.row, purpose, response, check_leak)
+            result.attempts[job.row.row_id] = _attempt(job.row, purpose, response, check_leak)
         bar.update(1)
 
     try:

@@ -25,11 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.distill.checks import TraceCheck, check_trace
-from data_prep.distill.commit import IDENTITY_KEY, OutputError, OutputFiles
 from data_prep.distill.output import (
+    IDENTITY_KEY,
     MANIFEST_NAME,
     OUTPUT_NAMES,
     SFT_MAX_LENGTH,
+    OutputError,
+    OutputFiles,
     SftExample,
     checked_counter,
     filter_config,

@@ -29,12 +29,13 @@ from typing import Any
 from data_prep.distill.accounting import Accounting
 from data_prep.distill.cache import ResponseCache
 from data_prep.distill.checks import TraceCheck
-from data_prep.distill.commit import IDENTITY_KEY, OutputFiles
 from data_prep.distill.input import DistillSource, read_distill_rows
 from data_prep.distill.output import (
+    IDENTITY_KEY,
     MANIFEST_NAME,
     OUTPUT_NAMES,
     SFT_MAX_LENGTH,
+    OutputFiles,
     SftExample,
     checked_counter,
     filter_config,
@@ -127,8 +128,7 @@ def distill(options: DistillOptions) -> DistillResult:
     identity = {"tool": TOOL, "input_sha256": source.input_ref.sha256, "teacher_model": options.teacher.model}
     with OutputFiles(options.out, OUTPUT_NAMES, identity) as files, ResponseCache(options.cache_path) as cache:
         first, second, accounting, measure = _passes(options, source, cache)
-        kept = [a for a in first.attempts.values() if a.kept] + [a for a in second.attempts.values() if a.kept]
-        examples = [_example(a, measure) for a in kept]
+        examples = [_example(a, measure) for p in (first, second) for a in p.attempts.values() if a.check.kept]
         if not examples:
             raise RunFailed(f"no trace survived the checks ({_summary(first, second)}); nothing was written. See "
                             "the rejection reasons and try another teacher, a larger max length, or --fix-teacher-url.")
@@ -159,7 +159,7 @@ def _passes(options: DistillOptions, source: DistillSource, cache: ResponseCache
                           options, measure, functools.partial(too_long, "pass1"))
     prompt_tokens.update({i: a.response.prompt_tokens for i, a in first.attempts.items() if a.response})
     second = PassResult({}, [])
-    retry = [a for a in first.attempts.values() if not a.kept and a.check.reason != "request_failed"]
+    retry = [a for a in first.attempts.values() if not a.check.kept and a.check.reason != "request_failed"]
     if options.fix_teacher is not None and retry:
         jobs = [Job(a.row, correction_messages(a.row.prompt, a.trace, a.check.reason or "", a.row.ground_truth))
                 for a in sorted(retry, key=lambda a: a.row.row_id)]
@@ -184,7 +184,7 @@ def _checked_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: Re
             "paying twice."
         )
     for row_id, attempt in result.attempts.items():
-        length = measure(attempt) if attempt.kept else None
+        length = measure(attempt) if attempt.check.kept else None
         if length is not None and length > options.max_length:
             check = TraceCheck("too_long", f"{length} > {options.max_length}", attempt.check.label)
             result.attempts[row_id] = replace(attempt, check=check)
@@ -240,14 +240,14 @@ def _counts(first: PassResult, second: PassResult, examples: Sequence[SftExample
             splits: Mapping[str, Sequence[SftExample]], accounting: Accounting, options: DistillOptions) -> dict:
     lengths = [e.length for e in examples if e.length is not None]
     too_long = sum(1 for p in (first, second) for a in p.attempts.values() if a.check.reason == "too_long")
-    final = {a.row.row_id: a.check.reason for a in first.attempts.values() if not a.kept}
+    final = {a.row.row_id: a.check.reason for a in first.attempts.values() if not a.check.kept}
     final |= {a.row.row_id: a.check.reason for a in second.attempts.values()}  # pass 2's outcome replaces pass 1's
     tokens = accounting.summary()
     every = tokens["all"]
     return {
         "passes": _pass_counts(first, second),
-        "merged": {"rows_in": len(first.attempts), "kept_pass1": sum(a.kept for a in first.attempts.values()),
-                   "kept_pass2": sum(a.kept for a in second.attempts.values()), "kept": len(examples),
+        "merged": {"rows_in": len(first.attempts), "kept_pass1": sum(a.check.kept for a in first.attempts.values()),
+                   "kept_pass2": sum(a.check.kept for a in second.attempts.values()), "kept": len(examples),
                    "dropped": dict(sorted(Counter(r for r in final.values() if r is not None).items())),
                    "too_long_dropped": too_long},
         "rows": {split: len(rows) for split, rows in splits.items()},
