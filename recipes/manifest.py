@@ -56,8 +56,8 @@ def read_manifest(path: Path) -> Manifest:
     if not path.is_file():
         raise ValueError(f"data manifest {path} does not exist; build the data first or pass the right --manifest.")
     try:
-        data = parse_json(path.read_bytes())
-    except BadJson as err:  # "is not valid JSON (...)", nested too deeply, not UTF-8...
+        data = parse_json(path.read_bytes(), strict=False)  # as json.loads, plus the depth, digits and UTF-8 guards
+    except BadJson as err:
         raise ValueError(f"data manifest {path} {err}; rebuild the data.") from err
     config = data.get("config") if isinstance(data, dict) else None
     if not isinstance(config, dict):
