@@ -20,7 +20,7 @@ from typing import Any
 from tqdm import tqdm
 
 from data_prep.adapters import input_ref, read_local_pairs
-from data_prep.adapters.hub import MixSource, resolve_source, source_items
+from data_prep.adapters.hub import resolve_source, source_items
 from data_prep.benchmark_prompts import benchmark_prompts, resolve_benchmark
 from data_prep.cleaning import Cleaner, Dropped, Ledger
 from data_prep.decontamination import MIN_TURN_WORDS, BenchmarkIndex, is_contaminated
@@ -74,52 +74,37 @@ def collect(options: BuildOptions, timer: StageTimer | None = None,
     collected = Collected(
         pairs=[], ledger=Ledger(),
         inputs=[input_ref(spec) for spec in options.inputs] + [f.input_ref for _, f in resolved],
-        sources=[_source_record(s, f) for s, f in resolved],
+        sources=[s.describe() | {"resolved_revision": f.revision, "files": len(f.files)} for s, f in resolved],
     )
     index = None
     if benchmarks:
         with timer("load_benchmarks"):
             index = _benchmark_index(collected, options, benchmarks)
-    keep = _Keeper(collected, index, on_kept)
+    ledger, cleaner = collected.ledger, Cleaner(collected.ledger)
     defended = Defended(options.adversarial_fraction, options.seed)  # each defence pair right after its source
+    inputs: list[tuple[Iterable[PreferencePair | Dropped], str]] = [
+        (read_local_pairs(spec.location, spec.source), Path(spec.location).name) for spec in options.inputs]
+    inputs += [(source_items(source, files), f"source {source.name}") for source, files in resolved]
     with timer("read_clean_decontaminate"):
-        for spec in options.inputs:
-            keep.all(defended(read_local_pairs(spec.location, spec.source)), Path(spec.location).name, options.progress)
-        for source, files in resolved:
-            keep.all(defended(source_items(source, files)), f"source {source.name}", options.progress)
+        for items, name in inputs:
+            for item in tqdm(defended(items), desc=f"read {name}", unit=" rows", disable=not options.progress,
+                             mininterval=0.5):
+                ledger.read[item.source] += 1
+                if isinstance(item, Dropped):
+                    ledger.drop(item.source, item.reason)
+                elif (pair := cleaner.clean(item)) is None:
+                    continue  # identical or duplicate, counted by the cleaner
+                elif index is not None and is_contaminated(pair, index):
+                    ledger.drop(pair.source, "contaminated")
+                else:
+                    collected.pairs.append(pair)
+                    if on_kept is not None:
+                        on_kept(pair)
     collected.adversarial = defended.record()
     if index is not None and collected.decontamination is not None:
         collected.decontamination["counts"] = {name: stats.as_dict() for name, stats in sorted(index.stats.items())}
     _check_ids(collected.pairs)
     return collected
-
-
-class _Keeper:
-    """Counts every item, cleans and decontaminates pairs, keeps the survivors."""
-
-    def __init__(self, collected: Collected, index: BenchmarkIndex | None,
-                 on_kept: Callable[[PreferencePair], None] | None) -> None:
-        self.collected = collected
-        self.ledger = collected.ledger
-        self.cleaner = Cleaner(collected.ledger)
-        self.index = index
-        self.on_kept = on_kept
-
-    def all(self, items: Iterable[PreferencePair | Dropped], name: str, progress: bool) -> None:
-        for item in tqdm(items, desc=f"read {name}", unit=" rows", disable=not progress, mininterval=0.5):
-            self.ledger.read[item.source] += 1
-            if isinstance(item, Dropped):
-                self.ledger.drop(item.source, item.reason)
-                continue
-            pair = self.cleaner.clean(item)
-            if pair is None:
-                continue
-            if self.index is not None and is_contaminated(pair, self.index):
-                self.ledger.drop(pair.source, "contaminated")
-                continue
-            self.collected.pairs.append(pair)
-            if self.on_kept is not None:
-                self.on_kept(pair)
 
 
 def _check_ids(pairs: Sequence[PreferencePair]) -> None:
@@ -129,10 +114,6 @@ def _check_ids(pairs: Sequence[PreferencePair]) -> None:
         if first is not pair:
             raise BuildError(f"pair id {pair.id!r} names two different pairs (sources {first.source!r} and "
                              f"{pair.source!r}); make the ids unique or drop the 'id' column to use content hashes.")
-
-
-def _source_record(source: MixSource, files: ResolvedFiles) -> dict[str, Any]:
-    return source.describe() | {"resolved_revision": files.revision, "files": len(files.files)}
 
 
 def _benchmark_index(collected: Collected, options: BuildOptions,

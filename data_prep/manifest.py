@@ -88,25 +88,14 @@ def build_manifest(options: BuildOptions, variant: str, template: PromptTemplate
         "template_name": template.name,
         "template_sha256": template.sha256,
         "data_source_prefix": DATA_SOURCE_PREFIX,
-        "mix": _mix(options),
+        "mix": {"name": mix.name, "origin": mix.origin, "sha256": mix.sha256, "description": mix.description}
+        if (mix := options.mix) else None,
         "sources": collected.sources,
         "cleaning": {"version": CLEANING_VERSION, "neutralise": NEUTRALISE_VERSION},
-        "decontamination": _decontamination(collected),
+        "decontamination": {k: v for k, v in decontamination.items() if k != "counts"}
+        if (decontamination := collected.decontamination) is not None else None,
         "adversarial": collected.adversarial,
     }
     return RunMetadata(tool=TOOL, tool_version=tool_version(), git_commit=git_commit(Path(__file__).resolve().parent),
                        inputs=list(collected.inputs), prompt_version=template.version, seed=options.seed,
                        config=config, counts=dict(counts), outputs=outputs, volatile=now_volatile())
-
-
-def _mix(options: BuildOptions) -> dict[str, Any] | None:
-    mix = options.mix
-    if mix is None:
-        return None
-    return {"name": mix.name, "origin": mix.origin, "sha256": mix.sha256, "description": mix.description}
-
-
-def _decontamination(collected: Collected) -> dict[str, Any] | None:
-    if collected.decontamination is None:
-        return None
-    return {k: v for k, v in collected.decontamination.items() if k != "counts"}
