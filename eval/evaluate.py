@@ -21,7 +21,7 @@ from eval.cache import GenerationCache
 from eval.errors import EvalError
 from eval.orders import plan_orders
 from eval.runner import RunStats, comparison_judgments, run_judgments
-from eval.scoring import ScoredJudgment, check_mode, failure_score_value, score_judgments
+from eval.scoring import ScoredJudgment, failure_score_value, score_judgments
 from eval.voted import collapse, sample_judgments
 from reward_fns.verdict import MODES
 
@@ -101,7 +101,6 @@ def check_prompt(benchmark: Benchmark, data: BenchmarkData, template: PromptTemp
 def evaluate(benchmark: Benchmark, data: BenchmarkData, template: PromptTemplate, backend: Backend,
              cache: GenerationCache, config: EvalConfig) -> PairwiseResult:
     """Judge every comparison in the configured orders (cached generations reused) and aggregate."""
-    check_mode(config.parse_mode)
     failure_score = config.failure_score
     per_item = expand_items(benchmark, data)
     flat = [c for comparisons in per_item.values() for c in comparisons]

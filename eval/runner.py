@@ -77,9 +77,6 @@ class RunStats:
     longest_prompt_tokens: int | None = None
     notes: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if k != "notes"}
-
 
 def comparison_judgments(
     comparisons: Iterable[Comparison],

@@ -62,13 +62,6 @@ def failure_score_value(flag: str) -> float:
     return FAILURE_SCORES[flag]
 
 
-def check_mode(mode: str) -> str:
-    """``mode`` if it is a parse mode of the verdict contract."""
-    if mode not in MODES:
-        raise EvalError(f"--parse-mode {mode!r} is not one of {MODES}; pick one of them.")
-    return mode
-
-
 def score_judgments(judgments: Sequence[Judgment], outcomes: Mapping[str, Outcome]) -> list[ScoredJudgment]:
     """Parse every judgment's raw text in both modes (each unique text is parsed once)."""
     parsed: dict[str, tuple[Verdict, Verdict]] = {}
