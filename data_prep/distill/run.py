@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import itertools
 import os
 import sys
 from collections import Counter
@@ -29,7 +30,6 @@ from typing import Any
 from data_prep.distill.accounting import Accounting
 from data_prep.distill.cache import ResponseCache
 from data_prep.distill.checks import TraceCheck
-from data_prep.distill.input import DistillSource, read_distill_rows
 from data_prep.distill.output import (
     IDENTITY_KEY,
     MANIFEST_NAME,
@@ -48,15 +48,21 @@ from data_prep.distill.output import (
 )
 from data_prep.distill.passes import Attempt, DistillRow, Job, PassResult, Teacher, run_pass
 from data_prep.distill.prompts import correction_messages
+from data_prep.distill.released_schema import chat_messages, checked_text
 from data_prep.errors import DataPrepError
 from infra.chat_types import Prices
 from infra.cli_errors import EXIT_FAILED, OneLineParser, RunFailed
 from infra.cli_flags import env_name, folder, json_object, location, number, path, seed, share_or_count, shown, whole
 from infra.output_guard import check_output
+from infra.row_files import RowFileError, iter_rows
+from infra.run_metadata import InputRef, sha256_file
+from reward_fns import LABELS
 
 PROG = "python data_prep/distill.py"
 TOOL = "data_prep.distill"
 CACHE_NAME = "cache/teacher_responses.jsonl"
+REQUIRED_COLUMNS: tuple[str, ...] = ("prompt", "reward_model", "extra_info", "data_source")
+_REBUILD = "rebuild it with build_parquet.py --distill-fraction"
 
 
 class DistillError(DataPrepError):
@@ -283,6 +289,95 @@ def _summary(first: PassResult, second: PassResult) -> str:
     return "; ".join(f"{name} rejected {reasons}" for name, reasons in rejected.items())
 
 
+class DistillInputError(DataPrepError):
+    """The distillation input is not a distill.parquet the data builder wrote."""
+
+
+@dataclass(frozen=True)
+class DistillSource:
+    """The rows of one input file and what they share."""
+
+    rows: list[DistillRow]
+    variant: str
+    prompt_version: str
+    input_ref: InputRef
+
+
+def read_distill_rows(path: Path, limit: int | None = None) -> DistillSource:
+    """The rows of ``path`` sorted by id (the first ``limit`` of them, for a trial run).
+
+    ``path`` holds verl RL rows as build_parquet.py --distill-fraction writes them (parquet; JSON lines or a
+    JSON list too): the judge prompt, ``reward_model.ground_truth`` and ``extra_info`` with ``pair_id``,
+    ``variant`` and ``prompt_version``, one variant and one prompt version in all (the SFT set trains one
+    prompt). Every row is checked before a request is sent, so a bad row never costs a paid run.
+    """
+    name = repr(os.fspath(path))
+    file = Path(path)
+    if file.is_dir():
+        raise DistillInputError(f"input {name} is a folder; pass the distill.parquet file itself "
+                                "(e.g. data/rm_r1/instruct/distill.parquet).")
+    if not file.is_file():
+        raise DistillInputError(f"input {name} does not exist; pass the distill.parquet that "
+                                "build_parquet.py --distill-fraction wrote (e.g. data/rm_r1/instruct/distill.parquet).")
+    try:
+        rows = sorted((_row(raw, place, name) for place, raw in iter_rows(file)), key=lambda r: r.row_id)
+    except RowFileError as err:
+        raise DistillInputError(f"input: {err}") from err
+    if not rows:
+        raise DistillInputError(f"input {name} has no rows; build it with --distill-fraction above 0.")
+    _check_unique(rows, name)
+    rows = rows[:limit] if limit else rows
+    variants = sorted({r.variant for r in rows})
+    versions = sorted({str(r.extra_info.get("prompt_version")) for r in rows})
+    if len(variants) != 1 or len(versions) != 1:
+        raise DistillInputError(f"input {name} mixes prompt variants {variants} / versions {versions}; distill "
+                                "one variant's distill.parquet at a time.")
+    _check_storable(rows, name)
+    return DistillSource(rows, variants[0], versions[0], InputRef(name=os.fspath(path), sha256=sha256_file(path)))
+
+
+def _row(raw: Mapping[str, Any], place: str, name: str) -> DistillRow:
+    at = f"input {name} {place}"
+    missing = [c for c in REQUIRED_COLUMNS if c not in raw]
+    if missing:
+        raise DistillInputError(f"{at} lacks columns {missing} (found {sorted(raw)}); pass a distill.parquet from "
+                                "build_parquet.py (verl RL rows), not SFT or released data.")
+    reward, extra, source = raw["reward_model"], raw["extra_info"], raw["data_source"]
+    if not isinstance(reward, Mapping) or reward.get("ground_truth") not in LABELS:
+        raise DistillInputError(f"{at}: reward_model is not an object with ground_truth A or B; {_REBUILD}.")
+    if not isinstance(extra, Mapping):
+        raise DistillInputError(f"{at}: extra_info is not an object; {_REBUILD}.")
+    pair_id, variant = extra.get("pair_id"), extra.get("variant")
+    if isinstance(pair_id, bool) or not isinstance(pair_id, (str, int)) or pair_id == "":
+        raise DistillInputError(f"{at}: extra_info.pair_id is missing or not a string; {_REBUILD}.")
+    if not isinstance(variant, str) or not variant:
+        raise DistillInputError(f"{at}: extra_info.variant is missing or not a string; {_REBUILD}.")
+    if source is not None and not isinstance(source, str):
+        raise DistillInputError(f"{at}: data_source is not a string (it is {type(source).__name__}); {_REBUILD}.")
+    messages = chat_messages(raw["prompt"], at, _REBUILD, DistillInputError, "prompt")
+    for text in (str(pair_id), variant, source or ""):
+        checked_text(text, at, DistillInputError)
+    return DistillRow(str(pair_id), tuple(messages), reward["ground_truth"], variant, source or "", dict(extra))
+
+
+def _check_storable(rows: list[DistillRow], name: str) -> None:
+    """The extra_info that goes back into the SFT parquet must make one parquet column (checked before asking)."""
+    import pyarrow as pa
+
+    try:
+        pa.Table.from_pylist([{"extra_info": {**r.extra_info, "distill_pass": "", "teacher_model": ""}} for r in rows])
+    except (pa.ArrowException, OverflowError, ValueError, TypeError) as err:
+        raise DistillInputError(f"input {name}: extra_info cannot be stored in parquet ({str(err)[:120]}); its rows "
+                                f"must share one layout of plain values; {_REBUILD}.") from err
+
+
+def _check_unique(rows: list[DistillRow], name: str) -> None:
+    for before, after in itertools.pairwise(rows):
+        if before.row_id == after.row_id:
+            raise DistillInputError(f"input {name} holds pair id {after.row_id!r} twice; rebuild it so ids are "
+                                    "unique (outputs are sorted and cached by id).")
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The command-line interface (every flag has help)."""
     parser = OneLineParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -352,9 +447,8 @@ def options_from_args(args: argparse.Namespace) -> DistillOptions:
     common = {"max_concurrency": args.max_concurrency, "requests_per_minute": args.rpm, "timeout_s": args.timeout,
               "max_retries": args.max_retries, "sampling": sampling}
     teacher = Teacher(args.teacher_url, args.teacher_model, args.api_key_env, **common)
-    fix = None
-    if args.fix_teacher_url is not None:
-        fix = Teacher(args.fix_teacher_url, args.fix_teacher_model, args.fix_api_key_env or args.api_key_env, **common)
+    fix = None if args.fix_teacher_url is None else Teacher(
+        args.fix_teacher_url, args.fix_teacher_model, args.fix_api_key_env or args.api_key_env, **common)
     prices = None if args.price_prompt is None else Prices(args.price_prompt, args.price_completion)
     return DistillOptions(
         input=args.input, out=args.out, teacher=teacher, fix_teacher=fix, prices=prices, max_cost=args.max_cost,
