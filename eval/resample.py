@@ -50,16 +50,16 @@ def paired_bootstrap(
         index = rng.integers(0, len(values), size=(resamples, len(values)))
         a_means[subset] = values[index, 0].mean(axis=1)
         b_means[subset] = values[index, 1].mean(axis=1)
-    sections_a, sections_b = section_scores(a_means), section_scores(b_means)
-    points_a, points_b = section_scores(point_a), section_scores(point_b)
-    boot = {name: (sections_a[name], sections_b[name]) for name in sections_a}
-    boot["overall"] = (overall_score(sections_a), overall_score(sections_b))
-    points = {name: (points_a[name], points_b[name]) for name in points_a}
-    points["overall"] = (overall_score(points_a), overall_score(points_b))
+
+    def scored(means: Mapping[str, Any]) -> dict[str, Any]:  # every section's score and the overall one
+        sections = section_scores(means)
+        return {**sections, "overall": overall_score(sections)}
+
+    boot_a, boot_b, points_a, points_b = scored(a_means), scored(b_means), scored(point_a), scored(point_b)
     tail = (1 - confidence) / 2 * 100
     out = {}
-    for name, (a, b) in boot.items():
-        pa, pb = points[name]
+    for name in boot_a:
+        a, b, pa, pb = boot_a[name], boot_b[name], points_a[name], points_b[name]
         if a is None or b is None or pa is None or pb is None:
             out[name] = Interval(None, None, None)
             continue

@@ -120,33 +120,23 @@ def run_judgments(
     for judgment in judgments:
         unique.setdefault(judgment.key, judgment)
     stats.unique_requests = len(unique)
-    outcomes: dict[str, Outcome] = {}
-    pending: list[Judgment] = []
-    for key, judgment in unique.items():
-        hit = cache.get(key)
-        if hit is None:
-            pending.append(judgment)
-        else:
-            outcomes[key] = Outcome(hit.text, hit.finish_reason)
+    outcomes = {key: Outcome(hit.text, hit.finish_reason) for key in unique if (hit := cache.get(key)) is not None}
     stats.cache_hits = len(outcomes)
-    to_send = _screen_lengths(pending, backend, sampling, outcomes, stats)
+    to_send = _screen_lengths([j for key, j in unique.items() if key not in outcomes], backend, sampling, outcomes,
+                              stats)
     if to_send:
-        context = {"model_id": backend.model_id, "prompt_version": prompt_version}
-        if benchmark is not None:
-            context["benchmark"] = benchmark
+        context = {"model_id": backend.model_id, "prompt_version": prompt_version,
+                   **({} if benchmark is None else {"benchmark": benchmark})}
         _generate(to_send, backend, cache, sampling, outcomes, stats, context, progress)
-    if stats.skipped_overlong:
-        stats.notes.append(f"{stats.skipped_overlong} requests did not fit the context and were skipped "
-                           "(scored as failures); raise --max-model-len to judge them")
-    if stats.rejected:
-        stats.notes.append(f"the server rejected {stats.rejected} requests (scored as failures); each item's reason "
-                           "is in items.jsonl")
-    if stats.too_long:
-        stats.notes.append(f"{stats.too_long} answers were longer than {answer_limit(sampling):,} characters, more "
-                           "than the generation budget can hold (scored as failures, not cached)")
-    if stats.cache_bad_lines:
-        stats.notes.append(f"{stats.cache_bad_lines} cache lines were unreadable or had fields of the wrong type; "
-                           "they were ignored and their requests generated again")
+    stats.notes += [note for count, note in (
+        (stats.skipped_overlong, f"{stats.skipped_overlong} requests did not fit the context and were skipped "
+                                 "(scored as failures); raise --max-model-len to judge them"),
+        (stats.rejected, f"the server rejected {stats.rejected} requests (scored as failures); each item's reason "
+                         "is in items.jsonl"),
+        (stats.too_long, f"{stats.too_long} answers were longer than {answer_limit(sampling):,} characters, more "
+                         "than the generation budget can hold (scored as failures, not cached)"),
+        (stats.cache_bad_lines, f"{stats.cache_bad_lines} cache lines were unreadable or had fields of the wrong "
+                                "type; they were ignored and their requests generated again")) if count]
     return outcomes, stats
 
 
