@@ -10,7 +10,7 @@ from data_prep.distill.accounting import Accounting
 from data_prep.distill.checks import assemble_trace, check_trace
 from data_prep.distill.leaks import LEAK_PHRASES, LEAK_PHRASES_VERSION, find_leak, phrases_sha256
 from data_prep.distill.output import SftExample, prompt_text, split_examples
-from data_prep.distill.prompts import CORRECTION_PROMPT_VERSION, correction_messages, correction_sha256
+from data_prep.distill.passes import CORRECTION_PROMPT_VERSION, correction_messages, correction_sha256
 from infra.chat_types import Prices
 from reward_fns import format_verdict
 from testkit.judge_texts import Evidence, compose_cor

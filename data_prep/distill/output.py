@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from data_prep.distill.checks import FILTER_VERSION, REASONS, TraceCheck
 from data_prep.distill.leaks import LEAK_PHRASES_VERSION, phrases_sha256
-from data_prep.distill.prompts import CORRECTION_PROMPT_VERSION, correction_sha256
+from data_prep.distill.passes import CORRECTION_PROMPT_VERSION, correction_sha256
 from data_prep.errors import DataPrepError
 from data_prep.writers import sft_row, write_parquet_rows
 from infra.run_metadata import InputRef, OutputRef, RunMetadata, git_commit, now_volatile

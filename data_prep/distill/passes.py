@@ -1,7 +1,7 @@
 """Teacher passes of distillation: ask (or read the cache), assemble the trace, check it.
 
 Pass 1 asks with each row's own judge prompt, pass 2 with the correction request
-(:mod:`data_prep.distill.prompts`). Every answer is cached before it is used and never asked for again;
+(:func:`correction_messages`). Every answer is cached before it is used and never asked for again;
 before each new request its worst case is reserved against the spend cap
 (:meth:`~data_prep.distill.accounting.Accounting.reserve`): a request that could pass it is not sent, the
 ones in flight finish and are cached, and the pass reports the rows it did not ask.
@@ -10,6 +10,7 @@ ones in flight finish and are cached, and the pass reports the rows it did not a
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,8 +33,25 @@ from infra.chat_errors import (
 )
 from infra.cli_errors import RunFailed
 from infra.redaction import MASK, is_secret_name, redact, strip_userinfo
+from reward_fns import format_verdict
 
 _FATAL = (AuthError, ClientConfigError, EndpointError, UnknownModelError)  # every request would fail the same way
+CORRECTION_PROMPT_VERSION = "fix-v1"
+NO_ANSWER = "(no judgment was returned)"
+
+_PROBLEMS = {
+    "wrong_verdict": "reached the wrong verdict",
+    "no_verdict": "does not end with exactly one verdict in the required format",
+    "truncated": "was cut off before it finished",
+    "incomplete_structure": "skips part of the required structure",
+    "too_long": "is longer than a training example may be",
+}
+_TEMPLATE = (
+    "Your judgment above {problem}. The better reply is Chatbot {label}'s. Write a new, complete judgment of the "
+    "same two replies from scratch, following every instruction of the original request, that works out on the "
+    "merits why Chatbot {label}'s reply is better and ends with {verdict}. Write it as an independent first "
+    "judgment: do not mention this message, an earlier judgment, or that you were given the outcome."
+)
 
 
 class TeacherError(DataPrepError):
@@ -218,3 +236,28 @@ def _attempt(row: DistillRow, purpose: str, response: CachedResponse | None, che
     check = check_trace(trace, row.ground_truth, row.variant, finish_reason=response.finish_reason,
                         check_leak=check_leak)
     return Attempt(row, purpose, trace, check, response)
+
+
+def correction_text(reason: str, label: str) -> str:
+    """The user turn asking for a corrected judgment that reaches ``label``."""
+    problem = _PROBLEMS.get(reason, "does not meet the requirements")
+    return _TEMPLATE.format(problem=problem, label=label, verdict=format_verdict(label))
+
+
+def correction_messages(
+    prompt: Sequence[Mapping[str, str]], failed_trace: str | None, reason: str, label: str
+) -> list[dict[str, str]]:
+    """Pass 2's request: the judge prompt, the failed judgment as the assistant turn, then one user turn that says
+    what was wrong and which verdict is correct and asks for a complete new judgment as if from scratch. Bump
+    :data:`CORRECTION_PROMPT_VERSION` whenever the wording changes (a test pins its hash)."""
+    messages = [{"role": m["role"], "content": m["content"]} for m in prompt]
+    messages.append({"role": "assistant", "content": failed_trace if failed_trace and failed_trace.strip()
+                     else NO_ANSWER})
+    messages.append({"role": "user", "content": correction_text(reason, label)})
+    return messages
+
+
+def correction_sha256() -> str:
+    """Hash of the wording (template and problem phrases), recorded in the manifest."""
+    blob = _TEMPLATE + "\n" + "\n".join(f"{k}={v}" for k, v in sorted(_PROBLEMS.items())) + "\n" + NO_ANSWER
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()

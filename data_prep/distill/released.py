@@ -59,7 +59,6 @@ from data_prep.distill.released_schema import (
 from data_prep.pairs import NAME, PairError, PreferencePair, make_pair, source_name_from
 from data_prep.source_files import ResolvedFiles, columns, iter_rows, resolve
 from data_prep.writers import ABILITY, data_source
-from infra.atomic_files import atomic_path
 from infra.cli_errors import OneLineParser
 from infra.cli_flags import folder, location, seed, share_or_count, whole
 from infra.output_guard import check_output
@@ -210,7 +209,11 @@ def _pairs(rows: Iterable[Mapping[str, Any]], files: ResolvedFiles, source: str,
                   "label_leak": leaks, "duplicate_prompts": len(pairs) - len(prompts),
                   "identical_candidates": sum(p.chosen == p.rejected for p in pairs)}
         config = {"data_kind": "pairs", "released_as": "pairs", "variant": None, IDENTITY_KEY: made_of}
-        staged = write_pair_file(pairs, target.path("pairs.jsonl"))
+        staged = target.path("pairs.jsonl")  # build_parquet.py's input format, sorted by id
+        staged.write_text("".join(json.dumps({
+            "id": p.id, "source": p.source, "messages": list(p.conversation), "chosen": list(p.chosen),
+            "rejected": list(p.rejected), "metadata": dict(p.metadata)}, ensure_ascii=False, sort_keys=True) + "\n"
+            for p in sorted(pairs, key=lambda p: p.id)), encoding="utf-8", newline="\n")
         refs = [OutputRef.for_file(staged, staged.parent, rows=len(pairs))]
         run_manifest(tool=TOOL, inputs=[files.input_ref], prompt_version=None, seed=args.seed, config=config,
                      counts=counts, outputs=refs).write(target.path(MANIFEST_NAME))
@@ -293,17 +296,6 @@ def released_pair(raw: Mapping[str, Any], number: int, source: str, where: str) 
                          pair_id=row_id(messages, raw["winner"]), metadata=metadata)
     except PairError as err:
         raise ReleasedDataError(f"{at}: {err}") from err
-
-
-def write_pair_file(pairs: Sequence[PreferencePair], path: Path) -> Path:
-    """The pairs as JSON lines in build_parquet.py's input format (id, source, messages, chosen, rejected, metadata)."""
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-        for pair in sorted(pairs, key=lambda p: p.id):
-            record = {"id": pair.id, "source": pair.source, "messages": [dict(m) for m in pair.conversation],
-                      "chosen": [dict(m) for m in pair.chosen], "rejected": [dict(m) for m in pair.rejected],
-                      "metadata": dict(pair.metadata)}
-            handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-    return path
 
 
 def sft_example(raw: Mapping[str, Any], number: int, source: str, where: str) -> tuple[SftExample, TraceCheck]:

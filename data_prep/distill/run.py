@@ -46,8 +46,7 @@ from data_prep.distill.output import (
     split_examples,
     write_splits,
 )
-from data_prep.distill.passes import Attempt, DistillRow, Job, PassResult, Teacher, run_pass
-from data_prep.distill.prompts import correction_messages
+from data_prep.distill.passes import Attempt, DistillRow, Job, PassResult, Teacher, correction_messages, run_pass
 from data_prep.distill.released_schema import chat_messages, checked_text
 from data_prep.errors import DataPrepError
 from infra.chat_types import Prices
