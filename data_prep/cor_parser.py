@@ -1,4 +1,4 @@
-"""Read (and write) the Chain-of-Rubrics structure of a judge's response.
+"""Read the Chain-of-Rubrics structure of a judge's response.
 
 The structure the instruct prompt asks for, in order:
 

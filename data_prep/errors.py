@@ -1,10 +1,5 @@
-"""The one user-error family of data_prep.
-
-Every error a user can fix (a missing file, a bad row, a bad flag value, a mix that names an unknown
-adapter) is a :class:`DataPrepError`; the per-topic names (``PairError``, ``SourceError``, ...) are
-its subclasses, kept so that callers can tell the topics apart. The CLI catches the family once,
-through :func:`infra.cli_errors.run_cli`: one sentence, exit code 2, no traceback.
-"""
+"""The one user-error family of data_prep: the per-topic errors (``PairError``, ``SourceError``, ...) subclass
+:class:`DataPrepError`, which :func:`infra.cli_errors.run_cli` reports in one sentence with exit code 2."""
 
 from __future__ import annotations
 

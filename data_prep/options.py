@@ -1,8 +1,4 @@
-"""BuildOptions: everything a build depends on, and :func:`check_options`, in a module of their own.
-
-The stages (:mod:`data_prep.collect`, :mod:`data_prep.manifest`, :mod:`data_prep.pipeline`) all read
-the options, so they live below all of them and import none of them: no import circle.
-"""
+"""BuildOptions and :func:`check_options`, below every stage that reads them (so none imports another for them)."""
 
 from __future__ import annotations
 
@@ -49,17 +45,6 @@ class BuildOptions:
 
 def check_options(options: BuildOptions) -> None:
     """Raise :class:`BuildError` for values and combinations that cannot work, before anything is read."""
-    _check_variants(options)
-    _check_numbers(options)
-    for path in (spec.location for spec in options.inputs):
-        if Path(path).is_dir():
-            raise BuildError(f"input {path!r} passed to --inputs is a folder; pass its .jsonl/.json/.parquet files "
-                             "(a folder in a hub dataset's layout goes to --mix with --source NAME=DIR).")
-        if not Path(path).is_file():
-            raise BuildError(f"input file {path!r} does not exist; check the path passed to --inputs.")
-
-
-def _check_variants(options: BuildOptions) -> None:
     if not options.inputs and options.mix is None:
         raise BuildError("no inputs given; pass --mix rm_r1 or --inputs FILE (for a first run: "
                          "preflight/samples/pairs.jsonl).")
@@ -73,9 +58,6 @@ def _check_variants(options: BuildOptions) -> None:
         raise BuildError(f"variant names {bad} cannot name a folder; use lowercase letters, digits, '_', '.' or '-'.")
     if (options.tokenizer is None) != (options.max_prompt_length is None):
         raise BuildError("--tokenizer and --max-prompt-length work together; pass both or neither.")
-
-
-def _check_numbers(options: BuildOptions) -> None:
     # --seed, --max-prompt-length and --decontam-ngram are refused by their flag types (infra.cli_flags)
     val = options.val_size
     if not math.isfinite(val) or val <= 0 or (val >= 1 and val != int(val)):
@@ -87,3 +69,9 @@ def _check_numbers(options: BuildOptions) -> None:
         raise BuildError(f"--adversarial {options.adversarial_fraction} is not in [0, 1]; pass e.g. 0.1, or 0.")
     if not (math.isfinite(options.decontam_threshold) and 0 < options.decontam_threshold <= 1):
         raise BuildError(f"--decontam-threshold {options.decontam_threshold} is not in (0, 1]; pass e.g. 0.5.")
+    for path in (spec.location for spec in options.inputs):
+        if Path(path).is_dir():
+            raise BuildError(f"input {path!r} passed to --inputs is a folder; pass its .jsonl/.json/.parquet files "
+                             "(a folder in a hub dataset's layout goes to --mix with --source NAME=DIR).")
+        if not Path(path).is_file():
+            raise BuildError(f"input file {path!r} does not exist; check the path passed to --inputs.")

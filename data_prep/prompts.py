@@ -40,23 +40,12 @@ PROMPT_VERSION = "cor-v1"
 VARIANTS: tuple[str, ...] = ("instruct", "reasoning")
 SECTIONS: tuple[str, ...] = ("system", "user_single", "user_multi")
 
-# Candidate delimiters: the one copy (the loopback judge in testkit reads candidates with these too).
-RESPONSE_A_START = "[The Start of Chatbot A's Response]"
-RESPONSE_A_END = "[The End of Chatbot A's Response]"
-RESPONSE_B_START = "[The Start of Chatbot B's Response]"
-RESPONSE_B_END = "[The End of Chatbot B's Response]"
-CONVERSATION_A_START = "[The Start of Conversation between Chatbot A and the Client]"
-CONVERSATION_A_END = "[The End of Conversation between Chatbot A and the Client]"
-CONVERSATION_B_START = "[The Start of Conversation between Chatbot B and the Client]"
-CONVERSATION_B_END = "[The End of Conversation between Chatbot B and the Client]"
+# Candidate delimiters (start, end) per label: the one copy (testkit's loopback judge reads candidates with them).
 RESPONSE_MARKERS: dict[str, tuple[str, str]] = {
-    "A": (RESPONSE_A_START, RESPONSE_A_END),
-    "B": (RESPONSE_B_START, RESPONSE_B_END),
-}
+    label: (f"[The Start of Chatbot {label}'s Response]", f"[The End of Chatbot {label}'s Response]") for label in "AB"}
 CONVERSATION_MARKERS: dict[str, tuple[str, str]] = {
-    "A": (CONVERSATION_A_START, CONVERSATION_A_END),
-    "B": (CONVERSATION_B_START, CONVERSATION_B_END),
-}
+    label: (f"[The Start of Conversation between Chatbot {label} and the Client]",
+            f"[The End of Conversation between Chatbot {label} and the Client]") for label in "AB"}
 
 # How a multi-turn conversation is written out: neutral speaker names, one block per turn.
 CLIENT_NAME = "Client"
@@ -87,26 +76,13 @@ class PromptTemplate:
     system: str | None = None
     user_multi: str | None = None
 
-    @property
-    def has_system(self) -> bool:
-        return self.system is not None
-
-
-def render_settings() -> dict[str, object]:
-    """Everything outside the template text that shapes a rendered prompt (part of the hash)."""
-    return {
-        "client_name": CLIENT_NAME,
-        "system_name": SYSTEM_NAME,
-        "turn_format": TURN_FORMAT,
-        "turn_separator": TURN_SEPARATOR,
-        "verdicts": [format_verdict(label) for label in LABELS],
-        "verdict_format_version": VERDICT_FORMAT_VERSION,
-    }
-
 
 def template_sha256(sections: dict[str, str | None]) -> str:
-    """Content hash of a template's sections plus :func:`render_settings`."""
-    payload = {"sections": {k: sections.get(k) for k in SECTIONS}, "render": render_settings()}
+    """Content hash of a template's sections and of everything outside them that shapes a rendered prompt."""
+    render = {"client_name": CLIENT_NAME, "system_name": SYSTEM_NAME, "turn_format": TURN_FORMAT,
+              "turn_separator": TURN_SEPARATOR, "verdicts": [format_verdict(label) for label in LABELS],
+              "verdict_format_version": VERDICT_FORMAT_VERSION}
+    payload = {"sections": {k: sections.get(k) for k in SECTIONS}, "render": render}
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

@@ -50,11 +50,6 @@ class ResolvedFiles:
         return InputRef(name=self.name, revision=self.revision, sha256=self.sha256)
 
 
-def looks_like_hub_name(location: str) -> bool:
-    """``owner/name`` with no data-file suffix (a missing local file is reported as missing, not fetched)."""
-    return looks_like_hub_id(location) and not location.lower().endswith(DATA_SUFFIXES)
-
-
 def resolve(location: str, *, what: str, fix: str, revision: str | None = None, split: str | None = None,
             revision_fix: str | None = None) -> ResolvedFiles:
     """Find the data files for ``location``; ``what`` names it in errors and ``fix`` is the flag to use.
@@ -68,7 +63,7 @@ def resolve(location: str, *, what: str, fix: str, revision: str | None = None, 
         if path.is_file() and path.suffix.lower() not in DATA_SUFFIXES:
             raise SourceError(f"{what}: {location!r} is not one of {DATA_SUFFIXES}; convert it or pass a folder.")
         resolved_revision = None
-    elif looks_like_hub_name(location):
+    elif looks_like_hub_id(location) and not location.lower().endswith(DATA_SUFFIXES):  # a missing file is missing
         root, resolved_revision = _snapshot(location, revision, what, fix, revision_fix)
         files = tuple(data_files(root, split))
     else:

@@ -9,12 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_prep.prompts import RESPONSE_A_END, RESPONSE_B_START
+from data_prep.prompts import RESPONSE_MARKERS
 from data_prep.robustness.library import PARTS
 from reward_fns import format_verdict
 from reward_fns.judge_monitor import answer_flags, monitor_metrics
 from reward_fns.judge_reward import JUDGE_KEYS
 
+RESPONSE_A_END, RESPONSE_B_START = RESPONSE_MARKERS["A"][1], RESPONSE_MARKERS["B"][0]
 DELIMITERS = (RESPONSE_A_END, RESPONSE_B_START)
 MASTER_KEYS = [key for part in PARTS.values() for key in part.master_keys.values()]
 

@@ -15,13 +15,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_prep.prompts import RESPONSE_A_END, RESPONSE_B_START
+from data_prep.prompts import RESPONSE_MARKERS
 from reward_fns import format_verdict
 from reward_fns.judge_reward import JUDGE_KEYS, cap_text, compute_score, judge_base_url, strip_thinking
 from testkit.loopback_judge import LoopbackJudge
 from testkit.loopback_policies import always, fixed_text, follow_injection, marker_policy
 from testkit.verl_reward import Rollout, VerlRewardScorer, build_batch, compose_reward_config
 
+RESPONSE_A_END, RESPONSE_B_START = RESPONSE_MARKERS["A"][1], RESPONSE_MARKERS["B"][0]
 JUDGE_PATH = "pkg://reward_fns.judge_reward"
 QUESTION = {"question": "Name a primary colour."}
 PROMPT = [{"role": "user", "content": QUESTION["question"]}]

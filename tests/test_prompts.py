@@ -80,7 +80,7 @@ def test_hash_covers_rendering_settings(monkeypatch: pytest.MonkeyPatch) -> None
 def test_builtin_templates_carry_the_version_and_shape() -> None:
     instruct, reasoning = builtin_template("instruct"), builtin_template("reasoning")
     assert instruct.version == reasoning.version == PROMPT_VERSION
-    assert instruct.has_system and not reasoning.has_system
+    assert instruct.system is not None and reasoning.system is None
     for tag in ("<type>Reasoning</type>", "<type>Chat</type>", "<solution>", "<rubric>", "<justify>", "<eval>",
                 "<quote_A>", "<summary_A>", "<quote_B>", "<summary_B>"):
         assert tag in (instruct.system or ""), tag
