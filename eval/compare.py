@@ -32,7 +32,7 @@ from typing import Any
 from eval.cli_common import EvalParser, check_out_file
 from eval.compare_inputs import check_subsets, dig, load_run, run_folder
 from eval.errors import EvalError
-from eval.report_text import headline_scores, pct, signed_pct
+from eval.report_text import headline_scores, pct, signed_pct, table
 from eval.resample import Interval, paired_bootstrap
 from eval.session import benchmark_named
 from infra.atomic_files import write_text_atomic
@@ -75,7 +75,7 @@ def compare(path_a: str, path_b: str, *, resamples: int = 2000, seed: int = 0, c
     """The comparison as markdown; runs judged under different conventions are refused unless allowed."""
     summary_a, items_a = load_run(path_a)
     summary_b, items_b = load_run(path_b)
-    blocking, _ = differences(summary_a, summary_b)
+    blocking, notes = differences(summary_a, summary_b)
     if blocking and not allow_different:
         raise EvalError(f"the runs differ in {'; '.join(blocking)}, so their scores are not like for like; "
                         "rerun one to match, or pass --allow-different to compare anyway.")
@@ -96,8 +96,12 @@ def compare(path_a: str, path_b: str, *, resamples: int = 2000, seed: int = 0, c
             (_headline(summary_a, items_a[item_id]), _headline(summary_b, items_b[item_id])))
     intervals = paired_bootstrap(pairs, benchmark.section_scores, benchmark.overall_score, resamples=resamples,
                                  seed=seed, confidence=confidence)
-    return _render(summary_a, summary_b, path_a, path_b, intervals, len(common), len(items_a), len(items_b),
-                   resamples, seed, confidence, benchmark.score_label)
+    lines = [f"- NOT LIKE FOR LIKE: {note}" for note in blocking] + [f"- differs: {note}" for note in notes]
+    if len(common) != len(items_a) or len(common) != len(items_b):
+        lines.append(f"- items: {len(items_a)} in A, {len(items_b)} in B; the intervals use the {len(common)} they "
+                     "share")
+    return _render(summary_a, summary_b, path_a, path_b, lines, intervals, resamples, seed, confidence,
+                   benchmark.score_label)
 
 
 def _headline(summary: Mapping[str, Any], item: Mapping[str, Any]) -> float:
@@ -105,25 +109,20 @@ def _headline(summary: Mapping[str, Any], item: Mapping[str, Any]) -> float:
     return float(item["scores"][conv["parse_mode"]][conv["headline_view"]])
 
 
-def _render(a: Mapping[str, Any], b: Mapping[str, Any], name_a: str, name_b: str, intervals: Mapping[str, Interval],
-            common: int, n_a: int, n_b: int, resamples: int, seed: int, confidence: float, score_label: str) -> str:
+def _render(a: Mapping[str, Any], b: Mapping[str, Any], name_a: str, name_b: str, notes: list[str],
+            intervals: Mapping[str, Interval], resamples: int, seed: int, confidence: float, score_label: str) -> str:
     sa, sb = headline_scores(a), headline_scores(b)
     level = f"{100 * confidence:g}%"
     lines = [f"# {a['benchmark']}: A = {a['metadata']['model']} vs B = {b['metadata']['model']}", "",
-             f"- A: `{name_a}`", f"- B: `{name_b}`"]
-    blocking, notes = differences(a, b)
-    lines += [f"- NOT LIKE FOR LIKE: {note}" for note in blocking]
-    lines += [f"- differs: {note}" for note in notes]
-    if common != n_a or common != n_b:
-        lines.append(f"- items: {n_a} in A, {n_b} in B; the intervals use the {common} they share")
-    lines += ["", f"| section | A | B | B − A | {level} interval (paired bootstrap) |", "|---|---:|---:|---:|---:|"]
+             f"- A: `{name_a}`", f"- B: `{name_b}`", *notes]
+    rows = []
     for name in [*sa["sections"], "overall"]:
-        va = sa["overall"] if name == "overall" else sa["sections"][name]
-        vb = sb["overall"] if name == "overall" else sb["sections"][name]
+        va, vb = (sa["overall"], sb["overall"]) if name == "overall" else (sa["sections"][name], sb["sections"][name])
         ci = intervals[name]
         band = "—" if ci.low is None else f"[{signed_pct(ci.low)}, {signed_pct(ci.high)}]"
         label = f"**{score_label}**" if name == "overall" else name
-        lines.append(f"| {label} | {pct(va)} | {pct(vb)} | {signed_pct(_diff(va, vb))} | {band} |")
+        rows.append((label, pct(va), pct(vb), signed_pct(_diff(va, vb)), band))
+    lines += ["", *table(("section", "A", "B", "B − A", f"{level} interval (paired bootstrap)"), rows)]
     lines.append(f"| micro mean (not the score) | {pct(sa['micro_mean'])} | {pct(sb['micro_mean'])} | "
                  f"{signed_pct(_diff(sa['micro_mean'], sb['micro_mean']))} | |")
     lines += ["", f"Bootstrap: {resamples} resamples of the shared items within each subset, seed {seed}; "

@@ -13,7 +13,7 @@ import json
 import os
 import platform
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +171,7 @@ def _metadata(run: EvalRun, result: PairwiseResult) -> RunMetadata:
         verdict_format_version=VERDICT_FORMAT_VERSION,
         seed=config.seed,
         model=run.model_id,
-        sampling=config.sampling.to_dict(),
+        sampling=asdict(config.sampling),
         config={
             "backend": backend,
             "prompt": {"name": template.name, "origin": template.origin, "sha256": template.sha256,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from data_prep.pairs import Message
@@ -45,9 +45,6 @@ class Sampling:
     def request_seed(self, key: str) -> int:
         """A per-request seed derived from the run seed and the request's cache key (order-independent)."""
         return int(hashlib.sha256(f"{self.seed}:{key}".encode()).hexdigest()[:8], 16)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
