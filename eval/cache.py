@@ -79,11 +79,6 @@ class GenerationCache(ResponseLog[CachedGeneration]):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__(path, parse_record, lambda record: record.key, error=EvalError)
 
-    @property
-    def model_ids(self) -> set[str]:
-        """The judges whose generations the file holds (from each line's context)."""
-        return {r.model_id for r in self.records.values() if r.model_id is not None}
-
     def append(self, record: CachedGeneration, context: Mapping[str, Any] | None = None) -> None:
         """Write one record (plus readable context such as item id, order and judge) and flush it."""
         context = dict(context or {})

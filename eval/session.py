@@ -23,32 +23,24 @@ The benchmark registry (:data:`NAMES`, :func:`benchmark_named`) is the one run_a
 from __future__ import annotations
 
 import argparse
-import importlib
+import hashlib
+import importlib.util
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from eval.backends.base import Backend
+from eval.backends.base import Backend, Sampling
 from eval.benchmark import Benchmark, BenchmarkData
 from eval.cache import GenerationCache
-from eval.cli_common import (
-    EvalParser,
-    add_common_args,
-    check_cache_models,
-    check_out,
-    default_out,
-    eval_config,
-    is_generation_cache,
-    is_report_folder,
-    make_backend,
-)
+from eval.cli_common import EvalParser, add_common_args, check_free_space, is_generation_cache
 from eval.combined_report import combined_summary, render
 from eval.errors import EvalError
-from eval.evaluate import PairwiseResult, check_prompt, evaluate
+from eval.evaluate import EvalConfig, PairwiseResult, check_prompt, evaluate
 from eval.judge_prompt import choose_prompt
 from eval.report import EvalRun, Summary, write_reports
 from eval.report_text import console_summary, pct, shard_text
@@ -61,6 +53,7 @@ from infra.user_json import read_json_file
 NAMES: tuple[str, ...] = ("rewardbench", "rmbench", "rmb", "rewardbench2", "judgebench")
 Loaded = Mapping[str, tuple[Benchmark, BenchmarkData]]
 IDENTITY_FILE, IDENTITY_FORMAT = "run.json", "eval-run-identity-v1"
+RUN_FILES = ("run.json", "summary.json", "generations.jsonl")  # what makes a folder an eval report folder
 # identity field -> (what it is called in a message, the flags that choose it)
 _FIELDS: dict[str, tuple[str, str]] = {
     "model": ("judge", "--ckpt/--base-url/--model/--model-name (or --same-judge-as URL when both endpoints serve one "
@@ -253,3 +246,111 @@ def main(benchmark: Benchmark, prog: str, doc: str | None, argv: Sequence[str] |
         return run(judge_run, {benchmark.name: (benchmark, data)}, data=[args.data])
 
     return run_cli(one, argv, prog=prog)
+
+
+def is_report_folder(path: Path) -> bool:
+    """An eval ``--out`` this project made (one of its run files), or an empty folder: resuming it is allowed."""
+    return path.is_dir() and (any((path / name).is_file() for name in RUN_FILES) or not any(path.iterdir()))
+
+
+def eval_config(args: argparse.Namespace) -> EvalConfig:
+    """The run conventions from the flags (their types refused NaN, infinity and out-of-range numbers)."""
+    if args.top_p > 1 or args.gpu_memory_utilization > 1:
+        raise EvalError("--top-p and --gpu-memory-utilization must be in (0, 1]; fix the flag.")
+    sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
+    kwargs: dict[str, Any] = args.chat_template_kwargs
+    options = {"chat_template_kwargs": kwargs} if kwargs else {}
+    if args.votes > 1 and sampling.greedy:  # greedy samples of one prompt are the same judgment k times
+        raise EvalError(f"--votes {args.votes} samples judgments, but --temperature 0 is greedy (every sample the "
+                        "same); pass --temperature above 0, e.g. 0.6.")
+    return EvalConfig(order=args.order, seed=args.seed, parse_mode=args.parse_mode,
+                      parse_failure_score=args.parse_failure_score, sampling=sampling, request_options=options,
+                      progress=not args.no_progress, votes=args.votes)
+
+
+def backend_name(args: argparse.Namespace) -> str:
+    """The backend ``--backend auto`` resolves to."""
+    if args.base_url:
+        if args.backend not in ("auto", "openai"):
+            raise EvalError(f"--base-url selects the openai backend but --backend is {args.backend}; drop one.")
+        return "openai"
+    if getattr(args, "same_judge_as", None):
+        raise EvalError("--same-judge-as declares two served endpoints one judge; it needs --base-url.")
+    if args.backend == "openai":
+        raise EvalError("--backend openai needs --base-url; pass the server's URL, e.g. http://127.0.0.1:8000/v1.")
+    if args.backend != "auto":
+        return str(args.backend)
+    if importlib.util.find_spec("vllm") is not None and _cuda_visible():
+        return "vllm"
+    return "hf"
+
+
+def make_backend(args: argparse.Namespace) -> Backend:
+    """Build the backend the flags ask for (cheap: models load on first generation)."""
+    name, kwargs = backend_name(args), args.chat_template_kwargs
+    if name == "openai":
+        from eval.backends.openai_compat import OpenAIBackend
+
+        return OpenAIBackend(args.base_url, args.model or "", api_key_env=args.api_key_env,
+                             concurrency=args.concurrency, requests_per_minute=args.requests_per_minute,
+                             timeout_s=args.timeout, chat_template_kwargs=kwargs, tokenizer=args.tokenizer or args.ckpt,
+                             max_model_len=args.max_model_len, same_judge_as=args.same_judge_as)
+    if name == "vllm":
+        from eval.backends.vllm_offline import VLLMBackend
+
+        return VLLMBackend(args.ckpt, tensor_parallel_size=args.tensor_parallel_size, max_model_len=args.max_model_len,
+                           gpu_memory_utilization=args.gpu_memory_utilization, dtype=args.dtype, seed=args.seed,
+                           chat_template_kwargs=kwargs, model_name=args.model_name)
+    from eval.backends.hf import HFBackend
+
+    device = args.device if args.device != "auto" else ("cuda" if _cuda_visible() else "cpu")
+    return HFBackend(args.ckpt, device=device, dtype=args.dtype, batch_size=args.batch_size,
+                     max_model_len=args.max_model_len, chat_template_kwargs=kwargs, model_name=args.model_name)
+
+
+def default_out(benchmark: str, args: argparse.Namespace, model_id: str) -> Path:
+    """``outputs/eval/<benchmark>/<name>-<8 hex of the model identity>``: two models never share a default.
+
+    The readable part is --model-name, --model or the checkpoint folder (with its parent when the
+    folder has a generic name such as ``huggingface``, as exported training steps do).
+    """
+    name = args.model_name or args.model or _folder_name(args.ckpt) or "judge"
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")[:80] or "judge"
+    digest = hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:8]
+    return Path("outputs") / "eval" / benchmark / f"{readable}-{digest}"
+
+
+def check_out(out: Path) -> None:
+    """``--out`` is a writable folder with some free space (another judge's report there is refused by its run.json)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        check_free_space(out)
+    except OSError as err:
+        raise EvalError(f"--out {os.fspath(out)!r} is not writable ({err.strerror or err}); "
+                        "free space there or pass a folder you can write to.") from err
+
+
+def check_cache_models(cache: GenerationCache, model_id: str) -> None:
+    """Refuse a cache holding another judge's generations (each line's context names its judge): one judge per
+    cache file, shared only across runs."""
+    others = sorted({r.model_id for r in cache.records.values() if r.model_id is not None} - {model_id})
+    if others:
+        raise EvalError(f"cache {os.fspath(cache.path)!r} holds generations of another judge ({others[0]}, not "
+                        f"{model_id}); pass a different --out or --cache (or --same-judge-as URL if both endpoints "
+                        "serve one checkpoint under one name).")
+
+
+def _folder_name(ckpt: str | None) -> str | None:
+    if not ckpt:
+        return None
+    path = Path(ckpt).resolve()
+    generic = path.name.lower() in ("huggingface", "hf", "actor", "model", "checkpoint", "export")
+    return f"{path.parent.name}_{path.name}" if generic and path.parent.name else path.name
+
+
+def _cuda_visible() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
