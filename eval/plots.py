@@ -27,7 +27,10 @@ def write_plots(summary: Mapping[str, Any], out_dir: Path, title: str) -> tuple[
     conv = summary["conventions"]
     scores = summary["scores"][conv["parse_mode"]]
     views = list(scores)
-    groups = {SECTIONS_PNG: _section_groups(scores, views), SUBSETS_PNG: _subset_groups(scores, views)}
+    sections = {s: [scores[v]["sections"][s] for v in views] for s in scores[views[0]]["sections"]}
+    sections["Score"] = [scores[v]["overall"] for v in views]
+    subsets = {s: [scores[v]["subsets"].get(s) for v in views] for s in scores[views[0]]["subset_items"]}
+    groups = {SECTIONS_PNG: sections, SUBSETS_PNG: subsets}
     title = f"{title} ({conv['parse_mode']} parse)"
     return [save(plt, _bars(plt, g, views, title, view_titles(conv)), out_dir / name) for name, g in groups.items()], []
 
@@ -50,16 +53,6 @@ def save(plt: Any, fig: Any, target: Path) -> Path:
         fig.savefig(tmp, format="png", metadata={"Software": None})
     plt.close(fig)
     return target
-
-
-def _section_groups(scores: Mapping[str, Any], views: list[str]) -> dict[str, list[float | None]]:
-    groups = {s: [scores[v]["sections"][s] for v in views] for s in scores[views[0]]["sections"]}
-    groups["Score"] = [scores[v]["overall"] for v in views]
-    return groups
-
-
-def _subset_groups(scores: Mapping[str, Any], views: list[str]) -> dict[str, list[float | None]]:
-    return {s: [scores[v]["subsets"].get(s) for v in views] for s in scores[views[0]]["subset_items"]}
 
 
 def _bars(plt: Any, groups: Mapping[str, list[float | None]], views: list[str], title: str,

@@ -1,4 +1,4 @@
-"""Rules shared by benchmarks whose items expand to several comparisons (RM-Bench, RMB, RewardBench 2, JudgeBench).
+"""Rules shared by the benchmark modules: picks per order, all-must-win rules, grouping, section and overall means.
 
 Accuracy-type scores (an RM-Bench cell, an RMB pair) use the seam's per-comparison view scores as
 they are. All-must-win rules (best-of-N, RewardBench 2's best-of-4, JudgeBench's net of both orders)
