@@ -7,8 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from data_prep.distill.accounting import Accounting
-from data_prep.distill.checks import assemble_trace, check_trace
-from data_prep.distill.leaks import LEAK_PHRASES, LEAK_PHRASES_VERSION, find_leak, phrases_sha256
+from data_prep.distill.checks import (
+    LEAK_PHRASES,
+    LEAK_PHRASES_VERSION,
+    assemble_trace,
+    check_trace,
+    find_leak,
+    phrases_sha256,
+)
 from data_prep.distill.output import SftExample, prompt_text, split_examples
 from data_prep.distill.passes import CORRECTION_PROMPT_VERSION, correction_messages, correction_sha256
 from infra.chat_types import Prices
@@ -90,7 +96,7 @@ def test_accounting_prices_every_response_and_caps_the_total() -> None:
     spend.add("pass1", 1500, 1000, cached=True)  # 0.01375 USD, paid by an earlier run
     ask = [{"role": "user", "content": "hi"}]
     held = spend.reserve(ask, max_tokens=1)
-    assert held is not None and spend.run_cost == 0
+    assert held is not None and spend.run_summary()["cost_usd"] == 0
     spend.release(held)
     spend.add("pass2", 2600, 1000, cached=False)  # 0.0165 USD now
     assert spend.reserve(ask, max_tokens=1) is None and spend.total_cost == pytest.approx(0.03025)

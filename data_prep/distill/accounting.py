@@ -113,17 +113,8 @@ class Accounting:
         self.reserved = max(0.0, self.reserved - amount)
 
     @property
-    def estimated(self) -> int:
-        """Responses costed from local counts because the teacher reported no usage."""
-        return sum(t.missing_usage for t in self.total.values())
-
-    @property
     def total_cost(self) -> float:
         return sum(t.cost(self.prices) or 0.0 for t in self.total.values())
-
-    @property
-    def run_cost(self) -> float:
-        return sum(t.cost(self.prices) or 0.0 for t in self.this_run.values())
 
     def summary(self) -> dict[str, Any]:
         """What the manifest's ``counts.tokens`` records (reproducible: cached and new alike)."""
@@ -135,4 +126,5 @@ class Accounting:
         """This run's new requests, cache hits and spend (volatile: a rerun differs)."""
         return {"new": {p: t.to_dict(self.prices) for p, t in sorted(self.this_run.items())},
                 "cache_hits": dict(sorted(self.cache_hits.items())),
-                "cost_usd": round(self.run_cost, 6) if self.prices else None}
+                "cost_usd": round(sum(t.cost(self.prices) or 0.0 for t in self.this_run.values()), 6)
+                if self.prices else None}

@@ -22,10 +22,11 @@ The too-long check needs a tokenizer and happens when rows are written (``too_lo
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 
 from data_prep.cor_parser import Problem, parse_cor
-from data_prep.distill.leaks import find_leak
 from reward_fns import parse_verdict
 
 FILTER_VERSION = "trace-filter-v1"
@@ -33,6 +34,50 @@ REASONS: tuple[str, ...] = (
     "request_failed", "truncated", "no_verdict", "wrong_verdict", "incomplete_structure", "leak", "too_long",
 )
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+LEAK_PHRASES_VERSION = "leak-v1"
+LEAK_PHRASES: tuple[str, ...] = (
+    "the correct verdict is",
+    "the correct verdict was",
+    "the correct answer is [[",
+    "the right verdict is",
+    "the expected verdict",
+    "the provided verdict",
+    "the given verdict",
+    "the reference verdict",
+    "as instructed",
+    "as you instructed",
+    "as you said",
+    "as you mentioned",
+    "as you pointed out",
+    "you told me",
+    "i was told",
+    "i've been told",
+    "i have been told",
+    "i was informed",
+    "i've been informed",
+    "i was given the answer",
+    "my previous judgment",
+    "my previous judgement",
+    "my earlier judgment",
+    "my earlier judgement",
+    "my previous evaluation",
+    "my previous answer",
+    "my initial judgment",
+    "my initial judgement",
+    "revised judgment",
+    "revised judgement",
+    "corrected judgment",
+    "corrected judgement",
+    "i apologize",
+    "i apologise",
+    "apologies for",
+    "i was wrong",
+    "i made a mistake",
+    "upon reconsideration",
+    "on reconsideration",
+    "on second thought",
+)
+_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -94,3 +139,26 @@ def structure_problem(trace: str, variant: str) -> str | None:
         return None
     problems = [p for p in parse_cor(trace, "strict").problems if p is not Problem.BAD_VERDICT]
     return problems[0].value if problems else None
+
+
+def phrases_sha256() -> str:
+    """Hash of the phrase list, recorded in the manifest beside the version."""
+    return hashlib.sha256("\n".join(LEAK_PHRASES).encode("utf-8")).hexdigest()
+
+
+def find_leak(text: str) -> str | None:
+    """The first phrase of :data:`LEAK_PHRASES` that ``text`` contains, else None.
+
+    Pass 2 shows the teacher its wrong judgment and the correct verdict; a trace that then says "as
+    instructed" teaches the student to expect a hint it will never get. Matched case-insensitively, runs of
+    whitespace read as one space, against the whole trace (thinking included). Changing the list changes which
+    traces survive: bump :data:`LEAK_PHRASES_VERSION` with it (a test pins the pair).
+
+    >>> find_leak("Weighing both replies, and as I was told, B wins."), find_leak("Chatbot B's proof is correct.")
+    ('i was told', None)
+    """
+    folded = _SPACE.sub(" ", text.lower().replace("\u2019", "'"))  # a typographic apostrophe reads as '
+    for phrase in LEAK_PHRASES:
+        if phrase in folded:
+            return phrase
+    return None

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from data_prep.distill.checks import FILTER_VERSION, REASONS, TraceCheck
-from data_prep.distill.leaks import LEAK_PHRASES_VERSION, phrases_sha256
+from data_prep.distill.checks import FILTER_VERSION, LEAK_PHRASES_VERSION, REASONS, TraceCheck, phrases_sha256
 from data_prep.distill.passes import CORRECTION_PROMPT_VERSION, correction_sha256
 from data_prep.errors import DataPrepError
 from data_prep.writers import sft_row, write_parquet_rows

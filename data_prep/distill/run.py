@@ -179,7 +179,7 @@ def _checked_pass(purpose: str, jobs: Sequence[Job], teacher: Teacher, cache: Re
     result = asyncio.run(run_pass(purpose, jobs, teacher, cache, accounting, check_leak=purpose == "pass2",
                                   progress=options.progress, too_long=too_long))
     if result.not_asked:
-        n = accounting.estimated
+        n = accounting.summary()["all"]["missing_usage"]
         estimated = f" ({n} answers came without token usage and were costed from local counts, an upper bound)"
         raise SpendCapReached(
             f"the spend cap --max-cost {options.max_cost:g} USD stopped {purpose} at {accounting.total_cost:.4f} USD "
@@ -268,9 +268,7 @@ def _counts(first: PassResult, second: PassResult, examples: Sequence[SftExample
 def _config(options: DistillOptions, variant: str, splits: Mapping[str, Any]) -> dict[str, Any]:
     config = filter_config(variant, options.max_length, options.tokenizer, options.chat_template_kwargs,
                            [s for s, rows in splits.items() if rows])
-    teachers = {"pass1": options.teacher.describe()}
-    if options.fix_teacher is not None:
-        teachers["pass2"] = options.fix_teacher.describe()
+    teachers = {p: t.describe() for p, t in (("pass1", options.teacher), ("pass2", options.fix_teacher)) if t}
     prices = None if options.prices is None else asdict(options.prices)
     return config | {"teachers": teachers, "prices_usd_per_mtok": prices, "max_cost_usd": options.max_cost,
                      "val_size": options.val_size, "limit": options.limit}
