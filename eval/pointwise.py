@@ -81,11 +81,10 @@ def run(args: argparse.Namespace) -> int:
                                         prompt_version=POINTWISE_VERSION, progress=config.progress,
                                         benchmark=f"pointwise:{args.benchmark}")
         tokens = generated_tokens((j.key for j in judgments), judge_run.locked_cache.records)
-    scores = {mode: _scores(judgments, outcomes, mode) for mode in MODES}
     result = {"model": model, "benchmark": args.benchmark, "prompt_version": POINTWISE_VERSION, "votes": args.votes,
               "average": "micro mean over comparisons (not the benchmark's official aggregation)",
               "parse_mode": args.parse_mode, "calls": len({j.key for j in judgments}), "tokens": tokens,
-              "modes": {mode: _accuracy(per, truths, config.failure_score) for mode, per in scores.items()}}
+              "modes": {mode: _accuracy(judgments, outcomes, mode, truths, config.failure_score) for mode in MODES}}
     text = _render(result)
     write_text_atomic(out / "pointwise.json", json.dumps(result, indent=2, allow_nan=False) + "\n")
     write_text_atomic(out / "pointwise.md", text)
@@ -94,19 +93,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scores(judgments: Sequence[Judgment], outcomes: Mapping[str, Outcome], mode: Mode
-            ) -> dict[str, dict[str, list[int | None]]]:
-    """Comparison id -> answer ("1"/"2") -> its score per sample, in sample order."""
-    out: dict[str, dict[str, list[int | None]]] = {}
+def _accuracy(judgments: Sequence[Judgment], outcomes: Mapping[str, Outcome], mode: Mode, truths: Mapping[str, str],
+              failure: float) -> dict[str, Any]:
+    """Each comparison decided by its answers' scores (per sample, in sample order), every outcome counted."""
+    per: dict[str, dict[str, list[int | None]]] = {}  # comparison id -> answer ("1"/"2") -> its scores
     for j in judgments:
-        text = outcomes[j.key].text
-        score = None if text is None else parse_score(text, mode).score
-        out.setdefault(j.item_id, {}).setdefault(j.tag, []).append(score)
-    return out
-
-
-def _accuracy(per: Mapping[str, Mapping[str, list[int | None]]], truths: Mapping[str, str], failure: float
-              ) -> dict[str, Any]:
+        score = None if (text := outcomes[j.key].text) is None else parse_score(text, mode).score
+        per.setdefault(j.item_id, {}).setdefault(j.tag, []).append(score)
     counts = {"wins": 0, "ties": 0, "losses": 0, "failures": 0}
     points = 0.0
     for cid, answers in per.items():

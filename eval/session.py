@@ -118,13 +118,23 @@ class EvalSession:
         identities: dict[Path, str] = {}
         for folder, names in folders.items():
             check_output("--out", folder, inputs, ours=is_report_folder)
-            check_out(folder)
+            try:  # a writable folder with some free space
+                folder.mkdir(parents=True, exist_ok=True)
+                check_free_space(folder)
+            except OSError as err:
+                raise EvalError(f"--out {os.fspath(folder)!r} is not writable ({err.strerror or err}); "
+                                "free space there or pass a folder you can write to.") from err
             identity = self.identity(names)
             _check_identity(folder, identity)  # no other judge's, prompt's or benchmark set's report
             identities[folder] = json.dumps(identity, indent=2, ensure_ascii=False) + "\n"
         try:
             with GenerationCache(self.cache_path(out)) as cache:  # locked: a concurrent run is refused up front
-                check_cache_models(cache, self.backend.model_id)
+                model_id = self.backend.model_id  # one judge per cache file (each line's context names its judge)
+                others = sorted({r.model_id for r in cache.records.values() if r.model_id is not None} - {model_id})
+                if others:
+                    raise EvalError(f"cache {os.fspath(cache.path)!r} holds generations of another judge ({others[0]}, "
+                                    f"not {model_id}); pass a different --out or --cache (or --same-judge-as URL if "
+                                    "both endpoints serve one checkpoint under one name).")
                 for folder, text in identities.items():
                     path = folder / IDENTITY_FILE
                     if not path.is_file() or path.read_text(encoding="utf-8", errors="replace") != text:
@@ -318,26 +328,6 @@ def default_out(benchmark: str, args: argparse.Namespace, model_id: str) -> Path
     readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")[:80] or "judge"
     digest = hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:8]
     return Path("outputs") / "eval" / benchmark / f"{readable}-{digest}"
-
-
-def check_out(out: Path) -> None:
-    """``--out`` is a writable folder with some free space (another judge's report there is refused by its run.json)."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        check_free_space(out)
-    except OSError as err:
-        raise EvalError(f"--out {os.fspath(out)!r} is not writable ({err.strerror or err}); "
-                        "free space there or pass a folder you can write to.") from err
-
-
-def check_cache_models(cache: GenerationCache, model_id: str) -> None:
-    """Refuse a cache holding another judge's generations (each line's context names its judge): one judge per
-    cache file, shared only across runs."""
-    others = sorted({r.model_id for r in cache.records.values() if r.model_id is not None} - {model_id})
-    if others:
-        raise EvalError(f"cache {os.fspath(cache.path)!r} holds generations of another judge ({others[0]}, not "
-                        f"{model_id}); pass a different --out or --cache (or --same-judge-as URL if both endpoints "
-                        "serve one checkpoint under one name).")
 
 
 def _folder_name(ckpt: str | None) -> str | None:
