@@ -121,10 +121,12 @@ def write_reports(out_dir: str | os.PathLike[str], run: EvalRun, result: Pairwis
     lines = list(item_records(result, run))
     write_text_atomic(out / ITEMS, "\n".join(lines) + ("\n" if lines else ""))
     cov = coverage(benchmark, run.data)  # scored against the official row counts
+    headline = result.headline(config)
+    whole = run.shard is None or run.shard.split("/")[1] == "1"  # one shard of several is never the benchmark
     summary: Summary = {
         "benchmark": benchmark.name,
-        "score": result.headline(config),
-        "complete": cov["complete"] and result.headline(config) is not None,  # the full official set, scored
+        "score": headline,
+        "complete": cov["complete"] and headline is not None and whole,  # the full official set, scored
         "coverage": cov,
         "shard": run.shard,
         "conventions": conventions(config, run.limit, benchmark),
@@ -145,8 +147,6 @@ def write_reports(out_dir: str | os.PathLike[str], run: EvalRun, result: Pairwis
         if benchmark.plots is not None and written:
             written += benchmark.plots(summary, out, title)
         outputs += [OutputRef.for_file(p, out) for p in written]
-    if run.shard is not None and run.shard.split("/")[1] != "1":
-        summary["complete"] = False  # one shard of several is never the benchmark, whatever the counts say
     summary["plots"] = [o.path for o in outputs[1:]]
     summary["notes"] = plot_notes + result.stats.notes
     meta = _metadata(run, result)

@@ -173,7 +173,7 @@ def _run_lines(summary: Mapping[str, Any]) -> list[str]:
              f"verdict format {meta['verdict_format_version']}",
              f"- order: {conv['order']}" + (f" (seed {conv['order_seed']})" if conv["order_seed"] is not None else "")
              + (f"; {conv['votes']} votes per comparison: {conv['vote_rule']}" if "votes" in conv else ""),
-             f"- sampling: {_kv(meta['sampling'])}",
+             f"- sampling: {', '.join(f'{k} {v}' for k, v in meta['sampling'].items())}",
              f"- judgments: {meta['counts']['judgments']} ({meta['counts']['unique_requests']} unique requests)",
              f"- {conv['parse_failure_rule']}; {conv['overlong']}",
              f"- code: {meta['tool']} {meta['tool_version']} at {str(meta['git_commit'])[:12]}"]
@@ -203,7 +203,3 @@ def console_summary(summary: Summary, out_dir: str) -> str:
 
 def _count(value: int | None) -> str:
     return "unknown" if value is None else f"{value:,}"
-
-
-def _kv(values: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in values.items())

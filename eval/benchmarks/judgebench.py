@@ -44,11 +44,6 @@ NOTES = ("--order random judges one seeded order per pair (the official single-o
          "own order)",)
 
 
-def prefix_of_source(source: str) -> str:
-    """The reporting group of a source: the first official prefix it starts with, else the source itself."""
-    return next((p for p in PREFIXES if source.startswith(p)), source)
-
-
 def _item(row: Any, place: str) -> Item:
     """A JudgeBench row as an item (one pair; the row is the payload)."""
     row = object_row(row, COLUMNS, place)
@@ -61,8 +56,9 @@ def _item(row: Any, place: str) -> Item:
 
 def expand(item: Item) -> list[Comparison]:
     """The pair as one comparison under its own id; the label says which response is better."""
-    row = item.payload
-    metadata = {"source": str(row["source"]), "prefix": prefix_of_source(str(row["source"])), "label": row["label"],
+    row, source = item.payload, str(item.payload["source"])
+    prefix = next((p for p in PREFIXES if source.startswith(p)), source)  # the first official prefix, else itself
+    metadata = {"source": source, "prefix": prefix, "label": row["label"],
                 "original_id": row.get("original_id"), "response_model": row.get("response_model")}
     return [make_comparison(item.id, item.id, row["question"], row["response_A"], row["response_B"],
                             truth="1" if row["label"] == "A>B" else "2", metadata=metadata)]
