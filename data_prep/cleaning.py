@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from data_prep.neutralise import neutralise
@@ -80,32 +79,6 @@ def normalise_content(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def _side_key(messages: Sequence[Message]) -> str:
-    return "\x1e".join(f"{m['role']}\x1f{normalise_content(m['content'])}" for m in messages)
-
-
-def _digest(keys: Sequence[str]) -> str:
-    return hashlib.blake2b("\x1d".join(keys).encode("utf-8"), digest_size=16).hexdigest()
-
-
-def neutralised_pair(pair: PreferencePair, ledger: Ledger | None = None) -> PreferencePair:
-    """``pair`` with every message neutralised; counts changed candidates and conversations."""
-    sides = [tuple(_neutral(m) for m in side) for side in (pair.conversation, pair.chosen, pair.rejected)]
-    if sides == [pair.conversation, pair.chosen, pair.rejected]:
-        return pair
-    if ledger is not None:
-        if sides[0] != pair.conversation:
-            ledger.neutralised["conversations"][pair.source] += 1
-        if changed := (sides[1] != pair.chosen) + (sides[2] != pair.rejected):
-            ledger.neutralised["candidates"][pair.source] += changed
-    return replace(pair, conversation=sides[0], chosen=sides[1], rejected=sides[2])
-
-
-def _neutral(message: Message) -> Message:
-    text = neutralise(message["content"])
-    return message if text == message["content"] else Message(role=message["role"], content=text)
-
-
 class Cleaner:
     """Neutralises pairs and drops identical and duplicate ones, counting into a :class:`Ledger`."""
 
@@ -114,15 +87,26 @@ class Cleaner:
         self._seen: set[str] = set()
 
     def clean(self, pair: PreferencePair) -> PreferencePair | None:
-        """The neutralised pair, or None if it was dropped (and counted)."""
-        pair = neutralised_pair(pair, self.ledger)
-        keys = [_side_key(side) for side in (pair.conversation, pair.chosen, pair.rejected)]
+        """The neutralised pair (changed candidates and conversations counted), or None if it was dropped."""
+        sides = [tuple(map(_neutral, side)) for side in (pair.conversation, pair.chosen, pair.rejected)]
+        if sides != [pair.conversation, pair.chosen, pair.rejected]:
+            if sides[0] != pair.conversation:
+                self.ledger.neutralised["conversations"][pair.source] += 1
+            if changed := (sides[1] != pair.chosen) + (sides[2] != pair.rejected):
+                self.ledger.neutralised["candidates"][pair.source] += changed
+            pair = replace(pair, conversation=sides[0], chosen=sides[1], rejected=sides[2])
+        keys = ["\x1e".join(f"{m['role']}\x1f{normalise_content(m['content'])}" for m in side) for side in sides]
         if keys[1] == keys[2]:
             self.ledger.drop(pair.source, "identical")
             return None
-        key = _digest(keys)
+        key = hashlib.blake2b("\x1d".join(keys).encode("utf-8"), digest_size=16).hexdigest()
         if key in self._seen:
             self.ledger.drop(pair.source, "duplicate")
             return None
         self._seen.add(key)
         return pair
+
+
+def _neutral(message: Message) -> Message:
+    text = neutralise(message["content"])
+    return message if text == message["content"] else Message(role=message["role"], content=text)

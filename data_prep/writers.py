@@ -19,8 +19,9 @@ SFT rows (read by verl's ``MultiTurnSFTDataset``, loss on assistant turns only):
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from data_prep.pairs import PreferencePair
@@ -85,7 +86,8 @@ def write_parquet_rows(rows: Iterable[Mapping[str, Any]], path: str | os.PathLik
     count = 0
     with atomic_path(path) as tmp:
         try:
-            for chunk in _chunks(rows, chunk_rows):
+            stream = iter(rows)
+            while chunk := list(itertools.islice(stream, chunk_rows)):
                 table = pa.Table.from_pylist(chunk, schema=writer.schema if writer is not None else None)
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema)
@@ -98,15 +100,3 @@ def write_parquet_rows(rows: Iterable[Mapping[str, Any]], path: str | os.PathLik
             if writer is not None:
                 writer.close()  # before atomic_path renames the file (or removes it on error)
     return count
-
-
-def _chunks(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
-    chunk: list[Mapping[str, Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-

@@ -36,12 +36,7 @@ Converted = tuple[Any, Any, Any]  # (conversation, chosen, rejected) as make_pai
 
 
 class RowProblem(Exception):
-    """A row dropped for ``reason`` (``malformed`` or ``empty``), with a short ``detail`` (never fatal)."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
+    """``RowProblem(reason, detail)``: a row dropped as ``malformed`` or ``empty`` (never fatal)."""
 
 
 @dataclass(frozen=True)
@@ -110,10 +105,7 @@ def _skywork(row: Mapping[str, Any]) -> Converted:
 
 
 def _code_preference(row: Mapping[str, Any]) -> Converted:
-    question, accepted, rejected = (text_field(row, c) for c in ("input", "accepted", "rejected"))
-    if not accepted.strip() or not rejected.strip():
-        raise RowProblem("empty", "accepted or rejected is empty")
-    return question, accepted, rejected
+    return text_field(row, "input"), text_field(row, "accepted"), text_field(row, "rejected")  # empty: row_to_pair
 
 
 def _math_step_dpo(row: Mapping[str, Any]) -> Converted:
@@ -181,7 +173,7 @@ def row_to_pair(
     try:
         conversation, chosen, rejected = adapter.convert(row)
     except RowProblem as problem:
-        return Dropped(source, problem.reason, problem.detail)
+        return Dropped(source, *problem.args)
     if _has_empty(conversation) or _has_empty(chosen) or _has_empty(rejected):
         return Dropped(source, "empty", "an empty prompt or answer")
     metadata: dict[str, Any] = {"row": index}
