@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_prep.distill.accounting import Accounting
 from data_prep.distill.checks import (
     LEAK_PHRASES,
     LEAK_PHRASES_VERSION,
@@ -16,7 +15,7 @@ from data_prep.distill.checks import (
     phrases_sha256,
 )
 from data_prep.distill.output import SftExample, prompt_text, split_examples
-from data_prep.distill.passes import CORRECTION_PROMPT_VERSION, correction_messages, correction_sha256
+from data_prep.distill.passes import CORRECTION_PROMPT_VERSION, Accounting, correction_messages, correction_sha256
 from infra.chat_types import Prices
 from reward_fns import format_verdict
 from testkit.judge_texts import Evidence, compose_cor

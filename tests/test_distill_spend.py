@@ -15,7 +15,7 @@ import pytest
 
 import testkit.loopback_judge as loopback
 from data_prep.distill import run as distill
-from data_prep.distill.accounting import token_bound
+from data_prep.distill.passes import token_bound
 from infra.cli_errors import EXIT_FAILED, run_cli
 from testkit.cor_policies import case_teacher, write_case_rows
 from testkit.loopback_judge import LoopbackJudge

@@ -27,7 +27,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from data_prep.distill.accounting import Accounting
 from data_prep.distill.cache import ResponseCache
 from data_prep.distill.checks import TraceCheck
 from data_prep.distill.output import (
@@ -46,7 +45,16 @@ from data_prep.distill.output import (
     split_examples,
     write_splits,
 )
-from data_prep.distill.passes import Attempt, DistillRow, Job, PassResult, Teacher, correction_messages, run_pass
+from data_prep.distill.passes import (
+    Accounting,
+    Attempt,
+    DistillRow,
+    Job,
+    PassResult,
+    Teacher,
+    correction_messages,
+    run_pass,
+)
 from data_prep.distill.released_schema import chat_messages, checked_text
 from data_prep.errors import DataPrepError
 from infra.chat_types import Prices
