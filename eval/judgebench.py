@@ -34,10 +34,7 @@ from functools import partial
 from eval import session
 from eval.benchmarks.judgebench import BENCHMARK
 
-PROG = "python eval/judgebench.py"
-
-make_parser = partial(session.make_parser, BENCHMARK, PROG, __doc__)
-main = partial(session.main, BENCHMARK, PROG, __doc__)
+main = partial(session.main, BENCHMARK, "python eval/judgebench.py", __doc__)
 
 
 if __name__ == "__main__":

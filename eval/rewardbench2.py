@@ -32,10 +32,7 @@ from functools import partial
 from eval import session
 from eval.benchmarks.rewardbench2 import BENCHMARK
 
-PROG = "python eval/rewardbench2.py"
-
-make_parser = partial(session.make_parser, BENCHMARK, PROG, __doc__)
-main = partial(session.main, BENCHMARK, PROG, __doc__)
+main = partial(session.main, BENCHMARK, "python eval/rewardbench2.py", __doc__)
 
 
 if __name__ == "__main__":

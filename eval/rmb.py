@@ -36,10 +36,7 @@ from functools import partial
 from eval import session
 from eval.benchmarks.rmb import BENCHMARK
 
-PROG = "python eval/rmb.py"
-
-make_parser = partial(session.make_parser, BENCHMARK, PROG, __doc__)
-main = partial(session.main, BENCHMARK, PROG, __doc__)
+main = partial(session.main, BENCHMARK, "python eval/rmb.py", __doc__)
 
 
 if __name__ == "__main__":

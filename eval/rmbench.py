@@ -37,10 +37,7 @@ from functools import partial
 from eval import session
 from eval.benchmarks.rmbench import BENCHMARK
 
-PROG = "python eval/rmbench.py"
-
-make_parser = partial(session.make_parser, BENCHMARK, PROG, __doc__)
-main = partial(session.main, BENCHMARK, PROG, __doc__)
+main = partial(session.main, BENCHMARK, "python eval/rmbench.py", __doc__)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,6 @@ from eval.cli_common import EvalParser, add_common_args
 from eval.errors import EvalError
 from eval.robustness import run as robustness_run
 from eval.session import NAMES as BENCHMARKS
-from eval.session import benchmark_named
 from infra.cli_errors import run_cli
 
 PROG = "python eval/run_all.py"
@@ -98,7 +97,7 @@ def load_all(args: argparse.Namespace) -> tuple[dict[str, tuple[Benchmark, Bench
     loaded: dict[str, tuple[Benchmark, BenchmarkData]] = {}
     skipped: dict[str, str] = {}
     for name in names:
-        benchmark = benchmark_named(name)
+        benchmark = session.benchmark_named(name)
         source = data.get(name, benchmark.data_default)
         if source is None and not explicit:
             skipped[name] = f"no --data {name}=PATH (it has no hub copy; see README)"

@@ -1,8 +1,8 @@
 """One judge run over one or more benchmarks: every benchmark CLI is this with one name, run_all with several.
 
-``eval/<benchmark>.py`` is its docstring plus two partials of :func:`make_parser` and :func:`main` (the
-benchmark's data flags, defaults from its :class:`~eval.benchmark.Benchmark`, and every common flag;
-one sentence, no traceback; exit 0 done, 1 the run failed, 2 a bad flag or input, 130 interrupted).
+``eval/<benchmark>.py`` is its docstring plus a partial of :func:`main` (the benchmark's data flags,
+defaults from its :class:`~eval.benchmark.Benchmark`, and every common flag; one sentence, no traceback;
+exit 0 done, 1 the run failed, 2 a bad flag or input, 130 interrupted).
 
 :class:`EvalSession` owns what a run shares: the prompt (``--variant``, ``--prompt-template`` or the
 model card), the generation budget, the conventions, the backend, the output folder, the judge's

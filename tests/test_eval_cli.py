@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from eval import rewardbench
+from eval import rewardbench, session
 from eval.compare import main as compare_main
 from testkit.loopback_judge import LoopbackJudge
 from testkit.loopback_policies import fixed_text, marker_policy
@@ -188,6 +188,6 @@ def test_compare_puts_two_runs_side_by_side(marker_judge: LoopbackJudge, always_
 
 
 def test_every_flag_is_documented() -> None:
-    parser = rewardbench.make_parser()
+    parser = session.make_parser(rewardbench.BENCHMARK, "python eval/rewardbench.py", rewardbench.__doc__)
     undocumented = [a.dest for a in parser._actions if not a.help]
     assert undocumented == []
