@@ -1,15 +1,6 @@
-"""The benchmarks we report on: ONE identity table (name, hub id, revision, split, prompt field) for the
-eval loaders and for decontamination, which reads the prompt fields to keep them out of the training mix.
-
-================  ==============================  ========  ======================================================
-name              hub dataset                     split     prompt field
-================  ==============================  ========  ======================================================
-``rewardbench``   ``allenai/reward-bench``        filtered  ``prompt`` (the first client turn)
-``rmbench``       ``THU-KEG/RM-Bench``            train     ``prompt`` (old spelling ``rm-bench`` accepted)
-``rmb``           (GitHub only, no license)       all       ``conversation_input``: the ``user`` turns
-``rewardbench2``  ``allenai/reward-bench-2``      test      ``prompt``
-``judgebench``    ``ScalerLab/JudgeBench``        gpt       ``question``
-================  ==============================  ========  ======================================================
+"""The benchmarks we report on: ONE identity table, :data:`BENCHMARKS` (name, hub id, revision, split,
+prompt field), for the eval loaders and for decontamination, which reads the prompt fields to keep them out
+of the training mix. RMB is on GitHub only (no license), so it has no hub name.
 
 A benchmark is given as ``NAME=PATH`` (a .jsonl/.json/.parquet file, or a folder: every data file
 below it, all splits, e.g. RMB's ``RMB_dataset`` tree of json files) or ``NAME=OWNER/REPO@COMMIT``

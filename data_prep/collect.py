@@ -1,11 +1,8 @@
 """Stage one of a build: every input row read, cleaned, decontaminated and accounted for, in one pass.
 
-Inputs are local pair files (``--inputs``, :mod:`data_prep.adapters`, strict: a bad row is
-an error) and the sources of a mix (``--mix``, :mod:`data_prep.adapters.hub`, lenient: a bad row
-is a counted drop). All locations are resolved and the benchmark prompts indexed before any row is
-read, so a missing source or an unpinned hub name fails at once. Each kept pair is handed to
-``on_kept`` as it comes (the build measures prompt lengths meanwhile). The result feeds the splits;
-the ledger feeds every manifest.
+All locations are resolved and the benchmark prompts indexed before any row is read, so a missing
+source or an unpinned hub name fails at once. Each kept pair is handed to ``on_kept`` as it comes (the
+build measures prompt lengths meanwhile).
 """
 
 from __future__ import annotations

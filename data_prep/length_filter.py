@@ -6,10 +6,8 @@ A pair is kept only if BOTH A/B orders fit, so filtering happens before placemen
 the A/B balance, and verl's own filter then drops nothing.
 
 Many pairs at once (:meth:`PromptLengthFilter.longest_of_chunk`): transformers' ``tokenize=True`` is the
-chat template rendered to text and then encoded with ``add_special_tokens=False``; we do the same in
-chunks, encoding each chunk with the Rust tokenizer's batch encoder (all cores, the GIL released) and
-keeping only the counts, so memory stays flat however many pairs there are. The build measures in a
-helper thread while it is still reading (:class:`BackgroundLengths`).
+chat template rendered to text and then encoded with ``add_special_tokens=False``; we do the same per
+chunk with the Rust batch encoder (:func:`batch_encoder`), keeping only the counts.
 """
 
 from __future__ import annotations

@@ -1,20 +1,9 @@
-"""Rows in verl's schemas and atomic parquet writes.
-
-RL rows (read by verl's ``RLHFDataset``; the trainer applies the chat template at rollout)::
-
-    {"data_source": "rm_r1/<source>", "prompt": [{"role", "content"}, ...], "ability": "preference",
-     "reward_model": {"style": "rule", "ground_truth": "A" | "B"},
-     "extra_info": {"split", "index", "pair_id", "source", "chosen_position", "multi_turn", "variant",
-                    "prompt_version", "template_sha256", "verdict_format_version", "seed", "pair"}}
+"""Rows in verl's schemas (RL rows for ``RLHFDataset``, SFT rows for ``MultiTurnSFTDataset``) and atomic
+parquet writes.
 
 ``extra_info.pair`` is the pair as JSON, so any row can be re-rendered in the other A/B order
-(:func:`data_prep.pairs.make_pair` of its fields, then :func:`data_prep.prompts.render_pair`). Every row has the
-same ``extra_info`` keys: Arrow infers one struct type.
-
-SFT rows (read by verl's ``MultiTurnSFTDataset``, loss on assistant turns only)::
-
-    {"messages": [<judge prompt messages>..., {"role": "assistant", "content": <trace + verdict>}],
-     "data_source": ..., "extra_info": {...}}
+(:func:`data_prep.pairs.make_pair` of its fields, then :func:`data_prep.prompts.render_pair`). Every row has
+the same ``extra_info`` keys: Arrow infers one struct type.
 """
 
 from __future__ import annotations

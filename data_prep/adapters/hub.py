@@ -1,20 +1,9 @@
 """Hub-schema sources of a mix: rows of a dataset (hub name or local copy) to pairs or counted drops.
 
 :data:`ADAPTERS` is the one table of hub schemas; each entry names the dataset, its required columns,
-its subset column and a ``convert(row)`` giving (conversation, chosen, rejected):
-
-=========================  ==========================================  ====================================
-adapter                    hub dataset                                 schema
-=========================  ==========================================  ====================================
-``skywork``                Skywork/Skywork-Reward-Preference-80K-v0.2  ``chosen``/``rejected``: whole
-                                                                       conversations sharing the prompt
-                                                                       turns; ``source`` names the subset
-``code_preference_pairs``  Vezora/Code-Preference-Pairs                ``input``, ``accepted``,
-                                                                       ``rejected``: strings
-``math_step_dpo``          xinlai/Math-Step-DPO-10K                    ``prompt``; each answer is
-                                                                       ``initial_reason_steps + full_*``;
-                                                                       ``dataset`` names the subset
-=========================  ==========================================  ====================================
+its subset column and a ``convert(row)`` giving (conversation, chosen, rejected): ``skywork`` (whole
+conversations sharing the prompt turns), ``code_preference_pairs`` (strings) and ``math_step_dpo`` (each
+answer is ``initial_reason_steps`` + its ``full_*`` continuation).
 
 The rest is what they share: finding the files, the seeded sample, excluded subsets, and sorting
 failures into ``malformed`` and ``empty`` drops. Every row read yields exactly one item, so the ledger
