@@ -83,7 +83,7 @@ def _children(folder: Path, names: Iterable[str]) -> dict[str, Path]:
     return {name: paths[0] for name, paths in found.items()}
 
 
-def load_items(source: str, split: str | None = None, revision: str | None = None) -> tuple[list[Item], InputRef]:
+def load_items(source: str, split: str | None, revision: str | None) -> tuple[list[Item], InputRef]:
     """Every RMB row under the local folder ``source`` as an item (``split`` and ``revision`` do not apply)."""
     root = find_root(source)
     rows: list[Any] = []
@@ -99,7 +99,7 @@ def load_items(source: str, split: str | None = None, revision: str | None = Non
                     problems.append(str(err))
                     continue
                 rows += more
-                places += [(place, SETS[folder_name], goal_name, shown) for place in where]
+                places += [(f"RMB {place}", SETS[folder_name], goal_name, shown) for place in where]
         others = [p.name for p in sorted(folder.iterdir()) if (p.is_dir() or p.suffix.lower() == ".json")
                   and p.name.lower() not in {g.lower() for g in GOALS}]
         problems += [f"RMB {(folder / name).relative_to(root).as_posix()!r} is not under Helpfulness or "
@@ -109,30 +109,30 @@ def load_items(source: str, split: str | None = None, revision: str | None = Non
     if not items:
         raise EvalError(f"--data {os.fspath(source)!r} holds no RMB rows; point it at RMB_dataset.")
     return items, InputRef(name=f"RMB_dataset (local, {len(items)} rows)", revision=None,
-                           sha256=checked_sha256(rows, [f"RMB {p[0]}" for p in places]))
+                           sha256=checked_sha256(rows, [p[0] for p in places]))
 
 
 def _item(row: Any, place: str, kind: str, goal: str, file: str) -> Item:
     uid, best, losers = _KEYS[kind]
-    row = object_row(row, (uid, "conversation_input", best, losers, "category_path"), f"RMB {place}")
+    row = object_row(row, (uid, "conversation_input", best, losers, "category_path"), place)
     loser_list = [row[losers]] if kind == "pairwise" else row[losers]
     if not isinstance(loser_list, list) or not loser_list:
-        raise EvalError(f"RMB {place} has no losers; a best-of-N row needs a non-empty loser_list.")
+        raise EvalError(f"{place} has no losers; a best-of-N row needs a non-empty loser_list.")
     if not isinstance(row["conversation_input"], list):
-        raise EvalError(f"RMB {place} has a conversation_input that is not a list of messages; fix the row.")
-    uid_text = row_id(row, uid, f"RMB {place}")
-    category = text_field(row, "category_path", f"RMB {place}")
-    payload = {"kind": kind, "goal": goal, "category_path": category, "place": place, "file": file,
+        raise EvalError(f"{place} has a conversation_input that is not a list of messages; fix the row.")
+    uid_text = row_id(row, uid, place)
+    category = text_field(row, "category_path", place)
+    payload = {"kind": kind, "category_path": category, "file": file,
                "conversation": [{"role": m.get("role"), "content": m.get("content")}
                                 for m in row["conversation_input"] if isinstance(m, Mapping)],
                "best": _answer(row[best], place), "losers": [_answer(x, place) for x in loser_list]}
     part = f"{'Pairwise' if kind == 'pairwise' else 'BoN'} {goal.lower()}"  # one of PARTS
-    return Item(f"{kind}:{category}:{uid_text}", part, payload, place=f"RMB {place}")
+    return Item(f"{kind}:{category}:{uid_text}", part, payload, place=place)
 
 
 def _answer(value: Any, place: str) -> tuple[str, str | None]:
     if not isinstance(value, Mapping) or not isinstance(value.get("answer"), str):
-        raise EvalError(f"RMB {place} has an answer that is not {{llm_name, answer}}; fix the row.")
+        raise EvalError(f"{place} has an answer that is not {{llm_name, answer}}; fix the row.")
     return value["answer"], value.get("llm_name")
 
 

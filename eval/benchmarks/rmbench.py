@@ -68,16 +68,11 @@ def load_items(source: str, split: str, revision: str | None) -> tuple[list[Item
     files = domain_files(Path(source))
     if not files:
         return row_items(_item, "RM-Bench")(source, split, revision)
-    rows: list[Any] = []
-    where: list[str] = []
-    domains: list[str] = []
-    for file in files:
-        more, places = file_rows(file, file.name)
-        rows += more
-        where += places
-        domains += [file.name.removesuffix("_filtered.json")] * len(more)
-    items = every_row(zip(rows, zip(where, domains, strict=True), strict=True),
-                      lambda row, at: _item(row, f"RM-Bench {at[0]}", at[1]), "RM-Bench --data has")
+    read = [(file.name.removesuffix("_filtered.json"), *file_rows(file, file.name)) for file in files]
+    rows = [row for _, more, _ in read for row in more]
+    where = [place for _, _, places in read for place in places]
+    located = [(f"RM-Bench {place}", domain) for domain, _, places in read for place in places]
+    items = every_row(zip(rows, located, strict=True), lambda row, at: _item(row, *at), "RM-Bench --data has")
     names = ", ".join(f.name for f in files)
     return items, InputRef(name=f"{source} (RM-Bench repository files: {names})", revision=None,
                            sha256=checked_sha256(rows, where, "--data "))
