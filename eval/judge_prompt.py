@@ -15,12 +15,9 @@ A card naming another prompt version than the built-in one is an error (pass the
 checkpoint was trained on with ``--prompt-template``), so a released model is never silently judged
 with a prompt it did not learn.
 
-The prompt also sets the default generation budget (``max_new_tokens``, when ``--max-new-tokens`` is not
-given): reasoning judges think at length before the verdict, and a budget that cuts them off turns a
-judgment into a parse failure, so every report states the budget and counts the judgments that hit it.
-``instruct`` 8,192; ``reasoning`` 50,000 (upstream RM-R1's evaluation budget); a ``--prompt-template``
-file 50,000 as well, since upstream evaluated every released checkpoint with it. The context must
-hold prompt + budget (``--max-model-len``): requests that do not fit are skipped and counted.
+The prompt also sets the default generation budget (:attr:`PromptChoice.budget`): reasoning judges think at
+length, and a budget that cuts them off turns a judgment into a parse failure; a template file gets
+upstream RM-R1's evaluation budget, which it used for every released checkpoint.
 """
 
 from __future__ import annotations

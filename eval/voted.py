@@ -27,7 +27,7 @@ from eval.comparison import Comparison
 from eval.orders import random_order
 from eval.runner import Judgment, comparison_judgments
 from eval.scoring import ScoredJudgment, Verdict
-from eval.voting import alternated_order, decided, majority
+from eval.voting import decided, majority
 
 
 def sample_judgments(comparisons: Sequence[Comparison], policy: str, votes: int, seed: int, template: PromptTemplate,
@@ -38,7 +38,8 @@ def sample_judgments(comparisons: Sequence[Comparison], policy: str, votes: int,
     first = {c.comparison_id: random_order(c.comparison_id, seed) for c in comparisons}  # its seeded order
     out: list[Judgment] = []
     for s in range(votes):  # orders alternate from the seeded one (``both``), or always show it (``random``)
-        plan = {c: (alternated_order(s, order) if policy == "both" else order,) for c, order in first.items()}
+        flip = policy == "both" and s % 2 == 1
+        plan = {c: (("B" if order == "A" else "A") if flip else order,) for c, order in first.items()}
         out += comparison_judgments([replace(c, sample=s) for c in comparisons], plan, template, model_id, sampling,
                                     request_options)
     return out

@@ -68,9 +68,3 @@ def pointwise_votes(samples: Sequence[tuple[int | None, int | None]]) -> Majorit
         return Majority(None, 0, 0)
     lead = sum(a for a, _ in scored) - sum(b for _, b in scored)
     return Majority("1" if lead > 0 else "2" if lead < 0 else None, abs(lead), len(scored))
-
-
-def alternated_order(sample: int, first: str = "A") -> str:
-    """The order sample ``sample`` is shown in: orders alternate, starting from ``first`` (the comparison's)."""
-    other = "B" if first == "A" else "A"
-    return first if sample % 2 == 0 else other

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eval.voting import TIE_SCORE, alternated_order, majority, pointwise_votes
+from eval.voting import TIE_SCORE, majority, pointwise_votes
 from testkit.scaling_judges import digit_right
 from testkit.voting_curves import Sample, consistent_majority, pointwise_accuracy, scaling_curve
 
@@ -112,7 +112,7 @@ def strict_majority(k: int, p: Fraction) -> Fraction:
 
 def digit_samples(k_max: int) -> dict[str, list[Sample]]:
     """Comparison n's sample s is right iff digit s of n (base 4) is below 3; orders alternate; sample s costs s+1."""
-    return {str(n): [Sample("1" if digit_right(n, s, BASE, RIGHT) else "2", alternated_order(s), s + 1)
+    return {str(n): [Sample("1" if digit_right(n, s, BASE, RIGHT) else "2", "AB"[s % 2], s + 1)
                      for s in range(k_max)] for n in range(BASE ** k_max)}
 
 
