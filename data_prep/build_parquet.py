@@ -26,7 +26,6 @@ import argparse
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from data_prep.adapters import parse_input_spec
 from data_prep.benchmark_prompts import BENCHMARKS, parse_benchmark_spec
@@ -179,8 +178,10 @@ def summary_text(result: BuildResult, mix: Mix | None = None) -> str:
                  f"{f'; dropped {drops}' if drops else ''}")
     paper = {s.name: s.paper_pairs for s in mix.sources if s.paper_pairs} if mix else {}
     for variant in result.variants.values():
-        if variant.prompt_tokens:
-            lines.append(f"  {variant.variant} prompt tokens: {_stats(variant.prompt_tokens)}")
+        if stats := variant.prompt_tokens:
+            over = f", {stats['over_limit']:,} over the limit of {stats['limit']:,}" if stats.get("limit") else ""
+            lines.append(f"  {variant.variant} prompt tokens: min {stats['min']:,}, median {stats['median']:,}, "
+                         f"p99 {stats['p99']:,}, max {stats['max']:,} ({stats['pairs']:,} pairs{over})")
         for source, acc in variant.accounting.items():
             note = f"; the paper used {paper[source]:,}" if source in paper else ""
             lines.append(f"  {source}: read {acc['read']:,}, dropped {acc['dropped']:,}, kept {acc['kept']:,} "
@@ -191,12 +192,6 @@ def summary_text(result: BuildResult, mix: Mix | None = None) -> str:
                          f"{variant.variant} (their conversation history makes the judge prompt long); raise "
                          "--max-prompt-length to keep them.")
     return "\n".join(lines)
-
-
-def _stats(stats: dict[str, Any]) -> str:
-    over = f", {stats['over_limit']:,} over the limit of {stats['limit']:,}" if stats.get("limit") else ""
-    return (f"min {stats['min']:,}, median {stats['median']:,}, p99 {stats['p99']:,}, max {stats['max']:,} "
-            f"({stats['pairs']:,} pairs{over})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,8 +29,7 @@ from reward_fns.verdict import Mode
 
 TASK_TYPES: tuple[str, str] = ("Reasoning", "Chat")
 EVIDENCE_TAGS: tuple[str, ...] = ("quote_A", "summary_A", "quote_B", "summary_B")
-STRUCTURE_TAGS: tuple[str, ...] = ("type", "solution", "rubric", "justify", "eval")
-COR_TAGS: tuple[str, ...] = STRUCTURE_TAGS + EVIDENCE_TAGS  # every tag a Chain-of-Rubrics trace uses
+COR_TAGS: tuple[str, ...] = ("type", "solution", "rubric", "justify", "eval", *EVIDENCE_TAGS)  # every tag of a trace
 _WEIGHT = re.compile(r"(\d{1,3}(?:\.\d{1,4})?)[ \t]?%")
 
 

@@ -76,8 +76,11 @@ def build(options: BuildOptions) -> BuildResult:
     timer = StageTimer()
     with output_tree(options.out) as tree:  # locked, stale temporaries gone, writable: before any reading
         with timer("setup"):
-            templates = {variant: _template(options, variant) for variant in options.variants}
-            length_filter = _length_filter(options)
+            templates = {v: builtin_template(v) if options.prompt_template is None else
+                         load_template(options.prompt_template, name=v) for v in options.variants}
+            length_filter = None if options.tokenizer is None or options.max_prompt_length is None else \
+                PromptLengthFilter(load_tokenizer(options.tokenizer), options.max_prompt_length,
+                                   options.chat_template_kwargs)
         collected, lengths = _collect(options, templates, length_filter, timer)
         with timer("split"):
             splits = split_pairs(collected.pairs, options.val_size, options.distill_fraction, options.seed)
@@ -136,19 +139,6 @@ def _collect(options: BuildOptions, templates: Mapping[str, PromptTemplate], len
         with timer("measure_wait"), tqdm(total=measure.queued(), desc="measure prompts", unit=" pairs",
                                          disable=not options.progress, mininterval=0.5) as bar:
             return collected, measure.lengths(on_chunk=bar.update)
-
-
-def _template(options: BuildOptions, variant: str) -> PromptTemplate:
-    if options.prompt_template is not None:
-        return load_template(options.prompt_template, name=variant)
-    return builtin_template(variant)
-
-
-def _length_filter(options: BuildOptions) -> PromptLengthFilter | None:
-    if options.tokenizer is None or options.max_prompt_length is None:
-        return None
-    tokenizer = load_tokenizer(options.tokenizer)
-    return PromptLengthFilter(tokenizer, options.max_prompt_length, options.chat_template_kwargs)
 
 
 def _write_variant(options: BuildOptions, plan: VariantPlan, tree: StagedOutput, collected: Collected,
