@@ -195,7 +195,6 @@ class OutputFiles(StagedOutput):
         self.managed = tuple(managed)
 
     def commit(self, names: Sequence[str] | None = None) -> None:
-        """Swap the new files in and remove stale managed ones; rolled back on any error before the end."""
         super().commit(self.managed)
 
 

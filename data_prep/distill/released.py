@@ -101,11 +101,6 @@ def _source(text: str) -> str:
     return text
 
 
-def identity(files: ResolvedFiles, mode: str) -> dict[str, Any]:
-    """What an output folder's data is made from: a rerun must match it, another dataset is refused."""
-    return {"tool": TOOL, "input_sha256": files.sha256, "released_as": mode}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     check_folder(args.out, "--out", OutputError)
@@ -140,7 +135,7 @@ def _prompts(rows: Iterable[Mapping[str, Any]], files: ResolvedFiles, source: st
     first = next(numbered, None)
     variant = rl_row(first[1], first[0], source, where)["extra_info"]["variant"] if first else "instruct"
     out = args.out / variant
-    made_of = identity(files, "prompts")
+    made_of = {"tool": TOOL, "input_sha256": files.sha256, "released_as": "prompts"}
     with OutputFiles(out, OUTPUT_NAMES, made_of) as target:  # locked before the long read, as every writer is
         built, repeats = unique_prompts(itertools.chain([first] if first else [], numbered), source, where)
         if {r["extra_info"]["variant"] for r in built} != {variant}:
@@ -195,7 +190,7 @@ def unique_prompts(rows: Iterable[tuple[int, Any]], source: str, where: str
 def _pairs(rows: Iterable[Mapping[str, Any]], files: ResolvedFiles, source: str, where: str,
            args: argparse.Namespace) -> str:
     """Every row parsed back into a pair file for build_parquet.py (our cleaning and prompt); a bad row stops it."""
-    made_of = identity(files, "pairs")
+    made_of = {"tool": TOOL, "input_sha256": files.sha256, "released_as": "pairs"}
     with OutputFiles(args.out, PAIR_NAMES, made_of) as target:  # locked before the long read, as every writer is
         pairs, prompts = [], set()
         for number, raw in enumerate(rows, start=1):
@@ -227,7 +222,7 @@ def _pairs(rows: Iterable[Mapping[str, Any]], files: ResolvedFiles, source: str,
 
 def _sft(rows: Iterable[Mapping[str, Any]], files: ResolvedFiles, source: str, where: str,
          args: argparse.Namespace) -> str:
-    made_of = identity(files, "sft")
+    made_of = {"tool": TOOL, "input_sha256": files.sha256, "released_as": "sft"}
     with OutputFiles(args.out, OUTPUT_NAMES, made_of) as target:  # locked before the long read, as every writer is
         checked = [sft_example(raw, i, source, where) for i, raw in enumerate(rows, start=1)]
         count = None
@@ -299,11 +294,7 @@ def released_pair(raw: Mapping[str, Any], number: int, source: str, where: str) 
 
 
 def sft_example(raw: Mapping[str, Any], number: int, source: str, where: str) -> tuple[SftExample, TraceCheck]:
-    """One released trace as an SFT example and what the trace filter says of it.
-
-    The released SFT set carries no labels, so the verdict must be a strict verdict but cannot be
-    compared with a ground truth; the structure and leak checks apply as to a corrected trace.
-    """
+    """One released trace as an SFT example and what the trace filter says of it (no labels: no verdict check)."""
     at = f"{where} row {number}"
     messages = chat_messages(raw.get("context_messages"), at)
     trace = raw.get("winner")

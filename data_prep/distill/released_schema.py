@@ -7,13 +7,10 @@ Three sets, two columns each:
   judge prompt, a list of ``{role, content}``) and ``winner`` in {``model_a``, ``model_b``};
 * the SFT set (``gaotang/RM-R1-Distill-SFT``): ``context_messages`` and ``winner`` holding the trace.
 
-:func:`detect` tells them apart by the values of ``winner``. :func:`parse_prompt` reads a rendered
-user message back into (conversation, answer A, answer B) from upstream's framing: a ``[Client
-Question]`` header and ``[The Start of Chatbot A's Response]`` ... blocks (single turn), or
-``[The Start of the Conversation between Chatbot A and the Client]`` ... blocks of ``User:`` /
-``Chatbot A:`` lines (multi-turn). Upstream's mixing script spelled the rejected side "Chabot B" in
-some multi-turn rows, only when A won: a label leak, which :func:`has_label_leak` detects so it can be
-counted. These are upstream's strings, not our prompt's (that one is :mod:`data_prep.prompts`).
+:func:`parse_prompt` reads a rendered user message back from upstream's framing (the patterns below;
+upstream's strings, not our prompt's, which is :mod:`data_prep.prompts`). Upstream's mixing script spelled
+the rejected side "Chabot B" in some multi-turn rows, only when A won: a label leak, which
+:func:`has_label_leak` detects so it can be counted.
 """
 
 from __future__ import annotations

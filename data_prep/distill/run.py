@@ -117,8 +117,7 @@ class DistillResult:
 
 
 def check_options(options: DistillOptions) -> None:
-    """Raise :class:`DistillError` for option combinations that cannot work (each value's own range is the
-    CLI's flag type: :mod:`infra.cli_flags`)."""
+    """Refuse option combinations that cannot work (each value's own range is its flag type's)."""
     if options.max_cost is not None and options.prices is None:
         raise DistillError("--max-cost needs prices to count spend; pass --price-prompt and --price-completion "
                            "(USD per million tokens).")
@@ -143,7 +142,9 @@ def distill(options: DistillOptions) -> DistillResult:
         first, second, accounting, measure = _passes(options, source, cache)
         examples = [_example(a, measure) for p in (first, second) for a in p.attempts.values() if a.check.kept]
         if not examples:
-            raise RunFailed(f"no trace survived the checks ({_summary(first, second)}); nothing was written. See "
+            rejected = "; ".join(f"{name} rejected { {r: n for r, n in c['rejected'].items() if n} }"
+                                 for name, c in _pass_counts(first, second).items())
+            raise RunFailed(f"no trace survived the checks ({rejected}); nothing was written. See "
                             "the rejection reasons and try another teacher, a larger max length, or --fix-teacher-url.")
         splits = split_examples(examples, options.val_size, options.seed, order=lambda e: e.row_id, prompt=prompt_text)
         outputs = write_splits({s: [e.row() for e in chunk] for s, chunk in splits.items()}, files.path)
@@ -289,15 +290,6 @@ def _pass_counts(first: PassResult, second: PassResult) -> dict[str, Any]:
     return counts
 
 
-def _summary(first: PassResult, second: PassResult) -> str:
-    rejected = {name: {r: n for r, n in c["rejected"].items() if n} for name, c in _pass_counts(first, second).items()}
-    return "; ".join(f"{name} rejected {reasons}" for name, reasons in rejected.items())
-
-
-class DistillInputError(DataPrepError):
-    """The distillation input is not a distill.parquet the data builder wrote."""
-
-
 @dataclass(frozen=True)
 class DistillSource:
     """The rows of one input file and what they share."""
@@ -319,24 +311,26 @@ def read_distill_rows(path: Path, limit: int | None = None) -> DistillSource:
     name = repr(os.fspath(path))
     file = Path(path)
     if file.is_dir():
-        raise DistillInputError(f"input {name} is a folder; pass the distill.parquet file itself "
-                                "(e.g. data/rm_r1/instruct/distill.parquet).")
+        raise DistillError(f"input {name} is a folder; pass the distill.parquet file itself "
+                           "(e.g. data/rm_r1/instruct/distill.parquet).")
     if not file.is_file():
-        raise DistillInputError(f"input {name} does not exist; pass the distill.parquet that "
-                                "build_parquet.py --distill-fraction wrote (e.g. data/rm_r1/instruct/distill.parquet).")
+        raise DistillError(f"input {name} does not exist; pass the distill.parquet that "
+                           "build_parquet.py --distill-fraction wrote (e.g. data/rm_r1/instruct/distill.parquet).")
     try:
         rows = sorted((_row(raw, place, name) for place, raw in iter_rows(file)), key=lambda r: r.row_id)
     except RowFileError as err:
-        raise DistillInputError(f"input: {err}") from err
+        raise DistillError(f"input: {err}") from err
     if not rows:
-        raise DistillInputError(f"input {name} has no rows; build it with --distill-fraction above 0.")
-    _check_unique(rows, name)
+        raise DistillError(f"input {name} has no rows; build it with --distill-fraction above 0.")
+    if (twice := next((b.row_id for a, b in itertools.pairwise(rows) if a.row_id == b.row_id), None)) is not None:
+        raise DistillError(f"input {name} holds pair id {twice!r} twice; rebuild it so ids are unique (outputs are "
+                           "sorted and cached by id).")
     rows = rows[:limit] if limit else rows
     variants = sorted({r.variant for r in rows})
     versions = sorted({str(r.extra_info.get("prompt_version")) for r in rows})
     if len(variants) != 1 or len(versions) != 1:
-        raise DistillInputError(f"input {name} mixes prompt variants {variants} / versions {versions}; distill "
-                                "one variant's distill.parquet at a time.")
+        raise DistillError(f"input {name} mixes prompt variants {variants} / versions {versions}; distill "
+                           "one variant's distill.parquet at a time.")
     _check_storable(rows, name)
     return DistillSource(rows, variants[0], versions[0], InputRef(name=os.fspath(path), sha256=sha256_file(path)))
 
@@ -345,23 +339,23 @@ def _row(raw: Mapping[str, Any], place: str, name: str) -> DistillRow:
     at = f"input {name} {place}"
     missing = [c for c in REQUIRED_COLUMNS if c not in raw]
     if missing:
-        raise DistillInputError(f"{at} lacks columns {missing} (found {sorted(raw)}); pass a distill.parquet from "
-                                "build_parquet.py (verl RL rows), not SFT or released data.")
+        raise DistillError(f"{at} lacks columns {missing} (found {sorted(raw)}); pass a distill.parquet from "
+                           "build_parquet.py (verl RL rows), not SFT or released data.")
     reward, extra, source = raw["reward_model"], raw["extra_info"], raw["data_source"]
     if not isinstance(reward, Mapping) or reward.get("ground_truth") not in LABELS:
-        raise DistillInputError(f"{at}: reward_model is not an object with ground_truth A or B; {_REBUILD}.")
+        raise DistillError(f"{at}: reward_model is not an object with ground_truth A or B; {_REBUILD}.")
     if not isinstance(extra, Mapping):
-        raise DistillInputError(f"{at}: extra_info is not an object; {_REBUILD}.")
+        raise DistillError(f"{at}: extra_info is not an object; {_REBUILD}.")
     pair_id, variant = extra.get("pair_id"), extra.get("variant")
     if isinstance(pair_id, bool) or not isinstance(pair_id, (str, int)) or pair_id == "":
-        raise DistillInputError(f"{at}: extra_info.pair_id is missing or not a string; {_REBUILD}.")
+        raise DistillError(f"{at}: extra_info.pair_id is missing or not a string; {_REBUILD}.")
     if not isinstance(variant, str) or not variant:
-        raise DistillInputError(f"{at}: extra_info.variant is missing or not a string; {_REBUILD}.")
+        raise DistillError(f"{at}: extra_info.variant is missing or not a string; {_REBUILD}.")
     if source is not None and not isinstance(source, str):
-        raise DistillInputError(f"{at}: data_source is not a string (it is {type(source).__name__}); {_REBUILD}.")
-    messages = chat_messages(raw["prompt"], at, _REBUILD, DistillInputError, "prompt")
+        raise DistillError(f"{at}: data_source is not a string (it is {type(source).__name__}); {_REBUILD}.")
+    messages = chat_messages(raw["prompt"], at, _REBUILD, DistillError, "prompt")
     for text in (str(pair_id), variant, source or ""):
-        checked_text(text, at, DistillInputError)
+        checked_text(text, at, DistillError)
     return DistillRow(str(pair_id), tuple(messages), reward["ground_truth"], variant, source or "", dict(extra))
 
 
@@ -372,19 +366,11 @@ def _check_storable(rows: list[DistillRow], name: str) -> None:
     try:
         pa.Table.from_pylist([{"extra_info": {**r.extra_info, "distill_pass": "", "teacher_model": ""}} for r in rows])
     except (pa.ArrowException, OverflowError, ValueError, TypeError) as err:
-        raise DistillInputError(f"input {name}: extra_info cannot be stored in parquet ({str(err)[:120]}); its rows "
-                                f"must share one layout of plain values; {_REBUILD}.") from err
-
-
-def _check_unique(rows: list[DistillRow], name: str) -> None:
-    for before, after in itertools.pairwise(rows):
-        if before.row_id == after.row_id:
-            raise DistillInputError(f"input {name} holds pair id {after.row_id!r} twice; rebuild it so ids are "
-                                    "unique (outputs are sorted and cached by id).")
+        raise DistillError(f"input {name}: extra_info cannot be stored in parquet ({str(err)[:120]}); its rows "
+                           f"must share one layout of plain values; {_REBUILD}.") from err
 
 
 def make_parser() -> argparse.ArgumentParser:
-    """The command-line interface (every flag has help)."""
     parser = OneLineParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                            error_class=DistillError)
     add = parser.add_argument
@@ -441,7 +427,6 @@ def sampling_object(text: str) -> dict[str, Any]:
 
 
 def options_from_args(args: argparse.Namespace) -> DistillOptions:
-    """Turn parsed arguments into :class:`DistillOptions`."""
     if (args.fix_teacher_url is None) != (args.fix_teacher_model is None):
         raise DistillError("--fix-teacher-url and --fix-teacher-model work together; pass both or neither.")
     if (args.price_prompt is None) != (args.price_completion is None):
@@ -495,4 +480,3 @@ def main(argv: Sequence[str] | None = None) -> int:
               "output; rerun the same command to ask only for those.", file=sys.stderr)
         return EXIT_FAILED
     return 0
-
