@@ -34,7 +34,6 @@ class Ranked:
 
     top: tuple[int, ...]  # the candidates sharing the top place (one for knockout)
     calls: int
-    strengths: tuple[float, ...] = ()  # Bradley-Terry strengths (round robin), summing to the candidate count
 
     def top_share(self, best: int) -> float:
         """The best-of-N score: 1/#tied when ``best`` is among the top candidates, else 0."""
@@ -82,7 +81,7 @@ def round_robin(n: int, judge: Judge, *, votes: int = 1, prior: float = 0.1, ite
     strengths = bradley_terry(wins, prior=prior, iterations=iterations)
     top = float(strengths.max())
     tied = tuple(int(i) for i in np.flatnonzero(strengths >= top * (1 - _TIE_TOLERANCE)))
-    return Ranked(tied, calls, tuple(float(s) for s in strengths))
+    return Ranked(tied, calls)
 
 
 def bradley_terry(wins: np.ndarray, *, prior: float = 0.1, iterations: int = 1000, tol: float = 1e-12) -> np.ndarray:

@@ -115,7 +115,8 @@ class EvalSession:
         check_output("--out", out, inputs, ours=is_report_folder)  # ours (a run file, or empty): resumed
         if self.args.cache is not None:  # the default cache is the report folder's own, ours once --out passes
             check_output("--cache", self.args.cache, inputs, ours=is_generation_cache)
-        identities: dict[Path, str] = {}
+        identities: dict[Path, str] = {}  # what each folder's results depend on, and a resume must not change
+        template = self.prompt.template
         for folder, names in folders.items():
             check_output("--out", folder, inputs, ours=is_report_folder)
             try:  # a writable folder with some free space
@@ -124,7 +125,8 @@ class EvalSession:
             except OSError as err:
                 raise EvalError(f"--out {os.fspath(folder)!r} is not writable ({err.strerror or err}); "
                                 "free space there or pass a folder you can write to.") from err
-            identity = self.identity(names)
+            identity = {"format": IDENTITY_FORMAT, "model": self.backend.model_id, "prompt": template.name,
+                        "prompt_sha256": template.sha256, "prompt_version": template.version, "benchmarks": names}
             _check_identity(folder, identity)  # no other judge's, prompt's or benchmark set's report
             identities[folder] = json.dumps(identity, indent=2, ensure_ascii=False) + "\n"
         try:
@@ -144,12 +146,6 @@ class EvalSession:
         finally:
             self.cache = None
             self.backend.close()
-
-    def identity(self, benchmarks: list[str]) -> dict[str, Any]:
-        """The settings a report folder's results depend on and that a resume must not change (its run.json)."""
-        template = self.prompt.template
-        return {"format": IDENTITY_FORMAT, "model": self.backend.model_id, "prompt": template.name,
-                "prompt_sha256": template.sha256, "prompt_version": template.version, "benchmarks": benchmarks}
 
     @property
     def locked_cache(self) -> GenerationCache:

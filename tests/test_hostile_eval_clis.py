@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from eval import session
 from testkit.loopback_judge import LoopbackJudge
 from testkit.loopback_policies import fixed_text, marker_policy
 
@@ -484,7 +485,8 @@ def test_compare_points_from_a_run_all_folder_to_its_benchmark_folder(runs: Path
 @pytest.mark.parametrize("cli", ["rmbench", "rmb", "rewardbench2", "judgebench", "run_all", "released_template",
                                  "compare"])
 def test_help_documents_every_flag_and_the_exit_codes(cli: str) -> None:
-    parser = importlib.import_module(f"eval.{cli}").make_parser()
+    module = importlib.import_module(f"eval.{cli}")  # a benchmark CLI's main is session.main with its arguments
+    parser = session.make_parser(*module.main.args) if hasattr(module, "BENCHMARK") else module.make_parser()
     assert [a.dest for a in parser._actions if not a.help] == []
     text = " ".join(parser.format_help().split())
     assert all(code in text for code in ("0 ", "2 a bad flag", "130 interrupted")), text[-400:]
