@@ -123,18 +123,18 @@ def evaluate(benchmark: Benchmark, data: BenchmarkData, template: PromptTemplate
                          for view in views} for mode in MODES} for item_id, comparisons in per_item.items()}
     by_id = {c.comparison_id: c for c in flat}
     subset_of = {item.id: item.subset for item in data.items}
-    scores: dict[str, dict[str, dict[str, Any]]] = {}
-    position: dict[str, dict[str, Any]] = {}
-    for mode in MODES:
-        scores[mode] = {}
-        for view in views:
-            subsets: dict[str, list[float]] = {}
-            for item_id, modes in item_scores.items():
-                subsets.setdefault(subset_of[item_id], []).append(modes[mode][view])
-            view_input = ViewInput(mode, view, subsets, {i: m[mode][view] for i, m in item_scores.items()},
-                                   {c: m[mode][view] for c, m in comparison_scores.items()}, by_id, verdicts)
-            scores[mode][view] = benchmark.aggregate(view_input)
-        position[mode] = position_stats(verdicts, config.order, mode, failure_score)
+
+    def view_input(mode: str, view: str) -> ViewInput:
+        subsets: dict[str, list[float]] = {}  # subset -> its item scores, in dataset order
+        for item_id, modes in item_scores.items():
+            subsets.setdefault(subset_of[item_id], []).append(modes[mode][view])
+        return ViewInput(mode, view, subsets, {i: m[mode][view] for i, m in item_scores.items()},
+                         {c: m[mode][view] for c, m in comparison_scores.items()}, by_id, verdicts)
+
+    scores: dict[str, dict[str, dict[str, Any]]] = {
+        mode: {view: benchmark.aggregate(view_input(mode, view)) for view in views} for mode in MODES}
+    position: dict[str, dict[str, Any]] = {mode: position_stats(verdicts, config.order, mode, failure_score)
+                                           for mode in MODES}
     return PairwiseResult(scored, verdicts, comparison_scores, per_item, item_scores, scores, position,
                           failure_stats(scored), stats)
 
