@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from data_prep.distill.cache import CachedResponse, ResponseCache, request_key
-from data_prep.distill.passes import Teacher
+from data_prep.distill.passes import CachedResponse, ResponseCache, Teacher, request_key
 from data_prep.distill.run import DistillOptions, distill
 from testkit.cor_policies import case_teacher, write_case_rows
 from testkit.loopback_judge import LoopbackJudge
@@ -68,7 +67,7 @@ def test_a_line_torn_by_a_kill_is_cut_off_and_the_rest_survives(tmp_path: Path) 
 
 
 def test_two_runs_cannot_share_one_cache(tmp_path: Path) -> None:
-    from data_prep.distill.cache import CacheError
+    from data_prep.distill.passes import CacheError
 
     with ResponseCache(tmp_path / "c.jsonl"), pytest.raises(CacheError, match="in use by another"):
         with ResponseCache(tmp_path / "c.jsonl"):

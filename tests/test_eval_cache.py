@@ -105,7 +105,7 @@ def test_cache_path_that_is_a_folder_is_an_error(tmp_path: Path) -> None:
 
 
 def test_eval_and_distillation_share_one_response_cache(tmp_path: Path) -> None:
-    from data_prep.distill.cache import CachedResponse, ResponseCache
+    from data_prep.distill.passes import CachedResponse, ResponseCache
     from infra.response_log import ResponseLog
 
     assert issubclass(GenerationCache, ResponseLog) and issubclass(ResponseCache, ResponseLog)

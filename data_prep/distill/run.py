@@ -27,7 +27,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from data_prep.distill.cache import ResponseCache
 from data_prep.distill.checks import TraceCheck
 from data_prep.distill.output import (
     IDENTITY_KEY,
@@ -51,6 +50,7 @@ from data_prep.distill.passes import (
     DistillRow,
     Job,
     PassResult,
+    ResponseCache,
     Teacher,
     correction_messages,
     run_pass,
