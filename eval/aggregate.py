@@ -23,11 +23,10 @@ from typing import Any
 from eval.scoring import ScoredJudgment
 from reward_fns.verdict import MODES
 
-VIEWS: dict[str, tuple[str, ...]] = {
+VIEWS: dict[str, tuple[str, ...]] = {  # per order policy; the first view is the headline
     "both": ("mean_of_orders", "chosen_as_A", "chosen_as_B", "both_correct"),
     "random": ("random_order",),
 }
-HEADLINE_VIEW: dict[str, str] = {"both": "mean_of_orders", "random": "random_order"}
 _NUMBER = re.compile(r"\d+")
 _REASON_CHARS = 200
 

@@ -5,11 +5,9 @@ order and the prompt template), the prompt version, the model identity and the s
 Verdicts are NOT stored: scoring always re-parses the raw text, so a parser change re-scores a run
 without a single new generation.
 
-The file is an :class:`infra.response_log.ResponseLog` (the one response cache of eval and
-distillation): flushed per line, locked when entered (``with GenerationCache(path)``, before any
-request), a torn last line cut, unreadable lines and records whose fields have the wrong types (a null
-or numeric text) skipped, counted and generated again. (No fsync per line: the OS keeps flushed data
-across a process kill; only a power cut could lose the tail, which then regenerates.)
+The file is an :class:`infra.response_log.ResponseLog`, the one response cache of eval and distillation
+(flushed per line, locked when entered, a torn tail cut); a line that is not a record (:func:`parse_record`)
+is skipped, counted and generated again.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 
 from data_prep.pairs import is_single_turn
 from data_prep.prompts import PromptTemplate
-from eval.aggregate import HEADLINE_VIEW, VIEWS, by_item, failure_stats, item_views, position_stats
+from eval.aggregate import VIEWS, by_item, failure_stats, item_views, position_stats
 from eval.backends.base import Backend, Sampling
 from eval.benchmark import Benchmark, BenchmarkData, Comparison, ViewInput
 from eval.cache import GenerationCache
@@ -47,7 +47,7 @@ class EvalConfig:
 
     @property
     def headline_view(self) -> str:
-        return HEADLINE_VIEW[self.order]
+        return VIEWS[self.order][0]
 
 
 @dataclass

@@ -1,9 +1,7 @@
 """The resumable runner: render judge requests, skip what the cache holds, generate the rest, cache each result.
 
-Benchmark-agnostic: a :class:`Judgment` is one judge request (an item id, a tag such as the preferred
-answer's position, the chat messages and the cache key). RewardBench builds two per comparison;
-RM-Bench, RMB, RewardBench 2, JudgeBench and the robustness probes build theirs the same way and
-share everything here. Identical requests are generated once (deduplicated by cache key).
+Benchmark-agnostic: a :class:`Judgment` is one judge request; every benchmark, the robustness probes,
+ranking and pointwise judging share everything here. Identical requests are generated once (by cache key).
 
 Over-long requests: when the backend can count prompt tokens and knows its context length, a request
 whose prompt plus ``max_new_tokens`` does not fit is never sent: it is skipped and counted (raise the
