@@ -12,7 +12,6 @@ chunk with the Rust batch encoder (:func:`batch_encoder`), keeping only the coun
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,7 +22,7 @@ from typing import Any
 from data_prep.errors import DataPrepError
 from data_prep.pairs import PreferencePair
 from data_prep.prompts import PromptTemplate, render_pair
-from infra.run_metadata import sha256_file
+from data_prep.source_files import files_sha256
 from reward_fns import LABELS
 
 DEFAULT_CHUNK = 256  # pairs per batch: 512 prompts of ~10 KB, small next to the tokenizer itself
@@ -82,10 +81,7 @@ def tokenizer_sha256(tokenizer: Any) -> str | None:
         return None
     files = sorted(p for p in folder.iterdir() if p.is_file() and (p.name in _TOKENIZER_FILES
                                                                    or p.name.startswith("tokenizer")))
-    if not files:
-        return None
-    lines = "".join(f"{p.name}\t{sha256_file(p)}\n" for p in files)
-    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+    return files_sha256(folder, files) if files else None
 
 
 def _cached_snapshot(name: str) -> Path | None:

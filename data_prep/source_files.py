@@ -73,7 +73,7 @@ def resolve(location: str, *, what: str, fix: str, revision: str | None = None, 
             f"{what}: {location!r} holds no {'/'.join(DATA_SUFFIXES)} data files"
             f"{f' for split {split!r}' if split else ''}; point {fix}=PATH at the dataset's files."
         )
-    return ResolvedFiles(name=location, files=files, revision=resolved_revision, sha256=_sha256(root, files))
+    return ResolvedFiles(name=location, files=files, revision=resolved_revision, sha256=files_sha256(root, files))
 
 
 def data_files(root: Path, split: str | None = None) -> list[Path]:
@@ -89,7 +89,8 @@ def data_files(root: Path, split: str | None = None) -> list[Path]:
     return named or found
 
 
-def _sha256(root: Path, files: Sequence[Path]) -> str:
+def files_sha256(root: Path, files: Sequence[Path]) -> str:
+    """sha256 of a file, or of every file's path (relative to the folder ``root``) and sha256, one per line."""
     if root.is_file():
         return sha256_file(root)
     lines = "".join(f"{f.relative_to(root).as_posix()}\t{sha256_file(f)}\n" for f in files)
