@@ -1,4 +1,5 @@
-"""Teacher passes of distillation: ask (or read the cache), assemble the trace, check it.
+"""Teacher passes of distillation (the teacher, its answer cache, the spend cap and the correction request):
+ask (or read the cache), assemble the trace, check it.
 
 Pass 1 asks with each row's own judge prompt, pass 2 with the correction request
 (:func:`correction_messages`). Every answer is cached before it is used and never asked for again;
@@ -437,12 +438,6 @@ def _attempt(row: DistillRow, purpose: str, response: CachedResponse | None, che
     return Attempt(row, purpose, trace, check, response)
 
 
-def correction_text(reason: str, label: str) -> str:
-    """The user turn asking for a corrected judgment that reaches ``label``."""
-    problem = _PROBLEMS.get(reason, "does not meet the requirements")
-    return _TEMPLATE.format(problem=problem, label=label, verdict=format_verdict(label))
-
-
 def correction_messages(
     prompt: Sequence[Mapping[str, str]], failed_trace: str | None, reason: str, label: str
 ) -> list[dict[str, str]]:
@@ -452,7 +447,9 @@ def correction_messages(
     messages = [{"role": m["role"], "content": m["content"]} for m in prompt]
     messages.append({"role": "assistant", "content": failed_trace if failed_trace and failed_trace.strip()
                      else NO_ANSWER})
-    messages.append({"role": "user", "content": correction_text(reason, label)})
+    problem = _PROBLEMS.get(reason, "does not meet the requirements")
+    messages.append({"role": "user", "content": _TEMPLATE.format(problem=problem, label=label,
+                                                                 verdict=format_verdict(label))})
     return messages
 
 
