@@ -11,7 +11,8 @@ and right after the opening bracket(s) of a verdict mark. The text reads the sam
 :func:`reward_fns.parse_verdict` (strict and lenient), :func:`data_prep.cor_parser.parse_cor` and the
 tokenizer's special-token matching no longer see markup. What counts as markup:
 
-* tags ``answer``, ``think`` and :data:`~data_prep.cor_parser.COR_TAGS`, opening or closing, any case;
+* tags ``answer``, ``think`` and :data:`~data_prep.cor_parser.COR_TAGS`, opening or closing, any case, spaces
+  inside;
 * verdict marks as :mod:`reward_fns.marks` defines them (brackets of any square-bracket family around
   a label that NFKC-normalises to A/B, or a confusable of one), with one closing bracket enough.
   Single-bracket shapes such as ``[a]`` are everyday code and never a mark; they are still touched
