@@ -21,7 +21,7 @@ from eval.cache import GenerationCache
 from eval.errors import EvalError
 from eval.orders import plan_orders
 from eval.runner import RunStats, comparison_judgments, run_judgments
-from eval.scoring import ScoredJudgment, failure_score_value, score_judgments
+from eval.scoring import FAILURE_SCORES, ScoredJudgment, score_judgments
 from eval.voted import collapse, sample_judgments
 from reward_fns.verdict import MODES
 
@@ -43,7 +43,7 @@ class EvalConfig:
 
     @property
     def failure_score(self) -> float:
-        return failure_score_value(self.parse_failure_score)
+        return FAILURE_SCORES[self.parse_failure_score]
 
     @property
     def headline_view(self) -> str:

@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from eval.errors import EvalError
 from eval.runner import Judgment, Outcome
 from reward_fns import parse_verdict
 from reward_fns.verdict import MODES
 
-FAILURE_SCORES: dict[str, float] = {"0": 0.0, "0.5": 0.5}
+FAILURE_SCORES: dict[str, float] = {"0": 0.0, "0.5": 0.5}  # --parse-failure-score -> what no verdict scores
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +52,6 @@ class ScoredJudgment:
         if label is None:
             return failure_score
         return 1.0 if label == self.tag else 0.0
-
-
-def failure_score_value(flag: str) -> float:
-    """The numeric value of ``--parse-failure-score``."""
-    if flag not in FAILURE_SCORES:
-        raise EvalError(f"--parse-failure-score {flag!r} is not one of {sorted(FAILURE_SCORES)}; pick one of them.")
-    return FAILURE_SCORES[flag]
 
 
 def score_judgments(judgments: Sequence[Judgment], outcomes: Mapping[str, Outcome]) -> list[ScoredJudgment]:

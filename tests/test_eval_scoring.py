@@ -9,6 +9,7 @@ import pytest
 
 from data_prep.pairs import make_pair
 from data_prep.prompts import builtin_template
+from eval import session
 from eval.aggregate import by_item, failure_stats, item_views, position_stats
 from eval.backends.base import Generation, Messages, OnResult, Request, Sampling
 from eval.benchmark import Item, stratified
@@ -16,9 +17,10 @@ from eval.benchmarks import rewardbench
 from eval.cache import GenerationCache
 from eval.comparison import Comparison
 from eval.errors import EvalError
+from eval.evaluate import EvalConfig
 from eval.orders import plan_orders, random_order
 from eval.runner import Outcome, comparison_judgments, run_judgments
-from eval.scoring import ScoredJudgment, Verdict, failure_score_value, score_judgments
+from eval.scoring import ScoredJudgment, Verdict, score_judgments
 from reward_fns import compute_score, format_verdict
 from testkit.scripted_backend import ScriptedBackend
 
@@ -97,9 +99,10 @@ def test_a_formatted_verdict_reads_back_through_the_eval_scorer_and_the_reward(l
 
 
 def test_failure_score_flag() -> None:
-    assert failure_score_value("0") == 0.0 and failure_score_value("0.5") == 0.5
-    with pytest.raises(EvalError, match="--parse-failure-score"):
-        failure_score_value("1")
+    assert EvalConfig().failure_score == 0.0 and EvalConfig(parse_failure_score="0.5").failure_score == 0.5
+    parser = session.make_parser(rewardbench.BENCHMARK, "python eval/rewardbench.py", None)
+    with pytest.raises(EvalError, match="--parse-failure-score"):  # the flag's choices refuse any other value
+        parser.parse_args(["--parse-failure-score", "1"])
 
 
 def test_random_order_is_seeded_and_independent_of_the_item_set() -> None:
