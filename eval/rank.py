@@ -53,7 +53,6 @@ from infra.cli_errors import run_cli
 from infra.row_files import iter_rows
 
 PROG = "python eval/rank.py"
-METHODS = ("knockout", "round-robin")
 BENCHMARKS = {"rmb": "RMB best-of-N items ranked (a ranking score, not RMB's official BoN rule)",
               "rewardbench2": "RewardBench 2 items with one correct answer ranked (a ranking score, not the "
                               "official rule)"}
@@ -201,7 +200,7 @@ def make_parser() -> argparse.ArgumentParser:
     data = parser.add_argument_group("candidates")
     data.add_argument("--data", type=cli_flags.location, help="a candidates JSONL, or the benchmark's local data")
     data.add_argument("--benchmark", choices=sorted(BENCHMARKS), help="rank a benchmark's best-of-N items (labelled)")
-    data.add_argument("--method", choices=METHODS, default="knockout",
+    data.add_argument("--method", choices=("knockout", "round-robin"), default="knockout",
                       help="knockout: n-1 matches in a seeded bracket (default); round-robin: every pair, "
                            "Bradley-Terry strengths")
     add_common_args(parser)

@@ -40,12 +40,11 @@ class Ranked:
         return 1 / len(self.top) if best in self.top else 0.0
 
 
-def match(judge: Judge, first: int, second: int, votes: int) -> tuple[int, int]:
-    """(winner, judge calls) of one match: ``votes`` judgments (samples 0..votes-1), orders alternated."""
+def match(judge: Judge, first: int, second: int, votes: int) -> int:
+    """The winner of one match: ``votes`` judgments (samples 0..votes-1), orders alternated."""
     picks = [judge(first, second, s) if s % 2 == 0 else judge(second, first, s) for s in range(votes)]
     outcome = majority(picks)
-    winner = outcome.winner if isinstance(outcome.winner, int) else first  # tie rule: bracket order
-    return winner, votes
+    return outcome.winner if isinstance(outcome.winner, int) else first  # tie rule: bracket order
 
 
 def knockout(n: int, judge: Judge, *, votes: int = 1, seed: int = 0) -> Ranked:
@@ -53,17 +52,10 @@ def knockout(n: int, judge: Judge, *, votes: int = 1, seed: int = 0) -> Ranked:
     _check(n, votes)
     alive = list(range(n))
     random.Random(seed).shuffle(alive)
-    calls = 0
-    while len(alive) > 1:
-        advancing = []
-        for i in range(0, len(alive) - 1, 2):  # a pair meets once, so each match's samples count from 0
-            winner, spent = match(judge, alive[i], alive[i + 1], votes)
-            advancing.append(winner)
-            calls += spent
-        if len(alive) % 2:
-            advancing.append(alive[-1])  # a bye
-        alive = advancing
-    return Ranked((alive[0],), calls)
+    while len(alive) > 1:  # a pair meets once, so each match's samples count from 0
+        advancing = [match(judge, alive[i], alive[i + 1], votes) for i in range(0, len(alive) - 1, 2)]
+        alive = advancing + alive[-1:] if len(alive) % 2 else advancing  # an odd one out gets a bye
+    return Ranked((alive[0],), (n - 1) * votes)  # n-1 matches
 
 
 def round_robin(n: int, judge: Judge, *, votes: int = 1, prior: float = 0.1, iterations: int = 1000) -> Ranked:

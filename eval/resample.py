@@ -8,14 +8,13 @@ applied to each resample. The interval is the percentile interval of the resampl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-SectionScores = Callable[[Mapping[str, Any]], dict[str, Any]]
-Overall = Callable[[Mapping[str, Any]], Any]
+from eval.benchmark import OverallScore, SectionScores
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class Interval:
 def paired_bootstrap(
     pairs_by_subset: Mapping[str, Sequence[tuple[float, float]]],
     section_scores: SectionScores,
-    overall_score: Overall,
+    overall_score: OverallScore,
     *,
     resamples: int = 2000,
     seed: int = 0,
