@@ -16,7 +16,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from data_prep.adapters import input_ref, read_local_pairs
+from data_prep.adapters import read_local_pairs
 from data_prep.adapters.hub import resolve_source, source_items
 from data_prep.benchmark_prompts import benchmark_prompts, resolve_benchmark
 from data_prep.cleaning import Cleaner, Dropped, Ledger
@@ -26,7 +26,7 @@ from data_prep.options import BuildOptions
 from data_prep.pairs import PreferencePair
 from data_prep.robustness.defence import Defended
 from data_prep.source_files import ResolvedFiles
-from infra.run_metadata import InputRef
+from infra.run_metadata import InputRef, sha256_file
 
 
 class StageTimer:
@@ -70,7 +70,8 @@ def collect(options: BuildOptions, timer: StageTimer | None = None,
         benchmarks = [(b, resolve_benchmark(b)) for b in options.benchmarks]
     collected = Collected(
         pairs=[], ledger=Ledger(),
-        inputs=[input_ref(spec) for spec in options.inputs] + [f.input_ref for _, f in resolved],
+        inputs=[InputRef(name=s.location, revision=None, sha256=sha256_file(s.location)) for s in options.inputs]
+        + [f.input_ref for _, f in resolved],
         sources=[s.describe() | {"resolved_revision": f.revision, "files": len(f.files)} for s, f in resolved],
     )
     index = None

@@ -27,9 +27,8 @@ from typing import Any
 from data_prep.errors import DataPrepError
 from data_prep.pairs import PairError, PreferencePair, check_source_name, make_pair, source_name_from
 from infra import row_files
-from infra.run_metadata import InputRef, sha256_file
 
-__all__ = ["InputFileError", "InputSpec", "input_ref", "parse_input_spec", "read_local_pairs"]
+__all__ = ["InputFileError", "InputSpec", "parse_input_spec", "read_local_pairs"]
 KNOWN_COLUMNS: frozenset[str] = frozenset({"id", "source", "prompt", "messages", "chosen", "rejected", "metadata"})
 
 
@@ -54,11 +53,6 @@ def parse_input_spec(text: str) -> InputSpec:
         except PairError as err:
             raise InputFileError(f"input {text!r} names source {name!r}, which is not valid: {err}") from err
     return InputSpec(location=text)
-
-
-def input_ref(spec: InputSpec) -> InputRef:
-    """How a manifest records this input: the name as given, and the file's sha256."""
-    return InputRef(name=spec.location, revision=None, sha256=sha256_file(spec.location))
 
 
 def read_local_pairs(path: str | os.PathLike[str], source: str | None = None) -> Iterator[PreferencePair]:
