@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 
@@ -62,18 +63,15 @@ def round_robin(n: int, judge: Judge, *, votes: int = 1, prior: float = 0.1, ite
     """Every pair judged ``votes`` times; Bradley-Terry strengths from the win matrix; the top strength wins."""
     _check(n, votes)
     wins = np.zeros((n, n))
-    calls = 0
-    for i in range(n):
-        for j in range(i + 1, n):
-            for s in range(votes):
-                picked = judge(i, j, s) if s % 2 == 0 else judge(j, i, s)
-                if picked in (i, j):
-                    wins[picked, j if picked == i else i] += 1
-                calls += 1
+    for i, j in combinations(range(n), 2):
+        for s in range(votes):
+            picked = judge(i, j, s) if s % 2 == 0 else judge(j, i, s)
+            if picked in (i, j):
+                wins[picked, j if picked == i else i] += 1
     strengths = bradley_terry(wins, prior=prior, iterations=iterations)
     top = float(strengths.max())
     tied = tuple(int(i) for i in np.flatnonzero(strengths >= top * (1 - _TIE_TOLERANCE)))
-    return Ranked(tied, calls)
+    return Ranked(tied, n * (n - 1) // 2 * votes)  # every pair, votes times
 
 
 def bradley_terry(wins: np.ndarray, *, prior: float = 0.1, iterations: int = 1000, tol: float = 1e-12) -> np.ndarray:

@@ -31,6 +31,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ from eval.evaluate import EvalConfig, PairwiseResult, check_prompt, evaluate
 from eval.judge_prompt import choose_prompt
 from eval.report import EvalRun, Summary, write_reports
 from eval.report_text import console_summary, pct, shard_text
-from eval.shards import parse_shard, shard_data
+from eval.shards import parse_shard
 from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
 from infra.output_guard import check_output
@@ -76,8 +77,8 @@ def benchmark_named(name: str) -> Benchmark:
 def load(benchmark: Benchmark, source: str | None, split: str | None, revision: str | None,
          args: argparse.Namespace) -> BenchmarkData:
     """The benchmark's items after ``--limit`` and ``--shard`` (every row checked, each expanded once)."""
-    shard = parse_shard(args.shard) if args.shard else None
-    return shard_data(benchmark.load_data(source, split, revision, args.limit), shard)
+    data = benchmark.load_data(source, split, revision, args.limit)
+    return replace(data, items=parse_shard(args.shard).take(data.items)) if args.shard else data  # total kept
 
 
 class EvalSession:

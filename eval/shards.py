@@ -24,11 +24,10 @@ except ModuleNotFoundError as err:
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from eval.benchmark import BenchmarkData
 from eval.cache import parse_record
 from eval.cli_common import EvalParser, check_out_file, is_generation_cache
 from eval.errors import EvalError
@@ -49,6 +48,10 @@ class Shard:
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
 
+    def take(self, items: Sequence[T]) -> list[T]:
+        """The shard's items in their original order."""
+        return list(items[self.index::self.count])
+
 
 def parse_shard(text: str) -> Shard:
     """``"i/n"`` with ``0 <= i < n``; EvalError naming the flag otherwise."""
@@ -56,20 +59,6 @@ def parse_shard(text: str) -> Shard:
     if not match or not 0 <= int(match.group(1)) < int(match.group(2)):
         raise EvalError(f"--shard {text!r} is not I/N with 0 <= I < N; pass e.g. --shard 0/4 for the first of four.")
     return Shard(int(match.group(1)), int(match.group(2)))
-
-
-def take_shard(items: Sequence[T], shard: Shard | None) -> list[T]:
-    """The shard's items in their original order (all items when ``shard`` is None)."""
-    if shard is None:
-        return list(items)
-    return list(items[shard.index::shard.count])
-
-
-def shard_data(data: BenchmarkData, shard: Shard | None) -> BenchmarkData:
-    """A BenchmarkData with only the shard's items (``total_items`` kept: the report says what was cut)."""
-    if shard is None:
-        return data
-    return replace(data, items=take_shard(data.items, shard))
 
 
 def merge_caches(paths: Sequence[Path], out: Path) -> tuple[int, int]:

@@ -10,24 +10,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from eval.errors import EvalError
-from eval.shards import Shard, main, merge_caches, parse_shard, take_shard
+from eval.shards import Shard, main, merge_caches, parse_shard
 from infra.cli_errors import UserError
 
 
 @given(items=st.lists(st.integers(), max_size=200), count=st.integers(min_value=1, max_value=64))
 def test_every_item_lands_in_exactly_one_shard(items: list[int], count: int) -> None:
     tagged = list(enumerate(items))  # positions make equal values distinguishable
-    shards = [take_shard(tagged, Shard(i, count)) for i in range(count)]
+    shards = [Shard(i, count).take(tagged) for i in range(count)]
     assert sorted(x for shard in shards for x in shard) == tagged  # each item once, none lost or repeated
     sizes = [len(s) for s in shards]
     assert max(sizes) - min(sizes) <= 1  # balanced replicas
     for shard in shards:
         assert shard == sorted(shard)  # dataset order kept inside a shard
-
-
-@given(st.lists(st.integers(), max_size=50))
-def test_no_shard_means_everything(items: list[int]) -> None:
-    assert take_shard(items, None) == items
 
 
 PARSE = [
