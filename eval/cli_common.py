@@ -13,8 +13,8 @@ from pathlib import Path
 
 from data_prep.prompts import VARIANTS
 from eval.errors import EvalError
-from eval.orders import ORDER_POLICIES
 from eval.scoring import FAILURE_SCORES
+from eval.voted import ORDER_POLICIES
 from infra.cli_errors import OneLineParser
 from infra.cli_flags import json_object, number, seed, whole
 from reward_fns.verdict import MODES

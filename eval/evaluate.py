@@ -19,10 +19,9 @@ from eval.backends.base import Backend, Sampling
 from eval.benchmark import Benchmark, BenchmarkData, Comparison, ViewInput
 from eval.cache import GenerationCache
 from eval.errors import EvalError
-from eval.orders import plan_orders
 from eval.runner import RunStats, comparison_judgments, run_judgments
 from eval.scoring import FAILURE_SCORES, ScoredJudgment, score_judgments
-from eval.voted import collapse, sample_judgments
+from eval.voted import collapse, plan_orders, sample_judgments
 from reward_fns.verdict import MODES
 
 Scores = dict[str, dict[str, float]]  # mode -> view -> score

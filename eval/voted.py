@@ -1,7 +1,17 @@
-"""``--votes k``: k sampled judgments per comparison, voted into one verdict per order before scoring.
+"""Which A/B placements of the preferred answer each comparison is judged in (``--order``), and ``--votes k``:
+k sampled judgments per comparison, voted into one verdict per order before scoring.
+
+Order policies (:func:`plan_orders`):
+
+* ``both`` (default): every comparison twice, preferred answer shown as A and as B. This measures
+  position bias instead of hiding it, and the mean over the two orders is the expectation of the
+  random-order protocol without its variance.
+* ``random``: one order per comparison, drawn from ``sha256(seed, item id)``: reproducible, and
+  independent of the item order, of ``--limit`` and of the other items (comparable with published
+  one-order numbers, which used an unseeded draw).
 
 Which order each sample shows (:func:`sample_judgments`): with ``--order both`` the orders alternate,
-starting from the comparison's seeded random order (:func:`eval.orders.random_order`), so k samples cost
+starting from the comparison's seeded random order (:func:`random_order`), so k samples cost
 k calls and sample 0 is exactly the ``--order random`` judgment; with ``--order random`` every sample
 shows the seeded order (one order). Sample 0 keeps the cache key of a run without voting; sample s > 0
 is keyed with its index (:meth:`eval.cache.RequestKeyer.key`) and seeded by that key, so a k=8 run
@@ -17,6 +27,7 @@ best-of-N rules count voted verdicts.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -24,10 +35,25 @@ from typing import Any
 from data_prep.prompts import PromptTemplate
 from eval.backends.base import Sampling
 from eval.comparison import Comparison
-from eval.orders import random_order
 from eval.runner import Judgment, comparison_judgments
 from eval.scoring import ScoredJudgment, Verdict
 from eval.voting import decided, majority
+from reward_fns import LABELS
+
+ORDER_POLICIES: tuple[str, ...] = ("both", "random")
+
+
+def random_order(item_id: str, seed: int) -> str:
+    """The seeded position ('A' or 'B') of the preferred answer for ``item_id``."""
+    digest = hashlib.sha256(f"order:{seed}:{item_id}".encode()).digest()
+    return LABELS[digest[0] & 1]
+
+
+def plan_orders(item_ids: Iterable[str], policy: str, seed: int) -> dict[str, tuple[str, ...]]:
+    """Map each item id to the positions its preferred answer is judged in."""
+    if policy == "both":
+        return {item_id: LABELS for item_id in item_ids}
+    return {item_id: (random_order(item_id, seed),) for item_id in item_ids}
 
 
 def sample_judgments(comparisons: Sequence[Comparison], policy: str, votes: int, seed: int, template: PromptTemplate,

@@ -18,9 +18,9 @@ from eval.cache import GenerationCache
 from eval.comparison import Comparison
 from eval.errors import EvalError
 from eval.evaluate import EvalConfig
-from eval.orders import plan_orders, random_order
 from eval.runner import Outcome, comparison_judgments, run_judgments
 from eval.scoring import ScoredJudgment, Verdict, score_judgments
+from eval.voted import plan_orders, random_order
 from reward_fns import compute_score, format_verdict
 from testkit.scripted_backend import ScriptedBackend
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from eval import run_all, session
-from eval.orders import random_order
+from eval.voted import random_order
 from reward_fns import parse_verdict
 from testkit.scaling_judges import SeededJudgeBackend
 
