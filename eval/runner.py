@@ -161,7 +161,12 @@ def _screen_lengths(pending: list[Judgment], backend: Backend, sampling: Samplin
 
 def _generate(to_send: list[Judgment], backend: Backend, cache: GenerationCache, sampling: Sampling,
               outcomes: dict[str, Outcome], stats: RunStats, context: Mapping[str, str], progress: bool) -> None:
-    bar = _bar(len(to_send), stats.cache_hits) if progress else None
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(to_send), desc="judging", unit="judgment", file=sys.stderr, dynamic_ncols=True,
+                   postfix=f"{stats.cache_hits} cached")
     limit = answer_limit(sampling)
 
     def on_result(index: int, generation: Generation) -> None:
@@ -190,11 +195,3 @@ def _generate(to_send: list[Judgment], backend: Backend, cache: GenerationCache,
         stats.generation_seconds = time.perf_counter() - started
         if bar is not None:
             bar.close()
-
-
-def _bar(total: int, cached: int) -> Any:
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, desc="judging", unit="judgment", file=sys.stderr, dynamic_ncols=True)
-    bar.set_postfix_str(f"{cached} cached")
-    return bar
