@@ -159,10 +159,7 @@ class Benchmark:
 
     def section_of(self, subset: str) -> str:
         """The section a subset belongs to (a subset outside the table is its own section)."""
-        for section, subsets in self.sections.items():
-            if subset in subsets:
-                return section
-        return subset
+        return next((section for section, subsets in self.sections.items() if subset in subsets), subset)
 
     def failure_text(self, score: float, flag: str) -> str:
         """How a judgment without a verdict counts in this benchmark's score, under ``--parse-failure-score``."""

@@ -19,7 +19,6 @@ from infra.cli_errors import OneLineParser
 from infra.cli_flags import json_object, number, seed, whole
 from reward_fns.verdict import MODES
 
-BACKENDS = ("auto", "hf", "vllm", "openai")
 COUNT, POSITIVE = whole(least=1), number(above=0)  # flag types: NaN, inf and 0 are refused as the flag is read
 
 
@@ -31,7 +30,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("judge model and backend")
     model.add_argument("--ckpt", help="local Hugging Face model folder (hf/vllm backends; with --base-url: optional, "
                                       "read for its model card and tokenizer)")
-    model.add_argument("--backend", choices=BACKENDS, default="auto",
+    model.add_argument("--backend", choices=("auto", "hf", "vllm", "openai"), default="auto",
                        help="auto: openai if --base-url is given, else vllm when it is installed and a GPU is "
                             "visible, else hf (default auto)")
     model.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (selects openai)")
