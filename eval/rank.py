@@ -34,7 +34,7 @@ import argparse
 import json
 import os
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,24 +118,33 @@ class _Pending(Exception):
     """A match whose judgments are not generated yet (collected, generated in one batch, then replayed)."""
 
 
-def rank_all(prompts: Sequence[Prompt], method: str, votes: int, judge_batch: Callable[[list[Comparison]],
-             dict[tuple[str, int], str | None]], seed: int) -> list[tuple[Prompt, Ranked]]:
-    """Rank every prompt; judgments are asked for in batches across prompts (one per bracket step)."""
-    known: dict[tuple[str, int], str | None] = {}  # (comparison id, sample) -> the label picked
+def rank_all(judge_run: session.EvalSession, prompts: Sequence[Prompt], method: str, keys: list[str]
+             ) -> list[tuple[Prompt, Ranked]]:
+    """Rank every prompt; the match judgments are generated (or read from the cache) in batches across prompts,
+    one per bracket step, and their keys added to ``keys``."""
+    config, template, votes = judge_run.config, judge_run.prompt.template, judge_run.config.votes
+    known: dict[tuple[str, int], str | None] = {}  # (comparison id, sample) -> the label picked (None: no verdict)
     while True:
         wanted: dict[tuple[str, int], Comparison] = {}
         results = []
         for prompt in prompts:
             judge = _judge(prompt, votes, known, wanted, eager=method == "round-robin")
             try:
-                ranked = knockout(len(prompt.candidates), judge, votes=votes, seed=seed) if method == "knockout" \
-                    else round_robin(len(prompt.candidates), judge, votes=votes)
+                ranked = knockout(len(prompt.candidates), judge, votes=votes, seed=config.seed) \
+                    if method == "knockout" else round_robin(len(prompt.candidates), judge, votes=votes)
             except _Pending:
                 continue
             results.append((prompt, ranked))
         if not wanted:
             return results
-        known |= judge_batch(list(wanted.values()))
+        batch = list(wanted.values())
+        judgments = comparison_judgments(batch, {c.comparison_id: ("A",) for c in batch}, template,
+                                         judge_run.backend.model_id, config.sampling, config.request_options)
+        outcomes, _ = run_judgments(judgments, judge_run.backend, judge_run.locked_cache, config.sampling,
+                                    prompt_version=template.version, progress=config.progress, benchmark="rank")
+        keys.extend(j.key for j in judgments)
+        known |= {(c.comparison_id, c.sample): j.verdict(config.parse_mode).label
+                  for c, j in zip(batch, score_judgments(judgments, outcomes), strict=True)}
 
 
 def _judge(prompt: Prompt, votes: int, known: dict[tuple[str, int], str | None],
@@ -152,26 +161,6 @@ def _judge(prompt: Prompt, votes: int, known: dict[tuple[str, int], str | None],
         if eager:  # round robin: every pair is needed anyway, so ask for them all before waiting
             return None
         raise _Pending
-
-    return judge
-
-
-def batch_judge(judge_run: session.EvalSession, keys_seen: list[str]) -> Callable[[list[Comparison]],
-                                                                                 dict[tuple[str, int], str | None]]:
-    """Generate (or read from the cache) a batch of match judgments; the label each picked, None without one."""
-    config = judge_run.config
-
-    def judge(comparisons: list[Comparison]) -> dict[tuple[str, int], str | None]:
-        judgments = comparison_judgments(comparisons, {c.comparison_id: ("A",) for c in comparisons},
-                                         judge_run.prompt.template, judge_run.backend.model_id, config.sampling,
-                                         config.request_options)
-        outcomes, _ = run_judgments(judgments, judge_run.backend, judge_run.locked_cache, config.sampling,
-                                    prompt_version=judge_run.prompt.template.version, progress=config.progress,
-                                    benchmark="rank")
-        keys_seen.extend(j.key for j in judgments)
-        scored = score_judgments(judgments, outcomes)
-        return {(c.comparison_id, c.sample): j.verdict(config.parse_mode).label
-                for c, j in zip(comparisons, scored, strict=True)}
 
     return judge
 
@@ -222,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
     out = judge_run.out("rank")
     keys: list[str] = []
     with judge_run.opened(out, {out: [f"rank:{args.benchmark or 'file'}:{args.method}"]}, [args.data]):
-        ranked = rank_all(prompts, args.method, args.votes, batch_judge(judge_run, keys), args.seed)
+        ranked = rank_all(judge_run, prompts, args.method, keys)
         tokens = generated_tokens(keys, judge_run.locked_cache.records)
         model = judge_run.backend.model_id
     rows: list[dict[str, Any]] = [  # one prompt's result in rank.json
