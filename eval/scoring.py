@@ -72,8 +72,6 @@ def _verdicts(outcome: Outcome) -> tuple[Verdict, Verdict]:
     if outcome.text is None:
         skipped = Verdict(None, outcome.skipped or "missing")
         return skipped, skipped
-    pair = []
-    for mode in MODES:
-        result = parse_verdict(outcome.text, mode)
-        pair.append(Verdict(result.label, None if result.failure is None else result.failure.value))
-    return pair[0], pair[1]
+    strict, lenient = (Verdict(parsed.label, None if parsed.failure is None else parsed.failure.value)
+                       for parsed in (parse_verdict(outcome.text, mode) for mode in MODES))
+    return strict, lenient

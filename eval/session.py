@@ -265,8 +265,7 @@ def eval_config(args: argparse.Namespace) -> EvalConfig:
     if args.top_p > 1 or args.gpu_memory_utilization > 1:
         raise EvalError("--top-p and --gpu-memory-utilization must be in (0, 1]; fix the flag.")
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
-    kwargs: dict[str, Any] = args.chat_template_kwargs
-    options = {"chat_template_kwargs": kwargs} if kwargs else {}
+    options = {"chat_template_kwargs": args.chat_template_kwargs} if args.chat_template_kwargs else {}
     if args.votes > 1 and sampling.greedy:  # greedy samples of one prompt are the same judgment k times
         raise EvalError(f"--votes {args.votes} samples judgments, but --temperature 0 is greedy (every sample the "
                         "same); pass --temperature above 0, e.g. 0.6.")

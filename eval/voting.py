@@ -54,10 +54,8 @@ def majority(votes: Sequence[Hashable | None]) -> Majority:
 def decided(votes: Sequence[Hashable | None]) -> Hashable | None:
     """The majority winner, a tie going to the tied answer voted first; None without a valid vote."""
     counts = Counter(v for v in votes if v is not None)
-    if not counts:
-        return None
-    top = max(counts.values())
-    return next(v for v in votes if v is not None and counts[v] == top)
+    top = max(counts.values(), default=0)
+    return next((v for v in votes if v is not None and counts[v] == top), None)
 
 
 def pointwise_votes(samples: Sequence[tuple[int | None, int | None]]) -> Majority:
