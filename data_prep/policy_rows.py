@@ -27,7 +27,7 @@ from data_prep.cleaning import CLEANING_VERSION
 from data_prep.collect import collect
 from data_prep.errors import BuildError
 from data_prep.neutralise import NEUTRALISE_VERSION
-from data_prep.options import BuildOptions
+from data_prep.options import BuildOptions, check_options
 from data_prep.pairs import PreferencePair
 from data_prep.pipeline import check_out_path, output_tree
 from data_prep.splits import split_pairs
@@ -115,6 +115,7 @@ def _check(options: BuildOptions) -> None:
                          "drop it.")
     if not options.inputs and options.mix is None:
         raise BuildError("--policy needs --inputs or --mix to read prompts from.")
+    check_options(options)  # --val-size, --decontam-threshold, the input files: as for every build
 
 
 def _counts(collected: Any, dropped: dict[str, Counter[str]], rows: dict[str, dict[str, int]]) -> dict[str, Any]:

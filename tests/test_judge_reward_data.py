@@ -88,3 +88,23 @@ def test_flags_without_effect_are_refused(tmp_path: Path, flags: list[str], caps
     err = capsys.readouterr().err
     assert "has no effect with --policy" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out" / "policy").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--val-size", "nan"], "--val-size nan"),  # was a ValueError traceback: --policy skipped the option checks
+        (["--val-size", "-1"], "--val-size -1"),  # a negative size
+        (["--val-size", "1.5"], "--val-size 1.5"),  # neither a fraction nor a whole count
+        (["--decontam-threshold", "nan"], "--decontam-threshold nan"),  # NaN threshold
+        (["--inputs", "no-such-file.jsonl"], "does not exist"),  # a second, missing input file
+    ],
+)
+def test_bad_values_are_refused_as_for_every_build(tmp_path: Path, flags: list[str], named: str,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(json.dumps(PAIRS[0]) + "\n", encoding="utf-8")
+    assert cli(["--policy", "--inputs", str(pairs), "--out", str(tmp_path / "out"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert named in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
