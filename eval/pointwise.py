@@ -25,8 +25,6 @@ except ModuleNotFoundError as err:
     raise SystemExit(2) from None
 
 import argparse
-import json
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,7 +38,6 @@ from eval.runner import Judgment, Outcome, run_judgments
 from eval.voted import generated_tokens
 from eval.voting import TIE_SCORE, pointwise_votes
 from infra import cli_flags
-from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
 from reward_fns.pointwise import parse_score
 from reward_fns.verdict import MODES, Mode
@@ -85,12 +82,8 @@ def run(args: argparse.Namespace) -> int:
               "average": "micro mean over comparisons (not the benchmark's official aggregation)",
               "parse_mode": args.parse_mode, "calls": len({j.key for j in judgments}), "tokens": tokens,
               "modes": {mode: _accuracy(judgments, outcomes, mode, truths, config.failure_score) for mode in MODES}}
-    text = _render(result)
-    write_text_atomic(out / "pointwise.json", json.dumps(result, indent=2, allow_nan=False) + "\n")
-    write_text_atomic(out / "pointwise.md", text)
-    print(text, end="")
-    print(f"reports in {os.fspath(out)} ({stats.generated} generated, {stats.cache_hits} cached)")
-    return 0
+    return judge_run.publish(out, "pointwise", result, _render(result),
+                             f" ({stats.generated} generated, {stats.cache_hits} cached)")
 
 
 def _accuracy(judgments: Sequence[Judgment], outcomes: Mapping[str, Outcome], mode: Mode, truths: Mapping[str, str],

@@ -31,7 +31,6 @@ except ModuleNotFoundError as err:
     raise SystemExit(2) from None
 
 import argparse
-import json
 import os
 import random
 from collections.abc import Mapping, Sequence
@@ -48,7 +47,6 @@ from eval.runner import comparison_judgments, run_judgments
 from eval.scoring import score_judgments
 from eval.voted import generated_tokens
 from infra import cli_flags
-from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
 from infra.row_files import iter_rows
 
@@ -218,15 +216,11 @@ def run(args: argparse.Namespace) -> int:
         {"id": p.id, "group": p.group, "candidates": len(p.candidates), "top": list(r.top), "best": p.best,
          "score": r.top_share(p.best), "calls": r.calls} for p, r in ranked]
     calls = sum(r["calls"] for r in rows)
-    text = render(rows, label, args.method, args.votes, calls, tokens, left_out)
     result = {"model": model, "label": label, "method": args.method, "votes": args.votes, "calls": calls,
               "tokens": tokens, "accuracy": sum(r["score"] for r in rows) / len(rows), "left_out": left_out,
               "prompts": rows}
-    write_text_atomic(out / "rank.json", json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-    write_text_atomic(out / "rank.md", text)
-    print(text, end="")
-    print(f"reports in {os.fspath(out)}")
-    return 0
+    return judge_run.publish(out, "rank", result, render(rows, label, args.method, args.votes, calls, tokens,
+                                                         left_out))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -148,6 +148,15 @@ class EvalSession:
             self.cache = None
             self.backend.close()
 
+    def publish(self, out: Path, name: str, result: Mapping[str, Any], text: str, note: str = "") -> int:
+        """A side report (``<out>/<name>.json`` and ``.md``, atomically), the markdown printed; the exit status."""
+        write_text_atomic(out / f"{name}.json",
+                          json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        write_text_atomic(out / f"{name}.md", text)
+        print(text, end="")
+        print(f"reports in {os.fspath(out)}{note}")
+        return 0
+
     @property
     def locked_cache(self) -> GenerationCache:
         """The generation cache, locked for this run (only inside :meth:`opened`)."""
