@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from eval.backends.base import Backend, Sampling
 from eval.benchmark import Benchmark, BenchmarkData
@@ -70,8 +70,7 @@ def benchmark_named(name: str) -> Benchmark:
     """The registered Benchmark called ``name`` (``BENCHMARK`` in ``eval/benchmarks/<name>.py``)."""
     if name not in NAMES:
         raise EvalError(f"no comparison is defined for benchmark {name!r}; compare runs of one of {', '.join(NAMES)}.")
-    benchmark: Benchmark = importlib.import_module(f"eval.benchmarks.{name}").BENCHMARK
-    return benchmark
+    return cast(Benchmark, importlib.import_module(f"eval.benchmarks.{name}").BENCHMARK)
 
 
 def load(benchmark: Benchmark, source: str | None, split: str | None, revision: str | None,
