@@ -2,7 +2,7 @@
 
 The pairwise verdict (:mod:`reward_fns.verdict`) needs two answers; a pointwise judgment needs one, so
 it is the reward for policy RL with one judge call per rollout, and in eval two pointwise scores give
-a pairwise decision (:func:`eval.voting.pointwise_outcome`). The same two parse modes and the same
+a pairwise decision (:func:`eval.voting.pointwise_votes`). The same two parse modes and the same
 :class:`reward_fns.verdict.Failure` reasons as the verdict, so reports show both side by side.
 
 Strict (what a reward reads): ``<score>N</score>`` with N a whole number from 1 to 10, written in ASCII
