@@ -12,10 +12,10 @@ from data_prep.build_parquet import SAMPLES
 from data_prep.cor_parser import parse_cor
 from data_prep.pairs import make_pair
 from data_prep.pipeline import BuildOptions, BuildResult, build
-from testkit.judge_texts import swap
 from data_prep.prompts import builtin_template
 from infra.run_metadata import RunMetadata
 from preflight.data_stage import run_stage
+from testkit.judge_texts import swap
 from testkit.verl_datasets import (
     datasets_cache_in,
     longest_prompt,
