@@ -27,6 +27,7 @@ from preflight import (
     distill_stage,
     eval_stage,
     launch_stage,
+    policy_stage,
     reward_stage,
     robustness_stage,
 )
@@ -52,6 +53,8 @@ STAGES: list[Stage] = [
     Stage("launch", "validate mode for rl_qwen7b on a local Ray node", launch_stage.run_stage),
     Stage("distill", "pass 1 against the loopback judge on sample pairs, SFT parquet through verl",
           distill_stage.run_stage),
+    Stage("policy", "the judge as a policy reward: scripted rollouts through verl's reward loop, monitor metrics",
+          policy_stage.run_stage),
 ]
 
 

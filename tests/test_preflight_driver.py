@@ -57,3 +57,12 @@ def test_make_preflight_command_rejects_a_bad_flag_in_one_line(repo_root: Path) 
                           text=True, timeout=120)
     assert done.returncode == 2 and done.stdout == ""
     assert "invalid choice: 'nope'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_policy_stage_checks_the_judge_reward_and_the_monitor(tmp_path: Path) -> None:
+    """The policy stage (issue 22): the scripted batch scores +1/-1/-1/-1 and the monitor flags two rollouts."""
+    from preflight import policy_stage
+
+    summary = policy_stage.run_stage(tmp_path)
+    assert "scores +1 -1 -1 -1" in summary
+    assert "verdict_share 0.25, master_key_share 0.25" in summary and "agreement 1," in summary
