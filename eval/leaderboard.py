@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from eval.cli_common import EvalParser
-from eval.compare_inputs import SUMMARY, load_run
+from eval.compare_inputs import SUMMARY, dig, load_run
 from eval.errors import EvalError
-from eval.report_text import pct
+from eval.report_text import pct, table
 from eval.resample import paired_bootstrap
 from eval.session import benchmark_named
 from infra import cli_flags
@@ -72,9 +72,7 @@ def protocol_of(summary: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     """The protocol fields of one benchmark's summary.json."""
     out = []
     for name, keys, default in PROTOCOL:
-        value: Any = summary
-        for key in keys:
-            value = value.get(key) if isinstance(value, Mapping) else None
+        value = dig(summary, keys)
         out.append((name, default if value is None else value))
     return tuple(out)
 
@@ -126,9 +124,9 @@ def check_protocols(table: Mapping[str, Mapping[str, Cell]], allow_mixed: bool) 
     return out
 
 
-def render(table: Mapping[str, Mapping[str, Cell]], protocols: Mapping[str, tuple[Any, ...]]) -> str:
+def render(scores: Mapping[str, Mapping[str, Cell]], protocols: Mapping[str, tuple[Any, ...]]) -> str:
     """The markdown leaderboard: the protocol once, then models x benchmarks (score [low, high])."""
-    names = list(dict.fromkeys(name for cells in table.values() for name in cells))
+    names = list(dict.fromkeys(name for cells in scores.values() for name in cells))
     common = {p[0] for p in protocols.values()}
     lines = ["# Leaderboard", ""]
     if len(common) == 1:
@@ -139,21 +137,19 @@ def render(table: Mapping[str, Mapping[str, Cell]], protocols: Mapping[str, tupl
         lines.append("Protocol per benchmark (its most common; differing cells are marked):")
         lines += [f"- {name}: {_protocol_text(p[0])}" for name, p in protocols.items()]
     lines += ["", "Scores are percentages with a 95% bootstrap interval over the run's items (resampled within "
-              "subsets, official aggregation); * marks a run that is not the complete official set.", "",
-              "| model | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+              "subsets, official aggregation); * marks a run that is not the complete official set.", ""]
     marks: dict[tuple[Any, ...], str] = {}
-    for model, cells in table.items():
-        row = []
-        for name in names:
-            c = cells.get(name)
-            if c is None:
-                row.append("-")
-                continue
-            text = f"{pct(c.score)} [{pct(c.low)}, {pct(c.high)}]" + ("" if c.complete else "*")
-            if c.protocol != protocols[name][0]:
-                text += f" ({marks.setdefault(c.protocol, chr(ord('a') + len(marks)))})"
-            row.append(text)
-        lines.append(f"| {model} | " + " | ".join(row) + " |")
+
+    def text(c: Cell | None, name: str) -> str:
+        if c is None:
+            return "-"
+        shown = f"{pct(c.score)} [{pct(c.low)}, {pct(c.high)}]" + ("" if c.complete else "*")
+        if c.protocol != protocols[name][0]:
+            shown += f" ({marks.setdefault(c.protocol, chr(ord('a') + len(marks)))})"
+        return shown
+
+    lines += table(["model", *names], [[model, *(text(cells.get(n), n) for n in names)]
+                                       for model, cells in scores.items()])
     if marks:
         lines += ["", "Cells under another protocol (--allow-mixed):", ""]
         lines += [f"- ({mark}) {_protocol_text(protocol)}" for protocol, mark in marks.items()]
