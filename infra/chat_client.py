@@ -175,9 +175,7 @@ class ChatClient:
             response = await asyncio.wait_for(self._http.get(f"{self.base_url}/models"), min(self.timeout_s, 30.0))
             data = response.json() if response.status_code == 200 else None
         except httpx.ConnectError:
-            raise UnreachableError(
-                f"could not connect to {self.shown_url}; check the host and port and that the server is running."
-            ) from None
+            raise self._unreachable() from None
         except (asyncio.TimeoutError, httpx.HTTPError, ValueError):
             return None
         models = data.get("data") if isinstance(data, dict) else None
@@ -227,9 +225,7 @@ class ChatClient:
         except httpx.ConnectError:
             if self._reached_server:  # it answered before: a restart or a blip, worth waiting for
                 raise TransientError("connection refused") from None
-            raise UnreachableError(
-                f"could not connect to {self.shown_url}; check the host and port and that the server is running."
-            ) from None
+            raise self._unreachable() from None
         except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
             raise TransientError("connection reset") from None
         self._reached_server = True
@@ -265,6 +261,10 @@ class ChatClient:
             self.shown_url, err.reason, attempt + 1, self.max_retries, delay,
         )
         await asyncio.sleep(delay)
+
+    def _unreachable(self) -> UnreachableError:
+        return UnreachableError(
+            f"could not connect to {self.shown_url}; check the host and port and that the server is running.")
 
     def _exhausted(self, attempts: int, err: TransientError) -> RetriesExhaustedError:
         return RetriesExhaustedError(

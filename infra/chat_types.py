@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.chat_errors import ClientConfigError, TransientError
+from infra.cli_flags import ENV_NAME
 from infra.user_json import without_lone_surrogates
 
-_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, a paired escape is already one code point
 
 
@@ -143,7 +143,7 @@ def read_api_key(env_name: str | None) -> Secret | None:
     """The key held in environment variable ``env_name`` (None: no auth). Never echoes a value it read."""
     if env_name is None:
         return None
-    if not _ENV_NAME.fullmatch(env_name):
+    if not ENV_NAME.fullmatch(env_name):
         # Deliberately not quoting the argument: people paste the key itself here by mistake.
         raise ClientConfigError(
             "--api-key-env must be the NAME of an environment variable (upper-case letters, digits, underscores, "

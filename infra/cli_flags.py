@@ -19,7 +19,7 @@ from infra.user_json import BadJson, parse_json
 
 MAX_SEED = 2**63 - 1  # seeds are stored in rows' extra_info as parquet int64
 _PATH_MAX, _NAME_MAX = 4096, 255  # Linux's limits; longer paths fail with ENAMETOOLONG
-_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
 
 
 def shown(text: str, limit: int = 40) -> str:
@@ -127,7 +127,7 @@ def json_object(text: str) -> dict[str, Any]:
 
 def env_name(text: str) -> str:
     """The NAME of an environment variable; never echoes the text (it may be the secret itself)."""
-    if not _ENV_NAME.fullmatch(text):
+    if not ENV_NAME.fullmatch(text):
         raise argparse.ArgumentTypeError("the value is not the NAME of an environment variable (upper-case letters, "
                                          "digits, underscores, e.g. OPENAI_API_KEY) and is not shown, since it may "
                                          "be the key itself")
