@@ -1,14 +1,13 @@
-"""One call that composes a recipe, runs every check and computes its plan (the launcher and recipes.check)."""
+"""Every check on a composed recipe, and its plan (the launcher and recipes.check)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from recipes import batches, verl_checks
-from recipes.compose import Composed, Problem, RecipeError, compose_recipe, error, warning
+from recipes.compose import Composed, Problem, error, warning
 from recipes.manifest import Manifest, check_manifest, default_manifest_path, read_manifest
 from recipes.plan import Plan, make_plan
 
@@ -26,7 +25,7 @@ CONFIG_CHECKS = (
 
 @dataclass
 class Report:
-    """What ``validate_recipe`` found: problems (errors stop a launch) and the plan when it composed."""
+    """What the checks found: problems (errors stop a launch) and the plan when it composed."""
 
     recipe: str
     overrides: list[str]
@@ -53,17 +52,6 @@ class Report:
             "problems": [p.to_dict() for p in self.problems],
             "plan": self.plan.to_dict() if self.plan else None,
         }
-
-
-def validate_recipe(name: str, overrides: Sequence[str] = (), manifest: Path | None = None) -> Report:
-    """Compose recipe ``name`` with ``overrides`` and check it; ``manifest`` defaults to the one beside the data."""
-    report = Report(recipe=name, overrides=list(overrides))
-    try:
-        composed = compose_recipe(name, overrides)
-    except RecipeError as err:
-        report.problems.append(error("compose", str(err)))
-        return report
-    return check_composed(composed, manifest, report)
 
 
 def check_composed(composed: Composed, manifest: Path | None = None, report: Report | None = None) -> Report:

@@ -11,9 +11,9 @@ from data_prep.distill.output import SFT_MAX_LENGTH
 from data_prep.distill.passes import Teacher
 from data_prep.distill.run import DistillOptions, distill
 from recipes.compose import RECIPES_DIR
-from recipes.validate import validate_recipe
 from testkit.cor_policies import case_teacher, write_case_rows
 from testkit.loopback_judge import LoopbackJudge
+from testkit.recipe_checks import validate_recipe
 
 CORRECT = [("correct", "A"), ("correct", "B")] * 2
 

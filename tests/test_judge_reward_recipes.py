@@ -15,7 +15,8 @@ from omegaconf import OmegaConf
 
 from data_prep.build_parquet import cli as build_cli
 from recipes.compose import Composed, compose_recipe, flatten
-from recipes.validate import check_composed, validate_recipe
+from recipes.validate import check_composed
+from testkit.recipe_checks import validate_recipe
 
 ENV_VARS = ("RMR1_DATA_DIR", "RMR1_POLICY_DATA_DIR", "RMR1_POLICY_PATH", "RMR1_JUDGE_PATH", "RMR1_JUDGE_URL",
             "RMR1_SCALAR_RM_PATH", "RMR1_OUTPUT_DIR", "RMR1_MODEL_PATH")

@@ -11,7 +11,8 @@ import pytest
 from infra.run_metadata import OutputRef, RunMetadata
 from recipes.compose import RECIPES_DIR, Composed, compose_recipe
 from recipes.manifest import check_manifest, read_manifest
-from recipes.validate import Report, check_composed, validate_recipe
+from recipes.validate import Report, check_composed
+from testkit.recipe_checks import validate_recipe
 
 ENV_VARS = ("RMR1_DATA_DIR", "RMR1_SFT_DATA_DIR", "RMR1_MODEL_PATH", "RMR1_OUTPUT_DIR")
 _CACHE: dict[tuple[str, tuple[str, ...]], Composed] = {}
