@@ -1,4 +1,4 @@
-"""Rows in verl's schemas (RL rows for ``RLHFDataset``, SFT rows for ``MultiTurnSFTDataset``) and atomic
+"""Rows in verl's schemas (RL rows for ``RLHFDataset``, SFT rows for ``MultiTurnSFTDataset``) and
 parquet writes.
 
 ``extra_info.pair`` is the pair as JSON, so any row can be re-rendered in the other A/B order
@@ -15,7 +15,6 @@ from typing import Any
 
 from data_prep.pairs import PreferencePair
 from data_prep.prompts import PromptTemplate, render_pair
-from infra.atomic_files import atomic_path
 from reward_fns import VERDICT_FORMAT_VERSION
 
 DATA_SOURCE_PREFIX = "rm_r1"
@@ -63,29 +62,24 @@ def sft_row(prompt: Sequence[Mapping[str, str]], response: str, *, data_source_n
 
 def write_parquet_rows(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str],
                        chunk_rows: int = PARQUET_CHUNK_ROWS) -> int:
-    """Stream rows to ``path`` atomically, ``chunk_rows`` per row group; returns the row count.
+    """Stream rows to ``path``, ``chunk_rows`` per row group; returns the row count.
 
-    Memory holds one chunk, not the file. The schema is inferred from the first chunk (every row has
-    the same keys and types), and fixed chunk sizes keep the bytes identical from build to build.
+    Every product caller writes into a :class:`infra.staged_output.StagedOutput` staging folder, whose
+    commit is the atomic step. Memory holds one chunk, not the file. The schema is inferred from the first
+    chunk (every row has the same keys and types), and fixed chunk sizes keep the bytes identical from
+    build to build.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    writer = None
+    stream = iter(rows)
+    table = pa.Table.from_pylist(list(itertools.islice(stream, chunk_rows)))
+    if not table.num_rows:
+        raise ValueError(f"refusing to write {os.fspath(path)!r} with no rows; an empty split is a build error.")
     count = 0
-    with atomic_path(path) as tmp:
-        try:
-            stream = iter(rows)
-            while chunk := list(itertools.islice(stream, chunk_rows)):
-                table = pa.Table.from_pylist(chunk, schema=writer.schema if writer is not None else None)
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema)
-                writer.write_table(table, row_group_size=chunk_rows)
-                count += len(chunk)
-            if writer is None:
-                raise ValueError(f"refusing to write {os.fspath(path)!r} with no rows; an empty split is a build "
-                                 "error.")
-        finally:
-            if writer is not None:
-                writer.close()  # before atomic_path renames the file (or removes it on error)
+    with pq.ParquetWriter(path, table.schema) as writer:
+        while table.num_rows:
+            writer.write_table(table, row_group_size=chunk_rows)
+            count += table.num_rows
+            table = pa.Table.from_pylist(list(itertools.islice(stream, chunk_rows)), schema=writer.schema)
     return count
