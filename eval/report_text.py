@@ -37,10 +37,10 @@ def signed_pct(value: Any) -> str:
     return "—" if value is None else f"{100 * value:+.2f}"
 
 
-def table(head: Sequence[Any], rows: Iterable[Sequence[Any]]) -> list[str]:
-    """Markdown table lines: the first column left-aligned, the others right-aligned (numbers)."""
+def table(head: Sequence[Any], rows: Iterable[Sequence[Any]], left: int = 1) -> list[str]:
+    """Markdown table lines: the first ``left`` columns left-aligned, the others right-aligned (numbers)."""
     lines = ["| " + " | ".join(map(str, cells)) + " |" for cells in (head, *rows)]
-    return [lines[0], "|---|" + "---:|" * (len(head) - 1), *lines[1:]]
+    return [lines[0], "|" + "---|" * left + "---:|" * (len(head) - left), *lines[1:]]
 
 
 def view_titles(conv: Mapping[str, Any]) -> dict[str, str]:

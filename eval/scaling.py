@@ -35,7 +35,7 @@ from pathlib import Path
 from eval import run_all, session
 from eval.errors import EvalError
 from eval.evaluate import evaluate
-from eval.report_text import pct
+from eval.report_text import pct, table
 from eval.voted import generated_tokens
 from infra.atomic_files import atomic_path, write_text_atomic
 from infra.cli_errors import run_cli
@@ -93,10 +93,10 @@ def curve(judge_run: session.EvalSession, loaded: session.Loaded, ks: Sequence[i
 def render(points: Sequence[Point], model: str) -> str:
     lines = [f"# Score against cost: {model}", "",
              "Each sample is voted per order (a tie goes to the answer voted first); the score is each benchmark's "
-             "official headline.", "", "| benchmark | orders | k | score | judge calls | generated tokens |",
-             "|---|---|---:|---:|---:|---:|"]
-    lines += [f"| {p.benchmark} | {POLICIES[p.orders]} | {p.k} | {pct(p.score)} | {p.calls:,} | {p.tokens:,} |"
-              for p in points]
+             "official headline.", ""]
+    lines += table(["benchmark", "orders", "k", "score", "judge calls", "generated tokens"],
+                   [[p.benchmark, POLICIES[p.orders], p.k, pct(p.score), f"{p.calls:,}", f"{p.tokens:,}"]
+                    for p in points], left=2)
     return "\n".join(lines) + "\n"
 
 
