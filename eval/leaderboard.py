@@ -36,11 +36,12 @@ from typing import Any
 from eval.cli_common import EvalParser
 from eval.compare_inputs import SUMMARY, dig, load_run
 from eval.errors import EvalError
+from eval.plots import pyplot, save
 from eval.report_text import pct, table
 from eval.resample import paired_bootstrap
 from eval.session import benchmark_named
 from infra import cli_flags
-from infra.atomic_files import atomic_path, write_text_atomic
+from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
 from infra.output_guard import check_output
 
@@ -162,12 +163,8 @@ def _protocol_text(protocol: tuple[tuple[str, Any], ...]) -> str:
 
 def plot(table: Mapping[str, Mapping[str, Cell]], target: Path) -> Path | None:
     """Grouped bars (a group per benchmark, a bar per model) with interval whiskers; None without matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return None
     names = list(dict.fromkeys(name for cells in table.values() for name in cells))
     width = 0.8 / len(table)
@@ -188,10 +185,7 @@ def plot(table: Mapping[str, Mapping[str, Cell]], target: Path) -> Path | None:
     ax.set_ylabel("score (%)")
     ax.set_title("Leaderboard (95% bootstrap intervals)", fontsize=10)
     ax.legend(fontsize=8, loc="upper center", ncol=min(4, len(table)), frameon=False)
-    with atomic_path(target, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return target
+    return save(plt, fig, target)
 
 
 def build(runs: Sequence[str], resamples: int, seed: int) -> dict[str, dict[str, Cell]]:

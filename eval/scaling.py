@@ -35,9 +35,10 @@ from pathlib import Path
 from eval import run_all, session
 from eval.errors import EvalError
 from eval.evaluate import evaluate
+from eval.plots import pyplot, save
 from eval.report_text import pct, table
 from eval.voted import generated_tokens
-from infra.atomic_files import atomic_path, write_text_atomic
+from infra.atomic_files import write_text_atomic
 from infra.cli_errors import run_cli
 
 PROG = "python eval/scaling.py"
@@ -102,12 +103,8 @@ def render(points: Sequence[Point], model: str) -> str:
 
 def plot(points: Sequence[Point], target: Path) -> Path | None:
     """Score against generated tokens (calls when no token was counted), one line per benchmark and policy."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return None
     use_tokens = any(p.tokens for p in points)
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
@@ -124,10 +121,7 @@ def plot(points: Sequence[Point], target: Path) -> Path | None:
     ax.set_xlabel("generated tokens" if use_tokens else "judge calls")
     ax.set_ylabel("score (%)")
     ax.legend(fontsize=7, frameon=False)
-    with atomic_path(target, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return target
+    return save(plt, fig, target)
 
 
 def run(args: argparse.Namespace) -> int:
