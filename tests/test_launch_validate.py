@@ -83,6 +83,18 @@ def test_a_hub_model_is_reported_not_checked(good_request: dict[str, Any]) -> No
     assert model["ok"] and "downloads it at start" in model["detail"]
 
 
+def test_a_served_reward_model_is_checked_like_the_model(good_request: dict[str, Any], tmp_path: Path) -> None:
+    """A judge or scalar RM verl serves (reward.reward_model) was never checked: a missing one failed at job start."""
+    served = {**good_request, "reward_model": good_request["model"], "reward_model_is_hub_id": False}
+    assert [c["name"] for c in check_node(served)["checks"]] == ["reward", "data", "model", "reward_model",
+                                                                 "checkpoint_disk"]
+    missing = check_node({**served, "reward_model": str(tmp_path / "no_judge")})
+    failed = {c["name"]: c["detail"] for c in missing["checks"] if not c["ok"]}
+    assert list(failed) == ["reward_model"] and "No such file" in failed["reward_model"]
+    hub = check_node({**served, "reward_model": "org/judge", "reward_model_is_hub_id": True})
+    assert hub["ok"] and "hub id org/judge" in {c["name"]: c["detail"] for c in hub["checks"]}["reward_model"]
+
+
 def _spec(**changes: Any) -> JobSpec:
     base = dict(run_id="r", recipe="rl_qwen14b", overrides=[], backend="slurm", repo="/repo", nnodes=2,
                 gpus_per_node=8, log_dir="/l", output_dir="/o/x/y", output_root="/o", report="/l/v.json")

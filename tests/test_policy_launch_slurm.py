@@ -93,7 +93,8 @@ def test_policy_recipe_validates_on_real_slurm(name: str, validations: dict[str,
     assert (cluster["expected_nodes"], cluster["expected_gpus"]) == (nodes, gpus)
     assert len({n["slurm_node"] for n in report["nodes"]}) == nodes  # one check per Slurm node
     for node in report["nodes"]:
-        assert node["ok"] and [c["name"] for c in node["checks"]] == ["reward", "data", "model", "checkpoint_disk"]
+        assert node["ok"] and [c["name"] for c in node["checks"]] == ["reward", "data", "model", "reward_model",
+                                                                       "checkpoint_disk"]
         checks = {c["name"]: c["detail"] for c in node["checks"]}
         assert checks["reward"] == reward  # the recipe's own reward, loaded through verl on every node
         assert "train.parquet" in checks["data"] and "val.parquet" in checks["data"]

@@ -1,10 +1,11 @@
 """The per-node part of validate mode: what one node of the job must be able to do before training.
 
 :func:`check_node` runs as a Ray task pinned to each node (``launch.validate.rl``) and returns plain
-JSON: who the node is (host, Slurm node, project version and git commit), and four checks, each
+JSON: who the node is (host, Slurm node, project version and git commit), and its checks, each
 ``{"name", "ok", "detail"}``: the reward loads through verl's own loader and scores a right and a
-wrong verdict, the data files read as parquet, the model path is a readable Hugging Face folder,
-and the checkpoint folder is writable with enough free disk. It never raises: a failure is data.
+wrong verdict, the data files read as parquet, the model path is a readable Hugging Face folder (and so
+is the reward model's, when verl serves a judge or scalar RM), and the checkpoint folder is writable with
+enough free disk. It never raises: a failure is data.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def check_node(request: dict[str, Any]) -> dict[str, Any]:
         run_check("reward", _reward, request),
         run_check("data", _data, request),
         run_check("model", _model, request),
+        *([run_check("reward_model", _reward_model, request)] if request.get("reward_model") else []),
         run_check("checkpoint_disk", _disk, request),
     ]
     return {
@@ -105,6 +107,11 @@ def _model(request: dict[str, Any]) -> str:
         raise FileNotFoundError(f"{model} has no tokenizer file ({', '.join(TOKENIZER_FILES)})")
     arch = ",".join(config.get("architectures") or ["?"])
     return f"{model}: {config.get('model_type')} ({arch}), tokenizer {', '.join(tokenizer)}"
+
+
+def _reward_model(request: dict[str, Any]) -> str:
+    """The judge or scalar RM verl serves (reward.reward_model.model_path), checked like the policy model."""
+    return _model({"model": request["reward_model"], "model_is_hub_id": request["reward_model_is_hub_id"]})
 
 
 def _disk(request: dict[str, Any]) -> str:

@@ -80,6 +80,8 @@ def node_request(spec: JobSpec, cfg: Any, disk_gb: int | None) -> dict[str, Any]
 
     data = OmegaConf.to_container(cfg.data, resolve=True)
     model = str(safe_select(cfg, "actor_rollout_ref.model.path"))
+    serves_rm = safe_select(cfg, "reward.reward_model.enable")
+    judge = safe_select(cfg, "reward.reward_model.model_path") if serves_rm else None
     need, source = (spec.min_free_gb, "RMR1_MIN_FREE_GB") if spec.min_free_gb is not None else (
         disk_gb or 0, "recipes plan: kept checkpoints x size")
     return {
@@ -89,6 +91,8 @@ def node_request(spec: JobSpec, cfg: Any, disk_gb: int | None) -> dict[str, Any]
         "val_files": _list(data["val_files"]),
         "model": model,
         "model_is_hub_id": is_hub_id(model),
+        "reward_model": str(judge) if judge else None,  # a judge or scalar RM verl serves, checked like the model
+        "reward_model_is_hub_id": bool(judge) and is_hub_id(str(judge)),
         "checkpoint_dir": spec.output_dir,
         "output_root": spec.output_root,
         "min_free_gb": need,
