@@ -225,3 +225,16 @@ def test_a_standalone_judge_with_other_gpus_per_node_is_refused(composed: dict[s
     with pytest.raises(SlurmError) as refused:
         nodes_of(cfg)
     assert "reward.reward_model.n_gpus_per_node is 4 but trainer.n_gpus_per_node is 8" in str(refused.value)
+
+
+def test_the_echo_names_where_a_standalone_judges_node_comes_from(composed: dict[str, Composed]) -> None:
+    """The echo said "2 node(s) [trainer.nnodes ...]" for a standalone judge: the second node is the judge's."""
+    from launch.checks.echo import _resources_source
+    from launch.checks.inputs import value_of
+
+    def source(name: str) -> str:
+        return _resources_source(composed[name], value_of(composed[name], "trainer.nnodes"))
+
+    assert source(JUDGE) == "trainer.nnodes: default in recipes/size/7b.yaml"
+    assert source("standalone") == ("trainer.nnodes: default in recipes/size/7b.yaml + reward.reward_model.nnodes 1 "
+                                    "(standalone judge): default in recipes/judge/standalone.yaml")

@@ -23,7 +23,7 @@ def describe(spec: Any, settings: Settings, inputs: RunInputs, composed: Any, jo
     rows = [
         ("recipe", spec.recipe, f"recipes/{spec.recipe}.yaml"),
         ("mode", f"{mode} via {where}", "--validate / VALIDATE=1" if mode == "validate" else "default"),
-        ("resources", f"{spec.nnodes} node(s) x {spec.gpus_per_node} GPUs", f"trainer.nnodes: {nodes.source}"),
+        ("resources", f"{spec.nnodes} node(s) x {spec.gpus_per_node} GPUs", _resources_source(composed, nodes)),
         ("model", inputs.model.value, inputs.model.source),
         ("train data", ", ".join(inputs.train_files), inputs.data_source),
         ("val data", ", ".join(inputs.val_files), inputs.data_source),
@@ -59,3 +59,13 @@ def _logger(composed: Any) -> str:
     loggers = [loggers] if isinstance(loggers, str) else list(loggers or [])
     key = "WANDB_API_KEY set in environment (hidden)" if os.environ.get("WANDB_API_KEY") else "WANDB_API_KEY unset"
     return f"{','.join(loggers)}; {key}" if "wandb" in loggers else ",".join(loggers)
+
+
+def _resources_source(composed: Any, nodes: Any) -> str:
+    """Where the node count comes from: the trainer's, plus a standalone judge's own nodes (spec.nodes_of)."""
+    source = f"trainer.nnodes: {nodes.source}"
+    judge = value_of(composed, "reward.reward_model.nnodes")
+    pooled = value_of(composed, "reward.reward_model.enable_resource_pool").value
+    if pooled and value_of(composed, "reward.reward_model.enable").value:
+        source += f" + reward.reward_model.nnodes {judge.value} (standalone judge): {judge.source}"
+    return source
