@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from eval.plots import pyplot, save
 from eval.robustness.metrics import POOLED
-from infra.atomic_files import atomic_path
 
 PNG = "robustness.png"
 
@@ -127,12 +127,8 @@ def _fmt(value: Any) -> str:
 
 def write_png(report: Mapping[str, Any], out_dir: Path) -> Path | None:
     """One bar chart of the headline rates (None when matplotlib is missing)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return None
     values = {k: v for k, v in headlines(report).items() if v is not None}
     fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
@@ -141,8 +137,4 @@ def write_png(report: Mapping[str, Any], out_dir: Path) -> Path | None:
     ax.set_xlim(0, 1)
     ax.invert_yaxis()
     ax.set_title(f"Robustness of {report['model']} ({report['parse_mode']} parse)")
-    path = out_dir / PNG
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return save(plt, fig, out_dir / PNG)

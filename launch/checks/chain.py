@@ -12,15 +12,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from infra.cli_flags import ENV_NAME
 from infra.model_card import CARD_FILE, read_block
 
 SFT_DRIVER = "verl.trainer.sft_trainer"
-_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 
 
 def driver_module(kind: str, configured: str | None, source: str) -> str:
@@ -74,7 +73,7 @@ def key_name_problems(where: str, tokens: Sequence[str]) -> list[str]:
     problems = []
     for flag in ("--api-key-env", "--fix-api-key-env"):
         for index, token in enumerate(tokens[:-1]):
-            if token == flag and not _ENV_NAME.fullmatch(tokens[index + 1]):
+            if token == flag and not ENV_NAME.fullmatch(tokens[index + 1]):
                 problems.append(f"{where}: {flag} must be the NAME of an environment variable holding the key (e.g. "
                                 "TEACHER_API_KEY), never the key itself (not repeated here); export the key and pass "
                                 "its name")
