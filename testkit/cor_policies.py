@@ -105,5 +105,6 @@ def write_case_rows(path: str | os.PathLike[str], cases: Sequence[tuple[str, str
                          f"weak answer {i}.", pair_id=f"row-{i:02d}")
         rows.append(rl_row(pair, template=builtin_template(variant), chosen_position=truth, split="distill",
                            index=i, variant=variant, seed=0))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_parquet_rows(rows, path)
     return Path(path)

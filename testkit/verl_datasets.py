@@ -96,6 +96,7 @@ def write_scripted_sft(rl_parquet: str | os.PathLike[str], out: str | os.PathLik
                 data_source_name=row["data_source"], extra_info=row["extra_info"])
         for row in pq.read_table(rl_parquet).to_pylist()
     ]
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     write_parquet_rows(rows, out)
     return Path(out)
 
