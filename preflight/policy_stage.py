@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from testkit.judge_reward_demo import score_demo_batch
 from testkit.tiny_model import ensure_tiny_model
 
 EXPECTED_SCORES = [1.0, -1.0, -1.0, -1.0]
@@ -19,6 +18,8 @@ EXPECTED_METRICS = {"judge/agreement": 1.0, "judge/parse_fail_rate": 0.0, "judge
 
 def run_stage(work_dir: Path) -> str:
     """Score the demo batch with the judge reward; check every score and the monitor's flags."""
+    from testkit.judge_reward_demo import score_demo_batch  # imports verl's trainer: only when the stage runs
+
     result = score_demo_batch(str(ensure_tiny_model(work_dir / "tiny_model")))
     scores, metrics = result["rewards"]["score"], result["monitor"]
     if scores != EXPECTED_SCORES:

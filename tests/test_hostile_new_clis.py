@@ -275,10 +275,10 @@ import os, signal, sys
 import data_prep.distill.output as commit
 from data_prep.distill import run as distill
 from infra.cli_errors import run_cli
-real, calls = os.replace, []
+real = os.replace
 def replace(a, b):
-    calls.append(a)
-    if len(calls) == 3 and '{stage}' in str(a):  # old train aside, new train in: now kill before val moves
+    # old train aside, new train in: kill as the old val is moved aside (whatever was renamed while staging)
+    if '{stage}' in str(b) and str(b).endswith(os.path.join('old', 'val.parquet')):
         os.kill(os.getpid(), signal.SIGKILL)
     return real(a, b)
 commit.os.replace = replace
