@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from infra.cli_errors import run_cli
 
 
 def demo_block(readme: str) -> str:
@@ -18,11 +19,15 @@ def demo_block(readme: str) -> str:
 
 
 @pytest.mark.slow
-def test_readme_policy_block_runs_and_prints_what_it_states(repo_root: Path, tmp_path: Path) -> None:
+def test_readme_policy_block_runs_and_prints_what_it_states(repo_root: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
     block = demo_block((repo_root / "README.md").read_text())
     variables = dict(re.findall(r'^(\w+)="(.*?)"', block, re.MULTILINE))
     (tmp_path / "preflight").symlink_to(repo_root / "preflight")  # the block reads the bundled samples
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RMR1_")}
+    monkeypatch.chdir(tmp_path)  # its relative outputs land here
+    for name in [k for k in os.environ if k.startswith("RMR1_")]:
+        monkeypatch.delenv(name)
     outputs = []
     for line in block.replace("\\\n", " ").splitlines():
         if not line.startswith("python"):
@@ -30,12 +35,12 @@ def test_readme_policy_block_runs_and_prints_what_it_states(repo_root: Path, tmp
         for name, value in variables.items():
             line = line.replace(f"${name}", value)
         argv = shlex.split(line, comments=True)
-        if argv[1].endswith(".py"):  # a script of this checkout, run from the scratch folder
-            argv[1] = str(repo_root / argv[1])
-        done = subprocess.run([sys.executable, *argv[1:]], cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=600)
-        assert done.returncode == 0, (line, done.stderr[-2000:])
-        outputs.append(done.stdout + done.stderr)
+        # the command's own module, run in this process: `python X.py` or `python -m X`
+        module = argv[2] if argv[1] == "-m" else argv[1].removesuffix(".py").replace("/", ".")
+        args = argv[3:] if argv[1] == "-m" else argv[2:]
+        assert run_cli(importlib.import_module(module).main, args, prog=module) == 0, (line, capsys.readouterr())
+        captured = capsys.readouterr()
+        outputs.append(captured.out + captured.err)
     build, check, check_scalar, demo = outputs
     stated_rows = re.search(r"# (data/policy/policy: rows .*)", block).group(1)  # type: ignore[union-attr]
     assert stated_rows in build
