@@ -178,7 +178,7 @@ CTRL_C = [
 @pytest.mark.parametrize(("flags", "message", "cancelled"), CTRL_C)
 def test_ctrl_c_while_waiting_says_what_happens_to_the_job(model: Path, repo_root: Path, tmp_path: Path,
                                                            flags: list[str], message: str, cancelled: bool) -> None:
-    import signal
+    from testkit.signals import ctrl_c_at
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -188,18 +188,8 @@ def test_ctrl_c_while_waiting_says_what_happens_to_the_job(model: Path, repo_roo
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_LOG": str(tmp_path / "calls.log"),
            "PYTHONUNBUFFERED": "1"}
     argv = [sys.executable, "-m", "launch.cluster_eval.cli", "--ckpt", str(model), "--wait", *flags]
-    proc = subprocess.Popen(argv, env=env, cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("[launch] job 77: PENDING"):
-                break
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc = ctrl_c_at(argv, "[launch] job 77: PENDING", env=env, cwd=repo_root)
+    err = proc.stderr
     assert proc.returncode == 130
     assert err.strip().endswith(message.format(out=model.parent / "hf-eval", model=model)), err
     calls = (tmp_path / "calls.log").read_text()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import pytest
 
 from launch.settings import SettingsError, read_env_file, resolve_settings
 from launch.submit import main as submit
-from testkit.signals import default_sigint
+from testkit.signals import ctrl_c_at
 
 SECRET = "sekrit-value-123"
 # Stand-ins for Slurm's commands; FAKE_* variables choose their answers.
@@ -209,19 +208,9 @@ def test_a_job_pending_for_a_reason_that_cannot_clear_is_cancelled_and_named(rea
 
 def test_ctrl_c_during_slurm_validate_cancels_the_job_and_names_it(ready: Path, repo_root: Path) -> None:
     env = {**os.environ, "FAKE_STATE": "PENDING", "FAKE_REASON": "Priority", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "launch.submit", "rl_qwen14b", "--validate", "--cpus-per-gpu", "1"],
-                            env=env, cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=default_sigint)
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("[launch] job 77: PENDING"):
-                break
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc = ctrl_c_at([sys.executable, "-m", "launch.submit", "rl_qwen14b", "--validate", "--cpus-per-gpu", "1"],
+                     "[launch] job 77: PENDING", env=env, cwd=repo_root)
+    err = proc.stderr
     assert proc.returncode == 130
     assert err.strip() == ("launch: error: interrupted: cancelled Slurm job 77 (rl_qwen14b-validate); nothing else "
                            "is left queued.")
