@@ -89,16 +89,21 @@ def build_policy(options: BuildOptions) -> PolicyBuild:
         stage = tree.folder(FOLDER)
         dropped: dict[str, Counter[str]] = defaultdict(Counter)
         rows: dict[str, dict[str, int]] = {}
+        kept: dict[str, list[PreferencePair]] = {}
         for split in SPLITS:
-            kept, drops = policy_prompts(splits[split])
+            kept[split], drops = policy_prompts(splits[split])
             for reason, by_source in drops.items():
                 dropped[reason].update(by_source)
-            write_parquet_rows((policy_row(pair, split, index, options.seed) for index, pair in enumerate(kept)),
-                               stage / f"{split}.parquet")
-            rows[split] = dict(sorted(Counter(p.source for p in kept).items()))
-        if not sum(sum(r.values()) for r in rows.values()):
+            rows[split] = dict(sorted(Counter(p.source for p in kept[split]).items()))
+        if not any(kept.values()):
             raise BuildError(f"inputs hold no single-turn prompt to keep (dropped: {_summary(collected, dropped)}); "
                              "point --inputs/--source at files with single-turn pairs.")
+        if empty := [split for split in SPLITS if not kept[split]]:
+            raise BuildError(f"no single-turn prompt is left for the {' and '.join(empty)} split (dropped: "
+                             f"{_summary(collected, dropped)}); add single-turn pairs or change --val-size.")
+        for split in SPLITS:
+            write_parquet_rows((policy_row(pair, split, index, options.seed) for index, pair in enumerate(kept[split])),
+                               stage / f"{split}.parquet")
         counts = _counts(collected, dropped, rows)
         _manifest(options, stage, counts, collected).write(stage / manifest.MANIFEST_NAME)
         tree.commit()

@@ -108,3 +108,24 @@ def test_bad_values_are_refused_as_for_every_build(tmp_path: Path, flags: list[s
     err = capsys.readouterr().err
     assert named in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+MULTI = PAIRS[2]  # a multi-turn pair: never a policy row
+
+
+@pytest.mark.parametrize(
+    ("pairs", "flags", "named"),
+    [
+        ([MULTI], [], "inputs hold no single-turn prompt to keep (dropped: multi_turn 1)"),  # was a traceback
+        ([PAIRS[0], MULTI], ["--val-size", "1"], "no single-turn prompt is left for the train split"),  # the one
+        # single-turn prompt goes to val, the multi-turn pair is dropped: train would be empty (was a traceback)
+    ],
+)
+def test_an_empty_split_is_refused_before_anything_is_written(tmp_path: Path, pairs: list[dict], flags: list[str],
+                                                              named: str, capsys: pytest.CaptureFixture) -> None:
+    source = tmp_path / "pairs.jsonl"
+    source.write_text("".join(json.dumps(p) + "\n" for p in pairs), encoding="utf-8")
+    assert cli(["--policy", "--inputs", str(source), "--out", str(tmp_path / "out"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert named in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
